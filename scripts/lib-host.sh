@@ -1,0 +1,123 @@
+# shellcheck shell=bash
+# Shared by lxdkit's host scripts (provision-host.sh, test.sh, demo.sh). Source it; it does nothing
+# by itself. Every function prints one short progress line and exits non-zero with a reason on failure.
+
+LXDKIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export LXDKIT_IMAGE_DIR=${LXDKIT_IMAGE_DIR:-/var/cache/lxdkit/images}
+export LXDKIT_TEST_IMAGE_ALIAS=${LXDKIT_TEST_IMAGE_ALIAS:-lxdkit/busybox}
+export LXDKIT_TEST_BRIDGE=${LXDKIT_TEST_BRIDGE:-lxdkitbr0}
+# CI runners and sudo may give a bare environment; lxc and npm need HOME, the daemons live in sbin.
+export HOME=${HOME:-/root}
+export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+export DEBIAN_FRONTEND=noninteractive
+
+LXDKIT_PACKAGES=(lxd lxd-tools busybox-static libvirt-daemon-system libvirt-clients qemu-utils
+  qemu-system-x86 genisoimage xz-utils python3-pylxd)
+LXD_LOG=/var/log/lxd/lxd.log
+LXD_STDERR=/var/log/lxd/lxd.stderr.log
+LIBVIRT_URI=qemu:///system
+
+# With `set -eE`, a command that fails outside a die() still says what failed.
+trap 'printf "error: \"%s\" failed (%s:%s)\n" "$BASH_COMMAND" "$(basename "$0")" "$LINENO" >&2' ERR
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+require_root() {
+  [ "$(id -u)" = 0 ] || die "run as root (sudo $0): it installs packages and starts LXD and libvirtd"
+}
+
+# Installs the Debian packages lxdkit needs; no apt at all when every one is installed.
+ensure_packages() {
+  local missing=() p
+  for p in "${LXDKIT_PACKAGES[@]}"; do
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "packages: all installed"
+    return
+  fi
+  say "packages: installing ${missing[*]}"
+  apt-get -o DPkg::Lock::Timeout=600 -qq update || die "apt-get update failed"
+  apt-get -o DPkg::Lock::Timeout=600 -y -qq install "${missing[@]}" >/dev/null ||
+    die "apt-get install ${missing[*]} failed"
+}
+
+lxd_answers() { timeout 15 lxc query /1.0 >/dev/null 2>&1; }
+
+# Starts the LXD daemon unless its socket already answers. It runs in its own session so that it
+# outlives this script. Nothing else is configured here: no `lxd init`.
+ensure_lxd() {
+  if lxd_answers; then
+    say "lxd: running ($(lxc query /1.0 | sed -n 's/.*"server_version": "\(.*\)".*/\1/p'))"
+    return
+  fi
+  if ! pgrep -x lxd >/dev/null; then
+    say "lxd: starting (log $LXD_LOG)"
+    mkdir -p /var/log/lxd
+    (cd / && setsid nohup lxd --group root --logfile "$LXD_LOG" </dev/null >>"$LXD_STDERR" 2>&1 &)
+  else
+    say "lxd: a daemon is running but not answering yet; waiting"
+  fi
+  timeout 90 lxd waitready --timeout 60 && lxd_answers || {
+    tail -n 20 "$LXD_LOG" "$LXD_STDERR" >&2 2>/dev/null
+    die "lxd did not become ready; see $LXD_LOG and $LXD_STDERR"
+  }
+  say "lxd: ready"
+}
+
+libvirt_answers() { timeout 15 virsh -c "$LIBVIRT_URI" list >/dev/null 2>&1; }
+
+# Starts virtlogd and libvirtd unless libvirt answers. libvirt's `default` network (NAT with an
+# address on virbr0) must never run: its autostart link goes before libvirtd starts, and it is
+# stopped if it is active anyway.
+ensure_libvirt() {
+  if libvirt_answers; then
+    say "libvirt: running"
+  else
+    rm -f /etc/libvirt/qemu/networks/autostart/default.xml
+    pgrep -x virtlogd >/dev/null || virtlogd -d || die "virtlogd failed to start"
+    if ! pgrep -x libvirtd >/dev/null; then
+      say "libvirt: starting libvirtd (log /var/log/libvirt/libvirtd.log)"
+      (cd / && libvirtd -d) || die "libvirtd failed to start"
+    fi
+    local i
+    for i in $(seq 60); do
+      libvirt_answers && break
+      sleep 1
+    done
+    libvirt_answers || die "libvirtd does not answer on $LIBVIRT_URI; see /var/log/libvirt/libvirtd.log"
+    say "libvirt: ready"
+  fi
+  if virsh -c "$LIBVIRT_URI" net-info default >/dev/null 2>&1; then
+    if virsh -c "$LIBVIRT_URI" net-info default | grep -Eq '^Active:[[:space:]]+yes'; then
+      say "libvirt: stopping its 'default' network"
+      virsh -c "$LIBVIRT_URI" net-destroy default >/dev/null || die "virsh net-destroy default failed"
+    fi
+    if virsh -c "$LIBVIRT_URI" net-info default | grep -Eq '^Autostart:[[:space:]]+yes'; then
+      virsh -c "$LIBVIRT_URI" net-autostart default --disable >/dev/null ||
+        die "virsh net-autostart default --disable failed"
+    fi
+  fi
+}
+
+# `npm ci` when node_modules is missing or older than package-lock.json, then `npm run build`.
+ensure_node_modules() {
+  command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed (Node >= 20)"
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  [ "$major" -ge 20 ] || die "Node >= 20 is needed, found $(node --version)"
+  if [ ! -f "$LXDKIT_ROOT/node_modules/.package-lock.json" ] ||
+    [ "$LXDKIT_ROOT/package-lock.json" -nt "$LXDKIT_ROOT/node_modules/.package-lock.json" ]; then
+    say "npm ci"
+    (cd "$LXDKIT_ROOT" && npm ci --no-audit --no-fund) || die "npm ci failed"
+  else
+    say "node_modules: up to date"
+  fi
+}
+
+build_checkout() {
+  ensure_node_modules
+  say "npm run build"
+  (cd "$LXDKIT_ROOT" && npm run --silent build) || die "npm run build failed"
+}
