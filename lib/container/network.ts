@@ -1,0 +1,65 @@
+/**
+ * Juju's `container.NetworkConfig` helpers (container/network.go).
+ */
+import { BridgeNetwork } from './constants.js';
+import type { InterfaceInfo, NetworkConfig } from './types.js';
+
+/**
+ * An {@link InterfaceInfo} with Go's zero values (`""`, `0`, `false`, empty lists) for every field
+ * not given. Lists are fresh copies.
+ *
+ * @example newInterfaceInfo({ interfaceName: 'eth0', parentInterfaceName: 'lxdbr0', configType: 'dhcp' })
+ */
+export function newInterfaceInfo(partial: Partial<InterfaceInfo> = {}): InterfaceInfo {
+  const info: InterfaceInfo = {
+    deviceIndex: 0,
+    macAddress: '',
+    interfaceName: '',
+    parentInterfaceName: '',
+    interfaceType: '',
+    configType: '',
+    mtu: 0,
+    addresses: [],
+    dnsServers: [],
+    dnsSearchDomains: [],
+    gatewayAddress: '',
+    routes: [],
+    origin: '',
+    noAutoStart: false,
+    disabled: false,
+    virtualPortType: '',
+    ...partial,
+  };
+  info.addresses = info.addresses.map((a) => ({ ...a }));
+  info.dnsServers = [...info.dnsServers];
+  info.dnsSearchDomains = [...info.dnsSearchDomains];
+  info.routes = info.routes.map((r) => ({ ...r }));
+  return info;
+}
+
+/**
+ * Juju `container.FallbackInterfaceInfo()`: exactly one interface, `eth0`, type `ethernet`,
+ * config `dhcp`, every other field zero. Note it has no parent: the LXD manager rejects it with
+ * `parent interface name is empty` unless the caller fills in `parentInterfaceName`.
+ *
+ * @example fallbackInterfaceInfo()[0].interfaceName // => 'eth0'
+ */
+export function fallbackInterfaceInfo(): InterfaceInfo[] {
+  return [newInterfaceInfo({ interfaceName: 'eth0', interfaceType: 'ethernet', configType: 'dhcp' })];
+}
+
+/**
+ * Juju `container.BridgeNetworkConfig(device, mtu, interfaces)`: a `bridge` network config on
+ * `device`. Empty or missing `interfaces` are replaced by {@link fallbackInterfaceInfo}, so the
+ * result's `interfaces` is never empty.
+ *
+ * @example bridgeNetworkConfig('lxdbr0', 0) // => { networkType: 'bridge', device: 'lxdbr0', mtu: 0, interfaces: [eth0] }
+ */
+export function bridgeNetworkConfig(device: string, mtu: number, interfaces?: readonly InterfaceInfo[] | null): NetworkConfig {
+  return {
+    networkType: BridgeNetwork,
+    device,
+    mtu,
+    interfaces: interfaces && interfaces.length > 0 ? [...interfaces] : fallbackInterfaceInfo(),
+  };
+}
