@@ -1,0 +1,140 @@
+import type { Dispatcher } from 'undici';
+import { silentLogger, type Logger } from '../logger.js';
+import { LxdValidationError } from './errors.js';
+import { EventSubscription, type SubscribeOptions } from './events.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS, OperationsHub } from './operation.js';
+import { Api } from './resources/base.js';
+import { ImagesResource } from './resources/images.js';
+import { InstancesResource } from './resources/instances.js';
+import { NetworksResource, StoragePoolsResource } from './resources/networks.js';
+import { OperationsResource } from './resources/operations.js';
+import { ProfilesResource } from './resources/profiles.js';
+import { ServerResource } from './resources/server.js';
+import { DEFAULT_TIMEOUT_MS, Transport, type TlsOptions } from './transport.js';
+
+export interface LxdClientOptions {
+  /** Unix socket path. Default: `$LXD_SOCKET`, `$LXD_DIR/unix.socket`, the snap socket, `/var/lib/lxd/unix.socket`. */
+  socketPath?: string;
+  /** A remote LXD, e.g. `https://127.0.0.1:8443` (needs `tls`). */
+  url?: string;
+  /** Client certificate and the pinned server certificate for a remote LXD. */
+  tls?: TlsOptions;
+  /** Project for every call (default: LXD's `default`). */
+  project?: string;
+  /** A pino-compatible logger (silent by default). Logs method, path, status, duration; never bodies. */
+  logger?: Logger;
+  /** Per-request deadline in ms (default 30 s). */
+  timeoutMs?: number;
+  /** Deadline for `Operation.wait()` when none is given (default 10 minutes). */
+  operationTimeoutMs?: number;
+  /** An undici dispatcher (MockAgent, a recorder/replayer) instead of the socket. */
+  dispatcher?: Dispatcher;
+  /** Wait for operations through the events websocket (default true; false uses `/wait`). */
+  useEvents?: boolean;
+  userAgent?: string;
+}
+
+/**
+ * A typed LXD REST client. Construction does no I/O; the first call connects.
+ *
+ * ```ts
+ * const lxd = new LxdClient();
+ * const op = await lxd.instances.setState('c1', { action: 'start' });
+ * await op.wait({ timeoutMs: 60_000 });
+ * ```
+ */
+export class LxdClient {
+  readonly server: ServerResource;
+  readonly instances: InstancesResource;
+  readonly profiles: ProfilesResource;
+  readonly images: ImagesResource;
+  readonly networks: NetworksResource;
+  readonly storagePools: StoragePoolsResource;
+  readonly operations: OperationsResource;
+  readonly events: EventsResource;
+  readonly project: string | undefined;
+  readonly logger: Logger;
+  private readonly transport: Transport;
+  private readonly hub: OperationsHub;
+  private readonly options: LxdClientOptions;
+  private readonly ownsTransport: boolean;
+
+  constructor(options: LxdClientOptions = {}, shared?: { transport: Transport }) {
+    if (options.url !== undefined) {
+      let u: URL;
+      try {
+        u = new URL(options.url);
+      } catch {
+        throw new LxdValidationError('url', `"${options.url}" is not a URL`);
+      }
+      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new LxdValidationError('url', `"${options.url}" must be an https:// URL`);
+      if (options.socketPath) throw new LxdValidationError('url', 'give either socketPath or url, not both');
+    }
+    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) throw new LxdValidationError('timeoutMs', 'must be a positive number of milliseconds');
+    if (options.project !== undefined && (options.project === '' || options.project.includes('/'))) throw new LxdValidationError('project', `"${options.project}" is not a valid project name`);
+    this.options = options;
+    this.project = options.project;
+    this.logger = (options.logger ?? silentLogger).child({ component: 'lxd' });
+    this.ownsTransport = !shared;
+    this.transport =
+      shared?.transport ??
+      new Transport({
+        socketPath: options.socketPath,
+        url: options.url,
+        tls: options.tls,
+        timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        dispatcher: options.dispatcher,
+        logger: this.logger,
+        userAgent: options.userAgent,
+      });
+    this.hub = new OperationsHub(this.transport, this.project, this.logger, options.useEvents ?? true);
+    const api = new Api({
+      transport: this.transport,
+      project: this.project,
+      logger: this.logger,
+      hub: this.hub,
+      operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+    });
+    this.server = new ServerResource(api);
+    this.instances = new InstancesResource(api);
+    this.profiles = new ProfilesResource(api);
+    this.images = new ImagesResource(api);
+    this.networks = new NetworksResource(api);
+    this.storagePools = new StoragePoolsResource(api);
+    this.operations = new OperationsResource(api);
+    this.events = new EventsResource(this.transport, this.project, this.logger);
+  }
+
+  /** The socket path or URL this client talks to. */
+  get endpoint(): string {
+    return this.transport.endpoint;
+  }
+
+  /** A client for another project sharing this one's connections (LXD's UseProject). */
+  withProject(project: string): LxdClient {
+    return new LxdClient({ ...this.options, project }, { transport: this.transport });
+  }
+
+  /** Closes keep-alive connections and the operations events socket. */
+  async close(): Promise<void> {
+    this.hub.close();
+    if (this.ownsTransport) await this.transport.close();
+  }
+}
+
+/** `/1.0/events`. */
+export class EventsResource {
+  constructor(
+    private readonly transport: Transport,
+    private readonly project: string | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Opens an events websocket. Await `sub.ready` before acting if you must not miss the events your
+   * own next request causes. Close it when done.
+   */
+  subscribe(opts: SubscribeOptions = {}): EventSubscription {
+    return new EventSubscription(this.transport, { ...opts, project: opts.project ?? this.project }, this.logger);
+  }
+}

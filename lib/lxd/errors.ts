@@ -1,0 +1,215 @@
+/**
+ * Every error lxdkit's LXD client throws is an `LxdError` with a stable `code`.
+ * `docs/errors.md` lists the codes and what to do about each.
+ */
+import type { OperationData } from './schemas.js';
+
+export const LxdErrorCodes = {
+  CONNECTION: 'LXD_ERR_CONNECTION',
+  TIMEOUT: 'LXD_ERR_TIMEOUT',
+  API: 'LXD_ERR_API',
+  NOT_FOUND: 'LXD_ERR_NOT_FOUND',
+  CONFLICT: 'LXD_ERR_CONFLICT',
+  ETAG_MISMATCH: 'LXD_ERR_ETAG_MISMATCH',
+  FORBIDDEN: 'LXD_ERR_FORBIDDEN',
+  OPERATION_FAILED: 'LXD_ERR_OPERATION_FAILED',
+  INVALID_RESPONSE: 'LXD_ERR_INVALID_RESPONSE',
+  EXTENSION_MISSING: 'LXD_ERR_EXTENSION_MISSING',
+  INVALID_ARGUMENT: 'LXD_ERR_INVALID_ARGUMENT',
+  EVENTS: 'LXD_ERR_EVENTS',
+} as const;
+
+export type LxdErrorCode = (typeof LxdErrorCodes)[keyof typeof LxdErrorCodes];
+
+const BRAND = Symbol.for('lxdkit.LxdError');
+
+export class LxdError extends Error {
+  readonly code: LxdErrorCode;
+  override readonly name: string = 'LxdError';
+
+  constructor(code: LxdErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** True for any LxdError, even one from another copy of lxdkit. */
+  static is(value: unknown): value is LxdError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
+
+export function isLxdError(value: unknown): value is LxdError {
+  return LxdError.is(value);
+}
+
+/** The socket (or remote URL) cannot be reached: missing, refused, or permission denied. */
+export class LxdConnectionError extends LxdError {
+  override readonly name = 'LxdConnectionError';
+  /** The unix socket path or URL that was tried. */
+  readonly endpoint: string;
+  /** The system error code, e.g. ENOENT, ECONNREFUSED, EACCES. */
+  readonly syscallCode: string | undefined;
+
+  constructor(endpoint: string, syscallCode: string | undefined, message: string, options?: { cause?: unknown }) {
+    super(LxdErrorCodes.CONNECTION, message, options);
+    this.endpoint = endpoint;
+    this.syscallCode = syscallCode;
+  }
+}
+
+/** A client-side deadline passed before LXD answered (or before an operation finished). */
+export class LxdTimeoutError extends LxdError {
+  override readonly name = 'LxdTimeoutError';
+  readonly timeoutMs: number;
+  readonly method: string | undefined;
+  readonly path: string | undefined;
+
+  constructor(message: string, details: { timeoutMs: number; method?: string; path?: string }, options?: { cause?: unknown }) {
+    super(LxdErrorCodes.TIMEOUT, message, options);
+    this.timeoutMs = details.timeoutMs;
+    this.method = details.method;
+    this.path = details.path;
+  }
+}
+
+export interface ApiErrorDetails {
+  /** HTTP status of the response. */
+  status: number;
+  /** LXD's `error_code` from the envelope (0 when the body was not an envelope). */
+  errorCode: number;
+  method: string;
+  path: string;
+  project?: string | undefined;
+  /** LXD's `error` text, as sent. */
+  lxdMessage: string;
+}
+
+/** LXD answered with an error envelope (or a non-JSON error body). */
+export class LxdApiError extends LxdError {
+  override readonly name: string = 'LxdApiError';
+  readonly status: number;
+  readonly errorCode: number;
+  readonly method: string;
+  readonly path: string;
+  readonly project: string | undefined;
+  readonly lxdMessage: string;
+
+  constructor(details: ApiErrorDetails, code: LxdErrorCode = LxdErrorCodes.API, options?: { cause?: unknown }) {
+    super(code, `${details.method} ${details.path}: ${details.lxdMessage} (HTTP ${details.status})`, options);
+    this.status = details.status;
+    this.errorCode = details.errorCode;
+    this.method = details.method;
+    this.path = details.path;
+    this.project = details.project;
+    this.lxdMessage = details.lxdMessage;
+  }
+}
+
+export class LxdNotFoundError extends LxdApiError {
+  override readonly name = 'LxdNotFoundError';
+  constructor(details: ApiErrorDetails, options?: { cause?: unknown }) {
+    super(details, LxdErrorCodes.NOT_FOUND, options);
+  }
+}
+
+/** 409, or LXD's 500 "already exists". */
+export class LxdConflictError extends LxdApiError {
+  override readonly name = 'LxdConflictError';
+  constructor(details: ApiErrorDetails, options?: { cause?: unknown }) {
+    super(details, LxdErrorCodes.CONFLICT, options);
+  }
+}
+
+/** 412: the ETag sent in If-Match is stale. Re-read the object and try again. */
+export class LxdPreconditionFailedError extends LxdApiError {
+  override readonly name = 'LxdPreconditionFailedError';
+  constructor(details: ApiErrorDetails, options?: { cause?: unknown }) {
+    super(details, LxdErrorCodes.ETAG_MISMATCH, options);
+  }
+}
+
+export class LxdForbiddenError extends LxdApiError {
+  override readonly name = 'LxdForbiddenError';
+  constructor(details: ApiErrorDetails, options?: { cause?: unknown }) {
+    super(details, LxdErrorCodes.FORBIDDEN, options);
+  }
+}
+
+/** An async operation ended in Failure (400) or Cancelled (401). `message` is LXD's `err` text. */
+export class LxdOperationError extends LxdError {
+  override readonly name = 'LxdOperationError';
+  readonly operation: OperationData;
+
+  constructor(operation: OperationData) {
+    super(LxdErrorCodes.OPERATION_FAILED, operation.err || `operation ${operation.id} ended with status ${operation.status}`);
+    this.operation = operation;
+  }
+}
+
+/** A response did not match lxdkit's schema for it. */
+export class LxdResponseValidationError extends LxdError {
+  override readonly name = 'LxdResponseValidationError';
+  readonly method: string;
+  readonly path: string;
+  readonly issues: readonly { path: readonly PropertyKey[]; message: string }[];
+
+  constructor(method: string, path: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]) {
+    const first = issues[0];
+    const where = first ? ` at ${first.path.map(String).join('.') || '(root)'}: ${first.message}` : '';
+    super(LxdErrorCodes.INVALID_RESPONSE, `${method} ${path}: unexpected response from LXD${where}`);
+    this.method = method;
+    this.path = path;
+    this.issues = issues;
+  }
+}
+
+/** The server lacks an API extension the call needs. */
+export class LxdExtensionMissingError extends LxdError {
+  override readonly name = 'LxdExtensionMissingError';
+  readonly extension: string;
+  constructor(extension: string, what: string) {
+    super(LxdErrorCodes.EXTENSION_MISSING, `${what} needs the LXD API extension "${extension}", which this server does not have; upgrade LXD`);
+    this.extension = extension;
+  }
+}
+
+/** Bad input, refused before any I/O. */
+export class LxdValidationError extends LxdError {
+  override readonly name = 'LxdValidationError';
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(LxdErrorCodes.INVALID_ARGUMENT, `${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** The events websocket failed (and could not be reconnected when reconnecting was asked for). */
+export class LxdEventsError extends LxdError {
+  override readonly name = 'LxdEventsError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(LxdErrorCodes.EVENTS, message, options);
+  }
+}
+
+const ALREADY_EXISTS = /already exists/i;
+
+/** Maps an LXD error response to the right subclass. */
+export function apiErrorFor(details: ApiErrorDetails): LxdApiError {
+  const code = details.status >= 400 ? details.status : details.errorCode;
+  if (code === 404) return new LxdNotFoundError(details);
+  if (code === 409 || ALREADY_EXISTS.test(details.lxdMessage)) return new LxdConflictError(details);
+  if (code === 412) return new LxdPreconditionFailedError(details);
+  if (code === 403) return new LxdForbiddenError(details);
+  return new LxdApiError(details);
+}
+
+export function isNotFound(err: unknown): err is LxdNotFoundError {
+  return LxdError.is(err) && err.code === LxdErrorCodes.NOT_FOUND;
+}
+export function isConflict(err: unknown): err is LxdConflictError {
+  return LxdError.is(err) && err.code === LxdErrorCodes.CONFLICT;
+}
+export function isPreconditionFailed(err: unknown): err is LxdPreconditionFailedError {
+  return LxdError.is(err) && err.code === LxdErrorCodes.ETAG_MISMATCH;
+}

@@ -1,0 +1,289 @@
+/**
+ * The `/1.0/events` websocket: type and project filters, listeners and an async iterator, pongs to LXD's
+ * pings (ws answers them), a liveness watchdog, and reconnection with jittered backoff that tells
+ * subscribers a gap occurred (LXD has no replay: re-list what you track when you see one).
+ */
+import { EventEmitter } from 'node:events';
+import type WebSocket from 'ws';
+import type { Logger } from '../logger.js';
+import { LxdEventsError, LxdTimeoutError } from './errors.js';
+import {
+  EventSchema,
+  LifecycleMetadataSchema,
+  LoggingMetadataSchema,
+  OperationSchema,
+  type LxdEvent,
+} from './schemas.js';
+import type { Transport } from './transport.js';
+
+export type EventType = 'operation' | 'logging' | 'lifecycle' | (string & {});
+
+/** Sent to subscribers after a reconnect: events between `since` and `until` were lost. */
+export interface EventGap {
+  type: 'gap';
+  since: Date;
+  until: Date;
+  reason: string;
+}
+
+export interface ReconnectOptions {
+  /** Give up after this many failed attempts in a row (default: never). */
+  maxAttempts?: number;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface SubscribeOptions {
+  /** Event types to receive; all types when omitted. */
+  types?: EventType[];
+  /** Project to watch (defaults to the client's project). */
+  project?: string;
+  /** Watch every project (`all-projects=true`). */
+  allProjects?: boolean;
+  signal?: AbortSignal;
+  /** Reconnect after the connection drops (default true). */
+  reconnect?: boolean | ReconnectOptions;
+  /** Deadline for each websocket handshake (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Reconnect when nothing (not even a ping) arrived for this long (default 35 s; LXD pings every 10 s). */
+  livenessTimeoutMs?: number;
+  /** Most events buffered for the async iterator before older ones are dropped (a gap is reported). */
+  maxBuffered?: number;
+}
+
+type Item = LxdEvent | EventGap;
+
+/** Parses one websocket message into a typed event; undefined when it is not an event. */
+export function parseEvent(raw: string): LxdEvent | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const base = EventSchema.safeParse(json);
+  if (!base.success) return undefined;
+  const e = base.data;
+  const common = {
+    timestamp: e.timestamp,
+    ...(e.location !== undefined ? { location: e.location } : {}),
+    ...(e.project !== undefined ? { project: e.project } : {}),
+  };
+  if (e.type === 'operation') {
+    const m = OperationSchema.safeParse(e.metadata);
+    if (m.success) return { type: 'operation', metadata: m.data, ...common };
+  } else if (e.type === 'lifecycle') {
+    const m = LifecycleMetadataSchema.safeParse(e.metadata);
+    if (m.success) return { type: 'lifecycle', metadata: m.data, ...common };
+  } else if (e.type === 'logging') {
+    const m = LoggingMetadataSchema.safeParse(e.metadata);
+    if (m.success) return { type: 'logging', metadata: m.data, ...common };
+  }
+  return { type: e.type, metadata: e.metadata, ...common } as LxdEvent;
+}
+
+/**
+ * One events websocket. Listen with `on('event' | 'gap' | 'error' | 'open' | 'close')` or iterate
+ * with `for await`. Call `close()` (or abort the signal) when done: an open subscription keeps the
+ * process alive.
+ */
+export class EventSubscription extends EventEmitter implements AsyncIterable<Item> {
+  /** Resolves once the first connection is upgraded (events flow from then on); rejects if it fails. */
+  readonly ready: Promise<void>;
+  private ws: WebSocket | undefined;
+  private closed = false;
+  private everOpened = false;
+  private attempts = 0;
+  private lostAt: Date | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private queue: Item[] | undefined;
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
+  private resolveReady!: () => void;
+  private rejectReady!: (err: Error) => void;
+  private readonly onAbort = (): void => this.close();
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly opts: SubscribeOptions & { project?: string | undefined },
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+    if (opts.signal?.aborted) {
+      this.closed = true;
+      this.rejectReady(new LxdEventsError('subscription aborted before it connected'));
+      return;
+    }
+    opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.connect();
+  }
+
+  get connected(): boolean {
+    return this.ws?.readyState === 1;
+  }
+
+  private reconnectOptions(): ReconnectOptions | undefined {
+    const r = this.opts.reconnect ?? true;
+    if (r === false) return undefined;
+    return r === true ? {} : r;
+  }
+
+  private query(): Record<string, string | undefined> {
+    return {
+      type: this.opts.types?.length ? this.opts.types.join(',') : undefined,
+      ...(this.opts.allProjects ? { 'all-projects': 'true' } : { project: this.opts.project }),
+    };
+  }
+
+  private armWatchdog(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    const ms = this.opts.livenessTimeoutMs ?? 35_000;
+    this.watchdog = setTimeout(() => {
+      this.logger.warn({ livenessTimeoutMs: ms }, 'lxd events: no ping from the server; reconnecting');
+      this.ws?.terminate();
+    }, ms);
+    this.watchdog.unref();
+  }
+
+  private connect(): void {
+    let ws: WebSocket;
+    try {
+      ws = this.transport.websocket('/1.0/events', this.query(), this.opts.connectTimeoutMs ?? 10_000);
+    } catch (err) {
+      this.onDown(this.transport.websocketError(err));
+      return;
+    }
+    this.ws = ws;
+    let errored: Error | undefined;
+    ws.on('open', () => {
+      this.attempts = 0;
+      this.armWatchdog();
+      if (!this.everOpened) {
+        this.everOpened = true;
+        this.resolveReady();
+      } else if (this.lostAt) {
+        const gap: EventGap = { type: 'gap', since: this.lostAt, until: new Date(), reason: 'events connection was re-established' };
+        this.lostAt = undefined;
+        this.logger.info({ since: gap.since.toISOString() }, 'lxd events: reconnected; events in between were lost');
+        this.push(gap);
+        this.emit('gap', gap);
+      }
+      this.emit('open');
+    });
+    ws.on('ping', () => this.armWatchdog());
+    ws.on('message', (data, isBinary) => {
+      this.armWatchdog();
+      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
+      const event = parseEvent(text);
+      if (!event) {
+        this.logger.debug('lxd events: ignored a message that is not an event');
+        return;
+      }
+      this.push(event);
+      this.emit('event', event);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      errored = new LxdEventsError(`events websocket refused: HTTP ${res.statusCode}`);
+      ws.terminate();
+    });
+    ws.on('error', (err) => {
+      errored = this.transport.websocketError(err);
+    });
+    ws.on('close', () => {
+      if (this.ws === ws) this.ws = undefined;
+      if (this.watchdog) clearTimeout(this.watchdog);
+      this.onDown(errored ?? new LxdEventsError('events connection closed by the server'));
+    });
+  }
+
+  private onDown(err: Error): void {
+    if (this.closed) return;
+    if (!this.everOpened) {
+      this.fail(err.message.includes('handshake') ? new LxdTimeoutError(`events websocket: ${err.message}`, { timeoutMs: this.opts.connectTimeoutMs ?? 10_000 }, { cause: err }) : err);
+      return;
+    }
+    const r = this.reconnectOptions();
+    if (!r) {
+      this.fail(new LxdEventsError(`events connection lost: ${err.message}`, { cause: err }));
+      return;
+    }
+    this.lostAt ??= new Date();
+    this.attempts += 1;
+    if (r.maxAttempts !== undefined && this.attempts > r.maxAttempts) {
+      this.fail(new LxdEventsError(`events connection lost and ${r.maxAttempts} reconnect attempts failed: ${err.message}`, { cause: err }));
+      return;
+    }
+    const base = Math.min((r.initialDelayMs ?? 100) * 2 ** (this.attempts - 1), r.maxDelayMs ?? 5_000);
+    const delay = Math.round(base / 2 + Math.random() * (base / 2));
+    this.logger.warn({ attempt: this.attempts, delayMs: delay, err: err.message }, 'lxd events: connection lost; reconnecting');
+    this.emit('disconnect', err);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private fail(err: Error): void {
+    if (this.closed) return;
+    this.failure = err;
+    this.rejectReady(err);
+    this.shutdown();
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  private push(item: Item): void {
+    if (!this.queue) return;
+    const max = this.opts.maxBuffered ?? 10_000;
+    if (this.queue.length >= max) {
+      const dropped = this.queue.splice(0, Math.ceil(max / 10));
+      const first = dropped[0];
+      const since = first && first.type !== 'gap' ? new Date((first as LxdEvent).timestamp) : new Date();
+      this.queue.unshift({ type: 'gap', since, until: new Date(), reason: `the consumer fell behind; ${dropped.length} events dropped` });
+    }
+    this.queue.push(item);
+    this.wake?.();
+  }
+
+  private shutdown(): void {
+    this.closed = true;
+    if (this.watchdog) clearTimeout(this.watchdog);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws && ws.readyState <= 1) ws.close();
+    this.wake?.();
+    this.emit('close');
+  }
+
+  /** Closes the websocket; iterators end. */
+  close(): void {
+    if (this.closed) return;
+    if (!this.everOpened) this.rejectReady(new LxdEventsError('subscription closed before it connected'));
+    this.shutdown();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Item> {
+    this.queue ??= [];
+    try {
+      for (;;) {
+        const next = this.queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (this.failure) throw this.failure;
+        if (this.closed) return;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = undefined;
+      }
+    } finally {
+      this.close();
+    }
+  }
+}

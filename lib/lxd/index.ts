@@ -1,0 +1,21 @@
+export * from './errors.js';
+export * from './schemas.js';
+export { LxdClient, EventsResource, type LxdClientOptions } from './client.js';
+export { EventSubscription, parseEvent, type EventGap, type EventType, type SubscribeOptions, type ReconnectOptions } from './events.js';
+export { Operation, isFinal, progressOf, type OperationProgress, type WaitOptions, DEFAULT_OPERATION_TIMEOUT_MS } from './operation.js';
+export { resolveSocketPath, DEBIAN_SOCKET, SNAP_SOCKET } from './socket.js';
+export { LOCAL_ORIGIN, DEFAULT_TIMEOUT_MS, type TlsOptions } from './transport.js';
+export { lxdPath, segment, nameFromUrl } from './path.js';
+export {
+  validateInstanceName,
+  validateProfileName,
+  validateNetworkName,
+  validatePoolName,
+} from './validate.js';
+export type { CallOptions, EtagOptions, WithEtag } from './resources/base.js';
+export type { InstanceListOptions, StateChange, InstancesResource } from './resources/instances.js';
+export type { ListOptions, ProfilesResource } from './resources/profiles.js';
+export type { ImageFiles, ImportOptions, UploadOptions, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
+export type { NetworksResource, StoragePoolsResource } from './resources/networks.js';
+export type { OperationsResource } from './resources/operations.js';
+export type { ServerResource } from './resources/server.js';

@@ -1,0 +1,111 @@
+import type { z } from 'zod';
+import type { Logger } from '../../logger.js';
+import { LxdResponseValidationError } from '../errors.js';
+import { Operation, parseOperation, type OperationsHub } from '../operation.js';
+import type { QueryValue } from '../path.js';
+import type { RawBody, Transport } from '../transport.js';
+
+/** Per-call options every I/O method accepts. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Per-request deadline (default: the client's timeoutMs). */
+  timeoutMs?: number;
+}
+
+export interface EtagOptions extends CallOptions {
+  /** Sent as If-Match; a stale value makes LXD answer 412 (LxdPreconditionFailedError). */
+  etag?: string;
+}
+
+/** A value with the ETag LXD sent for it (single-object GETs only). */
+export interface WithEtag<T> {
+  value: T;
+  etag: string | undefined;
+}
+
+export interface ApiContext {
+  transport: Transport;
+  project: string | undefined;
+  logger: Logger;
+  hub: OperationsHub;
+  operationTimeoutMs: number;
+}
+
+interface Req extends CallOptions {
+  query?: Record<string, QueryValue>;
+  body?: unknown;
+  rawBody?: RawBody;
+  etag?: string | undefined;
+  headers?: Record<string, string>;
+  /** Don't add `project=` (server-wide endpoints). */
+  noProject?: boolean;
+}
+
+/** Shared request plumbing for the resources. */
+export class Api {
+  constructor(readonly ctx: ApiContext) {}
+
+  private query(r: Req): Record<string, QueryValue> {
+    if (r.noProject || this.ctx.project === undefined || r.query?.['all-projects'] !== undefined) return { ...r.query };
+    return { project: this.ctx.project, ...r.query };
+  }
+
+  private raw(method: string, path: string, r: Req) {
+    return this.ctx.transport.request(method, path, {
+      query: this.query(r),
+      body: r.body,
+      rawBody: r.rawBody,
+      etag: r.etag,
+      headers: r.headers,
+      signal: r.signal,
+      timeoutMs: r.timeoutMs,
+    });
+  }
+
+  /** A sync call whose metadata is parsed with `schema`. */
+  async sync<S extends z.ZodType>(method: string, path: string, schema: S, r: Req = {}): Promise<WithEtag<z.infer<S>>> {
+    const res = await this.raw(method, path, r);
+    const parsed = schema.safeParse(res.envelope.metadata);
+    if (!parsed.success) throw new LxdResponseValidationError(method, path, parsed.error.issues);
+    return { value: parsed.data, etag: res.etag };
+  }
+
+  /** A sync call whose result is not needed. */
+  async call(method: string, path: string, r: Req = {}): Promise<void> {
+    const res = await this.raw(method, path, r);
+    if (res.envelope.type === 'async') {
+      // an endpoint that became async in a newer LXD: wait for it, so callers see the same behaviour
+      await this.operationFrom(method, path, res.envelope.metadata, false).wait(r.signal ? { signal: r.signal } : {});
+    }
+  }
+
+  /**
+   * A call LXD answers with an operation (or, on some versions, synchronously). Subscribes to
+   * operation events *before* sending the request so that no update can be missed.
+   */
+  async operation(method: string, path: string, r: Req = {}): Promise<Operation> {
+    const leased = await this.ctx.hub.acquire(r.signal);
+    let res;
+    try {
+      res = await this.raw(method, path, r);
+    } catch (err) {
+      if (leased) this.ctx.hub.release();
+      throw err;
+    }
+    if (res.envelope.type !== 'async') {
+      if (leased) this.ctx.hub.release();
+      const md = res.envelope.metadata;
+      return Operation.completed(this.ctx, `${method} ${path}`, md && typeof md === 'object' && !Array.isArray(md) ? (md as Record<string, unknown>) : null);
+    }
+    return this.operationFrom(method, path, res.envelope.metadata, leased);
+  }
+
+  private operationFrom(method: string, path: string, metadata: unknown, leased: boolean): Operation {
+    try {
+      return new Operation(this.ctx, parseOperation(method, path, metadata), leased);
+    } catch (err) {
+      if (leased) this.ctx.hub.release();
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { z } from 'zod';
+import { isConflict, LxdResponseValidationError, LxdValidationError } from '../errors.js';
+import type { Operation, WaitOptions } from '../operation.js';
+import { lxdPath } from '../path.js';
+import {
+  ImageAliasPutSchema,
+  ImageAliasSchema,
+  ImageAliasesPostSchema,
+  ImagePutSchema,
+  ImageSchema,
+  ImagesPostSchema,
+  type Image,
+  type ImageAlias,
+  type ImageAliasesPost,
+  type ImageAliasPut,
+  type ImagePut,
+  type ImagesPost,
+} from '../schemas.js';
+import { validateBody, validateSegment } from '../validate.js';
+import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
+
+/** Files of an image to upload: a unified tarball, or split metadata + rootfs tarballs. */
+export type ImageFiles = { unified: string } | { metadata: string; rootfs: string };
+
+export interface UploadOptions extends CallOptions {
+  public?: boolean;
+  properties?: Record<string, string>;
+  filename?: string;
+}
+
+export interface ImportOptions extends UploadOptions, Pick<WaitOptions, 'onProgress'> {
+  /** Aliases to point at the imported image. */
+  aliases?: string[];
+  /** Re-point aliases that already exist (default true). */
+  replaceAliases?: boolean;
+  /** Deadline for the whole import (upload + unpack; default 10 minutes). */
+  timeoutMs?: number;
+}
+
+export interface RemoteImageSource {
+  /** The image server URL, e.g. `https://images.example/releases`. */
+  server: string;
+  protocol: 'simplestreams' | 'lxd';
+  alias?: string;
+  fingerprint?: string;
+  /** PEM certificate of the image server, when the daemon would not trust it otherwise. */
+  certificate?: string;
+  secret?: string;
+  type?: 'container' | 'virtual-machine';
+}
+
+export interface CopyOptions extends CallOptions {
+  aliases?: string[];
+  autoUpdate?: boolean;
+  public?: boolean;
+}
+
+const CRLF = '\r\n';
+
+async function* multipart(boundary: string, parts: { name: string; file: string }[], signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  for (const part of parts) {
+    yield Buffer.from(partHeader(boundary, part.name, part.file));
+    for await (const chunk of createReadStream(part.file, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) })) {
+      yield chunk as Buffer;
+    }
+    yield Buffer.from(CRLF);
+  }
+  yield Buffer.from(`--${boundary}--${CRLF}`);
+}
+
+function partHeader(boundary: string, name: string, file: string): string {
+  return `--${boundary}${CRLF}Content-Disposition: form-data; name="${name}"; filename="${basename(file).replace(/"/g, '')}"${CRLF}Content-Type: application/octet-stream${CRLF}${CRLF}`;
+}
+
+/** `/1.0/images` and `/1.0/images/aliases`. */
+export class ImagesResource {
+  constructor(private readonly api: Api) {}
+
+  async list(opts: CallOptions = {}): Promise<Image[]> {
+    return (await this.api.sync('GET', '/1.0/images', z.array(ImageSchema), { ...opts, query: { recursion: 1 } })).value;
+  }
+
+  get(fingerprint: string, opts: CallOptions = {}): Promise<WithEtag<Image>> {
+    validateSegment(fingerprint, 'image fingerprint');
+    return this.api.sync('GET', lxdPath`/1.0/images/${fingerprint}`, ImageSchema, opts);
+  }
+
+  async update(fingerprint: string, body: ImagePut, opts: EtagOptions = {}): Promise<void> {
+    validateSegment(fingerprint, 'image fingerprint');
+    await this.api.call('PUT', lxdPath`/1.0/images/${fingerprint}`, { ...opts, body: validateBody(ImagePutSchema, body, 'image') });
+  }
+
+  async patch(fingerprint: string, body: ImagePut, opts: EtagOptions = {}): Promise<void> {
+    validateSegment(fingerprint, 'image fingerprint');
+    await this.api.call('PATCH', lxdPath`/1.0/images/${fingerprint}`, { ...opts, body: validateBody(ImagePutSchema, body, 'image') });
+  }
+
+  delete(fingerprint: string, opts: CallOptions = {}): Promise<Operation> {
+    validateSegment(fingerprint, 'image fingerprint');
+    return this.api.operation('DELETE', lxdPath`/1.0/images/${fingerprint}`, opts);
+  }
+
+  // ------------------------------------------------------------------ aliases
+
+  async listAliases(opts: CallOptions = {}): Promise<ImageAlias[]> {
+    return (await this.api.sync('GET', '/1.0/images/aliases', z.array(ImageAliasSchema), { ...opts, query: { recursion: 1 } })).value;
+  }
+
+  getAlias(name: string, opts: CallOptions = {}): Promise<WithEtag<ImageAlias>> {
+    validateSegment(name, 'image alias');
+    return this.api.sync('GET', lxdPath`/1.0/images/aliases/${name}`, ImageAliasSchema, opts);
+  }
+
+  async createAlias(body: ImageAliasesPost, opts: CallOptions = {}): Promise<void> {
+    await this.api.call('POST', '/1.0/images/aliases', { ...opts, body: validateBody(ImageAliasesPostSchema, body, 'image alias') });
+  }
+
+  async updateAlias(name: string, body: ImageAliasPut, opts: EtagOptions = {}): Promise<void> {
+    validateSegment(name, 'image alias');
+    await this.api.call('PUT', lxdPath`/1.0/images/aliases/${name}`, { ...opts, body: validateBody(ImageAliasPutSchema, body, 'image alias') });
+  }
+
+  async renameAlias(name: string, newName: string, opts: CallOptions = {}): Promise<void> {
+    validateSegment(name, 'image alias');
+    validateSegment(newName, 'new image alias');
+    await this.api.call('POST', lxdPath`/1.0/images/aliases/${name}`, { ...opts, body: { name: newName } });
+  }
+
+  async deleteAlias(name: string, opts: CallOptions = {}): Promise<void> {
+    validateSegment(name, 'image alias');
+    await this.api.call('DELETE', lxdPath`/1.0/images/aliases/${name}`, opts);
+  }
+
+  // ------------------------------------------------------------------ uploads
+
+  /**
+   * POST /1.0/images with the image files **streamed** from disk (never buffered): a unified tarball as
+   * `application/octet-stream`, split files as `multipart/form-data`. Returns the operation; its
+   * metadata holds the fingerprint.
+   */
+  async upload(files: ImageFiles, opts: UploadOptions = {}): Promise<Operation> {
+    const headers: Record<string, string> = {};
+    if (opts.public !== undefined) headers['x-lxd-public'] = opts.public ? '1' : '0';
+    if (opts.filename) headers['x-lxd-filename'] = opts.filename;
+    if (opts.properties) {
+      const props = validateBody(z.record(z.string(), z.string()), opts.properties, 'image properties');
+      headers['x-lxd-properties'] = new URLSearchParams(props).toString();
+    }
+    const req = { ...(opts.signal ? { signal: opts.signal } : {}), timeoutMs: opts.timeoutMs ?? 10 * 60_000, headers };
+    if ('unified' in files) {
+      const size = await sizeOf(files.unified, 'unified');
+      return this.api.operation('POST', '/1.0/images', {
+        ...req,
+        rawBody: { stream: createReadStream(files.unified, { highWaterMark: 1 << 20 }), contentType: 'application/octet-stream', contentLength: size },
+      });
+    }
+    const [metaSize, rootSize] = await Promise.all([sizeOf(files.metadata, 'metadata'), sizeOf(files.rootfs, 'rootfs')]);
+    const boundary = `lxdkit-${randomBytes(12).toString('hex')}`;
+    const parts = [
+      { name: 'metadata', file: files.metadata },
+      { name: files.rootfs.endsWith('.img') || files.rootfs.endsWith('.qcow2') ? 'rootfs.img' : 'rootfs', file: files.rootfs },
+    ];
+    const length =
+      Buffer.byteLength(partHeader(boundary, parts[0]!.name, parts[0]!.file)) + metaSize + 2 +
+      Buffer.byteLength(partHeader(boundary, parts[1]!.name, parts[1]!.file)) + rootSize + 2 +
+      Buffer.byteLength(`--${boundary}--${CRLF}`);
+    return this.api.operation('POST', '/1.0/images', {
+      ...req,
+      rawBody: { stream: multipart(boundary, parts, opts.signal), contentType: `multipart/form-data; boundary=${boundary}`, contentLength: length },
+    });
+  }
+
+  /**
+   * Uploads an image (streamed), waits for LXD to unpack it and points `aliases` at it.
+   * Resolves to the image.
+   */
+  async import(files: ImageFiles, opts: ImportOptions = {}): Promise<Image> {
+    for (const a of opts.aliases ?? []) validateSegment(a, 'image alias');
+    const op = await this.upload(files, opts);
+    const done = await op.wait({ ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const fingerprint = done.metadata?.['fingerprint'];
+    if (typeof fingerprint !== 'string') {
+      throw new LxdResponseValidationError('POST', '/1.0/images', [{ path: ['metadata', 'fingerprint'], message: 'the finished upload operation carries no fingerprint' }]);
+    }
+    const call = opts.signal ? { signal: opts.signal } : {};
+    for (const alias of opts.aliases ?? []) await this.pointAlias(alias, fingerprint, opts.replaceAliases ?? true, call);
+    return (await this.get(fingerprint, call)).value;
+  }
+
+  /** Creates the alias, or re-points it when it exists and `replace` is set. */
+  async pointAlias(name: string, fingerprint: string, replace = true, opts: CallOptions = {}): Promise<void> {
+    try {
+      await this.createAlias({ name, target: fingerprint }, opts);
+    } catch (err) {
+      if (!isConflict(err) || !replace) throw err;
+      const current = await this.getAlias(name, opts);
+      if (current.value.target !== fingerprint) await this.updateAlias(name, { target: fingerprint, description: current.value.description }, { ...opts, ...(current.etag ? { etag: current.etag } : {}) });
+    }
+  }
+
+  /**
+   * POST /1.0/images with a remote source: LXD pulls the image from a simplestreams or LXD image
+   * server into its local store. Wait on the operation with `onProgress` to see download progress.
+   */
+  copyFrom(source: RemoteImageSource, opts: CopyOptions = {}): Promise<Operation> {
+    if (!source.alias && !source.fingerprint) throw new LxdValidationError('source', 'needs an alias or a fingerprint');
+    const body: ImagesPost = validateBody(
+      ImagesPostSchema,
+      {
+        source: {
+          type: 'image',
+          mode: 'pull',
+          server: source.server,
+          protocol: source.protocol,
+          ...(source.alias ? { alias: source.alias } : {}),
+          ...(source.fingerprint ? { fingerprint: source.fingerprint } : {}),
+          ...(source.certificate ? { certificate: source.certificate } : {}),
+          ...(source.secret ? { secret: source.secret } : {}),
+          ...(source.type ? { image_type: source.type } : {}),
+        },
+        ...(opts.aliases?.length ? { aliases: opts.aliases.map((name) => ({ name })) } : {}),
+        auto_update: opts.autoUpdate ?? false,
+        public: opts.public ?? false,
+      },
+      'image',
+    );
+    return this.api.operation('POST', '/1.0/images', { ...opts, body });
+  }
+}
+
+async function sizeOf(path: string, field: string): Promise<number> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new LxdValidationError(field, `${path} is not a regular file`);
+    return s.size;
+  } catch (err) {
+    if (err instanceof LxdValidationError) throw err;
+    throw new LxdValidationError(field, `cannot read ${path}: ${(err as Error).message}`);
+  }
+}

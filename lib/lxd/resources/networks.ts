@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { lxdPath, nameFromUrl } from '../path.js';
+import {
+  NetworkPutSchema,
+  NetworkSchema,
+  NetworksPostSchema,
+  StoragePoolPutSchema,
+  StoragePoolSchema,
+  StoragePoolsPostSchema,
+  type Network,
+  type NetworkPut,
+  type NetworksPost,
+  type StoragePool,
+  type StoragePoolPut,
+  type StoragePoolsPost,
+} from '../schemas.js';
+import { validateBody, validateNetworkName, validatePoolName } from '../validate.js';
+import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
+import type { ListOptions } from './profiles.js';
+
+/** `/1.0/networks` (sync on LXD 5.0.2, operations on LXD ≥ 6.8; both handled). */
+export class NetworksResource {
+  constructor(private readonly api: Api) {}
+
+  list(opts?: ListOptions & { recursion?: 1 }): Promise<Network[]>;
+  list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
+  async list(opts: ListOptions = {}): Promise<Network[] | string[]> {
+    const { recursion = 1, ...rest } = opts;
+    if (recursion === 0) return (await this.api.sync('GET', '/1.0/networks', z.array(z.string()), rest)).value.map(nameFromUrl);
+    return (await this.api.sync('GET', '/1.0/networks', z.array(NetworkSchema), { ...rest, query: { recursion: 1 } })).value;
+  }
+
+  get(name: string, opts: CallOptions = {}): Promise<WithEtag<Network>> {
+    validateNetworkName(name);
+    return this.api.sync('GET', lxdPath`/1.0/networks/${name}`, NetworkSchema, opts);
+  }
+
+  async create(body: NetworksPost, opts: CallOptions = {}): Promise<void> {
+    const b = validateBody(NetworksPostSchema, body, 'network');
+    validateNetworkName(b.name);
+    await this.api.call('POST', '/1.0/networks', { ...opts, body: b });
+  }
+
+  async update(name: string, body: NetworkPut, opts: EtagOptions = {}): Promise<void> {
+    validateNetworkName(name);
+    await this.api.call('PUT', lxdPath`/1.0/networks/${name}`, { ...opts, body: validateBody(NetworkPutSchema, body, 'network') });
+  }
+
+  async patch(name: string, body: NetworkPut, opts: EtagOptions = {}): Promise<void> {
+    validateNetworkName(name);
+    await this.api.call('PATCH', lxdPath`/1.0/networks/${name}`, { ...opts, body: validateBody(NetworkPutSchema, body, 'network') });
+  }
+
+  async rename(name: string, newName: string, opts: CallOptions = {}): Promise<void> {
+    validateNetworkName(name);
+    validateNetworkName(newName, 'new network name');
+    await this.api.call('POST', lxdPath`/1.0/networks/${name}`, { ...opts, body: { name: newName } });
+  }
+
+  async delete(name: string, opts: CallOptions = {}): Promise<void> {
+    validateNetworkName(name);
+    await this.api.call('DELETE', lxdPath`/1.0/networks/${name}`, opts);
+  }
+}
+
+/** `/1.0/storage-pools` (sync on LXD 5.0.2, operations on LXD ≥ 6.8; both handled). */
+export class StoragePoolsResource {
+  constructor(private readonly api: Api) {}
+
+  list(opts?: ListOptions & { recursion?: 1 }): Promise<StoragePool[]>;
+  list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
+  async list(opts: ListOptions = {}): Promise<StoragePool[] | string[]> {
+    const { recursion = 1, ...rest } = opts;
+    if (recursion === 0) return (await this.api.sync('GET', '/1.0/storage-pools', z.array(z.string()), rest)).value.map(nameFromUrl);
+    return (await this.api.sync('GET', '/1.0/storage-pools', z.array(StoragePoolSchema), { ...rest, query: { recursion: 1 } })).value;
+  }
+
+  get(name: string, opts: CallOptions = {}): Promise<WithEtag<StoragePool>> {
+    validatePoolName(name);
+    return this.api.sync('GET', lxdPath`/1.0/storage-pools/${name}`, StoragePoolSchema, opts);
+  }
+
+  async create(body: StoragePoolsPost, opts: CallOptions = {}): Promise<void> {
+    const b = validateBody(StoragePoolsPostSchema, body, 'storage pool');
+    validatePoolName(b.name);
+    await this.api.call('POST', '/1.0/storage-pools', { ...opts, body: b });
+  }
+
+  async update(name: string, body: StoragePoolPut, opts: EtagOptions = {}): Promise<void> {
+    validatePoolName(name);
+    await this.api.call('PUT', lxdPath`/1.0/storage-pools/${name}`, { ...opts, body: validateBody(StoragePoolPutSchema, body, 'storage pool') });
+  }
+
+  async patch(name: string, body: StoragePoolPut, opts: EtagOptions = {}): Promise<void> {
+    validatePoolName(name);
+    await this.api.call('PATCH', lxdPath`/1.0/storage-pools/${name}`, { ...opts, body: validateBody(StoragePoolPutSchema, body, 'storage pool') });
+  }
+
+  async delete(name: string, opts: CallOptions = {}): Promise<void> {
+    validatePoolName(name);
+    await this.api.call('DELETE', lxdPath`/1.0/storage-pools/${name}`, opts);
+  }
+}

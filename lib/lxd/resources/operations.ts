@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { Operation, parseOperation } from '../operation.js';
+import { lxdPath } from '../path.js';
+import { OperationSchema, type OperationData } from '../schemas.js';
+import { validateSegment } from '../validate.js';
+import { Api, type CallOptions } from './base.js';
+
+/** `/1.0/operations`. */
+export class OperationsResource {
+  constructor(private readonly api: Api) {}
+
+  /** Every operation the server knows (running, and finished in the last 5 s), flattened. */
+  async list(opts: CallOptions & { allProjects?: boolean } = {}): Promise<OperationData[]> {
+    const { allProjects, ...rest } = opts;
+    const r = await this.api.sync('GET', '/1.0/operations', z.record(z.string(), z.array(OperationSchema).nullable()), {
+      ...rest,
+      query: { recursion: 1, ...(allProjects ? { 'all-projects': 'true' } : {}) },
+    });
+    return Object.values(r.value).flatMap((v) => v ?? []);
+  }
+
+  async get(id: string, opts: CallOptions = {}): Promise<OperationData> {
+    validateSegment(id, 'operation id');
+    const r = await this.api.sync('GET', lxdPath`/1.0/operations/${id}`, OperationSchema, opts);
+    return r.value;
+  }
+
+  /** An Operation handle for an id (e.g. to wait on an operation something else started). */
+  async attach(id: string, opts: CallOptions = {}): Promise<Operation> {
+    const data = await this.get(id, opts);
+    return new Operation(this.api.ctx, parseOperation('GET', `/1.0/operations/${id}`, data), false);
+  }
+
+  async cancel(id: string, opts: CallOptions = {}): Promise<void> {
+    validateSegment(id, 'operation id');
+    await this.api.call('DELETE', lxdPath`/1.0/operations/${id}`, opts);
+  }
+}

@@ -1,0 +1,403 @@
+/**
+ * zod schemas for LXD wire data. Responses are loose (new LXD fields must not break us; extension-gated
+ * fields are optional), request bodies are strict (what we send is exactly what we mean).
+ */
+import { z } from 'zod';
+
+const StringMap = z.record(z.string(), z.string());
+const NullableStringMap = StringMap.nullish().transform((v) => v ?? {});
+const DeviceMap = z.record(z.string(), z.record(z.string(), z.string()));
+const NullableDeviceMap = DeviceMap.nullish().transform((v) => v ?? {});
+const NullableStringList = z.array(z.string()).nullish().transform((v) => v ?? []);
+
+// ---------------------------------------------------------------- envelope
+
+export const EnvelopeSchema = z.looseObject({
+  type: z.string(),
+  status: z.string().optional(),
+  status_code: z.number().optional(),
+  operation: z.string().optional(),
+  error_code: z.number().optional(),
+  error: z.string().optional(),
+  metadata: z.unknown().optional(),
+});
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+// ---------------------------------------------------------------- operations
+
+export const OperationSchema = z.looseObject({
+  id: z.string(),
+  class: z.string(),
+  description: z.string().default(''),
+  created_at: z.string().optional(),
+  updated_at: z.string().optional(),
+  status: z.string(),
+  status_code: z.number(),
+  resources: z.record(z.string(), z.array(z.string()).nullable()).nullish(),
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+  may_cancel: z.boolean().default(false),
+  err: z.string().default(''),
+  location: z.string().optional(),
+});
+export type OperationData = z.infer<typeof OperationSchema>;
+
+/** `GET /1.0/operations?recursion=1`: a map keyed by status. */
+export const OperationListSchema = z.record(z.string(), z.array(OperationSchema).nullable());
+
+// ---------------------------------------------------------------- server
+
+export const ServerSchema = z.looseObject({
+  config: z.record(z.string(), z.unknown()).nullish().transform((v) => v ?? {}),
+  api_extensions: NullableStringList,
+  api_status: z.string(),
+  api_version: z.string(),
+  auth: z.string(),
+  public: z.boolean().optional(),
+  auth_methods: z.array(z.string()).nullish(),
+  environment: z
+    .looseObject({
+      addresses: z.array(z.string()).nullish(),
+      architectures: z.array(z.string()).nullish(),
+      certificate: z.string().optional(),
+      certificate_fingerprint: z.string().optional(),
+      driver: z.string().optional(),
+      driver_version: z.string().optional(),
+      kernel: z.string().optional(),
+      kernel_architecture: z.string().optional(),
+      kernel_version: z.string().optional(),
+      os_name: z.string().optional(),
+      os_version: z.string().optional(),
+      project: z.string().optional(),
+      server: z.string().optional(),
+      server_clustered: z.boolean().optional(),
+      server_name: z.string().optional(),
+      server_pid: z.number().optional(),
+      server_version: z.string().optional(),
+      storage: z.string().optional(),
+      storage_version: z.string().optional(),
+    })
+    .optional(),
+});
+export type Server = z.infer<typeof ServerSchema>;
+
+export const ServerPutSchema = z.strictObject({
+  config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+});
+export type ServerPut = z.infer<typeof ServerPutSchema>;
+
+// ---------------------------------------------------------------- instances
+
+export const InstanceSchema = z.looseObject({
+  name: z.string(),
+  type: z.string().default('container'),
+  architecture: z.string().default(''),
+  config: NullableStringMap,
+  devices: NullableDeviceMap,
+  ephemeral: z.boolean().default(false),
+  profiles: NullableStringList,
+  stateful: z.boolean().default(false),
+  description: z.string().default(''),
+  created_at: z.string().optional(),
+  last_used_at: z.string().optional(),
+  location: z.string().optional(),
+  project: z.string().optional(),
+  status: z.string(),
+  status_code: z.number(),
+  expanded_config: NullableStringMap.optional(),
+  expanded_devices: NullableDeviceMap.optional(),
+});
+export type Instance = z.infer<typeof InstanceSchema>;
+
+export const InstanceStateSchema = z.looseObject({
+  status: z.string(),
+  status_code: z.number(),
+  pid: z.number().default(0),
+  processes: z.number().default(0),
+  cpu: z.looseObject({ usage: z.number() }).nullish(),
+  memory: z.looseObject({ usage: z.number() }).nullish(),
+  disk: z.record(z.string(), z.looseObject({ usage: z.number() })).nullish(),
+  network: z
+    .record(
+      z.string(),
+      z.looseObject({
+        addresses: z
+          .array(z.looseObject({ family: z.string(), address: z.string(), netmask: z.string(), scope: z.string() }))
+          .nullish(),
+        hwaddr: z.string().optional(),
+        host_name: z.string().optional(),
+        mtu: z.number().optional(),
+        state: z.string().optional(),
+        type: z.string().optional(),
+      }),
+    )
+    .nullish(),
+});
+export type InstanceState = z.infer<typeof InstanceStateSchema>;
+
+export const InstanceFullSchema = InstanceSchema.extend({
+  state: InstanceStateSchema.nullish(),
+  snapshots: z.array(z.looseObject({ name: z.string() })).nullish(),
+  backups: z.array(z.looseObject({ name: z.string() })).nullish(),
+});
+export type InstanceFull = z.infer<typeof InstanceFullSchema>;
+
+const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+const Devices = z.record(z.string(), z.record(z.string(), z.string({ error: 'device values must be strings' })));
+
+export const InstanceSourceSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('image'),
+    alias: z.string().min(1).optional(),
+    fingerprint: z.string().min(1).optional(),
+    properties: StringMap.optional(),
+    server: z.string().optional(),
+    protocol: z.enum(['lxd', 'simplestreams']).optional(),
+    secret: z.string().optional(),
+    certificate: z.string().optional(),
+    mode: z.enum(['pull']).optional(),
+    allow_inconsistent: z.boolean().optional(),
+  }),
+  z.strictObject({ type: z.literal('none') }),
+  z.strictObject({
+    type: z.literal('copy'),
+    source: z.string().min(1),
+    instance_only: z.boolean().optional(),
+    live: z.boolean().optional(),
+    refresh: z.boolean().optional(),
+    project: z.string().optional(),
+    allow_inconsistent: z.boolean().optional(),
+  }),
+]);
+export type InstanceSource = z.infer<typeof InstanceSourceSchema>;
+
+export const InstancesPostSchema = z.strictObject({
+  name: z.string(),
+  type: z.enum(['container', 'virtual-machine']).optional(),
+  architecture: z.string().optional(),
+  profiles: z.array(z.string()).optional(),
+  config: ConfigMap.optional(),
+  devices: Devices.optional(),
+  ephemeral: z.boolean().optional(),
+  description: z.string().optional(),
+  instance_type: z.string().optional(),
+  stateful: z.boolean().optional(),
+  source: InstanceSourceSchema,
+  /** Needs the `instance_create_start` extension (not in LXD 5.0.x). */
+  start: z.boolean().optional(),
+});
+export type InstancesPost = z.infer<typeof InstancesPostSchema>;
+
+export const InstancePutSchema = z.strictObject({
+  architecture: z.string().optional(),
+  config: ConfigMap,
+  devices: Devices,
+  ephemeral: z.boolean().optional(),
+  profiles: z.array(z.string()),
+  description: z.string().optional(),
+  stateful: z.boolean().optional(),
+  restore: z.string().optional(),
+});
+export type InstancePut = z.infer<typeof InstancePutSchema>;
+
+export const InstancePatchSchema = InstancePutSchema.partial();
+export type InstancePatch = z.infer<typeof InstancePatchSchema>;
+
+export const InstanceStateActions = ['start', 'stop', 'restart', 'freeze', 'unfreeze'] as const;
+export type InstanceStateAction = (typeof InstanceStateActions)[number];
+
+export const InstanceStatePutSchema = z.strictObject({
+  action: z.enum(InstanceStateActions, { error: `action must be one of ${InstanceStateActions.join(', ')}` }),
+  /** Seconds; -1 waits forever. Omitted unless given: on LXD 5.0.2 an explicit 0 means "kill now". */
+  timeout: z.number().int().min(-1).optional(),
+  force: z.boolean().optional(),
+  stateful: z.boolean().optional(),
+});
+export type InstanceStatePut = z.infer<typeof InstanceStatePutSchema>;
+
+// ---------------------------------------------------------------- profiles
+
+export const ProfileSchema = z.looseObject({
+  name: z.string(),
+  description: z.string().default(''),
+  config: NullableStringMap,
+  devices: NullableDeviceMap,
+  used_by: NullableStringList,
+  project: z.string().optional(),
+});
+export type Profile = z.infer<typeof ProfileSchema>;
+
+export const ProfilePutSchema = z.strictObject({
+  description: z.string().optional(),
+  config: ConfigMap.optional(),
+  devices: Devices.optional(),
+});
+export type ProfilePut = z.infer<typeof ProfilePutSchema>;
+
+export const ProfilesPostSchema = ProfilePutSchema.extend({ name: z.string() });
+export type ProfilesPost = z.infer<typeof ProfilesPostSchema>;
+
+// ---------------------------------------------------------------- images
+
+export const ImageAliasSchema = z.looseObject({
+  name: z.string(),
+  target: z.string(),
+  description: z.string().default(''),
+  type: z.string().optional(),
+});
+export type ImageAlias = z.infer<typeof ImageAliasSchema>;
+
+export const ImageSchema = z.looseObject({
+  fingerprint: z.string(),
+  filename: z.string().default(''),
+  size: z.number().default(0),
+  architecture: z.string().default(''),
+  public: z.boolean().default(false),
+  auto_update: z.boolean().default(false),
+  cached: z.boolean().default(false),
+  type: z.string().optional(),
+  properties: NullableStringMap,
+  aliases: z
+    .array(z.looseObject({ name: z.string(), description: z.string().default('') }))
+    .nullish()
+    .transform((v) => v ?? []),
+  profiles: NullableStringList.optional(),
+  created_at: z.string().optional(),
+  uploaded_at: z.string().optional(),
+  expires_at: z.string().optional(),
+  last_used_at: z.string().optional(),
+  update_source: z.looseObject({ server: z.string(), protocol: z.string(), alias: z.string() }).nullish(),
+});
+export type Image = z.infer<typeof ImageSchema>;
+
+export const ImageAliasesPostSchema = z.strictObject({
+  name: z.string().min(1, 'alias name must not be empty'),
+  target: z.string().min(1, 'alias target (an image fingerprint) must not be empty'),
+  description: z.string().optional(),
+  type: z.enum(['container', 'virtual-machine']).optional(),
+});
+export type ImageAliasesPost = z.infer<typeof ImageAliasesPostSchema>;
+
+export const ImageAliasPutSchema = z.strictObject({
+  target: z.string().min(1),
+  description: z.string().optional(),
+});
+export type ImageAliasPut = z.infer<typeof ImageAliasPutSchema>;
+
+export const ImageRemoteSourceSchema = z.strictObject({
+  type: z.literal('image'),
+  mode: z.literal('pull'),
+  server: z.string().min(1),
+  protocol: z.enum(['lxd', 'simplestreams']),
+  alias: z.string().min(1).optional(),
+  fingerprint: z.string().min(1).optional(),
+  certificate: z.string().optional(),
+  secret: z.string().optional(),
+  image_type: z.enum(['container', 'virtual-machine']).optional(),
+});
+
+export const ImagesPostSchema = z.strictObject({
+  source: ImageRemoteSourceSchema,
+  aliases: z.array(z.strictObject({ name: z.string().min(1), description: z.string().optional() })).optional(),
+  auto_update: z.boolean().optional(),
+  public: z.boolean().optional(),
+  properties: StringMap.optional(),
+  filename: z.string().optional(),
+});
+export type ImagesPost = z.infer<typeof ImagesPostSchema>;
+
+export const ImagePutSchema = z.strictObject({
+  auto_update: z.boolean().optional(),
+  properties: StringMap.optional(),
+  public: z.boolean().optional(),
+  expires_at: z.string().optional(),
+  profiles: z.array(z.string()).optional(),
+});
+export type ImagePut = z.infer<typeof ImagePutSchema>;
+
+// ---------------------------------------------------------------- networks and storage pools
+
+export const NetworkSchema = z.looseObject({
+  name: z.string(),
+  type: z.string().default(''),
+  description: z.string().default(''),
+  config: NullableStringMap,
+  managed: z.boolean().default(false),
+  status: z.string().default(''),
+  used_by: NullableStringList,
+  locations: NullableStringList.optional(),
+});
+export type Network = z.infer<typeof NetworkSchema>;
+
+export const NetworkPutSchema = z.strictObject({
+  description: z.string().optional(),
+  config: ConfigMap.optional(),
+});
+export type NetworkPut = z.infer<typeof NetworkPutSchema>;
+
+export const NetworksPostSchema = NetworkPutSchema.extend({
+  name: z.string(),
+  type: z.string().optional(),
+});
+export type NetworksPost = z.infer<typeof NetworksPostSchema>;
+
+export const StoragePoolSchema = z.looseObject({
+  name: z.string(),
+  driver: z.string(),
+  description: z.string().default(''),
+  config: NullableStringMap,
+  status: z.string().default(''),
+  used_by: NullableStringList,
+  locations: NullableStringList.optional(),
+});
+export type StoragePool = z.infer<typeof StoragePoolSchema>;
+
+export const StoragePoolPutSchema = z.strictObject({
+  description: z.string().optional(),
+  config: ConfigMap.optional(),
+});
+export type StoragePoolPut = z.infer<typeof StoragePoolPutSchema>;
+
+export const StoragePoolsPostSchema = StoragePoolPutSchema.extend({
+  name: z.string(),
+  driver: z.string().min(1, 'a storage driver (dir, zfs, btrfs, lvm, ceph, ...) is required'),
+});
+export type StoragePoolsPost = z.infer<typeof StoragePoolsPostSchema>;
+
+// ---------------------------------------------------------------- events
+
+export const EventSchema = z.looseObject({
+  type: z.string(),
+  timestamp: z.string(),
+  metadata: z.unknown(),
+  location: z.string().optional(),
+  project: z.string().optional(),
+});
+
+export const LifecycleMetadataSchema = z.looseObject({
+  action: z.string(),
+  source: z.string(),
+  context: z.record(z.string(), z.unknown()).nullish(),
+  requestor: z.looseObject({ username: z.string().optional(), protocol: z.string().optional(), address: z.string().optional() }).nullish(),
+  name: z.string().optional(),
+  project: z.string().optional(),
+});
+export type LifecycleMetadata = z.infer<typeof LifecycleMetadataSchema>;
+
+export const LoggingMetadataSchema = z.looseObject({
+  message: z.string(),
+  level: z.string(),
+  context: z.record(z.string(), z.unknown()).nullish(),
+});
+export type LoggingMetadata = z.infer<typeof LoggingMetadataSchema>;
+
+interface EventBase {
+  timestamp: string;
+  location?: string | undefined;
+  project?: string | undefined;
+}
+export interface OperationEvent extends EventBase { type: 'operation'; metadata: OperationData }
+export interface LifecycleEvent extends EventBase { type: 'lifecycle'; metadata: LifecycleMetadata }
+export interface LoggingEvent extends EventBase { type: 'logging'; metadata: LoggingMetadata }
+export interface OtherEvent extends EventBase { type: string & {}; metadata: unknown }
+/** An event from `/1.0/events`, discriminated by `type`. Unknown types arrive as `OtherEvent`. */
+export type LxdEvent = OperationEvent | LifecycleEvent | LoggingEvent | OtherEvent;
