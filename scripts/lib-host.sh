@@ -60,7 +60,7 @@ ensure_lxd() {
     say "lxd: a daemon is running but not answering yet; waiting"
   fi
   timeout 90 lxd waitready --timeout 60 && lxd_answers || {
-    tail -n 20 "$LXD_LOG" "$LXD_STDERR" >&2 2>/dev/null
+    tail -n 20 "$LXD_LOG" "$LXD_STDERR" >&2 2>/dev/null || true
     die "lxd did not become ready; see $LXD_LOG and $LXD_STDERR"
   }
   say "lxd: ready"
