@@ -3,7 +3,7 @@
 # `lxdkit status` against the local LXD daemon. Extra arguments go to the status command.
 set -eEuo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib-host.sh
+# shellcheck source-path=SCRIPTDIR source=lib-host.sh
 . "$here/lib-host.sh"
 
 require_root

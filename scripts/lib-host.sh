@@ -59,10 +59,10 @@ ensure_lxd() {
   else
     say "lxd: a daemon is running but not answering yet; waiting"
   fi
-  timeout 90 lxd waitready --timeout 60 && lxd_answers || {
+  if ! { timeout 90 lxd waitready --timeout 60 && lxd_answers; }; then
     tail -n 20 "$LXD_LOG" "$LXD_STDERR" >&2 2>/dev/null || true
     die "lxd did not become ready; see $LXD_LOG and $LXD_STDERR"
-  }
+  fi
   say "lxd: ready"
 }
 
@@ -81,8 +81,8 @@ ensure_libvirt() {
       say "libvirt: starting libvirtd (log /var/log/libvirt/libvirtd.log)"
       (cd / && libvirtd -d) || die "libvirtd failed to start"
     fi
-    local i
-    for i in $(seq 60); do
+    local _
+    for _ in $(seq 60); do
       libvirt_answers && break
       sleep 1
     done
@@ -103,7 +103,9 @@ ensure_libvirt() {
 
 # `npm ci` when node_modules is missing or older than package-lock.json, then `npm run build`.
 ensure_node_modules() {
-  command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed (Node >= 20)"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    die "node and npm are needed (Node >= 20)"
+  fi
   local major
   major=$(node -p 'process.versions.node.split(".")[0]')
   [ "$major" -ge 20 ] || die "Node >= 20 is needed, found $(node --version)"

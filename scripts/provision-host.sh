@@ -9,7 +9,7 @@
 # network.
 set -eEuo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib-host.sh
+# shellcheck source-path=SCRIPTDIR source=lib-host.sh
 . "$here/lib-host.sh"
 
 UNIFIED_ALIAS=$LXDKIT_TEST_IMAGE_ALIAS-unified
@@ -67,7 +67,9 @@ prepare_lxd_with_lxc() {
   local split_fp unified_fp
   split_fp=$(sed -n 's/^split //p' "$LXDKIT_IMAGE_DIR/fingerprints")
   unified_fp=$(sed -n 's/^unified //p' "$LXDKIT_IMAGE_DIR/fingerprints")
-  [ -n "$split_fp" ] && [ -n "$unified_fp" ] || die "no fingerprints in $LXDKIT_IMAGE_DIR/fingerprints"
+  if [ -z "$split_fp" ] || [ -z "$unified_fp" ]; then
+    die "no fingerprints in $LXDKIT_IMAGE_DIR/fingerprints"
+  fi
   ensure_image "$LXDKIT_TEST_IMAGE_ALIAS" "$split_fp" \
     "$LXDKIT_IMAGE_DIR/busybox-metadata.tar.xz" "$LXDKIT_IMAGE_DIR/busybox-rootfs.tar.xz"
   ensure_image "$UNIFIED_ALIAS" "$unified_fp" "$LXDKIT_IMAGE_DIR/busybox-unified.tar.xz"

@@ -4,7 +4,7 @@
 # the real LXD daemon and libvirtd. Extra arguments go to mocha. Exits with mocha's status.
 set -eEuo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib-host.sh
+# shellcheck source-path=SCRIPTDIR source=lib-host.sh
 . "$here/lib-host.sh"
 
 require_root
