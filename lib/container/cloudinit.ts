@@ -86,7 +86,7 @@ export function generateNetplan(interfaces: readonly InterfaceInfo[]): string {
       }
     },
   });
-  return doc.toString({ indentSeq: false, lineWidth: 0 });
+  return doc.toString({ indentSeq: false, lineWidth: 0, flowCollectionPadding: false });
 }
 
 function isNonUbuntuSeries(series: string | undefined): boolean {
@@ -182,5 +182,5 @@ export function cloudInitUserData(instanceConfig: InstanceConfig, networkConfig?
   const merged = merge(generated, user);
   const sorted = Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]]));
   if (Object.keys(sorted).length === 0) return `${CloudConfigHeader}{}\n`;
-  return CloudConfigHeader + new Document(sorted).toString({ indentSeq: false, lineWidth: 0 });
+  return CloudConfigHeader + new Document(sorted).toString({ indentSeq: false, lineWidth: 0, flowCollectionPadding: false });
 }
