@@ -78,7 +78,7 @@ export const ServerSchema = z.looseObject({
     })
     .optional(),
 });
-export type Server = z.infer<typeof ServerSchema>;
+export type LxdServer = z.infer<typeof ServerSchema>;
 
 export const ServerPutSchema = z.strictObject({
   config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
@@ -106,7 +106,7 @@ export const InstanceSchema = z.looseObject({
   expanded_config: NullableStringMap.optional(),
   expanded_devices: NullableDeviceMap.optional(),
 });
-export type Instance = z.infer<typeof InstanceSchema>;
+export type LxdInstance = z.infer<typeof InstanceSchema>;
 
 export const InstanceStateSchema = z.looseObject({
   status: z.string(),
@@ -132,14 +132,14 @@ export const InstanceStateSchema = z.looseObject({
     )
     .nullish(),
 });
-export type InstanceState = z.infer<typeof InstanceStateSchema>;
+export type LxdInstanceState = z.infer<typeof InstanceStateSchema>;
 
 export const InstanceFullSchema = InstanceSchema.extend({
   state: InstanceStateSchema.nullish(),
   snapshots: z.array(z.looseObject({ name: z.string() })).nullish(),
   backups: z.array(z.looseObject({ name: z.string() })).nullish(),
 });
-export type InstanceFull = z.infer<typeof InstanceFullSchema>;
+export type LxdInstanceFull = z.infer<typeof InstanceFullSchema>;
 
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
 const Devices = z.record(z.string(), z.record(z.string(), z.string({ error: 'device values must be strings' })));
@@ -216,7 +216,7 @@ export type InstanceStatePut = z.infer<typeof InstanceStatePutSchema>;
 
 // ---------------------------------------------------------------- profiles
 
-export const ProfileSchema = z.looseObject({
+export const LxdProfileSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   config: NullableStringMap,
@@ -224,7 +224,7 @@ export const ProfileSchema = z.looseObject({
   used_by: NullableStringList,
   project: z.string().optional(),
 });
-export type Profile = z.infer<typeof ProfileSchema>;
+export type LxdProfile = z.infer<typeof LxdProfileSchema>;
 
 export const ProfilePutSchema = z.strictObject({
   description: z.string().optional(),
@@ -267,7 +267,7 @@ export const ImageSchema = z.looseObject({
   last_used_at: z.string().optional(),
   update_source: z.looseObject({ server: z.string(), protocol: z.string(), alias: z.string() }).nullish(),
 });
-export type Image = z.infer<typeof ImageSchema>;
+export type LxdImage = z.infer<typeof ImageSchema>;
 
 export const ImageAliasesPostSchema = z.strictObject({
   name: z.string().min(1, 'alias name must not be empty'),
@@ -326,7 +326,7 @@ export const NetworkSchema = z.looseObject({
   used_by: NullableStringList,
   locations: NullableStringList.optional(),
 });
-export type Network = z.infer<typeof NetworkSchema>;
+export type LxdNetwork = z.infer<typeof NetworkSchema>;
 
 export const NetworkPutSchema = z.strictObject({
   description: z.string().optional(),
@@ -349,7 +349,7 @@ export const StoragePoolSchema = z.looseObject({
   used_by: NullableStringList,
   locations: NullableStringList.optional(),
 });
-export type StoragePool = z.infer<typeof StoragePoolSchema>;
+export type LxdStoragePool = z.infer<typeof StoragePoolSchema>;
 
 export const StoragePoolPutSchema = z.strictObject({
   description: z.string().optional(),

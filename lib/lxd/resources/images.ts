@@ -13,7 +13,7 @@ import {
   ImagePutSchema,
   ImageSchema,
   ImagesPostSchema,
-  type Image,
+  type LxdImage,
   type ImageAlias,
   type ImageAliasesPost,
   type ImageAliasPut,
@@ -80,11 +80,11 @@ function partHeader(boundary: string, name: string, file: string): string {
 export class ImagesResource {
   constructor(private readonly api: Api) {}
 
-  async list(opts: CallOptions = {}): Promise<Image[]> {
+  async list(opts: CallOptions = {}): Promise<LxdImage[]> {
     return (await this.api.sync('GET', '/1.0/images', z.array(ImageSchema), { ...opts, query: { recursion: 1 } })).value;
   }
 
-  get(fingerprint: string, opts: CallOptions = {}): Promise<WithEtag<Image>> {
+  get(fingerprint: string, opts: CallOptions = {}): Promise<WithEtag<LxdImage>> {
     validateSegment(fingerprint, 'image fingerprint');
     return this.api.sync('GET', lxdPath`/1.0/images/${fingerprint}`, ImageSchema, opts);
   }
@@ -178,7 +178,7 @@ export class ImagesResource {
    * Uploads an image (streamed), waits for LXD to unpack it and points `aliases` at it.
    * Resolves to the image.
    */
-  async import(files: ImageFiles, opts: ImportOptions = {}): Promise<Image> {
+  async import(files: ImageFiles, opts: ImportOptions = {}): Promise<LxdImage> {
     for (const a of opts.aliases ?? []) validateSegment(a, 'image alias');
     const op = await this.upload(files, opts);
     const done = await op.wait({ ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });

@@ -9,11 +9,11 @@ import {
   InstanceStatePutSchema,
   InstanceStateSchema,
   InstancesPostSchema,
-  type Instance,
-  type InstanceFull,
+  type LxdInstance,
+  type LxdInstanceFull,
   type InstancePatch,
   type InstancePut,
-  type InstanceState,
+  type LxdInstanceState,
   type InstanceStateAction,
   type InstancesPost,
 } from '../schemas.js';
@@ -47,10 +47,10 @@ const UrlList = z.array(z.string());
 export class InstancesResource {
   constructor(private readonly api: Api) {}
 
-  list(opts?: InstanceListOptions & { recursion?: 1 }): Promise<Instance[]>;
+  list(opts?: InstanceListOptions & { recursion?: 1 }): Promise<LxdInstance[]>;
   list(opts: InstanceListOptions & { recursion: 0 }): Promise<string[]>;
-  list(opts: InstanceListOptions & { recursion: 2 }): Promise<InstanceFull[]>;
-  async list(opts: InstanceListOptions = {}): Promise<Instance[] | string[] | InstanceFull[]> {
+  list(opts: InstanceListOptions & { recursion: 2 }): Promise<LxdInstanceFull[]>;
+  async list(opts: InstanceListOptions = {}): Promise<LxdInstance[] | string[] | LxdInstanceFull[]> {
     const recursion = opts.recursion ?? 1;
     const query = {
       recursion,
@@ -65,7 +65,7 @@ export class InstancesResource {
   }
 
   /** GET /1.0/instances/{name} with its ETag. */
-  get(name: string, opts: CallOptions = {}): Promise<WithEtag<Instance>> {
+  get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdInstance>> {
     validateInstanceName(name);
     return this.api.sync('GET', lxdPath`/1.0/instances/${name}`, InstanceSchema, opts);
   }
@@ -108,7 +108,7 @@ export class InstancesResource {
   }
 
   /** GET /1.0/instances/{name}/state with its ETag. */
-  state(name: string, opts: CallOptions = {}): Promise<WithEtag<InstanceState>> {
+  state(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdInstanceState>> {
     validateInstanceName(name);
     return this.api.sync('GET', lxdPath`/1.0/instances/${name}/state`, InstanceStateSchema, opts);
   }

@@ -7,10 +7,10 @@ import {
   StoragePoolPutSchema,
   StoragePoolSchema,
   StoragePoolsPostSchema,
-  type Network,
+  type LxdNetwork,
   type NetworkPut,
   type NetworksPost,
-  type StoragePool,
+  type LxdStoragePool,
   type StoragePoolPut,
   type StoragePoolsPost,
 } from '../schemas.js';
@@ -22,15 +22,15 @@ import type { ListOptions } from './profiles.js';
 export class NetworksResource {
   constructor(private readonly api: Api) {}
 
-  list(opts?: ListOptions & { recursion?: 1 }): Promise<Network[]>;
+  list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdNetwork[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
-  async list(opts: ListOptions = {}): Promise<Network[] | string[]> {
+  async list(opts: ListOptions = {}): Promise<LxdNetwork[] | string[]> {
     const { recursion = 1, ...rest } = opts;
     if (recursion === 0) return (await this.api.sync('GET', '/1.0/networks', z.array(z.string()), rest)).value.map(nameFromUrl);
     return (await this.api.sync('GET', '/1.0/networks', z.array(NetworkSchema), { ...rest, query: { recursion: 1 } })).value;
   }
 
-  get(name: string, opts: CallOptions = {}): Promise<WithEtag<Network>> {
+  get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdNetwork>> {
     validateNetworkName(name);
     return this.api.sync('GET', lxdPath`/1.0/networks/${name}`, NetworkSchema, opts);
   }
@@ -67,15 +67,15 @@ export class NetworksResource {
 export class StoragePoolsResource {
   constructor(private readonly api: Api) {}
 
-  list(opts?: ListOptions & { recursion?: 1 }): Promise<StoragePool[]>;
+  list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdStoragePool[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
-  async list(opts: ListOptions = {}): Promise<StoragePool[] | string[]> {
+  async list(opts: ListOptions = {}): Promise<LxdStoragePool[] | string[]> {
     const { recursion = 1, ...rest } = opts;
     if (recursion === 0) return (await this.api.sync('GET', '/1.0/storage-pools', z.array(z.string()), rest)).value.map(nameFromUrl);
     return (await this.api.sync('GET', '/1.0/storage-pools', z.array(StoragePoolSchema), { ...rest, query: { recursion: 1 } })).value;
   }
 
-  get(name: string, opts: CallOptions = {}): Promise<WithEtag<StoragePool>> {
+  get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdStoragePool>> {
     validatePoolName(name);
     return this.api.sync('GET', lxdPath`/1.0/storage-pools/${name}`, StoragePoolSchema, opts);
   }

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { lxdPath, nameFromUrl } from '../path.js';
 import {
   ProfilePutSchema,
-  ProfileSchema,
+  LxdProfileSchema,
   ProfilesPostSchema,
-  type Profile,
+  type LxdProfile,
   type ProfilePut,
   type ProfilesPost,
 } from '../schemas.js';
@@ -23,17 +23,17 @@ export interface ListOptions extends CallOptions {
 export class ProfilesResource {
   constructor(private readonly api: Api) {}
 
-  list(opts?: ListOptions & { recursion?: 1 }): Promise<Profile[]>;
+  list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdProfile[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
-  async list(opts: ListOptions = {}): Promise<Profile[] | string[]> {
+  async list(opts: ListOptions = {}): Promise<LxdProfile[] | string[]> {
     const { recursion = 1, ...rest } = opts;
     if (recursion === 0) return (await this.api.sync('GET', '/1.0/profiles', z.array(z.string()), rest)).value.map(nameFromUrl);
-    return (await this.api.sync('GET', '/1.0/profiles', z.array(ProfileSchema), { ...rest, query: { recursion: 1 } })).value;
+    return (await this.api.sync('GET', '/1.0/profiles', z.array(LxdProfileSchema), { ...rest, query: { recursion: 1 } })).value;
   }
 
-  get(name: string, opts: CallOptions = {}): Promise<WithEtag<Profile>> {
+  get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdProfile>> {
     validateProfileName(name);
-    return this.api.sync('GET', lxdPath`/1.0/profiles/${name}`, ProfileSchema, opts);
+    return this.api.sync('GET', lxdPath`/1.0/profiles/${name}`, LxdProfileSchema, opts);
   }
 
   /** POST /1.0/profiles. A duplicate name throws LxdConflictError (LXD answers 500 "already exists"). */

@@ -1,23 +1,23 @@
 import { LxdExtensionMissingError } from '../errors.js';
-import { ServerPutSchema, ServerSchema, type Server, type ServerPut } from '../schemas.js';
+import { ServerPutSchema, ServerSchema, type LxdServer, type ServerPut } from '../schemas.js';
 import { validateBody } from '../validate.js';
 import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
 
 /** `GET/PUT/PATCH /1.0`: server information, API extensions, server config. */
 export class ServerResource {
-  private cached: Promise<Server> | undefined;
+  private cached: Promise<LxdServer> | undefined;
 
   constructor(private readonly api: Api) {}
 
   /** GET /1.0 with its ETag (always fresh). */
-  async get(opts: CallOptions = {}): Promise<WithEtag<Server>> {
+  async get(opts: CallOptions = {}): Promise<WithEtag<LxdServer>> {
     const r = await this.api.sync('GET', '/1.0', ServerSchema, opts);
     this.cached = Promise.resolve(r.value);
     return r;
   }
 
   /** GET /1.0 once per client; later calls reuse the answer (extensions don't change while a daemon runs). */
-  info(opts: CallOptions = {}): Promise<Server> {
+  info(opts: CallOptions = {}): Promise<LxdServer> {
     if (!this.cached) {
       const p = this.api.sync('GET', '/1.0', ServerSchema, opts).then((r) => r.value);
       this.cached = p;

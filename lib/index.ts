@@ -1,0 +1,7 @@
+/**
+ * lxdkit: a typed LXD REST client, and a port of Juju's `container` package (LxdManager, KvmManager).
+ */
+export * from './lxd/index.js';
+export * from './container/index.js';
+export * from './lxdprofile/index.js';
+export { silentLogger, redact, type Logger, type LogFn } from './logger.js';
