@@ -5,6 +5,7 @@
 LXDKIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export LXDKIT_IMAGE_DIR=${LXDKIT_IMAGE_DIR:-/var/cache/lxdkit/images}
 export LXDKIT_TEST_IMAGE_ALIAS=${LXDKIT_TEST_IMAGE_ALIAS:-lxdkit/busybox}
+export LXDKIT_TEST_UNIFIED_IMAGE_ALIAS=${LXDKIT_TEST_UNIFIED_IMAGE_ALIAS:-$LXDKIT_TEST_IMAGE_ALIAS-unified}
 export LXDKIT_TEST_BRIDGE=${LXDKIT_TEST_BRIDGE:-lxdkitbr0}
 # CI runners and sudo may give a bare environment; lxc and npm need HOME, the daemons live in sbin.
 export HOME=${HOME:-/root}
@@ -101,7 +102,7 @@ ensure_libvirt() {
   fi
 }
 
-# `npm ci` when node_modules is missing or older than package-lock.json, then `npm run build`.
+# `npm ci` when node_modules is missing or older than package-lock.json.
 ensure_node_modules() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     die "node and npm are needed (Node >= 20)"

@@ -12,8 +12,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib-host.sh
 . "$here/lib-host.sh"
 
-UNIFIED_ALIAS=$LXDKIT_TEST_IMAGE_ALIAS-unified
-
 # Points alias $1 at image $2. An image that loses its last alias this way (an older build of the
 # test image) is deleted.
 set_alias() {
@@ -72,7 +70,7 @@ prepare_lxd_with_lxc() {
   fi
   ensure_image "$LXDKIT_TEST_IMAGE_ALIAS" "$split_fp" \
     "$LXDKIT_IMAGE_DIR/busybox-metadata.tar.xz" "$LXDKIT_IMAGE_DIR/busybox-rootfs.tar.xz"
-  ensure_image "$UNIFIED_ALIAS" "$unified_fp" "$LXDKIT_IMAGE_DIR/busybox-unified.tar.xz"
+  ensure_image "$LXDKIT_TEST_UNIFIED_IMAGE_ALIAS" "$unified_fp" "$LXDKIT_IMAGE_DIR/busybox-unified.tar.xz"
 }
 
 require_root
@@ -88,4 +86,4 @@ if [ -f "$here/prepare-lxd.ts" ]; then
 else
   prepare_lxd_with_lxc
 fi
-say "host ready: pool default, bridge $LXDKIT_TEST_BRIDGE (no addresses), images $LXDKIT_TEST_IMAGE_ALIAS and $UNIFIED_ALIAS"
+say "host ready: pool default, bridge $LXDKIT_TEST_BRIDGE (no addresses), images $LXDKIT_TEST_IMAGE_ALIAS and $LXDKIT_TEST_UNIFIED_IMAGE_ALIAS"
