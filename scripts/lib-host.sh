@@ -5,7 +5,8 @@
 LXDKIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export LXDKIT_IMAGE_DIR=${LXDKIT_IMAGE_DIR:-/var/cache/lxdkit/images}
 export LXDKIT_TEST_IMAGE_ALIAS=${LXDKIT_TEST_IMAGE_ALIAS:-lxdkit/busybox}
-export LXDKIT_TEST_UNIFIED_IMAGE_ALIAS=${LXDKIT_TEST_UNIFIED_IMAGE_ALIAS:-$LXDKIT_TEST_IMAGE_ALIAS-unified}
+# The name scripts/prepare-lxd.ts gives the unified test image.
+export LXDKIT_TEST_UNIFIED_IMAGE_ALIAS=$LXDKIT_TEST_IMAGE_ALIAS-unified
 export LXDKIT_TEST_BRIDGE=${LXDKIT_TEST_BRIDGE:-lxdkitbr0}
 # CI runners and sudo may give a bare environment; lxc and npm need HOME, the daemons live in sbin.
 export HOME=${HOME:-/root}
