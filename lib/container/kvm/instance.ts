@@ -1,0 +1,30 @@
+/**
+ * A KVM guest as Juju's `kvmInstance`: its id is the libvirt domain name, `String()` is
+ * `kvm:<name>`.
+ */
+import type { Instance, InstanceStatus } from '../types.js';
+import type { Virsh } from './virsh.js';
+
+export class KvmInstance implements Instance {
+  readonly id: string;
+  readonly #virsh: Virsh;
+
+  constructor(id: string, virsh: Virsh) {
+    this.id = id;
+    this.#virsh = virsh;
+  }
+
+  /** `kvm:<name>`. */
+  toString(): string {
+    return `kvm:${this.id}`;
+  }
+
+  /**
+   * Asks libvirt for the domain's state: `running` → `{ running, "running" }`; anything else,
+   * including a domain libvirt does not know, → `{ stopped, "stopped" }` (Juju's mapping).
+   */
+  async status(opts: { signal?: AbortSignal } = {}): Promise<InstanceStatus> {
+    const state = await this.#virsh.domState(this.id, opts);
+    return state === 'running' ? { status: 'running', message: 'running' } : { status: 'stopped', message: 'stopped' };
+  }
+}
