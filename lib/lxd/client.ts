@@ -4,6 +4,7 @@ import { LxdValidationError } from './errors.js';
 import { EventSubscription, type SubscribeOptions } from './events.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS, OperationsHub } from './operation.js';
 import { Api } from './resources/base.js';
+import { CertificatesResource } from './resources/certificates.js';
 import { ImagesResource } from './resources/images.js';
 import { InstancesResource } from './resources/instances.js';
 import { NetworksResource, StoragePoolsResource } from './resources/networks.js';
@@ -51,6 +52,7 @@ export class LxdClient {
   readonly networks: NetworksResource;
   readonly storagePools: StoragePoolsResource;
   readonly operations: OperationsResource;
+  readonly certificates: CertificatesResource;
   readonly events: EventsResource;
   readonly project: string | undefined;
   readonly logger: Logger;
@@ -102,6 +104,7 @@ export class LxdClient {
     this.networks = new NetworksResource(api);
     this.storagePools = new StoragePoolsResource(api);
     this.operations = new OperationsResource(api);
+    this.certificates = new CertificatesResource(api);
     this.events = new EventsResource(this.transport, this.project, this.logger);
   }
 

@@ -19,3 +19,4 @@ export type { ImageFiles, ImportOptions, UploadOptions, RemoteImageSource, CopyO
 export type { NetworksResource, StoragePoolsResource } from './resources/networks.js';
 export type { OperationsResource } from './resources/operations.js';
 export type { ServerResource } from './resources/server.js';
+export { CertificateSchema, CertificatesPostSchema, type LxdCertificate, type CertificatesPost, type CertificatesResource } from './resources/certificates.js';
