@@ -71,7 +71,7 @@ export function lxdSupportsMiB(serverVersion: string): boolean {
  * version is unknown); `architecture` from `arch`; and, when `root-disk` or `root-disk-source` is
  * set, `devices.root = { type: 'disk', pool: <source or 'default'>, path: '/' }` plus
  * `size: "<root-disk>MiB"` (same unit rule) when `root-disk` is set. Zero and empty values count as
- * unset. The input is not modified.
+ * unset. The input is not modified; other fields of `spec` (name, profiles, …) are kept.
  *
  * @example
  * applyLxdConstraints('5.0.2', { cores: 2, mem: 2048, rootDisk: 10240 }, { config: {} })
@@ -79,10 +79,14 @@ export function lxdSupportsMiB(serverVersion: string): boolean {
  * //      devices: { root: { type: 'disk', pool: 'default', path: '/', size: '10240MiB' } } }
  * @throws ContainerError `CONTAINER_ERR_NOT_VALID` for a negative or fractional number.
  */
-export function applyLxdConstraints<T extends LxdConstraintSpec>(serverVersion: string, cons: Constraints, spec: T): T {
+export function applyLxdConstraints<T extends LxdConstraintSpec>(
+  serverVersion: string,
+  cons: Constraints,
+  spec: T,
+): Omit<T, keyof LxdConstraintSpec> & LxdConstraintSpec {
   validateConstraints(cons);
   const unit = lxdSupportsMiB(serverVersion) ? 'MiB' : 'MB';
-  const out: T = { ...spec, config: { ...spec.config } };
+  const out: Omit<T, keyof LxdConstraintSpec> & LxdConstraintSpec = { ...spec, config: { ...spec.config } };
   if (spec.devices) out.devices = Object.fromEntries(Object.entries(spec.devices).map(([k, v]) => [k, { ...v }]));
   if (has.instanceType(cons)) out.instanceType = cons.instanceType;
   if (has.cores(cons)) out.config['limits.cpu'] = String(cons.cores);

@@ -98,6 +98,12 @@ describe('LXD constraints (Juju ContainerSpec.ApplyConstraints)', () => {
     });
   }
 
+  it('keeps the other fields of the spec', () => {
+    const out = applyLxdConstraints('5.0.2', { cores: 1 }, { name: 'juju-06f00d-0', profiles: ['default'], config: { a: 'b' } });
+    expect(out).to.deep.equal({ name: 'juju-06f00d-0', profiles: ['default'], config: { a: 'b', 'limits.cpu': '1' } });
+    expect(out.name).to.equal('juju-06f00d-0');
+  });
+
   const bad: Constraints[] = [{ mem: -1 }, { cores: 1.5 }, { rootDisk: Number.NaN }, { cpuPower: Infinity }];
   for (const cons of bad) {
     it(`rejects ${JSON.stringify(cons)}`, () => {
