@@ -1,0 +1,369 @@
+/**
+ * KvmManager and KvmInitialiser against the real libvirtd (qemu:///system), domain type `qemu`.
+ * Guests boot nothing: a few-MiB backing file made here is enough for a domain to be `running`.
+ * Everything lives under one temp dir, on a bridge with no address made here, in a namespace from
+ * a random model UUID; leftovers of killed runs (domains whose disks are under an old temp dir of
+ * this spec, its bridges and pools) are removed first.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { hostArch } from '../../../lib/container/arch.js';
+import { KvmInitialiser, KvmManager, domainXml } from '../../../lib/container/kvm/index.js';
+import { bridgeNetworkConfig, newInterfaceInfo } from '../../../lib/container/network.js';
+import type { Status } from '../../../lib/container/types.js';
+import { sha256, startSimplestreamsServer, type SimplestreamsServer } from '../../helpers/simplestreams-server.js';
+
+const execFileP = promisify(execFile);
+const URI = process.env['LIBVIRT_URI'] ?? 'qemu:///system';
+const TMP_PREFIX = 'lxdkit-kvm-it-';
+const BRIDGE_PREFIX = 'lxkvm';
+const POOL_PREFIX = 'lxdkit-it-';
+const ARCH = hostArch();
+
+async function sh(cmd: string, args: string[]): Promise<string> {
+  const { stdout } = await execFileP(cmd, args, { timeout: 120_000 });
+  return stdout;
+}
+const virsh = (...args: string[]): Promise<string> => sh('virsh', ['-c', URI, ...args]);
+const quiet = (p: Promise<unknown>): Promise<unknown> => p.catch(() => undefined);
+
+async function allDomains(): Promise<string[]> {
+  return (await virsh('list', '--all', '--name')).split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+async function runningDomains(): Promise<string[]> {
+  return (await virsh('list', '--name')).split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+async function removeDomain(name: string): Promise<void> {
+  await quiet(virsh('destroy', name));
+  await quiet(virsh('undefine', '--nvram', name));
+}
+
+/** Removes domains, bridges, pools and temp dirs that earlier (killed) runs of this spec left. */
+async function removeLeftovers(): Promise<void> {
+  const tmpRoot = join(tmpdir(), TMP_PREFIX);
+  for (const name of await allDomains()) {
+    const xml = await virsh('dumpxml', name).catch(() => '');
+    if (xml.includes(`file='${tmpRoot}`)) await removeDomain(name);
+  }
+  const pools = (await virsh('pool-list', '--all', '--name')).split('\n').map((l) => l.trim());
+  for (const pool of pools.filter((p) => p.startsWith(POOL_PREFIX))) {
+    await quiet(virsh('pool-destroy', pool));
+    await quiet(virsh('pool-undefine', pool));
+  }
+  const links = JSON.parse(await sh('ip', ['-j', 'link', 'show', 'type', 'bridge'])) as { ifname: string }[];
+  for (const l of links.filter((x) => x.ifname.startsWith(BRIDGE_PREFIX))) await quiet(sh('ip', ['link', 'del', l.ifname]));
+  for (const entry of await readdir(tmpdir())) {
+    if (entry.startsWith(TMP_PREFIX)) await rm(join(tmpdir(), entry), { recursive: true, force: true });
+  }
+}
+
+/** The ISO 9660 volume id (32 bytes at offset 0x8028 of the primary volume descriptor). */
+async function isoVolumeId(path: string): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(32);
+    await fh.read(buf, 0, 32, 0x8028);
+    return buf.toString('latin1').trim();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function imageInfo(path: string): Promise<{ format: string; 'backing-filename'?: string; 'virtual-size': number }> {
+  return JSON.parse(await sh('qemu-img', ['info', '-U', '--output=json', path])) as {
+    format: string;
+    'backing-filename'?: string;
+    'virtual-size': number;
+  };
+}
+
+describe('KvmManager on a real libvirtd (integration)', function () {
+  this.timeout(300_000);
+
+  let root: string;
+  let containerDir: string;
+  let removedContainerDir: string;
+  let guestDir: string;
+  let downloadDir: string;
+  let bridge: string;
+  let modelUUID: string;
+  let decoy: string;
+  let mirror: SimplestreamsServer | undefined;
+  const mac = `52:54:00:${randomBytes(3).toString('hex').match(/../g)?.join(':') ?? '00:00:01'}`;
+
+  const dirs = () => ({ containerDir, removedContainerDir, guestDir, downloadDir });
+  const network = () =>
+    bridgeNetworkConfig(bridge, 0, [newInterfaceInfo({ interfaceName: 'eth0', macAddress: mac, parentInterfaceName: bridge, configType: 'dhcp' })]);
+
+  before(async function () {
+    const inCi = Boolean(process.env['CI']);
+    const missing: string[] = [];
+    try {
+      await virsh('list');
+    } catch (err) {
+      missing.push(`libvirtd at ${URI} does not answer (${(err as Error).message.split('\n')[0]})`);
+    }
+    if (process.getuid?.() !== 0) missing.push('these specs must run as root (they create a bridge)');
+    for (const tool of ['qemu-img', 'genisoimage', 'ip']) {
+      await sh('which', [tool]).catch(() => missing.push(`${tool} is not installed`));
+    }
+    if (missing.length > 0) {
+      const why = missing.join('; ');
+      if (inCi) throw new Error(`CI: ${why}; scripts/provision-host.sh must install and start libvirt`);
+      console.warn(`    (skipped: ${why}; run scripts/provision-host.sh)`);
+      this.skip();
+    }
+
+    await removeLeftovers();
+    root = await mkdtemp(join(tmpdir(), TMP_PREFIX));
+    // QEMU runs as libvirt-qemu: it must be able to walk down to the guest files.
+    await chmod(root, 0o755);
+    containerDir = join(root, 'containers');
+    removedContainerDir = join(root, 'removed-containers');
+    guestDir = join(root, 'guests');
+    downloadDir = join(root, 'downloads');
+    await mkdir(guestDir, { mode: 0o755 });
+    await mkdir(downloadDir, { mode: 0o755 });
+    modelUUID = randomUUID();
+    bridge = `${BRIDGE_PREFIX}${randomBytes(4).toString('hex')}`;
+    // A bridge with no address: never give it one.
+    await sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
+    await sh('ip', ['link', 'set', bridge, 'up']);
+    // The cached backing file of jammy: a small local image, so no download is needed.
+    await sh('qemu-img', ['create', '-f', 'qcow2', join(guestDir, `jammy-${ARCH}-backing-file.qcow`), '16M']);
+
+    // A running decoy domain outside the manager's namespace.
+    let other = randomUUID();
+    while (other.slice(-6) === modelUUID.slice(-6)) other = randomUUID();
+    decoy = `juju-${other.slice(-6)}-0`;
+    const decoyDisk = join(guestDir, `${decoy}.qcow`);
+    const decoyIso = join(guestDir, `${decoy}-ds.iso`);
+    await sh('qemu-img', ['create', '-f', 'qcow2', decoyDisk, '16M']);
+    await writeFile(decoyIso, Buffer.alloc(64 * 1024));
+    const xmlPath = join(root, `${decoy}.xml`);
+    await writeFile(
+      xmlPath,
+      domainXml({
+        name: decoy,
+        domainType: 'qemu',
+        memory: 128,
+        cpuCores: 1,
+        arch: ARCH,
+        disks: [
+          { driver: 'qcow2', source: decoyDisk },
+          { driver: 'raw', source: decoyIso },
+        ],
+        interfaces: [],
+      }),
+    );
+    await virsh('define', xmlPath);
+    await virsh('start', decoy);
+  });
+
+  after(async () => {
+    if (root === undefined) return;
+    for (const name of await allDomains()) {
+      if (name === decoy || name.startsWith(`juju-${modelUUID.slice(-6)}-`)) await removeDomain(name);
+    }
+    if (bridge) await quiet(sh('ip', ['link', 'del', bridge]));
+    await mirror?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const newManager = (extra: Record<string, string> = {}, ca?: string) =>
+    new KvmManager({ 'model-uuid': modelUUID, ...extra }, { ...dirs(), libvirtUri: URI, domainType: 'qemu', ...(ca ? { imageCa: ca } : {}) });
+
+  it('creates a running qemu guest from the cached backing file, lists it and destroys it', async () => {
+    const mgr = newManager();
+    const calls: [Status, string][] = [];
+    const { instance, hardware } = await mgr.createContainer(
+      { machineId: '0' },
+      { mem: 256, cores: 1, rootDisk: 1024 },
+      'jammy',
+      network(),
+      undefined,
+      (status, info) => void calls.push([status, info]),
+    );
+    const name = `juju-${modelUUID.slice(-6)}-0`;
+    expect(instance.id).to.equal(name);
+    expect(String(instance)).to.equal(`kvm:${name}`);
+    expect(hardware).to.deep.equal({ arch: ARCH, mem: 512, rootDisk: 2048, cpuCores: 1 });
+    expect(calls).to.deep.equal([
+      ['allocating', 'Creating container; it might take some time'],
+      ['allocating', 'Creating instance'],
+      ['allocating', 'Starting instance'],
+      ['running', 'Container started'],
+    ]);
+
+    // libvirt has it, running, as a qemu domain with Juju's devices.
+    const rows = await virsh('-q', 'list');
+    expect(rows).to.match(new RegExp(`^\\s*\\d+\\s+${name}\\s+running\\s*$`, 'm'));
+    expect(await instance.status()).to.deep.equal({ status: 'running', message: 'running' });
+    const xml = await virsh('dumpxml', name);
+    expect(xml).to.match(/<domain type='qemu'/);
+    expect(xml).to.contain(`<source file='${join(guestDir, `${name}.qcow`)}'`);
+    expect(xml).to.contain(`<source file='${join(guestDir, `${name}-ds.iso`)}'`);
+    expect(xml).to.contain(`<mac address='${mac}'/>`);
+    expect(xml).to.contain(`<source bridge='${bridge}'/>`);
+    expect(xml).to.match(/<memory unit='KiB'>524288<\/memory>/);
+    expect((await virsh('dominfo', name)).replace(/\s+/g, ' ')).to.contain('Autostart: enable');
+
+    // The files of Juju's layout.
+    const dir = join(containerDir, name);
+    expect((await readdir(dir)).sort()).to.deep.equal(['meta-data', 'network-config', `${name}.xml`, 'user-data'].sort());
+    expect(await readFile(join(dir, 'user-data'), 'utf8')).to.match(/^#cloud-config\n[\s\S]*hostname: juju-/);
+    expect(JSON.parse(await readFile(join(dir, 'meta-data'), 'utf8'))).to.have.property('instance-id').that.is.a('string');
+    expect(await readFile(join(dir, 'network-config'), 'utf8')).to.equal('config: "disabled"\n');
+    expect(await isoVolumeId(join(guestDir, `${name}-ds.iso`))).to.equal('cidata');
+    const overlay = await imageInfo(join(guestDir, `${name}.qcow`));
+    expect(overlay.format).to.equal('qcow2');
+    expect(overlay['backing-filename']).to.equal(join(guestDir, `jammy-${ARCH}-backing-file.qcow`));
+    expect(overlay['virtual-size']).to.equal(2 * 1024 ** 3);
+
+    // listContainers: this guest, not the decoy running outside the namespace.
+    expect(await runningDomains()).to.include(decoy);
+    const listed = (await mgr.listContainers()).map((i) => i.id);
+    expect(listed).to.deep.equal([name]);
+
+    await mgr.destroyContainer(name);
+    expect(await allDomains()).to.not.include(name);
+    expect(existsSync(join(guestDir, `${name}.qcow`))).to.equal(false);
+    expect(existsSync(join(guestDir, `${name}-ds.iso`))).to.equal(false);
+    expect(existsSync(join(guestDir, `jammy-${ARCH}-backing-file.qcow`))).to.equal(true);
+    expect(existsSync(dir)).to.equal(false);
+    expect((await readdir(join(removedContainerDir, name))).sort()).to.include('user-data');
+    expect(await mgr.listContainers()).to.deep.equal([]);
+    expect(await runningDomains()).to.include(decoy);
+
+    // Safe to call again.
+    await mgr.destroyContainer(name);
+
+    // The same machine again: its directory goes to `<name>.1`.
+    await mgr.createContainer({ machineId: '0' }, {}, 'jammy', network());
+    expect(await runningDomains()).to.include(name);
+    await mgr.destroyContainer(name);
+    expect(await allDomains()).to.not.include(name);
+    expect(existsSync(join(removedContainerDir, `${name}.1`, 'user-data'))).to.equal(true);
+  });
+
+  it('refuses a missing parent bridge before writing anything', async () => {
+    const mgr = newManager();
+    const calls: [Status, string][] = [];
+    const gone = `${BRIDGE_PREFIX}none`;
+    let err: unknown;
+    try {
+      await mgr.createContainer({ machineId: '7' }, {}, 'jammy', bridgeNetworkConfig(gone, 0, []), undefined, (s, i) => void calls.push([s, i]));
+    } catch (e) {
+      err = e;
+    }
+    const message = `kvm container creation failed: parent bridge "${gone}" of interface "eth0" does not exist (it must be an existing Linux or Open vSwitch bridge)`;
+    expect((err as Error).message).to.equal(message);
+    expect(calls).to.deep.equal([['provisioning error', `Creating container: ${message}`]]);
+    expect(existsSync(join(containerDir, `juju-${modelUUID.slice(-6)}-7`))).to.equal(false);
+    expect(await allDomains()).to.not.include(`juju-${modelUUID.slice(-6)}-7`);
+  });
+
+  describe('image download through simplestreams on 127.0.0.1', () => {
+    let image: Buffer;
+
+    before(async () => {
+      const src = join(root, 'cloud.img');
+      await sh('qemu-img', ['create', '-f', 'qcow2', src, '24M']);
+      image = await readFile(src);
+      mirror = await startSimplestreamsServer({
+        https: true,
+        streams: [
+          {
+            products: [
+              { release: 'focal', version: '20.04', arch: ARCH, versions: { '20240101': [{ ftype: 'disk1.img', content: image }] } },
+              {
+                release: 'noble',
+                version: '24.04',
+                arch: ARCH,
+                versions: { '20240101': [{ ftype: 'disk1.img', content: image, sha256: '0'.repeat(64) }] },
+              },
+            ],
+          },
+        ],
+      });
+    });
+
+    it('downloads, checks and converts the image, then boots a guest on it', async () => {
+      const mgr = newManager({ 'container-image-metadata-url': mirror?.baseUrl ?? '' }, mirror?.ca);
+      const calls: [Status, string][] = [];
+      const { instance } = await mgr.createContainer({ machineId: '1' }, {}, 'focal', network(), undefined, (s, i) => void calls.push([s, i]));
+      const url = mirror?.url(`images/com.ubuntu.cloud_server_20.04_${ARCH}/20240101/disk1.img`) ?? '';
+      const copying = calls.filter(([, info]) => info.startsWith('copying '));
+      expect(copying.length).to.be.greaterThan(0);
+      expect(copying.at(-1)?.[1]).to.match(new RegExp(`^copying ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} 100% \\(.+/s\\)$`));
+      expect(calls.at(-1)).to.deep.equal(['running', 'Container started']);
+      const backing = join(guestDir, `focal-${ARCH}-backing-file.qcow`);
+      // Juju's `qemu-img convert -f qcow2` writes raw.
+      expect((await imageInfo(backing)).format).to.equal('raw');
+      expect(await readdir(downloadDir)).to.deep.equal([]);
+      expect(await runningDomains()).to.include(instance.id);
+      expect((await imageInfo(join(guestDir, `${instance.id}.qcow`)))['backing-filename']).to.equal(backing);
+      expect(sha256(image)).to.have.length(64);
+
+      // A second guest of the same series uses the cached file: no new download.
+      const before = mirror?.requests.length;
+      await mgr.createContainer({ machineId: '2' }, {}, 'focal', network());
+      expect(mirror?.requests.length).to.equal(before);
+      await mgr.destroyContainer(instance.id);
+      await mgr.destroyContainer(`juju-${modelUUID.slice(-6)}-2`);
+      expect(existsSync(backing)).to.equal(true);
+      expect((await stat(backing)).isFile()).to.equal(true);
+    });
+
+    it('removes the download on a checksum mismatch and creates no guest', async () => {
+      const mgr = newManager({ 'container-image-metadata-url': mirror?.baseUrl ?? '' }, mirror?.ca);
+      const calls: [Status, string][] = [];
+      let err: unknown;
+      try {
+        await mgr.createContainer({ machineId: '3' }, {}, 'noble', network(), undefined, (s, i) => void calls.push([s, i]));
+      } catch (e) {
+        err = e;
+      }
+      const message = (err as Error).message;
+      expect(message).to.match(
+        new RegExp(`^acquiring container image: hash sum mismatch for ${downloadDir}/juju-kvm-disk1\\.img-[0-9a-f]+: ${sha256(image)} != ${'0'.repeat(64)}$`),
+      );
+      expect(calls.at(-1)).to.deep.equal(['provisioning error', `Creating container: ${message}`]);
+      expect(await readdir(downloadDir)).to.deep.equal([]);
+      expect(existsSync(join(guestDir, `noble-${ARCH}-backing-file.qcow`))).to.equal(false);
+      expect(await allDomains()).to.not.include(`juju-${modelUUID.slice(-6)}-3`);
+    });
+  });
+
+  describe('KvmInitialiser', () => {
+    it('defines, builds, starts and autostarts the pool once, and gives the dir to libvirt-qemu', async () => {
+      const pool = `${POOL_PREFIX}${randomBytes(3).toString('hex')}`;
+      const poolDir = join(root, 'pool');
+      const init = new KvmInitialiser({ guestDir: poolDir, poolName: pool, libvirtUri: URI });
+      try {
+        await init.initialise();
+        const info = (await virsh('pool-info', pool)).replace(/[ \t]+/g, ' ');
+        expect(info).to.contain('State: running');
+        expect(info).to.contain('Autostart: yes');
+        expect(await virsh('pool-dumpxml', pool)).to.contain(`<path>${poolDir}</path>`);
+        const uid = Number((await sh('id', ['-u', 'libvirt-qemu'])).trim());
+        expect((await stat(poolDir)).uid).to.equal(uid);
+        // Already there: nothing to do, no error.
+        await init.initialise();
+        expect((await virsh('pool-info', pool)).replace(/[ \t]+/g, ' ')).to.contain('State: running');
+      } finally {
+        await quiet(virsh('pool-destroy', pool));
+        await quiet(virsh('pool-undefine', pool));
+      }
+      expect(await virsh('pool-list', '--all', '--name')).to.not.contain(pool);
+    });
+  });
+});
