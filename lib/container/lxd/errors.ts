@@ -1,0 +1,77 @@
+/**
+ * Errors of the LXD container manager. The message is Juju's text (LXD's own `error` / `err` text
+ * where Juju passes it through); branch on `code`.
+ */
+import { LxdApiError, LxdError } from '../../lxd/errors.js';
+
+export const LxdManagerErrorCode = {
+  /** No image for the series and architecture in the local store or any image source. */
+  IMAGE_NOT_FOUND: 'LXD_MANAGER_ERR_IMAGE_NOT_FOUND',
+  /** Finding or copying the image failed (`acquiring LXD image: …`). */
+  IMAGE: 'LXD_MANAGER_ERR_IMAGE',
+  /** The series has no LXD image alias (`series "<s>" not supported`, `unknown OS for series: …`). */
+  NOT_SUPPORTED: 'LXD_MANAGER_ERR_NOT_SUPPORTED',
+  /** A bad `container-image-metadata-url` (`generating image metadata source: …`). */
+  IMAGE_SOURCE: 'LXD_MANAGER_ERR_IMAGE_SOURCE',
+  /** Network devices or the default bridge could not be set up. */
+  NETWORK: 'LXD_MANAGER_ERR_NETWORK',
+  /** LXD refused or failed to create the container. */
+  CREATE: 'LXD_MANAGER_ERR_CREATE',
+  /** The container was created but did not start (it has been removed). */
+  START: 'LXD_MANAGER_ERR_START',
+  /** Stopping or deleting a container failed. */
+  REMOVE: 'LXD_MANAGER_ERR_REMOVE',
+  /** Writing, reading or assigning LXD profiles failed. */
+  PROFILE: 'LXD_MANAGER_ERR_PROFILE',
+  /** The host's LXD set-up (storage, bridge, default profile) is unusable. */
+  INITIALISE: 'LXD_MANAGER_ERR_INITIALISE',
+} as const;
+
+export type LxdManagerErrorCode = (typeof LxdManagerErrorCode)[keyof typeof LxdManagerErrorCode];
+
+const BRAND = Symbol.for('lxdkit.LxdManagerError');
+
+export class LxdManagerError extends Error {
+  override readonly name = 'LxdManagerError';
+  readonly code: LxdManagerErrorCode;
+  /**
+   * For `assignLXDProfiles` failures: the instance's profiles as re-read after the failure (Juju
+   * returns them alongside the error); `undefined` when they could not be read.
+   */
+  currentProfiles: string[] | undefined;
+
+  constructor(code: LxdManagerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** True for any LxdManagerError, even one from another copy of lxdkit. */
+  static is(value: unknown, code?: LxdManagerErrorCode): value is LxdManagerError {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[BRAND] === true &&
+      (code === undefined || (value as LxdManagerError).code === code)
+    );
+  }
+}
+
+export function isLxdManagerError(value: unknown, code?: LxdManagerErrorCode): value is LxdManagerError {
+  return LxdManagerError.is(value, code);
+}
+
+/**
+ * The text Juju would show for an error: LXD's own `error` text for API errors (Juju's Go client
+ * turns a response into an error with exactly that text), the message otherwise.
+ */
+export function errorText(err: unknown): string {
+  if (err instanceof LxdApiError) return err.lxdMessage;
+  if (LxdError.is(err) || err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Wraps `err` as `<prefix>: <text>` (Juju's errors.Annotate), keeping it as the cause. */
+export function annotate(code: LxdManagerErrorCode, prefix: string, err: unknown): LxdManagerError {
+  return new LxdManagerError(code, `${prefix}: ${errorText(err)}`, { cause: err });
+}

@@ -1,0 +1,42 @@
+/**
+ * Juju's `container/lxd`: the LXD container manager and initialiser.
+ */
+export {
+  ConfigContainerImageMetadataURL,
+  ConfigContainerImageStream,
+  ConfigLXDSnapChannel,
+  DefaultLXDBridge,
+  LxdLoggerName,
+  LxdManager,
+  type CallOptions as LxdManagerCallOptions,
+  type LxdManagerOptions,
+} from './manager.js';
+export { LxdInitialiser, type LxdInitialiserOptions } from './initialiser.js';
+export { LxdInstance, LxdStatusCode } from './instance.js';
+export { LxdManagerError, LxdManagerErrorCode, isLxdManagerError } from './errors.js';
+export {
+  CloudImagesDailyRemote,
+  CloudImagesRemote,
+  SimplestreamsImageServer,
+  ensureHTTPS,
+  findImage,
+  getImageSources,
+  localImageAlias,
+  lxdImageMetadataURL,
+  seriesRemoteAliases,
+  type FindImageOptions,
+  type FoundImage,
+  type ImageRemote,
+  type ImageSource,
+  type RemoteImage,
+  type SimplestreamsImageServerOptions,
+} from './image.js';
+export {
+  DefaultBridgeConfig,
+  ensureDefaultStorage,
+  ensureIPv4,
+  verifyNetworkDevice,
+  verifyNoIPv6,
+  type NetworkSetupOptions,
+  type ServerFacts,
+} from './network.js';
