@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type WebSocket from 'ws';
 import type { Logger } from '../logger.js';
-import { LxdEventsError, LxdTimeoutError } from './errors.js';
+import { LxdError, LxdEventsError, LxdTimeoutError } from './errors.js';
 import {
   EventSchema,
   LifecycleMetadataSchema,
@@ -79,7 +79,8 @@ export function parseEvent(raw: string): LxdEvent | undefined {
     const m = LoggingMetadataSchema.safeParse(e.metadata);
     if (m.success) return { type: 'logging', metadata: m.data, ...common };
   }
-  return { type: e.type, metadata: e.metadata, ...common } as LxdEvent;
+  if (e.type === 'ovn' || e.type === 'security' || e.type === 'network-acl') return { type: e.type, metadata: e.metadata, ...common };
+  return { type: 'unknown', eventType: e.type, metadata: e.metadata, ...common };
 }
 
 /**
@@ -193,7 +194,7 @@ export class EventSubscription extends EventEmitter implements AsyncIterable<Ite
       ws.terminate();
     });
     ws.on('error', (err) => {
-      errored = this.transport.websocketError(err);
+      errored ??= this.transport.websocketError(err);
     });
     ws.on('close', () => {
       if (this.ws === ws) this.ws = undefined;
@@ -205,7 +206,11 @@ export class EventSubscription extends EventEmitter implements AsyncIterable<Ite
   private onDown(err: Error): void {
     if (this.closed) return;
     if (!this.everOpened) {
-      this.fail(err.message.includes('handshake') ? new LxdTimeoutError(`events websocket: ${err.message}`, { timeoutMs: this.opts.connectTimeoutMs ?? 10_000 }, { cause: err }) : err);
+      this.fail(
+        err.message.includes('handshake')
+          ? new LxdTimeoutError(`events websocket: ${err.message}`, { timeoutMs: this.opts.connectTimeoutMs ?? 10_000 }, { cause: err })
+          : LxdError.is(err) ? err : new LxdEventsError(`events websocket: ${err.message}`, { cause: err }),
+      );
       return;
     }
     const r = this.reconnectOptions();

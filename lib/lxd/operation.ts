@@ -6,6 +6,7 @@
 import type { Logger } from '../logger.js';
 import {
   LxdApiError,
+  LxdNotFoundError,
   LxdOperationError,
   LxdResponseValidationError,
   LxdTimeoutError,
@@ -437,7 +438,7 @@ export class Operation {
         } else if (isNotFound(err)) {
           await this.confirm(signal, report);
           if (!isFinal(this.last)) {
-            throw new LxdApiError({ status: 404, errorCode: 404, method: 'GET', path: this.url, project: this.ctx.project, lxdMessage: `operation ${this.id} no longer exists on the server and its outcome was not seen (LXD forgets finished operations after 5 s)` }, 'LXD_ERR_NOT_FOUND');
+            throw new LxdNotFoundError({ status: 404, errorCode: 404, method: 'GET', path: this.url, project: this.ctx.project, lxdMessage: `operation ${this.id} no longer exists on the server and its outcome was not seen (LXD forgets finished operations after 5 s)` });
           }
         } else {
           throw err;

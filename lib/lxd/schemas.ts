@@ -398,6 +398,9 @@ interface EventBase {
 export interface OperationEvent extends EventBase { type: 'operation'; metadata: OperationData }
 export interface LifecycleEvent extends EventBase { type: 'lifecycle'; metadata: LifecycleMetadata }
 export interface LoggingEvent extends EventBase { type: 'logging'; metadata: LoggingMetadata }
-export interface OtherEvent extends EventBase { type: string & {}; metadata: unknown }
-/** An event from `/1.0/events`, discriminated by `type`. Unknown types arrive as `OtherEvent`. */
-export type LxdEvent = OperationEvent | LifecycleEvent | LoggingEvent | OtherEvent;
+/** Event types newer LXD or Incus send whose metadata lxdkit does not model. */
+export interface OtherEvent extends EventBase { type: 'ovn' | 'security' | 'network-acl'; metadata: unknown }
+/** Any other event (a type lxdkit does not know, or a known type whose metadata did not parse). */
+export interface UnknownEvent extends EventBase { type: 'unknown'; eventType: string; metadata: unknown }
+/** An event from `/1.0/events`, discriminated by `type`. */
+export type LxdEvent = OperationEvent | LifecycleEvent | LoggingEvent | OtherEvent | UnknownEvent;

@@ -80,7 +80,7 @@ describe('LxdClient against a remote LXD over HTTPS on 127.0.0.1', function () {
     const sub = remote.events.subscribe({ types: ['lifecycle'] });
     try {
       await sub.ready;
-      const created = new Promise<LxdEvent>((resolve) => {
+      const created = new Promise<Extract<LxdEvent, { type: 'lifecycle' }>>((resolve) => {
         sub.on('event', (e: LxdEvent) => {
           if (e.type === 'lifecycle' && e.metadata.action === 'instance-created' && e.metadata.source === `/1.0/instances/${name}`) resolve(e);
         });

@@ -1,0 +1,137 @@
+import { expect } from 'chai';
+import { MockAgent } from 'undici';
+import {
+  LxdApiError,
+  LxdClient,
+  LxdConflictError,
+  LxdConnectionError,
+  LxdForbiddenError,
+  LxdNotFoundError,
+  LxdPreconditionFailedError,
+  LxdResponseValidationError,
+  LxdTimeoutError,
+  isLxdError,
+} from '../../../lib/lxd/index.js';
+import { FakeLxd, envelopes } from '../../helpers/fake-lxd-server.js';
+
+const profile = (name: string) => ({ name, description: '', config: {}, devices: {}, used_by: [] });
+
+describe('lxd transport and envelope', function () {
+  let fake: FakeLxd;
+  let lxd: LxdClient;
+
+  beforeEach(async function () {
+    fake = await FakeLxd.start();
+    lxd = new LxdClient({ socketPath: fake.socketPath, useEvents: false });
+  });
+  afterEach(async function () {
+    await lxd.close();
+    await fake.close();
+  });
+
+  it('decodes a sync envelope and returns the ETag of a single-object GET', async function () {
+    fake.on('GET', '/1.0/profiles/p1', () => ({ ...envelopes.sync(profile('p1')), headers: { etag: '"abc"' } }));
+    const r = await lxd.profiles.get('p1');
+    expect(r.value.name).to.equal('p1');
+    expect(r.etag).to.equal('"abc"');
+  });
+
+  it('sends If-Match only when an ETag is given', async function () {
+    fake.on('PUT', '/1.0/profiles/p1', () => envelopes.sync({}));
+    await lxd.profiles.update('p1', { config: {} }, { etag: '"e1"' });
+    await lxd.profiles.update('p1', { config: {} });
+    const [withTag, without] = fake.requestsTo('PUT', '/1.0/profiles/p1');
+    expect(withTag?.headers['if-match']).to.equal('"e1"');
+    expect(without?.headers['if-match']).to.equal(undefined);
+  });
+
+  it('accepts 201 Created with a Location header', async function () {
+    fake.on('POST', '/1.0/profiles', () => ({ ...envelopes.sync(null, 201), headers: { location: '/1.0/profiles/p2' } }));
+    await lxd.profiles.create({ name: 'p2' });
+    expect(fake.requestsTo('POST', '/1.0/profiles')[0]?.body).to.deep.equal({ name: 'p2' });
+  });
+
+  const cases: [string, number, number, string, new (...a: never[]) => LxdApiError, string][] = [
+    ['404', 404, 404, 'Profile not found', LxdNotFoundError, 'LXD_ERR_NOT_FOUND'],
+    ['409', 409, 409, 'Instance "c1" already exists', LxdConflictError, 'LXD_ERR_CONFLICT'],
+    ['500 already exists', 500, 500, 'Error inserting "p" into database: The profile already exists', LxdConflictError, 'LXD_ERR_CONFLICT'],
+    ['412', 412, 412, 'ETag doesn\'t match: a vs b', LxdPreconditionFailedError, 'LXD_ERR_ETAG_MISMATCH'],
+    ['403', 403, 403, 'not authorized', LxdForbiddenError, 'LXD_ERR_FORBIDDEN'],
+    ['500', 500, 500, 'Invalid filter', LxdApiError, 'LXD_ERR_API'],
+  ];
+  for (const [label, status, code, message, cls, errCode] of cases) {
+    it(`maps an error envelope (${label}) to ${cls.name} with status, code, method and path`, async function () {
+      fake.on('GET', '/1.0/profiles/x', () => envelopes.error(code, message, status));
+      const err = await lxd.profiles.get('x').catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(cls);
+      const e = err as LxdApiError;
+      expect([e.code, e.status, e.errorCode, e.method, e.path, e.lxdMessage]).to.deep.equal([errCode, status, code, 'GET', '/1.0/profiles/x', message]);
+      expect(isLxdError(e)).to.equal(true);
+    });
+  }
+
+  it('tolerates a non-JSON error body (GET /1.0/events without an upgrade answers text/plain 400)', async function () {
+    fake.on('GET', '/1.0/profiles/x', () => ({ status: 400, body: 'Bad Request\n' }));
+    const err = await lxd.profiles.get('x').catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(LxdApiError);
+    expect((err as LxdApiError).status).to.equal(400);
+    expect((err as LxdApiError).lxdMessage).to.equal('Bad Request');
+  });
+
+  it('reports a malformed success body as an invalid response', async function () {
+    fake.on('GET', '/1.0/profiles/x', () => envelopes.sync({ name: 42 }));
+    const err = await lxd.profiles.get('x').catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(LxdResponseValidationError);
+    expect((err as LxdResponseValidationError).code).to.equal('LXD_ERR_INVALID_RESPONSE');
+    expect((err as Error).message).to.contain('name');
+  });
+
+  it('keeps unknown response fields (newer LXD) instead of failing', async function () {
+    fake.on('GET', '/1.0/profiles/x', () => envelopes.sync({ ...profile('x'), brand_new_field: { a: 1 } }));
+    const { value } = await lxd.profiles.get('x');
+    expect((value as Record<string, unknown>)['brand_new_field']).to.deep.equal({ a: 1 });
+  });
+
+  it('adds the project to every call and escapes path segments', async function () {
+    const p = new LxdClient({ socketPath: fake.socketPath, useEvents: false, project: 'blue' });
+    fake.on('GET', /^\/1\.0\/images\/aliases\/.*/, () => envelopes.sync({ name: 'juju/focal/amd64', target: 'f', description: '' }));
+    fake.on('GET', '/1.0/instances', () => envelopes.sync([]));
+    await p.images.getAlias('juju/focal/amd64');
+    await p.instances.list({ filter: 'status eq Running' });
+    const [alias, list] = fake.requests;
+    expect(alias?.path).to.equal('/1.0/images/aliases/juju%2Ffocal%2Famd64');
+    expect(alias?.query.get('project')).to.equal('blue');
+    expect(list?.query.get('project')).to.equal('blue');
+    expect(list?.query.get('filter')).to.equal('status eq Running');
+    expect(list?.query.get('recursion')).to.equal('1');
+    await p.close();
+  });
+
+  it('gives up at the per-request deadline with LxdTimeoutError', async function () {
+    fake.on('GET', '/1.0/profiles/slow', () => ({ ...envelopes.sync(profile('slow')), delayMs: 2_000 }));
+    const err = await lxd.profiles.get('slow', { timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(LxdTimeoutError);
+    expect((err as LxdTimeoutError).timeoutMs).to.equal(100);
+    expect((err as Error).message).to.contain('GET /1.0/profiles/slow');
+  });
+
+  it('rethrows the caller\'s own abort reason unwrapped', async function () {
+    fake.on('GET', '/1.0/profiles/slow', () => ({ ...envelopes.sync(profile('slow')), delayMs: 2_000 }));
+    const ac = new AbortController();
+    const reason = new Error('user cancelled');
+    setTimeout(() => ac.abort(reason), 50);
+    const err = await lxd.profiles.get('slow', { signal: ac.signal }).catch((e: unknown) => e);
+    expect(err).to.equal(reason);
+  });
+
+  it('names the socket and says what to do when permission is denied', async function () {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    agent.get('http://unix.socket').intercept({ path: '/1.0' }).replyWithError(Object.assign(new Error('connect EACCES /var/lib/lxd/unix.socket'), { code: 'EACCES' }));
+    const c = new LxdClient({ dispatcher: agent, socketPath: '/var/lib/lxd/unix.socket' });
+    const err = await c.server.get().catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(LxdConnectionError);
+    expect((err as Error).message).to.equal('LXD socket /var/lib/lxd/unix.socket: permission denied; run as root or join the lxd group');
+    await agent.close();
+  });
+});
