@@ -1,0 +1,126 @@
+/**
+ * The fixture file format: request/response pairs (and event streams) recorded from a real LXD daemon
+ * by `Recorder`, replayed by `Replayer` and `startReplayServer`.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { LxdError, LxdErrorCodes } from '../lxd/errors.js';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+const JsonSchema: z.ZodType<Json> = z.lazy(() =>
+  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(JsonSchema), z.record(z.string(), JsonSchema)]),
+);
+
+const StringRecord = z.record(z.string(), z.string());
+
+export const RecordedRequestSchema = z.strictObject({
+  method: z.string().min(1),
+  /** The path as sent (percent-encoded), without the query. */
+  path: z.string().startsWith('/'),
+  /** Query parameters, keys sorted. */
+  query: StringRecord,
+  /** Only the headers that change LXD's answer (`if-match`). */
+  headers: StringRecord.optional(),
+  /** The JSON body, when there was one. */
+  body: JsonSchema.optional(),
+  /** A body that was not JSON (kept as text). */
+  text: z.string().optional(),
+});
+export type RecordedRequest = z.infer<typeof RecordedRequestSchema>;
+
+export const RecordedResponseSchema = z.strictObject({
+  status: z.number().int().min(100).max(599),
+  /** `content-type`, `etag` and `location`, when LXD sent them. */
+  headers: StringRecord,
+  /** The JSON body (LXD's envelope), when the response was JSON. */
+  body: JsonSchema.optional(),
+  /** The raw body when it was not JSON (e.g. `Bad Request` from `/1.0/events` without an upgrade). */
+  text: z.string().optional(),
+});
+export type RecordedResponse = z.infer<typeof RecordedResponseSchema>;
+
+export const InteractionSchema = z.strictObject({
+  request: RecordedRequestSchema,
+  response: RecordedResponseSchema,
+});
+export type Interaction = z.infer<typeof InteractionSchema>;
+
+export const RecordedEventSchema = z.strictObject({
+  /** How many interactions of this fixture had completed when LXD sent the event. */
+  after: z.number().int().min(0),
+  /** The message exactly as LXD sent it (after normalisation). */
+  message: JsonSchema,
+});
+export type RecordedEvent = z.infer<typeof RecordedEventSchema>;
+
+export const EventStreamSchema = z.strictObject({
+  path: z.literal('/1.0/events'),
+  /** The subscription's query (`type`, `project`, `all-projects`). */
+  query: StringRecord,
+  messages: z.array(RecordedEventSchema),
+});
+export type EventStream = z.infer<typeof EventStreamSchema>;
+
+export const FixtureSchema = z.strictObject({
+  format: z.literal(1),
+  description: z.string().optional(),
+  lxd: z.strictObject({ version: z.string(), api_extensions_count: z.number().int().min(0) }),
+  /** Normalised to a fixed value so that re-recording an unchanged daemon gives an identical file. */
+  recordedAt: z.string(),
+  interactions: z.array(InteractionSchema),
+  events: z.array(EventStreamSchema).optional(),
+});
+export type Fixture = z.infer<typeof FixtureSchema>;
+
+/** A fixture file that cannot be read or does not have the fixture format. */
+export class FixtureError extends LxdError {
+  override readonly name = 'FixtureError';
+  readonly file: string | undefined;
+  constructor(message: string, file?: string, options?: { cause?: unknown }) {
+    super(LxdErrorCodes.INVALID_ARGUMENT, message, options);
+    this.file = file;
+  }
+}
+
+/** Validates a parsed fixture; throws `FixtureError` naming the first problem. */
+export function parseFixture(value: unknown, file?: string): Fixture {
+  const r = FixtureSchema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue ? `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}` : 'invalid';
+  throw new FixtureError(`${file ?? 'fixture'} is not an lxdkit fixture (${where}); re-record it with Recorder.save()`, file);
+}
+
+/** Reads and validates a fixture file written by `Recorder.save()`. */
+export async function loadFixture(file: string | URL, opts: { signal?: AbortSignal } = {}): Promise<Fixture> {
+  const name = typeof file === 'string' ? file : file.pathname;
+  let text: string;
+  try {
+    text = await readFile(file, { encoding: 'utf8', ...(opts.signal ? { signal: opts.signal } : {}) });
+  } catch (err) {
+    throw new FixtureError(`cannot read fixture ${name}: ${(err as Error).message}`, name, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new FixtureError(`fixture ${name} is not JSON: ${(err as Error).message}`, name, { cause: err });
+  }
+  return parseFixture(json, name);
+}
+
+/** Sorted query parameters of a path such as `/1.0/instances?recursion=1`. */
+export function splitPath(pathWithQuery: string): { path: string; query: Record<string, string> } {
+  const q = pathWithQuery.indexOf('?');
+  const path = q < 0 ? pathWithQuery : pathWithQuery.slice(0, q);
+  const params = new URLSearchParams(q < 0 ? '' : pathWithQuery.slice(q + 1));
+  const entries = [...params.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { path, query: Object.fromEntries(entries) };
+}
+
+/** `GET /1.0/instances?recursion=1` */
+export function describeRequest(r: { method: string; path: string; query: Record<string, string> }): string {
+  const q = new URLSearchParams(r.query).toString();
+  return `${r.method} ${r.path}${q ? `?${q}` : ''}`;
+}
