@@ -33,7 +33,7 @@ const MAX_BUFFER = 16 * 1024 * 1024;
 
 /** The real runner: `child_process.execFile`. */
 export const runCommand: CommandRunner = (command, args, opts = {}) => {
-  opts.signal?.throwIfAborted();
+  if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
   const timeoutMs = opts.timeoutMs ?? DefaultCommandTimeoutMs;
   return new Promise<CommandResult>((resolve, reject) => {
     execFile(

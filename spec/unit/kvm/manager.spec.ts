@@ -1,0 +1,310 @@
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ContainerError } from '../../../lib/container/errors.js';
+import { KvmError, KvmManager, type KvmManagerOptions } from '../../../lib/container/kvm/index.js';
+import { ManagerConfig } from '../../../lib/container/manager-config.js';
+import { bridgeNetworkConfig, newInterfaceInfo } from '../../../lib/container/network.js';
+import type { Status } from '../../../lib/container/types.js';
+import type { Logger } from '../../../lib/logger.js';
+import { failure, fakeRunner, type Handler } from './fake-runner.js';
+
+const UUID = 'deadbeef-0bad-400d-8000-4b1d0d06f00d';
+const NAME = 'juju-06f00d-0';
+
+function recordingLogger(lines: string[]): Logger {
+  const log = (level: string) => (a: unknown, b?: unknown) => void lines.push(`${level} ${typeof a === 'string' ? a : String(b)}`);
+  const logger: Logger = {
+    trace: log('TRACE'),
+    debug: log('DEBUG'),
+    info: log('INFO'),
+    warn: log('WARN'),
+    error: log('ERROR'),
+    child: () => logger,
+  };
+  return logger;
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+// Answers like libvirt and qemu-img do for a guest that gets created and started.
+const happy: Handler = (command, args) => {
+  if (command === 'qemu-img' && args[0] === 'info') return { stdout: JSON.stringify({ format: 'raw', 'virtual-size': 1 }) };
+  if (command === 'virsh' && args.includes('domstate')) return failure('virsh', args, `error: failed to get domain '${args.at(-1)}'`);
+  return undefined;
+};
+
+describe('KvmManager (unit, fake commands)', () => {
+  let root: string;
+  let opts: KvmManagerOptions & { containerDir: string; removedContainerDir: string; guestDir: string; sysClassNet: string };
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'lxdkit-kvm-unit-'));
+    opts = {
+      containerDir: join(root, 'containers'),
+      removedContainerDir: join(root, 'removed'),
+      guestDir: join(root, 'guests'),
+      sysClassNet: join(root, 'net'),
+      domainType: 'qemu',
+      arch: 'amd64',
+    };
+    await mkdir(join(opts.sysClassNet, 'br0', 'bridge'), { recursive: true });
+    await mkdir(join(opts.sysClassNet, 'eth9'), { recursive: true }); // a device that is not a bridge
+    await mkdir(opts.guestDir, { recursive: true });
+    await writeFile(join(opts.guestDir, 'jammy-amd64-backing-file.qcow'), 'backing');
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  describe('constructor', () => {
+    it("pops Juju's keys in order and reports the rest", () => {
+      const lines: string[] = [];
+      const cfg = new ManagerConfig({
+        'model-uuid': UUID,
+        'log-dir': '/srv/log',
+        'container-image-metadata-url': 'http://127.0.0.1:1/m/',
+        'container-image-stream': 'daily',
+        'lxd-snap-channel': 'latest/stable',
+      });
+      const mgr = new KvmManager(cfg, { logger: recordingLogger(lines) });
+      expect(mgr.namespace().prefix()).to.equal('juju-06f00d-');
+      expect(mgr.logDir).to.equal('/srv/log');
+      expect(mgr.imageMetadataURL).to.equal('http://127.0.0.1:1/m/');
+      expect(mgr.imageStream).to.equal('daily');
+      expect(cfg.keys()).to.deep.equal(['lxd-snap-channel']);
+      expect(lines).to.deep.equal([
+        'INFO Availability zone will be empty for this container manager',
+        'INFO unused config option: "lxd-snap-channel" -> "latest/stable"',
+      ]);
+    });
+
+    it('defaults log-dir and requires a model UUID', () => {
+      expect(new KvmManager({ 'model-uuid': UUID }).logDir).to.equal('/var/log/juju');
+      expect(() => new KvmManager({})).to.throw(KvmError, 'model UUID is required').with.property('code', 'KVM_ERR_CONFIG');
+      expect(() => new KvmManager({ 'model-uuid': 'nope' })).to.throw(ContainerError, 'model ID "nope" is not a valid model');
+    });
+
+    it('chooses the domain type from /dev/kvm unless told', async () => {
+      const dev = join(root, 'kvm');
+      expect(new KvmManager({ 'model-uuid': UUID }, { kvmDevice: dev }).domainType()).to.equal('qemu');
+      await writeFile(dev, '');
+      expect(new KvmManager({ 'model-uuid': UUID }, { kvmDevice: dev }).domainType()).to.equal('kvm');
+      expect(new KvmManager({ 'model-uuid': UUID }, { kvmDevice: dev, domainType: 'qemu' }).domainType()).to.equal('qemu');
+    });
+  });
+
+  describe('createContainer', () => {
+    const net = () => bridgeNetworkConfig('br0', 0, [newInterfaceInfo({ interfaceName: 'eth0', macAddress: '52:54:00:AA:BB:CC', configType: 'dhcp' })]);
+
+    it("runs Juju's commands in order, writes Juju's files and reports Juju's statuses", async () => {
+      const run = fakeRunner(happy);
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const calls: [Status, string][] = [];
+      const { instance, hardware } = await mgr.createContainer(
+        { machineId: '0', userData: { packages: ['htop'] } },
+        { mem: 2048, cores: 2, rootDisk: 10 * 1024 },
+        'jammy',
+        net(),
+        undefined,
+        (s, i) => void calls.push([s, i]),
+      );
+      const g = opts.guestDir;
+      const dir = join(opts.containerDir, NAME);
+      expect(run.lines()).to.deep.equal([
+        `genisoimage -output ${g}/${NAME}-ds.iso -volid cidata -joliet -rock user-data meta-data network-config`,
+        `qemu-img info --output=json ${g}/jammy-amd64-backing-file.qcow`,
+        `qemu-img create -b ${g}/jammy-amd64-backing-file.qcow -F raw -f qcow2 ${g}/${NAME}.qcow 10G`,
+        `virsh -c qemu:///system define ${dir}/${NAME}.xml`,
+        `virsh -c qemu:///system start ${NAME}`,
+        `virsh -c qemu:///system autostart ${NAME}`,
+      ]);
+      expect(run.calls[0]?.cwd).to.equal(dir);
+      expect(calls).to.deep.equal([
+        ['allocating', 'Creating container; it might take some time'],
+        ['allocating', 'Creating instance'],
+        ['allocating', 'Starting instance'],
+        ['running', 'Container started'],
+      ]);
+      expect(String(instance)).to.equal(`kvm:${NAME}`);
+      expect(hardware).to.deep.equal({ arch: 'amd64', mem: 2048, rootDisk: 10240, cpuCores: 2 });
+      const userData = await readFile(join(dir, 'user-data'), 'utf8');
+      expect(userData).to.match(/^#cloud-config\n/);
+      expect(userData).to.contain(`hostname: ${NAME}\n`);
+      expect(userData).to.contain('- htop');
+      expect(userData).to.contain('macaddress: 52:54:00:AA:BB:CC');
+      expect(JSON.parse(await readFile(join(dir, 'meta-data'), 'utf8'))['instance-id']).to.match(/^[0-9a-f-]{36}$/);
+      expect(await readFile(join(dir, 'network-config'), 'utf8')).to.equal('config: "disabled"\n');
+      const xml = await readFile(join(dir, `${NAME}.xml`), 'utf8');
+      expect(xml).to.match(/^<domain type="qemu">/);
+      expect(xml).to.contain('<mac address="52:54:00:aa:bb:cc"/>');
+      expect(xml).to.contain('<source bridge="br0"/>');
+      expect(xml).to.contain('<memory unit="MiB">2048</memory>');
+    });
+
+    it('raises constraints below the minimum, as Juju does', async () => {
+      const run = fakeRunner(happy);
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const { hardware } = await mgr.createContainer({ machineId: '0' }, { mem: 100, cores: 0, rootDisk: 100 }, 'jammy');
+      expect(hardware).to.deep.equal({ arch: 'amd64', mem: 512, rootDisk: 2048, cpuCores: 1 });
+      expect(run.lines()).to.include(`qemu-img create -b ${opts.guestDir}/jammy-amd64-backing-file.qcow -F raw -f qcow2 ${opts.guestDir}/${NAME}.qcow 2G`);
+    });
+
+    const badInput: [string, Parameters<KvmManager['createContainer']>, string][] = [
+      [
+        'a non-bridge network',
+        [{ machineId: '0' }, {}, 'jammy', { ...bridgeNetworkConfig('br0', 0), networkType: 'ethernet' }],
+        'kvm container creation failed: Non-bridge network devices not yet supported',
+      ],
+      [
+        'a bad MAC',
+        [{ machineId: '0' }, {}, 'jammy', bridgeNetworkConfig('br0', 0, [newInterfaceInfo({ interfaceName: 'eth0', macAddress: '52:54:00:zz:00:01' })])],
+        'kvm container creation failed: invalid MAC address "52:54:00:zz:00:01" for interface "eth0": expected a unicast address like "52:54:00:12:34:56"',
+      ],
+      [
+        'a multicast MAC',
+        [{ machineId: '0' }, {}, 'jammy', bridgeNetworkConfig('br0', 0, [newInterfaceInfo({ interfaceName: 'eth0', macAddress: '01:00:5e:00:00:01' })])],
+        'kvm container creation failed: invalid MAC address "01:00:5e:00:00:01" for interface "eth0": expected a unicast address like "52:54:00:12:34:56"',
+      ],
+      [
+        'a missing parent bridge',
+        [{ machineId: '0' }, {}, 'jammy', bridgeNetworkConfig('br404', 0)],
+        'kvm container creation failed: parent bridge "br404" of interface "eth0" does not exist (it must be an existing Linux or Open vSwitch bridge)',
+      ],
+      [
+        'a parent that is not a bridge',
+        [{ machineId: '0' }, {}, 'jammy', bridgeNetworkConfig('eth9', 0)],
+        'kvm container creation failed: parent bridge "eth9" of interface "eth0" does not exist (it must be an existing Linux or Open vSwitch bridge)',
+      ],
+      [
+        'an empty parent',
+        [{ machineId: '0' }, {}, 'jammy', bridgeNetworkConfig('', 0)],
+        'kvm container creation failed: parent interface name is empty for interface "eth0"',
+      ],
+      ['a negative constraint', [{ machineId: '0' }, { mem: -1 }, 'jammy'], 'constraint mem must be a non-negative integer, got -1'],
+      ['a series that is no name', [{ machineId: '0' }, {}, '../etc'], 'invalid series "../etc": expected a name like "jammy"'],
+      ['user data that is not a mapping', [{ machineId: '0', userData: '- a\n- b\n' }, {}, 'jammy'], 'failed to write user data: cloud-init user data must be a #cloud-config YAML mapping'],
+    ];
+    for (const [what, args, message] of badInput) {
+      it(`refuses ${what} before writing anything`, async () => {
+        const run = fakeRunner(happy);
+        const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+        const calls: [Status, string][] = [];
+        const [ic, cons, series, network] = args;
+        const err = await rejection(mgr.createContainer(ic, cons, series, network, undefined, (s, i) => void calls.push([s, i])));
+        expect((err as Error).message).to.equal(message);
+        expect(calls).to.deep.equal([['provisioning error', `Creating container: ${message}`]]);
+        expect(run.calls).to.deep.equal([]);
+        expect(existsSync(opts.containerDir)).to.equal(false);
+      });
+    }
+
+    it('returns a bad machine id without a callback', async () => {
+      const calls: unknown[] = [];
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run: fakeRunner(happy) });
+      const err = await rejection(mgr.createContainer({ machineId: '0/kvm/01' }, {}, 'jammy', undefined, undefined, (...a) => void calls.push(a)));
+      expect(err).to.be.instanceOf(ContainerError);
+      expect((err as Error).message).to.equal('machine ID "0/kvm/01" is not a valid machine');
+      expect(calls).to.deep.equal([]);
+    });
+
+    it("wraps a failing virsh start in Juju's texts and leaves the files behind, as Juju", async () => {
+      const run = fakeRunner((c, a, o) => (c === 'virsh' && a.includes('start') ? failure(c, a, 'error: Failed to start domain') : happy(c, a, o)));
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const calls: [Status, string][] = [];
+      const err = await rejection(mgr.createContainer({ machineId: '0' }, {}, 'jammy', undefined, undefined, (s, i) => void calls.push([s, i])));
+      const message = `kvm container creation failed: failed to start domain "${NAME}": \`virsh -c qemu:///system start ${NAME}\` failed (exit 1): error: Failed to start domain`;
+      expect((err as Error).message).to.equal(message);
+      expect((err as KvmError).code).to.equal('KVM_ERR_COMMAND_FAILED');
+      expect(calls.at(-1)).to.deep.equal(['provisioning error', `Creating container: ${message}`]);
+      expect(run.lines().some((l) => l.includes('autostart'))).to.equal(false);
+      expect(existsSync(join(opts.containerDir, NAME, `${NAME}.xml`))).to.equal(true);
+    });
+
+    it("wraps a failing autostart in Juju's texts", async () => {
+      const run = fakeRunner((c, a, o) => (c === 'virsh' && a.includes('autostart') ? failure(c, a, 'error: nope') : happy(c, a, o)));
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const err = await rejection(mgr.createContainer({ machineId: '0' }, {}, 'jammy'));
+      expect((err as Error).message).to.equal(
+        `kvm container creation failed: failed to autostart domain "${NAME}": \`virsh -c qemu:///system autostart ${NAME}\` failed (exit 1): error: nope`,
+      );
+    });
+  });
+
+  describe('listContainers', () => {
+    it("returns the namespace's running domains only", async () => {
+      const run = fakeRunner(() => ({
+        stdout: [' 1  juju-06f00d-0  running', ' 2  juju-06f00d-1  paused', ' 3  juju-abcdef-0  running', ' -  juju-06f00d-2  shut off'].join('\n'),
+      }));
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const list = await mgr.listContainers();
+      expect(list.map(String)).to.deep.equal(['kvm:juju-06f00d-0']);
+    });
+  });
+
+  describe('destroyContainer', () => {
+    it('destroys and undefines the domain, removes overlay and ISO, keeps the backing file, moves the directory', async () => {
+      let state: string | undefined = 'running';
+      const run = fakeRunner((c, a) => {
+        if (a.includes('domstate')) return state === undefined ? failure(c, a, "error: failed to get domain 'x'") : { stdout: `${state}\n` };
+        if (a.includes('undefine')) state = undefined;
+        return undefined;
+      });
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      await mkdir(join(opts.containerDir, NAME), { recursive: true });
+      await writeFile(join(opts.containerDir, NAME, 'user-data'), '#cloud-config\n');
+      await writeFile(join(opts.guestDir, `${NAME}.qcow`), '');
+      await writeFile(join(opts.guestDir, `${NAME}-ds.iso`), '');
+      await mgr.destroyContainer(NAME);
+      expect(run.lines()).to.deep.equal([
+        `virsh -c qemu:///system domstate ${NAME}`,
+        `virsh -c qemu:///system destroy ${NAME}`,
+        `virsh -c qemu:///system undefine --nvram ${NAME}`,
+      ]);
+      expect(await readdir(opts.guestDir)).to.deep.equal(['jammy-amd64-backing-file.qcow']);
+      expect(await readdir(opts.removedContainerDir)).to.deep.equal([NAME]);
+      expect(existsSync(join(opts.removedContainerDir, NAME, 'user-data'))).to.equal(true);
+
+      // Again: nothing left to do, no error.
+      await mgr.destroyContainer(NAME);
+      expect(run.lines().slice(3)).to.deep.equal([`virsh -c qemu:///system domstate ${NAME}`]);
+      expect(await readdir(opts.removedContainerDir)).to.deep.equal([NAME]);
+    });
+
+    it('undefines a shut-off domain without destroying it', async () => {
+      const run = fakeRunner((_c, a) => (a.includes('domstate') ? { stdout: 'shut off\n' } : undefined));
+      await new KvmManager({ 'model-uuid': UUID }, { ...opts, run }).destroyContainer(NAME);
+      expect(run.lines()).to.deep.equal([`virsh -c qemu:///system domstate ${NAME}`, `virsh -c qemu:///system undefine --nvram ${NAME}`]);
+    });
+
+    it("logs Juju's INFO lines and fails when the domain stays defined", async () => {
+      const lines: string[] = [];
+      const run = fakeRunner((c, a) => (a.includes('domstate') ? { stdout: 'running\n' } : failure(c, a, 'error: busy')));
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run, logger: recordingLogger(lines) });
+      const err = await rejection(mgr.destroyContainer(NAME));
+      expect((err as Error).message).to.equal(
+        `domain "${NAME}" is still defined: \`virsh -c qemu:///system undefine --nvram ${NAME}\` failed (exit 1): error: busy`,
+      );
+      expect(lines).to.include(`INFO \`virsh destroy ${NAME}\` failed: "\`virsh -c qemu:///system destroy ${NAME}\` failed (exit 1): error: busy"`);
+    });
+
+    it('refuses a domain outside the namespace or a name with a path in it', async () => {
+      const run = fakeRunner();
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      expect(((await rejection(mgr.destroyContainer('juju-abcdef-0'))) as Error).message).to.equal(
+        'instance "juju-abcdef-0" is not in namespace "juju-06f00d-"',
+      );
+      expect(await rejection(mgr.destroyContainer('juju-06f00d-0/../../x'))).to.be.instanceOf(ContainerError);
+      expect(run.calls).to.deep.equal([]);
+    });
+  });
+});
