@@ -38,8 +38,6 @@ export {
 } from './virsh.js';
 export { KvmCommandError, KvmError, KvmErrorCodes, type KvmErrorCode } from './errors.js';
 export {
-  ConfigImageMetadataURL,
-  ConfigImageStream,
   DefaultLogDir,
   GuestDir,
   KvmDevice,

@@ -8,6 +8,7 @@ import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../../logger.js';
+import { imageMetadataURL } from '../../lxd/simplestreams.js';
 import { hostArch } from '../arch.js';
 import { CloudInitNetworkConfigDisabled, cloudInitUserData } from '../cloudinit.js';
 import { ConfigAvailabilityZone, ConfigLogDir, ConfigModelUUID, ContainerDir } from '../constants.js';
@@ -362,7 +363,9 @@ export class KvmManager implements Manager {
    */
   #imageSource(): string {
     if (this.imageMetadataURL !== '') return this.imageMetadataURL;
-    if (this.imageStream !== '' && this.imageStream !== 'released') return `http://cloud-images.ubuntu.com/${this.imageStream}`;
+    if (this.imageStream !== '' && this.imageStream !== 'released') {
+      return imageMetadataURL('http://cloud-images.ubuntu.com', this.imageStream);
+    }
     return '';
   }
 

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import nock from 'nock';
 import { join } from 'node:path';
 import { ContainerError } from '../../../lib/container/errors.js';
 import { KvmError, KvmManager, type KvmManagerOptions } from '../../../lib/container/kvm/index.js';
@@ -236,6 +237,30 @@ describe('KvmManager (unit, fake commands)', () => {
       const err = await rejection(mgr.createContainer({ machineId: '0' }, {}, 'jammy'));
       expect((err as Error).message).to.equal(
         `kvm container creation failed: failed to autostart domain "${NAME}": \`virsh -c qemu:///system autostart ${NAME}\` failed (exit 1): error: nope`,
+      );
+    });
+  });
+
+  describe('image source', () => {
+    afterEach(() => {
+      nock.cleanAll();
+      nock.enableNetConnect();
+    });
+
+    it("uses cloud-images' <stream> mirror for a non-default stream, and the metadata URL verbatim", async () => {
+      nock.disableNetConnect();
+      nock('http://cloud-images.ubuntu.com').get('/daily/streams/v1/index.json').reply(404);
+      nock('http://mirror.example.test').get('/my/streams/v1/index.json').reply(404);
+      const daily = new KvmManager({ 'model-uuid': UUID, 'container-image-stream': 'daily' }, { ...opts, run: fakeRunner(happy) });
+      expect(((await rejection(daily.createContainer({ machineId: '0' }, {}, 'focal'))) as Error).message).to.equal(
+        'acquiring container image: got 404 fetching simplestreams document http://cloud-images.ubuntu.com/daily/streams/v1/index.json',
+      );
+      const custom = new KvmManager(
+        { 'model-uuid': UUID, 'container-image-stream': 'daily', 'container-image-metadata-url': 'http://mirror.example.test/my' },
+        { ...opts, run: fakeRunner(happy) },
+      );
+      expect(((await rejection(custom.createContainer({ machineId: '1' }, {}, 'focal'))) as Error).message).to.equal(
+        'acquiring container image: got 404 fetching simplestreams document http://mirror.example.test/my/streams/v1/index.json',
       );
     });
   });
