@@ -371,6 +371,11 @@ export class SimplestreamsClient {
     }
     const res = await this.#get(url, opts, 'image');
     const file = createWriteStream(dest, { flags: 'wx', mode: 0o644 });
+    // Only a file this call created is removed on failure (never one that was already there).
+    let created = false;
+    file.once('open', () => {
+      created = true;
+    });
     const hash = createHash('sha256');
     const lengthHeader = Number(res.headers['content-length']);
     const total = Number.isFinite(lengthHeader) && lengthHeader > 0 ? lengthHeader : opts.size;
@@ -403,7 +408,7 @@ export class SimplestreamsClient {
     } catch (err) {
       res.destroy();
       file.destroy();
-      await unlink(dest).catch(() => undefined);
+      if (created) await unlink(dest).catch(() => undefined);
       throw this.#wrapError(err, url, opts);
     }
     const got = hash.digest('hex');

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -297,6 +297,16 @@ describe('simplestreams reader', () => {
       const err = await rejection(new SimplestreamsClient(BASE).download(`${BASE}x/disk1.img`, dest));
       expect((err as Error).message).to.equal('got 404 fetching image "disk1.img"');
       expect(existsSync(dest)).to.equal(false);
+    });
+
+    it('leaves a file that was already at the destination alone', async () => {
+      nock(ORIGIN).get('/releases/x/disk1.img').reply(200, body);
+      const dest = join(dir, 'existing.img');
+      await writeFile(dest, 'keep me');
+      const err = await rejection(new SimplestreamsClient(BASE).download(`${BASE}x/disk1.img`, dest));
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.CONNECTION)).to.equal(true);
+      expect((err as Error).message).to.contain('EEXIST');
+      expect(await readFile(dest, 'utf8')).to.equal('keep me');
     });
 
     it('refuses a malformed sha256 before downloading', async () => {
