@@ -1,0 +1,233 @@
+/**
+ * A fake LXD daemon on a temporary unix socket, for specs that must not touch a real daemon (e.g.
+ * paths that would give a bridge an address). Specs register routes; every request is recorded.
+ * Answers are LXD envelopes; async answers create operations that `GET /1.0/operations/{id}` and
+ * `/wait` report as finished, so an `LxdClient({ socketPath, useEvents: false })` works against it.
+ *
+ * ```ts
+ * const fake = await startFakeLxd();
+ * fake.on('GET', '/1.0/profiles/default', () => sync(profile, { etag: '"e1"' }));
+ * fake.on('PUT', '/1.0/instances/:name/state', () => fake.operation({ err: 'boom' }));
+ * const client = fake.client();
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LxdClient } from '../../lib/lxd/client.js';
+
+export interface FakeRequest {
+  method: string;
+  /** The path without the query, e.g. `/1.0/instances/c1/state`. */
+  path: string;
+  query: URLSearchParams;
+  /** The parsed JSON body (undefined when there was none). */
+  body: unknown;
+  headers: http.IncomingHttpHeaders;
+  /** Values of the `:name` segments of the matched route. */
+  params: Record<string, string>;
+}
+
+export interface FakeResponse {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export type FakeHandler = (req: FakeRequest) => FakeResponse | Promise<FakeResponse>;
+
+/** A sync envelope with `metadata` (and an ETag header when given). */
+export function sync(metadata: unknown, opts: { etag?: string; status?: number } = {}): FakeResponse {
+  return {
+    status: opts.status ?? 200,
+    body: { type: 'sync', status: 'Success', status_code: 200, operation: '', error_code: 0, error: '', metadata },
+    ...(opts.etag ? { headers: { etag: opts.etag } } : {}),
+  };
+}
+
+/** An error envelope as LXD sends it. */
+export function lxdError(status: number, message: string): FakeResponse {
+  return { status, body: { type: 'error', status: '', status_code: 0, operation: '', error_code: status, error: message, metadata: null } };
+}
+
+export interface OperationSpec {
+  /** Failure text; when set the operation ends in Failure (400). */
+  err?: string;
+  metadata?: Record<string, unknown>;
+  description?: string;
+  /** Metadata states reported before the final one (e.g. progress); one per `/wait` poll. */
+  progress?: Record<string, unknown>[];
+}
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  keys: string[];
+  handler: FakeHandler;
+}
+
+export interface FakeLxd {
+  socketPath: string;
+  /** Every request, in order. */
+  requests: FakeRequest[];
+  /** Registers a route; later registrations win. `path` may have `:name` segments. */
+  on(method: string, path: string, handler: FakeHandler): void;
+  /** An async answer whose operation ends as `spec` says. */
+  operation(spec?: OperationSpec): FakeResponse;
+  /** `requests` as `METHOD /path` strings, without operation polling and `GET /1.0`. */
+  calls(): string[];
+  /** A client for the fake (no events socket: waits use `/wait`). */
+  client(): LxdClient;
+  close(): Promise<void>;
+}
+
+/** The GET /1.0 the fake answers by default: LXD 5.0.2 on x86_64, not clustered. */
+export function serverInfo(overrides: { extensions?: string[]; version?: string; clustered?: boolean; arch?: string } = {}): unknown {
+  return {
+    config: {},
+    api_extensions: overrides.extensions ?? ['network', 'storage', 'image_create_aliases', 'clustering'],
+    api_status: 'stable',
+    api_version: '1.0',
+    auth: 'trusted',
+    public: false,
+    auth_methods: ['tls'],
+    environment: {
+      architectures: ['x86_64', 'i686'],
+      kernel_architecture: overrides.arch ?? 'x86_64',
+      server: 'lxd',
+      server_clustered: overrides.clustered ?? false,
+      server_name: 'fake',
+      server_version: overrides.version ?? '5.0.2',
+    },
+  };
+}
+
+export async function startFakeLxd(): Promise<FakeLxd> {
+  const dir = await mkdtemp(join(tmpdir(), 'lxdkit-fake-lxd-'));
+  const socketPath = join(dir, 'unix.socket');
+  const routes: Route[] = [];
+  const requests: FakeRequest[] = [];
+  const operations = new Map<string, { final: Record<string, unknown>; pending: Record<string, unknown>[] }>();
+  const clients: LxdClient[] = [];
+
+  const opObject = (id: string, code: number, spec: OperationSpec, metadata: Record<string, unknown> | null): Record<string, unknown> => ({
+    id,
+    class: 'task',
+    description: spec.description ?? 'fake operation',
+    created_at: new Date(0).toISOString(),
+    updated_at: new Date(0).toISOString(),
+    status: code === 200 ? 'Success' : code === 400 ? 'Failure' : 'Running',
+    status_code: code,
+    resources: null,
+    metadata,
+    may_cancel: false,
+    err: code === 400 ? (spec.err ?? '') : '',
+    location: 'none',
+  });
+
+  const on = (method: string, path: string, handler: FakeHandler): void => {
+    const keys: string[] = [];
+    const source = path
+      .split('/')
+      .map((seg) => {
+        if (seg.startsWith(':')) {
+          keys.push(seg.slice(1));
+          return '([^/]+)';
+        }
+        return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      })
+      .join('/');
+    routes.unshift({ method, pattern: new RegExp(`^${source}$`), keys, handler });
+  };
+
+  const operation = (spec: OperationSpec = {}): FakeResponse => {
+    const id = randomUUID();
+    const final = opObject(id, spec.err !== undefined ? 400 : 200, spec, spec.metadata ?? null);
+    const pending = (spec.progress ?? []).map((m) => opObject(id, 103, spec, m));
+    operations.set(id, { final, pending });
+    return {
+      status: 202,
+      body: { type: 'async', status: 'Operation created', status_code: 100, operation: `/1.0/operations/${id}`, error_code: 0, error: '', metadata: opObject(id, 103, spec, null) },
+      headers: { location: `/1.0/operations/${id}` },
+    };
+  };
+
+  on('GET', '/1.0', () => sync(serverInfo()));
+  on('GET', '/1.0/operations/:id', (req) => {
+    const op = operations.get(req.params['id'] ?? '');
+    return op ? sync(op.pending[0] ?? op.final) : lxdError(404, 'Operation not found');
+  });
+  on('GET', '/1.0/operations/:id/wait', (req) => {
+    const op = operations.get(req.params['id'] ?? '');
+    if (!op) return lxdError(404, 'Operation not found');
+    const next = op.pending.shift();
+    return sync(next ?? op.final);
+  });
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const url = new URL(req.url ?? '/', 'http://unix.socket');
+        const raw = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = raw === '' ? undefined : JSON.parse(raw);
+        } catch {
+          body = raw;
+        }
+        const method = req.method ?? 'GET';
+        let answer: FakeResponse = lxdError(404, 'not found');
+        let params: Record<string, string> = {};
+        const route = routes.find((r) => r.method === method && r.pattern.test(url.pathname));
+        if (route) {
+          const m = route.pattern.exec(url.pathname);
+          params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(m?.[i + 1] ?? '')]));
+        }
+        const request: FakeRequest = { method, path: url.pathname, query: url.searchParams, body, headers: req.headers, params };
+        requests.push(request);
+        if (route) {
+          try {
+            answer = await route.handler(request);
+          } catch (err) {
+            answer = lxdError(500, `fake handler failed: ${(err as Error).message}`);
+          }
+        }
+        const text = JSON.stringify(answer.body);
+        res.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...answer.headers });
+        res.end(text);
+      })();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+
+  return {
+    socketPath,
+    requests,
+    on,
+    operation,
+    calls: () =>
+      requests
+        .filter((r) => !r.path.startsWith('/1.0/operations/') && !(r.method === 'GET' && r.path === '/1.0'))
+        .map((r) => `${r.method} ${r.path}`),
+    client: () => {
+      const c = new LxdClient({ socketPath, useEvents: false });
+      clients.push(c);
+      return c;
+    },
+    close: async () => {
+      for (const c of clients) await c.close();
+      await new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
