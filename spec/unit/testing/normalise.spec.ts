@@ -1,0 +1,114 @@
+import { expect } from 'chai';
+import type { Fixture } from '../../../lib/testing/fixture.js';
+import { normaliseFixture, RECORDED_AT } from '../../../lib/testing/normalise.js';
+
+const OP = '3f6c1a2e-9b7d-4c55-8e21-0a1b2c3d4e5f';
+const OTHER = 'a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d';
+
+function raw(interactions: Fixture['interactions'], events?: Fixture['events']): Fixture {
+  return { format: 1, lxd: { version: '5.0.2', api_extensions_count: 318 }, recordedAt: '2026-11-25T15:00:00.123Z', interactions, ...(events ? { events } : {}) };
+}
+
+describe('testing: normaliseFixture', () => {
+  it('gives each UUID one placeholder across paths, headers and bodies (case-insensitively)', () => {
+    const fx = normaliseFixture(
+      raw([
+        {
+          request: { method: 'POST', path: '/1.0/instances', query: {} },
+          response: { status: 202, headers: { location: `/1.0/operations/${OP}` }, body: { operation: `/1.0/operations/${OP}`, metadata: { id: OP, other: OTHER } } },
+        },
+        { request: { method: 'GET', path: `/1.0/operations/${OP.toUpperCase()}/wait`, query: { timeout: '5' } }, response: { status: 200, headers: {}, body: { metadata: { id: OP } } } },
+      ]),
+    );
+    const [a, b] = fx.interactions;
+    const id = '00000000-0000-4000-8000-000000000001';
+    expect(a!.response.headers['location']).to.equal(`/1.0/operations/${id}`);
+    expect(a!.response.body).to.deep.equal({ operation: `/1.0/operations/${id}`, metadata: { id, other: '00000000-0000-4000-8000-000000000002' } });
+    expect(b!.request.path).to.equal(`/1.0/operations/${id}/wait`);
+    expect(b!.response.body).to.deep.equal({ metadata: { id } });
+  });
+
+  it('maps timestamps to a fixed sequence in chronological order, nanoseconds included, and keeps the zero time', () => {
+    const fx = normaliseFixture(
+      raw([
+        {
+          request: { method: 'GET', path: '/1.0/x', query: {} },
+          response: {
+            status: 200,
+            headers: {},
+            body: {
+              later: '2026-11-25T15:00:01.000000002Z',
+              earlier: '2026-11-25T15:00:01.000000001Z',
+              offset: '2026-11-25T16:00:00+01:00',
+              never: '0001-01-01T00:00:00Z',
+              again: '2026-11-25T15:00:01.000000001Z',
+              text: 'created at 2026-11-25T14:59:59Z by root',
+            },
+          },
+        },
+      ]),
+    );
+    expect(fx.interactions[0]!.response.body).to.deep.equal({
+      later: '2000-01-01T00:00:03Z',
+      earlier: '2000-01-01T00:00:02Z',
+      offset: '2000-01-01T00:00:01Z',
+      never: '0001-01-01T00:00:00Z',
+      again: '2000-01-01T00:00:02Z',
+      text: 'created at 2000-01-01T00:00:00Z by root',
+    });
+    expect(fx.recordedAt).to.equal(RECORDED_AT);
+  });
+
+  it('redacts secrets (websocket fds, certificates, user-data) but keeps keys, empty values and ETags', () => {
+    const fx = normaliseFixture(
+      raw([
+        {
+          request: { method: 'POST', path: '/1.0/instances', query: {}, body: { config: { 'user.user-data': '#cloud-config\npassword: x' }, source: { type: 'image', certificate: '' } } },
+          response: {
+            status: 200,
+            headers: { etag: '"abc123"' },
+            body: { metadata: { metadata: { fds: { '0': 'f00d', control: 'c0ffee' } }, environment: { certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n', server_name: 'build-7' }, secret: 's3cret' } },
+          },
+        },
+      ]),
+      { hostname: 'build-7' },
+    );
+    const i = fx.interactions[0]!;
+    expect(i.request.body).to.deep.equal({ config: { 'user.user-data': '[redacted]' }, source: { type: 'image', certificate: '' } });
+    expect(i.response.headers['etag']).to.equal('"abc123"');
+    expect(i.response.body).to.deep.equal({
+      metadata: { metadata: { fds: { '0': '[redacted]', control: '[redacted]' } }, environment: { certificate: '[redacted]', server_name: 'lxd-host' }, secret: '[redacted]' },
+    });
+  });
+
+  it('applies the replace map (longest first) to names in paths, queries, bodies, keys and events', () => {
+    const fx = normaliseFixture(
+      raw(
+        [
+          {
+            request: { method: 'GET', path: '/1.0/instances', query: { filter: 'name eq run-1a2b-c1' } },
+            response: { status: 200, headers: {}, body: { metadata: ['/1.0/instances/run-1a2b-c1'], 'run-1a2b-c1': 'run-1a2b' } },
+          },
+        ],
+        [{ path: '/1.0/events', query: { type: 'lifecycle' }, messages: [{ after: 0, message: { metadata: { source: '/1.0/instances/run-1a2b-c1' } } }] }],
+      ),
+      { replace: { 'run-1a2b': 'run', 'run-1a2b-c1': 'first' } },
+    );
+    expect(fx.interactions[0]!.request.query).to.deep.equal({ filter: 'name eq first' });
+    expect(fx.interactions[0]!.response.body).to.deep.equal({ metadata: ['/1.0/instances/first'], first: 'run' });
+    expect(fx.events![0]!.messages[0]!.message).to.deep.equal({ metadata: { source: '/1.0/instances/first' } });
+  });
+
+  it('numbers MAC addresses and is idempotent', () => {
+    const once = normaliseFixture(
+      raw([
+        {
+          request: { method: 'GET', path: `/1.0/operations/${OP}`, query: {} },
+          response: { status: 200, headers: {}, body: { hw: '00:16:3E:AB:CD:EF', same: '00:16:3e:ab:cd:ef', other: '10:66:6a:01:02:03', at: '2026-01-01T00:00:00Z' } },
+        },
+      ]),
+    );
+    expect(once.interactions[0]!.response.body).to.deep.equal({ hw: '00:16:3e:00:00:01', same: '00:16:3e:00:00:01', other: '00:16:3e:00:00:02', at: '2000-01-01T00:00:00Z' });
+    expect(normaliseFixture(once)).to.deep.equal(once);
+  });
+});
