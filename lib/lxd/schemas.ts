@@ -404,3 +404,27 @@ export interface OtherEvent extends EventBase { type: 'ovn' | 'security' | 'netw
 export interface UnknownEvent extends EventBase { type: 'unknown'; eventType: string; metadata: unknown }
 /** An event from `/1.0/events`, discriminated by `type`. */
 export type LxdEvent = OperationEvent | LifecycleEvent | LoggingEvent | OtherEvent | UnknownEvent;
+
+// ---------------------------------------------------------------- writable views (GET → PUT)
+
+/** The writable part of an instance, for a GET → modify → PUT round trip (the Go client's `Writable()`). */
+export function instanceWritable(inst: LxdInstance): InstancePut {
+  return {
+    architecture: inst.architecture,
+    config: { ...inst.config },
+    devices: Object.fromEntries(Object.entries(inst.devices).map(([k, v]) => [k, { ...v }])),
+    ephemeral: inst.ephemeral,
+    profiles: [...inst.profiles],
+    description: inst.description,
+    stateful: inst.stateful,
+  };
+}
+
+/** The writable part of a profile. */
+export function profileWritable(p: LxdProfile): ProfilePut {
+  return {
+    description: p.description,
+    config: { ...p.config },
+    devices: Object.fromEntries(Object.entries(p.devices).map(([k, v]) => [k, { ...v }])),
+  };
+}
