@@ -202,7 +202,9 @@ export class Replayer {
     let best: Entry | undefined;
     let bestD = Infinity;
     for (const e of this.entries) {
-      const d = distance(want, key(e.interaction.request.method, decodePath(e.interaction.request.path), e.interaction.request.query));
+      const r = e.interaction.request;
+      // prefer the same method: a GET is more likely meant to match a GET
+      const d = distance(want, key(r.method, decodePath(r.path), r.query)) + (r.method.toUpperCase() === method ? 0 : 8);
       if (d < bestD) {
         bestD = d;
         best = e;
