@@ -12,7 +12,7 @@ export {
   type LxdManagerOptions,
 } from './manager.js';
 export { LxdInitialiser, type LxdInitialiserOptions } from './initialiser.js';
-export { LxdInstance, LxdStatusCode } from './instance.js';
+export { LxdContainerInstance, LxdStatusCode } from './instance.js';
 export { LxdManagerError, LxdManagerErrorCode, isLxdManagerError } from './errors.js';
 export {
   CloudImagesDailyRemote,

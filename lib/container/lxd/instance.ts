@@ -18,7 +18,7 @@ export const LxdStatusCode = {
   Error: 112,
 } as const;
 
-export class LxdInstance implements Instance {
+export class LxdContainerInstance implements Instance {
   readonly id: string;
   readonly #client: LxdClient;
 

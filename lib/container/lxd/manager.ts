@@ -30,7 +30,7 @@ import type {
 } from '../types.js';
 import { annotate, errorText, LxdManagerError, LxdManagerErrorCode } from './errors.js';
 import { findImage, getImageSources, type FoundImage, type ImageRemote, type ImageSource } from './image.js';
-import { LxdInstance, LxdStatusCode } from './instance.js';
+import { LxdContainerInstance, LxdStatusCode } from './instance.js';
 import { Mutex, sharedMutex } from './mutex.js';
 import { ensureIPv4 } from './network.js';
 
@@ -213,7 +213,7 @@ export class LxdManager implements TestLXDManager {
       throw err;
     }
     cb('running', 'Container started');
-    return { instance: new LxdInstance(spec.name, this.#client), hardware: { availabilityZone: this.#availabilityZone } };
+    return { instance: new LxdContainerInstance(spec.name, this.#client), hardware: { availabilityZone: this.#availabilityZone } };
   }
 
   async #containerSpec(
@@ -440,10 +440,10 @@ export class LxdManager implements TestLXDManager {
    * Juju `ListContainers`: every container (in any state) whose name has the namespace prefix, in
    * the server's order, from one `GET /1.0/instances?recursion=1`. Virtual machines are left out.
    */
-  async listContainers(opts: CallOptions = {}): Promise<LxdInstance[]> {
+  async listContainers(opts: CallOptions = {}): Promise<LxdContainerInstance[]> {
     const prefix = this.#namespace.prefix();
     const all = await this.#client.instances.list({ recursion: 1, ...(opts.signal ? { signal: opts.signal } : {}) });
-    return all.filter((i) => i.type === 'container' && i.name.startsWith(prefix)).map((i) => new LxdInstance(i.name, this.#client));
+    return all.filter((i) => i.type === 'container' && i.name.startsWith(prefix)).map((i) => new LxdContainerInstance(i.name, this.#client));
   }
 
   // ------------------------------------------------------------------------------------ profiles
