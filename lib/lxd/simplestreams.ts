@@ -12,6 +12,8 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -369,48 +371,38 @@ export class SimplestreamsClient {
     if (want !== undefined && !/^[0-9a-f]{64}$/.test(want)) {
       throw new SimplestreamsError(SimplestreamsErrorCodes.INVALID_ARGUMENT, `invalid sha256 "${opts.sha256}" for ${url}`, { url });
     }
-    const res = await this.#get(url, opts, 'image');
-    const file = createWriteStream(dest, { flags: 'wx', mode: 0o644 });
-    // Only a file this call created is removed on failure (never one that was already there).
-    let created = false;
-    file.once('open', () => {
-      created = true;
-    });
     const hash = createHash('sha256');
-    const lengthHeader = Number(res.headers['content-length']);
-    const total = Number.isFinite(lengthHeader) && lengthHeader > 0 ? lengthHeader : opts.size;
-    const started = Date.now();
     let received = 0;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        file.once('error', reject);
-        res.once('error', reject);
-        res.on('data', (chunk: Buffer) => {
+    await this.#request(url, opts, 'image', async (res) => {
+      const file = createWriteStream(dest, { flags: 'wx', mode: 0o644 });
+      // Only a file this call created is removed on failure (never one that was already there).
+      let created = false;
+      file.once('open', () => {
+        created = true;
+      });
+      const lengthHeader = Number(res.headers['content-length']);
+      const total = Number.isFinite(lengthHeader) && lengthHeader > 0 ? lengthHeader : opts.size;
+      const started = Date.now();
+      const onProgress = opts.onProgress;
+      const meter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
           received += chunk.length;
           hash.update(chunk);
-          if (!file.write(chunk)) {
-            res.pause();
-            file.once('drain', () => res.resume());
-          }
-          if (opts.onProgress) {
+          if (onProgress) {
             const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-            opts.onProgress({ url, received, total, bytesPerSecond: received / seconds });
+            onProgress({ url, received, total, bytesPerSecond: received / seconds });
           }
-        });
-        res.once('end', () => {
-          if (!res.complete) {
-            reject(new SimplestreamsError(SimplestreamsErrorCodes.CONNECTION, `connection closed while downloading ${url}`, { url }));
-            return;
-          }
-          file.end((err?: Error | null) => (err ? reject(err) : resolve()));
-        });
+          done(null, chunk);
+        },
       });
-    } catch (err) {
-      res.destroy();
-      file.destroy();
-      if (created) await unlink(dest).catch(() => undefined);
-      throw this.#wrapError(err, url, opts);
-    }
+      try {
+        // A connection that closes early makes the response emit an error, which fails the pipeline.
+        await pipeline(res, meter, file);
+      } catch (err) {
+        if (created) await unlink(dest).catch(() => undefined);
+        throw this.#wrapError(err, url, opts);
+      }
+    });
     const got = hash.digest('hex');
     if (want !== undefined && got !== want) {
       await unlink(dest).catch(() => undefined);
@@ -471,39 +463,30 @@ export class SimplestreamsClient {
   }
 
   async #getJson<S extends z.ZodType>(url: string, schema: S, opts: RequestOptions): Promise<z.infer<S>> {
-    const res = await this.#get(url, opts, 'document');
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        res.on('data', (chunk: Buffer) => {
+    const text = await this.#request(url, opts, 'document', async (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      try {
+        for await (const chunk of res as AsyncIterable<Buffer>) {
           size += chunk.length;
           if (size > this.#maxJsonBytes) {
-            reject(
-              new SimplestreamsError(
-                SimplestreamsErrorCodes.INVALID_RESPONSE,
-                `${url} is larger than ${this.#maxJsonBytes} bytes; raise maxJsonBytes if the stream is really that large`,
-                { url },
-              ),
+            throw new SimplestreamsError(
+              SimplestreamsErrorCodes.INVALID_RESPONSE,
+              `${url} is larger than ${this.#maxJsonBytes} bytes; raise maxJsonBytes if the stream is really that large`,
+              { url },
             );
-            return;
           }
           chunks.push(chunk);
-        });
-        res.once('error', reject);
-        res.once('end', () =>
-          res.complete
-            ? resolve()
-            : reject(new SimplestreamsError(SimplestreamsErrorCodes.CONNECTION, `connection closed while reading ${url}`, { url })),
-        );
-      });
-    } catch (err) {
-      res.destroy();
-      throw this.#wrapError(err, url, opts);
-    }
+        }
+      } catch (err) {
+        res.destroy();
+        throw this.#wrapError(err, url, opts);
+      }
+      return Buffer.concat(chunks).toString('utf8');
+    });
     let json: unknown;
     try {
-      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      json = JSON.parse(text);
     } catch (err) {
       throw new SimplestreamsError(SimplestreamsErrorCodes.INVALID_RESPONSE, `${url} is not valid JSON: ${errText(err)}`, { url, cause: err });
     }
@@ -521,16 +504,24 @@ export class SimplestreamsClient {
   }
 
   /**
-   * GET with redirects; resolves with a 200 response whose body is not yet read. `timeoutMs` is an
-   * idle timeout on the socket: it covers the wait for the answer and every pause in the body.
+   * GET with redirects. `consume` gets a 200 response synchronously in the response callback, so it
+   * starts reading before anything else runs (a response left unread while the server closes the
+   * connection can be lost by HTTP interceptors). `timeoutMs` is an idle timeout on the socket: it
+   * covers the wait for the answer and every pause in the body.
    */
-  async #get(url: string, opts: RequestOptions, what: 'image' | 'document', redirects = 0): Promise<IncomingMessage> {
+  async #request<T>(
+    url: string,
+    opts: RequestOptions,
+    what: 'image' | 'document',
+    consume: (res: IncomingMessage) => Promise<T>,
+    redirects = 0,
+  ): Promise<T> {
     opts.signal?.throwIfAborted();
     const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
     this.#logger.debug({ url }, 'simplestreams GET');
-    let res: IncomingMessage;
+    let outcome: { redirect: string; status: number } | { result: Promise<T> };
     try {
-      res = await new Promise<IncomingMessage>((resolve, reject) => {
+      outcome = await new Promise<typeof outcome>((resolve, reject) => {
         const target = new URL(url);
         const mod = target.protocol === 'https:' ? https : http;
         let response: IncomingMessage | undefined;
@@ -542,9 +533,26 @@ export class SimplestreamsClient {
             ...(opts.signal ? { signal: opts.signal } : {}),
             ...(target.protocol === 'https:' && this.#ca !== undefined ? { ca: this.#ca } : {}),
           },
-          (r) => {
-            response = r;
-            resolve(r);
+          (res) => {
+            response = res;
+            const status = res.statusCode ?? 0;
+            if (status >= 300 && status < 400 && res.headers.location) {
+              res.resume();
+              resolve({ redirect: new URL(res.headers.location, url).href, status });
+              return;
+            }
+            if (status !== 200) {
+              res.resume();
+              const basename = target.pathname.split('/').pop() ?? url;
+              // For images this is Juju's text: got <code> fetching image "<basename>".
+              const message =
+                what === 'image' ? `got ${status} fetching image "${basename}"` : `got ${status} fetching simplestreams document ${url}`;
+              reject(new SimplestreamsError(SimplestreamsErrorCodes.HTTP, message, { url, status }));
+              return;
+            }
+            const result = consume(res);
+            result.catch(() => undefined); // handled by the caller that awaits it
+            resolve({ result });
           },
         );
         req.setTimeout(timeoutMs, () => {
@@ -561,27 +569,18 @@ export class SimplestreamsClient {
     } catch (err) {
       throw this.#wrapError(err, url, opts);
     }
-    const status = res.statusCode ?? 0;
-    if (status >= 300 && status < 400 && res.headers.location) {
-      res.resume();
-      if (redirects >= MAX_REDIRECTS) {
-        throw new SimplestreamsError(SimplestreamsErrorCodes.HTTP, `too many redirects fetching ${url}`, { url, status });
-      }
-      const next = new URL(res.headers.location, url);
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-        throw new SimplestreamsError(SimplestreamsErrorCodes.HTTP, `${url} redirects to unsupported ${next.href}`, { url, status });
-      }
-      return this.#get(next.href, opts, what, redirects + 1);
+    if ('result' in outcome) return outcome.result;
+    if (redirects >= MAX_REDIRECTS) {
+      throw new SimplestreamsError(SimplestreamsErrorCodes.HTTP, `too many redirects fetching ${url}`, { url, status: outcome.status });
     }
-    if (status !== 200) {
-      res.resume();
-      const basename = new URL(url).pathname.split('/').pop() ?? url;
-      // For images this is Juju's text: got <code> fetching image "<basename>".
-      const message =
-        what === 'image' ? `got ${status} fetching image "${basename}"` : `got ${status} fetching simplestreams document ${url}`;
-      throw new SimplestreamsError(SimplestreamsErrorCodes.HTTP, message, { url, status });
+    const next = new URL(outcome.redirect);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      throw new SimplestreamsError(SimplestreamsErrorCodes.HTTP, `${url} redirects to unsupported ${next.href}`, {
+        url,
+        status: outcome.status,
+      });
     }
-    return res;
+    return this.#request(next.href, opts, what, consume, redirects + 1);
   }
 
   #wrapError(err: unknown, url: string, opts: RequestOptions): unknown {

@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import nock from 'nock';
 
 const execFileP = promisify(execFile);
 
@@ -69,6 +70,21 @@ export interface SimplestreamsServer {
   /** The absolute URL of a path below the prefix. */
   url(path: string): string;
   close(): Promise<void>;
+}
+
+/**
+ * Turns nock's HTTP interceptor off until the returned function is called. Once any spec file has
+ * imported nock, every node:http request goes through its socket wrapper, which drops a response
+ * body that is read with backpressure (e.g. piped to a file) when the server closes the
+ * connection. Specs that download real files from this server call it in `before` and the returned
+ * function in `after`.
+ */
+export function pauseNock(): () => void {
+  if (!nock.isActive()) return () => undefined;
+  nock.restore();
+  return () => {
+    if (!nock.isActive()) nock.activate();
+  };
 }
 
 export function sha256(content: Buffer | string): string {

@@ -191,7 +191,14 @@ export class KvmManager implements Manager {
     opts: CallOptions = {},
   ): Promise<CreateContainerResult> {
     const name = this.#namespace.hostname(instanceConfig.machineId);
-    const cb: StatusCallback = callback ?? (() => undefined);
+    // Juju ignores what the callback returns; a callback that throws must not break creation either.
+    const cb: StatusCallback = (status, info, data) => {
+      try {
+        callback?.(status, info, data);
+      } catch (err) {
+        this.#logger.warn(`status callback failed: ${errorMessage(err)}`);
+      }
+    };
     try {
       return await this.#create(name, instanceConfig, constraints, series, network, cb, opts.signal);
     } catch (err) {

@@ -17,7 +17,7 @@ import { hostArch } from '../../../lib/container/arch.js';
 import { KvmInitialiser, KvmManager, domainXml } from '../../../lib/container/kvm/index.js';
 import { bridgeNetworkConfig, newInterfaceInfo } from '../../../lib/container/network.js';
 import type { Status } from '../../../lib/container/types.js';
-import { sha256, startSimplestreamsServer, type SimplestreamsServer } from '../../helpers/simplestreams-server.js';
+import { pauseNock, sha256, startSimplestreamsServer, type SimplestreamsServer } from '../../helpers/simplestreams-server.js';
 
 const execFileP = promisify(execFile);
 const URI = process.env['LIBVIRT_URI'] ?? 'qemu:///system';
@@ -273,8 +273,10 @@ describe('KvmManager on a real libvirtd (integration)', function () {
 
   describe('image download through simplestreams on 127.0.0.1', () => {
     let image: Buffer;
+    let resumeNock: () => void = () => undefined;
 
     before(async () => {
+      resumeNock = pauseNock();
       const src = join(root, 'cloud.img');
       await sh('qemu-img', ['create', '-f', 'qcow2', src, '24M']);
       image = await readFile(src);
@@ -295,6 +297,7 @@ describe('KvmManager on a real libvirtd (integration)', function () {
         ],
       });
     });
+    after(() => resumeNock());
 
     it('downloads, checks and converts the image, then boots a guest on it', async () => {
       const mgr = newManager({ 'container-image-metadata-url': mirror?.baseUrl ?? '' }, mirror?.ca);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KvmError, backingFilePath, ensureCachedImage, humanizeBytes, imageFType } from '../../../lib/container/kvm/index.js';
 import type { Status } from '../../../lib/container/types.js';
-import { sha256, startSimplestreamsServer, type SimplestreamsServer } from '../../helpers/simplestreams-server.js';
+import { pauseNock, sha256, startSimplestreamsServer, type SimplestreamsServer } from '../../helpers/simplestreams-server.js';
 import { failure, fakeRunner } from './fake-runner.js';
 
 // `qemu-img convert -f qcow2 <src> <dst>` done as a copy.
@@ -28,8 +28,10 @@ describe('kvm image cache', () => {
   let root: string;
   let guestDir: string;
   let downloadDir: string;
+  let resumeNock: () => void;
 
   before(async () => {
+    resumeNock = pauseNock();
     server = await startSimplestreamsServer({
       streams: [
         {
@@ -45,6 +47,7 @@ describe('kvm image cache', () => {
   });
   after(async () => {
     await server.close();
+    resumeNock();
   });
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'lxdkit-kvm-cache-'));

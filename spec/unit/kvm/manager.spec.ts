@@ -152,6 +152,14 @@ describe('KvmManager (unit, fake commands)', () => {
       expect(xml).to.contain('<memory unit="MiB">2048</memory>');
     });
 
+    it('goes on when the status callback throws', async () => {
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run: fakeRunner(happy) });
+      const { instance } = await mgr.createContainer({ machineId: '0' }, {}, 'jammy', undefined, undefined, () => {
+        throw new Error('callback broke');
+      });
+      expect(instance.id).to.equal(NAME);
+    });
+
     it('raises constraints below the minimum, as Juju does', async () => {
       const run = fakeRunner(happy);
       const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
