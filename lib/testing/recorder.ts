@@ -207,6 +207,13 @@ export class Recorder {
       ws.once('error', (err) => reject(new LxdError(LxdErrorCodes.EVENTS, `recorder: cannot subscribe to ${this.socketPath} /1.0/events: ${err.message}`, { cause: err })));
       ws.once('unexpected-response', (_r, res) => reject(new LxdError(LxdErrorCodes.EVENTS, `recorder: events websocket refused: HTTP ${res.statusCode}`)));
     });
+    let broken: Error | undefined;
+    ws.on('error', (err) => {
+      broken ??= err;
+    });
+    ws.on('close', () => {
+      broken ??= new Error('the daemon closed the events connection');
+    });
     try {
       const result = await block();
       const settle = opts.settleMs ?? 500;
@@ -215,6 +222,8 @@ export class Recorder {
         if (opts.signal?.aborted) throw opts.signal.reason;
         await new Promise((r) => setTimeout(r, 50));
       }
+      const failure = broken ?? (ws.readyState !== WebSocket.OPEN ? new Error('the events connection is not open') : undefined);
+      if (failure) throw new LxdError(LxdErrorCodes.EVENTS, `recorder: the events stream broke while recording (${failure.message}); events may be missing, record again`, { cause: failure });
       return result;
     } finally {
       ws.close();

@@ -139,4 +139,26 @@ describe('testing: Recorder', () => {
       await server.close();
     }
   });
+
+  it('recordEvents fails loudly when the events stream breaks during the block', async () => {
+    const server = await startReplayServer(await fixture('events/lifecycle'));
+    const rec = new Recorder({ socketPath: server.socketPath });
+    try {
+      const err = await rec
+        .recordEvents({ types: ['lifecycle'], settleMs: 10 }, async () => {
+          await server.close();
+          // let the client side see the connection go
+          await new Promise((r) => setTimeout(r, 100));
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).to.have.property('code', 'LXD_ERR_EVENTS');
+      expect((err as Error).message).to.include('the events stream broke while recording');
+    } finally {
+      await rec.close();
+      await server.close();
+    }
+  });
 });
