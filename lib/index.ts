@@ -5,3 +5,5 @@ export * from './lxd/index.js';
 export * from './container/index.js';
 export * from './lxdprofile/index.js';
 export { silentLogger, redact, type Logger, type LogFn } from './logger.js';
+export * from './container/lxd/index.js';
+export * from './container/kvm/index.js';
