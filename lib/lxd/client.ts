@@ -3,7 +3,8 @@ import { silentLogger, type Logger } from '../logger.js';
 import { LxdValidationError } from './errors.js';
 import { EventSubscription, type SubscribeOptions } from './events.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS, OperationsHub } from './operation.js';
-import { Api } from './resources/base.js';
+import { Api, type QueryResult } from './resources/base.js';
+import type { QueryValue } from './path.js';
 import { CertificatesResource } from './resources/certificates.js';
 import { ImagesResource } from './resources/images.js';
 import { InstancesResource } from './resources/instances.js';
@@ -12,6 +13,14 @@ import { OperationsResource } from './resources/operations.js';
 import { ProfilesResource } from './resources/profiles.js';
 import { ServerResource } from './resources/server.js';
 import { DEFAULT_TIMEOUT_MS, Transport, type TlsOptions } from './transport.js';
+
+export interface QueryOptions {
+  query?: Record<string, QueryValue>;
+  body?: unknown;
+  etag?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
 
 export interface LxdClientOptions {
   /** Unix socket path. Default: `$LXD_SOCKET`, `$LXD_DIR/unix.socket`, the snap socket, `/var/lib/lxd/unix.socket`. */
@@ -58,6 +67,7 @@ export class LxdClient {
   readonly logger: Logger;
   private readonly transport: Transport;
   private readonly hub: OperationsHub;
+  private readonly api: Api;
   private readonly options: LxdClientOptions;
   private readonly ownsTransport: boolean;
 
@@ -90,13 +100,13 @@ export class LxdClient {
         userAgent: options.userAgent,
       });
     this.hub = new OperationsHub(this.transport, this.project, this.logger, options.useEvents ?? true);
-    const api = new Api({
+    const api = (this.api = new Api({
       transport: this.transport,
       project: this.project,
       logger: this.logger,
       hub: this.hub,
       operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
-    });
+    }));
     this.server = new ServerResource(api);
     this.instances = new InstancesResource(api);
     this.profiles = new ProfilesResource(api);
@@ -111,6 +121,22 @@ export class LxdClient {
   /** The socket path or URL this client talks to. */
   get endpoint(): string {
     return this.transport.endpoint;
+  }
+
+  /**
+   * A raw call, like `lxc query`, for endpoints lxdkit does not model: LXD's `metadata` untyped, with the
+   * ETag, or an Operation when LXD answers with one. Errors are mapped as everywhere else.
+   */
+  async query(method: string, path: string, opts: QueryOptions = {}): Promise<QueryResult> {
+    if (!/^\/1\.0(\/|$|\?)/.test(path) && path !== '/') throw new LxdValidationError('path', `"${path}" must start with /1.0`);
+    const res = await this.api.operationOrSync(method, path, {
+      ...(opts.query ? { query: opts.query } : {}),
+      ...(opts.body !== undefined ? { body: opts.body } : {}),
+      ...(opts.etag ? { etag: opts.etag } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+    return res;
   }
 
   /** A client for another project sharing this one's connections (LXD's UseProject). */

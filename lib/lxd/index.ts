@@ -1,6 +1,6 @@
 export * from './errors.js';
 export * from './schemas.js';
-export { LxdClient, EventsResource, type LxdClientOptions } from './client.js';
+export { LxdClient, EventsResource, type LxdClientOptions, type QueryOptions } from './client.js';
 export { EventSubscription, parseEvent, type EventGap, type EventType, type SubscribeOptions, type ReconnectOptions } from './events.js';
 export { Operation, isFinal, progressOf, type OperationProgress, type WaitOptions, DEFAULT_OPERATION_TIMEOUT_MS } from './operation.js';
 export { resolveSocketPath, DEBIAN_SOCKET, SNAP_SOCKET } from './socket.js';
@@ -12,7 +12,7 @@ export {
   validateNetworkName,
   validatePoolName,
 } from './validate.js';
-export type { CallOptions, EtagOptions, WithEtag } from './resources/base.js';
+export type { CallOptions, EtagOptions, WithEtag, QueryResult } from './resources/base.js';
 export type { InstanceListOptions, StateChange, InstancesResource } from './resources/instances.js';
 export type { ListOptions, ProfilesResource } from './resources/profiles.js';
 export type { ImageFiles, ImportOptions, UploadOptions, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';

@@ -41,6 +41,17 @@ interface Req extends CallOptions {
   noProject?: boolean;
 }
 
+/** What `LxdClient.query()` returns. */
+export interface QueryResult {
+  status: number;
+  /** `sync` or `async`. */
+  type: string;
+  metadata: unknown;
+  etag: string | undefined;
+  /** Set when LXD answered with an operation. */
+  operation?: Operation;
+}
+
 /** Shared request plumbing for the resources. */
 export class Api {
   constructor(readonly ctx: ApiContext) {}
@@ -98,6 +109,24 @@ export class Api {
       return Operation.completed(this.ctx, `${method} ${path}`, md && typeof md === 'object' && !Array.isArray(md) ? (md as Record<string, unknown>) : null);
     }
     return this.operationFrom(method, path, res.envelope.metadata, leased);
+  }
+
+  /** A raw call: the metadata as sent, or an Operation when LXD answers with one. */
+  async operationOrSync(method: string, path: string, r: Req = {}): Promise<QueryResult> {
+    const leased = method !== 'GET' && (await this.ctx.hub.acquire(r.signal));
+    let res;
+    try {
+      res = await this.raw(method, path, r);
+    } catch (err) {
+      if (leased) this.ctx.hub.release();
+      throw err;
+    }
+    if (res.envelope.type === 'async') {
+      const operation = this.operationFrom(method, path, res.envelope.metadata, leased);
+      return { status: res.status, type: 'async', metadata: res.envelope.metadata, etag: res.etag, operation };
+    }
+    if (leased) this.ctx.hub.release();
+    return { status: res.status, type: res.envelope.type, metadata: res.envelope.metadata, etag: res.etag };
   }
 
   private operationFrom(method: string, path: string, metadata: unknown, leased: boolean): Operation {

@@ -10,6 +10,7 @@ import {
   LxdPreconditionFailedError,
   LxdResponseValidationError,
   LxdTimeoutError,
+  LxdValidationError,
   isLxdError,
 } from '../../../lib/lxd/index.js';
 import { FakeLxd, envelopes } from '../../helpers/fake-lxd-server.js';
@@ -133,5 +134,19 @@ describe('lxd transport and envelope', function () {
     expect(err).to.be.instanceOf(LxdConnectionError);
     expect((err as Error).message).to.equal('LXD socket /var/lib/lxd/unix.socket: permission denied; run as root or join the lxd group');
     await agent.close();
+  });
+
+  it('query() makes raw calls for endpoints lxdkit does not model', async function () {
+    fake.on('GET', '/1.0/warnings', () => ({ ...envelopes.sync([{ uuid: 'w1' }]), headers: { etag: '"w"' } }));
+    fake.on('POST', '/1.0/instances/c1/backups', () => envelopes.async({ id: 'op1', class: 'task', status: 'Running', status_code: 103 }));
+    const sync = await lxd.query('GET', '/1.0/warnings', { query: { recursion: 1 } });
+    expect(sync).to.deep.include({ status: 200, type: 'sync', metadata: [{ uuid: 'w1' }], etag: '"w"' });
+    expect(fake.requests[0]?.query.get('recursion')).to.equal('1');
+    const async = await lxd.query('POST', '/1.0/instances/c1/backups', { body: { name: 'b1' } });
+    expect(async.type).to.equal('async');
+    expect(async.operation?.id).to.equal('op1');
+    const err = await lxd.query('GET', 'http://elsewhere/').catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(LxdValidationError);
+    expect(fake.requests).to.have.length(2);
   });
 });
