@@ -1,8 +1,11 @@
 /**
  * A fake LXD daemon on a temporary unix socket, for specs that must not touch a real daemon (e.g.
- * paths that would give a bridge an address). Specs register routes; every request is recorded.
- * Answers are LXD envelopes; async answers create operations that `GET /1.0/operations/{id}` and
- * `/wait` report as finished, so an `LxdClient({ socketPath, useEvents: false })` works against it.
+ * paths that would give a bridge an address) or that need behaviour a real daemon can't be made to
+ * show on demand (the three `/wait` behaviours, dropped event connections, slow or non-JSON answers).
+ * Specs register routes; every request is recorded. Answers are LXD envelopes; async answers create
+ * operations that `GET /1.0/operations/{id}` and `/wait` report as finished, so an
+ * `LxdClient({ socketPath, useEvents: false })` works against it. `/1.0/events` upgrades to a
+ * websocket the spec drives with `emit()` and `dropEvents()`.
  *
  * ```ts
  * const fake = await startFakeLxd();
@@ -16,6 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { LxdClient } from '../../lib/lxd/client.js';
 
 export interface FakeRequest {
@@ -31,9 +35,12 @@ export interface FakeRequest {
 }
 
 export interface FakeResponse {
-  status: number;
+  status?: number;
+  /** JSON-encoded, unless a string (sent as text/plain). */
   body: unknown;
   headers?: Record<string, string>;
+  /** Delay before answering (ms). */
+  delayMs?: number;
 }
 
 export type FakeHandler = (req: FakeRequest) => FakeResponse | Promise<FakeResponse>;
@@ -47,9 +54,35 @@ export function sync(metadata: unknown, opts: { etag?: string; status?: number }
   };
 }
 
-/** An error envelope as LXD sends it. */
-export function lxdError(status: number, message: string): FakeResponse {
-  return { status, body: { type: 'error', status: '', status_code: 0, operation: '', error_code: status, error: message, metadata: null } };
+/** An error envelope as LXD sends it (`errorCode` differs from the HTTP status in `/wait` answers of LXD 5.0.3+). */
+export function lxdError(status: number, message: string, errorCode = status): FakeResponse {
+  return { status, body: { type: 'error', status: '', status_code: 0, operation: '', error_code: errorCode, error: message, metadata: null } };
+}
+
+/** An operation object (Running unless overridden). */
+export function operationObject(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const now = new Date().toISOString();
+  return {
+    id: randomUUID(),
+    class: 'task',
+    description: 'Doing things',
+    created_at: now,
+    updated_at: now,
+    status: 'Running',
+    status_code: 103,
+    resources: null,
+    metadata: null,
+    may_cancel: false,
+    err: '',
+    location: 'none',
+    ...overrides,
+  };
+}
+
+/** An async (202) answer for `op`, whose later states the spec scripts itself. */
+export function asyncAnswer(op: Record<string, unknown>): FakeResponse {
+  const url = `/1.0/operations/${String(op['id'])}`;
+  return { status: 202, headers: { location: url }, body: { type: 'async', status: 'Operation created', status_code: 100, operation: url, error_code: 0, error: '', metadata: op } };
 }
 
 export interface OperationSpec {
@@ -72,8 +105,20 @@ export interface FakeLxd {
   socketPath: string;
   /** Every request, in order. */
   requests: FakeRequest[];
-  /** Registers a route; later registrations win. `path` may have `:name` segments. */
-  on(method: string, path: string, handler: FakeHandler): void;
+  /** Registers a route; later registrations win. `path` may have `:name` segments, or be a RegExp. */
+  on(method: string, path: string | RegExp, handler: FakeHandler): void;
+  /** The requests made to exactly `method path`. */
+  requestsTo(method: string, path: string): FakeRequest[];
+  /** Connected `/1.0/events` websockets. */
+  eventClients: Set<WebSocket>;
+  /** The query of every `/1.0/events` upgrade, in order. */
+  eventQueries: URLSearchParams[];
+  /** Set to false to refuse `/1.0/events` upgrades with LXD's text/plain 400 (clients then use `/wait`). */
+  eventsEnabled: boolean;
+  /** Sends an event to every events client. */
+  emit(type: string, metadata: unknown): void;
+  /** Drops every events connection (as a daemon restart would). */
+  dropEvents(): void;
   /** An async answer whose operation ends as `spec` says. */
   operation(spec?: OperationSpec): FakeResponse;
   /** `requests` as `METHOD /path` strings, without operation polling and `GET /1.0`. */
@@ -127,7 +172,11 @@ export async function startFakeLxd(): Promise<FakeLxd> {
     location: 'none',
   });
 
-  const on = (method: string, path: string, handler: FakeHandler): void => {
+  const on = (method: string, path: string | RegExp, handler: FakeHandler): void => {
+    if (path instanceof RegExp) {
+      routes.unshift({ method, pattern: path, keys: [], handler });
+      return;
+    }
     const keys: string[] = [];
     const source = path
       .split('/')
@@ -196,12 +245,32 @@ export async function startFakeLxd(): Promise<FakeLxd> {
             answer = lxdError(500, `fake handler failed: ${(err as Error).message}`);
           }
         }
-        const text = JSON.stringify(answer.body);
-        res.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...answer.headers });
+        if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+        if (res.destroyed) return;
+        const isText = typeof answer.body === 'string';
+        const text = isText ? (answer.body as string) : JSON.stringify(answer.body);
+        res.writeHead(answer.status ?? 200, { 'content-type': isText ? 'text/plain' : 'application/json', 'content-length': Buffer.byteLength(text), ...answer.headers });
         res.end(text);
       })();
     });
   });
+  const wss = new WebSocketServer({ noServer: true });
+  const eventClients = new Set<WebSocket>();
+  const eventQueries: URLSearchParams[] = [];
+  const fake = { eventsEnabled: true };
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://unix.socket');
+    if (url.pathname !== '/1.0/events' || !fake.eventsEnabled) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\nBad Request');
+      return;
+    }
+    eventQueries.push(url.searchParams);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      eventClients.add(ws);
+      ws.on('close', () => eventClients.delete(ws));
+    });
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => resolve());
@@ -212,6 +281,22 @@ export async function startFakeLxd(): Promise<FakeLxd> {
     requests,
     on,
     operation,
+    requestsTo: (method, path) => requests.filter((r) => r.method === method && r.path === path),
+    eventClients,
+    eventQueries,
+    get eventsEnabled() {
+      return fake.eventsEnabled;
+    },
+    set eventsEnabled(v: boolean) {
+      fake.eventsEnabled = v;
+    },
+    emit: (type, metadata) => {
+      const msg = JSON.stringify({ type, timestamp: new Date().toISOString(), metadata, location: 'none', project: 'default' });
+      for (const ws of eventClients) ws.send(msg);
+    },
+    dropEvents: () => {
+      for (const ws of eventClients) ws.terminate();
+    },
     calls: () =>
       requests
         .filter((r) => !r.path.startsWith('/1.0/operations/') && !(r.method === 'GET' && r.path === '/1.0'))
@@ -223,6 +308,8 @@ export async function startFakeLxd(): Promise<FakeLxd> {
     },
     close: async () => {
       for (const c of clients) await c.close();
+      for (const ws of eventClients) ws.terminate();
+      wss.close();
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());

@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import { LxdClient, LxdEventsError, type EventGap, type LxdEvent } from '../../../lib/lxd/index.js';
-import { FakeLxd } from '../../helpers/fake-lxd-server.js';
+import { startFakeLxd, type FakeLxd } from '../../helpers/fake-lxd.js';
 
 describe('events websocket', function () {
   let fake: FakeLxd;
   let lxd: LxdClient;
 
   beforeEach(async function () {
-    fake = await FakeLxd.start();
+    fake = await startFakeLxd();
     lxd = new LxdClient({ socketPath: fake.socketPath, project: 'p1' });
   });
   afterEach(async function () {

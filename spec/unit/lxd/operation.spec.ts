@@ -6,7 +6,7 @@ import {
   LxdTimeoutError,
   type OperationProgress,
 } from '../../../lib/lxd/index.js';
-import { FakeLxd, envelopes, operation } from '../../helpers/fake-lxd-server.js';
+import { asyncAnswer, lxdError, operationObject as operation, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 
 const inst = { name: 'c1', status: 'Stopped', status_code: 102, config: {}, devices: {}, profiles: ['default'] };
 
@@ -14,14 +14,14 @@ describe('Operation.wait', function () {
   let fake: FakeLxd;
 
   beforeEach(async function () {
-    fake = await FakeLxd.start();
+    fake = await startFakeLxd();
   });
   afterEach(async function () {
     await fake.close();
   });
 
   function startAsync(op: Record<string, unknown>): void {
-    fake.on('PUT', '/1.0/instances/c1/state', () => envelopes.async(op));
+    fake.on('PUT', '/1.0/instances/c1/state', () => asyncAnswer(op));
   }
 
   describe('through /wait (no events)', function () {
@@ -39,9 +39,9 @@ describe('Operation.wait', function () {
       let waits = 0;
       fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => {
         waits += 1;
-        return envelopes.sync(waits < 3 ? op : { ...op, status: 'Success', status_code: 200 });
+        return sync(waits < 3 ? op : { ...op, status: 'Success', status_code: 200 });
       });
-      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => envelopes.sync({ ...op, status: 'Success', status_code: 200 }));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => sync({ ...op, status: 'Success', status_code: 200 }));
       const done = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 10_000 });
       expect(done.status_code).to.equal(200);
       expect(waits).to.equal(3);
@@ -51,8 +51,8 @@ describe('Operation.wait', function () {
     it('LXD 5.0.3+: an error envelope on HTTP 200 is classified by a GET of the operation (failure)', async function () {
       const op = operation();
       startAsync(op);
-      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => envelopes.error(400, 'Failed to start device "eth0"', 200));
-      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => envelopes.sync({ ...op, status: 'Failure', status_code: 400, err: 'Failed to start device "eth0"' }));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => lxdError(200, 'Failed to start device "eth0"', 400));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => sync({ ...op, status: 'Failure', status_code: 400, err: 'Failed to start device "eth0"' }));
       const err = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 10_000 }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(LxdOperationError);
       expect((err as LxdOperationError).message).to.equal('Failed to start device "eth0"');
@@ -65,12 +65,12 @@ describe('Operation.wait', function () {
       let waits = 0;
       fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => {
         waits += 1;
-        return waits === 1 ? envelopes.error(500, 'context deadline exceeded', 200) : envelopes.sync({ ...op, status: 'Success', status_code: 200 });
+        return waits === 1 ? lxdError(200, 'context deadline exceeded', 500) : sync({ ...op, status: 'Success', status_code: 200 });
       });
       let gets = 0;
       fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => {
         gets += 1;
-        return envelopes.sync(gets === 1 ? op : { ...op, status: 'Success', status_code: 200 });
+        return sync(gets === 1 ? op : { ...op, status: 'Success', status_code: 200 });
       });
       const done = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 10_000 });
       expect(done.status).to.equal('Success');
@@ -80,7 +80,7 @@ describe('Operation.wait', function () {
     it('reports an operation that vanished before its outcome was seen', async function () {
       const op = operation();
       startAsync(op);
-      fake.on('GET', /^\/1\.0\/operations\//, () => envelopes.error(404, 'Operation not found'));
+      fake.on('GET', /^\/1\.0\/operations\//, () => lxdError(404, 'Operation not found'));
       const err = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 10_000 }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(LxdNotFoundError);
       expect((err as Error).message).to.contain('outcome was not seen');
@@ -89,7 +89,7 @@ describe('Operation.wait', function () {
     it('never hangs past its deadline', async function () {
       const op = operation();
       startAsync(op);
-      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => ({ ...envelopes.sync(op), delayMs: 5_000 }));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => ({ ...sync(op), delayMs: 5_000 }));
       const err = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 200 }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(LxdTimeoutError);
       expect((err as Error).message).to.contain(String(op['id']));
@@ -113,9 +113,9 @@ describe('Operation.wait', function () {
 
     it('waits for endpoints that turned async in newer LXD (profile PUT on 6.6+)', async function () {
       const op = operation({ resources: { profiles: ['/1.0/profiles/p'] } });
-      fake.on('PUT', '/1.0/profiles/p', () => envelopes.async(op));
-      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => envelopes.sync({ ...op, status: 'Success', status_code: 200 }));
-      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => envelopes.sync({ ...op, status: 'Success', status_code: 200 }));
+      fake.on('PUT', '/1.0/profiles/p', () => asyncAnswer(op));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => sync({ ...op, status: 'Success', status_code: 200 }));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => sync({ ...op, status: 'Success', status_code: 200 }));
       await lxd.profiles.update('p', { config: {} });
       expect(fake.requestsTo('GET', `/1.0/operations/${String(op['id'])}/wait`)).to.have.length(1);
     });
@@ -143,9 +143,9 @@ describe('Operation.wait', function () {
           // a late, stale event (events are not ordered) must not undo the final state
           fake.emit('operation', { ...op, status: 'Running', status_code: 103 });
         }, 20);
-        return envelopes.async(op);
+        return asyncAnswer(op);
       });
-      fake.on('GET', `/1.0/operations/${id}`, () => envelopes.sync(op));
+      fake.on('GET', `/1.0/operations/${id}`, () => sync(op));
       const progress: OperationProgress[] = [];
       const done = await (await lxd.instances.create({ name: 'c1', source: { type: 'image', alias: 'a' } })).wait({ timeoutMs: 5_000, onProgress: (p) => progress.push(p) });
       expect(subscribedBeforeRequest).to.equal(true);
@@ -159,9 +159,9 @@ describe('Operation.wait', function () {
       const op = operation();
       fake.on('PUT', '/1.0/instances/c1/state', () => {
         setTimeout(() => fake.emit('operation', { ...op, status: 'Failure', status_code: 400, err: 'The container is already running' }), 20);
-        return envelopes.async(op);
+        return asyncAnswer(op);
       });
-      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => envelopes.sync(op));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => sync(op));
       const err = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 5_000 }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(LxdOperationError);
       expect((err as Error).message).to.equal('The container is already running');
@@ -176,10 +176,10 @@ describe('Operation.wait', function () {
           fake.eventsEnabled = false;
           fake.dropEvents();
         }, 30);
-        return envelopes.async(op);
+        return asyncAnswer(op);
       });
-      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => envelopes.sync(finished ? { ...op, status: 'Success', status_code: 200 } : op));
-      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => envelopes.sync({ ...op, status: 'Success', status_code: 200 }));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => sync(finished ? { ...op, status: 'Success', status_code: 200 } : op));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => sync({ ...op, status: 'Success', status_code: 200 }));
       const done = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 10_000 });
       expect(done.status_code).to.equal(200);
     });
@@ -188,9 +188,9 @@ describe('Operation.wait', function () {
       fake.eventsEnabled = false;
       const op = operation();
       startAsync(op);
-      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => envelopes.sync({ ...op, status: 'Success', status_code: 200 }));
-      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => envelopes.sync({ ...op, status: 'Success', status_code: 200 }));
-      fake.on('GET', '/1.0/instances/c1', () => envelopes.sync(inst));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => sync({ ...op, status: 'Success', status_code: 200 }));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => sync({ ...op, status: 'Success', status_code: 200 }));
+      fake.on('GET', '/1.0/instances/c1', () => sync(inst));
       const done = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 5_000 });
       expect(done.status_code).to.equal(200);
       expect(fake.requestsTo('GET', `/1.0/operations/${String(op['id'])}/wait`)).to.have.length(1);

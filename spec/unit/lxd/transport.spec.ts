@@ -13,7 +13,7 @@ import {
   LxdValidationError,
   isLxdError,
 } from '../../../lib/lxd/index.js';
-import { FakeLxd, envelopes } from '../../helpers/fake-lxd-server.js';
+import { asyncAnswer, lxdError, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 
 const profile = (name: string) => ({ name, description: '', config: {}, devices: {}, used_by: [] });
 
@@ -22,7 +22,7 @@ describe('lxd transport and envelope', function () {
   let lxd: LxdClient;
 
   beforeEach(async function () {
-    fake = await FakeLxd.start();
+    fake = await startFakeLxd();
     lxd = new LxdClient({ socketPath: fake.socketPath, useEvents: false });
   });
   afterEach(async function () {
@@ -31,14 +31,14 @@ describe('lxd transport and envelope', function () {
   });
 
   it('decodes a sync envelope and returns the ETag of a single-object GET', async function () {
-    fake.on('GET', '/1.0/profiles/p1', () => ({ ...envelopes.sync(profile('p1')), headers: { etag: '"abc"' } }));
+    fake.on('GET', '/1.0/profiles/p1', () => ({ ...sync(profile('p1')), headers: { etag: '"abc"' } }));
     const r = await lxd.profiles.get('p1');
     expect(r.value.name).to.equal('p1');
     expect(r.etag).to.equal('"abc"');
   });
 
   it('sends If-Match only when an ETag is given', async function () {
-    fake.on('PUT', '/1.0/profiles/p1', () => envelopes.sync({}));
+    fake.on('PUT', '/1.0/profiles/p1', () => sync({}));
     await lxd.profiles.update('p1', { config: {} }, { etag: '"e1"' });
     await lxd.profiles.update('p1', { config: {} });
     const [withTag, without] = fake.requestsTo('PUT', '/1.0/profiles/p1');
@@ -47,7 +47,7 @@ describe('lxd transport and envelope', function () {
   });
 
   it('accepts 201 Created with a Location header', async function () {
-    fake.on('POST', '/1.0/profiles', () => ({ ...envelopes.sync(null, 201), headers: { location: '/1.0/profiles/p2' } }));
+    fake.on('POST', '/1.0/profiles', () => ({ ...sync(null, { status: 201 }), headers: { location: '/1.0/profiles/p2' } }));
     await lxd.profiles.create({ name: 'p2' });
     expect(fake.requestsTo('POST', '/1.0/profiles')[0]?.body).to.deep.equal({ name: 'p2' });
   });
@@ -62,7 +62,7 @@ describe('lxd transport and envelope', function () {
   ];
   for (const [label, status, code, message, cls, errCode] of cases) {
     it(`maps an error envelope (${label}) to ${cls.name} with status, code, method and path`, async function () {
-      fake.on('GET', '/1.0/profiles/x', () => envelopes.error(code, message, status));
+      fake.on('GET', '/1.0/profiles/x', () => lxdError(status, message, code));
       const err = await lxd.profiles.get('x').catch((e: unknown) => e);
       expect(err).to.be.instanceOf(cls);
       const e = err as LxdApiError;
@@ -80,7 +80,7 @@ describe('lxd transport and envelope', function () {
   });
 
   it('reports a malformed success body as an invalid response', async function () {
-    fake.on('GET', '/1.0/profiles/x', () => envelopes.sync({ name: 42 }));
+    fake.on('GET', '/1.0/profiles/x', () => sync({ name: 42 }));
     const err = await lxd.profiles.get('x').catch((e: unknown) => e);
     expect(err).to.be.instanceOf(LxdResponseValidationError);
     expect((err as LxdResponseValidationError).code).to.equal('LXD_ERR_INVALID_RESPONSE');
@@ -88,15 +88,15 @@ describe('lxd transport and envelope', function () {
   });
 
   it('keeps unknown response fields (newer LXD) instead of failing', async function () {
-    fake.on('GET', '/1.0/profiles/x', () => envelopes.sync({ ...profile('x'), brand_new_field: { a: 1 } }));
+    fake.on('GET', '/1.0/profiles/x', () => sync({ ...profile('x'), brand_new_field: { a: 1 } }));
     const { value } = await lxd.profiles.get('x');
     expect((value as Record<string, unknown>)['brand_new_field']).to.deep.equal({ a: 1 });
   });
 
   it('adds the project to every call and escapes path segments', async function () {
     const p = new LxdClient({ socketPath: fake.socketPath, useEvents: false, project: 'blue' });
-    fake.on('GET', /^\/1\.0\/images\/aliases\/.*/, () => envelopes.sync({ name: 'juju/focal/amd64', target: 'f', description: '' }));
-    fake.on('GET', '/1.0/instances', () => envelopes.sync([]));
+    fake.on('GET', /^\/1\.0\/images\/aliases\/.*/, () => sync({ name: 'juju/focal/amd64', target: 'f', description: '' }));
+    fake.on('GET', '/1.0/instances', () => sync([]));
     await p.images.getAlias('juju/focal/amd64');
     await p.instances.list({ filter: 'status eq Running' });
     const [alias, list] = fake.requests;
@@ -109,7 +109,7 @@ describe('lxd transport and envelope', function () {
   });
 
   it('gives up at the per-request deadline with LxdTimeoutError', async function () {
-    fake.on('GET', '/1.0/profiles/slow', () => ({ ...envelopes.sync(profile('slow')), delayMs: 2_000 }));
+    fake.on('GET', '/1.0/profiles/slow', () => ({ ...sync(profile('slow')), delayMs: 2_000 }));
     const err = await lxd.profiles.get('slow', { timeoutMs: 100 }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(LxdTimeoutError);
     expect((err as LxdTimeoutError).timeoutMs).to.equal(100);
@@ -117,7 +117,7 @@ describe('lxd transport and envelope', function () {
   });
 
   it('rethrows the caller\'s own abort reason unwrapped', async function () {
-    fake.on('GET', '/1.0/profiles/slow', () => ({ ...envelopes.sync(profile('slow')), delayMs: 2_000 }));
+    fake.on('GET', '/1.0/profiles/slow', () => ({ ...sync(profile('slow')), delayMs: 2_000 }));
     const ac = new AbortController();
     const reason = new Error('user cancelled');
     setTimeout(() => ac.abort(reason), 50);
@@ -137,14 +137,14 @@ describe('lxd transport and envelope', function () {
   });
 
   it('query() makes raw calls for endpoints lxdkit does not model', async function () {
-    fake.on('GET', '/1.0/warnings', () => ({ ...envelopes.sync([{ uuid: 'w1' }]), headers: { etag: '"w"' } }));
-    fake.on('POST', '/1.0/instances/c1/backups', () => envelopes.async({ id: 'op1', class: 'task', status: 'Running', status_code: 103 }));
-    const sync = await lxd.query('GET', '/1.0/warnings', { query: { recursion: 1 } });
-    expect(sync).to.deep.include({ status: 200, type: 'sync', metadata: [{ uuid: 'w1' }], etag: '"w"' });
+    fake.on('GET', '/1.0/warnings', () => ({ ...sync([{ uuid: 'w1' }]), headers: { etag: '"w"' } }));
+    fake.on('POST', '/1.0/instances/c1/backups', () => asyncAnswer({ id: 'op1', class: 'task', status: 'Running', status_code: 103 }));
+    const plain = await lxd.query('GET', '/1.0/warnings', { query: { recursion: 1 } });
+    expect(plain).to.deep.include({ status: 200, type: 'sync', metadata: [{ uuid: 'w1' }], etag: '"w"' });
     expect(fake.requests[0]?.query.get('recursion')).to.equal('1');
-    const async = await lxd.query('POST', '/1.0/instances/c1/backups', { body: { name: 'b1' } });
-    expect(async.type).to.equal('async');
-    expect(async.operation?.id).to.equal('op1');
+    const background = await lxd.query('POST', '/1.0/instances/c1/backups', { body: { name: 'b1' } });
+    expect(background.type).to.equal('async');
+    expect(background.operation?.id).to.equal('op1');
     const err = await lxd.query('GET', 'http://elsewhere/').catch((e: unknown) => e);
     expect(err).to.be.instanceOf(LxdValidationError);
     expect(fake.requests).to.have.length(2);
