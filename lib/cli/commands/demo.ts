@@ -1,0 +1,167 @@
+/**
+ * `lxdkit demo`: the whole mission in one command. A new model (random UUID) gets three containers
+ * through LxdManager, created side by side with progress, on an address-less bridge; they are
+ * listed, a profile is assigned to the first, and all are destroyed. The image for the demo series
+ * is found, as Juju finds it, through the local alias `juju/<series>/<arch>`, which the demo points
+ * at a small local image and removes again if it created it.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostArch } from '../../container/arch.js';
+import { ConfigModelUUID } from '../../container/constants.js';
+import { localImageAlias } from '../../container/lxd/image.js';
+import { LxdManager } from '../../container/lxd/manager.js';
+import type { NetworkConfig } from '../../container/types.js';
+import { isNotFound } from '../../lxd/errors.js';
+import type { CliContext } from '../context.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { renderTable } from '../output.js';
+import { trackCreation } from '../creation.js';
+
+export interface DemoOptions {
+  bridge: string;
+  image: string;
+  series: string;
+  profile: string;
+  count: number;
+}
+
+interface Step {
+  step: string;
+  ms: number;
+}
+
+export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void> {
+  const client = ctx.client();
+  const call = { signal: ctx.signal };
+  const started = Date.now();
+  const steps: Step[] = [];
+  const say = (text: string): void => {
+    if (!ctx.json) ctx.io.stdout.write(`${text}\n`);
+  };
+  const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    const r = await fn();
+    steps.push({ step, ms: Date.now() - t });
+    return r;
+  };
+
+  // Safety and prerequisites, before anything changes.
+  let net;
+  try {
+    net = (await client.networks.get(o.bridge, call)).value;
+  } catch (err) {
+    if (isNotFound(err)) throw new CliError(ExitCode.NOT_FOUND, `bridge ${o.bridge} does not exist: run scripts/provision-host.sh (it creates it without addresses) or give --bridge`, { cause: err });
+    throw err;
+  }
+  for (const key of ['ipv4.address', 'ipv6.address']) {
+    const v = net.config[key];
+    if (v !== undefined && v !== 'none') throw new CliError(ExitCode.INVALID_INPUT, `bridge ${o.bridge} has ${key}=${v}; the demo only uses bridges without addresses`);
+  }
+  let target: string;
+  try {
+    target = (await client.images.getAlias(o.image, call)).value.target;
+  } catch (err) {
+    if (isNotFound(err)) throw new CliError(ExitCode.NOT_FOUND, `image ${o.image} does not exist: run scripts/provision-host.sh (it imports lxdkit/busybox) or give --image`, { cause: err });
+    throw err;
+  }
+  let profileExists = true;
+  try {
+    await client.profiles.get(o.profile, call);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    profileExists = false;
+  }
+
+  const model = randomUUID();
+  const manager = new LxdManager({ [ConfigModelUUID]: model }, { client, logger: ctx.logger, ensureDefaultBridgeIPv4: false });
+  const ns = manager.namespace();
+  const alias = localImageAlias(o.series, hostArch());
+  const machines = Array.from({ length: o.count }, (_, i) => String(i));
+  const names = machines.map((m) => ns.hostname(m));
+  say(`model ${model}: namespace ${ns.prefix()}*, bridge ${o.bridge} (no addresses), image ${alias} -> ${o.image}`);
+
+  let aliasCreated = false;
+  const created: string[] = [];
+  let listed: { name: string; status: string; profiles: string[] }[] = [];
+  let assigned: string[] = [];
+  let destroyed: string[] = [];
+  try {
+    await timed('image alias', async () => {
+      try {
+        await client.images.getAlias(alias, call);
+        say(`image alias ${alias} exists; using it`);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        await client.images.createAlias({ name: alias, target, description: 'lxdkit demo (removed at the end)' }, call);
+        aliasCreated = true;
+      }
+    });
+
+    say(`creating ${names.length} containers`);
+    const network: NetworkConfig = { networkType: 'bridge', device: o.bridge, mtu: 0, interfaces: [] };
+    await timed('create', async () => {
+      const tracker = await trackCreation(client, ctx.progress(), names, ctx.signal);
+      try {
+        const results = await Promise.allSettled(
+          machines.map(async (m, i) => {
+            const r = await manager.createContainer({ machineId: m }, {}, o.series, network, undefined, tracker.callback(names[i]!), call);
+            created.push(r.instance.id);
+            return r;
+          }),
+        );
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      } finally {
+        tracker.close();
+      }
+    });
+    if (!ctx.progress().enabled) for (const n of created) say(`  created ${n}`);
+
+    await timed('list', async () => {
+      const mine = new Set((await manager.listContainers(call)).map((i) => i.id));
+      listed = (await client.instances.list({ recursion: 1, ...call })).filter((i) => mine.has(i.name)).map((i) => ({ name: i.name, status: i.status, profiles: [...i.profiles] }));
+    });
+    say(`\ncontainer list --model ${model}:`);
+    say(
+      renderTable(listed, [
+        { header: 'name', value: (r) => r.name },
+        { header: 'status', value: (r) => r.status },
+        { header: 'profiles', value: (r) => r.profiles.join(',') },
+      ]).trimEnd(),
+    );
+
+    const first = names[0]!;
+    if (profileExists) {
+      assigned = await timed('assign profile', () => manager.assignLXDProfiles(first, ['default', o.profile], [], call));
+      say(`\nprofiles of ${first} after assigning ${o.profile}: ${assigned.join(', ')}`);
+    } else {
+      say(`\nprofile ${o.profile} does not exist (run: lxdkit profile apply profiles/); not assigning it`);
+    }
+  } finally {
+    const t = Date.now();
+    const toRemove = [...created];
+    // a container whose creation was interrupted may exist without being reported
+    for (const n of names) if (!toRemove.includes(n)) toRemove.push(n);
+    destroyed = [];
+    for (const n of toRemove) {
+      try {
+        await manager.destroyContainer(n);
+        destroyed.push(n);
+      } catch (err) {
+        if (created.includes(n)) ctx.io.stderr.write(`lxdkit: could not destroy ${n}: ${(err as Error).message}\n`);
+      }
+    }
+    if (aliasCreated) await client.images.deleteAlias(alias).catch((err: Error) => ctx.io.stderr.write(`lxdkit: could not remove alias ${alias}: ${err.message}\n`));
+    steps.push({ step: 'destroy', ms: Date.now() - t });
+  }
+  say(`\ndestroyed ${destroyed.join(', ')}${aliasCreated ? `; removed alias ${alias}` : ''}`);
+  const total = Date.now() - started;
+  const summary = { model, namespace: ns.prefix(), bridge: o.bridge, image: o.image, alias, aliasCreated, created, listed, profile: profileExists ? o.profile : null, assigned, destroyed, steps, totalMs: total };
+  if (ctx.json) {
+    ctx.print(summary, () => '');
+    return;
+  }
+  const sec = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+  say(`\nsummary: ${created.length} created, ${listed.length} listed, ${assigned.length ? `profile ${o.profile} assigned to ${names[0]}` : 'no profile assigned'}, ${destroyed.length} destroyed in ${sec(total)}`);
+  say(`  ${steps.map((s) => `${s.step} ${sec(s.ms)}`).join(', ')}`);
+}

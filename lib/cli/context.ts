@@ -1,0 +1,101 @@
+/**
+ * What every command needs: the global options, the LXD client, the logger, output and progress.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { LxdClient, type LxdClientOptions } from '../lxd/client.js';
+import type { TlsOptions } from '../lxd/transport.js';
+import type { Logger } from '../logger.js';
+import { CliError, ExitCode } from './exit-codes.js';
+import type { CliIo } from './io.js';
+import { emit } from './output.js';
+import { createProgress, type Progress } from './progress.js';
+
+/** The options every command accepts (see `lxdkit --help`). */
+export interface GlobalOptions {
+  socket?: string;
+  project?: string;
+  remote?: string;
+  clientCert?: string;
+  clientKey?: string;
+  serverCert?: string;
+  json?: boolean;
+  logLevel?: string;
+  /** Per-request timeout in seconds. */
+  timeout?: number;
+  progress?: boolean;
+}
+
+export class CliContext {
+  #client: LxdClient | undefined;
+  readonly controller = new AbortController();
+
+  constructor(
+    readonly io: CliIo,
+    readonly opts: GlobalOptions,
+    readonly logger: Logger,
+  ) {}
+
+  get json(): boolean {
+    return this.opts.json === true;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Progress bars on stderr when it is a terminal, not with --json or --no-progress. */
+  progress(): Progress {
+    return createProgress(this.io.stderr, !this.json && this.opts.progress !== false);
+  }
+
+  /** Writes a result: JSON with --json, else the human text. */
+  print(value: unknown, human: () => string): void {
+    emit(this.io.stdout, this.json, value, human);
+  }
+
+  /** A note for humans on stderr (never with --json). */
+  note(text: string): void {
+    if (!this.json) this.io.stderr.write(`${text}\n`);
+  }
+
+  /** The LXD client for the global options (created on first use). */
+  client(): LxdClient {
+    this.#client ??= new LxdClient(this.clientOptions());
+    return this.#client;
+  }
+
+  clientOptions(): LxdClientOptions {
+    const o = this.opts;
+    const options: LxdClientOptions = { logger: this.logger };
+    if (o.project) options.project = o.project;
+    if (o.timeout !== undefined) options.timeoutMs = o.timeout * 1000;
+    const remote = o.remote ?? this.io.env['LXDKIT_REMOTE'];
+    if (remote) {
+      if (o.socket) throw new CliError(ExitCode.USAGE, 'give either --socket or --remote, not both');
+      const cert = o.clientCert ?? this.io.env['LXDKIT_CLIENT_CERT'];
+      const key = o.clientKey ?? this.io.env['LXDKIT_CLIENT_KEY'];
+      const server = o.serverCert ?? this.io.env['LXDKIT_SERVER_CERT'];
+      if (!cert || !key) throw new CliError(ExitCode.USAGE, '--remote needs --client-cert FILE and --client-key FILE (a certificate the server trusts)');
+      const tls: TlsOptions = { cert: this.readPem(cert, '--client-cert'), key: this.readPem(key, '--client-key') };
+      if (server) tls.serverCert = this.readPem(server, '--server-cert');
+      options.url = remote;
+      options.tls = tls;
+    } else if (o.socket) {
+      options.socketPath = resolve(this.io.cwd, o.socket);
+    }
+    return options;
+  }
+
+  private readPem(file: string, flag: string): string {
+    try {
+      return readFileSync(resolve(this.io.cwd, file), 'utf8');
+    } catch (err) {
+      throw new CliError(ExitCode.INVALID_INPUT, `${flag}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#client?.close();
+  }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/**
+ * The `lxdkit` command (package.json `bin`). See `lxdkit --help` and docs/cli.md.
+ */
+import { processIo } from './io.js';
+import { runCli } from './program.js';
+
+const controller = new AbortController();
+let interrupts = 0;
+const onSignal = (): void => {
+  interrupts++;
+  if (interrupts > 1) process.exit(130);
+  controller.abort();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+process.exitCode = await runCli(process.argv.slice(2), processIo(), { signal: controller.signal });
+process.off('SIGINT', onSignal);
+process.off('SIGTERM', onSignal);

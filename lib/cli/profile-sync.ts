@@ -1,0 +1,177 @@
+/**
+ * Bringing LXD's profiles in line with profile files: a plan (create / update / unchanged, and
+ * delete with prune), applied with ETags so that a profile changed by someone else in between is
+ * never overwritten; and a readable diff.
+ */
+import { isNotFound, isPreconditionFailed } from '../lxd/errors.js';
+import type { LxdClient } from '../lxd/client.js';
+import type { LxdProfile } from '../lxd/schemas.js';
+import { CliError, ExitCode } from './exit-codes.js';
+import { profileYaml, type ProfileDoc } from './profile-files.js';
+
+export type PlanAction = 'create' | 'update' | 'unchanged' | 'delete' | 'keep';
+
+/** One field that differs: `description`, `config.<key>`, `devices.<name>` or `devices.<name>.<key>`. */
+export interface FieldChange {
+  path: string;
+  from?: string | Record<string, string>;
+  to?: string | Record<string, string>;
+}
+
+export interface PlanItem {
+  name: string;
+  action: PlanAction;
+  /** The file the profile comes from (absent for prune deletions). */
+  file?: string;
+  changes: FieldChange[];
+  /** Why a profile that prune would delete is kept. */
+  reason?: string;
+  /** What LXD has now (absent for creations). */
+  current?: LxdProfile;
+  etag?: string | undefined;
+  desired?: ProfileDoc;
+}
+
+export interface PlanOptions {
+  /** Delete profiles that no file defines (never `default`, never one in use). */
+  prune?: boolean;
+  /** With prune: only consider profiles whose name starts with this. */
+  prunePrefix?: string;
+  signal?: AbortSignal;
+}
+
+function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
+}
+
+/** The field-level differences from `current` (LXD) to `desired` (the file). */
+export function profileChanges(current: Pick<LxdProfile, 'description' | 'config' | 'devices'>, desired: Pick<ProfileDoc, 'description' | 'config' | 'devices'>): FieldChange[] {
+  const changes: FieldChange[] = [];
+  if (current.description !== desired.description) changes.push({ path: 'description', from: current.description, to: desired.description });
+  const keys = [...new Set([...Object.keys(current.config), ...Object.keys(desired.config)])].sort();
+  for (const k of keys) {
+    const from = current.config[k];
+    const to = desired.config[k];
+    if (from !== to) changes.push({ path: `config.${k}`, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
+  }
+  const devices = [...new Set([...Object.keys(current.devices), ...Object.keys(desired.devices)])].sort();
+  for (const d of devices) {
+    const from = current.devices[d];
+    const to = desired.devices[d];
+    if (from && to) {
+      if (sameMap(from, to)) continue;
+      for (const k of [...new Set([...Object.keys(from), ...Object.keys(to)])].sort()) {
+        if (from[k] !== to[k]) changes.push({ path: `devices.${d}.${k}`, ...(from[k] !== undefined ? { from: from[k] } : {}), ...(to[k] !== undefined ? { to: to[k] } : {}) });
+      }
+    } else {
+      changes.push({ path: `devices.${d}`, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+    }
+  }
+  return changes;
+}
+
+/** Reads what LXD has and decides what to do with each profile. No changes are made. */
+export async function planProfiles(client: LxdClient, docs: readonly ProfileDoc[], opts: PlanOptions = {}): Promise<PlanItem[]> {
+  const call = opts.signal ? { signal: opts.signal } : {};
+  const plan: PlanItem[] = [];
+  for (const doc of docs) {
+    let got;
+    try {
+      got = await client.profiles.get(doc.name, call);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      plan.push({ name: doc.name, action: 'create', file: doc.file, changes: profileChanges({ description: '', config: {}, devices: {} }, doc), desired: doc });
+      continue;
+    }
+    const changes = profileChanges(got.value, doc);
+    plan.push({ name: doc.name, action: changes.length ? 'update' : 'unchanged', file: doc.file, changes, current: got.value, etag: got.etag, desired: doc });
+  }
+  if (opts.prune) {
+    const wanted = new Set(docs.map((d) => d.name));
+    for (const p of await client.profiles.list(call)) {
+      if (wanted.has(p.name) || p.name === 'default') continue;
+      if (opts.prunePrefix !== undefined && !p.name.startsWith(opts.prunePrefix)) continue;
+      const changes = profileChanges(p, { description: '', config: {}, devices: {} });
+      if (p.used_by.length > 0) plan.push({ name: p.name, action: 'keep', changes: [], reason: `in use by ${p.used_by.length} (${p.used_by.slice(0, 3).join(', ')}${p.used_by.length > 3 ? ', …' : ''})`, current: p });
+      else plan.push({ name: p.name, action: 'delete', changes, current: p });
+    }
+  }
+  return plan;
+}
+
+export type AppliedResult = 'created' | 'updated' | 'unchanged' | 'deleted' | 'kept';
+
+const PAST: Record<PlanAction, AppliedResult> = { create: 'created', update: 'updated', unchanged: 'unchanged', delete: 'deleted', keep: 'kept' };
+
+/** The word a result is reported with. */
+export function resultOf(action: PlanAction): AppliedResult {
+  return PAST[action];
+}
+
+/**
+ * Carries out a plan: creates, updates (with the ETag read when planning: a profile changed in
+ * between fails with exit code 5 and is not overwritten) and deletes. Calls `onDone` after each.
+ */
+export async function applyPlan(client: LxdClient, plan: readonly PlanItem[], opts: { signal?: AbortSignal; onDone?: (item: PlanItem) => void } = {}): Promise<void> {
+  const call = opts.signal ? { signal: opts.signal } : {};
+  for (const item of plan) {
+    const d = item.desired;
+    try {
+      if (item.action === 'create' && d) {
+        await client.profiles.create({ name: d.name, description: d.description, config: d.config, devices: d.devices }, call);
+      } else if (item.action === 'update' && d) {
+        await client.profiles.update(d.name, { description: d.description, config: d.config, devices: d.devices }, { ...call, ...(item.etag ? { etag: item.etag } : {}) });
+      } else if (item.action === 'delete') {
+        await client.profiles.delete(item.name, call);
+      }
+    } catch (err) {
+      if (isPreconditionFailed(err)) {
+        throw new CliError(ExitCode.CONFLICT, `profile "${item.name}" was changed by someone else while lxdkit was applying it; nothing was overwritten, run the command again`, { cause: err });
+      }
+      throw new CliError(
+        ExitCode.LXD_FAILED,
+        `profile "${item.name}"${item.file ? ` (${item.file})` : ''}: LXD refused to ${item.action} it: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    opts.onDone?.(item);
+  }
+}
+
+/** A unified diff (`-` LXD now, `+` the file) of one plan item, in `lxc profile show` form; '' when unchanged. */
+export function renderDiff(item: PlanItem): string {
+  if (item.action === 'unchanged' || item.action === 'keep') return '';
+  const empty = { description: '', config: {}, devices: {} };
+  const before = item.current ? profileYaml({ name: item.name, description: item.current.description, config: item.current.config, devices: item.current.devices }) : '';
+  const after = item.desired ? profileYaml({ ...empty, ...item.desired }) : '';
+  const header = `--- lxd: profile ${item.name}${item.current ? '' : ' (absent)'}\n+++ ${item.file ?? `(no file: deleted by --prune)`}\n`;
+  return header + lineDiff(before, after);
+}
+
+/** A line diff (longest common subsequence) with every line shown: ' ' same, '-' removed, '+' added. */
+export function lineDiff(a: string, b: string): string {
+  const x = a === '' ? [] : a.replace(/\n$/, '').split('\n');
+  const y = b === '' ? [] : b.replace(/\n$/, '').split('\n');
+  const n = x.length;
+  const m = y.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = x[i] === y[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && x[i] === y[j]) {
+      out.push(`  ${x[i]}`);
+      i++;
+      j++;
+    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
+      out.push(`+ ${y[j]}`);
+      j++;
+    } else {
+      out.push(`- ${x[i]}`);
+      i++;
+    }
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
+}

@@ -1,0 +1,244 @@
+/**
+ * The lxdkit command line: commands, options, help, and the mapping of errors to exit codes.
+ * `runCli(argv, io)` runs one command in-process and resolves to its exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { Logger } from '../logger.js';
+import { CliContext, type GlobalOptions } from './context.js';
+import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
+import type { CliIo } from './io.js';
+import { createCliLogger, LOG_LEVELS, parseLogLevel } from './log.js';
+import { containerCreate, containerDestroy, containerList, containerProfiles } from './commands/container.js';
+import { demoCommand } from './commands/demo.js';
+import { eventsCommand } from './commands/events.js';
+import { imageImport } from './commands/image.js';
+import { operationsCommand } from './commands/operations.js';
+import { profileApply, profileDiff, profileList, profileShow, profileValidate } from './commands/profile.js';
+import { statusCommand } from './commands/status.js';
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    success
+  1    unexpected failure
+  2    usage error (unknown command or option, missing argument)
+  3    invalid input, nothing changed (YAML syntax or schema, charm rules, names, UUIDs)
+  4    not found (container, profile, image)
+  5    conflict: exists already, or changed by someone else (ETag); re-run
+  6    LXD or libvirt unreachable (socket, permissions, TLS)
+  7    LXD refused the request or an operation failed
+  8    timed out
+  10   profile diff --exit-code: there are differences
+  130  interrupted`;
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function int(what: string, min = 0): (v: string) => number {
+  return (v) => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${what} must be a whole number`);
+    const n = Number(v);
+    if (n < min) throw new InvalidArgumentError(`${what} must be at least ${min}`);
+    return n;
+  };
+}
+
+function positive(what: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive number`);
+    return n;
+  };
+}
+
+export interface RunOptions {
+  /** Aborted on SIGINT/SIGTERM by main.ts. */
+  signal?: AbortSignal;
+  /** A logger instead of pino on stderr (specs). */
+  logger?: Logger;
+}
+
+/** Builds the program; `run` receives each command's work and its context. */
+function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): Command {
+  const program = new Command('lxdkit');
+  program
+    .description('Drive LXD from a shell or a script: status, profiles as YAML files, containers of a model, images, events.')
+    .version(version(), '-V, --version')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: (s, write) => write(s) })
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .option('--socket <path>', 'LXD unix socket (default: $LXD_SOCKET, $LXD_DIR/unix.socket, the snap socket, /var/lib/lxd/unix.socket)')
+    .option('--remote <url>', 'a remote LXD over HTTPS, e.g. https://10.0.0.5:8443 (env LXDKIT_REMOTE)')
+    .option('--client-cert <file>', 'PEM client certificate the remote trusts (env LXDKIT_CLIENT_CERT)')
+    .option('--client-key <file>', 'PEM key of the client certificate (env LXDKIT_CLIENT_KEY)')
+    .option('--server-cert <file>', "the remote's PEM certificate, pinned (env LXDKIT_SERVER_CERT)")
+    .option('--project <name>', 'LXD project (default: LXD\'s "default")')
+    .option('--json', 'machine-readable JSON on stdout')
+    .option('--no-progress', 'no progress bars, even on a terminal')
+    .addOption(new Option('--log-level <level>', 'log level of the JSON / pretty logs on stderr').choices([...LOG_LEVELS]).default('warn'))
+    .option('--timeout <seconds>', 'per-request timeout', positive('--timeout'))
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  program
+    .command('status')
+    .description('the server, its API extensions, storage pools, networks and instance counts')
+    .option('--extensions', 'list every API extension')
+    .action((o: { extensions?: boolean }, cmd: Command) => run(cmd, (ctx) => statusCommand(ctx, o)));
+
+  const profile = program.command('profile').description('LXD profiles kept as YAML files (the shape `lxc profile show` prints)');
+  profile
+    .command('list')
+    .description('the profiles LXD has')
+    .action((_o: unknown, cmd: Command) => run(cmd, (ctx) => profileList(ctx)));
+  profile
+    .command('show')
+    .description('one profile as YAML (save it to a file to manage it with apply)')
+    .argument('<name>', 'profile name')
+    .action((name: string, _o: unknown, cmd: Command) => run(cmd, (ctx) => profileShow(ctx, name)));
+  profile
+    .command('validate')
+    .description('check profile files (and directories of *.yaml) without contacting LXD')
+    .argument('<files...>', 'profile files or directories')
+    .option('--charm', "also apply Juju's charm-profile rules (devices unix-char, unix-block, gpu, usb only; no boot.*, limits.*, migration.* keys)")
+    .action((files: string[], o: { charm?: boolean }, cmd: Command) => run(cmd, (ctx) => profileValidate(ctx, files, o)));
+  profile
+    .command('diff')
+    .description('what apply would change: a diff of each profile (- LXD now, + the file)')
+    .argument('<files...>', 'profile files or directories')
+    .option('--charm', "apply Juju's charm-profile rules first")
+    .option('--prune', 'also show the profiles apply --prune would delete')
+    .option('--prune-prefix <prefix>', 'with --prune: only profiles whose name starts with this')
+    .option('--exit-code', 'exit with 10 when there are differences')
+    .action((files: string[], o: { charm?: boolean; prune?: boolean; prunePrefix?: string; exitCode?: boolean }, cmd: Command) => run(cmd, (ctx) => profileDiff(ctx, files, o)));
+  profile
+    .command('apply')
+    .description('create or update profiles from files (with ETags); reports created / updated / unchanged')
+    .argument('<files...>', 'profile files or directories')
+    .option('--dry-run', 'report what would change; change nothing')
+    .option('--prune', 'delete profiles no file defines (never "default", never one in use)')
+    .option('--prune-prefix <prefix>', 'with --prune: only profiles whose name starts with this')
+    .option('--charm', "refuse files that break Juju's charm-profile rules")
+    .action((files: string[], o: { dryRun?: boolean; prune?: boolean; prunePrefix?: string; charm?: boolean }, cmd: Command) => run(cmd, (ctx) => profileApply(ctx, files, o)));
+
+  const container = program.command('container').description("containers of one model (Juju's namespace juju-<uuid tail>-<machine>), through LxdManager or KvmManager");
+  container
+    .command('create')
+    .description('create and start a container for a machine of a model')
+    .requiredOption('--model <uuid>', 'model UUID (the namespace)')
+    .requiredOption('--machine <id>', 'machine id, e.g. 0/lxd/1')
+    .requiredOption('--series <series>', 'series; the image is the local alias juju/<series>/<arch>, else the image sources')
+    .option('--profile <names...>', 'profiles to apply after "default"')
+    .option('--mem <MiB>', 'memory limit in MiB', int('--mem', 1))
+    .option('--cores <n>', 'CPU cores', int('--cores', 1))
+    .option('--root-disk <MiB>', 'root disk size in MiB', int('--root-disk', 1))
+    .option('--bridge <device>', 'put eth0 on this bridge (default: the NICs of the "default" profile)')
+    .option('--mtu <n>', 'MTU of eth0 (with --bridge)', int('--mtu', 68))
+    .option('--kvm', 'a KVM guest through libvirt (KvmManager) instead of an LXD container')
+    .action((o: Parameters<typeof containerCreate>[1], cmd: Command) => run(cmd, (ctx) => containerCreate(ctx, o)));
+  container
+    .command('list')
+    .description("the model's containers")
+    .requiredOption('--model <uuid>', 'model UUID')
+    .option('--kvm', 'KVM guests instead of LXD containers')
+    .action((o: { model: string; kvm?: boolean }, cmd: Command) => run(cmd, (ctx) => containerList(ctx, o)));
+  container
+    .command('destroy')
+    .description("stop and delete containers (only a manager's containers: the model comes from user.juju-model)")
+    .argument('<names...>', 'container names')
+    .option('--model <uuid>', 'the model (needed with --kvm)')
+    .option('--kvm', 'KVM guests')
+    .action((names: string[], o: { model?: string; kvm?: boolean }, cmd: Command) => run(cmd, (ctx) => containerDestroy(ctx, names, o)));
+  container
+    .command('profiles')
+    .description("a container's profiles; with --assign, set them to exactly the list given")
+    .argument('<name>', 'container name')
+    .option('--assign <profiles...>', 'the new profile list, in order (include "default")')
+    .option('--model <uuid>', 'the model (default: from user.juju-model)')
+    .action((name: string, o: { assign?: string[]; model?: string }, cmd: Command) => run(cmd, (ctx) => containerProfiles(ctx, name, o)));
+
+  const image = program.command('image').description('LXD images');
+  image
+    .command('import')
+    .description('upload an image (streamed): METADATA and ROOTFS tarballs, or one unified tarball')
+    .argument('<metadata>', 'metadata tarball (or the unified tarball)')
+    .argument('[rootfs]', 'rootfs tarball (split image)')
+    .option('--alias <names...>', 'aliases to point at the image (moved when they exist)')
+    .option('--public', 'make the image public')
+    .action((metadata: string, rootfs: string | undefined, o: { alias?: string[]; public?: boolean }, cmd: Command) => run(cmd, (ctx) => imageImport(ctx, metadata, rootfs, o)));
+
+  program
+    .command('events')
+    .description('stream LXD events: one JSON line per event when piped (or --json), a short line on a terminal')
+    .option('--type <types...>', 'event types: lifecycle, operation, logging (default: all)')
+    .option('--all-projects', 'events of every project')
+    .option('--count <n>', 'stop after n events', int('--count', 1))
+    .option('--for <seconds>', 'stop after this long', positive('--for'))
+    .action((o: { type?: string[]; allProjects?: boolean; count?: number; for?: number }, cmd: Command) => run(cmd, (ctx) => eventsCommand(ctx, o)));
+
+  program
+    .command('operations')
+    .description("LXD's operations (running, and finished in the last seconds)")
+    .option('--all-projects', 'operations of every project')
+    .action((o: { allProjects?: boolean }, cmd: Command) => run(cmd, (ctx) => operationsCommand(ctx, o)));
+
+  program
+    .command('demo')
+    .description('end to end: three containers of a new model on an address-less bridge, listed, a profile assigned, destroyed')
+    .option('--bridge <device>', 'bridge for eth0 (it must have no IPv4/IPv6 address)', 'lxdkitbr0')
+    .option('--image <alias>', 'image the demo series alias points at', 'lxdkit/busybox')
+    .option('--series <series>', 'series of the demo (alias juju/<series>/<arch>)', 'busybox')
+    .option('--profile <name>', 'profile assigned to the first container', 'lxdkit-nesting')
+    .option('--count <n>', 'containers to create', int('--count', 1), 3)
+    .action((o: Parameters<typeof demoCommand>[1], cmd: Command) => run(cmd, (ctx) => demoCommand(ctx, o)));
+
+  return program;
+}
+
+/** Runs the command line `argv` (without `node` and the script) and resolves to the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo, opts: RunOptions = {}): Promise<number> {
+  let code: number = ExitCode.OK;
+  let ctx: CliContext | undefined;
+  const program = buildProgram(io, async (cmd, work) => {
+    const g = cmd.optsWithGlobals<GlobalOptions>();
+    const level = parseLogLevel(g.logLevel ?? 'warn');
+    const logger = opts.logger ?? (await createCliLogger({ level, pretty: io.stderr.isTTY === true }));
+    ctx = new CliContext(io, g, logger);
+    if (opts.signal) {
+      const c = ctx;
+      if (opts.signal.aborted) c.controller.abort();
+      else opts.signal.addEventListener('abort', () => c.controller.abort(), { once: true });
+    }
+    const r = await work(ctx);
+    if (typeof r === 'number') code = r;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    code = report(err, io, ctx);
+  } finally {
+    await ctx?.close().catch(() => {});
+  }
+  return code;
+}
+
+function report(err: unknown, io: CliIo, ctx: CliContext | undefined): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.OK;
+    if (err.code === 'commander.executeSubCommandAsync') return ExitCode.OK;
+    // commander already printed the message
+    return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+  }
+  const code = ctx?.signal.aborted ? ExitCode.INTERRUPTED : exitCodeFor(err);
+  const e = err as { message?: string; code?: string };
+  const message = err instanceof Error ? err.message : String(err);
+  if (ctx?.json) io.stdout.write(`${JSON.stringify({ error: { message, ...(typeof e.code === 'string' ? { code: e.code } : {}), exitCode: code } })}\n`);
+  io.stderr.write(`lxdkit: ${message}\n`);
+  if (code === ExitCode.FAILURE && err instanceof Error && err.stack && !(err instanceof CliError)) ctx?.logger.debug({ stack: err.stack }, 'unexpected error');
+  return code;
+}
