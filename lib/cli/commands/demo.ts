@@ -156,6 +156,8 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
   }
   say(`\ndestroyed ${destroyed.join(', ')}${aliasCreated ? `; removed alias ${alias}` : ''}`);
   const total = Date.now() - started;
+  created.sort();
+  destroyed.sort();
   const summary = { model, namespace: ns.prefix(), bridge: o.bridge, image: o.image, alias, aliasCreated, created, listed, profile: profileExists ? o.profile : null, assigned, destroyed, steps, totalMs: total };
   if (ctx.json) {
     ctx.print(summary, () => '');
