@@ -165,12 +165,12 @@ export function lineDiff(a: string, b: string): string {
       out.push(`  ${x[i]}`);
       i++;
       j++;
-    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
-      out.push(`+ ${y[j]}`);
-      j++;
-    } else {
+    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
       out.push(`- ${x[i]}`);
       i++;
+    } else {
+      out.push(`+ ${y[j]}`);
+      j++;
     }
   }
   return out.length ? `${out.join('\n')}\n` : '';

@@ -1,0 +1,27 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../../lib/logger.js';
+import { StringStream } from '../../../lib/cli/io.js';
+import { runCli } from '../../../lib/cli/program.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process with string streams (no terminal) and a silent logger. */
+export async function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+  const stdout = new StringStream();
+  const stderr = new StringStream();
+  const code = await runCli(args, { stdout, stderr, env: opts.env ?? {}, cwd: opts.cwd ?? process.cwd() }, { logger: silentLogger });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** A temp directory with the given files. */
+export function tempFiles(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lxdkit-cli-unit-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
