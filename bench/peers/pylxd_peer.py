@@ -1,0 +1,113 @@
+"""pylxd (Debian's python3-pylxd) side of the lxdkit benchmark.
+
+Usage: pylxd_peer.py TASK JSON_ARGS   (prints one JSON line)
+
+Tasks use pylxd's public API the way its users do (Client(), client.containers.get/all,
+client.operations.wait_for_operation, client.images.create). pylxd 2.2.10 predates LXD projects,
+so every request gets ``?project=<name>`` through the requests session pylxd creates per API node;
+that adds no request and no measurable work.
+"""
+import concurrent.futures
+import json
+import resource
+import sys
+import time
+
+import pylxd
+import pylxd.client
+
+
+def use_project(project):
+    if not project:
+        return
+    original = pylxd.client._APINode.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.session.params = {"project": project}
+
+    pylxd.client._APINode.__init__ = init
+
+
+def cpu_ms():
+    return time.process_time() * 1000
+
+
+def task_get(args):
+    client = pylxd.Client()
+    name = args["name"]
+    for _ in range(args.get("warmup", 10)):
+        client.containers.get(name)
+    count = args["count"]
+    conc = args["concurrency"]
+    wall0, cpu0 = time.perf_counter(), cpu_ms()
+    if conc <= 1:
+        for _ in range(count):
+            client.containers.get(name)
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=conc) as pool:
+            list(pool.map(lambda _: client.containers.get(name), range(count)))
+    return {"wallMs": (time.perf_counter() - wall0) * 1000, "cpuMs": cpu_ms() - cpu0}
+
+
+def task_list(args):
+    client = pylxd.Client()
+    client.containers.all()
+    walls, cpus, counts = [], [], []
+    for _ in range(args["iterations"]):
+        wall0, cpu0 = time.perf_counter(), cpu_ms()
+        names = [c.name for c in client.containers.all() if c.name.startswith(args["prefix"])]
+        walls.append((time.perf_counter() - wall0) * 1000)
+        cpus.append(cpu_ms() - cpu0)
+        counts.append(len(names))
+    return {"wallMs": walls, "cpuMs": cpus, "found": counts}
+
+
+def task_wait(args):
+    client = pylxd.Client()
+    name = args["name"]
+    ops = []
+    for i in range(args["count"]):
+        action = "stop" if i % 2 == 0 else "start"
+        # what Container.stop(force=True, wait=True) / start(wait=True) do, keeping the operation id
+        resp = client.api.containers[name].state.put(json={"action": action, "timeout": 30, "force": True})
+        op = client.operations.wait_for_operation(resp.json()["operation"])
+        resolved = time.time() * 1000
+        if op.status_code != 200:
+            raise RuntimeError("operation failed: %s" % op.err)
+        ops.append({"id": op.id, "resolvedAtMs": resolved})
+    return {"ops": ops}
+
+
+def task_import(args):
+    client = pylxd.Client()
+    wall0 = time.perf_counter()
+    with open(args["file"], "rb") as f:
+        data = f.read()
+    image = client.images.create(data, wait=True)
+    del data
+    wall = (time.perf_counter() - wall0) * 1000
+    return {
+        "wallMs": wall,
+        "fingerprint": image.fingerprint,
+        "maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+
+
+def task_baseline(_args):
+    pylxd.Client()
+    return {"maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
+TASKS = {"get": task_get, "list": task_list, "wait": task_wait, "import": task_import, "baseline": task_baseline}
+
+
+def main():
+    task = sys.argv[1]
+    args = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+    use_project(args.get("project"))
+    print(json.dumps(TASKS[task](args)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+/**
+ * One measured run in its own process, so that CPU time and peak RSS belong to one client only.
+ *
+ *   node --import tsx bench/worker.ts TASK JSON_ARGS
+ *
+ * Prints one JSON line. The runner (bench/run.ts) starts it; it is not meant to be run by hand.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request, type Dispatcher } from 'undici';
+import { LxdManager } from '../lib/container/lxd/index.js';
+import { LOCAL_ORIGIN, LxdClient, isFinal, type Operation } from '../lib/index.js';
+
+type Args = Record<string, unknown>;
+
+const str = (a: Args, k: string): string => {
+  const v = a[k];
+  if (typeof v !== 'string') throw new Error(`argument ${k} must be a string`);
+  return v;
+};
+const num = (a: Args, k: string, dflt?: number): number => {
+  const v = a[k] ?? dflt;
+  if (typeof v !== 'number') throw new Error(`argument ${k} must be a number`);
+  return v;
+};
+const optStr = (a: Args, k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
+
+const cpuMs = (since: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+};
+
+/** Runs `fn` `count` times, `concurrency` at a time. */
+async function repeat(count: number, concurrency: number, fn: () => Promise<unknown>): Promise<void> {
+  let left = count;
+  const lane = async (): Promise<void> => {
+    while (left > 0) {
+      left -= 1;
+      await fn();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
+}
+
+function projectQuery(project: string | undefined): string {
+  return project ? `project=${encodeURIComponent(project)}` : '';
+}
+
+/** The floor: undici over the same socket, one JSON.parse, nothing else. */
+function rawClient(socketPath: string): { agent: Agent; getJson: (path: string) => Promise<unknown> } {
+  const agent = new Agent({ connect: { socketPath }, keepAliveTimeout: 20_000 });
+  return {
+    agent,
+    getJson: async (path) => {
+      const res = await request(`${LOCAL_ORIGIN}${path}`, { dispatcher: agent });
+      const body = (await res.body.json()) as { type: string; metadata: unknown; error?: string };
+      if (res.statusCode !== 200 || body.type !== 'sync') throw new Error(`GET ${path}: ${res.statusCode} ${body.error ?? ''}`);
+      return body.metadata;
+    },
+  };
+}
+
+/** Counts requests passing through a dispatcher (to check how many requests a call makes). */
+function counting(socketPath: string): { dispatcher: Dispatcher; count: () => number } {
+  let n = 0;
+  const dispatcher = new Agent({ connect: { socketPath } }).compose((dispatch) => (opts, handler) => {
+    n += 1;
+    return dispatch(opts, handler);
+  });
+  return { dispatcher, count: () => n };
+}
+
+// ------------------------------------------------------------------------------------ tasks
+
+/** Case 1: GET /1.0/instances/NAME `count` times, `concurrency` at a time. */
+async function get(a: Args): Promise<unknown> {
+  const socketPath = str(a, 'socketPath');
+  const project = optStr(a, 'project');
+  const name = str(a, 'name');
+  const count = num(a, 'count');
+  const concurrency = num(a, 'concurrency');
+  const warmup = num(a, 'warmup', 20);
+  if (str(a, 'contender') === 'lxdkit') {
+    const client = new LxdClient({ socketPath, ...(project ? { project } : {}) });
+    await repeat(warmup, concurrency, () => client.instances.get(name));
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await repeat(count, concurrency, () => client.instances.get(name));
+    const out = { wallMs: performance.now() - t0, cpuMs: cpuMs(cpu0) };
+    await client.close();
+    return out;
+  }
+  const raw = rawClient(socketPath);
+  const path = `/1.0/instances/${encodeURIComponent(name)}${project ? `?${projectQuery(project)}` : ''}`;
+  await repeat(warmup, concurrency, () => raw.getJson(path));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await repeat(count, concurrency, () => raw.getJson(path));
+  const out = { wallMs: performance.now() - t0, cpuMs: cpuMs(cpu0) };
+  await raw.agent.close();
+  return out;
+}
+
+/** Case 2: list the model's containers `iterations` times (one process, warm connection). */
+async function list(a: Args): Promise<unknown> {
+  const socketPath = str(a, 'socketPath');
+  const project = str(a, 'project');
+  const uuid = str(a, 'uuid');
+  const iterations = num(a, 'iterations');
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  const found: number[] = [];
+  if (str(a, 'contender') === 'lxdkit') {
+    // how many requests one listContainers() makes (a separate client, so the measured one is the default)
+    const c = counting(socketPath);
+    const countingClient = new LxdClient({ socketPath, project, dispatcher: c.dispatcher });
+    await new LxdManager({ 'model-uuid': uuid }, { client: countingClient }).listContainers();
+    const requests = c.count();
+    await countingClient.close();
+    await c.dispatcher.close();
+
+    const client = new LxdClient({ socketPath, project });
+    const mgr = new LxdManager({ 'model-uuid': uuid }, { client });
+    await mgr.listContainers();
+    for (let i = 0; i < iterations; i++) {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const got = await mgr.listContainers();
+      walls.push(performance.now() - t0);
+      cpus.push(cpuMs(cpu0));
+      found.push(got.length);
+    }
+    await client.close();
+    return { wallMs: walls, cpuMs: cpus, found, requests };
+  }
+  const prefix = str(a, 'prefix');
+  const raw = rawClient(socketPath);
+  const path = `/1.0/instances?recursion=1&${projectQuery(project)}`;
+  await raw.getJson(path);
+  for (let i = 0; i < iterations; i++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const got = (await raw.getJson(path)) as { name: string; type: string }[];
+    const names = got.filter((x) => x.type === 'container' && x.name.startsWith(prefix)).map((x) => x.name);
+    walls.push(performance.now() - t0);
+    cpus.push(cpuMs(cpu0));
+    found.push(names.length);
+  }
+  await raw.agent.close();
+  return { wallMs: walls, cpuMs: cpus, found, requests: 1 };
+}
+
+/** Case 3: `count` containers through LxdManager.createContainer, in batches of `parallel` (as lxd-benchmark does). */
+async function launch(a: Args): Promise<unknown> {
+  const socketPath = str(a, 'socketPath');
+  const project = str(a, 'project');
+  const uuid = str(a, 'uuid');
+  const count = num(a, 'count');
+  const parallel = num(a, 'parallel');
+  const series = str(a, 'series');
+  const c = counting(socketPath);
+  const client = new LxdClient({ socketPath, project, dispatcher: c.dispatcher });
+  const mgr = new LxdManager({ 'model-uuid': uuid }, { client });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const names: string[] = [];
+  for (let start = 0; start < count; start += parallel) {
+    const batch = Array.from({ length: Math.min(parallel, count - start) }, (_, i) => start + i);
+    const made = await Promise.all(batch.map((i) => mgr.createContainer({ machineId: String(i) }, {}, series)));
+    names.push(...made.map((m) => m.instance.id));
+  }
+  const out = { wallMs: performance.now() - t0, cpuMs: cpuMs(cpu0), names, requests: c.count() };
+  await client.close();
+  await c.dispatcher.close();
+  return out;
+}
+
+/**
+ * Case 4: stop / start a running container `count` times and note when each wait() resolved
+ * (epoch ms, sub-ms precision). The runner pairs that with the time LXD sent the final event.
+ */
+async function wait(a: Args): Promise<unknown> {
+  const socketPath = str(a, 'socketPath');
+  const project = str(a, 'project');
+  const name = str(a, 'name');
+  const count = num(a, 'count');
+  const mode = str(a, 'mode');
+  const pollMs = num(a, 'pollMs', 50);
+  const client = new LxdClient({ socketPath, project, useEvents: mode === 'events' });
+  const now = (): number => performance.timeOrigin + performance.now();
+  const ops: { id: string; resolvedAtMs: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    const op: Operation = await client.instances.setState(name, i % 2 === 0 ? { action: 'stop', force: true } : { action: 'start' });
+    if (mode === 'poll') {
+      for (;;) {
+        const cur = await op.refresh();
+        if (isFinal(cur)) {
+          if (cur.status_code !== 200) throw new Error(`operation ${op.id} failed: ${cur.err}`);
+          break;
+        }
+        await sleep(pollMs);
+      }
+    } else {
+      await op.wait({ timeoutMs: 60_000 });
+    }
+    ops.push({ id: op.id, resolvedAtMs: now() });
+  }
+  await client.close();
+  return { ops };
+}
+
+/** Case 5: import a unified image tarball (streamed) and report this process's peak RSS. */
+async function importImage(a: Args): Promise<unknown> {
+  const socketPath = str(a, 'socketPath');
+  const file = str(a, 'file');
+  const t0 = performance.now();
+  let fingerprint: string;
+  if (str(a, 'contender') === 'lxdkit') {
+    const client = new LxdClient({ socketPath });
+    const image = await client.images.import({ unified: file }, { timeoutMs: 15 * 60_000 });
+    fingerprint = image.fingerprint;
+    await client.close();
+  } else {
+    const agent = new Agent({ connect: { socketPath }, headersTimeout: 0, bodyTimeout: 0 });
+    const size = (await stat(file)).size;
+    const res = await request(`${LOCAL_ORIGIN}/1.0/images`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: createReadStream(file, { highWaterMark: 1 << 20 }),
+    });
+    const body = (await res.body.json()) as { operation?: string; error?: string };
+    if (!body.operation) throw new Error(`upload failed: ${res.statusCode} ${body.error ?? ''}`);
+    const w = await request(`${LOCAL_ORIGIN}${body.operation}/wait?timeout=900`, { dispatcher: agent });
+    const op = (await w.body.json()) as { metadata: { status_code: number; err: string; metadata: { fingerprint?: string } | null } };
+    if (op.metadata.status_code !== 200) throw new Error(`import failed: ${op.metadata.err}`);
+    fingerprint = op.metadata.metadata?.fingerprint ?? '';
+    await agent.close();
+  }
+  return { wallMs: performance.now() - t0, fingerprint, maxRssKiB: process.resourceUsage().maxRSS };
+}
+
+/** The peak RSS of a worker that loads lxdkit and makes one request (the fixed cost under the import). */
+async function baseline(a: Args): Promise<unknown> {
+  const client = new LxdClient({ socketPath: str(a, 'socketPath') });
+  await client.server.info();
+  await client.close();
+  return { maxRssKiB: process.resourceUsage().maxRSS };
+}
+
+const tasks: Record<string, (a: Args) => Promise<unknown>> = { get, list, launch, wait, import: importImage, baseline };
+
+async function main(): Promise<void> {
+  const [task, json] = process.argv.slice(2);
+  const fn = task ? tasks[task] : undefined;
+  if (!fn) throw new Error(`unknown task ${task ?? '(none)'}; one of ${Object.keys(tasks).join(', ')}`);
+  const out = await fn(JSON.parse(json ?? '{}') as Args);
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
