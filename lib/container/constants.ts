@@ -30,3 +30,10 @@ export const StatusProvisioningError = 'provisioning error';
 export const StatusRunning = 'running';
 /** Juju `status.Stopped`. */
 export const StatusStopped = 'stopped';
+
+/** Juju `config.ContainerImageMetadataURLKey`: the simplestreams mirror both managers read images from. */
+export const ConfigContainerImageMetadataURL = 'container-image-metadata-url';
+/** Juju `config.ContainerImageStreamKey`: the image stream (`released`, `daily`, ...). */
+export const ConfigContainerImageStream = 'container-image-stream';
+/** Juju `config.LXDSnapChannel`: consumed (and ignored) by the LXD manager so that it is not reported as unused. */
+export const ConfigLXDSnapChannel = 'lxd-snap-channel';

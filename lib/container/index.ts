@@ -25,6 +25,9 @@ export type {
 export {
   BridgeNetwork,
   ConfigAvailabilityZone,
+  ConfigContainerImageMetadataURL,
+  ConfigContainerImageStream,
+  ConfigLXDSnapChannel,
   ConfigLogDir,
   ConfigModelUUID,
   ContainerDir,

@@ -16,9 +16,6 @@ export const KvmDevice = '/dev/kvm';
 export const MetadataFile = 'meta-data';
 export const UserDataFile = 'user-data';
 export const NetworkConfigFile = 'network-config';
-/** Manager config key of the simplestreams mirror (Juju `config.ContainerImageMetadataURLKey`). */
-export const ConfigImageMetadataURL = 'container-image-metadata-url';
-/** Manager config key of the image stream (Juju `config.ContainerImageStreamKey`). */
-export const ConfigImageStream = 'container-image-stream';
+export { ConfigContainerImageMetadataURL as ConfigImageMetadataURL, ConfigContainerImageStream as ConfigImageStream } from '../constants.js';
 /** Name of the logger Juju's KVM package logs on. */
 export const KvmLoggerName = 'juju.container.kvm';

@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from '../../logger.js';
 import type { Profile, ProfilePost } from '../../lxdprofile/profile.js';
 import { hostArch as defaultHostArch } from '../arch.js';
 import { cloudInitUserData, CloudInitNetworkConfigDisabled, parseUserData } from '../cloudinit.js';
-import { ConfigAvailabilityZone, ConfigModelUUID } from '../constants.js';
+import { ConfigAvailabilityZone, ConfigContainerImageMetadataURL, ConfigContainerImageStream, ConfigLXDSnapChannel, ConfigModelUUID } from '../constants.js';
 import { applyLxdConstraints, validateConstraints } from '../constraints.js';
 import { ContainerError, ContainerErrorCode } from '../errors.js';
 import { goQuote } from '../go-compat.js';
@@ -34,12 +34,7 @@ import { LxdContainerInstance, LxdStatusCode } from './instance.js';
 import { Mutex, sharedMutex } from './mutex.js';
 import { ensureIPv4 } from './network.js';
 
-/** Juju `config.ContainerImageMetadataURLKey`. */
-export const ConfigContainerImageMetadataURL = 'container-image-metadata-url';
-/** Juju `config.ContainerImageStreamKey`. */
-export const ConfigContainerImageStream = 'container-image-stream';
-/** Juju `config.LXDSnapChannel`: consumed (and ignored) so that it is not reported as unused. */
-export const ConfigLXDSnapChannel = 'lxd-snap-channel';
+export { ConfigContainerImageMetadataURL, ConfigContainerImageStream, ConfigLXDSnapChannel };
 /** Juju `network.DefaultLXDBridge`. */
 export const DefaultLXDBridge = 'lxdbr0';
 /** The logger module of the LXD manager. */
