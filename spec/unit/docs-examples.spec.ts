@@ -26,6 +26,38 @@ function runExample(file: string): Promise<{ code: number; stdout: string; stder
   });
 }
 
+/** The ```ts blocks of a page: each must be lines of one example, in order (`'lxdkit'` stands for the barrel). */
+function tsBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+function isExcerpt(block: string, example: string): boolean {
+  const lines = example.split('\n').map((l) => l.trim());
+  let at = 0;
+  for (const raw of block.split('\n')) {
+    const line = raw.trim().replace(/from 'lxdkit'/, "from '../../lib/index.js'");
+    if (line === '') continue;
+    const found = lines.indexOf(line, at);
+    if (found < 0) return false;
+    at = found + 1;
+  }
+  return true;
+}
+
+/** Pages whose TypeScript blocks are excerpts of docs/examples (pages without such blocks pass trivially). */
+const EXCERPT_PAGES = ['index.md', 'getting-started.md', 'cli.md', 'profiles.md'];
+
+describe('docs pages', () => {
+  const examples = readdirSync(DIR).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(DIR, f), 'utf8'));
+  for (const page of EXCERPT_PAGES) {
+    it(`${page}: every TypeScript block is taken from a docs example that runs`, () => {
+      for (const block of tsBlocks(readFileSync(join(ROOT, 'docs', page), 'utf8'))) {
+        expect(examples.some((e) => isExcerpt(block, e)), `not an excerpt of any docs/examples/*.ts:\n${block}`).to.equal(true);
+      }
+    });
+  }
+});
+
 describe('docs/examples', function () {
   this.timeout(200_000);
   const files = readdirSync(DIR).filter((f) => f.endsWith('.ts')).sort();
