@@ -5,11 +5,13 @@
  *   npm run bench -- --quick           small counts, prints the report (what the test suite runs)
  *   npm run bench -- --only launch     one case (request-overhead, listing, launch, operation-wait, memory)
  *   npm run bench -- --out FILE        write the report elsewhere
+ *   npm run bench -- --render          re-render bench/RESULTS.md from the last full run's numbers
+ *                                      (bench/.work/last-result.json) and the current bench/analysis.md
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CASES, runBench, type CaseId } from './bench.js';
+import { CASES, runBench, type BenchResult, type CaseId } from './bench.js';
 import { BENCH_DIR } from './harness.js';
 import { renderReport } from './report.js';
 
@@ -20,15 +22,28 @@ async function main(): Promise<number> {
       only: { type: 'string', multiple: true },
       out: { type: 'string' },
       socket: { type: 'string' },
+      render: { type: 'boolean', default: false },
     },
   });
+  const last = join(BENCH_DIR, '.work', 'last-result.json');
+  const analysis = await readFile(join(BENCH_DIR, 'analysis.md'), 'utf8').catch(() => '');
+  if (values.render) {
+    const saved = JSON.parse(await readFile(last, 'utf8')) as BenchResult;
+    const out = values.out ?? join(BENCH_DIR, 'RESULTS.md');
+    await writeFile(out, renderReport(saved, analysis));
+    process.stderr.write(`[bench] wrote ${out}\n`);
+    return 0;
+  }
   const only = values.only?.flatMap((o) => o.split(','));
   for (const id of only ?? []) {
     if (!(id in CASES)) throw new Error(`unknown case ${id}; one of ${Object.keys(CASES).join(', ')}`);
   }
   const mode = values.quick ? 'quick' : 'full';
   const result = await runBench({ mode, ...(only ? { only: only as CaseId[] } : {}), ...(values.socket ? { socketPath: values.socket } : {}) });
-  const analysis = await readFile(join(BENCH_DIR, 'analysis.md'), 'utf8').catch(() => '');
+  if (mode === 'full' && !only) {
+    await mkdir(join(BENCH_DIR, '.work'), { recursive: true });
+    await writeFile(last, JSON.stringify(result));
+  }
   const report = renderReport(result, mode === 'full' && !only ? analysis : '');
   const out = values.out ?? (mode === 'full' && !only ? join(BENCH_DIR, 'RESULTS.md') : undefined);
   if (out) {

@@ -177,6 +177,38 @@ async function launch(a: Args): Promise<unknown> {
 }
 
 /**
+ * Case 3, the client alone: what lxd-benchmark does per container (create from the fingerprint with
+ * one config key, wait, start, wait) through LxdClient, in the same batches. Separates the client's
+ * cost from what LxdManager adds for Juju's behaviour.
+ */
+async function launchClient(a: Args): Promise<unknown> {
+  const socketPath = str(a, 'socketPath');
+  const project = str(a, 'project');
+  const count = num(a, 'count');
+  const parallel = num(a, 'parallel');
+  const c = counting(socketPath);
+  const client = new LxdClient({ socketPath, project, dispatcher: c.dispatcher });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const fingerprint = (await client.images.getAlias(str(a, 'alias'))).value.target;
+  const one = async (i: number): Promise<string> => {
+    const name = `bench-${i}`;
+    await (await client.instances.create({ name, source: { type: 'image', fingerprint }, config: { 'user.lxdkit-bench': 'true' } })).wait({ timeoutMs: 600_000 });
+    await (await client.instances.setState(name, { action: 'start', timeout: -1 })).wait({ timeoutMs: 600_000 });
+    return name;
+  };
+  const names: string[] = [];
+  for (let start = 0; start < count; start += parallel) {
+    const batch = Array.from({ length: Math.min(parallel, count - start) }, (_, i) => start + i);
+    names.push(...(await Promise.all(batch.map(one))));
+  }
+  const out = { wallMs: performance.now() - t0, cpuMs: cpuMs(cpu0), names, requests: c.count() };
+  await client.close();
+  await c.dispatcher.close();
+  return out;
+}
+
+/**
  * Case 4: stop / start a running container `count` times and note when each wait() resolved
  * (epoch ms, sub-ms precision). The runner pairs that with the time LXD sent the final event.
  */
@@ -249,7 +281,7 @@ async function baseline(a: Args): Promise<unknown> {
   return { maxRssKiB: process.resourceUsage().maxRSS };
 }
 
-const tasks: Record<string, (a: Args) => Promise<unknown>> = { get, list, launch, wait, import: importImage, baseline };
+const tasks: Record<string, (a: Args) => Promise<unknown>> = { get, list, launch, 'launch-client': launchClient, wait, import: importImage, baseline };
 
 async function main(): Promise<void> {
   const [task, json] = process.argv.slice(2);

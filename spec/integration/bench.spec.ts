@@ -17,7 +17,7 @@ const MODE_PREFIX = `${BENCH_PREFIX}quick-`;
 const PEERS: Record<keyof typeof CASES, string[]> = {
   'request-overhead': ['raw undici', 'pylxd'],
   listing: ['raw undici', 'pylxd', 'lxc'],
-  launch: ['lxd-benchmark'],
+  launch: ['lxd-benchmark', 'lxdkit client only'],
   'operation-wait': ['pylxd'],
   memory: ['raw undici', 'pylxd', 'lxc'],
 };
