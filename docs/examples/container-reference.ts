@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+// Imported as the page's snippets show them.
+import { ContainerErrorCode, Namespace, isContainerError } from '../../lib/index.js';
+import { ConfigModelUUID, ManagerConfig } from '../../lib/index.js';
 import {
   CloudInitNetworkConfigDisabled,
-  ConfigModelUUID,
-  ContainerErrorCode,
-  ManagerConfig,
-  Namespace,
   annotateErrorStatus,
   applyLxdConstraints,
   bridgeNetworkConfig,
@@ -24,7 +23,6 @@ import {
   generateVirtualMacAddress,
   hostArch,
   interfaceInfoFromDevices,
-  isContainerError,
   isEmptyProfile,
   lxdProfileNames,
   matchProfileNameByAppName,
