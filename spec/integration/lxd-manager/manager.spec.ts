@@ -194,9 +194,15 @@ describe('LxdManager against the real LXD daemon', function () {
     let fingerprint: string;
     const series = 'jammy';
     const alias = `juju/${series}/amd64`;
+    // an alias that was there before the spec: set aside and put back afterwards, never lost
+    let previous: { target: string; description: string } | undefined;
 
     before(async function () {
-      if ((await lxd.images.listAliases()).some((a) => a.name === alias)) this.skip(); // never touch a real juju alias
+      const existing = (await lxd.images.listAliases()).find((a) => a.name === alias);
+      if (existing) {
+        previous = { target: existing.target, description: existing.description };
+        await lxd.images.deleteAlias(alias);
+      }
       dir = await mkdtemp(join(tmpdir(), 'lxdkit-spec-mgr-img-'));
       // a metadata tarball unique to this run, so LXD has to download the image
       await writeFile(
@@ -235,9 +241,12 @@ describe('LxdManager against the real LXD daemon', function () {
     after(async function () {
       await server?.close();
       if (dir) await rm(dir, { recursive: true, force: true });
-      if (!lxd || !fingerprint) return;
-      await lxd.images.deleteAlias(alias).catch(() => {});
-      await (await lxd.images.delete(fingerprint)).wait({ timeoutMs: 60_000 }).catch(() => {});
+      if (!lxd) return;
+      if (fingerprint) {
+        await lxd.images.deleteAlias(alias).catch(() => {});
+        await (await lxd.images.delete(fingerprint)).wait({ timeoutMs: 60_000 }).catch(() => {});
+      }
+      if (previous) await lxd.images.createAlias({ name: alias, ...previous });
     });
 
     it('pulls the image from a simplestreams server on 127.0.0.1 into the local store under juju/<series>/<arch>', async function () {
