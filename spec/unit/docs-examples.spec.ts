@@ -1,7 +1,11 @@
 /**
  * Every docs/examples/*.ts runs to completion (tsc type-checks them: tsconfig.json includes
  * docs/examples). Examples that talk to LXD or libvirt run against the real daemons; outside CI,
- * when there is no LXD socket, those are skipped with a message. In CI (CI=true) nothing is skipped.
+ * when there is no LXD socket (or, for libvirt examples, no libvirt socket), those are skipped with
+ * a message. In CI (CI=true) nothing is skipped.
+ *
+ * Every ```ts block of every docs/*.md page and of README.md is an excerpt of one of those examples,
+ * so no code shown in the documentation goes untested.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,10 +17,17 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'docs', 'examples');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
-/** An example needs a daemon when it says so in its header or builds a client or a manager. */
-function needsDaemon(source: string): boolean {
-  return /needs a running (lxd|libvirt)/i.test(source) || /\bnew (LxdClient|LxdManager|KvmManager|LxdInitialiser|KvmInitialiser)\b/.test(source);
+/** An example needs LXD when it says so in its header or builds a client, a recorder or an LXD manager. */
+function needsLxd(source: string): boolean {
+  return /needs a running lxd/i.test(source) || /\bnew (LxdClient|LxdManager|LxdInitialiser|Recorder)\b/.test(source);
 }
+
+/** An example needs libvirtd when it says so in its header or builds a KVM manager or initialiser. */
+function needsLibvirt(source: string): boolean {
+  return /needs a running libvirt/i.test(source) || /\bnew (KvmManager|KvmInitialiser)\b/.test(source);
+}
+
+const LIBVIRT_SOCKETS = ['/run/libvirt/libvirt-sock', '/var/run/libvirt/libvirt-sock'];
 
 function runExample(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -35,7 +46,10 @@ function isExcerpt(block: string, example: string): boolean {
   const lines = example.split('\n').map((l) => l.trim());
   let at = 0;
   for (const raw of block.split('\n')) {
-    const line = raw.trim().replace(/from 'lxdkit'/, "from '../../lib/index.js'");
+    const line = raw
+      .trim()
+      .replace(/from 'lxdkit'/, "from '../../lib/index.js'")
+      .replace(/from 'lxdkit\/testing'/, "from '../../lib/testing/index.js'");
     if (line === '') continue;
     const found = lines.indexOf(line, at);
     if (found < 0) return false;
@@ -44,14 +58,25 @@ function isExcerpt(block: string, example: string): boolean {
   return true;
 }
 
-/** Pages whose TypeScript blocks are excerpts of docs/examples (pages without such blocks pass trivially). */
-const EXCERPT_PAGES = ['index.md', 'getting-started.md', 'cli.md', 'profiles.md'];
+/** Every page of docs/ and the README (pages without TypeScript blocks pass trivially). */
+const PAGES = [
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => join('docs', f)),
+  'README.md',
+];
 
 describe('docs pages', () => {
   const examples = readdirSync(DIR).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(DIR, f), 'utf8'));
-  for (const page of EXCERPT_PAGES) {
+
+  it('are all checked', () => {
+    expect(PAGES).to.include.members(['docs/index.md', 'docs/client.md', 'docs/container.md', 'docs/testing.md', 'README.md']);
+  });
+
+  for (const page of PAGES) {
     it(`${page}: every TypeScript block is taken from a docs example that runs`, () => {
-      for (const block of tsBlocks(readFileSync(join(ROOT, 'docs', page), 'utf8'))) {
+      for (const block of tsBlocks(readFileSync(join(ROOT, page), 'utf8'))) {
         expect(examples.some((e) => isExcerpt(block, e)), `not an excerpt of any docs/examples/*.ts:\n${block}`).to.equal(true);
       }
     });
@@ -61,7 +86,8 @@ describe('docs pages', () => {
 describe('docs/examples', function () {
   this.timeout(200_000);
   const files = readdirSync(DIR).filter((f) => f.endsWith('.ts')).sort();
-  const daemon = existsSync(resolveSocketPath());
+  const lxd = existsSync(resolveSocketPath());
+  const libvirt = LIBVIRT_SOCKETS.some((p) => existsSync(p));
   const inCi = Boolean(process.env['CI']);
 
   it('has examples', () => {
@@ -71,9 +97,14 @@ describe('docs/examples', function () {
   for (const file of files) {
     const source = readFileSync(join(DIR, file), 'utf8');
     it(`${file} runs to completion and prints something`, async function () {
-      if (needsDaemon(source) && !daemon) {
+      if (needsLxd(source) && !lxd) {
         if (inCi) throw new Error(`CI: ${file} needs LXD but there is no socket at ${resolveSocketPath()}`);
         console.warn(`    (skipped: ${file} needs a running LXD; run scripts/provision-host.sh)`);
+        this.skip();
+      }
+      if (needsLibvirt(source) && !libvirt) {
+        if (inCi) throw new Error(`CI: ${file} needs libvirtd but there is no socket at ${LIBVIRT_SOCKETS.join(' or ')}`);
+        console.warn(`    (skipped: ${file} needs a running libvirtd; run scripts/provision-host.sh)`);
         this.skip();
       }
       const r = await runExample(join(DIR, file));
