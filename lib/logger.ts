@@ -14,6 +14,8 @@ export interface Logger {
   warn: LogFn;
   error: LogFn;
   child(bindings: Record<string, unknown>): Logger;
+  /** pino's level check; lets hot paths skip building log objects nobody will see. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 const noop = (): void => {};
@@ -26,6 +28,7 @@ export const silentLogger: Logger = {
   warn: noop,
   error: noop,
   child: () => silentLogger,
+  isLevelEnabled: () => false,
 };
 
 /** Keys whose values never reach a log line (cloud-init user-data, certificates, websocket secrets). */

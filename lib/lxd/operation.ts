@@ -78,6 +78,8 @@ export class OperationsHub {
   private leases = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private disabledUntil = 0;
+  /** Bumped whenever events may have been lost (a reconnect): an operation started before must ask LXD. */
+  generation = 0;
 
   constructor(
     private readonly transport: Transport,
@@ -124,10 +126,14 @@ export class OperationsHub {
       sub.on('event', (e) => {
         if (e.type === 'operation') this.update(e.metadata as OperationData);
       });
-      sub.on('gap', () => void this.refreshAll());
+      sub.on('gap', () => {
+        this.generation += 1;
+        void this.refreshAll();
+      });
       sub.on('error', (err: Error) => {
         this.logger.warn({ err: err.message }, 'lxd operations: events socket failed; waiting falls back to /wait');
         if (this.sub === sub) this.sub = undefined;
+        this.generation += 1;
         for (const t of this.ops.values()) for (const l of t.listeners) l(null);
       });
       try {
@@ -240,12 +246,20 @@ export class Operation {
   readonly id: string;
   private last: OperationData;
   private leased: boolean;
+  private readonly generation: number | undefined;
 
+  /**
+   * @param leased the events socket was subscribed before the request was sent
+   * @param generation the hub's generation when it was subscribed (events since then are all seen
+   *   unless it changed)
+   */
   constructor(
     private readonly ctx: OperationContext,
     initial: OperationData,
     leased: boolean,
+    generation?: number,
   ) {
+    this.generation = leased ? generation : undefined;
     this.id = initial.id;
     this.last = initial;
     this.leased = leased;
@@ -255,8 +269,11 @@ export class Operation {
       ctx.hub.update(this.last);
       if (isFinal(this.last)) this.releaseLease();
       else {
+        // keep the state current even before wait() is called: LXD forgets finished operations after 5 s
         const stop = ctx.hub.listen(this.id, (op) => {
-          if (op && isFinal(op)) {
+          if (!op) return;
+          this.observe(op);
+          if (isFinal(op)) {
             stop();
             this.releaseLease();
           }
@@ -401,10 +418,11 @@ export class Operation {
       };
       const stop = this.ctx.hub.listen(this.id, check);
       signal.addEventListener('abort', onAbort, { once: true });
-      // close the race between the request and our listener (the Go client does the same)
+      // Every event since the subscription is in the hub, so nothing was missed before this listener;
+      // ask LXD only when the subscription may have lost events since (a reconnect) or its age is unknown.
       const seen = this.ctx.hub.latest(this.id);
       if (seen) check(seen);
-      if (!settled) {
+      if (!settled && this.generation !== this.ctx.hub.generation) {
         void this.refresh({ signal })
           .then((fresh) => {
             this.ctx.hub.update(fresh);

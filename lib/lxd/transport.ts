@@ -249,7 +249,7 @@ export class Transport {
       const etag = Array.isArray(etagHeader) ? etagHeader[0] : etagHeader;
       const location = Array.isArray(locationHeader) ? locationHeader[0] : locationHeader;
       const envelope = this.decode(method, path, status, text, opts);
-      this.logger.debug(
+      if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug(
         { method, path, status, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(envelope.type === 'async' ? { operation: envelope.operation } : {}) },
         'lxd request',
       );

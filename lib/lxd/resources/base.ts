@@ -96,6 +96,7 @@ export class Api {
    */
   async operation(method: string, path: string, r: Req = {}): Promise<Operation> {
     const leased = await this.ctx.hub.acquire(r.signal);
+    const generation = this.ctx.hub.generation;
     let res;
     try {
       res = await this.raw(method, path, r);
@@ -108,12 +109,13 @@ export class Api {
       const md = res.envelope.metadata;
       return Operation.completed(this.ctx, `${method} ${path}`, md && typeof md === 'object' && !Array.isArray(md) ? (md as Record<string, unknown>) : null);
     }
-    return this.operationFrom(method, path, res.envelope.metadata, leased);
+    return this.operationFrom(method, path, res.envelope.metadata, leased, generation);
   }
 
   /** A raw call: the metadata as sent, or an Operation when LXD answers with one. */
   async operationOrSync(method: string, path: string, r: Req = {}): Promise<QueryResult> {
     const leased = method !== 'GET' && (await this.ctx.hub.acquire(r.signal));
+    const generation = this.ctx.hub.generation;
     let res;
     try {
       res = await this.raw(method, path, r);
@@ -122,16 +124,16 @@ export class Api {
       throw err;
     }
     if (res.envelope.type === 'async') {
-      const operation = this.operationFrom(method, path, res.envelope.metadata, leased);
+      const operation = this.operationFrom(method, path, res.envelope.metadata, leased, generation);
       return { status: res.status, type: 'async', metadata: res.envelope.metadata, etag: res.etag, operation };
     }
     if (leased) this.ctx.hub.release();
     return { status: res.status, type: res.envelope.type, metadata: res.envelope.metadata, etag: res.etag };
   }
 
-  private operationFrom(method: string, path: string, metadata: unknown, leased: boolean): Operation {
+  private operationFrom(method: string, path: string, metadata: unknown, leased: boolean, generation?: number): Operation {
     try {
-      return new Operation(this.ctx, parseOperation(method, path, metadata), leased);
+      return new Operation(this.ctx, parseOperation(method, path, metadata), leased, generation);
     } catch (err) {
       if (leased) this.ctx.hub.release();
       throw err;

@@ -155,6 +155,30 @@ describe('Operation.wait', function () {
       expect(fake.requests.filter((r) => r.path.endsWith('/wait'))).to.have.length(0);
     });
 
+    it('remembers an outcome that arrived before wait() was called, after LXD has forgotten the operation', async function () {
+      const op = operation();
+      fake.on('PUT', '/1.0/instances/c1/state', () => {
+        setTimeout(() => fake.emit('operation', { ...op, status: 'Success', status_code: 200 }), 10);
+        return asyncAnswer(op);
+      });
+      fake.on('GET', /^\/1\.0\/operations\//, () => lxdError(404, 'Operation not found'));
+      const pending = await lxd.instances.setState('c1', { action: 'start' });
+      await new Promise((r) => setTimeout(r, 100));
+      const done = await pending.wait({ timeoutMs: 5_000 });
+      expect(done.status_code).to.equal(200);
+      expect(fake.requests.filter((r) => r.path.startsWith('/1.0/operations/'))).to.have.length(0);
+    });
+
+    it('asks LXD only when events may have been lost: none of the waits here needed a GET of the operation', async function () {
+      const op = operation();
+      fake.on('PUT', '/1.0/instances/c1/state', () => {
+        setTimeout(() => fake.emit('operation', { ...op, status: 'Success', status_code: 200 }), 20);
+        return asyncAnswer(op);
+      });
+      await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 5_000 });
+      expect(fake.requests.map((r) => `${r.method} ${r.path}`)).to.deep.equal(['PUT /1.0/instances/c1/state']);
+    });
+
     it('surfaces a failure event as LxdOperationError with LXD\'s text', async function () {
       const op = operation();
       fake.on('PUT', '/1.0/instances/c1/state', () => {
