@@ -95,24 +95,16 @@ export class Api {
    * operation events *before* sending the request so that no update can be missed.
    */
   async operation(method: string, path: string, r: Req = {}): Promise<Operation> {
-    const leased = await this.ctx.hub.acquire(r.signal);
-    const generation = this.ctx.hub.generation;
-    let res;
-    try {
-      res = await this.raw(method, path, r);
-    } catch (err) {
-      if (leased) this.ctx.hub.release();
-      throw err;
-    }
-    if (res.envelope.type !== 'async') {
-      if (leased) this.ctx.hub.release();
-      const md = res.envelope.metadata;
-      return Operation.completed(this.ctx, `${method} ${path}`, md && typeof md === 'object' && !Array.isArray(md) ? (md as Record<string, unknown>) : null);
-    }
-    return this.operationFrom(method, path, res.envelope.metadata, leased, generation);
+    const res = await this.operationOrSync(method, path, r);
+    if (res.operation) return res.operation;
+    const md = res.metadata;
+    return Operation.completed(this.ctx, `${method} ${path}`, md && typeof md === 'object' && !Array.isArray(md) ? (md as Record<string, unknown>) : null);
   }
 
-  /** A raw call: the metadata as sent, or an Operation when LXD answers with one. */
+  /**
+   * A raw call: the metadata as sent, or an Operation when LXD answers with one. For anything but a
+   * GET, subscribes to operation events first.
+   */
   async operationOrSync(method: string, path: string, r: Req = {}): Promise<QueryResult> {
     const leased = method !== 'GET' && (await this.ctx.hub.acquire(r.signal));
     const generation = this.ctx.hub.generation;
