@@ -7,3 +7,4 @@ export * from './lxdprofile/index.js';
 export { silentLogger, redact, type Logger, type LogFn } from './logger.js';
 export * from './container/lxd/index.js';
 export * from './container/kvm/index.js';
+export { LxdkitError, isLxdkitError } from './errors.js';

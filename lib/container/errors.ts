@@ -2,6 +2,7 @@
  * Typed errors of the container package. The message is always Juju's exact text; the stable
  * `code` is what callers should branch on.
  */
+import { LxdkitError } from '../errors.js';
 
 /** Stable error codes of the container and lxdprofile packages. */
 export const ContainerErrorCode = {
@@ -26,13 +27,11 @@ export type ContainerErrorCode = (typeof ContainerErrorCode)[keyof typeof Contai
 const BRAND = Symbol.for('lxdkit.ContainerError');
 
 /** Base class of every error the container and lxdprofile packages throw. */
-export class ContainerError extends Error {
-  readonly code: ContainerErrorCode;
+export class ContainerError extends LxdkitError<ContainerErrorCode> {
 
   constructor(code: ContainerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'ContainerError';
-    this.code = code;
   }
 
   /** Recognises a ContainerError even when it comes from another copy of lxdkit. */

@@ -2,6 +2,7 @@
  * Every error lxdkit's LXD client throws is an `LxdError` with a stable `code`.
  * `docs/errors.md` lists the codes and what to do about each.
  */
+import { LxdkitError } from '../errors.js';
 import type { OperationData } from './schemas.js';
 
 export const LxdErrorCodes = {
@@ -23,13 +24,11 @@ export type LxdErrorCode = (typeof LxdErrorCodes)[keyof typeof LxdErrorCodes];
 
 const BRAND = Symbol.for('lxdkit.LxdError');
 
-export class LxdError extends Error {
-  readonly code: LxdErrorCode;
+export class LxdError extends LxdkitError<LxdErrorCode> {
   override readonly name: string = 'LxdError';
 
   constructor(code: LxdErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     Object.defineProperty(this, BRAND, { value: true });
   }
 

@@ -9,6 +9,7 @@
  * `AbortSignal`, an optional `ca` for a server with a private certificate, zod-validated JSON and
  * typed errors. Unsigned streams only: `index.sjson` (GPG-signed) is not read.
  */
+import { LxdkitError } from '../errors.js';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -43,9 +44,8 @@ export type SimplestreamsErrorCode = (typeof SimplestreamsErrorCodes)[keyof type
 const BRAND = Symbol.for('lxdkit.SimplestreamsError');
 
 /** Every error of this module. Branch on `code`; `url` is the document or file concerned. */
-export class SimplestreamsError extends Error {
+export class SimplestreamsError extends LxdkitError<SimplestreamsErrorCode> {
   override readonly name = 'SimplestreamsError';
-  readonly code: SimplestreamsErrorCode;
   readonly url: string | undefined;
   /** HTTP status for `SIMPLESTREAMS_ERR_HTTP`. */
   readonly status: number | undefined;
@@ -55,8 +55,7 @@ export class SimplestreamsError extends Error {
     message: string,
     details: { url?: string; status?: number; cause?: unknown } = {},
   ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.url = details.url;
     this.status = details.status;
     Object.defineProperty(this, BRAND, { value: true });

@@ -2,6 +2,7 @@
  * Typed errors of the KVM manager. Messages keep Juju's texts (e.g. `kvm container creation failed:
  * failed to start domain "juju-06f00d-0": …`); branch on the stable `code`.
  */
+import { LxdkitError } from '../../errors.js';
 
 /** Stable codes of {@link KvmError}. */
 export const KvmErrorCodes = {
@@ -26,13 +27,11 @@ export type KvmErrorCode = (typeof KvmErrorCodes)[keyof typeof KvmErrorCodes];
 const BRAND = Symbol.for('lxdkit.KvmError');
 
 /** Base class of the KVM manager's errors. */
-export class KvmError extends Error {
+export class KvmError extends LxdkitError<KvmErrorCode> {
   override readonly name: string = 'KvmError';
-  readonly code: KvmErrorCode;
 
   constructor(code: KvmErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     Object.defineProperty(this, BRAND, { value: true });
   }
 

@@ -2,6 +2,7 @@
  * Errors of the LXD container manager. The message is Juju's text (LXD's own `error` / `err` text
  * where Juju passes it through); branch on `code`.
  */
+import { LxdkitError } from '../../errors.js';
 import { LxdApiError, LxdError } from '../../lxd/errors.js';
 
 export const LxdManagerErrorCode = {
@@ -31,9 +32,8 @@ export type LxdManagerErrorCode = (typeof LxdManagerErrorCode)[keyof typeof LxdM
 
 const BRAND = Symbol.for('lxdkit.LxdManagerError');
 
-export class LxdManagerError extends Error {
+export class LxdManagerError extends LxdkitError<LxdManagerErrorCode> {
   override readonly name = 'LxdManagerError';
-  readonly code: LxdManagerErrorCode;
   /**
    * For `assignLXDProfiles` failures: the instance's profiles as re-read after the failure (Juju
    * returns them alongside the error); `undefined` when they could not be read.
@@ -41,8 +41,7 @@ export class LxdManagerError extends Error {
   currentProfiles: string[] | undefined;
 
   constructor(code: LxdManagerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     Object.defineProperty(this, BRAND, { value: true });
   }
 

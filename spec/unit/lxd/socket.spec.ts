@@ -22,3 +22,26 @@ describe('socket discovery', function () {
     expect(new LxdClient({ socketPath: '/nonexistent' }).endpoint).to.equal('/nonexistent');
   });
 });
+
+describe('LxdkitError', function () {
+  it('is the base of every error family, each keeping its own code', async function () {
+    const { LxdkitError, isLxdkitError, LxdValidationError, ContainerError, ContainerErrorCode, KvmError, KvmErrorCodes, LxdManagerError, LxdManagerErrorCode, SimplestreamsError, SimplestreamsErrorCodes, Namespace } = await import('../../../lib/index.js');
+    const errors = [
+      new LxdValidationError('name', 'bad'),
+      new ContainerError(ContainerErrorCode.NOT_VALID, 'x'),
+      new KvmError(KvmErrorCodes.CONFIG, 'x'),
+      new LxdManagerError(LxdManagerErrorCode.CREATE, 'x'),
+      new SimplestreamsError(SimplestreamsErrorCodes.TIMEOUT, 'x'),
+    ];
+    expect(errors.map((e) => [e instanceof LxdkitError, isLxdkitError(e)])).to.deep.equal(errors.map(() => [true, true]));
+    expect(errors.map((e) => e.code)).to.deep.equal(['LXD_ERR_INVALID_ARGUMENT', 'CONTAINER_ERR_NOT_VALID', 'KVM_ERR_CONFIG', 'LXD_MANAGER_ERR_CREATE', 'SIMPLESTREAMS_ERR_TIMEOUT']);
+    let thrown: unknown;
+    try {
+      new Namespace('not-a-uuid');
+    } catch (e) {
+      thrown = e;
+    }
+    expect(isLxdkitError(thrown)).to.equal(true);
+    expect(isLxdkitError(new Error('plain'))).to.equal(false);
+  });
+});
