@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { ContainerErrorCode, KvmErrorCodes, LxdErrorCodes, LxdManagerErrorCode, SimplestreamsErrorCodes } from '../../lib/index.js';
+
+describe('docs/errors.md', function () {
+  const page = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'errors.md'), 'utf8');
+  const families = { LxdErrorCodes, SimplestreamsErrorCodes, LxdManagerErrorCode, KvmErrorCodes, ContainerErrorCode };
+  for (const [family, codes] of Object.entries(families)) {
+    it(`lists every code of ${family}`, function () {
+      const missing = Object.values(codes).filter((code) => !page.includes(`\`${code}\``));
+      expect(missing).to.deep.equal([]);
+    });
+  }
+});
