@@ -2,6 +2,7 @@
  * Juju's `container.RunningInContainer` / `container.ContainersSupported` (container/utils.go).
  */
 import { execFile } from 'node:child_process';
+import type { StatusCallback } from './types.js';
 
 /** Options of {@link runningInContainer}. */
 export interface RunningInContainerOptions {
@@ -58,4 +59,19 @@ export async function runningInContainer(opts: RunningInContainerOptions = {}): 
  */
 export async function containersSupported(opts: RunningInContainerOptions = {}): Promise<boolean> {
   return !(await runningInContainer(opts));
+}
+
+/**
+ * Wraps a caller's status callback as both managers need it: Juju ignores what the callback returns,
+ * and a callback that throws must not break container creation either (the failure is logged).
+ */
+export function guardStatusCallback(callback: StatusCallback | undefined, log: (msg: string) => void): StatusCallback {
+  return (status, info, data) => {
+    try {
+      callback?.(status, info, data);
+    } catch (err) {
+      log(`status callback failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return undefined;
+  };
 }

@@ -27,6 +27,7 @@ import type {
   StatusCallback,
   StorageConfig,
 } from '../types.js';
+import { guardStatusCallback } from '../utils.js';
 import {
   ConfigImageMetadataURL,
   ConfigImageStream,
@@ -191,14 +192,7 @@ export class KvmManager implements Manager {
     opts: CallOptions = {},
   ): Promise<CreateContainerResult> {
     const name = this.#namespace.hostname(instanceConfig.machineId);
-    // Juju ignores what the callback returns; a callback that throws must not break creation either.
-    const cb: StatusCallback = (status, info, data) => {
-      try {
-        callback?.(status, info, data);
-      } catch (err) {
-        this.#logger.warn(`status callback failed: ${errorMessage(err)}`);
-      }
-    };
+    const cb = guardStatusCallback(callback, (msg) => this.#logger.warn(msg));
     try {
       return await this.#create(name, instanceConfig, constraints, series, network, cb, opts.signal);
     } catch (err) {

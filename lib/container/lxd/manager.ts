@@ -28,6 +28,7 @@ import type {
   StorageConfig,
   TestLXDManager,
 } from '../types.js';
+import { guardStatusCallback } from '../utils.js';
 import { annotate, errorText, LxdManagerError, LxdManagerErrorCode } from './errors.js';
 import { findImage, getImageSources, type FoundImage, type ImageRemote, type ImageSource } from './image.js';
 import { LxdContainerInstance, LxdStatusCode } from './instance.js';
@@ -184,14 +185,7 @@ export class LxdManager implements TestLXDManager {
     callback?: StatusCallback,
     opts: CallOptions = {},
   ): Promise<CreateContainerResult> {
-    const cb: StatusCallback = (status, info, data) => {
-      try {
-        callback?.(status, info, data);
-      } catch (err) {
-        this.#log.debug(`status callback failed: ${errorText(err)}`);
-      }
-      return undefined;
-    };
+    const cb = guardStatusCallback(callback, (msg) => this.#log.debug(msg));
     cb('allocating', 'Creating container spec');
     let spec: ContainerSpec;
     try {
