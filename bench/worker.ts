@@ -164,15 +164,20 @@ async function launch(a: Args): Promise<unknown> {
   const mgr = new LxdManager({ 'model-uuid': uuid }, { client });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const names: string[] = [];
-  for (let start = 0; start < count; start += parallel) {
-    const batch = Array.from({ length: Math.min(parallel, count - start) }, (_, i) => start + i);
-    const made = await Promise.all(batch.map((i) => mgr.createContainer({ machineId: String(i) }, {}, series)));
-    names.push(...made.map((m) => m.instance.id));
-  }
+  const names = await inBatches(count, parallel, async (i) => (await mgr.createContainer({ machineId: String(i) }, {}, series)).instance.id);
   const out = { wallMs: performance.now() - t0, cpuMs: cpuMs(cpu0), names, requests: c.count() };
   await client.close();
   await c.dispatcher.close();
+  return out;
+}
+
+/** Runs `fn(0..count-1)` in batches of `parallel` (a batch starts when the previous one is done), as lxd-benchmark does. */
+async function inBatches<T>(count: number, parallel: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let start = 0; start < count; start += parallel) {
+    const batch = Array.from({ length: Math.min(parallel, count - start) }, (_, i) => start + i);
+    out.push(...(await Promise.all(batch.map(fn))));
+  }
   return out;
 }
 
@@ -197,11 +202,7 @@ async function launchClient(a: Args): Promise<unknown> {
     await (await client.instances.setState(name, { action: 'start', timeout: -1 })).wait({ timeoutMs: 600_000 });
     return name;
   };
-  const names: string[] = [];
-  for (let start = 0; start < count; start += parallel) {
-    const batch = Array.from({ length: Math.min(parallel, count - start) }, (_, i) => start + i);
-    names.push(...(await Promise.all(batch.map(one))));
-  }
+  const names = await inBatches(count, parallel, one);
   const out = { wallMs: performance.now() - t0, cpuMs: cpuMs(cpu0), names, requests: c.count() };
   await client.close();
   await c.dispatcher.close();
