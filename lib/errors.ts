@@ -16,7 +16,20 @@ export class LxdkitError<Code extends string = string> extends Error {
   }
 }
 
+/**
+ * True when `value` carries `brand` (and, if given, has `code`). Brands are `Symbol.for` keys, so the
+ * check works across copies of lxdkit where `instanceof` does not.
+ */
+export function hasBrand(value: unknown, brand: symbol, code?: string): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[brand] === true &&
+    (code === undefined || (value as { code?: unknown }).code === code)
+  );
+}
+
 /** True for any error lxdkit throws, even one from another copy of the package. */
 export function isLxdkitError(value: unknown): value is LxdkitError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  return hasBrand(value, BRAND);
 }

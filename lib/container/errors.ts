@@ -2,7 +2,7 @@
  * Typed errors of the container package. The message is always Juju's exact text; the stable
  * `code` is what callers should branch on.
  */
-import { LxdkitError } from '../errors.js';
+import { LxdkitError, hasBrand } from '../errors.js';
 
 /** Stable error codes of the container and lxdprofile packages. */
 export const ContainerErrorCode = {
@@ -37,7 +37,7 @@ export class ContainerError extends LxdkitError<ContainerErrorCode> {
   /** Recognises a ContainerError even when it comes from another copy of lxdkit. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (this !== ContainerError) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+    return hasBrand(value, BRAND);
   }
 
   get [BRAND](): true {

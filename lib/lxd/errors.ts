@@ -2,7 +2,7 @@
  * Every error lxdkit's LXD client throws is an `LxdError` with a stable `code`.
  * `docs/errors.md` lists the codes and what to do about each.
  */
-import { LxdkitError } from '../errors.js';
+import { LxdkitError, hasBrand } from '../errors.js';
 import type { OperationData } from './schemas.js';
 
 export const LxdErrorCodes = {
@@ -34,7 +34,7 @@ export class LxdError extends LxdkitError<LxdErrorCode> {
 
   /** True for any LxdError, even one from another copy of lxdkit. */
   static is(value: unknown): value is LxdError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+    return hasBrand(value, BRAND);
   }
 }
 

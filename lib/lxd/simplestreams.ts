@@ -9,7 +9,7 @@
  * `AbortSignal`, an optional `ca` for a server with a private certificate, zod-validated JSON and
  * typed errors. Unsigned streams only: `index.sjson` (GPG-signed) is not read.
  */
-import { LxdkitError } from '../errors.js';
+import { LxdkitError, hasBrand } from '../errors.js';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -63,12 +63,7 @@ export class SimplestreamsError extends LxdkitError<SimplestreamsErrorCode> {
 
   /** True for any SimplestreamsError, even one from another copy of lxdkit. */
   static is(value: unknown, code?: SimplestreamsErrorCode): value is SimplestreamsError {
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      (value as Record<symbol, unknown>)[BRAND] === true &&
-      (code === undefined || (value as SimplestreamsError).code === code)
-    );
+    return hasBrand(value, BRAND, code);
   }
 }
 

@@ -2,7 +2,7 @@
  * Typed errors of the KVM manager. Messages keep Juju's texts (e.g. `kvm container creation failed:
  * failed to start domain "juju-06f00d-0": …`); branch on the stable `code`.
  */
-import { LxdkitError } from '../../errors.js';
+import { LxdkitError, hasBrand } from '../../errors.js';
 
 /** Stable codes of {@link KvmError}. */
 export const KvmErrorCodes = {
@@ -37,12 +37,7 @@ export class KvmError extends LxdkitError<KvmErrorCode> {
 
   /** True for any KvmError (optionally with `code`), even one from another copy of lxdkit. */
   static is(value: unknown, code?: KvmErrorCode): value is KvmError {
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      (value as Record<symbol, unknown>)[BRAND] === true &&
-      (code === undefined || (value as KvmError).code === code)
-    );
+    return hasBrand(value, BRAND, code);
   }
 }
 

@@ -2,7 +2,7 @@
  * Errors of the LXD container manager. The message is Juju's text (LXD's own `error` / `err` text
  * where Juju passes it through); branch on `code`.
  */
-import { LxdkitError } from '../../errors.js';
+import { LxdkitError, hasBrand } from '../../errors.js';
 import { LxdApiError, LxdError } from '../../lxd/errors.js';
 
 export const LxdManagerErrorCode = {
@@ -47,12 +47,7 @@ export class LxdManagerError extends LxdkitError<LxdManagerErrorCode> {
 
   /** True for any LxdManagerError, even one from another copy of lxdkit. */
   static is(value: unknown, code?: LxdManagerErrorCode): value is LxdManagerError {
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      (value as Record<symbol, unknown>)[BRAND] === true &&
-      (code === undefined || (value as LxdManagerError).code === code)
-    );
+    return hasBrand(value, BRAND, code);
   }
 }
 
