@@ -2,7 +2,7 @@
  * The HTTP layer: undici over the LXD unix socket (keep-alive) or HTTPS with a client certificate
  * and the server's certificate pinned. Decodes LXD's envelope and maps errors.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -319,8 +319,4 @@ export class Transport {
       await d.close();
     }
   }
-}
-
-export function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }

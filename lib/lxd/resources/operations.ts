@@ -1,7 +1,6 @@
-import { z } from 'zod';
 import { Operation, parseOperation } from '../operation.js';
 import { lxdPath } from '../path.js';
-import { OperationSchema, type OperationData } from '../schemas.js';
+import { OperationListSchema, OperationSchema, type OperationData } from '../schemas.js';
 import { validateSegment } from '../validate.js';
 import { Api, type CallOptions } from './base.js';
 
@@ -12,7 +11,7 @@ export class OperationsResource {
   /** Every operation the server knows (running, and finished in the last 5 s), flattened. */
   async list(opts: CallOptions & { allProjects?: boolean } = {}): Promise<OperationData[]> {
     const { allProjects, ...rest } = opts;
-    const r = await this.api.sync('GET', '/1.0/operations', z.record(z.string(), z.array(OperationSchema).nullable()), {
+    const r = await this.api.sync('GET', '/1.0/operations', OperationListSchema, {
       ...rest,
       query: { recursion: 1, ...(allProjects ? { 'all-projects': 'true' } : {}) },
     });
