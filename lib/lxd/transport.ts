@@ -113,6 +113,9 @@ function errnoOf(err: unknown): string | undefined {
 
 export class Transport {
   readonly remote: boolean;
+  /** The remote URL, parsed once (requests are built from it on every call). */
+  private readonly url: URL | undefined;
+  private readonly basePath: string;
   readonly timeoutMs: number;
   private readonly logger: Logger;
   private readonly opts: TransportOptions;
@@ -123,6 +126,8 @@ export class Transport {
   constructor(opts: TransportOptions) {
     this.opts = opts;
     this.remote = opts.url !== undefined;
+    this.url = opts.url !== undefined ? new URL(opts.url) : undefined;
+    this.basePath = this.url ? this.url.pathname.replace(/\/$/, '') : '';
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.logger = opts.logger;
     this.dispatcher = opts.dispatcher;
@@ -137,7 +142,7 @@ export class Transport {
   }
 
   get origin(): string {
-    return this.opts.url ? new URL(this.opts.url).origin : LOCAL_ORIGIN;
+    return this.url ? this.url.origin : LOCAL_ORIGIN;
   }
 
   private pinnedCheck(): ((host: string, cert: PeerCertificate) => Error | undefined) | undefined {
@@ -212,7 +217,7 @@ export class Transport {
 
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const query = buildQuery(opts.query);
-    const fullPath = `${this.opts.url ? new URL(this.opts.url).pathname.replace(/\/$/, '') : ''}${path}${query}`;
+    const fullPath = `${this.basePath}${path}${query}`;
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const headers: Record<string, string> = {
       'user-agent': this.opts.userAgent ?? 'lxdkit',
@@ -299,9 +304,8 @@ export class Transport {
   /** Opens a websocket (events, operation fds) to `path` on the same endpoint. */
   websocket(path: string, query?: Record<string, QueryValue>, handshakeTimeoutMs = 10_000): WebSocket {
     const q = buildQuery(query);
-    if (this.opts.url) {
-      const u = new URL(this.opts.url);
-      const wsUrl = `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}${u.pathname.replace(/\/$/, '')}${path}${q}`;
+    if (this.url) {
+      const wsUrl = `${this.url.protocol === 'https:' ? 'wss:' : 'ws:'}//${this.url.host}${this.basePath}${path}${q}`;
       return new WebSocket(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...this.tlsConnectOptions() });
     }
     return new WebSocket(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs });
