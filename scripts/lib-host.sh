@@ -17,6 +17,7 @@ LXDKIT_PACKAGES=(lxd lxd-tools busybox-static libvirt-daemon-system libvirt-clie
   qemu-system-x86 genisoimage xz-utils python3-pylxd)
 LXD_LOG=/var/log/lxd/lxd.log
 LXD_STDERR=/var/log/lxd/lxd.stderr.log
+LIBVIRT_STDERR=/var/log/libvirt/lxdkit-daemons.stderr.log
 LIBVIRT_URI=qemu:///system
 
 # With `set -eE`, a command that fails outside a die() still says what failed.
@@ -24,6 +25,21 @@ trap 'printf "error: \"%s\" failed (%s:%s)\n" "$BASH_COMMAND" "$(basename "$0")"
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Starts a daemon that outlives this script ("$@", run from /), in a session of its own, with stdin
+# from /dev/null and its output appended to the log file $1; prints its pid. No process keeps this
+# script's stdout or stderr open after it ends, so a caller that pipes them (`scripts/test.sh | tee`,
+# as .ci/run did) sees end-of-file. A plain `(setsid cmd >log &)` inside a script with an ERR trap
+# does not: bash keeps a copy of itself, holding the original stdout, waiting for cmd.
+start_detached() {
+  local log=$1
+  shift
+  (
+    trap - ERR
+    cd / && exec setsid "$@"
+  ) </dev/null >>"$log" 2>&1 &
+  printf '%s\n' "$!"
+}
 
 require_root() {
   [ "$(id -u)" = 0 ] || die "run as root (sudo $0): it installs packages and starts LXD and libvirtd"
@@ -57,7 +73,7 @@ ensure_lxd() {
   if ! pgrep -x lxd >/dev/null; then
     say "lxd: starting (log $LXD_LOG)"
     mkdir -p /var/log/lxd
-    (cd / && setsid nohup lxd --group root --logfile "$LXD_LOG" </dev/null >>"$LXD_STDERR" 2>&1 &)
+    start_detached "$LXD_STDERR" lxd --group root --logfile "$LXD_LOG" >/dev/null
   else
     say "lxd: a daemon is running but not answering yet; waiting"
   fi
@@ -78,10 +94,14 @@ ensure_libvirt() {
     say "libvirt: running"
   else
     rm -f /etc/libvirt/qemu/networks/autostart/default.xml
-    pgrep -x virtlogd >/dev/null || virtlogd -d || die "virtlogd failed to start"
+    mkdir -p "$(dirname "$LIBVIRT_STDERR")"
+    # Both fork into the background themselves; their stdio still goes to a file, not to ours.
+    pgrep -x virtlogd >/dev/null || (cd / && virtlogd -d </dev/null >>"$LIBVIRT_STDERR" 2>&1) ||
+      die "virtlogd failed to start; see $LIBVIRT_STDERR"
     if ! pgrep -x libvirtd >/dev/null; then
       say "libvirt: starting libvirtd (log /var/log/libvirt/libvirtd.log)"
-      (cd / && libvirtd -d) || die "libvirtd failed to start"
+      (cd / && libvirtd -d </dev/null >>"$LIBVIRT_STDERR" 2>&1) ||
+        die "libvirtd failed to start; see $LIBVIRT_STDERR"
     fi
     local _
     for _ in $(seq 60); do
