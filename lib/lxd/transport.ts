@@ -111,6 +111,110 @@ function errnoOf(err: unknown): string | undefined {
   return undefined;
 }
 
+/** What one HTTP exchange gives back. */
+interface Exchanged {
+  status: number;
+  text: string;
+  etag: string | undefined;
+  location: string | undefined;
+}
+
+/** The per-request deadline fired (mapped to LxdTimeoutError by the transport). */
+class DeadlineError extends Error {
+  constructor(timeoutMs: number, cause?: unknown) {
+    super(`timed out after ${timeoutMs} ms`, cause === undefined ? undefined : { cause });
+    this.name = 'DeadlineError';
+  }
+}
+
+function isHeader(name: Buffer, lower: string): boolean {
+  return name.length === lower.length && name.toString('latin1').toLowerCase() === lower;
+}
+
+/**
+ * An undici dispatch handler that collects a response body into a string. It owns the request's
+ * deadline timer and listens to the caller's signal, aborting the exchange itself (undici passes the
+ * abort function to onConnect), so a request needs neither an AbortController nor a body stream.
+ */
+class CollectingHandler implements Dispatcher.DispatchHandler {
+  private abortExchange: ((err?: Error) => void) | undefined;
+  private reason: unknown;
+  private settled = false;
+  private status = 0;
+  private etag: string | undefined;
+  private location: string | undefined;
+  private readonly chunks: Buffer[] = [];
+  private readonly timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly resolve: (r: Exchanged) => void,
+    private readonly reject: (err: unknown) => void,
+    private readonly signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ) {
+    if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
+      this.timer = setTimeout(() => this.abort(new DeadlineError(timeoutMs)), timeoutMs);
+    }
+    if (signal) {
+      this.onAbort = () => this.abort(signal.reason);
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  private abort(reason: unknown): void {
+    if (this.settled || this.reason !== undefined) return;
+    this.reason = reason ?? new Error('aborted');
+    if (this.abortExchange) this.abortExchange(this.reason instanceof Error ? this.reason : new Error(String(this.reason)));
+    // Not connected yet: onConnect aborts; either way the caller hears now.
+    this.finish();
+    this.reject(this.reason);
+  }
+
+  private finish(): void {
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.reason !== undefined) {
+      abort(this.reason instanceof Error ? this.reason : new Error(String(this.reason)));
+      return;
+    }
+    this.abortExchange = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!;
+      if (isHeader(name, 'etag')) this.etag ??= rawHeaders[i + 1]!.toString('utf8');
+      else if (isHeader(name, 'location')) this.location ??= rawHeaders[i + 1]!.toString('utf8');
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.settled) return;
+    this.finish();
+    const text = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
+    this.resolve({ status: this.status, text, etag: this.etag, location: this.location });
+  }
+
+  onError(err: Error): void {
+    if (this.settled) return;
+    this.finish();
+    this.reject(err);
+  }
+}
+
 export class Transport {
   readonly remote: boolean;
   /** The remote URL, parsed once (requests are built from it on every call). */
@@ -234,38 +338,73 @@ export class Transport {
     }
     if (opts.etag) headers['if-match'] = opts.etag;
 
-    const dl = deadline(opts.signal, timeoutMs);
     const started = performance.now();
     let status = 0;
+    const exchange = body === undefined || typeof body === 'string'
+      ? this.exchange(method, fullPath, headers, body, opts.signal, timeoutMs)
+      : this.streamedExchange(method, fullPath, headers, body, opts.signal, timeoutMs);
     try {
-      const res = await request(`${this.origin}${fullPath}`, {
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body: body as string,
-        dispatcher: this.getDispatcher(),
-        signal: dl.signal,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
-      status = res.statusCode;
-      const text = await res.body.text();
-      const etagHeader = res.headers['etag'];
-      const locationHeader = res.headers['location'];
-      const etag = Array.isArray(etagHeader) ? etagHeader[0] : etagHeader;
-      const location = Array.isArray(locationHeader) ? locationHeader[0] : locationHeader;
-      const envelope = this.decode(method, path, status, text, opts);
+      const res = await exchange;
+      status = res.status;
+      const envelope = this.decode(method, path, status, res.text, opts);
       if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug(
         { method, path, status, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(envelope.type === 'async' ? { operation: envelope.operation } : {}) },
         'lxd request',
       );
-      return { status, envelope, etag, location };
+      return { status, envelope, etag: res.etag, location: res.location };
     } catch (err) {
-      if (dl.timedOut()) {
+      if (err instanceof DeadlineError) {
         throw new LxdTimeoutError(`${method} ${path}: LXD did not answer within ${timeoutMs} ms; raise timeoutMs or check the daemon`, { timeoutMs, method, path }, { cause: err });
       }
       if (opts.signal?.aborted) throw opts.signal.reason;
       const conn = this.connectionError(err);
       if (conn) throw conn;
+      throw err;
+    }
+  }
+
+  /**
+   * One request with an in-memory body (or none), through the dispatcher's own handler interface:
+   * the response is collected into one string with no stream or AbortController in between (the
+   * hot path: every API call but uploads). The deadline and the caller's signal abort it directly.
+   */
+  private exchange(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<Exchanged> {
+    return new Promise<Exchanged>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const handler = new CollectingHandler(resolve, reject, signal, timeoutMs);
+      try {
+        this.getDispatcher().dispatch(
+          { origin: this.origin, path, method: method as Dispatcher.HttpMethod, headers, body: body ?? null, headersTimeout: 0, bodyTimeout: 0 },
+          handler,
+        );
+      } catch (err) {
+        handler.onError(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  /** One request with a streamed body (image uploads), through undici's request(). */
+  private async streamedExchange(method: string, path: string, headers: Record<string, string>, body: Readable | AsyncIterable<Uint8Array> | Buffer, signal: AbortSignal | undefined, timeoutMs: number): Promise<Exchanged> {
+    const dl = deadline(signal, timeoutMs);
+    try {
+      const res = await request(`${this.origin}${path}`, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: body as Readable,
+        dispatcher: this.getDispatcher(),
+        signal: dl.signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      const text = await res.body.text();
+      const etag = res.headers['etag'];
+      const location = res.headers['location'];
+      return { status: res.statusCode, text, etag: Array.isArray(etag) ? etag[0] : etag, location: Array.isArray(location) ? location[0] : location };
+    } catch (err) {
+      if (dl.timedOut()) throw new DeadlineError(timeoutMs, err);
       throw err;
     } finally {
       dl.clear();

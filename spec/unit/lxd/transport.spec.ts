@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MockAgent } from 'undici';
 import {
   LxdApiError,
@@ -123,6 +127,75 @@ describe('lxd transport and envelope', function () {
     setTimeout(() => ac.abort(reason), 50);
     const err = await lxd.profiles.get('slow', { signal: ac.signal }).catch((e: unknown) => e);
     expect(err).to.equal(reason);
+  });
+
+  describe('a daemon that stalls in the middle of a body', function () {
+    let server: Server;
+    let dir: string;
+    let socketPath: string;
+    let closedConnections: number;
+
+    beforeEach(async function () {
+      dir = await mkdtemp(join(tmpdir(), 'lxdkit-stall-'));
+      socketPath = join(dir, 'unix.socket');
+      closedConnections = 0;
+      server = createServer((req, res) => {
+        req.socket.once('close', () => closedConnections++);
+        if (req.url?.startsWith('/1.0/profiles/ok')) {
+          res.writeHead(200, { 'content-type': 'application/json', etag: '"e1"' });
+          // three chunks, to show the body is reassembled
+          const body = JSON.stringify(sync(profile('ok')).body);
+          res.write(body.slice(0, 10));
+          setTimeout(() => {
+            res.write(body.slice(10, 40));
+            res.end(body.slice(40));
+          }, 20);
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"type":"sync","status":"Success","status_code":200,"metadata":{"name":');
+        // ...and never finishes
+      });
+      await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    });
+    afterEach(async function () {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('reassembles a body that arrives in pieces and keeps its ETag', async function () {
+      const c = new LxdClient({ socketPath, useEvents: false });
+      const r = await c.profiles.get('ok');
+      expect(r.value.name).to.equal('ok');
+      expect(r.etag).to.equal('"e1"');
+      await c.close();
+    });
+
+    it('gives up at the deadline with LxdTimeoutError and drops the connection', async function () {
+      const c = new LxdClient({ socketPath, useEvents: false });
+      const started = Date.now();
+      const err = await c.profiles.get('stalls', { timeoutMs: 150 }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(LxdTimeoutError);
+      expect(Date.now() - started).to.be.lessThan(2_000);
+      // the half-read connection is not reused: the server sees it close
+      for (let i = 0; i < 50 && closedConnections === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(closedConnections).to.equal(1);
+      await c.close();
+    });
+
+    it('rethrows the caller\'s abort reason mid-body, and a signal aborted beforehand sends nothing', async function () {
+      const c = new LxdClient({ socketPath, useEvents: false });
+      const ac = new AbortController();
+      const reason = new Error('user cancelled');
+      setTimeout(() => ac.abort(reason), 80);
+      expect(await c.profiles.get('stalls', { signal: ac.signal }).catch((e: unknown) => e)).to.equal(reason);
+      let requests = 0;
+      server.on('request', () => requests++);
+      expect(await c.profiles.get('ok', { signal: ac.signal }).catch((e: unknown) => e)).to.equal(reason);
+      expect(requests).to.equal(0);
+      await c.close();
+    });
   });
 
   it('names the socket and says what to do when permission is denied', async function () {
