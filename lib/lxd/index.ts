@@ -15,7 +15,7 @@ export {
 export type { CallOptions, EtagOptions, WithEtag, QueryResult } from './resources/base.js';
 export type { InstanceListOptions, StateChange, InstancesResource } from './resources/instances.js';
 export type { ListOptions, ProfilesResource } from './resources/profiles.js';
-export type { ImageFiles, ImportOptions, UploadOptions, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
+export type { ImageFiles, ImportOptions, UploadOptions, UploadProgress, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
 export type { NetworksResource, StoragePoolsResource } from './resources/networks.js';
 export type { OperationsResource } from './resources/operations.js';
 export type { ServerResource } from './resources/server.js';

@@ -51,6 +51,16 @@ export interface RawBody {
   stream: Readable | AsyncIterable<Uint8Array> | Buffer;
   contentType: string;
   contentLength?: number;
+  /**
+   * The stream yields buffers that it overwrites a few chunks later (see file-chunks.ts). Fine for
+   * the transport's own undici Agent, which writes each chunk out before pulling the next; for a
+   * dispatcher passed in by the caller, which may keep chunks, each one is copied first.
+   */
+  reusesChunks?: boolean;
+}
+
+async function* copied(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) yield Buffer.from(chunk);
 }
 
 export interface RequestOptions {
@@ -329,7 +339,8 @@ export class Transport {
     };
     let body: string | Buffer | Readable | AsyncIterable<Uint8Array> | undefined;
     if (opts.rawBody) {
-      body = opts.rawBody.stream;
+      const stream = opts.rawBody.stream;
+      body = opts.rawBody.reusesChunks && !this.ownsDispatcher && !Buffer.isBuffer(stream) ? copied(stream) : stream;
       headers['content-type'] = opts.rawBody.contentType;
       if (opts.rawBody.contentLength !== undefined) headers['content-length'] = String(opts.rawBody.contentLength);
     } else if (opts.body !== undefined) {

@@ -48,4 +48,9 @@ export async function removeLeftovers(client: LxdClient, prefix: string): Promis
   for (const name of await client.profiles.list({ recursion: 0 })) {
     if (name.startsWith(prefix)) await client.profiles.delete(name);
   }
+  // images a spec imported: an alias or the description carries the prefix
+  for (const image of await client.images.list()) {
+    if (!image.aliases.some((a) => a.name.startsWith(prefix)) && !(image.properties['description'] ?? '').startsWith(prefix)) continue;
+    await (await client.images.delete(image.fingerprint)).wait({ timeoutMs: 60_000 });
+  }
 }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { isConflict, LxdResponseValidationError, LxdValidationError } from '../errors.js';
 import type { Operation, WaitOptions } from '../operation.js';
+import { readFileChunks } from '../file-chunks.js';
 import { lxdPath } from '../path.js';
 import {
   ImageAliasPutSchema,
@@ -30,6 +30,17 @@ export interface UploadOptions extends CallOptions {
   public?: boolean;
   properties?: Record<string, string>;
   filename?: string;
+  /**
+   * Called as the files stream out (after each chunk of up to 1 MiB is handed to the connection),
+   * with the bytes sent so far and the request body's total. A callback that throws is ignored.
+   */
+  onUploadProgress?: (progress: UploadProgress) => void;
+}
+
+/** How far an upload has got, in bytes of the request body (multipart framing included). */
+export interface UploadProgress {
+  sentBytes: number;
+  totalBytes: number;
 }
 
 export interface ImportOptions extends UploadOptions, Pick<WaitOptions, 'onProgress'> {
@@ -64,13 +75,30 @@ const CRLF = '\r\n';
 async function* multipart(boundary: string, parts: { name: string; file: string }[], signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   for (const part of parts) {
     yield Buffer.from(partHeader(boundary, part.name, part.file));
-    for await (const chunk of createReadStream(part.file, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) })) {
-      yield chunk as Buffer;
-    }
+    yield* readFileChunks(part.file, { chunkBytes: UPLOAD_CHUNK_BYTES, signal });
     yield Buffer.from(CRLF);
   }
   yield Buffer.from(`--${boundary}--${CRLF}`);
 }
+
+/** Passes `source` through, reporting the running byte count after each chunk. */
+async function* counted(source: AsyncIterable<Uint8Array>, totalBytes: number, report: ((p: UploadProgress) => void) | undefined): AsyncGenerator<Uint8Array> {
+  let sentBytes = 0;
+  for await (const chunk of source) {
+    yield chunk;
+    sentBytes += chunk.length;
+    if (report) {
+      try {
+        report({ sentBytes, totalBytes });
+      } catch {
+        // a progress callback must not break the upload
+      }
+    }
+  }
+}
+
+/** Read size of the upload streams (from a ring of reused buffers, see file-chunks.ts). */
+const UPLOAD_CHUNK_BYTES = 256 * 1024;
 
 function partHeader(boundary: string, name: string, file: string): string {
   return `--${boundary}${CRLF}Content-Disposition: form-data; name="${name}"; filename="${basename(file).replace(/"/g, '')}"${CRLF}Content-Type: application/octet-stream${CRLF}${CRLF}`;
@@ -155,7 +183,12 @@ export class ImagesResource {
       const size = await sizeOf(files.unified, 'unified');
       return this.api.operation('POST', '/1.0/images', {
         ...req,
-        rawBody: { stream: createReadStream(files.unified, { highWaterMark: 1 << 20 }), contentType: 'application/octet-stream', contentLength: size },
+        rawBody: {
+          stream: counted(readFileChunks(files.unified, { chunkBytes: UPLOAD_CHUNK_BYTES, signal: opts.signal }), size, opts.onUploadProgress),
+          contentType: 'application/octet-stream',
+          contentLength: size,
+          reusesChunks: true,
+        },
       });
     }
     const [metaSize, rootSize] = await Promise.all([sizeOf(files.metadata, 'metadata'), sizeOf(files.rootfs, 'rootfs')]);
@@ -170,7 +203,7 @@ export class ImagesResource {
       Buffer.byteLength(`--${boundary}--${CRLF}`);
     return this.api.operation('POST', '/1.0/images', {
       ...req,
-      rawBody: { stream: multipart(boundary, parts, opts.signal), contentType: `multipart/form-data; boundary=${boundary}`, contentLength: length },
+      rawBody: { stream: counted(multipart(boundary, parts, opts.signal), length, opts.onUploadProgress), contentType: `multipart/form-data; boundary=${boundary}`, contentLength: length, reusesChunks: true },
     });
   }
 

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { Agent } from 'undici';
 import {
   LxdApiError,
   LxdClient,
@@ -201,8 +203,24 @@ describe('LxdClient against the real LXD daemon', function () {
       writeFileSync(join(dir, 'meta', 'metadata.yaml'), `${yaml.trimEnd()}\n# ${run}\n`);
       execFileSync('tar', ['-cJf', join(dir, 'meta.tar.xz'), '-C', join(dir, 'meta'), '.']);
       const alias = `${run}/img`;
-      const image = await lxd.images.import({ metadata: join(dir, 'meta.tar.xz'), rootfs: join(IMAGE_DIR, 'busybox-rootfs.tar.xz') }, { aliases: [alias], timeoutMs: 120_000 });
+      const sent: { sentBytes: number; totalBytes: number }[] = [];
+      const files = { metadata: join(dir, 'meta.tar.xz'), rootfs: join(IMAGE_DIR, 'busybox-rootfs.tar.xz') };
+      const image = await lxd.images.import(files, {
+        aliases: [alias],
+        timeoutMs: 120_000,
+        onUploadProgress: (p) => {
+          sent.push(p);
+          if (sent.length === 1) throw new Error('a broken progress callback must not break the upload');
+        },
+      });
       try {
+        // upload progress: rising to the whole body, which is both files plus the multipart framing
+        const fileBytes = statSync(files.metadata).size + statSync(files.rootfs).size;
+        expect(sent.length).to.be.greaterThan(1);
+        const total = sent[0]!.totalBytes;
+        expect(total).to.be.greaterThan(fileBytes).and.lessThan(fileBytes + 1024);
+        expect(sent.every((p, i) => p.totalBytes === total && (i === 0 || p.sentBytes > sent[i - 1]!.sentBytes))).to.equal(true);
+        expect(sent.at(-1)!.sentBytes).to.equal(total);
         expect(image.fingerprint).to.match(/^[0-9a-f]{64}$/);
         expect(image.aliases.map((a) => a.name)).to.include(alias);
         expect((await lxd.images.getAlias(alias)).value.target).to.equal(image.fingerprint);
@@ -211,6 +229,37 @@ describe('LxdClient against the real LXD daemon', function () {
       }
       expect(await lxd.images.getAlias(alias).catch((e: unknown) => e)).to.be.instanceOf(LxdNotFoundError);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('uploads a multi-MiB unified image intact, through its own agent and through a caller\'s dispatcher', async function () {
+    const dir = mkdtempSync(join(tmpdir(), 'lxdkit-img-'));
+    const agent = new Agent({ connect: { socketPath: '/var/lib/lxd/unix.socket' } });
+    const other = new LxdClient({ dispatcher: agent });
+    try {
+      // an uncompressed tarball of 3 MiB of random bytes: a dozen 256 KiB chunks, so the upload's
+      // ring of buffers comes round several times
+      mkdirSync(join(dir, 'rootfs'));
+      writeFileSync(join(dir, 'metadata.yaml'), `architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  description: ${run}-unified\n`);
+      for (const [i, client] of [lxd, other].entries()) {
+        writeFileSync(join(dir, 'rootfs', 'blob'), randomBytes(3 * 1024 * 1024 + i));
+        execFileSync('tar', ['-cf', join(dir, 'image.tar'), '-C', dir, 'metadata.yaml', 'rootfs']);
+        const tarball = readFileSync(join(dir, 'image.tar'));
+        const want = createHash('sha256').update(tarball).digest('hex');
+        const sent: { sentBytes: number; totalBytes: number }[] = [];
+        const image = await client.images.import({ unified: join(dir, 'image.tar') }, { aliases: [`${run}/unified-${i}`], timeoutMs: 120_000, onUploadProgress: (p) => sent.push(p) });
+        try {
+          expect(image.fingerprint, 'LXD hashed the bytes it received').to.equal(want);
+          expect(sent.at(-1)).to.deep.equal({ sentBytes: tarball.length, totalBytes: tarball.length });
+          expect(sent.length).to.equal(Math.ceil(tarball.length / (256 * 1024)));
+        } finally {
+          await (await client.images.delete(image.fingerprint)).wait();
+        }
+      }
+    } finally {
+      await other.close();
+      await agent.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
