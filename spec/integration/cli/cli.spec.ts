@@ -1,52 +1,21 @@
 /**
  * The built lxdkit command (dist/cli/main.js) run as a subprocess against the real LXD daemon.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { hostArch } from '../../../lib/container/arch.js';
 import { Namespace } from '../../../lib/container/namespace.js';
 import { isNotFound, type LxdClient } from '../../../lib/lxd/index.js';
+import { CLI, ensureBuilt, lxdkit } from '../../helpers/cli.js';
 import { TEST_BRIDGE, TEST_IMAGE_ALIAS, removeLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const PREFIX = 'lxdkit-spec-cli-';
 /** The spec's models all end in this, so a killed run's containers (juju-c11c0d-*) are found again. */
 const MODEL_TAIL = 'c11c0d';
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds dist/ when it is missing or older than lib/. */
-function ensureBuilt(): void {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtime(join(ROOT, 'lib'))) return;
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function lxdkit(args: string[], cwd = ROOT): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 function profileText(name: string, config: Record<string, string>, description = 'spec'): string {
   const lines = Object.entries(config).map(([k, v]) => `  ${k}: "${v}"`);

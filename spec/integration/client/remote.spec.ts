@@ -1,14 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { X509Certificate, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { LxdClient, LxdConnectionError, LxdForbiddenError, type LxdEvent } from '../../../lib/lxd/index.js';
-import { TEST_IMAGE_ALIAS, removeLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { hostArch } from '../../../lib/container/arch.js';
+import { Namespace } from '../../../lib/container/namespace.js';
+import { ensureBuilt, lxdkit } from '../../helpers/cli.js';
+import { TEST_BRIDGE, TEST_IMAGE_ALIAS, removeLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
 
 const PREFIX = 'lxdkit-spec-rm-';
+/** Models of this spec end in this, so a killed run's containers (juju-ad0e7e-*) are found again. */
+const MODEL_TAIL = 'ad0e7e';
+/** Series aliases of this spec: juju/rmspec<hex>/<arch>. */
+const SERIES_ALIAS = /^juju\/rmspec[0-9a-f]{6}\//;
 
 function makeCert(dir: string, cn: string): { cert: string; key: string } {
   const cert = join(dir, `${cn}.crt`);
@@ -51,12 +58,16 @@ describe('LxdClient against a remote LXD over HTTPS on 127.0.0.1', function () {
     url = `https://127.0.0.1:${port}`;
     await local.server.patch({ config: { 'core.https_address': `127.0.0.1:${port}` } });
     await local.certificates.add({ certificate: trusted.cert, name: run });
+    await removeLeftovers(local, `juju-${MODEL_TAIL}-`);
+    for (const al of await local.images.listAliases()) if (SERIES_ALIAS.test(al.name)) await local.images.deleteAlias(al.name);
     fingerprint = new X509Certificate(trusted.cert).fingerprint256.replace(/:/g, '').toLowerCase();
   });
 
   after(async function () {
     if (!local) return;
     await removeLeftovers(local, run).catch(() => {});
+    await removeLeftovers(local, `juju-${MODEL_TAIL}-`).catch(() => {});
+    for (const al of await local.images.listAliases().catch(() => [])) if (SERIES_ALIAS.test(al.name)) await local.images.deleteAlias(al.name).catch(() => {});
     if (fingerprint) await local.certificates.delete(fingerprint).catch(() => {});
     await local.server.patch({ config: { 'core.https_address': previousAddress ?? '' } });
     await local.close();
@@ -118,5 +129,46 @@ describe('LxdClient against a remote LXD over HTTPS on 127.0.0.1', function () {
     } finally {
       await remote.close();
     }
+  });
+
+  it('the lxdkit command works the remote: status, a model\'s container created, listed and destroyed; a wrong pin exits 6', async function () {
+    this.timeout(180_000);
+    ensureBuilt();
+    const files = { cert: join(dir, 'client.crt'), key: join(dir, 'client.key'), server: join(dir, 'server.crt'), wrong: join(dir, 'wrong.crt') };
+    writeFileSync(files.cert, trusted.cert);
+    writeFileSync(files.key, trusted.key, { mode: 0o600 });
+    writeFileSync(files.server, serverCert);
+    writeFileSync(files.wrong, makeCert(dir, `${run}-wrong`).cert);
+    const remote = ['--remote', url, '--client-cert', files.cert, '--client-key', files.key, '--server-cert', files.server];
+    // no socket: whatever the command does goes over HTTPS
+    const env = { LXD_SOCKET: join(dir, 'no-such.socket') };
+
+    const status = await lxdkit([...remote, 'status', '--json'], undefined, env);
+    expect(status.code, status.stderr).to.equal(0);
+    const s = JSON.parse(status.stdout) as { server: { apiVersion: string; auth?: string }; pools: { name: string }[] };
+    expect(s.server.apiVersion).to.equal('1.0');
+    expect(s.pools.map((p) => p.name)).to.include('default');
+
+    const series = `rmspec${uniqueSuffix()}`;
+    const { value: img } = await local.images.getAlias(TEST_IMAGE_ALIAS);
+    await local.images.createAlias({ name: `juju/${series}/${hostArch()}`, target: img.target });
+    const model = `${randomUUID().slice(0, -MODEL_TAIL.length)}${MODEL_TAIL}`;
+    const name = new Namespace(model).hostname('0');
+    const created = await lxdkit([...remote, 'container', 'create', '--model', model, '--machine', '0', '--series', series, '--bridge', TEST_BRIDGE, '--json'], undefined, env);
+    expect(created.code, created.stderr).to.equal(0);
+    expect(JSON.parse(created.stdout)).to.deep.include({ name, model, kind: 'lxd' });
+    expect((await local.instances.get(name)).value.status).to.equal('Running');
+
+    const listed = await lxdkit([...remote, 'container', 'list', '--model', model, '--json'], undefined, env);
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect((JSON.parse(listed.stdout) as { name: string }[]).map((r) => r.name)).to.deep.equal([name]);
+
+    const destroyed = await lxdkit([...remote, 'container', 'destroy', name], undefined, env);
+    expect(destroyed.code, destroyed.stderr).to.equal(0);
+    expect(await local.instances.list({ recursion: 0 })).to.not.include(name);
+
+    const pinned = await lxdkit(['--remote', url, '--client-cert', files.cert, '--client-key', files.key, '--server-cert', files.wrong, 'status'], undefined, env);
+    expect(pinned.code).to.equal(6);
+    expect(pinned.stderr).to.contain(url);
   });
 });
