@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../../lib/logger.js';
@@ -19,9 +19,17 @@ export async function cli(args: string[], opts: { cwd?: string; env?: Record<str
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
-/** A temp directory with the given files. */
+const made: string[] = [];
+
+/** A temp directory with the given files; `removeTempFiles()` removes every one made so far. */
 export function tempFiles(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'lxdkit-cli-unit-'));
+  made.push(dir);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
+}
+
+/** Removes the directories `tempFiles()` made (call it from an `after` hook). */
+export function removeTempFiles(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }

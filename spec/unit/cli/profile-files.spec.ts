@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ExitCode } from '../../../lib/cli/exit-codes.js';
 import { loadProfileFiles, parseProfileText, profileYaml, ProfileFileError } from '../../../lib/cli/profile-files.js';
-import { tempFiles } from './helpers.js';
+import { removeTempFiles, tempFiles } from './helpers.js';
 
 function failure(text: string, opts: { charm?: boolean } = {}): ProfileFileError {
   try {
@@ -14,6 +14,7 @@ function failure(text: string, opts: { charm?: boolean } = {}): ProfileFileError
 }
 
 describe('cli profile files', () => {
+  after(removeTempFiles);
   it('reads the shape lxc profile show prints (used_by and project ignored)', () => {
     const [p] = parseProfileText('config:\n  security.nesting: "true"\ndescription: d\ndevices:\n  kvm:\n    path: /dev/kvm\n    type: unix-char\nname: n1\nused_by:\n- /1.0/instances/c1\n', 'p.yaml');
     expect(p).to.deep.include({ name: 'n1', description: 'd', config: { 'security.nesting': 'true' }, devices: { kvm: { path: '/dev/kvm', type: 'unix-char' } }, file: 'p.yaml', line: 1 });

@@ -4,7 +4,7 @@ import { ExitCode } from '../../../lib/cli/exit-codes.js';
 import { renderTable } from '../../../lib/cli/output.js';
 import { createProgress, renderBar } from '../../../lib/cli/progress.js';
 import { StringStream } from '../../../lib/cli/io.js';
-import { cli, tempFiles } from './helpers.js';
+import { cli, removeTempFiles, tempFiles } from './helpers.js';
 
 const COMMANDS = [
   [],
@@ -28,6 +28,7 @@ const COMMANDS = [
 ];
 
 describe('cli program (in-process, no daemon)', () => {
+  after(removeTempFiles);
   it('has --help on every command, exit 0, on stdout', async () => {
     for (const c of COMMANDS) {
       const r = await cli([...c, '--help']);
