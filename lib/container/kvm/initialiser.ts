@@ -104,12 +104,7 @@ export class KvmInitialiser implements Initialiser {
     this.#opts = opts;
     this.#logger = (opts.logger ?? silentLogger).child({ module: KvmLoggerName });
     this.#run = opts.run ?? runCommand;
-    this.#virsh = new Virsh({
-      run: this.#run,
-      logger: this.#logger,
-      ...(opts.libvirtUri === undefined ? {} : { uri: opts.libvirtUri }),
-      ...(opts.virshTimeoutMs === undefined ? {} : { timeoutMs: opts.virshTimeoutMs }),
-    });
+    this.#virsh = new Virsh({ run: this.#run, logger: this.#logger, uri: opts.libvirtUri, timeoutMs: opts.virshTimeoutMs });
   }
 
   /**

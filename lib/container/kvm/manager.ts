@@ -141,12 +141,7 @@ export class KvmManager implements Manager {
     this.imageStream = cfg.popValue(ConfigImageStream);
     cfg.warnAboutUnused(opts.logger ?? silentLogger);
     this.#run = opts.run ?? runCommand;
-    this.#virsh = new Virsh({
-      run: this.#run,
-      logger: this.#logger,
-      ...(opts.libvirtUri === undefined ? {} : { uri: opts.libvirtUri }),
-      ...(opts.virshTimeoutMs === undefined ? {} : { timeoutMs: opts.virshTimeoutMs }),
-    });
+    this.#virsh = new Virsh({ run: this.#run, logger: this.#logger, uri: opts.libvirtUri, timeoutMs: opts.virshTimeoutMs });
     this.#guestDir = opts.guestDir ?? GuestDir;
     this.#dirs = {
       logger: opts.logger ?? silentLogger,

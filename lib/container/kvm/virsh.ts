@@ -127,10 +127,10 @@ export interface PoolInfo {
 
 export interface VirshOptions {
   /** libvirt connection URI; defaults to `qemu:///system`. */
-  uri?: string;
+  uri?: string | undefined;
   run?: CommandRunner;
   /** Timeout of one virsh call; defaults to 60 s. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   logger?: Logger;
 }
 
