@@ -175,10 +175,15 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
   private abort(reason: unknown): void {
     if (this.settled || this.reason !== undefined) return;
     this.reason = reason ?? new Error('aborted');
-    if (this.abortExchange) this.abortExchange(this.reason instanceof Error ? this.reason : new Error(String(this.reason)));
+    this.abortExchange?.(this.reasonError());
     // Not connected yet: onConnect aborts; either way the caller hears now.
     this.finish();
     this.reject(this.reason);
+  }
+
+  /** undici aborts with an Error; a caller's abort reason may be any value. */
+  private reasonError(): Error {
+    return this.reason instanceof Error ? this.reason : new Error(String(this.reason));
   }
 
   private finish(): void {
@@ -189,7 +194,7 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
 
   onConnect(abort: (err?: Error) => void): void {
     if (this.reason !== undefined) {
-      abort(this.reason instanceof Error ? this.reason : new Error(String(this.reason)));
+      abort(this.reasonError());
       return;
     }
     this.abortExchange = abort;
@@ -350,13 +355,12 @@ export class Transport {
     if (opts.etag) headers['if-match'] = opts.etag;
 
     const started = performance.now();
-    let status = 0;
     const exchange = body === undefined || typeof body === 'string'
       ? this.exchange(method, fullPath, headers, body, opts.signal, timeoutMs)
       : this.streamedExchange(method, fullPath, headers, body, opts.signal, timeoutMs);
     try {
       const res = await exchange;
-      status = res.status;
+      const { status } = res;
       const envelope = this.decode(method, path, status, res.text, opts);
       if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug(
         { method, path, status, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(envelope.type === 'async' ? { operation: envelope.operation } : {}) },

@@ -31,7 +31,7 @@ export interface UploadOptions extends CallOptions {
   properties?: Record<string, string>;
   filename?: string;
   /**
-   * Called as the files stream out (after each chunk of up to 1 MiB is handed to the connection),
+   * Called as the files stream out (after each chunk of up to 256 KiB is handed to the connection),
    * with the bytes sent so far and the request body's total. A callback that throws is ignored.
    */
   onUploadProgress?: (progress: UploadProgress) => void;
@@ -75,7 +75,7 @@ const CRLF = '\r\n';
 async function* multipart(boundary: string, parts: { name: string; file: string }[], signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   for (const part of parts) {
     yield Buffer.from(partHeader(boundary, part.name, part.file));
-    yield* readFileChunks(part.file, { chunkBytes: UPLOAD_CHUNK_BYTES, signal });
+    yield* readFileChunks(part.file, { signal });
     yield Buffer.from(CRLF);
   }
   yield Buffer.from(`--${boundary}--${CRLF}`);
@@ -96,9 +96,6 @@ async function* counted(source: AsyncIterable<Uint8Array>, totalBytes: number, r
     }
   }
 }
-
-/** Read size of the upload streams (from a ring of reused buffers, see file-chunks.ts). */
-const UPLOAD_CHUNK_BYTES = 256 * 1024;
 
 function partHeader(boundary: string, name: string, file: string): string {
   return `--${boundary}${CRLF}Content-Disposition: form-data; name="${name}"; filename="${basename(file).replace(/"/g, '')}"${CRLF}Content-Type: application/octet-stream${CRLF}${CRLF}`;
@@ -184,7 +181,7 @@ export class ImagesResource {
       return this.api.operation('POST', '/1.0/images', {
         ...req,
         rawBody: {
-          stream: counted(readFileChunks(files.unified, { chunkBytes: UPLOAD_CHUNK_BYTES, signal: opts.signal }), size, opts.onUploadProgress),
+          stream: counted(readFileChunks(files.unified, { signal: opts.signal }), size, opts.onUploadProgress),
           contentType: 'application/octet-stream',
           contentLength: size,
           reusesChunks: true,
