@@ -235,7 +235,7 @@ describe('LxdClient against the real LXD daemon', function () {
 
   it('uploads a multi-MiB unified image intact, through its own agent and through a caller\'s dispatcher', async function () {
     const dir = mkdtempSync(join(tmpdir(), 'lxdkit-img-'));
-    const agent = new Agent({ connect: { socketPath: '/var/lib/lxd/unix.socket' } });
+    const agent = new Agent({ connect: { socketPath: lxd.endpoint } });
     const other = new LxdClient({ dispatcher: agent });
     try {
       // an uncompressed tarball of 3 MiB of random bytes: a dozen 256 KiB chunks, so the upload's

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import { Agent, type Dispatcher } from 'undici';
-import { LxdClient } from '../../../lib/lxd/index.js';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, type Dispatcher } from 'undici';
 import { readFileChunks } from '../../../lib/lxd/file-chunks.js';
+import { LxdClient } from '../../../lib/lxd/index.js';
 
 const openFds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
 
