@@ -13,6 +13,7 @@ import {
   imageMetadataURL,
 } from '../../lib/lxd/simplestreams.js';
 import { buildTree, sha256, startSimplestreamsServer } from '../helpers/simplestreams-server.js';
+import { rejection } from '../helpers/rejection.js';
 
 const ORIGIN = 'http://images.example.test';
 const BASE = `${ORIGIN}/releases/`;
@@ -22,15 +23,6 @@ function serveTree(tree: Map<string, Buffer>): nock.Scope {
   const scope = nock(ORIGIN);
   for (const [path, body] of tree) scope.get(`/releases/${path}`).optionally().reply(200, body).persist();
   return scope;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 const focal = (versions: Record<string, { ftype: string; content: string; extra?: Record<string, unknown> }[]>) => ({

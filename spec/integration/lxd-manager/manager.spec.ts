@@ -17,6 +17,7 @@ import { bridgeNetworkConfig, newInterfaceInfo } from '../../../lib/container/ne
 import { isNotFound, type LxdClient } from '../../../lib/lxd/index.js';
 import { IMAGE_DIR, TEST_BRIDGE, TEST_IMAGE_ALIAS, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { sha256, startSimplestreamsServer, type SimplestreamsServer } from '../../helpers/simplestreams-server.js';
+import { rejection } from '../../helpers/rejection.js';
 
 const execFileP = promisify(execFile);
 const MODEL_MARK = 'c0ffee00-';
@@ -52,15 +53,6 @@ async function removeLeftovers(lxd: LxdClient, marker = PREFIX, model = MODEL_MA
   for (const image of await lxd.images.list()) {
     if ((image.properties['description'] ?? '').startsWith(marker)) await (await lxd.images.delete(image.fingerprint)).wait({ timeoutMs: 60_000 }).catch(() => {});
   }
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const eth = (name: string, parent: string, mac: string, mtu: number) =>

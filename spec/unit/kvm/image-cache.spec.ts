@@ -6,21 +6,13 @@ import { KvmError, backingFilePath, ensureCachedImage, humanizeBytes, imageFType
 import type { Status } from '../../../lib/container/types.js';
 import { pauseNock, sha256, startSimplestreamsServer, type SimplestreamsServer } from '../../helpers/simplestreams-server.js';
 import { failure, fakeRunner } from './fake-runner.js';
+import { rejection } from '../../helpers/rejection.js';
 
 // `qemu-img convert -f qcow2 <src> <dst>` done as a copy.
 const convertByCopy = fakeRunner(async (_c, args) => {
   await copyFile(args[3] ?? '', args[4] ?? '');
   return undefined;
 });
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('kvm image cache', () => {
   const image = Buffer.alloc(300 * 1024, 7);

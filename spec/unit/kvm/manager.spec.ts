@@ -11,6 +11,7 @@ import { bridgeNetworkConfig, newInterfaceInfo } from '../../../lib/container/ne
 import type { Status } from '../../../lib/container/types.js';
 import type { Logger } from '../../../lib/logger.js';
 import { failure, fakeRunner, type Handler } from './fake-runner.js';
+import { rejection } from '../../helpers/rejection.js';
 
 const UUID = 'deadbeef-0bad-400d-8000-4b1d0d06f00d';
 const NAME = 'juju-06f00d-0';
@@ -26,15 +27,6 @@ function recordingLogger(lines: string[]): Logger {
     child: () => logger,
   };
   return logger;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 // Answers like libvirt and qemu-img do for a guest that gets created and started.

@@ -1,15 +1,7 @@
 import { expect } from 'chai';
 import { KvmCommandError, KvmErrorCodes, Virsh, lookPath, runCommand } from '../../../lib/container/kvm/index.js';
 import { failure, fakeRunner } from './fake-runner.js';
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../../helpers/rejection.js';
 
 describe('kvm runCommand', () => {
   it('returns stdout and stderr of a program that succeeds', async () => {

@@ -2,15 +2,7 @@ import { expect } from 'chai';
 import { LxdInitialiser, LxdManagerError } from '../../../lib/container/lxd/index.js';
 import { serverInfo, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 import { installWorld, type World } from './world.js';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../../helpers/rejection.js';
 
 describe('LxdInitialiser (fake LXD)', () => {
   let fake: FakeLxd;

@@ -9,19 +9,11 @@ import type { LxdClient } from '../../../lib/lxd/client.js';
 import { startFakeLxd, type FakeLxd } from '../../helpers/fake-lxd.js';
 import { captureLogger } from '../container/capture-logger.js';
 import { installWorld, type World } from './world.js';
+import { rejection } from '../../helpers/rejection.js';
 
 const UUID = 'deadbeef-0bad-400d-8000-4b1d0d06f00d';
 const FP = 'a'.repeat(64);
 const REMOTE_FP = 'b'.repeat(64);
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 function eth(name: string, parent: string, extra: Partial<Parameters<typeof newInterfaceInfo>[0]> = {}) {
   return newInterfaceInfo({ interfaceName: name, interfaceType: 'ethernet', configType: 'dhcp', parentInterfaceName: parent, ...extra });

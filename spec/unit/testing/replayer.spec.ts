@@ -6,15 +6,7 @@ import { FixtureError, loadFixture, parseFixture } from '../../../lib/testing/fi
 import { Replayer, ReplayMismatchError } from '../../../lib/testing/replayer.js';
 import { startReplayServer } from '../../../lib/testing/server.js';
 import { fixture, fixturePath, replay, type Replay } from '../fixtures/replay.js';
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-}
+import { rejection } from '../../helpers/rejection.js';
 
 describe('testing: Replayer', () => {
   let r: Replay;
