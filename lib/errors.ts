@@ -1,35 +1,87 @@
 /**
- * The base of every error lxdkit throws: `LxdError` (the client), `SimplestreamsError`,
- * `ContainerError`, `LxdManagerError` and `KvmError` all extend it. Each has a stable `code`
- * (`LXD_ERR_*`, `SIMPLESTREAMS_ERR_*`, `CONTAINER_ERR_*`, `LXD_MANAGER_ERR_*`, `KVM_ERR_*`);
- * branch on it, never on message text.
+ * The base of every error lxdkit throws. A family (`LxdError`, `SimplestreamsError`, `ContainerError`,
+ * `LxdManagerError`, `KvmError`, `TestingError`) declares only its `name` and its code table; the base
+ * brands each instance so that `Family.is(err, code?)` recognises it, even one thrown by another copy
+ * of lxdkit, where `instanceof` fails. Branch on `code`, never on message text.
  */
-const BRAND = Symbol.for('lxdkit.Error');
+const BRAND = 'lxdkit.error.';
+
+/** A family's constructor, as `annotate` needs it. */
+export interface ErrorFamily<E extends LxdkitError> {
+  new (code: E['code'], message: string, options?: { cause?: unknown }): E;
+  is(value: unknown, code?: string): value is E;
+}
 
 export class LxdkitError<Code extends string = string> extends Error {
+  override readonly name: string = 'LxdkitError';
   readonly code: Code;
 
   constructor(code: Code, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // An absent cause leaves no `cause` property, however the options were spelled.
+    super(message, options?.cause === undefined ? undefined : options);
     this.code = code;
-    Object.defineProperty(this, BRAND, { value: true });
+    // One brand per class on the way up: `LxdError.is(notFound)` holds as `instanceof` would.
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
+      Object.defineProperty(this, Symbol.for(BRAND + (c as { name: string }).name), { value: true });
+    }
+  }
+
+  /**
+   * True when `value` is an error of this class (or a subclass), optionally with `code`:
+   * `LxdError.is(err, LxdErrorCode.NOT_FOUND)`, `KvmError.is(err)`, `LxdkitError.is(err)`.
+   */
+  static is<T extends abstract new (...args: never[]) => LxdkitError>(this: T, value: unknown, code?: InstanceType<T>['code']): value is InstanceType<T> {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[Symbol.for(BRAND + this.name)] === true &&
+      (code === undefined || (value as { code?: unknown }).code === code)
+    );
+  }
+
+  /** The text Juju would show: the message (an LXD API error shows LXD's own text instead). */
+  get text(): string {
+    return this.message;
   }
 }
 
-/**
- * True when `value` carries `brand` (and, if given, has `code`). Brands are `Symbol.for` keys, so the
- * check works across copies of lxdkit where `instanceof` does not.
- */
-export function hasBrand(value: unknown, brand: symbol, code?: string): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as Record<symbol, unknown>)[brand] === true &&
-    (code === undefined || (value as { code?: unknown }).code === code)
-  );
+/** The text of any thrown value: an lxdkit error's `text`, an Error's message, else `String(value)`. */
+export function errorText(err: unknown): string {
+  if (LxdkitError.is(err)) return err.text;
+  return err instanceof Error ? err.message : String(err);
 }
 
-/** True for any error lxdkit throws, even one from another copy of the package. */
-export function isLxdkitError(value: unknown): value is LxdkitError {
-  return hasBrand(value, BRAND);
+/**
+ * Juju's `errors.Annotate(err, prefix)`: a `Family` error `<prefix>: <text of err>` with `err` as its
+ * cause. It keeps the code of an `err` of the same family, else takes `code`.
+ */
+export function annotate<E extends LxdkitError>(Family: ErrorFamily<E>, prefix: string, err: unknown, code: E['code']): E {
+  return new Family(Family.is(err) ? err.code : code, `${prefix}: ${errorText(err)}`, { cause: err });
+}
+
+/** Stable codes of {@link ContainerError}. */
+export const ContainerErrorCode = {
+  /** A container name that is empty, contains `/`, `..` or NUL. Refused before any I/O. */
+  INVALID_NAME: 'CONTAINER_ERR_INVALID_NAME',
+  /** Juju's NotValid: bad input such as a model UUID, machine id, series, constraints or network config. */
+  NOT_VALID: 'CONTAINER_ERR_NOT_VALID',
+  /** Juju's BadRequest: e.g. `not a juju profile name: "…"`. */
+  BAD_REQUEST: 'CONTAINER_ERR_BAD_REQUEST',
+  /** Juju's NotSupported: e.g. `interface type "bond" not supported`. */
+  NOT_SUPPORTED: 'CONTAINER_ERR_NOT_SUPPORTED',
+  /** A filesystem operation on the container directories failed; `cause` has the OS error. */
+  DIRECTORY: 'CONTAINER_ERR_DIRECTORY',
+  /** An LXD profile failed validation (`invalid lxd-profile: …`). */
+  INVALID_PROFILE: 'CONTAINER_ERR_INVALID_PROFILE',
+  /** A device or interface value could not be parsed (e.g. `parsing device MTU: …`). */
+  PARSE: 'CONTAINER_ERR_PARSE',
+} as const;
+export type ContainerErrorCode = (typeof ContainerErrorCode)[keyof typeof ContainerErrorCode];
+
+/**
+ * The errors of Juju's `container` and `core/lxdprofile` ports (Juju's NotValid, BadRequest,
+ * NotSupported, …), with Juju's exact texts. It lives here, below both packages, because both throw it.
+ */
+export class ContainerError extends LxdkitError<ContainerErrorCode> {
+  override readonly name: string = 'ContainerError';
 }

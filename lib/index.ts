@@ -7,4 +7,5 @@ export * from './lxdprofile/index.js';
 export { silentLogger, redact, type Logger, type LogFn } from './logger.js';
 export * from './container/lxd/index.js';
 export * from './container/kvm/index.js';
-export { LxdkitError, isLxdkitError } from './errors.js';
+export { LxdkitError, errorText, annotate, type ErrorFamily } from './errors.js';
+export * from './simplestreams/index.js';

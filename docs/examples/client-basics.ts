@@ -6,11 +6,11 @@ import { randomBytes } from 'node:crypto';
 import {
   LxdClient,
   LxdConflictError,
+  LxdError,
   LxdNotFoundError,
   LxdOperationError,
   LxdPreconditionFailedError,
   instanceWritable,
-  isLxdError,
 } from '../../lib/index.js';
 
 const image = process.env['LXDKIT_TEST_IMAGE_ALIAS'] ?? 'lxdkit/busybox';
@@ -71,7 +71,7 @@ try {
     if (err instanceof LxdConflictError) console.log(`conflict: ${err.lxdMessage}`);
   }
 } catch (err) {
-  console.error(isLxdError(err) ? `${err.code}: ${err.message}` : err);
+  console.error(LxdError.is(err) ? `${err.code}: ${err.message}` : err);
   process.exitCode = 1;
   // leave nothing behind
   await lxd.instances.setState(name, { action: 'stop', force: true }).then((op) => op.wait()).catch(() => {});

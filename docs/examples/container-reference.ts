@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // Imported as the page's snippets show them.
-import { ContainerErrorCode, Namespace, isContainerError } from '../../lib/index.js';
+import { ContainerError, ContainerErrorCode, Namespace } from '../../lib/index.js';
 import { ConfigModelUUID, ManagerConfig } from '../../lib/index.js';
 import {
   CloudInitNetworkConfigDisabled,
@@ -56,7 +56,7 @@ const logger = consoleLogger();
 try {
   new Namespace('foo');
 } catch (err) {
-  if (isContainerError(err, ContainerErrorCode.NOT_VALID)) console.error(err.message); // model ID "foo" is not a valid model
+  if (ContainerError.is(err, ContainerErrorCode.NOT_VALID)) console.error(err.message); // model ID "foo" is not a valid model
 }
 
 // Constants.

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { isContainerError, isEmptyProfile, parseProfile, validateProfile } from '../../lib/index.js';
+import { ContainerError, ContainerErrorCode, isEmptyProfile, parseProfile, validateProfile } from '../../lib/index.js';
 
 const dir = join(import.meta.dirname, '..', '..', 'profiles');
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
@@ -17,7 +17,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
   try {
     validateProfile(profile);
   } catch (err) {
-    if (!isContainerError(err, 'CONTAINER_ERR_INVALID_PROFILE')) throw err;
+    if (!ContainerError.is(err, ContainerErrorCode.INVALID_PROFILE)) throw err;
     charm = err.message; // e.g. invalid lxd-profile: contains config value "limits.cpu"
   }
   console.log(`${name}: ${Object.keys(profile.config).length} config keys, ${Object.keys(profile.devices).length} devices${isEmptyProfile(profile) ? ' (empty)' : ''}; ${charm}`);

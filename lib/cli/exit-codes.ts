@@ -1,10 +1,10 @@
 /**
  * The lxdkit command's exit codes (documented in docs/cli.md). Scripts may rely on them.
  */
-import { ContainerError } from '../container/errors.js';
-import { KvmError } from '../container/kvm/errors.js';
-import { LxdManagerError } from '../container/lxd/errors.js';
-import { LxdError, LxdErrorCodes } from '../lxd/errors.js';
+import { ContainerError, ContainerErrorCode } from '../errors.js';
+import { KvmError, KvmErrorCode } from '../container/kvm/errors.js';
+import { LxdManagerError, LxdManagerErrorCode } from '../container/lxd/errors.js';
+import { LxdError, LxdErrorCode } from '../lxd/errors.js';
 
 export const ExitCode = {
   /** Everything asked for was done. */
@@ -55,52 +55,52 @@ function* causes(err: unknown): Generator<unknown> {
 
 function lxdExit(err: LxdError): ExitCode {
   switch (err.code) {
-    case LxdErrorCodes.CONNECTION:
-    case LxdErrorCodes.FORBIDDEN:
-    case LxdErrorCodes.EVENTS:
+    case LxdErrorCode.CONNECTION:
+    case LxdErrorCode.FORBIDDEN:
+    case LxdErrorCode.EVENTS:
       return ExitCode.UNAVAILABLE;
-    case LxdErrorCodes.TIMEOUT:
+    case LxdErrorCode.TIMEOUT:
       return ExitCode.TIMEOUT;
-    case LxdErrorCodes.NOT_FOUND:
+    case LxdErrorCode.NOT_FOUND:
       return ExitCode.NOT_FOUND;
-    case LxdErrorCodes.CONFLICT:
-    case LxdErrorCodes.ETAG_MISMATCH:
+    case LxdErrorCode.CONFLICT:
+    case LxdErrorCode.ETAG_MISMATCH:
       return ExitCode.CONFLICT;
-    case LxdErrorCodes.INVALID_ARGUMENT:
+    case LxdErrorCode.INVALID_ARGUMENT:
       return ExitCode.INVALID_INPUT;
     default:
       return ExitCode.LXD_FAILED;
   }
 }
 
+// Exit codes by error code for the other families; a code not listed looks further down the cause chain.
+const CONTAINER_EXITS: Partial<Record<ContainerErrorCode, ExitCode>> = { [ContainerErrorCode.DIRECTORY]: ExitCode.FAILURE };
+const LXD_MANAGER_EXITS: Partial<Record<LxdManagerErrorCode, ExitCode>> = {
+  [LxdManagerErrorCode.IMAGE_NOT_FOUND]: ExitCode.NOT_FOUND,
+  [LxdManagerErrorCode.NOT_SUPPORTED]: ExitCode.INVALID_INPUT,
+  [LxdManagerErrorCode.ALREADY_EXISTS]: ExitCode.CONFLICT,
+};
+const KVM_EXITS: Partial<Record<KvmErrorCode, ExitCode>> = {
+  [KvmErrorCode.INVALID_ARGUMENT]: ExitCode.INVALID_INPUT,
+  [KvmErrorCode.COMMAND_NOT_FOUND]: ExitCode.UNAVAILABLE,
+  [KvmErrorCode.TIMEOUT]: ExitCode.TIMEOUT,
+};
+
 /** The exit code for an error: the most specific one found along its `cause` chain. */
 export function exitCodeFor(err: unknown): ExitCode {
   let fallback: ExitCode | undefined;
   for (const e of causes(err)) {
     if (e instanceof CliError) return e.exitCode;
-    if (LxdError.is(e)) {
-      const code = lxdExit(e);
-      if (code !== ExitCode.LXD_FAILED) return code;
-      fallback ??= code;
-      continue;
-    }
-    if (e instanceof ContainerError) {
-      return e.code === 'CONTAINER_ERR_DIRECTORY' ? ExitCode.FAILURE : ExitCode.INVALID_INPUT;
-    }
-    if (LxdManagerError.is(e)) {
-      if (e.code === 'LXD_MANAGER_ERR_IMAGE_NOT_FOUND') return ExitCode.NOT_FOUND;
-      if (e.code === 'LXD_MANAGER_ERR_NOT_SUPPORTED') return ExitCode.INVALID_INPUT;
-      fallback ??= ExitCode.LXD_FAILED;
-      continue;
-    }
-    if (KvmError.is(e)) {
-      if (e.code === 'KVM_ERR_CONFIG' || e.code === 'KVM_ERR_INVALID_ARGUMENT') return ExitCode.INVALID_INPUT;
-      if (e.code === 'KVM_ERR_COMMAND_NOT_FOUND') return ExitCode.UNAVAILABLE;
-      if (e.code === 'KVM_ERR_TIMEOUT') return ExitCode.TIMEOUT;
-      fallback ??= ExitCode.LXD_FAILED;
-      continue;
-    }
-    if (e instanceof Error && e.name === 'AbortError') return ExitCode.INTERRUPTED;
+    let code: ExitCode | undefined;
+    if (LxdError.is(e)) code = lxdExit(e);
+    // Bad input to the container package is always the caller's.
+    else if (ContainerError.is(e)) return CONTAINER_EXITS[e.code] ?? ExitCode.INVALID_INPUT;
+    else if (LxdManagerError.is(e)) code = LXD_MANAGER_EXITS[e.code] ?? ExitCode.LXD_FAILED;
+    else if (KvmError.is(e)) code = KVM_EXITS[e.code] ?? ExitCode.LXD_FAILED;
+    else if (e instanceof Error && e.name === 'AbortError') return ExitCode.INTERRUPTED;
+    if (code === undefined) continue;
+    if (code !== ExitCode.LXD_FAILED) return code;
+    fallback ??= code;
   }
   return fallback ?? ExitCode.FAILURE;
 }

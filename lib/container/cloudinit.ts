@@ -4,7 +4,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { Document, isMap, isPair, isScalar, isSeq, parse as parseYaml, visit } from 'yaml';
-import { ContainerError, ContainerErrorCode } from './errors.js';
+import { ContainerError, ContainerErrorCode } from '../errors.js';
 import type { InstanceConfig, InterfaceInfo, NetworkConfig } from './types.js';
 
 /**

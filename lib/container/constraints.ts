@@ -3,8 +3,8 @@
  * KVM start parameters (container/kvm/kvm.go `ParseConstraintsToStartParams`).
  */
 import { silentLogger, type Logger } from '../logger.js';
-import { ContainerError, ContainerErrorCode } from './errors.js';
-import { goQuote } from './go-compat.js';
+import { ContainerError, ContainerErrorCode } from '../errors.js';
+import { goQuote } from '../go-compat.js';
 import type { LxdDevices } from './nic.js';
 import type { Constraints } from './types.js';
 

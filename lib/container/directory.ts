@@ -6,8 +6,8 @@ import { mkdir, rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../logger.js';
 import { ContainerDir, ContainerLoggerName, RemovedContainerDir } from './constants.js';
-import { ContainerError, ContainerErrorCode } from './errors.js';
-import { goQuote } from './go-compat.js';
+import { ContainerError, ContainerErrorCode, errorText } from '../errors.js';
+import { goQuote } from '../go-compat.js';
 
 /** Where the container directories live; every field defaults to Juju's path. */
 export interface DirectoryOptions {
@@ -40,10 +40,6 @@ export function validateContainerName(name: string): void {
 
 function log(opts: DirectoryOptions | undefined): Logger {
   return (opts?.logger ?? silentLogger).child({ module: ContainerLoggerName });
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function wrap(err: unknown): ContainerError {

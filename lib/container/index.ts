@@ -38,8 +38,9 @@ export {
   StatusRunning,
   StatusStopped,
 } from './constants.js';
-export { ContainerError, ContainerErrorCode, isContainerError } from './errors.js';
-export { GoNumError, goAtoi, goQuote } from './go-compat.js';
+// The container package's error family and Go helpers live below it (lxdprofile throws them too).
+export { ContainerError, ContainerErrorCode } from '../errors.js';
+export { GoNumError, goAtoi, goQuote } from '../go-compat.js';
 export { newDirectory, removeDirectory, validateContainerName, type DirectoryOptions } from './directory.js';
 export { ManagerConfig } from './manager-config.js';
 export { bridgeNetworkConfig, fallbackInterfaceInfo, newInterfaceInfo } from './network.js';

@@ -3,9 +3,9 @@
  */
 import { silentLogger, type Logger } from '../logger.js';
 import { ContainerLoggerName } from './constants.js';
-import { goQuote } from './go-compat.js';
+import { goQuote } from '../go-compat.js';
 
-export { goQuote } from './go-compat.js';
+export { goQuote } from '../go-compat.js';
 
 /**
  * The configuration a container manager is built from (Juju `container.ManagerConfig`, a

@@ -1,8 +1,8 @@
 /**
  * Juju's `core/instance.Namespace`: how machine ids map to container and domain names.
  */
-import { ContainerError, ContainerErrorCode } from './errors.js';
-import { goQuote } from './go-compat.js';
+import { ContainerError, ContainerErrorCode } from '../errors.js';
+import { goQuote } from '../go-compat.js';
 
 // juju/names v4: unanchored and lowercase only, so a string that merely contains a UUID passes.
 const MODEL_UUID = /[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}/;

@@ -2,8 +2,8 @@
  * LXD NIC devices from Juju interface info and back (container/lxd/network.go).
  */
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
-import { ContainerError, ContainerErrorCode } from './errors.js';
-import { goAtoi, goQuote } from './go-compat.js';
+import { ContainerError, ContainerErrorCode } from '../errors.js';
+import { goAtoi, goQuote } from '../go-compat.js';
 import { newInterfaceInfo } from './network.js';
 import type { InterfaceInfo } from './types.js';
 

@@ -2,10 +2,10 @@
  * Every error lxdkit's LXD client throws is an `LxdError` with a stable `code`.
  * `docs/errors.md` lists the codes and what to do about each.
  */
-import { LxdkitError, hasBrand } from '../errors.js';
+import { LxdkitError } from '../errors.js';
 import type { OperationData } from './schemas.js';
 
-export const LxdErrorCodes = {
+export const LxdErrorCode = {
   CONNECTION: 'LXD_ERR_CONNECTION',
   TIMEOUT: 'LXD_ERR_TIMEOUT',
   API: 'LXD_ERR_API',
@@ -20,26 +20,11 @@ export const LxdErrorCodes = {
   EVENTS: 'LXD_ERR_EVENTS',
 } as const;
 
-export type LxdErrorCode = (typeof LxdErrorCodes)[keyof typeof LxdErrorCodes];
+export type LxdErrorCode = (typeof LxdErrorCode)[keyof typeof LxdErrorCode];
 
-const BRAND = Symbol.for('lxdkit.LxdError');
-
+/** The family of every error the client throws. */
 export class LxdError extends LxdkitError<LxdErrorCode> {
   override readonly name: string = 'LxdError';
-
-  constructor(code: LxdErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    Object.defineProperty(this, BRAND, { value: true });
-  }
-
-  /** True for any LxdError, even one from another copy of lxdkit. */
-  static is(value: unknown): value is LxdError {
-    return hasBrand(value, BRAND);
-  }
-}
-
-export function isLxdError(value: unknown): value is LxdError {
-  return LxdError.is(value);
 }
 
 /** The socket (or remote URL) cannot be reached: missing, refused, or permission denied. */
@@ -51,7 +36,7 @@ export class LxdConnectionError extends LxdError {
   readonly syscallCode: string | undefined;
 
   constructor(endpoint: string, syscallCode: string | undefined, message: string, options?: { cause?: unknown }) {
-    super(LxdErrorCodes.CONNECTION, message, options);
+    super(LxdErrorCode.CONNECTION, message, options);
     this.endpoint = endpoint;
     this.syscallCode = syscallCode;
   }
@@ -65,7 +50,7 @@ export class LxdTimeoutError extends LxdError {
   readonly path: string | undefined;
 
   constructor(message: string, details: { timeoutMs: number; method?: string; path?: string }, options?: { cause?: unknown }) {
-    super(LxdErrorCodes.TIMEOUT, message, options);
+    super(LxdErrorCode.TIMEOUT, message, options);
     this.timeoutMs = details.timeoutMs;
     this.method = details.method;
     this.path = details.path;
@@ -94,7 +79,7 @@ export class LxdApiError extends LxdError {
   readonly project: string | undefined;
   readonly lxdMessage: string;
 
-  constructor(details: ApiErrorDetails, code: LxdErrorCode = LxdErrorCodes.API, options?: { cause?: unknown }) {
+  constructor(details: ApiErrorDetails, code: LxdErrorCode = LxdErrorCode.API, options?: { cause?: unknown }) {
     super(code, `${details.method} ${details.path}: ${details.lxdMessage} (HTTP ${details.status})`, options);
     this.status = details.status;
     this.errorCode = details.errorCode;
@@ -103,12 +88,17 @@ export class LxdApiError extends LxdError {
     this.project = details.project;
     this.lxdMessage = details.lxdMessage;
   }
+
+  /** LXD's own text, as LXD's Go client (and so Juju) shows it. */
+  override get text(): string {
+    return this.lxdMessage;
+  }
 }
 
 export class LxdNotFoundError extends LxdApiError {
   override readonly name = 'LxdNotFoundError';
   constructor(details: ApiErrorDetails, options?: { cause?: unknown }) {
-    super(details, LxdErrorCodes.NOT_FOUND, options);
+    super(details, LxdErrorCode.NOT_FOUND, options);
   }
 }
 
@@ -116,7 +106,7 @@ export class LxdNotFoundError extends LxdApiError {
 export class LxdConflictError extends LxdApiError {
   override readonly name = 'LxdConflictError';
   constructor(details: ApiErrorDetails, options?: { cause?: unknown }) {
-    super(details, LxdErrorCodes.CONFLICT, options);
+    super(details, LxdErrorCode.CONFLICT, options);
   }
 }
 
@@ -124,14 +114,14 @@ export class LxdConflictError extends LxdApiError {
 export class LxdPreconditionFailedError extends LxdApiError {
   override readonly name = 'LxdPreconditionFailedError';
   constructor(details: ApiErrorDetails, options?: { cause?: unknown }) {
-    super(details, LxdErrorCodes.ETAG_MISMATCH, options);
+    super(details, LxdErrorCode.ETAG_MISMATCH, options);
   }
 }
 
 export class LxdForbiddenError extends LxdApiError {
   override readonly name = 'LxdForbiddenError';
   constructor(details: ApiErrorDetails, options?: { cause?: unknown }) {
-    super(details, LxdErrorCodes.FORBIDDEN, options);
+    super(details, LxdErrorCode.FORBIDDEN, options);
   }
 }
 
@@ -141,7 +131,7 @@ export class LxdOperationError extends LxdError {
   readonly operation: OperationData;
 
   constructor(operation: OperationData) {
-    super(LxdErrorCodes.OPERATION_FAILED, operation.err || `operation ${operation.id} ended with status ${operation.status}`);
+    super(LxdErrorCode.OPERATION_FAILED, operation.err || `operation ${operation.id} ended with status ${operation.status}`);
     this.operation = operation;
   }
 }
@@ -156,7 +146,7 @@ export class LxdResponseValidationError extends LxdError {
   constructor(method: string, path: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]) {
     const first = issues[0];
     const where = first ? ` at ${first.path.map(String).join('.') || '(root)'}: ${first.message}` : '';
-    super(LxdErrorCodes.INVALID_RESPONSE, `${method} ${path}: unexpected response from LXD${where}`);
+    super(LxdErrorCode.INVALID_RESPONSE, `${method} ${path}: unexpected response from LXD${where}`);
     this.method = method;
     this.path = path;
     this.issues = issues;
@@ -168,7 +158,7 @@ export class LxdExtensionMissingError extends LxdError {
   override readonly name = 'LxdExtensionMissingError';
   readonly extension: string;
   constructor(extension: string, what: string) {
-    super(LxdErrorCodes.EXTENSION_MISSING, `${what} needs the LXD API extension "${extension}", which this server does not have; upgrade LXD`);
+    super(LxdErrorCode.EXTENSION_MISSING, `${what} needs the LXD API extension "${extension}", which this server does not have; upgrade LXD`);
     this.extension = extension;
   }
 }
@@ -178,7 +168,7 @@ export class LxdValidationError extends LxdError {
   override readonly name = 'LxdValidationError';
   readonly field: string;
   constructor(field: string, message: string) {
-    super(LxdErrorCodes.INVALID_ARGUMENT, `${field}: ${message}`);
+    super(LxdErrorCode.INVALID_ARGUMENT, `${field}: ${message}`);
     this.field = field;
   }
 }
@@ -187,7 +177,7 @@ export class LxdValidationError extends LxdError {
 export class LxdEventsError extends LxdError {
   override readonly name = 'LxdEventsError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(LxdErrorCodes.EVENTS, message, options);
+    super(LxdErrorCode.EVENTS, message, options);
   }
 }
 
@@ -204,11 +194,11 @@ export function apiErrorFor(details: ApiErrorDetails): LxdApiError {
 }
 
 export function isNotFound(err: unknown): err is LxdNotFoundError {
-  return LxdError.is(err) && err.code === LxdErrorCodes.NOT_FOUND;
+  return LxdError.is(err, LxdErrorCode.NOT_FOUND);
 }
 export function isConflict(err: unknown): err is LxdConflictError {
-  return LxdError.is(err) && err.code === LxdErrorCodes.CONFLICT;
+  return LxdError.is(err, LxdErrorCode.CONFLICT);
 }
 export function isPreconditionFailed(err: unknown): err is LxdPreconditionFailedError {
-  return LxdError.is(err) && err.code === LxdErrorCodes.ETAG_MISMATCH;
+  return LxdError.is(err, LxdErrorCode.ETAG_MISMATCH);
 }

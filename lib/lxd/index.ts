@@ -20,22 +20,3 @@ export type { NetworksResource, StoragePoolsResource } from './resources/network
 export type { OperationsResource } from './resources/operations.js';
 export type { ServerResource } from './resources/server.js';
 export { CertificateSchema, CertificatesPostSchema, type LxdCertificate, type CertificatesPost, type CertificatesResource } from './resources/certificates.js';
-export {
-  SimplestreamsClient,
-  SimplestreamsError,
-  SimplestreamsErrorCodes,
-  SimplestreamsIndexSchema,
-  SimplestreamsProductsSchema,
-  imageMetadataURL,
-  type SimplestreamsErrorCode,
-  type SimplestreamsIndex,
-  type SimplestreamsIndexEntry,
-  type SimplestreamsProducts,
-  type SimplestreamsItem,
-  type SimplestreamsImage,
-  type SimplestreamsQuery,
-  type SimplestreamsClientOptions,
-  type DownloadProgress,
-  type DownloadOptions,
-  type DownloadResult,
-} from './simplestreams.js';

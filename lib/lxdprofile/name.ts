@@ -1,8 +1,8 @@
 /**
  * Juju's charm LXD profile names (core/lxdprofile/name.go): `juju-<model>-<app>-<revision>`.
  */
-import { ContainerError, ContainerErrorCode } from '../container/errors.js';
-import { goAtoi, goQuote } from '../container/go-compat.js';
+import { ContainerError, ContainerErrorCode } from '../errors.js';
+import { goAtoi, goQuote } from '../go-compat.js';
 
 /** Juju `lxdprofile.AppName`. */
 export const AppName = 'juju';

@@ -2,8 +2,8 @@
  * Juju's `core/lxdprofile` profile types and validation.
  */
 import { z } from 'zod';
-import { ContainerError, ContainerErrorCode } from '../container/errors.js';
-import { goQuote } from '../container/go-compat.js';
+import { ContainerError, ContainerErrorCode } from '../errors.js';
+import { goQuote } from '../go-compat.js';
 
 /** An LXD profile's writable part (Juju `lxdprofile.Profile`, LXD's ProfilePut). */
 export interface Profile {

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { LxdError, LxdErrorCodes } from '../lxd/errors.js';
+import { TestingError, TestingErrorCode } from './errors.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -74,11 +74,11 @@ export const FixtureSchema = z.strictObject({
 export type Fixture = z.infer<typeof FixtureSchema>;
 
 /** A fixture file that cannot be read or does not have the fixture format. */
-export class FixtureError extends LxdError {
+export class FixtureError extends TestingError {
   override readonly name = 'FixtureError';
   readonly file: string | undefined;
   constructor(message: string, file?: string, options?: { cause?: unknown }) {
-    super(LxdErrorCodes.INVALID_ARGUMENT, message, options);
+    super(TestingErrorCode.FIXTURE, message, options);
     this.file = file;
   }
 }

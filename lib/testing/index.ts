@@ -2,6 +2,7 @@
  * `lxdkit/testing`: record what a real LXD daemon answers and replay it in tests, without a daemon.
  * See docs/testing.md.
  */
+export { TestingError, TestingErrorCode } from './errors.js';
 export {
   FixtureSchema,
   FixtureError,

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
 import WebSocket from 'ws';
-import { LxdError, LxdErrorCodes } from '../lxd/errors.js';
+import { TestingError, TestingErrorCode } from './errors.js';
 import { buildQuery } from '../lxd/path.js';
 import { resolveSocketPath } from '../lxd/socket.js';
 import { deadline, LOCAL_ORIGIN } from '../lxd/transport.js';
@@ -204,8 +204,8 @@ export class Recorder {
     });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
-      ws.once('error', (err) => reject(new LxdError(LxdErrorCodes.EVENTS, `recorder: cannot subscribe to ${this.socketPath} /1.0/events: ${err.message}`, { cause: err })));
-      ws.once('unexpected-response', (_r, res) => reject(new LxdError(LxdErrorCodes.EVENTS, `recorder: events websocket refused: HTTP ${res.statusCode}`)));
+      ws.once('error', (err) => reject(new TestingError(TestingErrorCode.RECORDING, `recorder: cannot subscribe to ${this.socketPath} /1.0/events: ${err.message}`, { cause: err })));
+      ws.once('unexpected-response', (_r, res) => reject(new TestingError(TestingErrorCode.RECORDING, `recorder: events websocket refused: HTTP ${res.statusCode}`)));
     });
     let broken: Error | undefined;
     ws.on('error', (err) => {
@@ -223,7 +223,7 @@ export class Recorder {
         await new Promise((r) => setTimeout(r, 50));
       }
       const failure = broken ?? (ws.readyState !== WebSocket.OPEN ? new Error('the events connection is not open') : undefined);
-      if (failure) throw new LxdError(LxdErrorCodes.EVENTS, `recorder: the events stream broke while recording (${failure.message}); events may be missing, record again`, { cause: failure });
+      if (failure) throw new TestingError(TestingErrorCode.RECORDING, `recorder: the events stream broke while recording (${failure.message}); events may be missing, record again`, { cause: failure });
       return result;
     } finally {
       ws.close();

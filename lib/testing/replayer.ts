@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { MockAgent, type Dispatcher } from 'undici';
-import { LxdError, LxdErrorCodes } from '../lxd/errors.js';
+import { TestingError, TestingErrorCode } from './errors.js';
 import { describeRequest, splitPath, type Fixture, type Interaction, type Json } from './fixture.js';
 
 /** A request as the replayer sees it. */
@@ -54,12 +54,12 @@ interface Entry {
 }
 
 /** Thrown by `assertDone()`: requests went unmatched, or recorded interactions were never requested. */
-export class ReplayMismatchError extends LxdError {
+export class ReplayMismatchError extends TestingError {
   override readonly name = 'ReplayMismatchError';
   readonly unmatched: readonly UnmatchedRequest[];
   readonly pending: readonly string[];
   constructor(message: string, unmatched: readonly UnmatchedRequest[], pending: readonly string[]) {
-    super(LxdErrorCodes.INVALID_ARGUMENT, message);
+    super(TestingErrorCode.REPLAY_MISMATCH, message);
     this.unmatched = unmatched;
     this.pending = pending;
   }

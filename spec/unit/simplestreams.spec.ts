@@ -9,9 +9,9 @@ import nock from 'nock';
 import {
   SimplestreamsClient,
   SimplestreamsError,
-  SimplestreamsErrorCodes,
+  SimplestreamsErrorCode,
   imageMetadataURL,
-} from '../../lib/lxd/simplestreams.js';
+} from '../../lib/simplestreams/index.js';
 import { buildTree, sha256, startSimplestreamsServer } from '../helpers/simplestreams-server.js';
 import { rejection } from '../helpers/rejection.js';
 
@@ -153,7 +153,7 @@ describe('simplestreams reader', () => {
     it('throws NOT_FOUND naming the query when nothing matches', async () => {
       serveTree(buildTree([{ products: [focal({ '20240101': [{ ftype: 'disk1.img', content: 'x' }] })] }]));
       const err = await rejection(new SimplestreamsClient(BASE).findImage({ release: 'jammy', arch: 'amd64', ftypes: ['disk1.img'] }));
-      expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.NOT_FOUND)).to.equal(true);
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.NOT_FOUND)).to.equal(true);
       expect((err as Error).message).to.equal(`no image found for jammy amd64 with disk1.img at ${BASE}`);
     });
   });
@@ -162,7 +162,7 @@ describe('simplestreams reader', () => {
     it('reports a missing index as an HTTP error with the status', async () => {
       nock(ORIGIN).get('/releases/streams/v1/index.json').reply(404);
       const err = await rejection(new SimplestreamsClient(BASE).index());
-      expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.HTTP)).to.equal(true);
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.HTTP)).to.equal(true);
       expect((err as SimplestreamsError).status).to.equal(404);
       expect((err as Error).message).to.equal(`got 404 fetching simplestreams document ${BASE}streams/v1/index.json`);
     });
@@ -170,21 +170,21 @@ describe('simplestreams reader', () => {
     it('rejects a document that is not JSON', async () => {
       nock(ORIGIN).get('/releases/streams/v1/index.json').reply(200, '<html>');
       const err = await rejection(new SimplestreamsClient(BASE).index());
-      expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.INVALID_RESPONSE)).to.equal(true);
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.INVALID_RESPONSE)).to.equal(true);
       expect((err as Error).message).to.match(/index\.json is not valid JSON/);
     });
 
     it('rejects JSON without the simplestreams shape, naming the field', async () => {
       nock(ORIGIN).get('/releases/streams/v1/index.json').reply(200, { index: { c: { path: 'x.json' } } });
       const err = await rejection(new SimplestreamsClient(BASE).index());
-      expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.INVALID_RESPONSE)).to.equal(true);
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.INVALID_RESPONSE)).to.equal(true);
       expect((err as Error).message).to.contain('(index.c.datatype:');
     });
 
     it('refuses a document larger than maxJsonBytes', async () => {
       nock(ORIGIN).get('/releases/streams/v1/index.json').reply(200, { index: {}, pad: 'x'.repeat(4096) });
       const err = await rejection(new SimplestreamsClient(BASE, { maxJsonBytes: 1024 }).index());
-      expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.INVALID_RESPONSE)).to.equal(true);
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.INVALID_RESPONSE)).to.equal(true);
       expect((err as Error).message).to.contain('larger than 1024 bytes');
     });
 
@@ -193,14 +193,14 @@ describe('simplestreams reader', () => {
         .get('/releases/streams/v1/index.json')
         .reply(200, { index: { c: { datatype: 'image-downloads', path: '../../etc/c.json' } } });
       const err = await rejection(new SimplestreamsClient(BASE).findImages({}));
-      expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.INVALID_RESPONSE)).to.equal(true);
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.INVALID_RESPONSE)).to.equal(true);
       expect((err as Error).message).to.contain('"../../etc/c.json" is not relative to the stream');
     });
 
     it('refuses a URL that is not http(s) before any I/O', () => {
       expect(() => new SimplestreamsClient('file:///srv/images'))
         .to.throw(SimplestreamsError)
-        .with.property('code', SimplestreamsErrorCodes.INVALID_ARGUMENT);
+        .with.property('code', SimplestreamsErrorCode.INVALID_ARGUMENT);
     });
 
     it('times out a server that does not answer, and one that stalls in the body', async () => {
@@ -216,10 +216,10 @@ describe('simplestreams reader', () => {
       try {
         const ss = new SimplestreamsClient(`http://127.0.0.1:${port}/`, { timeoutMs: 100 });
         const noAnswer = await rejection(ss.index());
-        expect(SimplestreamsError.is(noAnswer, SimplestreamsErrorCodes.TIMEOUT)).to.equal(true);
+        expect(SimplestreamsError.is(noAnswer, SimplestreamsErrorCode.TIMEOUT)).to.equal(true);
         expect((noAnswer as Error).message).to.equal(`no answer from http://127.0.0.1:${port}/streams/v1/index.json for 100 ms`);
         const noData = await rejection(ss.download(`http://127.0.0.1:${port}/body`, join(dir, 'stalled.img')));
-        expect(SimplestreamsError.is(noData, SimplestreamsErrorCodes.TIMEOUT)).to.equal(true);
+        expect(SimplestreamsError.is(noData, SimplestreamsErrorCode.TIMEOUT)).to.equal(true);
         expect((noData as Error).message).to.equal(`no data from http://127.0.0.1:${port}/body for 100 ms`);
         expect(existsSync(join(dir, 'stalled.img'))).to.equal(false);
       } finally {
@@ -231,7 +231,7 @@ describe('simplestreams reader', () => {
     it('reports a refused connection as CONNECTION', async () => {
       nock.enableNetConnect('127.0.0.1');
       const err = await rejection(new SimplestreamsClient('http://127.0.0.1:1/x/').index());
-      expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.CONNECTION)).to.equal(true);
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.CONNECTION)).to.equal(true);
       expect((err as Error).message).to.contain('ECONNREFUSED');
     });
 
@@ -278,7 +278,7 @@ describe('simplestreams reader', () => {
       const dest = join(dir, 'bad.img');
       const want = '0'.repeat(64);
       const err = await rejection(new SimplestreamsClient(BASE).download(`${BASE}x/disk1.img`, dest, { sha256: want }));
-      expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.CHECKSUM_MISMATCH)).to.equal(true);
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.CHECKSUM_MISMATCH)).to.equal(true);
       expect((err as Error).message).to.equal(`hash sum mismatch for ${dest}: ${sha256(body)} != ${want}`);
       expect(existsSync(dest)).to.equal(false);
     });
@@ -296,7 +296,7 @@ describe('simplestreams reader', () => {
       const dest = join(dir, 'existing.img');
       await writeFile(dest, 'keep me');
       const err = await rejection(new SimplestreamsClient(BASE).download(`${BASE}x/disk1.img`, dest));
-      expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.CONNECTION)).to.equal(true);
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.CONNECTION)).to.equal(true);
       expect((err as Error).message).to.contain('EEXIST');
       expect(await readFile(dest, 'utf8')).to.equal('keep me');
     });
@@ -304,7 +304,7 @@ describe('simplestreams reader', () => {
     it('refuses a malformed sha256 before downloading', async () => {
       const scope = nock(ORIGIN).get('/releases/x/disk1.img').reply(200, body);
       const err = await rejection(new SimplestreamsClient(BASE).download(`${BASE}x/disk1.img`, join(dir, 'n.img'), { sha256: 'abc' }));
-      expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.INVALID_ARGUMENT)).to.equal(true);
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.INVALID_ARGUMENT)).to.equal(true);
       expect(scope.isDone()).to.equal(false);
     });
   });
@@ -330,7 +330,7 @@ describe('simplestreams reader', () => {
           'images/com.ubuntu.cloud_server_20.04_amd64/20240101/disk1.img',
         ]);
         const err = await rejection(new SimplestreamsClient(server.baseUrl).index());
-        expect(SimplestreamsError.is(err, SimplestreamsErrorCodes.CONNECTION)).to.equal(true);
+        expect(SimplestreamsError.is(err, SimplestreamsErrorCode.CONNECTION)).to.equal(true);
       } finally {
         await server.close();
       }

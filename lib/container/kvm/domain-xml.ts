@@ -3,7 +3,7 @@
  * DOM with xmlbuilder2 so every value is escaped: no XML is assembled from strings.
  */
 import { create } from 'xmlbuilder2';
-import { KvmError, KvmErrorCodes } from './errors.js';
+import { KvmError, KvmErrorCode } from './errors.js';
 
 /** A disk of the guest: the qcow2 system disk or the raw NoCloud data-source ISO. */
 export interface DiskInfo {
@@ -54,7 +54,7 @@ const SERIAL_PTY = '/dev/pts/2';
  */
 export function validateDomainParams(p: DomainParams): void {
   const fail = (msg: string): never => {
-    throw new KvmError(KvmErrorCodes.INVALID_ARGUMENT, msg);
+    throw new KvmError(KvmErrorCode.INVALID_ARGUMENT, msg);
   };
   if (p.name === '') fail('missing required hostname');
   if (p.disks.length < 2) fail(`got ${p.disks.length} disks, need at least 2`);

@@ -9,9 +9,10 @@ import { access, rename, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { silentLogger, type Logger } from '../../logger.js';
-import { SimplestreamsClient, type DownloadProgress } from '../../lxd/simplestreams.js';
+import { SimplestreamsClient, type DownloadProgress } from '../../simplestreams/index.js';
 import type { StatusCallback } from '../types.js';
-import { KvmError, KvmErrorCodes, errorMessage } from './errors.js';
+import { errorText } from '../../errors.js';
+import { KvmError, KvmErrorCode } from './errors.js';
 import { runCommand, type CommandRunner } from './virsh.js';
 
 /** Juju `kvm.BIOSFType`. */
@@ -123,9 +124,9 @@ export async function ensureCachedImage(params: EnsureImageParams, opts: ImageCa
         signalOpt,
       );
       const item = Object.values(image.items).find((i) => i.ftype === ftype);
-      if (item === undefined) throw new KvmError(KvmErrorCodes.IMAGE, `no ${ftype} item in ${image.product}`);
+      if (item === undefined) throw new KvmError(KvmErrorCode.IMAGE, `no ${ftype} item in ${image.product}`);
       if (item.sha256 === undefined) {
-        throw new KvmError(KvmErrorCodes.IMAGE, `${image.product} ${image.version} ${ftype} has no sha256 in the stream`);
+        throw new KvmError(KvmErrorCode.IMAGE, `${image.product} ${image.version} ${ftype} has no sha256 in the stream`);
       }
       tmp = join(opts.downloadDir ?? tmpdir(), `juju-kvm-${basename(item.path)}-${randomBytes(6).toString('hex')}`);
       let lastPct = -1;
@@ -157,8 +158,8 @@ export async function ensureCachedImage(params: EnsureImageParams, opts: ImageCa
       return target;
     } catch (err) {
       if (params.signal?.aborted) throw err;
-      if (KvmError.is(err) && err.code === KvmErrorCodes.IMAGE) throw err;
-      throw new KvmError(KvmErrorCodes.IMAGE, errorMessage(err), { cause: err });
+      if (KvmError.is(err) && err.code === KvmErrorCode.IMAGE) throw err;
+      throw new KvmError(KvmErrorCode.IMAGE, errorText(err), { cause: err });
     } finally {
       if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
     }

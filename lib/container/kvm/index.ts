@@ -36,7 +36,7 @@ export {
   type RunOptions,
   type VirshOptions,
 } from './virsh.js';
-export { KvmCommandError, KvmError, KvmErrorCodes, type KvmErrorCode } from './errors.js';
+export { KvmCommandError, KvmError, KvmErrorCode } from './errors.js';
 export {
   DefaultLogDir,
   GuestDir,

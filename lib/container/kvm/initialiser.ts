@@ -8,7 +8,8 @@ import { silentLogger, type Logger } from '../../logger.js';
 import { hostArch } from '../arch.js';
 import type { Initialiser } from '../types.js';
 import { GuestDir, KvmLoggerName, LibvirtUser, PoolName } from './constants.js';
-import { annotate, KvmErrorCodes } from './errors.js';
+import { annotate } from '../../errors.js';
+import { KvmError, KvmErrorCode } from './errors.js';
 import { Virsh, lookPath, runCommand, type CommandRunner } from './virsh.js';
 
 export interface KvmInitialiserOptions {
@@ -144,7 +145,7 @@ export class KvmInitialiser implements Initialiser {
           { ...sig, timeoutMs: this.#opts.installTimeoutMs ?? 15 * 60_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } },
         );
       } catch (err) {
-        throw annotate(err, 'installing KVM packages', KvmErrorCodes.COMMAND_FAILED);
+        throw annotate(KvmError, 'installing KVM packages', err, KvmErrorCode.COMMAND_FAILED);
       }
     }
 
@@ -153,7 +154,7 @@ export class KvmInitialiser implements Initialiser {
       try {
         await fn();
       } catch (err) {
-        throw annotate(err, what, KvmErrorCodes.COMMAND_FAILED);
+        throw annotate(KvmError, what, err, KvmErrorCode.COMMAND_FAILED);
       }
     };
     if (!info?.name) {

@@ -8,13 +8,13 @@ import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../../logger.js';
-import { imageMetadataURL } from '../../lxd/simplestreams.js';
+import { imageMetadataURL } from '../../simplestreams/index.js';
 import { hostArch } from '../arch.js';
 import { CloudInitNetworkConfigDisabled, cloudInitUserData } from '../cloudinit.js';
 import { ConfigAvailabilityZone, ConfigLogDir, ConfigModelUUID, ContainerDir } from '../constants.js';
 import { parseConstraintsToStartParams } from '../constraints.js';
 import { newDirectory, removeDirectory, validateContainerName } from '../directory.js';
-import { goQuote } from '../go-compat.js';
+import { goQuote } from '../../go-compat.js';
 import { ManagerConfig } from '../manager-config.js';
 import { Namespace } from '../namespace.js';
 import type {
@@ -40,7 +40,8 @@ import {
   UserDataFile,
 } from './constants.js';
 import { domainXml, type DomainInterface } from './domain-xml.js';
-import { KvmError, KvmErrorCodes, annotate, errorMessage } from './errors.js';
+import { annotate, ContainerError, ContainerErrorCode, errorText } from '../../errors.js';
+import { KvmError, KvmErrorCode } from './errors.js';
 import { ensureCachedImage } from './image-cache.js';
 import { KvmInstance } from './instance.js';
 import { DefaultCommandTimeoutMs, Virsh, lookPath, runCommand, type CommandRunner } from './virsh.js';
@@ -125,14 +126,14 @@ export class KvmManager implements Manager {
    * `availability-zone`, `container-image-metadata-url` and `container-image-stream`, then logs the
    * keys left over (`unused config option: …`). A `ManagerConfig` passed in is consumed, as in Juju.
    *
-   * @throws KvmError `KVM_ERR_CONFIG` `model UUID is required`; ContainerError for a bad UUID.
+   * @throws ContainerError `CONTAINER_ERR_NOT_VALID` `model UUID is required`, or for a bad UUID (as LxdManager).
    */
   constructor(config: ManagerConfig | Readonly<Record<string, string>>, opts: KvmManagerOptions = {}) {
     const cfg = config instanceof ManagerConfig ? config : new ManagerConfig(config);
     this.#opts = opts;
     this.#logger = (opts.logger ?? silentLogger).child({ module: KvmLoggerName });
     const modelUUID = cfg.popValue(ConfigModelUUID);
-    if (modelUUID === '') throw new KvmError(KvmErrorCodes.CONFIG, 'model UUID is required');
+    if (modelUUID === '') throw new ContainerError(ContainerErrorCode.NOT_VALID, 'model UUID is required');
     this.#namespace = new Namespace(modelUUID);
     this.logDir = cfg.popValue(ConfigLogDir) || DefaultLogDir;
     this.availabilityZone = cfg.popValue(ConfigAvailabilityZone);
@@ -191,7 +192,7 @@ export class KvmManager implements Manager {
     try {
       return await this.#create(name, instanceConfig, constraints, series, network, cb, opts.signal);
     } catch (err) {
-      cb('provisioning error', `Creating container: ${errorMessage(err)}`);
+      cb('provisioning error', `Creating container: ${errorText(err)}`);
       throw err;
     }
   }
@@ -207,7 +208,7 @@ export class KvmManager implements Manager {
   ): Promise<CreateContainerResult> {
     // 1. Check every input and render every file before touching the disk.
     if (!SERIES.test(series)) {
-      throw new KvmError(KvmErrorCodes.INVALID_ARGUMENT, `invalid series ${goQuote(series)}: expected a name like "jammy"`);
+      throw new KvmError(KvmErrorCode.INVALID_ARGUMENT, `invalid series ${goQuote(series)}: expected a name like "jammy"`);
     }
     const params = parseConstraintsToStartParams(constraints, this.#opts.logger ?? silentLogger);
     const interfaces = await this.#interfaces(network, signal);
@@ -218,7 +219,7 @@ export class KvmManager implements Manager {
         network,
       );
     } catch (err) {
-      throw annotate(err, 'failed to write user data', KvmErrorCodes.INVALID_ARGUMENT);
+      throw annotate(KvmError, 'failed to write user data', err, KvmErrorCode.INVALID_ARGUMENT);
     }
     const arch = this.#opts.arch ?? hostArch();
     const overlay = join(this.#guestDir, `${name}.qcow`);
@@ -247,12 +248,12 @@ export class KvmManager implements Manager {
     try {
       dir = await newDirectory(name, { ...this.#dirs, ...(signal ? { signal } : {}) });
     } catch (err) {
-      throw annotate(err, 'failed to create container directory', KvmErrorCodes.FILESYSTEM);
+      throw annotate(KvmError, 'failed to create container directory', err, KvmErrorCode.FILESYSTEM);
     }
     try {
       await writeFile(join(dir, UserDataFile), userData, { mode: 0o644 });
     } catch (err) {
-      throw annotate(err, 'failed to write user data', KvmErrorCodes.FILESYSTEM);
+      throw annotate(KvmError, 'failed to write user data', err, KvmErrorCode.FILESYSTEM);
     }
 
     cb('allocating', 'Creating container; it might take some time');
@@ -282,7 +283,7 @@ export class KvmManager implements Manager {
       );
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw annotate(err, 'acquiring container image', KvmErrorCodes.IMAGE);
+      throw annotate(KvmError, 'acquiring container image', err, KvmErrorCode.IMAGE);
     }
 
     // 4. Juju's Start: CreateMachine, then autostart.
@@ -293,11 +294,11 @@ export class KvmManager implements Manager {
       try {
         await this.#virsh.autostart(name, { ...(signal ? { signal } : {}) });
       } catch (err) {
-        throw annotate(err, `failed to autostart domain ${goQuote(name)}`, KvmErrorCodes.COMMAND_FAILED);
+        throw annotate(KvmError, `failed to autostart domain ${goQuote(name)}`, err, KvmErrorCode.COMMAND_FAILED);
       }
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw annotate(err, 'kvm container creation failed', KvmErrorCodes.COMMAND_FAILED);
+      throw annotate(KvmError, 'kvm container creation failed', err, KvmErrorCode.COMMAND_FAILED);
     }
 
     cb('running', 'Container started');
@@ -322,14 +323,14 @@ export class KvmManager implements Manager {
         await fn();
       } catch (err) {
         if (signal?.aborted) throw err;
-        throw annotate(err, prefix, code);
+        throw annotate(KvmError, prefix, err, code);
       }
     };
     const metadata = (): string => `${JSON.stringify({ 'instance-id': randomUUID() })}\n`;
-    await step('failed to write instance metadata', KvmErrorCodes.FILESYSTEM, () =>
+    await step('failed to write instance metadata', KvmErrorCode.FILESYSTEM, () =>
       writeFile(join(dir, MetadataFile), metadata(), { mode: 0o644 }),
     );
-    await step(`failed to write data source volume for ${goQuote(name)}`, KvmErrorCodes.COMMAND_FAILED, async () => {
+    await step(`failed to write data source volume for ${goQuote(name)}`, KvmErrorCode.COMMAND_FAILED, async () => {
       await writeFile(join(dir, MetadataFile), metadata(), { mode: 0o644 });
       await writeFile(join(dir, NetworkConfigFile), CloudInitNetworkConfigDisabled, { mode: 0o644 });
       await this.#run(
@@ -338,19 +339,19 @@ export class KvmManager implements Manager {
         { ...cmdOpts, cwd: dir },
       );
     });
-    await step(`failed to write root volume for ${goQuote(name)}`, KvmErrorCodes.COMMAND_FAILED, async () => {
+    await step(`failed to write root volume for ${goQuote(name)}`, KvmErrorCode.COMMAND_FAILED, async () => {
       const { stdout } = await this.#run('qemu-img', ['info', '--output=json', backing], cmdOpts);
       const info = QemuImgInfoSchema.parse(JSON.parse(stdout));
       await this.#run('qemu-img', ['create', '-b', backing, '-F', info.format, '-f', 'qcow2', overlay, `${rootDiskGB}G`], cmdOpts);
     });
     const xmlPath = join(dir, `${name}.xml`);
-    await step(`failed to write domain xml for ${goQuote(name)}`, KvmErrorCodes.FILESYSTEM, () =>
+    await step(`failed to write domain xml for ${goQuote(name)}`, KvmErrorCode.FILESYSTEM, () =>
       writeFile(xmlPath, xml, { mode: 0o644 }),
     );
-    await step(`failed to defined the domain for ${goQuote(name)} from ${xmlPath}`, KvmErrorCodes.COMMAND_FAILED, () =>
+    await step(`failed to defined the domain for ${goQuote(name)} from ${xmlPath}`, KvmErrorCode.COMMAND_FAILED, () =>
       this.#virsh.define(xmlPath, sig),
     );
-    await step(`failed to start domain ${goQuote(name)}`, KvmErrorCodes.COMMAND_FAILED, () => this.#virsh.start(name, sig));
+    await step(`failed to start domain ${goQuote(name)}`, KvmErrorCode.COMMAND_FAILED, () => this.#virsh.start(name, sig));
   }
 
   /**
@@ -369,7 +370,7 @@ export class KvmManager implements Manager {
   async #interfaces(network: NetworkConfig | undefined, signal: AbortSignal | undefined): Promise<DomainInterface[]> {
     if (network === undefined) return [];
     const fail = (msg: string): never => {
-      throw new KvmError(KvmErrorCodes.INVALID_ARGUMENT, `kvm container creation failed: ${msg}`);
+      throw new KvmError(KvmErrorCode.INVALID_ARGUMENT, `kvm container creation failed: ${msg}`);
     };
     if (network.networkType !== 'bridge') fail('Non-bridge network devices not yet supported');
     const out: DomainInterface[] = [];
@@ -430,22 +431,22 @@ export class KvmManager implements Manager {
     validateContainerName(id);
     const prefix = this.#namespace.prefix();
     if (!id.startsWith(prefix)) {
-      throw new KvmError(KvmErrorCodes.INVALID_ARGUMENT, `instance ${goQuote(id)} is not in namespace ${goQuote(prefix)}`);
+      throw new KvmError(KvmErrorCode.INVALID_ARGUMENT, `instance ${goQuote(id)} is not in namespace ${goQuote(prefix)}`);
     }
     const state = await this.#virsh.domState(id, opts);
     if (state !== undefined) {
       if (state !== 'shut off') {
         await this.#virsh.destroy(id, opts).catch((err: unknown) => {
-          this.#logger.info(`\`virsh destroy ${id}\` failed: ${goQuote(errorMessage(err))}`);
+          this.#logger.info(`\`virsh destroy ${id}\` failed: ${goQuote(errorText(err))}`);
         });
       }
       let undefineError: unknown;
       await this.#virsh.undefine(id, opts).catch((err: unknown) => {
         undefineError = err;
-        this.#logger.info(`\`virsh undefine --nvram ${id}\` failed: ${goQuote(errorMessage(err))}`);
+        this.#logger.info(`\`virsh undefine --nvram ${id}\` failed: ${goQuote(errorText(err))}`);
       });
       if (undefineError !== undefined && (await this.#virsh.domState(id, opts)) !== undefined) {
-        throw annotate(undefineError, `domain ${goQuote(id)} is still defined`, KvmErrorCodes.COMMAND_FAILED);
+        throw annotate(KvmError, `domain ${goQuote(id)} is still defined`, undefineError, KvmErrorCode.COMMAND_FAILED);
       }
     }
     for (const file of [join(this.#guestDir, `${id}.qcow`), join(this.#guestDir, `${id}-ds.iso`)]) {

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { silentLogger, type Logger } from '../../logger.js';
-import { KvmCommandError, KvmErrorCodes } from './errors.js';
+import { KvmCommandError, KvmErrorCode } from './errors.js';
 
 /** Options of one program run. */
 export interface RunOptions {
@@ -63,7 +63,7 @@ export const runCommand: CommandRunner = (command, args, opts = {}) => {
         if (errno === 'ENOENT') {
           reject(
             new KvmCommandError(
-              KvmErrorCodes.COMMAND_NOT_FOUND,
+              KvmErrorCode.COMMAND_NOT_FOUND,
               `${command} not found: install it (KvmInitialiser.initialise() installs the KVM packages) or fix PATH`,
               { ...details, exitCode: null },
               { cause: err },
@@ -75,7 +75,7 @@ export const runCommand: CommandRunner = (command, args, opts = {}) => {
         if (killed && (err as { signal?: string }).signal === 'SIGKILL') {
           reject(
             new KvmCommandError(
-              KvmErrorCodes.TIMEOUT,
+              KvmErrorCode.TIMEOUT,
               `\`${line}\` did not finish within ${timeoutMs} ms and was killed`,
               { ...details, exitCode: null },
               { cause: err },
@@ -87,7 +87,7 @@ export const runCommand: CommandRunner = (command, args, opts = {}) => {
         const why = stderr.trim() || stdout.trim() || err.message;
         reject(
           new KvmCommandError(
-            KvmErrorCodes.COMMAND_FAILED,
+            KvmErrorCode.COMMAND_FAILED,
             `\`${line}\` failed (exit ${exitCode ?? 'signal'}): ${why}`,
             { ...details, exitCode },
             { cause: err },
@@ -200,7 +200,7 @@ export class Virsh {
     try {
       return (await this.exec(['domstate', name], opts)).trim();
     } catch (err) {
-      if (err instanceof KvmCommandError && err.code === KvmErrorCodes.COMMAND_FAILED && NOT_FOUND.test(err.stderr)) {
+      if (err instanceof KvmCommandError && err.code === KvmErrorCode.COMMAND_FAILED && NOT_FOUND.test(err.stderr)) {
         return undefined;
       }
       throw err;
@@ -239,7 +239,7 @@ export class Virsh {
     try {
       out = await this.exec(['pool-info', name], opts);
     } catch (err) {
-      if (err instanceof KvmCommandError && err.code === KvmErrorCodes.COMMAND_FAILED) return undefined;
+      if (err instanceof KvmCommandError && err.code === KvmErrorCode.COMMAND_FAILED) return undefined;
       throw err;
     }
     const fields = new Map<string, string>();

@@ -2,8 +2,7 @@
  * Errors of the LXD container manager. The message is Juju's text (LXD's own `error` / `err` text
  * where Juju passes it through); branch on `code`.
  */
-import { LxdkitError, hasBrand } from '../../errors.js';
-import { LxdApiError, LxdError } from '../../lxd/errors.js';
+import { LxdkitError } from '../../errors.js';
 
 export const LxdManagerErrorCode = {
   /** No image for the series and architecture in the local store or any image source. */
@@ -16,6 +15,11 @@ export const LxdManagerErrorCode = {
   IMAGE_SOURCE: 'LXD_MANAGER_ERR_IMAGE_SOURCE',
   /** Network devices or the default bridge could not be set up. */
   NETWORK: 'LXD_MANAGER_ERR_NETWORK',
+  /**
+   * An instance of that name exists already (a retry, or another caller creating the same machine).
+   * It is left alone: the call that failed removes only what it created itself.
+   */
+  ALREADY_EXISTS: 'LXD_MANAGER_ERR_ALREADY_EXISTS',
   /** LXD refused or failed to create the container. */
   CREATE: 'LXD_MANAGER_ERR_CREATE',
   /** The container was created but did not start (it has been removed). */
@@ -30,42 +34,11 @@ export const LxdManagerErrorCode = {
 
 export type LxdManagerErrorCode = (typeof LxdManagerErrorCode)[keyof typeof LxdManagerErrorCode];
 
-const BRAND = Symbol.for('lxdkit.LxdManagerError');
-
 export class LxdManagerError extends LxdkitError<LxdManagerErrorCode> {
-  override readonly name = 'LxdManagerError';
+  override readonly name: string = 'LxdManagerError';
   /**
    * For `assignLXDProfiles` failures: the instance's profiles as re-read after the failure (Juju
    * returns them alongside the error); `undefined` when they could not be read.
    */
   currentProfiles: string[] | undefined;
-
-  constructor(code: LxdManagerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    Object.defineProperty(this, BRAND, { value: true });
-  }
-
-  /** True for any LxdManagerError, even one from another copy of lxdkit. */
-  static is(value: unknown, code?: LxdManagerErrorCode): value is LxdManagerError {
-    return hasBrand(value, BRAND, code);
-  }
-}
-
-export function isLxdManagerError(value: unknown, code?: LxdManagerErrorCode): value is LxdManagerError {
-  return LxdManagerError.is(value, code);
-}
-
-/**
- * The text Juju would show for an error: LXD's own `error` text for API errors (Juju's Go client
- * turns a response into an error with exactly that text), the message otherwise.
- */
-export function errorText(err: unknown): string {
-  if (err instanceof LxdApiError) return err.lxdMessage;
-  if (LxdError.is(err) || err instanceof Error) return err.message;
-  return String(err);
-}
-
-/** Wraps `err` as `<prefix>: <text>` (Juju's errors.Annotate), keeping it as the cause. */
-export function annotate(code: LxdManagerErrorCode, prefix: string, err: unknown): LxdManagerError {
-  return new LxdManagerError(code, `${prefix}: ${errorText(err)}`, { cause: err });
 }

@@ -9,11 +9,12 @@ import { isAbsolute } from 'node:path';
 import type { LxdClient } from '../../lxd/client.js';
 import { isNotFound, LxdOperationError } from '../../lxd/errors.js';
 import type { LxdImage } from '../../lxd/schemas.js';
-import { imageMetadataURL, SimplestreamsClient, type SimplestreamsImage } from '../../lxd/simplestreams.js';
+import { imageMetadataURL, SimplestreamsClient, type SimplestreamsImage } from '../../simplestreams/index.js';
 import { silentLogger, type Logger } from '../../logger.js';
-import { goQuote } from '../go-compat.js';
+import { goQuote } from '../../go-compat.js';
 import type { StatusCallback } from '../types.js';
-import { annotate, errorText, LxdManagerError, LxdManagerErrorCode } from './errors.js';
+import { annotate, errorText } from '../../errors.js';
+import { LxdManagerError, LxdManagerErrorCode } from './errors.js';
 
 /** An image server LXD can pull from. */
 export interface ImageSource {
@@ -82,7 +83,7 @@ export function getImageSources(metadataUrl: string, stream: string, certificate
   try {
     url = ensureHTTPS(lxdImageMetadataURL(metadataUrl, stream));
   } catch (err) {
-    throw annotate(LxdManagerErrorCode.IMAGE_SOURCE, 'generating image metadata source', err);
+    throw annotate(LxdManagerError, 'generating image metadata source', err, LxdManagerErrorCode.IMAGE_SOURCE);
   }
   const custom: ImageSource = { name: url.replace(/^https:\/\//, ''), host: url, protocol: 'simplestreams', ...(certificate ? { certificate } : {}) };
   return [custom, ...remotes.map((r) => ({ ...r }))];

@@ -13,7 +13,7 @@ export {
 } from './manager.js';
 export { LxdInitialiser, type LxdInitialiserOptions } from './initialiser.js';
 export { LxdContainerInstance, LxdStatusCode } from './instance.js';
-export { LxdManagerError, LxdManagerErrorCode, isLxdManagerError } from './errors.js';
+export { LxdManagerError, LxdManagerErrorCode } from './errors.js';
 export {
   CloudImagesDailyRemote,
   CloudImagesRemote,

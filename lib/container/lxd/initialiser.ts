@@ -6,7 +6,8 @@
 import { LxdClient } from '../../lxd/client.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Initialiser } from '../types.js';
-import { annotate, LxdManagerError, LxdManagerErrorCode } from './errors.js';
+import { annotate } from '../../errors.js';
+import { LxdManagerError, LxdManagerErrorCode } from './errors.js';
 import { DefaultBridgeConfig, ensureDefaultStorage, verifyNetworkDevice } from './network.js';
 
 export interface LxdInitialiserOptions {
@@ -71,7 +72,7 @@ export class LxdInitialiser implements Initialiser {
       }
     } catch (err) {
       if (LxdManagerError.is(err)) throw err;
-      throw annotate(LxdManagerErrorCode.INITIALISE, 'ensuring default storage', err);
+      throw annotate(LxdManagerError, 'ensuring default storage', err, LxdManagerErrorCode.INITIALISE);
     }
     this.#bridge = await verifyNetworkDevice(this.#client, profile.value, profile.etag, server, {
       ...call,

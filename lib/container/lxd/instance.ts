@@ -3,7 +3,7 @@
  */
 import type { LxdClient } from '../../lxd/client.js';
 import type { Instance, InstanceStatus } from '../types.js';
-import { errorText } from './errors.js';
+import { errorText } from '../../errors.js';
 
 /** LXD status codes (shared/api/status_code.go). */
 export const LxdStatusCode = {

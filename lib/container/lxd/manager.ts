@@ -14,8 +14,8 @@ import { hostArch as defaultHostArch } from '../arch.js';
 import { cloudInitUserData, CloudInitNetworkConfigDisabled, parseUserData } from '../cloudinit.js';
 import { ConfigAvailabilityZone, ConfigContainerImageMetadataURL, ConfigContainerImageStream, ConfigLXDSnapChannel, ConfigModelUUID } from '../constants.js';
 import { applyLxdConstraints, validateConstraints } from '../constraints.js';
-import { ContainerError, ContainerErrorCode } from '../errors.js';
-import { goQuote } from '../go-compat.js';
+import { ContainerError, ContainerErrorCode } from '../../errors.js';
+import { goQuote } from '../../go-compat.js';
 import { ManagerConfig } from '../manager-config.js';
 import { Namespace } from '../namespace.js';
 import { devicesFromInterfaceInfo, generateVirtualMacAddress, interfaceInfoFromDevices, newNicDevice, type LxdDevices } from '../nic.js';
@@ -29,7 +29,8 @@ import type {
   TestLXDManager,
 } from '../types.js';
 import { guardStatusCallback } from '../utils.js';
-import { annotate, errorText, LxdManagerError, LxdManagerErrorCode } from './errors.js';
+import { annotate, errorText } from '../../errors.js';
+import { LxdManagerError, LxdManagerErrorCode } from './errors.js';
 import { findImage, getImageSources, type FoundImage, type ImageRemote, type ImageSource } from './image.js';
 import { LxdContainerInstance, LxdStatusCode } from './instance.js';
 import { Mutex, sharedMutex } from './mutex.js';
@@ -244,7 +245,7 @@ export class LxdManager implements TestLXDManager {
         : LxdManagerError.is(err, LxdManagerErrorCode.NOT_SUPPORTED)
           ? LxdManagerErrorCode.NOT_SUPPORTED
           : LxdManagerErrorCode.IMAGE;
-      throw annotate(code, 'acquiring LXD image', err);
+      throw annotate(LxdManagerError, 'acquiring LXD image', err, code);
     }
 
     const call = signal ? { signal } : {};
@@ -264,7 +265,7 @@ export class LxdManager implements TestLXDManager {
         try {
           modified = await ensureIPv4(this.#client, DefaultLXDBridge, call);
         } catch (err) {
-          throw annotate(LxdManagerErrorCode.NETWORK, 'ensuring default bridge IPv4 config', err);
+          throw annotate(LxdManagerError, 'ensuring default bridge IPv4 config', err, LxdManagerErrorCode.NETWORK);
         }
         if (modified) this.#log.info(`added "auto" IPv4 configuration to default LXD bridge`);
       } else {
@@ -531,7 +532,7 @@ export class LxdManager implements TestLXDManager {
     try {
       got = await this.#client.instances.get(name, call);
     } catch (err) {
-      throw annotate(LxdManagerErrorCode.PROFILE, `failed to get ${goQuote(name)}`, err);
+      throw annotate(LxdManagerError, `failed to get ${goQuote(name)}`, err, LxdManagerErrorCode.PROFILE);
     }
     const c = got.value;
     const put: InstancePut = {
@@ -547,13 +548,13 @@ export class LxdManager implements TestLXDManager {
     try {
       op = await this.#client.instances.update(name, put, { ...call, ...(got.etag ? { etag: got.etag } : {}) });
     } catch (err) {
-      throw annotate(LxdManagerErrorCode.PROFILE, `failed to update ${goQuote(name)} with profiles`, err);
+      throw annotate(LxdManagerError, `failed to update ${goQuote(name)} with profiles`, err, LxdManagerErrorCode.PROFILE);
     }
     this.#log.debug(`updating profiles of ${goQuote(name)}: ${op.current.description}`);
     try {
       await op.wait({ ...call, timeoutMs: this.#options.operationTimeoutMs ?? 10 * 60_000 });
     } catch (err) {
-      throw annotate(LxdManagerErrorCode.PROFILE, 'update failed', err);
+      throw annotate(LxdManagerError, 'update failed', err, LxdManagerErrorCode.PROFILE);
     }
   }
 }

@@ -6,8 +6,9 @@ import type { LxdClient } from '../../lxd/client.js';
 import { isNotFound } from '../../lxd/errors.js';
 import type { LxdNetwork, LxdProfile } from '../../lxd/schemas.js';
 import { silentLogger, type Logger } from '../../logger.js';
-import { goQuote } from '../go-compat.js';
-import { annotate, LxdManagerError, LxdManagerErrorCode } from './errors.js';
+import { goQuote } from '../../go-compat.js';
+import { annotate } from '../../errors.js';
+import { LxdManagerError, LxdManagerErrorCode } from './errors.js';
 
 interface Call {
   signal?: AbortSignal;
@@ -91,7 +92,7 @@ export async function verifyNetworkDevice(
       try {
         return await ensureDefaultNetworking(client, profile, etag, opts);
       } catch (err) {
-        throw annotate(LxdManagerErrorCode.INITIALISE, 'ensuring default bridge config', err);
+        throw annotate(LxdManagerError, 'ensuring default bridge config', err, LxdManagerErrorCode.INITIALISE);
       }
     }
     throw new LxdManagerError(LxdManagerErrorCode.INITIALISE, `profile ${goQuote(profile.name)} does not have any devices configured with type "nic"`);
@@ -102,7 +103,7 @@ export async function verifyNetworkDevice(
   try {
     return await verifyNICsWithAPI(client, nics, opts);
   } catch (err) {
-    throw annotate(LxdManagerErrorCode.INITIALISE, `profile ${goQuote(profile.name)}`, err);
+    throw annotate(LxdManagerError, `profile ${goQuote(profile.name)}`, err, LxdManagerErrorCode.INITIALISE);
   }
 }
 
@@ -117,7 +118,7 @@ async function verifyNICsWithAPI(client: LxdClient, nics: [string, Record<string
     try {
       network = (await client.networks.get(netName, call.signal ? { signal: call.signal } : {})).value;
     } catch (err) {
-      throw annotate(LxdManagerErrorCode.INITIALISE, `retrieving network ${goQuote(netName)}`, err);
+      throw annotate(LxdManagerError, `retrieving network ${goQuote(netName)}`, err, LxdManagerErrorCode.INITIALISE);
     }
     try {
       verifyNoIPv6(network);
@@ -179,7 +180,7 @@ export async function ensureDefaultStorage(client: LxdClient, profile: LxdProfil
     try {
       await client.storagePools.create({ name: 'default', driver: 'dir' }, c);
     } catch (err) {
-      throw annotate(LxdManagerErrorCode.INITIALISE, `creating storage pool ${goQuote('default')}`, err);
+      throw annotate(LxdManagerError, `creating storage pool ${goQuote('default')}`, err, LxdManagerErrorCode.INITIALISE);
     }
     pool = 'default';
   }

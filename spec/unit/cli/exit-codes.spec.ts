@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { ContainerError, ContainerErrorCode } from '../../../lib/container/errors.js';
-import { KvmError, KvmErrorCodes } from '../../../lib/container/kvm/errors.js';
+import { ContainerError, ContainerErrorCode } from '../../../lib/errors.js';
+import { KvmError, KvmErrorCode } from '../../../lib/container/kvm/errors.js';
 import { LxdManagerError, LxdManagerErrorCode } from '../../../lib/container/lxd/errors.js';
 import { CliError, ExitCode, exitCodeFor } from '../../../lib/cli/exit-codes.js';
 import {
@@ -22,7 +22,7 @@ describe('cli exit codes', () => {
     expect(exitCodeFor(new LxdPreconditionFailedError(api(412)))).to.equal(ExitCode.CONFLICT);
     expect(exitCodeFor(new LxdValidationError('name', 'bad'))).to.equal(ExitCode.INVALID_INPUT);
     expect(exitCodeFor(new ContainerError(ContainerErrorCode.NOT_VALID, 'model ID "x" is not a valid model'))).to.equal(ExitCode.INVALID_INPUT);
-    expect(exitCodeFor(new KvmError(KvmErrorCodes.COMMAND_NOT_FOUND, 'virsh'))).to.equal(ExitCode.UNAVAILABLE);
+    expect(exitCodeFor(new KvmError(KvmErrorCode.COMMAND_NOT_FOUND, 'virsh'))).to.equal(ExitCode.UNAVAILABLE);
     expect(exitCodeFor(new CliError(ExitCode.USAGE, 'x'))).to.equal(ExitCode.USAGE);
     expect(exitCodeFor(new Error('boom'))).to.equal(ExitCode.FAILURE);
   });

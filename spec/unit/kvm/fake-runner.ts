@@ -1,5 +1,5 @@
 /** A recording CommandRunner for the KVM unit specs: answers by handler, records every call. */
-import { KvmCommandError, KvmErrorCodes, type CommandResult, type CommandRunner, type RunOptions } from '../../../lib/container/kvm/index.js';
+import { KvmCommandError, KvmErrorCode, type CommandResult, type CommandRunner, type RunOptions } from '../../../lib/container/kvm/index.js';
 
 export interface Call {
   command: string;
@@ -12,7 +12,7 @@ export type Handler = (command: string, args: string[], opts: RunOptions) => Par
 /** A failure as the real runner reports it. */
 export function failure(command: string, args: string[], stderr: string, exitCode = 1): KvmCommandError {
   return new KvmCommandError(
-    KvmErrorCodes.COMMAND_FAILED,
+    KvmErrorCode.COMMAND_FAILED,
     `\`${[command, ...args].join(' ')}\` failed (exit ${exitCode}): ${stderr.trim()}`,
     { command, args, exitCode, stderr, stdout: '' },
   );

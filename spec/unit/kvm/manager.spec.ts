@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import nock from 'nock';
 import { join } from 'node:path';
-import { ContainerError } from '../../../lib/container/errors.js';
+import { ContainerError } from '../../../lib/errors.js';
 import { KvmError, KvmManager, type KvmManagerOptions } from '../../../lib/container/kvm/index.js';
 import { ManagerConfig } from '../../../lib/container/manager-config.js';
 import { bridgeNetworkConfig, newInterfaceInfo } from '../../../lib/container/network.js';
@@ -83,7 +83,7 @@ describe('KvmManager (unit, fake commands)', () => {
 
     it('defaults log-dir and requires a model UUID', () => {
       expect(new KvmManager({ 'model-uuid': UUID }).logDir).to.equal('/var/log/juju');
-      expect(() => new KvmManager({})).to.throw(KvmError, 'model UUID is required').with.property('code', 'KVM_ERR_CONFIG');
+      expect(() => new KvmManager({})).to.throw(ContainerError, 'model UUID is required').with.property('code', 'CONTAINER_ERR_NOT_VALID');
       expect(() => new KvmManager({ 'model-uuid': 'nope' })).to.throw(ContainerError, 'model ID "nope" is not a valid model');
     });
 

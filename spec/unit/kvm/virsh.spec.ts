@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { KvmCommandError, KvmErrorCodes, Virsh, lookPath, runCommand } from '../../../lib/container/kvm/index.js';
+import { KvmCommandError, KvmErrorCode, Virsh, lookPath, runCommand } from '../../../lib/container/kvm/index.js';
 import { failure, fakeRunner } from './fake-runner.js';
 import { rejection } from '../../helpers/rejection.js';
 
@@ -12,7 +12,7 @@ describe('kvm runCommand', () => {
     const err = await rejection(runCommand('sh', ['-c', 'echo "error: no such pool" >&2; exit 3']));
     expect(err).to.be.instanceOf(KvmCommandError);
     const e = err as KvmCommandError;
-    expect(e.code).to.equal(KvmErrorCodes.COMMAND_FAILED);
+    expect(e.code).to.equal(KvmErrorCode.COMMAND_FAILED);
     expect(e.exitCode).to.equal(3);
     expect(e.stderr).to.equal('error: no such pool\n');
     expect(e.message).to.equal('`sh -c echo "error: no such pool" >&2; exit 3` failed (exit 3): error: no such pool');
@@ -20,13 +20,13 @@ describe('kvm runCommand', () => {
 
   it('throws COMMAND_NOT_FOUND for a program that is not installed', async () => {
     const err = await rejection(runCommand('lxdkit-no-such-program', []));
-    expect(KvmCommandError.is(err, KvmErrorCodes.COMMAND_NOT_FOUND)).to.equal(true);
+    expect(KvmCommandError.is(err, KvmErrorCode.COMMAND_NOT_FOUND)).to.equal(true);
     expect((err as Error).message).to.match(/^lxdkit-no-such-program not found: install it/);
   });
 
   it('kills a program that outlives its timeout', async () => {
     const err = await rejection(runCommand('sleep', ['30'], { timeoutMs: 100 }));
-    expect(KvmCommandError.is(err, KvmErrorCodes.TIMEOUT)).to.equal(true);
+    expect(KvmCommandError.is(err, KvmErrorCode.TIMEOUT)).to.equal(true);
     expect((err as Error).message).to.equal('`sleep 30` did not finish within 100 ms and was killed');
   });
 
@@ -74,7 +74,7 @@ describe('kvm Virsh', () => {
     const v = new Virsh({ run });
     expect(await v.domState('known')).to.equal('shut off');
     expect(await v.domState('gone')).to.equal(undefined);
-    expect(KvmCommandError.is(await rejection(v.domState('other')), KvmErrorCodes.COMMAND_FAILED)).to.equal(true);
+    expect(KvmCommandError.is(await rejection(v.domState('other')), KvmErrorCode.COMMAND_FAILED)).to.equal(true);
   });
 
   it('poolInfo: parsed fields, or undefined when virsh fails', async () => {

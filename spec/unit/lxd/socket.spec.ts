@@ -25,23 +25,30 @@ describe('socket discovery', function () {
 
 describe('LxdkitError', function () {
   it('is the base of every error family, each keeping its own code', async function () {
-    const { LxdkitError, isLxdkitError, LxdValidationError, ContainerError, ContainerErrorCode, KvmError, KvmErrorCodes, LxdManagerError, LxdManagerErrorCode, SimplestreamsError, SimplestreamsErrorCodes, Namespace } = await import('../../../lib/index.js');
+    const { LxdkitError, LxdError, LxdValidationError, ContainerError, ContainerErrorCode, KvmError, KvmErrorCode, LxdManagerError, LxdManagerErrorCode, SimplestreamsError, SimplestreamsErrorCode, Namespace } = await import('../../../lib/index.js');
     const errors = [
       new LxdValidationError('name', 'bad'),
       new ContainerError(ContainerErrorCode.NOT_VALID, 'x'),
-      new KvmError(KvmErrorCodes.CONFIG, 'x'),
+      new KvmError(KvmErrorCode.COMMAND_FAILED, 'x'),
       new LxdManagerError(LxdManagerErrorCode.CREATE, 'x'),
-      new SimplestreamsError(SimplestreamsErrorCodes.TIMEOUT, 'x'),
+      new SimplestreamsError(SimplestreamsErrorCode.TIMEOUT, 'x'),
     ];
-    expect(errors.map((e) => [e instanceof LxdkitError, isLxdkitError(e)])).to.deep.equal(errors.map(() => [true, true]));
-    expect(errors.map((e) => e.code)).to.deep.equal(['LXD_ERR_INVALID_ARGUMENT', 'CONTAINER_ERR_NOT_VALID', 'KVM_ERR_CONFIG', 'LXD_MANAGER_ERR_CREATE', 'SIMPLESTREAMS_ERR_TIMEOUT']);
+    expect(errors.map((e) => [e instanceof LxdkitError, LxdkitError.is(e)])).to.deep.equal(errors.map(() => [true, true]));
+    expect(errors.map((e) => [LxdError.is(e), ContainerError.is(e), KvmError.is(e), LxdManagerError.is(e), SimplestreamsError.is(e)])).to.deep.equal([
+      [true, false, false, false, false],
+      [false, true, false, false, false],
+      [false, false, true, false, false],
+      [false, false, false, true, false],
+      [false, false, false, false, true],
+    ]);
+    expect(errors.map((e) => e.code)).to.deep.equal(['LXD_ERR_INVALID_ARGUMENT', 'CONTAINER_ERR_NOT_VALID', 'KVM_ERR_COMMAND_FAILED', 'LXD_MANAGER_ERR_CREATE', 'SIMPLESTREAMS_ERR_TIMEOUT']);
     let thrown: unknown;
     try {
       new Namespace('not-a-uuid');
     } catch (e) {
       thrown = e;
     }
-    expect(isLxdkitError(thrown)).to.equal(true);
-    expect(isLxdkitError(new Error('plain'))).to.equal(false);
+    expect(LxdkitError.is(thrown)).to.equal(true);
+    expect(LxdkitError.is(new Error('plain'))).to.equal(false);
   });
 });

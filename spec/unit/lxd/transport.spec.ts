@@ -9,13 +9,13 @@ import {
   LxdClient,
   LxdConflictError,
   LxdConnectionError,
+  LxdError,
   LxdForbiddenError,
   LxdNotFoundError,
   LxdPreconditionFailedError,
   LxdResponseValidationError,
   LxdTimeoutError,
   LxdValidationError,
-  isLxdError,
 } from '../../../lib/lxd/index.js';
 import { asyncAnswer, lxdError, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 
@@ -71,7 +71,7 @@ describe('lxd transport and envelope', function () {
       expect(err).to.be.instanceOf(cls);
       const e = err as LxdApiError;
       expect([e.code, e.status, e.errorCode, e.method, e.path, e.lxdMessage]).to.deep.equal([errCode, status, code, 'GET', '/1.0/profiles/x', message]);
-      expect(isLxdError(e)).to.equal(true);
+      expect(LxdError.is(e)).to.equal(true);
     });
   }
 

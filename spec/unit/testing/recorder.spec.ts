@@ -154,7 +154,7 @@ describe('testing: Recorder', () => {
           () => undefined,
           (e: unknown) => e,
         );
-      expect(err).to.have.property('code', 'LXD_ERR_EVENTS');
+      expect(err).to.have.property('code', 'TESTING_ERR_RECORDING');
       expect((err as Error).message).to.include('the events stream broke while recording');
     } finally {
       await rec.close();
