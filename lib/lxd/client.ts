@@ -1,9 +1,11 @@
 import type { Dispatcher } from 'undici';
+import { isValidTimeout } from '../deadline.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { LxdValidationError } from './errors.js';
 import { EventSubscription, type SubscribeOptions } from './events.js';
-import { DEFAULT_OPERATION_TIMEOUT_MS, OperationsHub } from './operation.js';
-import { Api, type QueryResult } from './resources/base.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation.js';
+import { OperationsHub } from './operations-hub.js';
+import { Api, type CallOptions, type QueryResult } from './resources/base.js';
 import type { QueryValue } from './path.js';
 import { CertificatesResource } from './resources/certificates.js';
 import { ImagesResource } from './resources/images.js';
@@ -12,14 +14,12 @@ import { NetworksResource, StoragePoolsResource } from './resources/networks.js'
 import { OperationsResource } from './resources/operations.js';
 import { ProfilesResource } from './resources/profiles.js';
 import { ServerResource } from './resources/server.js';
-import { DEFAULT_TIMEOUT_MS, Transport, type TlsOptions } from './transport.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, Transport, type TlsOptions } from './transport.js';
 
-export interface QueryOptions {
+export interface QueryOptions extends CallOptions {
   query?: Record<string, QueryValue>;
   body?: unknown;
   etag?: string;
-  signal?: AbortSignal;
-  timeoutMs?: number;
 }
 
 export interface LxdClientOptions {
@@ -37,6 +37,8 @@ export interface LxdClientOptions {
   timeoutMs?: number;
   /** Deadline for `Operation.wait()` when none is given (default 10 minutes). */
   operationTimeoutMs?: number;
+  /** The largest response body accepted, in bytes (default 256 MiB); a larger one is cut off with LxdResponseTooLargeError. */
+  maxResponseBytes?: number;
   /** An undici dispatcher (MockAgent, a recorder/replayer) instead of the socket. */
   dispatcher?: Dispatcher;
   /** Wait for operations through the events websocket (default true; false uses `/wait`). */
@@ -79,10 +81,14 @@ export class LxdClient {
       } catch {
         throw new LxdValidationError('url', `"${options.url}" is not a URL`);
       }
-      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new LxdValidationError('url', `"${options.url}" must be an https:// URL`);
+      // LXD only speaks HTTPS to remotes, and credentials must never cross the network in clear.
+      if (u.protocol !== 'https:') throw new LxdValidationError('url', `"${options.url}" must be an https:// URL: lxdkit speaks only HTTPS to a remote LXD`);
       if (options.socketPath) throw new LxdValidationError('url', 'give either socketPath or url, not both');
     }
-    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) throw new LxdValidationError('timeoutMs', 'must be a positive number of milliseconds');
+    for (const field of ['timeoutMs', 'operationTimeoutMs', 'maxResponseBytes'] as const) {
+      const v = options[field];
+      if (v !== undefined && !isValidTimeout(v)) throw new LxdValidationError(field, `${v} is not valid: give a positive, finite number`);
+    }
     if (options.project !== undefined && (options.project === '' || options.project.includes('/'))) throw new LxdValidationError('project', `"${options.project}" is not a valid project name`);
     this.options = options;
     this.project = options.project;
@@ -95,6 +101,7 @@ export class LxdClient {
         url: options.url,
         tls: options.tls,
         timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
         dispatcher: options.dispatcher,
         logger: this.logger,
         userAgent: options.userAgent,
@@ -129,14 +136,7 @@ export class LxdClient {
    */
   async query(method: string, path: string, opts: QueryOptions = {}): Promise<QueryResult> {
     if (!/^\/1\.0(\/|$|\?)/.test(path) && path !== '/') throw new LxdValidationError('path', `"${path}" must start with /1.0`);
-    const res = await this.api.operationOrSync(method, path, {
-      ...(opts.query ? { query: opts.query } : {}),
-      ...(opts.body !== undefined ? { body: opts.body } : {}),
-      ...(opts.etag ? { etag: opts.etag } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-    });
-    return res;
+    return this.api.operationOrSync(method, path, opts);
   }
 
   /** A client for another project sharing this one's connections (LXD's UseProject). */
@@ -144,15 +144,22 @@ export class LxdClient {
     return new LxdClient({ ...this.options, project }, { transport: this.transport });
   }
 
-  /** Closes keep-alive connections and the operations events socket. */
+  /**
+   * Closes everything the client opened: the operations events socket, every subscription made with
+   * `events.subscribe()`, and (unless it shares them with the client it came from) its connections.
+   * Nothing of it keeps the process alive afterwards; a wait still pending rejects.
+   */
   async close(): Promise<void> {
     this.hub.close();
+    this.events.closeAll();
     if (this.ownsTransport) await this.transport.close();
   }
 }
 
 /** `/1.0/events`. */
 export class EventsResource {
+  private readonly open = new Set<EventSubscription>();
+
   constructor(
     private readonly transport: Transport,
     private readonly project: string | undefined,
@@ -164,6 +171,17 @@ export class EventsResource {
    * own next request causes. Close it when done.
    */
   subscribe(opts: SubscribeOptions = {}): EventSubscription {
-    return new EventSubscription(this.transport, { ...opts, project: opts.project ?? this.project }, this.logger);
+    const sub = new EventSubscription(this.transport, { ...opts, project: opts.project ?? this.project }, this.logger);
+    if (!sub.isClosed) {
+      this.open.add(sub);
+      sub.on('close', () => this.open.delete(sub));
+    }
+    return sub;
+  }
+
+  /** Closes every subscription this resource opened (the client's `close()` does it). */
+  closeAll(): void {
+    for (const sub of this.open) sub.close();
+    this.open.clear();
   }
 }

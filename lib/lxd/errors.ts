@@ -15,6 +15,8 @@ export const LxdErrorCode = {
   FORBIDDEN: 'LXD_ERR_FORBIDDEN',
   OPERATION_FAILED: 'LXD_ERR_OPERATION_FAILED',
   INVALID_RESPONSE: 'LXD_ERR_INVALID_RESPONSE',
+  RESPONSE_TOO_LARGE: 'LXD_ERR_RESPONSE_TOO_LARGE',
+  OPERATION_LOST: 'LXD_ERR_OPERATION_LOST',
   EXTENSION_MISSING: 'LXD_ERR_EXTENSION_MISSING',
   INVALID_ARGUMENT: 'LXD_ERR_INVALID_ARGUMENT',
   EVENTS: 'LXD_ERR_EVENTS',
@@ -150,6 +152,40 @@ export class LxdResponseValidationError extends LxdError {
     this.method = method;
     this.path = path;
     this.issues = issues;
+  }
+}
+
+/** A response body passed the client's `maxResponseBytes`; the exchange was cut off. */
+export class LxdResponseTooLargeError extends LxdError {
+  override readonly name = 'LxdResponseTooLargeError';
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly maxBytes: number,
+  ) {
+    super(LxdErrorCode.RESPONSE_TOO_LARGE, `${method} ${path}: the response is larger than ${maxBytes} bytes; raise the client's maxResponseBytes, or ask for less (no recursion, a filter)`);
+  }
+}
+
+/**
+ * The outcome of an operation cannot be known: LXD no longer has it. Either the daemon restarted while
+ * it ran (`daemonRestarted`), or it finished more than 5 s before anyone asked and LXD forgot it.
+ */
+export class LxdOperationLostError extends LxdError {
+  override readonly name = 'LxdOperationLostError';
+  constructor(
+    readonly operation: OperationData,
+    readonly daemonRestarted: boolean,
+    options?: { cause?: unknown },
+  ) {
+    const what = `operation ${operation.id} (${operation.description || 'no description'})`;
+    super(
+      LxdErrorCode.OPERATION_LOST,
+      daemonRestarted
+        ? `${what}: its outcome was lost in a daemon restart (LXD does not keep operations across restarts); check the state of what it changed`
+        : `${what} no longer exists on the server and its outcome was not seen (LXD forgets finished operations after 5 s)`,
+      options,
+    );
   }
 }
 

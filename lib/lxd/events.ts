@@ -53,6 +53,20 @@ export interface SubscribeOptions {
 
 type Item = LxdEvent | EventGap;
 
+/** The events an {@link EventSubscription} emits, for typed `on()` listeners. */
+export interface EventSubscriptionEvents {
+  /** One parsed event. */
+  event: [event: LxdEvent];
+  /** The connection was re-established; events between `since` and `until` were lost. */
+  gap: [gap: EventGap];
+  /** The connection dropped; a reconnect is scheduled. */
+  disconnect: [err: Error];
+  /** The subscription failed for good (never connected, or reconnecting gave up). */
+  error: [err: Error];
+  open: [];
+  close: [];
+}
+
 /** Parses one websocket message into a typed event; undefined when it is not an event. */
 export function parseEvent(raw: string): LxdEvent | undefined {
   let json: unknown;
@@ -88,7 +102,7 @@ export function parseEvent(raw: string): LxdEvent | undefined {
  * with `for await`. Call `close()` (or abort the signal) when done: an open subscription keeps the
  * process alive.
  */
-export class EventSubscription extends EventEmitter implements AsyncIterable<Item> {
+export class EventSubscription extends EventEmitter<EventSubscriptionEvents> implements AsyncIterable<Item> {
   /** Resolves once the first connection is upgraded (events flow from then on); rejects if it fails. */
   readonly ready: Promise<void>;
   private ws: WebSocket | undefined;
@@ -127,6 +141,11 @@ export class EventSubscription extends EventEmitter implements AsyncIterable<Ite
 
   get connected(): boolean {
     return this.ws?.readyState === 1;
+  }
+
+  /** True once `close()` ran or the subscription failed for good. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   private reconnectOptions(): ReconnectOptions | undefined {
@@ -206,10 +225,13 @@ export class EventSubscription extends EventEmitter implements AsyncIterable<Ite
   private onDown(err: Error): void {
     if (this.closed) return;
     if (!this.everOpened) {
+      // ws says "Opening handshake has timed out" when its handshakeTimeout fires; a TLS refusal
+      // ("… handshake failure", a certificate error) is a connection error, mapped by the transport.
       this.fail(
-        err.message.includes('handshake')
-          ? new LxdTimeoutError(`events websocket: ${err.message}`, { timeoutMs: this.opts.connectTimeoutMs ?? 10_000 }, { cause: err })
-          : LxdError.is(err) ? err : new LxdEventsError(`events websocket: ${err.message}`, { cause: err }),
+        LxdError.is(err) ? err
+          : /opening handshake has timed out/i.test(err.message)
+            ? new LxdTimeoutError(`events websocket: ${err.message}`, { timeoutMs: this.opts.connectTimeoutMs ?? 10_000 }, { cause: err })
+            : new LxdEventsError(`events websocket: ${err.message}`, { cause: err }),
       );
       return;
     }

@@ -7,12 +7,15 @@ import type { PeerCertificate } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import WebSocket from 'ws';
+import { deadline, DeadlineExceeded, isValidTimeout } from '../deadline.js';
 import type { Logger } from '../logger.js';
 import {
   apiErrorFor,
   LxdConnectionError,
+  LxdResponseTooLargeError,
   LxdResponseValidationError,
   LxdTimeoutError,
+  LxdValidationError,
 } from './errors.js';
 import { buildQuery, type QueryValue } from './path.js';
 import { EnvelopeSchema, type Envelope } from './schemas.js';
@@ -22,6 +25,8 @@ import { resolveSocketPath } from './socket.js';
 export const LOCAL_ORIGIN = 'http://unix.socket';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** The largest response body a client accepts by default (a recursive listing of thousands of instances fits). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 export interface TlsOptions {
   /** PEM client certificate trusted by the server. */
@@ -42,6 +47,7 @@ export interface TransportOptions {
   url?: string | undefined;
   tls?: TlsOptions | undefined;
   timeoutMs?: number | undefined;
+  maxResponseBytes?: number | undefined;
   dispatcher?: Dispatcher | undefined;
   logger: Logger;
   userAgent?: string | undefined;
@@ -86,31 +92,6 @@ function fingerprint(pem: string | Buffer): string {
   return new X509Certificate(pem).fingerprint256;
 }
 
-/** Combines a caller's signal with a deadline; tells which one fired. */
-export function deadline(signal: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; timedOut: () => boolean; clear: () => void } {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = timeoutMs > 0 && Number.isFinite(timeoutMs)
-    ? setTimeout(() => {
-        timedOut = true;
-        controller.abort(new Error(`timed out after ${timeoutMs} ms`));
-      }, timeoutMs)
-    : undefined;
-  const onAbort = (): void => controller.abort(signal?.reason);
-  if (signal) {
-    if (signal.aborted) controller.abort(signal.reason);
-    else signal.addEventListener('abort', onAbort, { once: true });
-  }
-  return {
-    signal: controller.signal,
-    timedOut: () => timedOut,
-    clear: () => {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    },
-  };
-}
-
 function errnoOf(err: unknown): string | undefined {
   let e: unknown = err;
   for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
@@ -129,22 +110,14 @@ interface Exchanged {
   location: string | undefined;
 }
 
-/** The per-request deadline fired (mapped to LxdTimeoutError by the transport). */
-class DeadlineError extends Error {
-  constructor(timeoutMs: number, cause?: unknown) {
-    super(`timed out after ${timeoutMs} ms`, cause === undefined ? undefined : { cause });
-    this.name = 'DeadlineError';
-  }
-}
-
 function isHeader(name: Buffer, lower: string): boolean {
   return name.length === lower.length && name.toString('latin1').toLowerCase() === lower;
 }
 
 /**
- * An undici dispatch handler that collects a response body into a string. It owns the request's
- * deadline timer and listens to the caller's signal, aborting the exchange itself (undici passes the
- * abort function to onConnect), so a request needs neither an AbortController nor a body stream.
+ * An undici dispatch handler that collects a response body into a string, up to `maxBytes`. The
+ * request's deadline (and the caller's signal) aborts the exchange directly (undici passes the abort
+ * function to onConnect), so a request needs neither an AbortController nor a body stream.
  */
 class CollectingHandler implements Dispatcher.DispatchHandler {
   private abortExchange: ((err?: Error) => void) | undefined;
@@ -153,27 +126,22 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
   private status = 0;
   private etag: string | undefined;
   private location: string | undefined;
+  private size = 0;
   private readonly chunks: Buffer[] = [];
-  private readonly timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly onAbort: (() => void) | undefined;
+  private readonly dl;
 
   constructor(
     private readonly resolve: (r: Exchanged) => void,
     private readonly reject: (err: unknown) => void,
-    private readonly signal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
     timeoutMs: number,
+    private readonly maxBytes: number,
   ) {
-    if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
-      this.timer = setTimeout(() => this.abort(new DeadlineError(timeoutMs)), timeoutMs);
-    }
-    if (signal) {
-      this.onAbort = () => this.abort(signal.reason);
-      signal.addEventListener('abort', this.onAbort, { once: true });
-    }
+    this.dl = deadline(signal, timeoutMs, (reason) => this.abort(reason));
   }
 
   private abort(reason: unknown): void {
-    if (this.settled || this.reason !== undefined) return;
+    if (this.settled) return;
     this.reason = reason ?? new Error('aborted');
     this.abortExchange?.(this.reasonError());
     // Not connected yet: onConnect aborts; either way the caller hears now.
@@ -188,8 +156,7 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
 
   private finish(): void {
     this.settled = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
+    this.dl.clear();
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -212,6 +179,11 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      this.abort(new ResponseTooLarge(this.maxBytes));
+      return false;
+    }
     this.chunks.push(chunk);
     return true;
   }
@@ -230,17 +202,26 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
   }
 }
 
+/** A body passed the size limit (mapped to LxdResponseTooLargeError by the transport). */
+class ResponseTooLarge extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`response body larger than ${maxBytes} bytes`);
+  }
+}
+
 export class Transport {
   readonly remote: boolean;
   /** The remote URL, parsed once (requests are built from it on every call). */
   private readonly url: URL | undefined;
   private readonly basePath: string;
   readonly timeoutMs: number;
+  readonly maxResponseBytes: number;
   private readonly logger: Logger;
   private readonly opts: TransportOptions;
   private socket: string | undefined;
   private dispatcher: Dispatcher | undefined;
   private readonly ownsDispatcher: boolean;
+  private closed = false;
 
   constructor(opts: TransportOptions) {
     this.opts = opts;
@@ -248,6 +229,7 @@ export class Transport {
     this.url = opts.url !== undefined ? new URL(opts.url) : undefined;
     this.basePath = this.url ? this.url.pathname.replace(/\/$/, '') : '';
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.logger = opts.logger;
     this.dispatcher = opts.dispatcher;
     this.ownsDispatcher = opts.dispatcher === undefined;
@@ -284,12 +266,13 @@ export class Transport {
     return {
       cert: tls.cert,
       key: tls.key,
-      ...(ca ? { ca } : {}),
-      ...(check ? { checkServerIdentity: check } : {}),
+      ca,
+      checkServerIdentity: check,
     };
   }
 
   private getDispatcher(): Dispatcher {
+    if (this.closed) throw new LxdConnectionError(this.endpoint, undefined, `${this.endpoint}: the client was closed; make a new LxdClient`);
     if (!this.dispatcher) {
       const connect = this.remote ? this.tlsConnectOptions() : { socketPath: this.endpoint };
       this.dispatcher = new Agent({
@@ -338,6 +321,7 @@ export class Transport {
     const query = buildQuery(opts.query);
     const fullPath = `${this.basePath}${path}${query}`;
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    if (!isValidTimeout(timeoutMs)) throw new LxdValidationError('timeoutMs', `${timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
     const headers: Record<string, string> = {
       'user-agent': this.opts.userAgent ?? 'lxdkit',
       ...opts.headers,
@@ -363,13 +347,16 @@ export class Transport {
       const { status } = res;
       const envelope = this.decode(method, path, status, res.text, opts);
       if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug(
-        { method, path, status, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(envelope.type === 'async' ? { operation: envelope.operation } : {}) },
+        { method, path, status, durationMs: Math.round((performance.now() - started) * 10) / 10, operation: envelope.type === 'async' ? envelope.operation : undefined },
         'lxd request',
       );
       return { status, envelope, etag: res.etag, location: res.location };
     } catch (err) {
-      if (err instanceof DeadlineError) {
+      if (err instanceof DeadlineExceeded) {
         throw new LxdTimeoutError(`${method} ${path}: LXD did not answer within ${timeoutMs} ms; raise timeoutMs or check the daemon`, { timeoutMs, method, path }, { cause: err });
+      }
+      if (err instanceof ResponseTooLarge) {
+        throw new LxdResponseTooLargeError(method, path, err.maxBytes);
       }
       if (opts.signal?.aborted) throw opts.signal.reason;
       const conn = this.connectionError(err);
@@ -389,7 +376,7 @@ export class Transport {
         reject(signal.reason);
         return;
       }
-      const handler = new CollectingHandler(resolve, reject, signal, timeoutMs);
+      const handler = new CollectingHandler(resolve, reject, signal, timeoutMs, this.maxResponseBytes);
       try {
         this.getDispatcher().dispatch(
           { origin: this.origin, path, method: method as Dispatcher.HttpMethod, headers, body: body ?? null, headersTimeout: 0, bodyTimeout: 0 },
@@ -414,12 +401,22 @@ export class Transport {
         headersTimeout: 0,
         bodyTimeout: 0,
       });
-      const text = await res.body.text();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > this.maxResponseBytes) {
+          res.body.destroy();
+          throw new ResponseTooLarge(this.maxResponseBytes);
+        }
+        chunks.push(chunk);
+      }
       const etag = res.headers['etag'];
       const location = res.headers['location'];
-      return { status: res.statusCode, text, etag: Array.isArray(etag) ? etag[0] : etag, location: Array.isArray(location) ? location[0] : location };
+      return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8'), etag: Array.isArray(etag) ? etag[0] : etag, location: Array.isArray(location) ? location[0] : location };
     } catch (err) {
-      if (dl.timedOut()) throw new DeadlineError(timeoutMs, err);
+      // undici rejects with its own AbortError: say which of the two fired
+      if (dl.timedOut) throw new DeadlineExceeded(timeoutMs);
       throw err;
     } finally {
       dl.clear();
@@ -457,6 +454,7 @@ export class Transport {
 
   /** Opens a websocket (events, operation fds) to `path` on the same endpoint. */
   websocket(path: string, query?: Record<string, QueryValue>, handshakeTimeoutMs = 10_000): WebSocket {
+    if (this.closed) throw new LxdConnectionError(this.endpoint, undefined, `${this.endpoint}: the client was closed; make a new LxdClient`);
     const q = buildQuery(query);
     if (this.url) {
       const wsUrl = `${this.url.protocol === 'https:' ? 'wss:' : 'ws:'}//${this.url.host}${this.basePath}${path}${q}`;
@@ -471,6 +469,7 @@ export class Transport {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.dispatcher && this.ownsDispatcher) {
       const d = this.dispatcher;
       this.dispatcher = undefined;

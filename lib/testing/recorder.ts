@@ -9,7 +9,8 @@ import WebSocket from 'ws';
 import { TestingError, TestingErrorCode } from './errors.js';
 import { buildQuery } from '../lxd/path.js';
 import { resolveSocketPath } from '../lxd/socket.js';
-import { deadline, LOCAL_ORIGIN } from '../lxd/transport.js';
+import { deadline } from '../deadline.js';
+import { LOCAL_ORIGIN } from '../lxd/index.js';
 import {
   splitPath,
   type EventStream,

@@ -1,16 +1,13 @@
 import type { z } from 'zod';
+import type { CallOptions } from '../../deadline.js';
 import type { Logger } from '../../logger.js';
 import { LxdResponseValidationError } from '../errors.js';
-import { Operation, parseOperation, type OperationsHub } from '../operation.js';
+import { Operation, parseOperation } from '../operation.js';
+import type { OperationsHub } from '../operations-hub.js';
 import type { QueryValue } from '../path.js';
 import type { RawBody, Transport } from '../transport.js';
 
-/** Per-call options every I/O method accepts. */
-export interface CallOptions {
-  signal?: AbortSignal;
-  /** Per-request deadline (default: the client's timeoutMs). */
-  timeoutMs?: number;
-}
+export type { CallOptions } from '../../deadline.js';
 
 export interface EtagOptions extends CallOptions {
   /** Sent as If-Match; a stale value makes LXD answer 412 (LxdPreconditionFailedError). */
@@ -86,7 +83,7 @@ export class Api {
     const res = await this.raw(method, path, r);
     if (res.envelope.type === 'async') {
       // an endpoint that became async in a newer LXD: wait for it, so callers see the same behaviour
-      await this.operationFrom(method, path, res.envelope.metadata, false).wait(r.signal ? { signal: r.signal } : {});
+      await this.operationFrom(method, path, res.envelope.metadata, false).wait({ signal: r.signal });
     }
   }
 

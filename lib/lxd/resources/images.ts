@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { isConflict, LxdResponseValidationError, LxdValidationError } from '../errors.js';
-import type { Operation, WaitOptions } from '../operation.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS, type Operation, type WaitOptions } from '../operation.js';
 import { readFileChunks } from '../file-chunks.js';
 import { lxdPath } from '../path.js';
 import {
@@ -175,7 +175,7 @@ export class ImagesResource {
       const props = validateBody(z.record(z.string(), z.string()), opts.properties, 'image properties');
       headers['x-lxd-properties'] = new URLSearchParams(props).toString();
     }
-    const req = { ...(opts.signal ? { signal: opts.signal } : {}), timeoutMs: opts.timeoutMs ?? 10 * 60_000, headers };
+    const req = { signal: opts.signal, timeoutMs: opts.timeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS, headers };
     if ('unified' in files) {
       const size = await sizeOf(files.unified, 'unified');
       return this.api.operation('POST', '/1.0/images', {
@@ -211,12 +211,12 @@ export class ImagesResource {
   async import(files: ImageFiles, opts: ImportOptions = {}): Promise<LxdImage> {
     for (const a of opts.aliases ?? []) validateSegment(a, 'image alias');
     const op = await this.upload(files, opts);
-    const done = await op.wait({ ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const done = await op.wait(opts);
     const fingerprint = done.metadata?.['fingerprint'];
     if (typeof fingerprint !== 'string') {
       throw new LxdResponseValidationError('POST', '/1.0/images', [{ path: ['metadata', 'fingerprint'], message: 'the finished upload operation carries no fingerprint' }]);
     }
-    const call = opts.signal ? { signal: opts.signal } : {};
+    const call = { signal: opts.signal };
     for (const alias of opts.aliases ?? []) await this.pointAlias(alias, fingerprint, opts.replaceAliases ?? true, call);
     return (await this.get(fingerprint, call)).value;
   }
@@ -228,7 +228,7 @@ export class ImagesResource {
     } catch (err) {
       if (!isConflict(err) || !replace) throw err;
       const current = await this.getAlias(name, opts);
-      if (current.value.target !== fingerprint) await this.updateAlias(name, { target: fingerprint, description: current.value.description }, { ...opts, ...(current.etag ? { etag: current.etag } : {}) });
+      if (current.value.target !== fingerprint) await this.updateAlias(name, { target: fingerprint, description: current.value.description }, { ...opts, etag: current.etag });
     }
   }
 
@@ -246,13 +246,13 @@ export class ImagesResource {
           mode: 'pull',
           server: source.server,
           protocol: source.protocol,
-          ...(source.alias ? { alias: source.alias } : {}),
-          ...(source.fingerprint ? { fingerprint: source.fingerprint } : {}),
-          ...(source.certificate ? { certificate: source.certificate } : {}),
-          ...(source.secret ? { secret: source.secret } : {}),
-          ...(source.type ? { image_type: source.type } : {}),
+          alias: source.alias,
+          fingerprint: source.fingerprint,
+          certificate: source.certificate,
+          secret: source.secret,
+          image_type: source.type,
         },
-        ...(opts.aliases?.length ? { aliases: opts.aliases.map((name) => ({ name })) } : {}),
+        aliases: opts.aliases?.map((name) => ({ name })),
         auto_update: opts.autoUpdate ?? false,
         public: opts.public ?? false,
       },

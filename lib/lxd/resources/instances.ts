@@ -56,9 +56,9 @@ export class InstancesResource {
       recursion,
       filter: opts.filter,
       'instance-type': opts.type,
-      ...(opts.allProjects ? { 'all-projects': 'true' } : {}),
+      'all-projects': opts.allProjects ? 'true' : undefined,
     };
-    const req = { query, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
+    const req = { query, signal: opts.signal, timeoutMs: opts.timeoutMs };
     if (recursion === 0) return (await this.api.sync('GET', '/1.0/instances', UrlList, req)).value.map(nameFromUrl);
     if (recursion === 2) return (await this.api.sync('GET', '/1.0/instances', z.array(InstanceFullSchema), req)).value;
     return (await this.api.sync('GET', '/1.0/instances', z.array(InstanceSchema), req)).value;

@@ -13,7 +13,7 @@ export class OperationsResource {
     const { allProjects, ...rest } = opts;
     const r = await this.api.sync('GET', '/1.0/operations', OperationListSchema, {
       ...rest,
-      query: { recursion: 1, ...(allProjects ? { 'all-projects': 'true' } : {}) },
+      query: { recursion: 1, 'all-projects': allProjects ? 'true' : undefined },
     });
     return Object.values(r.value).flatMap((v) => v ?? []);
   }

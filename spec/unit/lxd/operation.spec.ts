@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import {
   LxdClient,
-  LxdNotFoundError,
+  LxdOperationLostError,
   LxdOperationError,
   LxdTimeoutError,
   type OperationProgress,
@@ -81,9 +81,14 @@ describe('Operation.wait', function () {
       const op = operation();
       startAsync(op);
       fake.on('GET', /^\/1\.0\/operations\//, () => lxdError(404, 'Operation not found'));
+      const started = Date.now();
       const err = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 10_000 }).catch((e: unknown) => e);
-      expect(err).to.be.instanceOf(LxdNotFoundError);
+      expect(err).to.be.instanceOf(LxdOperationLostError);
+      expect(err).to.have.property('code', 'LXD_ERR_OPERATION_LOST');
+      expect(err).to.have.property('daemonRestarted', false);
       expect((err as Error).message).to.contain('outcome was not seen');
+      // said at once, not at the deadline
+      expect(Date.now() - started).to.be.below(1_000);
     });
 
     it('never hangs past its deadline', async function () {
