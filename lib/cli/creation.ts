@@ -1,98 +1,60 @@
 /**
- * Progress of container creation on a terminal: the manager's status callback moves the bar through
- * its stages, and LXD's operation events (image download, unpack) fill it in between.
+ * Progress of container creation on a terminal, fed by the manager itself: its `onProgress` hook moves
+ * the bar through the stages (and through LXD's download and unpack progress within them), its status
+ * callback ends the line.
  */
-import { progressOf } from '../lxd/operation.js';
-import type { LxdClient } from '../lxd/client.js';
-import type { EventSubscription } from '../lxd/events.js';
+import type { CreationProgress, CreationStage } from '../container/progress.js';
 import type { StatusCallback } from '../container/types.js';
 import type { Progress, ProgressLine } from './progress.js';
 
-/** Where each of the manager's status texts puts the bar. */
-function stagePercent(info: string): number | undefined {
-  if (info.startsWith('Creating container spec')) return 5;
-  if (info.startsWith('acquiring LXD image')) return 15;
-  if (info.startsWith('Retrieving image')) return 25;
-  if (info.startsWith('Creating container')) return 50;
-  if (info.startsWith('Container started')) return 100;
-  return undefined;
-}
+/** The part of the bar each stage fills; LXD's progress within a stage moves the bar across its part. */
+const STAGE_SPAN: Readonly<Record<CreationStage, readonly [from: number, to: number]>> = {
+  spec: [0, 5],
+  image: [5, 45],
+  create: [45, 90],
+  start: [90, 99],
+  started: [100, 100],
+};
 
-/** `unpacking image 45% (12.3 MiB/s)` from LXD's progress metadata. */
-export function progressText(stage: string, percent: number | undefined, metadata: Record<string, unknown>, fallback: string): string {
-  const what = /unpack/.test(stage) ? 'unpacking image' : /download|fetch|rootfs|metadata/.test(stage) ? 'downloading image' : undefined;
-  if (!what) return fallback;
-  const raw = Object.values(metadata).find((v): v is { speed?: unknown } => typeof v === 'object' && v !== null && 'speed' in v)?.speed;
+/** `unpacking image 45% (12.3 MiB/s)` for LXD's progress; the manager's own text otherwise. */
+export function progressText(p: CreationProgress): string {
+  if (!p.operation) return p.text;
+  const what = p.stage === 'image' ? 'downloading image' : /unpack/.test(p.operation.stage) ? 'unpacking image' : undefined;
+  if (!what) return p.text;
+  const raw = Object.values(p.operation.metadata).find((v): v is { speed?: unknown } => typeof v === 'object' && v !== null && 'speed' in v)?.speed;
   const speed = Number(raw);
   const rate = Number.isFinite(speed) && speed > 0 ? ` (${(speed / 1048576).toFixed(1)} MiB/s)` : '';
-  return `${what}${percent !== undefined ? ` ${Math.round(percent)}%` : ''}${rate}`;
+  return `${what}${p.percent !== undefined ? ` ${Math.round(p.percent)}%` : ''}${rate}`;
 }
 
 export interface CreationTracker {
-  /** The status callback for `createContainer` of the container `name`. */
+  /** The status callback for `createContainer` of the container `name`: it ends the line. */
   callback(name: string): StatusCallback;
-  line(name: string): ProgressLine;
+  /** The `onProgress` hook for `createContainer` of the container `name`: it moves the bar. */
+  onProgress(name: string): (p: CreationProgress) => void;
   close(): void;
 }
 
-/**
- * Tracks the creation of `names`. With progress disabled (not a terminal) it subscribes to nothing
- * and prints nothing.
- */
-export async function trackCreation(client: LxdClient | undefined, progress: Progress, names: readonly string[], signal?: AbortSignal): Promise<CreationTracker> {
-  const lines = new Map<string, ProgressLine>();
-  const percent = new Map<string, number>();
-  for (const n of names) {
-    lines.set(n, progress.line(n));
-    percent.set(n, 0);
-  }
-  let sub: EventSubscription | undefined;
-  if (progress.enabled && client) {
-    sub = client.events.subscribe({ types: ['operation'], reconnect: false, ...(signal ? { signal } : {}) });
-    sub.on('error', () => {});
-    sub.on('event', (e: { type: string; metadata?: unknown }) => {
-      if (e.type !== 'operation') return;
-      const op = e.metadata as { resources?: Record<string, string[] | null> | null; metadata?: Record<string, unknown> | null };
-      const urls = Object.values(op.resources ?? {}).flatMap((v) => v ?? []);
-      for (const n of names) {
-        if (!urls.some((u) => u.endsWith(`/instances/${n}`) || u.endsWith(`/containers/${n}`))) continue;
-        const p = progressOf(op.metadata).at(-1);
-        if (!p) continue;
-        const base = percent.get(n) ?? 0;
-        const pct = p.percent === undefined ? base : Math.max(base, 50 + p.percent * 0.4);
-        percent.set(n, pct);
-        lines.get(n)?.update(pct, progressText(p.stage, p.percent, p.metadata, p.text));
-      }
-    });
-    try {
-      await sub.ready;
-    } catch {
-      sub.close();
-      sub = undefined;
-    }
-  }
+/** Tracks the creation of `names`. With progress disabled (not a terminal) it prints nothing. */
+export function trackCreation(progress: Progress, names: readonly string[]): CreationTracker {
+  const lines = new Map<string, { line: ProgressLine; percent: number | undefined }>();
+  for (const n of names) lines.set(n, { line: progress.line(n), percent: 0 });
   return {
     callback: (name) => (status, info) => {
-      const line = lines.get(name);
-      if (!line) return;
-      if (status === 'provisioning error') return line.fail(info);
-      if (status === 'running') return line.done(info);
-      const pct = stagePercent(info);
-      if (pct !== undefined) percent.set(name, Math.max(pct, percent.get(name) ?? 0));
-      line.update(percent.get(name), info);
+      const l = lines.get(name);
+      if (status === 'provisioning error') l?.line.fail(info);
+      else if (status === 'running') l?.line.done(info);
       return undefined;
     },
-    line: (name) => {
-      let l = lines.get(name);
-      if (!l) {
-        l = progress.line(name);
-        lines.set(name, l);
-      }
-      return l;
+    onProgress: (name) => (p) => {
+      const l = lines.get(name);
+      if (!l) return;
+      const [from, to] = STAGE_SPAN[p.stage];
+      const percent = from + ((to - from) * (p.percent ?? 0)) / 100;
+      // Stages only move forward; LXD's progress within a stage may repeat itself.
+      l.percent = Math.max(l.percent ?? 0, percent);
+      l.line.update(l.percent, progressText(p));
     },
-    close: () => {
-      sub?.close();
-      progress.close();
-    },
+    close: () => progress.close(),
   };
 }

@@ -2,6 +2,7 @@
  * Juju's `container.RunningInContainer` / `container.ContainersSupported` (container/utils.go).
  */
 import { execFile } from 'node:child_process';
+import type { CreationProgress } from './progress.js';
 import type { StatusCallback } from './types.js';
 
 /** Options of {@link runningInContainer}. */
@@ -73,5 +74,16 @@ export function guardStatusCallback(callback: StatusCallback | undefined, log: (
       log(`status callback failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     return undefined;
+  };
+}
+
+/** The same guard for a creation progress hook: a hook that throws is logged, and creation goes on. */
+export function guardProgress(onProgress: ((p: CreationProgress) => void) | undefined, log: (msg: string) => void): (p: CreationProgress) => void {
+  return (p) => {
+    try {
+      onProgress?.(p);
+    } catch (err) {
+      log(`progress hook failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   };
 }

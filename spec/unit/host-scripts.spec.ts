@@ -90,7 +90,13 @@ describe("host scripts", function () {
       expect(await readlink(`/proc/${pid}/fd/0`)).to.equal("/dev/null");
       expect(await readlink(`/proc/${pid}/fd/1`)).to.equal(log);
       expect(await readlink(`/proc/${pid}/cwd`)).to.equal("/");
-      expect(await readFile(log, "utf8")).to.equal("daemon-says-hi\n");
+      // The daemon writes its line on its own time: wait for it (bounded) instead of racing it.
+      let text = "";
+      for (const until = Date.now() + 5_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+        text = await readFile(log, "utf8");
+        if (text !== "") break;
+      }
+      expect(text).to.equal("daemon-says-hi\n");
       expect(stdout).not.to.include("daemon-says-hi");
     });
   });

@@ -6,7 +6,7 @@ import { ConfigModelUUID } from '../../container/constants.js';
 import { KvmManager } from '../../container/kvm/manager.js';
 import { LxdManager } from '../../container/lxd/manager.js';
 import { Namespace, isValidModelUUID } from '../../container/namespace.js';
-import type { Constraints, Manager, NetworkConfig } from '../../container/types.js';
+import type { Constraints, NetworkConfig } from '../../container/types.js';
 import { isNotFound } from '../../lxd/errors.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js';
@@ -41,20 +41,24 @@ function kvmManager(ctx: CliContext, model: string): KvmManager {
 }
 
 export async function containerCreate(ctx: CliContext, o: CreateOptions): Promise<void> {
-  const manager: Manager = o.kvm ? kvmManager(ctx, o.model) : lxdManager(ctx, o.model);
+  const manager = o.kvm ? kvmManager(ctx, o.model) : lxdManager(ctx, o.model);
   const name = manager.namespace().hostname(o.machine);
   if (o.mtu !== undefined && !o.bridge) throw new CliError(ExitCode.USAGE, '--mtu needs --bridge');
-  const constraints: Constraints = {
-    ...(o.mem !== undefined ? { mem: o.mem } : {}),
-    ...(o.cores !== undefined ? { cores: o.cores } : {}),
-    ...(o.rootDisk !== undefined ? { rootDisk: o.rootDisk } : {}),
-  };
+  const constraints: Constraints = { mem: o.mem, cores: o.cores, rootDisk: o.rootDisk };
   const profiles = o.profile?.length ? ['default', ...o.profile.filter((p) => p !== 'default')] : undefined;
   const network: NetworkConfig | undefined = o.bridge ? { networkType: 'bridge', device: o.bridge, mtu: o.mtu ?? 0, interfaces: [] } : undefined;
-  const tracker = await trackCreation(o.kvm ? undefined : ctx.client(), ctx.progress(), [name], ctx.signal);
+  const tracker = trackCreation(ctx.progress(), [name]);
+  const call = { signal: ctx.signal, onProgress: tracker.onProgress(name) };
   let result;
   try {
-    result = await manager.createContainer({ machineId: o.machine, ...(profiles ? { profiles } : {}) }, constraints, o.series, network, undefined, tracker.callback(name));
+    result = await manager.createContainer({ machineId: o.machine, profiles }, constraints, o.series, network, undefined, tracker.callback(name), call);
+  } catch (err) {
+    // Interrupted: the manager removes what the creation made; exit only once it has.
+    if (ctx.signal.aborted && manager instanceof LxdManager) {
+      ctx.note(`interrupted: removing what the creation of ${name} made`);
+      await manager.settled();
+    }
+    throw err;
   } finally {
     tracker.close();
   }

@@ -100,11 +100,12 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
     say(`creating ${names.length} containers`);
     const network: NetworkConfig = { networkType: 'bridge', device: o.bridge, mtu: 0, interfaces: [] };
     await timed('create', async () => {
-      const tracker = await trackCreation(client, ctx.progress(), names, ctx.signal);
+      const tracker = trackCreation(ctx.progress(), names);
       try {
         const results = await Promise.allSettled(
           machines.map(async (m, i) => {
-            const r = await manager.createContainer({ machineId: m }, {}, o.series, network, undefined, tracker.callback(names[i]!), call);
+            const name = names[i]!;
+            const r = await manager.createContainer({ machineId: m }, {}, o.series, network, undefined, tracker.callback(name), { ...call, onProgress: tracker.onProgress(name) });
             created.push(r.instance.id);
             return r;
           }),
@@ -151,6 +152,8 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
         if (created.includes(n)) ctx.io.stderr.write(`lxdkit: could not destroy ${n}: ${(err as Error).message}\n`);
       }
     }
+    // creations that were interrupted are being removed by the manager itself
+    await manager.settled();
     if (aliasCreated) await client.images.deleteAlias(alias).catch((err: Error) => ctx.io.stderr.write(`lxdkit: could not remove alias ${alias}: ${err.message}\n`));
     steps.push({ step: 'destroy', ms: Date.now() - t });
   }

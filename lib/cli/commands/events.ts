@@ -43,7 +43,7 @@ export async function eventsCommand(ctx: CliContext, o: EventsOptions): Promise<
   const onAbort = (): void => stop.abort();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const timer = o.for !== undefined ? setTimeout(onAbort, o.for * 1000) : undefined;
-  const sub = ctx.client().events.subscribe({ ...(o.type?.length ? { types: o.type } : {}), ...(o.allProjects ? { allProjects: true } : {}), signal: stop.signal });
+  const sub = ctx.client().events.subscribe({ types: o.type, allProjects: o.allProjects, signal: stop.signal });
   let seen = 0;
   let failure: Error | undefined;
   try {

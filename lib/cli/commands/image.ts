@@ -20,7 +20,7 @@ export async function imageImport(ctx: CliContext, metadata: string, rootfs: str
   try {
     image = await ctx.client().images.import(files, {
       aliases: o.alias ?? [],
-      ...(o.public !== undefined ? { public: o.public } : {}),
+      public: o.public,
       signal: ctx.signal,
       onUploadProgress: ({ sentBytes, totalBytes }) => {
         const percent = totalBytes > 0 ? Math.floor((sentBytes / totalBytes) * 100) : 100;

@@ -5,7 +5,7 @@ import type { CliContext } from '../context.js';
 import { renderTable } from '../output.js';
 
 export async function operationsCommand(ctx: CliContext, o: { allProjects?: boolean }): Promise<void> {
-  const ops = await ctx.client().operations.list({ signal: ctx.signal, ...(o.allProjects ? { allProjects: true } : {}) });
+  const ops = await ctx.client().operations.list({ signal: ctx.signal, allProjects: o.allProjects });
   const rows = ops.map((op) => ({
     id: op.id,
     class: op.class,

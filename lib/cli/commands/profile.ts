@@ -48,7 +48,7 @@ function planJson(plan: readonly PlanItem[], dryRun: boolean, verbs: (i: PlanIte
 
 export async function profileDiff(ctx: CliContext, files: string[], opts: { charm?: boolean; exitCode?: boolean; prune?: boolean; prunePrefix?: string }): Promise<number> {
   const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true });
-  const plan = await planProfiles(ctx.client(), docs, { prune: opts.prune === true, ...(opts.prunePrefix !== undefined ? { prunePrefix: opts.prunePrefix } : {}), signal: ctx.signal });
+  const plan = await planProfiles(ctx.client(), docs, { prune: opts.prune === true, prunePrefix: opts.prunePrefix, signal: ctx.signal });
   ctx.print(planJson(plan, true, (i) => i.action), () => {
     const parts = plan.map((i) => (i.action === 'unchanged' ? `  ${i.name}: unchanged\n` : i.action === 'keep' ? `  ${i.name}: kept (${i.reason})\n` : renderDiff(i)));
     return parts.join('');
@@ -60,7 +60,7 @@ export async function profileDiff(ctx: CliContext, files: string[], opts: { char
 export async function profileApply(ctx: CliContext, files: string[], opts: { charm?: boolean; dryRun?: boolean; prune?: boolean; prunePrefix?: string }): Promise<void> {
   const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true });
   const client = ctx.client();
-  const plan = await planProfiles(client, docs, { prune: opts.prune === true, ...(opts.prunePrefix !== undefined ? { prunePrefix: opts.prunePrefix } : {}), signal: ctx.signal });
+  const plan = await planProfiles(client, docs, { prune: opts.prune === true, prunePrefix: opts.prunePrefix, signal: ctx.signal });
   const dryRun = opts.dryRun === true;
   const width = Math.max(0, ...plan.map((i) => i.name.length));
   const line = (i: PlanItem): string => {

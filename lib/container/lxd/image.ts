@@ -8,6 +8,7 @@
 import { isAbsolute } from 'node:path';
 import type { LxdClient } from '../../lxd/client.js';
 import { isNotFound, LxdOperationError } from '../../lxd/errors.js';
+import type { OperationProgress } from '../../lxd/operation.js';
 import type { LxdImage } from '../../lxd/schemas.js';
 import { imageMetadataURL, SimplestreamsClient, type SimplestreamsImage } from '../../simplestreams/index.js';
 import { silentLogger, type Logger } from '../../logger.js';
@@ -85,6 +86,7 @@ export function getImageSources(metadataUrl: string, stream: string, certificate
   } catch (err) {
     throw annotate(LxdManagerError, 'generating image metadata source', err, LxdManagerErrorCode.IMAGE_SOURCE);
   }
+  // No `certificate` key at all when there is none: sources are plain data callers compare and print.
   const custom: ImageSource = { name: url.replace(/^https:\/\//, ''), host: url, protocol: 'simplestreams', ...(certificate ? { certificate } : {}) };
   return [custom, ...remotes.map((r) => ({ ...r }))];
 }
@@ -171,8 +173,8 @@ export class SimplestreamsImageServer implements ImageRemote {
   constructor(source: ImageSource, opts: SimplestreamsImageServerOptions = {}) {
     this.source = source;
     this.#reader = new SimplestreamsClient(source.host, {
-      ...(source.certificate ? { ca: source.certificate } : {}),
-      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      ca: source.certificate,
+      timeoutMs: opts.timeoutMs,
       logger: opts.logger ?? silentLogger,
     });
   }
@@ -220,13 +222,15 @@ export interface FindImageOptions {
   client: LxdClient;
   sources: readonly ImageSource[];
   callback?: StatusCallback | undefined;
-  logger?: Logger;
+  /** LXD's progress while it pulls the image (the callback hears Juju's `Retrieving image: …` texts). */
+  onProgress?: ((progress: OperationProgress) => void) | undefined;
+  logger?: Logger | undefined;
   /** Opens an image source (default: {@link SimplestreamsImageServer} for simplestreams). */
-  openRemote?: (source: ImageSource) => ImageRemote;
+  openRemote?: ((source: ImageSource) => ImageRemote) | undefined;
   /** Deadline for LXD to pull the image (default 30 minutes). */
-  copyTimeoutMs?: number;
-  simplestreamsTimeoutMs?: number;
-  signal?: AbortSignal;
+  copyTimeoutMs?: number | undefined;
+  simplestreamsTimeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /** The local alias Juju keeps its images under. */
@@ -235,7 +239,7 @@ export function localImageAlias(series: string, arch: string): string {
 }
 
 async function localImage(client: LxdClient, alias: string, signal?: AbortSignal): Promise<{ target: string; image: LxdImage | undefined }> {
-  const call = signal ? { signal } : {};
+  const call = { signal };
   let target = '';
   try {
     target = (await client.images.getAlias(alias, call)).value.target;
@@ -267,7 +271,7 @@ async function localImage(client: LxdClient, alias: string, signal?: AbortSignal
 export async function findImage(series: string, arch: string, opts: FindImageOptions): Promise<FoundImage> {
   const { client, signal } = opts;
   const log = (opts.logger ?? silentLogger).child({ module: 'juju.container.lxd' });
-  const call = signal ? { signal } : {};
+  const call = { signal };
   opts.callback?.('allocating', 'acquiring LXD image');
   const alias = localImageAlias(series, arch);
   const local = await localImage(client, alias, signal);
@@ -282,7 +286,7 @@ export async function findImage(series: string, arch: string, opts: FindImageOpt
     try {
       remote = opts.openRemote
         ? opts.openRemote(source)
-        : openDefaultRemote(source, { ...(opts.simplestreamsTimeoutMs ? { timeoutMs: opts.simplestreamsTimeoutMs } : {}), logger: log });
+        : openDefaultRemote(source, { timeoutMs: opts.simplestreamsTimeoutMs, logger: log });
     } catch (err) {
       log.info(`failed to connect to ${goQuote(source.host)}: ${errorText(err)}`);
       lastErr = err;
@@ -328,16 +332,16 @@ function openDefaultRemote(source: ImageSource, opts: SimplestreamsImageServerOp
 /** Juju `CopyRemoteImage`: LXD pulls the image and points the local alias at it. */
 async function copyRemoteImage(source: ImageSource, image: RemoteImage, alias: string, opts: FindImageOptions): Promise<FoundImage> {
   const { client, signal } = opts;
-  const call = signal ? { signal } : {};
+  const call = { signal };
   const aliasOnCreate = await client.server.hasExtension('image_create_aliases', call);
   const op = await client.images.copyFrom(
     {
       server: source.host,
       protocol: source.protocol,
       fingerprint: image.fingerprint,
-      ...(source.certificate ? { certificate: source.certificate } : {}),
+      certificate: source.certificate,
     },
-    { ...call, ...(aliasOnCreate ? { aliases: [alias] } : {}), public: false, autoUpdate: false },
+    { ...call, aliases: aliasOnCreate ? [alias] : undefined, public: false, autoUpdate: false },
   );
   let lastProgress = '';
   try {
@@ -345,6 +349,7 @@ async function copyRemoteImage(source: ImageSource, image: RemoteImage, alias: s
       ...call,
       timeoutMs: opts.copyTimeoutMs ?? 30 * 60_000,
       onProgress: (p) => {
+        opts.onProgress?.(p);
         const value = p.metadata['fs_progress'] ?? p.metadata['download_progress'];
         if (value === undefined) return;
         const text = typeof value === 'string' ? value : JSON.stringify(value);

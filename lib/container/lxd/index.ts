@@ -8,7 +8,6 @@ export {
   DefaultLXDBridge,
   LxdLoggerName,
   LxdManager,
-  type CallOptions as LxdManagerCallOptions,
   type LxdManagerOptions,
 } from './manager.js';
 export { LxdInitialiser, type LxdInitialiserOptions } from './initialiser.js';

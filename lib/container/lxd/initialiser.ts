@@ -41,7 +41,7 @@ export class LxdInitialiser implements Initialiser {
 
   constructor(options: LxdInitialiserOptions = {}) {
     this.#opts = options;
-    this.#client = options.client ?? new LxdClient(options.logger ? { logger: options.logger } : {});
+    this.#client = options.client ?? new LxdClient({ logger: options.logger });
     this.#log = (options.logger ?? silentLogger).child({ module: 'juju.container.lxd' });
   }
 
@@ -60,7 +60,7 @@ export class LxdInitialiser implements Initialiser {
    * @throws LxdManagerError `LXD_MANAGER_ERR_INITIALISE` with Juju's texts.
    */
   async initialise(): Promise<void> {
-    const call = this.#opts.signal ? { signal: this.#opts.signal } : {};
+    const call = { signal: this.#opts.signal };
     const name = this.#opts.profile ?? 'default';
     const info = await this.#client.server.info(call);
     const server = { networkAPI: info.api_extensions.includes('network'), clustered: info.environment?.server_clustered === true };

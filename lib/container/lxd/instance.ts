@@ -39,7 +39,7 @@ export class LxdContainerInstance implements Instance {
    */
   async status(opts: { signal?: AbortSignal } = {}): Promise<InstanceStatus> {
     try {
-      const { value } = await this.#client.instances.state(this.id, opts.signal ? { signal: opts.signal } : {});
+      const { value } = await this.#client.instances.state(this.id, opts);
       const code = value.status_code;
       const status =
         code === LxdStatusCode.Starting || code === LxdStatusCode.Started ? 'allocating' : code === LxdStatusCode.Running ? 'running' : '';

@@ -3,10 +3,11 @@
  * creates, lists and destroys the containers of one model and manages their LXD profiles.
  */
 import { existsSync } from 'node:fs';
-import { setTimeout as delay } from 'node:timers/promises';
+import { abortable, isValidTimeout, sleep, withDeadline, type CallOptions } from '../../deadline.js';
 import { LxdClient } from '../../lxd/client.js';
-import { isConflict, isNotFound } from '../../lxd/errors.js';
-import type { InstancesPost, InstancePut } from '../../lxd/schemas.js';
+import { isConflict, isNotFound, LxdError, LxdErrorCode, LxdOperationError, LxdTimeoutError } from '../../lxd/errors.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS, type Operation } from '../../lxd/operation.js';
+import { instanceWritable, type InstancesPost } from '../../lxd/schemas.js';
 import { resolveSocketPath } from '../../lxd/socket.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Profile, ProfilePost } from '../../lxdprofile/profile.js';
@@ -28,7 +29,8 @@ import type {
   StorageConfig,
   TestLXDManager,
 } from '../types.js';
-import { guardStatusCallback } from '../utils.js';
+import type { CreateOptions, CreationProgress } from '../progress.js';
+import { guardProgress, guardStatusCallback } from '../utils.js';
 import { annotate, errorText } from '../../errors.js';
 import { LxdManagerError, LxdManagerErrorCode } from './errors.js';
 import { findImage, getImageSources, type FoundImage, type ImageRemote, type ImageSource } from './image.js';
@@ -73,15 +75,22 @@ export interface LxdManagerOptions {
   ensureDefaultBridgeIPv4?: boolean;
 }
 
-/** Options every manager call accepts. */
-export interface CallOptions {
-  signal?: AbortSignal;
-}
-
 interface ContainerSpec {
   name: string;
   image: FoundImage;
   body: InstancesPost;
+}
+
+const ALREADY_EXISTS = /already exists/i;
+
+/** LXD's "already exists" (on the request, or as the create operation's failure) as the manager reports it. */
+function alreadyExists(err: unknown): LxdManagerError {
+  return new LxdManagerError(LxdManagerErrorCode.ALREADY_EXISTS, errorText(err), { cause: err });
+}
+
+/** The request or operation may have gone through: LXD could not be reached, or forgot the operation. */
+function outcomeUnknown(err: unknown): boolean {
+  return LxdError.is(err) && (err.code === LxdErrorCode.CONNECTION || err.code === LxdErrorCode.TIMEOUT || err.code === LxdErrorCode.OPERATION_LOST);
 }
 
 const DELETE_ATTEMPTS = 3;
@@ -110,6 +119,9 @@ export class LxdManager implements TestLXDManager {
   readonly #options: LxdManagerOptions;
   readonly #imageMutex: Mutex;
   readonly #profileMutex: Mutex;
+  readonly #operationTimeoutMs: number;
+  /** Clean-ups of abandoned creations still running (see `settled()`). */
+  readonly #background = new Set<Promise<void>>();
 
   /**
    * Juju `NewContainerManager`: pops `model-uuid` (required), `availability-zone`,
@@ -122,6 +134,7 @@ export class LxdManager implements TestLXDManager {
   constructor(config: ManagerConfig | Readonly<Record<string, string>>, options: LxdManagerOptions = {}) {
     const cfg = config instanceof ManagerConfig ? config : new ManagerConfig(config);
     this.#options = options;
+    this.#operationTimeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
     this.#logger = options.logger ?? silentLogger;
     this.#log = this.#logger.child({ module: LxdLoggerName });
     const modelUUID = cfg.popValue(ConfigModelUUID);
@@ -168,14 +181,16 @@ export class LxdManager implements TestLXDManager {
   // ------------------------------------------------------------------------------------ create
 
   /**
-   * Juju `CreateContainer`: resolves the image (local alias `juju/<series>/<arch>`, else a copy
-   * from the image sources), builds the NIC devices, cloud-init user-data, config and constraints,
-   * creates the container with the requested profiles and starts it. Reports
-   * (`allocating`, `Creating container spec`), (`allocating`, `acquiring LXD image`),
-   * [(`allocating`, `Retrieving image: …`)…], (`allocating`, `Creating container`),
-   * (`running`, `Container started`); on failure (`provisioning error`, `Creating container spec: <err>`)
-   * or (`provisioning error`, `Creating container: <err>`). A container that exists when a later
-   * step fails is removed. `storage` is ignored, as in Juju.
+   * Juju `CreateContainer`: resolves the image (local alias `juju/<series>/<arch>`, else a copy from
+   * the image sources), builds the NIC devices, cloud-init user-data, config and constraints, creates
+   * the container with the requested profiles and starts it. The status callback hears Juju's texts
+   * (listed in docs/manager.md); `opts.onProgress` hears each stage and LXD's progress within it.
+   * `storage` is ignored, as in Juju.
+   *
+   * Only what this call made is ever removed: an instance of the same name that exists already is
+   * reported as `LXD_MANAGER_ERR_ALREADY_EXISTS` and left alone; a container the call created is
+   * removed when a later step fails. An abort (or `opts.timeoutMs`) rejects at once; the container, if
+   * LXD goes on to make it, is removed in the background (`settled()` resolves when that is done).
    */
   async createContainer(
     instanceConfig: InstanceConfig,
@@ -184,26 +199,57 @@ export class LxdManager implements TestLXDManager {
     network?: NetworkConfig,
     _storage?: StorageConfig,
     callback?: StatusCallback,
-    opts: CallOptions = {},
+    opts: CreateOptions = {},
   ): Promise<CreateContainerResult> {
     const cb = guardStatusCallback(callback, (msg) => this.#log.debug(msg));
-    cb('allocating', 'Creating container spec');
-    let spec: ContainerSpec;
-    try {
-      spec = await this.#containerSpec(instanceConfig, constraints, series, network, cb, opts.signal);
-    } catch (err) {
-      cb('provisioning error', `Creating container spec: ${errorText(err)}`);
-      throw err;
-    }
-    cb('allocating', 'Creating container');
-    try {
-      await this.#createFromSpec(spec, opts.signal);
-    } catch (err) {
-      cb('provisioning error', `Creating container: ${errorText(err)}`);
-      throw err;
-    }
-    cb('running', 'Container started');
-    return { instance: new LxdContainerInstance(spec.name, this.#client), hardware: { availabilityZone: this.#availabilityZone } };
+    const progress = guardProgress(opts.onProgress, (msg) => this.#log.debug(msg));
+    return this.#within(
+      opts,
+      'createContainer (what it made is being removed: await manager.settled())',
+      async (signal) => {
+        cb('allocating', 'Creating container spec');
+        progress({ stage: 'spec', text: 'Creating container spec' });
+        let spec: ContainerSpec;
+        try {
+          spec = await this.#containerSpec(instanceConfig, constraints, series, network, cb, progress, signal);
+        } catch (err) {
+          cb('provisioning error', `Creating container spec: ${errorText(err)}`);
+          throw err;
+        }
+        cb('allocating', 'Creating container');
+        progress({ stage: 'create', text: 'Creating container' });
+        try {
+          await abortable(this.#track(this.#createFromSpec(spec, progress, signal)), signal);
+        } catch (err) {
+          cb('provisioning error', `Creating container: ${errorText(err)}`);
+          throw err;
+        }
+        cb('running', 'Container started');
+        progress({ stage: 'started', text: 'Container started' });
+        return { instance: new LxdContainerInstance(spec.name, this.#client), hardware: { availabilityZone: this.#availabilityZone } };
+      },
+    );
+  }
+
+  /**
+   * Resolves once every clean-up the manager runs in the background has finished: the removal of
+   * containers whose creation was aborted or ran past its deadline. Never rejects (failures are logged).
+   */
+  async settled(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+  }
+
+  /** Waits for `settled()`, then closes the LXD client if the manager made it. */
+  async close(): Promise<void> {
+    await this.settled();
+    if (!this.#clientGiven) await this.#client.close();
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    const done = work.then(() => undefined, () => undefined);
+    this.#background.add(done);
+    void done.finally(() => this.#background.delete(done));
+    return work;
   }
 
   async #containerSpec(
@@ -212,6 +258,7 @@ export class LxdManager implements TestLXDManager {
     series: string,
     network: NetworkConfig | undefined,
     cb: StatusCallback,
+    progress: (p: CreationProgress) => void,
     signal: AbortSignal | undefined,
   ): Promise<ContainerSpec> {
     // Input errors first, before any I/O (Juju reports the same texts later, after the image lookup).
@@ -226,17 +273,21 @@ export class LxdManager implements TestLXDManager {
     const arch = this.#options.hostArch ?? defaultHostArch();
     let image: FoundImage;
     try {
-      image = await this.#imageMutex.run(() =>
-        findImage(series, arch, {
-          client: this.#client,
-          sources,
-          callback: cb,
-          logger: this.#logger,
-          ...(this.#options.openImageRemote ? { openRemote: this.#options.openImageRemote } : {}),
-          ...(this.#options.imageCopyTimeoutMs ? { copyTimeoutMs: this.#options.imageCopyTimeoutMs } : {}),
-          ...(this.#options.simplestreamsTimeoutMs ? { simplestreamsTimeoutMs: this.#options.simplestreamsTimeoutMs } : {}),
-          ...(signal ? { signal } : {}),
-        }),
+      progress({ stage: 'image', text: 'acquiring LXD image' });
+      image = await this.#imageMutex.run(
+        () =>
+          findImage(series, arch, {
+            client: this.#client,
+            sources,
+            callback: cb,
+            onProgress: (p) => progress({ stage: 'image', text: p.text, percent: p.percent, operation: p }),
+            logger: this.#logger,
+            openRemote: this.#options.openImageRemote,
+            copyTimeoutMs: this.#options.imageCopyTimeoutMs,
+            simplestreamsTimeoutMs: this.#options.simplestreamsTimeoutMs,
+            signal,
+          }),
+        signal,
       );
     } catch (err) {
       signal?.throwIfAborted();
@@ -248,7 +299,7 @@ export class LxdManager implements TestLXDManager {
       throw annotate(LxdManagerError, 'acquiring LXD image', err, code);
     }
 
-    const call = signal ? { signal } : {};
+    const call = { signal };
     let nics: LxdDevices;
     let unknown: string[] = [];
     if (fromInterfaces) {
@@ -293,9 +344,9 @@ export class LxdManager implements TestLXDManager {
       devices: constrained.devices ?? {},
       ephemeral: false,
       source: { type: 'image', fingerprint: image.image.fingerprint },
-      ...(instanceConfig.profiles !== undefined ? { profiles: [...instanceConfig.profiles] } : {}),
-      ...(constrained.instanceType !== undefined ? { instance_type: constrained.instanceType } : {}),
-      ...(constrained.architecture !== undefined ? { architecture: constrained.architecture } : {}),
+      profiles: instanceConfig.profiles && [...instanceConfig.profiles],
+      instance_type: constrained.instanceType,
+      architecture: constrained.architecture,
     };
     return { name, image, body };
   }
@@ -306,7 +357,7 @@ export class LxdManager implements TestLXDManager {
 
   /** Juju `GetNICsFromProfile`: the profile's NIC devices, each with a MAC (generated when missing). */
   async #nicsFromProfile(profile: string, signal?: AbortSignal): Promise<LxdDevices> {
-    const { value } = await this.#client.profiles.get(profile, signal ? { signal } : {});
+    const { value } = await this.#client.profiles.get(profile, { signal });
     const nics: LxdDevices = {};
     for (const [name, device] of Object.entries(value.devices)) {
       if (device['type'] !== 'nic') continue;
@@ -315,39 +366,82 @@ export class LxdManager implements TestLXDManager {
     return nics;
   }
 
-  /** Juju `CreateContainerFromSpec` + `StartContainer`, removing the container when a step after its creation fails. */
-  async #createFromSpec(spec: ContainerSpec, signal?: AbortSignal): Promise<void> {
-    const call = signal ? { signal } : {};
-    const timeoutMs = this.#options.operationTimeoutMs ?? 10 * 60_000;
-    this.#log.info(`starting new container ${goQuote(spec.name)} (image ${goQuote(spec.image.image.filename)})`);
-    let sent = false;
+  /**
+   * Juju `CreateContainerFromSpec` + `StartContainer`. The container is this call's only once LXD's
+   * create operation succeeded; from then on a failed step removes it. When the caller gives up (an
+   * abort or its deadline), this goes on without the caller until LXD's operations have ended, and
+   * removes what they made.
+   */
+  async #createFromSpec(spec: ContainerSpec, progress: (p: CreationProgress) => void, signal: AbortSignal | undefined): Promise<void> {
+    const { name } = spec;
+    const timeoutMs = this.#operationTimeoutMs;
+    const gaveUp = (): boolean => signal?.aborted === true;
+    this.#log.info(`starting new container ${goQuote(name)} (image ${goQuote(spec.image.image.filename)})`);
+    // Sent even when the caller gives up meanwhile (it has its own deadline): without LXD's answer the
+    // operation that may create the container could not be followed.
+    let create: Operation;
     try {
-      const op = await this.#client.instances.create(spec.body, call);
-      sent = true;
-      await op.wait({ ...call, timeoutMs });
+      create = await this.#client.instances.create(spec.body);
     } catch (err) {
-      if (sent) await this.#cleanUp(spec.name, 'after unsuccessful creation');
+      if (isConflict(err)) throw alreadyExists(err);
+      if (outcomeUnknown(err)) this.#log.warn(`creating container ${goQuote(name)}: LXD's answer was lost (${errorText(err)}); the container may exist: check, and remove it if it does`);
       throw new LxdManagerError(LxdManagerErrorCode.CREATE, errorText(err), { cause: err });
     }
     try {
-      const op = await this.#client.instances.setState(spec.name, { action: 'start', timeout: -1, force: false, stateful: false }, call);
-      await op.wait({ ...call, timeoutMs });
+      await create.wait({ signal, timeoutMs, onProgress: (p) => progress({ stage: 'create', text: p.text, percent: p.percent, operation: p }) });
     } catch (err) {
-      await this.#cleanUp(spec.name, 'after unsuccessful start');
-      throw new LxdManagerError(LxdManagerErrorCode.START, errorText(err), { cause: err });
-    }
-    try {
-      await this.#client.instances.get(spec.name, call);
-    } catch (err) {
-      await this.#cleanUp(spec.name, 'after it started');
+      if (gaveUp()) {
+        await this.#abandon(name, create);
+        throw err;
+      }
+      if (err instanceof LxdOperationError && ALREADY_EXISTS.test(err.message)) throw alreadyExists(err);
+      if (outcomeUnknown(err)) this.#log.warn(`creating container ${goQuote(name)}: its outcome is unknown (${errorText(err)}); the container may exist: check, and remove it if it does`);
       throw new LxdManagerError(LxdManagerErrorCode.CREATE, errorText(err), { cause: err });
+    }
+    // From here on the container is this call's.
+    progress({ stage: 'start', text: 'Starting container' });
+    let start: Operation | undefined;
+    try {
+      signal?.throwIfAborted();
+      start = await this.#client.instances.setState(name, { action: 'start', timeout: -1, force: false, stateful: false }, { signal });
+      await start.wait({ signal, timeoutMs });
+      await this.#client.instances.get(name, { signal });
+    } catch (err) {
+      if (gaveUp()) {
+        await this.#abandon(name, undefined, start);
+        throw err;
+      }
+      await this.#cleanUp(name, start?.current.status_code === 200 ? 'after it started' : 'after unsuccessful start');
+      throw new LxdManagerError(start?.current.status_code === 200 ? LxdManagerErrorCode.CREATE : LxdManagerErrorCode.START, errorText(err), { cause: err });
     }
   }
 
-  /** Removes a container a failed create left behind; failures are logged, never thrown. */
+  /**
+   * The caller gave up on a creation: lets LXD's operations end (cancelling what LXD lets one cancel),
+   * then removes the container they made. Runs in the background; failures are logged.
+   */
+  async #abandon(name: string, create?: Operation, start?: Operation): Promise<void> {
+    const timeoutMs = this.#operationTimeoutMs;
+    if (create) {
+      if (create.current.may_cancel) await create.cancel().catch((err: unknown) => this.#log.debug(`cancelling the creation of ${goQuote(name)}: ${errorText(err)}`));
+      try {
+        await create.wait({ timeoutMs });
+      } catch (err) {
+        // failed (or found the name taken): nothing of this call exists
+        if (err instanceof LxdOperationError) return;
+        this.#log.error(`container ${goQuote(name)} may be left behind: its creation was abandoned and its outcome is unknown (${errorText(err)})`);
+        return;
+      }
+    }
+    await start?.wait({ timeoutMs }).catch(() => undefined);
+    await this.#cleanUp(name, 'after its creation was abandoned');
+    this.#log.info(`removed container ${goQuote(name)}, whose creation was abandoned`);
+  }
+
+  /** Removes a container this manager created when a later step failed; failures are logged, never thrown. */
   async #cleanUp(name: string, when: string): Promise<void> {
     try {
-      await this.#removeContainer(name, {});
+      await this.#removeContainer(name, undefined);
     } catch (err) {
       if (LxdManagerError.is(err) && isNotFound(err.cause)) return;
       this.#log.error(`failed to remove container ${when}: ${errorText(err)}`);
@@ -362,12 +456,12 @@ export class LxdManager implements TestLXDManager {
    * deletes it: up to 3 attempts 2 s apart; a delete that finds no container counts as done.
    */
   async destroyContainer(id: string, opts: CallOptions = {}): Promise<void> {
-    await this.#removeContainer(id, opts);
+    await this.#within(opts, `destroyContainer ${goQuote(id)}`, (signal) => this.#removeContainer(id, signal));
   }
 
-  async #removeContainer(name: string, opts: CallOptions): Promise<void> {
-    const call = opts.signal ? { signal: opts.signal } : {};
-    const timeoutMs = this.#options.operationTimeoutMs ?? 10 * 60_000;
+  async #removeContainer(name: string, signal: AbortSignal | undefined): Promise<void> {
+    const call = { signal };
+    const timeoutMs = this.#operationTimeoutMs;
     let state;
     try {
       state = await this.#client.instances.state(name, call);
@@ -379,14 +473,14 @@ export class LxdManager implements TestLXDManager {
         const op = await this.#client.instances.setState(
           name,
           { action: 'stop', timeout: -1, force: true, stateful: false },
-          { ...call, ...(state.etag ? { etag: state.etag } : {}) },
+          { signal, etag: state.etag },
         );
         await op.wait({ ...call, timeoutMs });
       } catch (err) {
         throw new LxdManagerError(LxdManagerErrorCode.REMOVE, errorText(err), { cause: err });
       }
     }
-    const sleep = this.#options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, signal ? { signal } : {}));
+    const pause = this.#options.sleep ?? sleep;
     let last: unknown;
     for (let attempt = 1; attempt <= DELETE_ATTEMPTS; attempt++) {
       let op;
@@ -400,11 +494,11 @@ export class LxdManager implements TestLXDManager {
         await op.wait({ ...call, timeoutMs });
         return;
       } catch (err) {
-        opts.signal?.throwIfAborted();
+        signal?.throwIfAborted();
         last = err;
         this.#log.debug(`deleting container ${goQuote(name)}, attempt ${attempt} of ${DELETE_ATTEMPTS}: ${errorText(err)}`);
       }
-      if (attempt < DELETE_ATTEMPTS) await sleep(DELETE_DELAY_MS, opts.signal);
+      if (attempt < DELETE_ATTEMPTS) await pause(DELETE_DELAY_MS, signal);
     }
     throw new LxdManagerError(LxdManagerErrorCode.REMOVE, errorText(last), { cause: last });
   }
@@ -417,7 +511,7 @@ export class LxdManager implements TestLXDManager {
     const failed: string[] = [];
     for (const name of names) {
       try {
-        await this.#removeContainer(name, opts);
+        await this.destroyContainer(name, opts);
       } catch (err) {
         this.#log.error(`removing container ${goQuote(name)}: ${errorText(err)}`);
         failed.push(name);
@@ -432,7 +526,7 @@ export class LxdManager implements TestLXDManager {
    */
   async listContainers(opts: CallOptions = {}): Promise<LxdContainerInstance[]> {
     const prefix = this.#namespace.prefix();
-    const all = await this.#client.instances.list({ recursion: 1, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const all = await this.#client.instances.list({ recursion: 1, ...opts });
     return all.filter((i) => i.type === 'container' && i.name.startsWith(prefix)).map((i) => new LxdContainerInstance(i.name, this.#client));
   }
 
@@ -441,7 +535,7 @@ export class LxdManager implements TestLXDManager {
   /** Juju `LXDProfileNames`: the container's profiles as LXD lists them (`default` included). */
   async lxdProfileNames(instId: string, opts: CallOptions = {}): Promise<string[]> {
     try {
-      return [...(await this.#client.instances.get(instId, opts.signal ? { signal: opts.signal } : {})).value.profiles];
+      return [...(await this.#client.instances.get(instId, opts)).value.profiles];
     } catch (err) {
       throw new LxdManagerError(LxdManagerErrorCode.PROFILE, errorText(err), { cause: err });
     }
@@ -450,31 +544,33 @@ export class LxdManager implements TestLXDManager {
   /**
    * Juju `MaybeWriteLXDProfile`: creates the profile unless one with that name exists (an existing
    * profile is never updated, even when it differs). Calls are serialised. No validation here
-   * (charm profiles are validated upstream with `validateProfile`).
+   * (charm profiles are validated upstream with `validateProfile`). The log names the keys written,
+   * never their values (a profile's config may hold cloud-init data).
    */
   async maybeWriteLXDProfile(name: string, profile: Profile, opts: CallOptions = {}): Promise<void> {
-    const call = opts.signal ? { signal: opts.signal } : {};
-    await this.#profileMutex.run(async () => {
-      try {
-        const names = await this.#client.profiles.list({ recursion: 0, ...call });
-        if (names.includes(name)) {
-          this.#log.debug(`lxd profile ${goQuote(name)} already exists, not written again`);
-          return;
-        }
+    await this.#within(opts, `maybeWriteLXDProfile ${goQuote(name)}`, (signal) =>
+      this.#profileMutex.run(async () => {
         try {
-          await this.#client.profiles.create({ name, description: profile.description, config: { ...profile.config }, devices: structuredClone(profile.devices) }, call);
+          const names = await this.#client.profiles.list({ recursion: 0, signal });
+          if (names.includes(name)) {
+            this.#log.debug(`lxd profile ${goQuote(name)} already exists, not written again`);
+            return;
+          }
+          try {
+            await this.#client.profiles.create({ name, description: profile.description, config: { ...profile.config }, devices: structuredClone(profile.devices) }, { signal });
+          } catch (err) {
+            if (!isConflict(err)) throw err;
+            this.#log.debug(`lxd profile ${goQuote(name)} already exists, not written again`);
+            return;
+          }
+          const { value } = await this.#client.profiles.get(name, { signal });
+          this.#log.debug(`wrote lxd profile ${goQuote(name)}: config keys [${Object.keys(value.config).join(' ')}], devices [${Object.keys(value.devices).join(' ')}]`);
         } catch (err) {
-          if (!isConflict(err)) throw err;
-          this.#log.debug(`lxd profile ${goQuote(name)} already exists, not written again`);
-          return;
+          if (LxdManagerError.is(err)) throw err;
+          throw new LxdManagerError(LxdManagerErrorCode.PROFILE, errorText(err), { cause: err });
         }
-        const written = await this.#client.profiles.get(name, call);
-        this.#log.debug(`wrote lxd profile ${goQuote(name)}: ${JSON.stringify({ config: written.value.config, devices: written.value.devices })}`);
-      } catch (err) {
-        if (LxdManagerError.is(err)) throw err;
-        throw new LxdManagerError(LxdManagerErrorCode.PROFILE, errorText(err), { cause: err });
-      }
-    });
+      }, signal),
+    );
   }
 
   /**
@@ -485,76 +581,76 @@ export class LxdManager implements TestLXDManager {
    * `currentProfiles`; nothing is rolled back.
    */
   async assignLXDProfiles(instId: string, profileNames: string[], profilePosts: ProfilePost[], opts: CallOptions = {}): Promise<string[]> {
-    const report = async (err?: unknown): Promise<string[]> => {
-      let current: string[] | undefined;
-      try {
-        current = await this.lxdProfileNames(instId, opts);
-      } catch (readErr) {
-        if (err === undefined) return [];
-        this.#log.error(`secondary error, retrieving profile names: ${errorText(readErr)}`);
-      }
-      if (err === undefined) return current ?? [];
-      const e = LxdManagerError.is(err) ? err : new LxdManagerError(LxdManagerErrorCode.PROFILE, errorText(err), { cause: err });
-      e.currentProfiles = current;
-      throw e;
-    };
-    const deletes: string[] = [];
-    for (const post of profilePosts) {
-      if (post.profile) {
+    return this.#within(opts, `assignLXDProfiles ${goQuote(instId)}`, async (signal) => {
+      const call = { signal };
+      const report = async (err?: unknown): Promise<string[]> => {
+        let current: string[] | undefined;
         try {
-          await this.maybeWriteLXDProfile(post.name, post.profile, opts);
-        } catch (err) {
-          return report(err);
+          current = await this.lxdProfileNames(instId, call);
+        } catch (readErr) {
+          if (err === undefined) return [];
+          this.#log.error(`secondary error, retrieving profile names: ${errorText(readErr)}`);
         }
-      } else {
-        deletes.push(post.name);
+        if (err === undefined) return current ?? [];
+        const e = LxdManagerError.is(err) ? err : new LxdManagerError(LxdManagerErrorCode.PROFILE, errorText(err), { cause: err });
+        e.currentProfiles = current;
+        throw e;
+      };
+      const deletes: string[] = [];
+      for (const post of profilePosts) {
+        if (post.profile) {
+          try {
+            await this.maybeWriteLXDProfile(post.name, post.profile, call);
+          } catch (err) {
+            return report(err);
+          }
+        } else {
+          deletes.push(post.name);
+        }
       }
-    }
-    try {
-      await this.#updateContainerProfiles(instId, profileNames, opts);
-    } catch (err) {
-      return report(err);
-    }
-    for (const name of deletes) {
       try {
-        await this.#client.profiles.delete(name, opts.signal ? { signal: opts.signal } : {});
+        await this.#updateContainerProfiles(instId, profileNames, signal);
       } catch (err) {
-        this.#log.debug(`failed to delete profile ${goQuote(name)}: ${errorText(err)}`);
+        return report(err);
       }
-    }
-    return report();
+      for (const name of deletes) {
+        try {
+          await this.#client.profiles.delete(name, call);
+        } catch (err) {
+          this.#log.debug(`failed to delete profile ${goQuote(name)}: ${errorText(err)}`);
+        }
+      }
+      return report();
+    });
   }
 
   /** Juju `UpdateContainerProfiles`: GET with the ETag, replace `profiles`, PUT, wait. */
-  async #updateContainerProfiles(name: string, profiles: string[], opts: CallOptions): Promise<void> {
-    const call = opts.signal ? { signal: opts.signal } : {};
+  async #updateContainerProfiles(name: string, profiles: string[], signal: AbortSignal | undefined): Promise<void> {
     let got;
     try {
-      got = await this.#client.instances.get(name, call);
+      got = await this.#client.instances.get(name, { signal });
     } catch (err) {
       throw annotate(LxdManagerError, `failed to get ${goQuote(name)}`, err, LxdManagerErrorCode.PROFILE);
     }
-    const c = got.value;
-    const put: InstancePut = {
-      architecture: c.architecture,
-      config: c.config,
-      devices: c.devices,
-      ephemeral: c.ephemeral,
-      profiles: [...profiles],
-      description: c.description,
-      stateful: c.stateful,
-    };
     let op;
     try {
-      op = await this.#client.instances.update(name, put, { ...call, ...(got.etag ? { etag: got.etag } : {}) });
+      op = await this.#client.instances.update(name, { ...instanceWritable(got.value), profiles: [...profiles] }, { signal, etag: got.etag });
     } catch (err) {
       throw annotate(LxdManagerError, `failed to update ${goQuote(name)} with profiles`, err, LxdManagerErrorCode.PROFILE);
     }
     this.#log.debug(`updating profiles of ${goQuote(name)}: ${op.current.description}`);
     try {
-      await op.wait({ ...call, timeoutMs: this.#options.operationTimeoutMs ?? 10 * 60_000 });
+      await op.wait({ signal, timeoutMs: this.#operationTimeoutMs });
     } catch (err) {
       throw annotate(LxdManagerError, 'update failed', err, LxdManagerErrorCode.PROFILE);
     }
+  }
+
+  /** Runs a manager call under `opts.timeoutMs` (when given) and `opts.signal`. */
+  #within<T>(opts: CallOptions, what: string, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    if (opts.timeoutMs !== undefined && !isValidTimeout(opts.timeoutMs)) {
+      throw new ContainerError(ContainerErrorCode.NOT_VALID, `timeoutMs: ${opts.timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
+    }
+    return withDeadline(opts, fn, (ms) => new LxdTimeoutError(`${what} did not finish within ${ms} ms`, { timeoutMs: ms }));
   }
 }

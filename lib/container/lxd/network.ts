@@ -25,7 +25,7 @@ export async function ensureIPv4(client: LxdClient, name: string, call: Call = {
   const current = value.config['ipv4.address'];
   if (current !== undefined && current !== 'none') return false;
   const config = { ...value.config, 'ipv4.address': 'auto', 'ipv4.nat': 'true' };
-  await client.networks.update(name, { description: value.description, config }, { ...call, ...(etag ? { etag } : {}) });
+  await client.networks.update(name, { description: value.description, config }, { ...call, etag });
   return true;
 }
 
@@ -116,7 +116,7 @@ async function verifyNICsWithAPI(client: LxdClient, nics: [string, Record<string
     if (netName === '') continue;
     let network: LxdNetwork;
     try {
-      network = (await client.networks.get(netName, call.signal ? { signal: call.signal } : {})).value;
+      network = (await client.networks.get(netName, { signal: call.signal })).value;
     } catch (err) {
       throw annotate(LxdManagerError, `retrieving network ${goQuote(netName)}`, err, LxdManagerErrorCode.INITIALISE);
     }
@@ -140,7 +140,7 @@ async function verifyNICsWithAPI(client: LxdClient, nics: [string, Record<string
 
 /** Juju `ensureDefaultNetworking`, with the bridge name and config as options. */
 async function ensureDefaultNetworking(client: LxdClient, profile: LxdProfile, etag: string | undefined, opts: NetworkSetupOptions & Call): Promise<string> {
-  const call = opts.signal ? { signal: opts.signal } : {};
+  const call = { signal: opts.signal };
   const bridge = opts.bridgeName ?? 'lxdbr0';
   const log = (opts.logger ?? silentLogger).child({ module: 'juju.container.lxd' });
   let network: LxdNetwork;
@@ -161,7 +161,7 @@ async function ensureDefaultNetworking(client: LxdClient, profile: LxdProfile, e
   }
   if (nicName === '') throw new LxdManagerError(LxdManagerErrorCode.INITIALISE, `failed to generate a unique device name for profile ${goQuote(profile.name)}`);
   const devices = { ...profile.devices, [nicName]: { type: 'nic', nictype: network.type === 'bridge' ? 'bridged' : 'macvlan', parent: bridge } };
-  await client.profiles.update(profile.name, { description: profile.description, config: profile.config, devices }, { ...call, ...(etag ? { etag } : {}) });
+  await client.profiles.update(profile.name, { description: profile.description, config: profile.config, devices }, { ...call, etag });
   log.debug(`created new nic device ${goQuote(nicName)} in profile ${goQuote(profile.name)}`);
   return bridge;
 }
@@ -173,7 +173,7 @@ async function ensureDefaultNetworking(client: LxdClient, profile: LxdProfile, e
  */
 export async function ensureDefaultStorage(client: LxdClient, profile: LxdProfile, etag: string | undefined, call: Call = {}): Promise<boolean> {
   if (Object.values(profile.devices).some((d) => d['path'] === '/')) return false;
-  const c = call.signal ? { signal: call.signal } : {};
+  const c = { signal: call.signal };
   const pools = await client.storagePools.list({ recursion: 0, ...c });
   let pool = pools.includes('default') ? 'default' : pools[0];
   if (pool === undefined) {
@@ -185,7 +185,7 @@ export async function ensureDefaultStorage(client: LxdClient, profile: LxdProfil
     pool = 'default';
   }
   const devices = { ...profile.devices, root: { type: 'disk', path: '/', pool } };
-  await client.profiles.update(profile.name, { description: profile.description, config: profile.config, devices }, { ...c, ...(etag ? { etag } : {}) });
+  await client.profiles.update(profile.name, { description: profile.description, config: profile.config, devices }, { ...c, etag });
   return true;
 }
 
