@@ -81,7 +81,7 @@ ensure_lxd() {
     say "lxd: running ($(lxc query /1.0 | sed -n 's/.*"server_version": "\(.*\)".*/\1/p'))"
     return
   fi
-  if ! pgrep -x lxd >/dev/null; then
+  if ! lxd_running; then
     say "lxd: starting (log $LXD_LOG)"
     mkdir -p /var/log/lxd
     start_detached "$LXD_STDERR" lxd --group root --logfile "$LXD_LOG" >/dev/null
@@ -252,21 +252,26 @@ addressed_interfaces() {
   }'
 }
 
-# True while an incusd serving /var/lib/incus is alive: one whose environment names no other
-# INCUS_DIR (a test may run daemons of its own), and not a zombie (an init that does not reap
-# leaves a stopped daemon's entry behind for a while).
-incusd_running() {
-  local pid state dir
-  for pid in $(pgrep -x incusd || true); do
+# True while a daemon $1 serving the default directory $3 is alive: one whose environment sets its
+# directory variable $2 to nothing else (the test cluster runs daemons of its own), not a helper
+# process of the daemon, and not a zombie
+# (an init that does not reap leaves a stopped daemon's entry behind for a while).
+host_daemon_running() {
+  local name=$1 var=$2 default=$3 pid state dir
+  for pid in $(pgrep -x "$name" || true); do
     state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || true)
     case $state in '' | Z) continue ;; esac
+    # LXD's per-container monitors ("[lxc monitor] …") carry the daemon's name but are not the daemon.
+    case $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true) in '' | '['*) continue ;; esac
     dir=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null || true)
-    dir=$(sed -n 's/^INCUS_DIR=//p' <<<"$dir")
-    [ -z "$dir" ] || [ "$dir" = /var/lib/incus ] || continue
+    dir=$(sed -n "s/^$var=//p" <<<"$dir")
+    [ -z "$dir" ] || [ "$dir" = "$default" ] || continue
     return 0
   done
   return 1
 }
+incusd_running() { host_daemon_running incusd INCUS_DIR /var/lib/incus; }
+lxd_running() { host_daemon_running lxd LXD_DIR /var/lib/lxd; }
 
 # Starts the Incus daemon unless its socket answers: by hand (no systemd), detached like LXD, with
 # its own log. It never runs `incus admin init`. Incus creates no network by itself; that no new

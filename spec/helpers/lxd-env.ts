@@ -54,3 +54,20 @@ export async function removeLeftovers(client: LxdClient, prefix: string): Promis
     await (await client.images.delete(image.fingerprint)).wait({ timeoutMs: 60_000 });
   }
 }
+
+/**
+ * Deletes what a manager spec may have left: containers named with `prefix`, containers of any model
+ * whose UUID starts with `modelMark` (a spec's own mark), and image aliases whose description starts
+ * with `prefix`.
+ */
+export async function removeModelLeftovers(client: LxdClient, modelMark: string, prefix: string): Promise<void> {
+  for (const inst of await client.instances.list()) {
+    const mine = inst.name.startsWith(prefix) || (inst.name.startsWith('juju-') && (inst.config['user.juju-model'] ?? '').startsWith(modelMark));
+    if (!mine) continue;
+    if (inst.status_code !== 102) await (await client.instances.setState(inst.name, { action: 'stop', force: true })).wait({ timeoutMs: 60_000 }).catch(() => {});
+    await (await client.instances.delete(inst.name)).wait({ timeoutMs: 60_000 }).catch(() => {});
+  }
+  for (const a of await client.images.listAliases()) {
+    if (a.description.startsWith(prefix)) await client.images.deleteAlias(a.name).catch(() => {});
+  }
+}

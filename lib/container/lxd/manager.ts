@@ -81,7 +81,8 @@ interface ContainerSpec {
   body: InstancesPost;
 }
 
-const ALREADY_EXISTS = /already exists/i;
+/** LXD's texts for a name that is taken: by an instance, or by another caller's create still running. */
+const ALREADY_EXISTS = /already exists|busy running a "create" operation/i;
 
 /** LXD's "already exists" (on the request, or as the create operation's failure) as the manager reports it. */
 function alreadyExists(err: unknown): LxdManagerError {

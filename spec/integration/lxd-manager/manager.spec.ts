@@ -43,7 +43,26 @@ async function forceDelete(lxd: LxdClient, name: string): Promise<void> {
   }
 }
 
+/** Deletes a project of this spec with everything in it (instances, images). */
+async function removeProject(lxd: LxdClient, project: string): Promise<void> {
+  const inside = lxd.withProject(project);
+  try {
+    for (const inst of await inside.instances.list()) await forceDelete(inside, inst.name);
+    for (const image of await inside.images.list()) await (await inside.images.delete(image.fingerprint)).wait({ timeoutMs: 60_000 });
+    await lxd.query('DELETE', `/1.0/projects/${encodeURIComponent(project)}`);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  } finally {
+    await inside.close();
+  }
+}
+
 async function removeLeftovers(lxd: LxdClient, marker = PREFIX, model = MODEL_MARK): Promise<void> {
+  const projects = (await lxd.query('GET', '/1.0/projects')).metadata as string[];
+  for (const url of projects) {
+    const name = decodeURIComponent(url.slice(url.lastIndexOf('/') + 1));
+    if (name.startsWith(marker)) await removeProject(lxd, name);
+  }
   for (const inst of await lxd.instances.list()) {
     const mine = inst.name.startsWith(marker) || (inst.name.startsWith('juju-') && (inst.config['user.juju-model'] ?? '').startsWith(model));
     if (mine) await forceDelete(lxd, inst.name);
@@ -65,21 +84,16 @@ describe('LxdManager against the real LXD daemon', function () {
   const model = specModel();
   let mgr: LxdManager;
   let busybox: string;
-  let aliasCreated = false;
-  const localAlias = 'juju/focal/amd64';
+  // A series of this run only: the host may hold juju/focal/amd64 (or any Juju alias) for its own use.
+  const series = `lxdkitspec${run}`;
+  const localAlias = `juju/${series}/amd64`;
 
   before(async function () {
     lxd = await requireLxd(this);
     await removeLeftovers(lxd);
     busybox = (await lxd.images.getAlias(TEST_IMAGE_ALIAS)).value.target;
     // the local alias Juju looks for, pointing at the busybox test image
-    try {
-      await lxd.images.getAlias(localAlias);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await lxd.images.createAlias({ name: localAlias, target: busybox });
-      aliasCreated = true;
-    }
+    await lxd.images.createAlias({ name: localAlias, target: busybox, description: `${PREFIX}${run}` });
     await lxd.networks.create({ name: bridge, type: 'bridge', config: { 'ipv4.address': 'none', 'ipv6.address': 'none' } });
     mgr = new LxdManager({ 'model-uuid': model, 'availability-zone': 'zone-1' }, { client: lxd, hostArch: 'amd64', openImageRemote: loopbackOnly });
   });
@@ -88,7 +102,7 @@ describe('LxdManager against the real LXD daemon', function () {
     if (!lxd) return;
     await removeLeftovers(lxd, PREFIX, model);
     await lxd.networks.delete(bridge).catch(() => {});
-    if (aliasCreated) await lxd.images.deleteAlias(localAlias).catch(() => {});
+    await lxd.images.deleteAlias(localAlias).catch(() => {});
     await lxd.close();
   });
 
@@ -100,7 +114,7 @@ describe('LxdManager against the real LXD daemon', function () {
       [0, 1, 2].map((i) => {
         const [m0, m1] = macs(i);
         const net = bridgeNetworkConfig(bridge, 0, [eth('eth0', bridge, m0, 9000), eth('eth1', TEST_BRIDGE, m1, 1400)]);
-        return mgr.createContainer({ machineId: `${i}/lxd/${i}`, profiles: ['default'] }, { cores: 1, mem: 256 }, 'focal', net, undefined, (s, info) => void statuses[i]!.push(`${s}: ${info}`));
+        return mgr.createContainer({ machineId: `${i}/lxd/${i}`, profiles: ['default'] }, { cores: 1, mem: 256 }, series, net, undefined, (s, info) => void statuses[i]!.push(`${s}: ${info}`));
       }),
     );
     const prefix = mgr.namespace().prefix();
@@ -166,7 +180,7 @@ describe('LxdManager against the real LXD daemon', function () {
     const missing = `${NET_PREFIX}no${run}`;
     const calls: string[] = [];
     const err = await rejection(
-      mgr.createContainer({ machineId: '7' }, {}, 'focal', bridgeNetworkConfig(missing, 0, [eth('eth0', missing, '00:16:3e:00:00:07', 0)]), undefined, (s, i) => void calls.push(`${s}: ${i}`)),
+      mgr.createContainer({ machineId: '7' }, {}, series, bridgeNetworkConfig(missing, 0, [eth('eth0', missing, '00:16:3e:00:00:07', 0)]), undefined, (s, i) => void calls.push(`${s}: ${i}`)),
     );
     expect(err.message).to.include('Failed to start device "eth0"');
     expect(calls.at(-1)).to.equal(`provisioning error: Creating container: ${err.message}`);
@@ -186,15 +200,14 @@ describe('LxdManager against the real LXD daemon', function () {
     let fingerprint: string;
     const series = 'jammy';
     const alias = `juju/${series}/amd64`;
-    // an alias that was there before the spec: set aside and put back afterwards, never lost
-    let previous: { target: string; description: string } | undefined;
+    // The pull needs a real series, whose alias the host may hold: the spec works in a project of its
+    // own, with its own images and aliases, and never sees or touches the host's.
+    const project = `${PREFIX}${run}`;
+    let inProject: LxdClient;
 
     before(async function () {
-      const existing = (await lxd.images.listAliases()).find((a) => a.name === alias);
-      if (existing) {
-        previous = { target: existing.target, description: existing.description };
-        await lxd.images.deleteAlias(alias);
-      }
+      await lxd.query('POST', '/1.0/projects', { body: { name: project, description: `${PREFIX}${run}`, config: { 'features.images': 'true', 'features.profiles': 'false', 'features.storage.volumes': 'false' } } });
+      inProject = lxd.withProject(project);
       dir = await mkdtemp(join(tmpdir(), 'lxdkit-spec-mgr-img-'));
       // a metadata tarball unique to this run, so LXD has to download the image
       await writeFile(
@@ -234,17 +247,13 @@ describe('LxdManager against the real LXD daemon', function () {
       await server?.close();
       if (dir) await rm(dir, { recursive: true, force: true });
       if (!lxd) return;
-      if (fingerprint) {
-        await lxd.images.deleteAlias(alias).catch(() => {});
-        await (await lxd.images.delete(fingerprint)).wait({ timeoutMs: 60_000 }).catch(() => {});
-      }
-      if (previous) await lxd.images.createAlias({ name: alias, ...previous });
+      await removeProject(lxd, project);
     });
 
     it('pulls the image from a simplestreams server on 127.0.0.1 into the local store under juju/<series>/<arch>', async function () {
       const remoteMgr = new LxdManager(
         { 'model-uuid': model, 'container-image-metadata-url': server.baseUrl, 'container-image-stream': 'released' },
-        { client: lxd, hostArch: 'amd64', imageMetadataCertificate: server.ca!, openImageRemote: loopbackOnly },
+        { client: inProject, hostArch: 'amd64', imageMetadataCertificate: server.ca!, openImageRemote: loopbackOnly },
       );
       const calls: string[] = [];
       const { instance } = await remoteMgr.createContainer(
@@ -255,8 +264,8 @@ describe('LxdManager against the real LXD daemon', function () {
         undefined,
         (s, i) => void calls.push(`${s}: ${i}`),
       );
-      expect((await lxd.images.getAlias(alias)).value.target).to.equal(fingerprint);
-      expect((await lxd.instances.get(instance.id)).value.config['volatile.base_image']).to.equal(fingerprint);
+      expect((await inProject.images.getAlias(alias)).value.target).to.equal(fingerprint);
+      expect((await inProject.instances.get(instance.id)).value.config['volatile.base_image']).to.equal(fingerprint);
       expect(calls.slice(0, 2)).to.deep.equal(['allocating: Creating container spec', 'allocating: acquiring LXD image']);
       const progress = calls.filter((c) => c.startsWith('allocating: Retrieving image: '));
       expect(progress.length).to.be.greaterThan(0);

@@ -1,0 +1,137 @@
+/**
+ * LxdManager under failure, on the real LXD daemon: a duplicate create (sequential and concurrent)
+ * leaves the first container running; an abort at any point of a create rejects at once and, once
+ * LXD's operations have ended, leaves no container of that call. Containers live in the namespace of
+ * a model marked as this spec's (`deadbeef-…`); the series alias is this run's own.
+ */
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { LxdManager, LxdManagerError, LxdManagerErrorCode } from '../../../lib/container/lxd/index.js';
+import type { LxdClient } from '../../../lib/lxd/index.js';
+import { TEST_IMAGE_ALIAS, removeModelLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { rejection } from '../../helpers/rejection.js';
+
+const MODEL_MARK = 'deadbeef-';
+const PREFIX = 'lxdkit-spec-rel-';
+
+describe('LxdManager under failure (real LXD)', function () {
+  this.timeout(300_000);
+  let lxd: LxdClient;
+  const run = uniqueSuffix();
+  const series = `lxdkitrel${run}`;
+  const alias = `juju/${series}/amd64`;
+  const model = `${MODEL_MARK}${randomUUID().slice(9)}`;
+  let mgr: LxdManager;
+
+  before(async function () {
+    lxd = await requireLxd(this);
+    await removeModelLeftovers(lxd, MODEL_MARK, PREFIX);
+    const busybox = (await lxd.images.getAlias(TEST_IMAGE_ALIAS)).value.target;
+    await lxd.images.createAlias({ name: alias, target: busybox, description: `${PREFIX}${run}` });
+    mgr = new LxdManager({ 'model-uuid': model }, { client: lxd, hostArch: 'amd64' });
+  });
+
+  after(async function () {
+    if (!lxd) return;
+    await mgr?.settled();
+    await removeModelLeftovers(lxd, model, PREFIX);
+    await lxd.images.deleteAlias(alias).catch(() => {});
+    await lxd.close();
+  });
+
+  async function state(name: string): Promise<string | undefined> {
+    return (await lxd.instances.list()).find((i) => i.name === name)?.status;
+  }
+
+  it('a second create of the same machine is "already exists" and leaves the first container running', async function () {
+    const { instance } = await mgr.createContainer({ machineId: '1' }, {}, series);
+    const created = (await lxd.instances.get(instance.id)).value.created_at;
+    const statuses: string[] = [];
+    const err = await rejection(mgr.createContainer({ machineId: '1' }, {}, series, undefined, undefined, (s, i) => void statuses.push(`${s}: ${i}`)));
+    expect(LxdManagerError.is(err, LxdManagerErrorCode.ALREADY_EXISTS), String(err)).to.equal(true);
+    expect(err.message).to.match(/already exists/);
+    expect(statuses.at(-1)).to.match(/^provisioning error: Creating container: .*already exists/);
+    await mgr.settled();
+    expect(await state(instance.id)).to.equal('Running');
+    // the very same container, not a new one of the same name
+    expect((await lxd.instances.get(instance.id)).value.created_at).to.equal(created);
+    await mgr.destroyContainer(instance.id);
+  });
+
+  it('two concurrent creates of one machine: one makes it, the other is "already exists", and the container runs', async function () {
+    const results = await Promise.allSettled([mgr.createContainer({ machineId: '2' }, {}, series), mgr.createContainer({ machineId: '2' }, {}, series)]);
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(ok).to.have.length(1);
+    expect(failed).to.have.length(1);
+    expect(LxdManagerError.is(failed[0]!.reason, LxdManagerErrorCode.ALREADY_EXISTS), String(failed[0]!.reason)).to.equal(true);
+    await mgr.settled();
+    const name = mgr.namespace().hostname('2');
+    expect(await state(name)).to.equal('Running');
+    await mgr.destroyContainer(name);
+  });
+
+  for (const afterMs of [50, 150, 300, 600, 1_000]) {
+    it(`an abort ${afterMs} ms into a create rejects within ~100 ms and leaves no container once LXD is done`, async function () {
+      const machine = `5${afterMs}`;
+      const name = mgr.namespace().hostname(machine);
+      const controller = new AbortController();
+      const reason = new Error(`spec abort at ${afterMs} ms`);
+      const started = Date.now();
+      const creating = mgr.createContainer({ machineId: machine }, {}, series, undefined, undefined, undefined, { signal: controller.signal });
+      creating.catch(() => {});
+      await new Promise((r) => setTimeout(r, afterMs));
+      const abortedAt = Date.now();
+      controller.abort(reason);
+      const outcome = await creating.then(
+        () => 'created',
+        (e: unknown) => e,
+      );
+      const latency = Date.now() - abortedAt;
+      if (outcome === 'created') {
+        // it finished before the abort could land (a fast daemon); then it is the caller's container
+        expect(abortedAt - started).to.be.greaterThan(afterMs - 1);
+        await mgr.destroyContainer(name);
+        return;
+      }
+      expect(outcome).to.equal(reason);
+      expect(latency, 'rejected promptly after the abort').to.be.below(150);
+      await mgr.settled();
+      expect(await state(name), 'no container of the aborted call is left').to.equal(undefined);
+    });
+  }
+
+  it('a caller waiting on the image lock can abort too', async function () {
+    // The image lock is held while an image is resolved; a second create queued behind a slow first one
+    // gives up as soon as it is aborted.
+    const controller = new AbortController();
+    const first = mgr.createContainer({ machineId: '60' }, {}, series);
+    const second = mgr.createContainer({ machineId: '61' }, {}, series, undefined, undefined, undefined, { signal: controller.signal });
+    second.catch(() => {});
+    const reason = new Error('gave up in the queue');
+    controller.abort(reason);
+    const at = Date.now();
+    expect(await rejection(second)).to.equal(reason);
+    expect(Date.now() - at).to.be.below(100);
+    const { instance } = await first;
+    await mgr.settled();
+    expect(await state(mgr.namespace().hostname('61'))).to.equal(undefined);
+    await mgr.destroyContainer(instance.id);
+  });
+
+  it('a create past its deadline rejects with a timeout and leaves nothing once LXD is done', async function () {
+    const name = mgr.namespace().hostname('70');
+    const err = await rejection(mgr.createContainer({ machineId: '70' }, {}, series, undefined, undefined, undefined, { timeoutMs: 200 }));
+    expect(err).to.have.property('code', 'LXD_ERR_TIMEOUT');
+    await mgr.settled();
+    expect(await state(name)).to.equal(undefined);
+  });
+
+  it('refuses a deadline of 0 or Infinity before any I/O', async function () {
+    for (const timeoutMs of [0, Infinity, -1, Number.NaN]) {
+      const err = await rejection(mgr.createContainer({ machineId: '71' }, {}, series, undefined, undefined, undefined, { timeoutMs }));
+      expect(err).to.have.property('code', 'CONTAINER_ERR_NOT_VALID');
+    }
+    expect(await state(mgr.namespace().hostname('71'))).to.equal(undefined);
+  });
+});
