@@ -119,7 +119,7 @@ export class KvmInitialiser implements Initialiser {
    */
   async initialise(): Promise<void> {
     const signal = this.#opts.signal;
-    const sig = signal ? { signal } : {};
+    const sig = { signal };
     const arch = this.#opts.arch ?? hostArch();
     const guestDir = this.#opts.guestDir ?? GuestDir;
     const pool = this.#opts.poolName ?? PoolName;

@@ -13,7 +13,7 @@ import { hostArch } from '../arch.js';
 import { CloudInitNetworkConfigDisabled, cloudInitUserData } from '../cloudinit.js';
 import { ConfigAvailabilityZone, ConfigLogDir, ConfigModelUUID, ContainerDir } from '../constants.js';
 import { parseConstraintsToStartParams } from '../constraints.js';
-import { newDirectory, removeDirectory, validateContainerName } from '../directory.js';
+import { newDirectory, removeDirectory, validateContainerName, type DirectoryOptions } from '../directory.js';
 import { goQuote } from '../../go-compat.js';
 import { ManagerConfig } from '../manager-config.js';
 import { Namespace } from '../namespace.js';
@@ -114,7 +114,8 @@ export class KvmManager implements Manager {
   readonly #run: CommandRunner;
   readonly #virsh: Virsh;
   readonly #guestDir: string;
-  readonly #dirs: { containerDir?: string; removedContainerDir?: string; logger: Logger };
+  /** Options of the directory functions, which log on Juju's `juju.container` module of the caller's logger. */
+  readonly #dirs: DirectoryOptions & { logger: Logger };
   /** `log-dir`: kept as Juju does, unused by creation. */
   readonly logDir: string;
   readonly availabilityZone: string;
@@ -131,7 +132,8 @@ export class KvmManager implements Manager {
   constructor(config: ManagerConfig | Readonly<Record<string, string>>, opts: KvmManagerOptions = {}) {
     const cfg = config instanceof ManagerConfig ? config : new ManagerConfig(config);
     this.#opts = opts;
-    this.#logger = (opts.logger ?? silentLogger).child({ module: KvmLoggerName });
+    const logger = opts.logger ?? silentLogger;
+    this.#logger = logger.child({ module: KvmLoggerName });
     const modelUUID = cfg.popValue(ConfigModelUUID);
     if (modelUUID === '') throw new ContainerError(ContainerErrorCode.NOT_VALID, 'model UUID is required');
     this.#namespace = new Namespace(modelUUID);
@@ -140,15 +142,11 @@ export class KvmManager implements Manager {
     if (this.availabilityZone === '') this.#logger.info('Availability zone will be empty for this container manager');
     this.imageMetadataURL = cfg.popValue(ConfigImageMetadataURL);
     this.imageStream = cfg.popValue(ConfigImageStream);
-    cfg.warnAboutUnused(opts.logger ?? silentLogger);
+    cfg.warnAboutUnused(logger);
     this.#run = opts.run ?? runCommand;
     this.#virsh = new Virsh({ run: this.#run, logger: this.#logger, uri: opts.libvirtUri, timeoutMs: opts.virshTimeoutMs });
     this.#guestDir = opts.guestDir ?? GuestDir;
-    this.#dirs = {
-      logger: opts.logger ?? silentLogger,
-      ...(opts.containerDir === undefined ? {} : { containerDir: opts.containerDir }),
-      ...(opts.removedContainerDir === undefined ? {} : { removedContainerDir: opts.removedContainerDir }),
-    };
+    this.#dirs = { logger, containerDir: opts.containerDir, removedContainerDir: opts.removedContainerDir };
   }
 
   namespace(): Namespace {
@@ -210,7 +208,8 @@ export class KvmManager implements Manager {
     if (!SERIES.test(series)) {
       throw new KvmError(KvmErrorCode.INVALID_ARGUMENT, `invalid series ${goQuote(series)}: expected a name like "jammy"`);
     }
-    const params = parseConstraintsToStartParams(constraints, this.#opts.logger ?? silentLogger);
+    // The caller's logger: the parser logs on its own `juju.container.kvm` child.
+    const params = parseConstraintsToStartParams(constraints, this.#dirs.logger);
     const interfaces = await this.#interfaces(network, signal);
     let userData: string;
     try {
@@ -246,7 +245,7 @@ export class KvmManager implements Manager {
     // 2. The container directory and the user data.
     let dir: string;
     try {
-      dir = await newDirectory(name, { ...this.#dirs, ...(signal ? { signal } : {}) });
+      dir = await newDirectory(name, { ...this.#dirs, signal });
     } catch (err) {
       throw annotate(KvmError, 'failed to create container directory', err, KvmErrorCode.FILESYSTEM);
     }
@@ -275,10 +274,10 @@ export class KvmManager implements Manager {
         {
           logger: this.#logger,
           run: this.#run,
-          ...(this.#opts.downloadDir === undefined ? {} : { downloadDir: this.#opts.downloadDir }),
-          ...(this.#opts.imageCa === undefined ? {} : { ca: this.#opts.imageCa }),
-          ...(this.#opts.httpTimeoutMs === undefined ? {} : { httpTimeoutMs: this.#opts.httpTimeoutMs }),
-          ...(this.#opts.commandTimeoutMs === undefined ? {} : { convertTimeoutMs: this.#opts.commandTimeoutMs }),
+          downloadDir: this.#opts.downloadDir,
+          ca: this.#opts.imageCa,
+          httpTimeoutMs: this.#opts.httpTimeoutMs,
+          convertTimeoutMs: this.#opts.commandTimeoutMs,
         },
       );
     } catch (err) {
@@ -292,7 +291,7 @@ export class KvmManager implements Manager {
       await this.#createMachine(name, dir, backing, params.rootDisk, overlay, iso, xml, signal);
       cb('allocating', 'Starting instance');
       try {
-        await this.#virsh.autostart(name, { ...(signal ? { signal } : {}) });
+        await this.#virsh.autostart(name, { signal });
       } catch (err) {
         throw annotate(KvmError, `failed to autostart domain ${goQuote(name)}`, err, KvmErrorCode.COMMAND_FAILED);
       }
@@ -316,8 +315,8 @@ export class KvmManager implements Manager {
     xml: string,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const sig = signal ? { signal } : {};
-    const cmdOpts = { ...sig, timeoutMs: this.#opts.commandTimeoutMs ?? DefaultCommandTimeoutMs };
+    const sig = { signal };
+    const cmdOpts = { signal, timeoutMs: this.#opts.commandTimeoutMs ?? DefaultCommandTimeoutMs };
     const step = async (prefix: string, code: KvmError['code'], fn: () => Promise<unknown>): Promise<void> => {
       try {
         await fn();
@@ -406,7 +405,7 @@ export class KvmManager implements Manager {
   /** Juju's `OvsManagedBridges`: `ovs-vsctl list-br`, only when `ovs-vsctl` is installed. */
   async #ovsBridges(signal: AbortSignal | undefined): Promise<Set<string>> {
     if (!lookPath('ovs-vsctl')) return new Set();
-    const { stdout } = await this.#run('ovs-vsctl', ['list-br'], { timeoutMs: 30_000, ...(signal ? { signal } : {}) });
+    const { stdout } = await this.#run('ovs-vsctl', ['list-br'], { timeoutMs: 30_000, signal });
     return new Set(stdout.split('\n').map((l) => l.trim()).filter(Boolean));
   }
 
@@ -457,7 +456,7 @@ export class KvmManager implements Manager {
     opts.signal?.throwIfAborted();
     const dir = join(this.#dirs.containerDir ?? ContainerDir, id);
     if (await isDirectory(dir)) {
-      await removeDirectory(id, { ...this.#dirs, ...(opts.signal ? { signal: opts.signal } : {}) });
+      await removeDirectory(id, { ...this.#dirs, signal: opts.signal });
     } else {
       this.#logger.debug(`no container directory ${dir} to remove`);
     }
