@@ -207,6 +207,16 @@ export class Virsh {
     }
   }
 
+  /** The domain's UUID, or `undefined` when libvirt has no such domain. */
+  async domUuid(name: string, opts?: { signal?: AbortSignal }): Promise<string | undefined> {
+    try {
+      return (await this.exec(['domuuid', name], opts)).trim();
+    } catch (err) {
+      if (KvmCommandError.is(err, KvmErrorCode.COMMAND_FAILED) && NOT_FOUND.test(err.stderr)) return undefined;
+      throw err;
+    }
+  }
+
   /**
    * Juju's `ListMachines`: `virsh -q list --all` parsed row by row. Only domains with a numeric id
    * (running, paused, …) are returned; shut-off ones are not.
