@@ -159,7 +159,7 @@ export class KvmManager implements Manager {
   readonly #guestDir: string;
   /** Options of the directory functions, which log on Juju's `juju.container` module of the caller's logger. */
   readonly #dirs: DirectoryOptions & { logger: Logger };
-  /** The last create of each name, while one runs (see #oneAtATime). */
+  /** The last create or destroy of each name, while one runs (see #oneAtATime). */
   readonly #busy = new Map<string, Promise<void>>();
   /** `log-dir`: kept as Juju does, unused by creation. */
   readonly logDir: string;
@@ -552,11 +552,10 @@ export class KvmManager implements Manager {
   }
 
   /**
-   * Removes a guest (Juju's `DestroyContainer` with the fix Juju made later): `virsh destroy` when
-   * it is active and `virsh undefine --nvram` when it is defined (failures logged at INFO with Juju's
-   * texts), then removes `<name>.qcow` and `<name>-ds.iso` (not the backing file) and moves the
-   * container directory to the removed dir (`name`, `name.1`, …). Calling it again for a guest that
-   * is already gone does nothing.
+   * Removes a guest (Juju's `DestroyContainer`, with the fix Juju made later; docs/kvm.md): stops and
+   * undefines the domain, removes `<name>.qcow` and `<name>-ds.iso` (not the backing file) and moves
+   * the container directory to the removed dir. A guest that is gone is no error, so a second call,
+   * or one running at the same time, succeeds.
    *
    * @throws KvmError `KVM_ERR_INVALID_ARGUMENT` for an id outside this manager's namespace;
    *   `KVM_ERR_COMMAND_FAILED` when libvirt still has the domain after undefine.
@@ -567,19 +566,24 @@ export class KvmManager implements Manager {
     if (!id.startsWith(prefix)) {
       throw new KvmError(KvmErrorCode.INVALID_ARGUMENT, `instance ${goQuote(id)} is not in namespace ${goQuote(prefix)}`);
     }
-    const state = await this.#virsh.domState(id, opts);
+    await this.#oneAtATime(id, opts.signal, () => this.#destroy(id, opts.signal));
+  }
+
+  async #destroy(id: string, signal: AbortSignal | undefined): Promise<void> {
+    const state = await this.#virsh.domState(id, { signal });
     if (state !== undefined) {
       if (state !== 'shut off') {
-        await this.#virsh.destroy(id, opts).catch((err: unknown) => {
+        await this.#virsh.destroy(id, { signal }).catch((err: unknown) => {
           this.#logger.info(`\`virsh destroy ${id}\` failed: ${goQuote(errorText(err))}`);
         });
       }
       let undefineError: unknown;
-      await this.#virsh.undefine(id, opts).catch((err: unknown) => {
+      await this.#virsh.undefine(id, { signal }).catch((err: unknown) => {
         undefineError = err;
         this.#logger.info(`\`virsh undefine --nvram ${id}\` failed: ${goQuote(errorText(err))}`);
       });
-      if (undefineError !== undefined && (await this.#virsh.domState(id, opts)) !== undefined) {
+      // Another destroy (of another process) may have undefined it first: gone is what we want.
+      if (undefineError !== undefined && (await this.#virsh.domState(id, { signal })) !== undefined) {
         throw annotate(KvmError, `domain ${goQuote(id)} is still defined`, undefineError, KvmErrorCode.COMMAND_FAILED);
       }
     }
@@ -588,18 +592,25 @@ export class KvmManager implements Manager {
         if (err.code !== 'ENOENT') this.#logger.error(`failed to remove ${file}: ${err.message}`);
       });
     }
-    opts.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     const dir = join(this.#dirs.containerDir ?? ContainerDir, id);
-    if (await isDirectory(dir)) {
-      await removeDirectory(id, { ...this.#dirs, signal: opts.signal });
-    } else {
+    if (!(await isDirectory(dir))) {
       this.#logger.debug(`no container directory ${dir} to remove`);
+      return;
+    }
+    try {
+      await removeDirectory(id, { ...this.#dirs, signal });
+    } catch (err) {
+      // Moved away meanwhile by a destroy of another process (this one's are serialised): done.
+      if (signal?.aborted || (await isDirectory(dir))) throw err;
+      this.#logger.debug(`container directory ${dir} was moved by another destroy`);
     }
   }
 
   /**
-   * Runs `fn` once every earlier create of `name` by this manager has settled, so that they never
-   * interleave. Waiting ends early, with the abort reason, when `signal` aborts.
+   * Runs `fn` once every earlier create or destroy of `name` by this manager has settled, so that
+   * they never interleave (a destroy halfway through a create would leave a running guest without
+   * its files). Waiting ends early, with the abort reason, when `signal` aborts.
    */
   async #oneAtATime<T>(name: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     const earlier = this.#busy.get(name);

@@ -487,6 +487,33 @@ describe('KvmManager on a real libvirtd (integration)', function () {
       }
     }
 
+    it('two destroys of one guest at once both succeed, through one manager and through two', async () => {
+      const lines: string[] = [];
+      const one = withOpts({}, recordingLogger(lines));
+      const two = withOpts({}, recordingLogger(lines));
+      const name = `${prefix()}40`;
+      const started = Date.now();
+      for (let i = 0; i < 6; i++) {
+        await one.createContainer({ machineId: '40' }, {}, 'jammy', network());
+        expect(await runningDomains()).to.include(name);
+        const results = await Promise.allSettled([one.destroyContainer(name), (i % 2 === 0 ? one : two).destroyContainer(name)]);
+        expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).to.deep.equal(['ok', 'ok']);
+        expect(await traces(name)).to.deep.equal([]);
+      }
+      expect((await readdir(removedContainerDir)).filter((d) => d.startsWith(name)).sort()).to.deep.equal(
+        [name, ...[1, 2, 3, 4, 5].map((n) => `${name}.${n}`)].sort(),
+      );
+      for (const d of await readdir(removedContainerDir)) {
+        if (d.startsWith(name)) expect(await readdir(join(removedContainerDir, d)), d).to.include('user-data');
+      }
+      const races = lines.filter((l) => /^(INFO|ERROR)/.test(l) && !l.includes('Availability zone'));
+      measured.push(
+        `6 × (create, then 2 destroys at once): ${Date.now() - started} ms; ${races.length} INFO/ERROR lines of the races ` +
+          `(${races.filter((l) => l.startsWith('ERROR')).length} ERROR), ` +
+          `${lines.filter((l) => l.includes('was moved by another destroy')).length} directory moved by the other destroy`,
+      );
+    });
+
     for (const umask of [0, 0o077]) {
       it(`keeps the guest's files 0600 in a 0700 directory under umask ${umask.toString(8).padStart(3, '0')}, and the guest runs`, async () => {
         const mgr = newManager();

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import nock from 'nock';
@@ -480,6 +480,54 @@ describe('KvmManager (unit, fake commands)', () => {
     }
   });
 
+  describe('create and destroy of one name', () => {
+    it('a destroy that comes during a create waits for it, then removes the guest', async () => {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      const { run, domains } = fakeHost(async (c, _a, _o, next) => {
+        if (c === 'genisoimage') await gate;
+        return next();
+      });
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const create = mgr.createContainer({ machineId: '0' }, {}, 'jammy');
+      while (!run.lines().some((l) => l.startsWith('genisoimage'))) await new Promise((r) => setImmediate(r));
+      const destroy = mgr.destroyContainer(NAME);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(run.lines().filter((l) => l.includes('destroy') || l.includes('undefine'))).to.deep.equal([]);
+      release();
+      await create;
+      await destroy;
+      expect(domains.size).to.equal(0);
+      expect(await readdir(opts.guestDir)).to.deep.equal(['jammy-amd64-backing-file.qcow']);
+      expect(await readdir(opts.containerDir)).to.deep.equal([]);
+      expect(await readdir(opts.removedContainerDir)).to.deep.equal([NAME]);
+    });
+
+    it('stops waiting when its signal aborts', async () => {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      const { run, domains } = fakeHost(async (c, _a, _o, next) => {
+        if (c === 'genisoimage') await gate;
+        return next();
+      });
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const create = mgr.createContainer({ machineId: '0' }, {}, 'jammy');
+      while (!run.lines().some((l) => l.startsWith('genisoimage'))) await new Promise((r) => setImmediate(r));
+      const ctl = new AbortController();
+      const destroy = mgr.destroyContainer(NAME, { signal: ctl.signal });
+      const third = mgr.destroyContainer(NAME);
+      ctl.abort(new Error('enough'));
+      expect(((await rejection(destroy)) as Error).message).to.equal('enough');
+      // The third call still waits for the create, not for the aborted one.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(domains.get(NAME)).to.equal(undefined);
+      release();
+      await create;
+      await third;
+      expect(domains.size).to.equal(0);
+    });
+  });
+
   describe('image source', () => {
     afterEach(() => {
       nock.cleanAll();
@@ -559,6 +607,49 @@ describe('KvmManager (unit, fake commands)', () => {
         `domain "${NAME}" is still defined: \`virsh -c qemu:///system undefine --nvram ${NAME}\` failed (exit 1): error: busy`,
       );
       expect(lines).to.include(`INFO \`virsh destroy ${NAME}\` failed: "\`virsh -c qemu:///system destroy ${NAME}\` failed (exit 1): error: busy"`);
+    });
+
+    for (const managers of [1, 2]) {
+      it(`two destroys at once through ${managers === 1 ? 'one manager' : 'two managers (as two processes would)'} both succeed`, async () => {
+        const lines: string[] = [];
+        const { run, domains } = fakeHost();
+        const mgrs = [1, 2].map(() => new KvmManager({ 'model-uuid': UUID }, { ...opts, run, logger: recordingLogger(lines) }));
+        for (let i = 0; i < 5; i++) {
+          await mgrs[0]!.createContainer({ machineId: '0' }, {}, 'jammy');
+          await Promise.all([mgrs[0]!.destroyContainer(NAME), mgrs[managers - 1]!.destroyContainer(NAME)]);
+          expect(domains.size).to.equal(0);
+          expect(await readdir(opts.guestDir)).to.deep.equal(['jammy-amd64-backing-file.qcow']);
+          expect(await readdir(opts.containerDir)).to.deep.equal([]);
+        }
+        // Each guest's directory moved once: NAME, NAME.1, … NAME.4, no reservation left behind.
+        expect((await readdir(opts.removedContainerDir)).sort()).to.deep.equal([NAME, ...[1, 2, 3, 4].map((n) => `${NAME}.${n}`)]);
+        if (managers === 1) expect(lines.filter((l) => /^(INFO|ERROR)/.test(l) && !l.includes('Availability zone'))).to.deep.equal([]);
+      });
+    }
+
+    it('succeeds when another process moves the container directory away just before it does', async () => {
+      const { run } = fakeHost();
+      const lines: string[] = [];
+      const dir = join(opts.containerDir, NAME);
+      const elsewhere = join(root, 'moved-by-the-other');
+      let armed = false;
+      // removeDirectory takes its logger's child first: the moment to play the other process.
+      const logger = { ...recordingLogger(lines), child: () => {
+        if (armed) {
+          armed = false;
+          renameSync(dir, elsewhere);
+        }
+        return recordingLogger(lines);
+      } };
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run, logger });
+      await mgr.createContainer({ machineId: '0' }, {}, 'jammy');
+      armed = true;
+      await mgr.destroyContainer(NAME);
+      expect(armed).to.equal(false);
+      expect(existsSync(dir)).to.equal(false);
+      expect(await readdir(elsewhere)).to.include('user-data');
+      expect(await readdir(opts.removedContainerDir)).to.deep.equal([]);
+      expect(lines).to.include(`DEBUG container directory ${dir} was moved by another destroy`);
     });
 
     it('refuses a domain outside the namespace or a name with a path in it', async () => {
