@@ -491,10 +491,10 @@ describe('KvmManager on a real libvirtd (integration)', function () {
       const lines: string[] = [];
       const one = withOpts({}, recordingLogger(lines));
       const two = withOpts({}, recordingLogger(lines));
-      const name = `${prefix()}40`;
+      const name = `${prefix()}60`;
       const started = Date.now();
       for (let i = 0; i < 6; i++) {
-        await one.createContainer({ machineId: '40' }, {}, 'jammy', network());
+        await one.createContainer({ machineId: '60' }, {}, 'jammy', network());
         expect(await runningDomains()).to.include(name);
         const results = await Promise.allSettled([one.destroyContainer(name), (i % 2 === 0 ? one : two).destroyContainer(name)]);
         expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).to.deep.equal(['ok', 'ok']);
