@@ -1,6 +1,7 @@
 /**
  * KvmInitialiser and KvmManager (docs/kvm.md) on the real libvirtd: a storage pool of its own, one
- * guest created from a small backing file made here (no image download), listed and destroyed.
+ * guest created from a small backing file made here (no image download), listed, refused a second
+ * time, and destroyed.
  * The guest boots nothing; its NIC is on a bridge made for the run that has no address. The pool,
  * the bridge, the guest and every file (one temp dir) are removed at the end.
  * Needs a running libvirtd (qemu:///system), qemu-img, genisoimage and ip, as root.
@@ -12,7 +13,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { KvmInitialiser, KvmManager, bridgeNetworkConfig } from '../../lib/index.js';
+import { KvmError, KvmErrorCode, KvmInitialiser, KvmManager, bridgeNetworkConfig, errorText } from '../../lib/index.js';
 import { hostArch } from '../../lib/index.js';
 
 const sh = async (cmd: string, ...args: string[]): Promise<string> => (await promisify(execFile)(cmd, args, { timeout: 120_000 })).stdout;
@@ -49,6 +50,9 @@ try {
   created = instance.id;
   console.log(String(instance), hardware);                           // kvm:juju-xxxxxx-0-kvm-1 { arch: 'amd64', mem: 1024, ... }
   console.log((await kvm.listContainers()).map((i) => i.id));        // the namespace's running domains
+  const again = await kvm.createContainer({ machineId: '0/kvm/1' }, {}, 'jammy').catch((err: unknown) => err);
+  if (!KvmError.is(again, KvmErrorCode.ALREADY_EXISTS)) throw new Error(`expected ALREADY_EXISTS, got ${String(again)}`);
+  console.log(errorText(again));                                     // container "juju-xxxxxx-0-kvm-1" already exists: libvirt has a domain of that name (running)
   await kvm.destroyContainer(instance.id);
   created = undefined;
   console.log(`destroyed; running domains of the model: ${(await kvm.listContainers()).length}`);

@@ -26,6 +26,8 @@ export interface DomainInterface {
 /** Everything the domain XML is built from. */
 export interface DomainParams {
   name: string;
+  /** The domain's UUID; libvirt makes one up when it is absent (as for Juju's XML, which has none). */
+  uuid?: string;
   /** `kvm` with hardware virtualisation, `qemu` for full emulation. */
   domainType: 'kvm' | 'qemu';
   /** MiB; 0 becomes 512, as in Juju. */
@@ -45,6 +47,7 @@ export const Arm64Firmware = '/usr/share/AAVMF/AAVMF_CODE.fd';
 
 // Juju hard-codes this pty path; libvirt allocates the real pty when the domain starts.
 const SERIAL_PTY = '/dev/pts/2';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Checks the params as Juju's `NewDomain` does: `missing required hostname`, `got <n> disks, need at
@@ -63,11 +66,12 @@ export function validateDomainParams(p: DomainParams): void {
   if (!p.disks.some((d) => d.driver === 'raw')) fail('missing data source disk');
   if (!p.disks.some((d) => d.driver === 'qcow2')) fail('missing system disk');
   if (p.domainType !== 'kvm' && p.domainType !== 'qemu') fail(`unsupported domain type "${String(p.domainType)}"`);
+  if (p.uuid !== undefined && !UUID.test(p.uuid)) fail(`invalid domain UUID "${p.uuid}"`);
 }
 
 /**
  * The domain XML, 4-space indented as Juju marshals it:
- * `<domain type="kvm|qemu">` with name, vcpu, memory and currentMemory in MiB, `<os><type>hvm</type></os>`
+ * `<domain type="kvm|qemu">` with name, the UUID when given, vcpu, memory and currentMemory in MiB, `<os><type>hvm</type></os>`
  * (aarch64 `virt` + pflash loader on arm64), ACPI, the disks as `vda`, `vdb`, … (qcow2 then raw in
  * Juju's order), one bridge `<interface>` per interface (MAC, virtio model, source bridge, guest
  * device, OVS virtualport), and a pty serial port and console.
@@ -79,6 +83,7 @@ export function domainXml(p: DomainParams): string {
   const memory = String(p.memory === 0 ? 512 : p.memory);
   const root = create().ele('domain', { type: p.domainType });
   root.ele('name').txt(p.name);
+  if (p.uuid !== undefined) root.ele('uuid').txt(p.uuid);
   root.ele('vcpu').txt(String(p.cpuCores === 0 ? 1 : p.cpuCores));
   root.ele('currentMemory', { unit: 'MiB' }).txt(memory);
   root.ele('memory', { unit: 'MiB' }).txt(memory);

@@ -18,6 +18,11 @@ export const KvmErrorCode = {
   IMAGE: 'KVM_ERR_IMAGE',
   /** A file of the guest (user-data, meta-data, domain XML) could not be written or removed. */
   FILESYSTEM: 'KVM_ERR_FILESYSTEM',
+  /**
+   * A guest of that name exists already: libvirt has the domain, or its container directory, overlay
+   * or seed ISO is there. Nothing was touched. Destroy the guest (or remove what an older failure left).
+   */
+  ALREADY_EXISTS: 'KVM_ERR_ALREADY_EXISTS',
 } as const;
 
 export type KvmErrorCode = (typeof KvmErrorCode)[keyof typeof KvmErrorCode];

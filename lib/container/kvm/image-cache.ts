@@ -110,18 +110,14 @@ export async function ensureCachedImage(params: EnsureImageParams, opts: ImageCa
     const source = params.source === '' ? DefaultImageSource : params.source;
     const stream = params.stream === '' ? 'released' : params.stream;
     logger.debug(`synchronise images for ${params.arch} ${params.series} ${stream} ${source}`);
-    const ss = new SimplestreamsClient(source, {
-      logger,
-      ...(opts.ca === undefined ? {} : { ca: opts.ca }),
-      ...(opts.httpTimeoutMs === undefined ? {} : { timeoutMs: opts.httpTimeoutMs }),
-    });
+    const ss = new SimplestreamsClient(source, { logger, ca: opts.ca, timeoutMs: opts.httpTimeoutMs });
     const ftype = imageFType(params.arch);
-    const signalOpt = params.signal ? { signal: params.signal } : {};
+    const signal = params.signal;
     let tmp: string | undefined;
     try {
       const image = await ss.findImage(
         { release: params.series, arch: params.arch, ftypes: [ftype], contentId: contentId(stream) },
-        signalOpt,
+        { signal },
       );
       const item = Object.values(image.items).find((i) => i.ftype === ftype);
       if (item === undefined) throw new KvmError(KvmErrorCode.IMAGE, `no ${ftype} item in ${image.product}`);
@@ -137,18 +133,10 @@ export async function ensureCachedImage(params: EnsureImageParams, opts: ImageCa
         lastPct = pct;
         params.callback('allocating', `copying ${item.url} ${pct}% (${humanizeBytes(p.bytesPerSecond)}/s)`);
       };
-      await ss.download(item.url, tmp, {
-        sha256: item.sha256,
-        ...(item.size === undefined ? {} : { size: item.size }),
-        onProgress,
-        ...signalOpt,
-      });
+      await ss.download(item.url, tmp, { sha256: item.sha256, size: item.size, onProgress, signal });
       const partial = `${target}.partial-${randomBytes(6).toString('hex')}`;
       try {
-        await (opts.run ?? runCommand)('qemu-img', ['convert', '-f', 'qcow2', tmp, partial], {
-          ...signalOpt,
-          ...(opts.convertTimeoutMs === undefined ? {} : { timeoutMs: opts.convertTimeoutMs }),
-        });
+        await (opts.run ?? runCommand)('qemu-img', ['convert', '-f', 'qcow2', tmp, partial], { signal, timeoutMs: opts.convertTimeoutMs });
         await rename(partial, target);
       } catch (err) {
         await unlink(partial).catch(() => undefined);
@@ -158,7 +146,7 @@ export async function ensureCachedImage(params: EnsureImageParams, opts: ImageCa
       return target;
     } catch (err) {
       if (params.signal?.aborted) throw err;
-      if (KvmError.is(err) && err.code === KvmErrorCode.IMAGE) throw err;
+      if (KvmError.is(err, KvmErrorCode.IMAGE)) throw err;
       throw new KvmError(KvmErrorCode.IMAGE, errorText(err), { cause: err });
     } finally {
       if (tmp !== undefined) await unlink(tmp).catch(() => undefined);

@@ -109,17 +109,14 @@ export class KvmInitialiser implements Initialiser {
   }
 
   /**
-   * Juju's `Initialise`: (1) installs the packages with apt-get unless every program is in PATH;
-   * (2) `virsh pool-info <pool>`; when there is no pool, `mkdir -p <guestDir>` and `virsh
-   * pool-define-as <pool> dir - - - - <guestDir>`; when it is not running, `virsh pool-build` and
-   * `virsh pool-start`; when it does not autostart, `virsh pool-autostart`; (3) gives the guest dir
-   * to `libvirt-qemu` (when root).
+   * Juju's `Initialise` (steps in docs/kvm.md): the packages unless their programs are there, the
+   * dir pool over the guest dir, and the guest dir given to `libvirt-qemu` (when root).
    *
    * @throws KvmError with the failing command's stderr.
    */
   async initialise(): Promise<void> {
     const signal = this.#opts.signal;
-    const sig = signal ? { signal } : {};
+    const sig = { signal };
     const arch = this.#opts.arch ?? hostArch();
     const guestDir = this.#opts.guestDir ?? GuestDir;
     const pool = this.#opts.poolName ?? PoolName;

@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, open, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../../logger.js';
 import { imageMetadataURL } from '../../simplestreams/index.js';
@@ -13,7 +13,7 @@ import { hostArch } from '../arch.js';
 import { CloudInitNetworkConfigDisabled, cloudInitUserData } from '../cloudinit.js';
 import { ConfigAvailabilityZone, ConfigLogDir, ConfigModelUUID, ContainerDir } from '../constants.js';
 import { parseConstraintsToStartParams } from '../constraints.js';
-import { newDirectory, removeDirectory, validateContainerName } from '../directory.js';
+import { removeDirectory, validateContainerName, type DirectoryOptions } from '../directory.js';
 import { goQuote } from '../../go-compat.js';
 import { ManagerConfig } from '../manager-config.js';
 import { Namespace } from '../namespace.js';
@@ -90,6 +90,49 @@ const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
 
 const QemuImgInfoSchema = z.looseObject({ format: z.string().min(1) });
 
+/** Modes of what a guest's files are kept in: they hold its cloud-init user data. */
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/**
+ * What one create made, so that a failure removes that and nothing else: the container directory,
+ * the reserved overlay and seed ISO, and the UUID of the domain it defined (or tried to).
+ */
+interface Made {
+  dir?: string;
+  files: string[];
+  domainUuid?: string;
+}
+
+function errnoCode(err: unknown): unknown {
+  return (err as { code?: unknown } | null)?.code;
+}
+
+/** Writes `data` to `path` with mode 0600, whatever the umask and the mode of an existing file. */
+async function writePrivate(path: string, data: string): Promise<void> {
+  const fh = await open(path, 'w', PRIVATE_FILE);
+  try {
+    await fh.chmod(PRIVATE_FILE);
+    await fh.writeFile(data);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Resolves once `p` has settled; rejects with the abort reason if `signal` aborts first. */
+function settled(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    p.then(done, done);
+  });
+}
+
 async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();
@@ -114,7 +157,10 @@ export class KvmManager implements Manager {
   readonly #run: CommandRunner;
   readonly #virsh: Virsh;
   readonly #guestDir: string;
-  readonly #dirs: { containerDir?: string; removedContainerDir?: string; logger: Logger };
+  /** Options of the directory functions, which log on Juju's `juju.container` module of the caller's logger. */
+  readonly #dirs: DirectoryOptions & { logger: Logger };
+  /** The last create or destroy of each name, while one runs (see #oneAtATime). */
+  readonly #busy = new Map<string, Promise<void>>();
   /** `log-dir`: kept as Juju does, unused by creation. */
   readonly logDir: string;
   readonly availabilityZone: string;
@@ -131,7 +177,8 @@ export class KvmManager implements Manager {
   constructor(config: ManagerConfig | Readonly<Record<string, string>>, opts: KvmManagerOptions = {}) {
     const cfg = config instanceof ManagerConfig ? config : new ManagerConfig(config);
     this.#opts = opts;
-    this.#logger = (opts.logger ?? silentLogger).child({ module: KvmLoggerName });
+    const logger = opts.logger ?? silentLogger;
+    this.#logger = logger.child({ module: KvmLoggerName });
     const modelUUID = cfg.popValue(ConfigModelUUID);
     if (modelUUID === '') throw new ContainerError(ContainerErrorCode.NOT_VALID, 'model UUID is required');
     this.#namespace = new Namespace(modelUUID);
@@ -140,15 +187,11 @@ export class KvmManager implements Manager {
     if (this.availabilityZone === '') this.#logger.info('Availability zone will be empty for this container manager');
     this.imageMetadataURL = cfg.popValue(ConfigImageMetadataURL);
     this.imageStream = cfg.popValue(ConfigImageStream);
-    cfg.warnAboutUnused(opts.logger ?? silentLogger);
+    cfg.warnAboutUnused(logger);
     this.#run = opts.run ?? runCommand;
     this.#virsh = new Virsh({ run: this.#run, logger: this.#logger, uri: opts.libvirtUri, timeoutMs: opts.virshTimeoutMs });
     this.#guestDir = opts.guestDir ?? GuestDir;
-    this.#dirs = {
-      logger: opts.logger ?? silentLogger,
-      ...(opts.containerDir === undefined ? {} : { containerDir: opts.containerDir }),
-      ...(opts.removedContainerDir === undefined ? {} : { removedContainerDir: opts.removedContainerDir }),
-    };
+    this.#dirs = { logger, containerDir: opts.containerDir, removedContainerDir: opts.removedContainerDir };
   }
 
   namespace(): Namespace {
@@ -169,14 +212,14 @@ export class KvmManager implements Manager {
   }
 
   /**
-   * Creates, starts and autostarts the guest of `instanceConfig.machineId` (Juju's
-   * `CreateContainer`). Callbacks, in order: (allocating, `Creating container; it might take some
-   * time`), [(allocating, `copying <url> <pct>% (<rate>/s)`)…], (allocating, `Creating instance`),
-   * (allocating, `Starting instance`), (running, `Container started`); on an error after the name is
-   * known, (provisioning error, `Creating container: <err>`). All input is checked before anything
-   * is written. `storage` is accepted and ignored, as in Juju.
+   * Creates, starts and autostarts the guest of `instanceConfig.machineId` (Juju's `CreateContainer`;
+   * steps, callbacks and texts in docs/kvm.md). Input is checked before anything is written, and a
+   * name that is taken (domain, container directory, overlay or seed ISO) is refused before anything
+   * is touched. On failure, abort included, what this call made is removed. `storage` is ignored, as
+   * in Juju.
    *
-   * @throws ContainerError for a bad machine id (no callback); KvmError with Juju's texts otherwise.
+   * @throws ContainerError for a bad machine id (no callback); KvmError with Juju's texts otherwise,
+   *   `KVM_ERR_ALREADY_EXISTS` for a name that is taken; the abort reason when `signal` aborts.
    */
   async createContainer(
     instanceConfig: InstanceConfig,
@@ -190,7 +233,9 @@ export class KvmManager implements Manager {
     const name = this.#namespace.hostname(instanceConfig.machineId);
     const cb = guardStatusCallback(callback, (msg) => this.#logger.warn(msg));
     try {
-      return await this.#create(name, instanceConfig, constraints, series, network, cb, opts.signal);
+      return await this.#oneAtATime(name, opts.signal, () =>
+        this.#create(name, instanceConfig, constraints, series, network, cb, opts.signal),
+      );
     } catch (err) {
       cb('provisioning error', `Creating container: ${errorText(err)}`);
       throw err;
@@ -210,7 +255,8 @@ export class KvmManager implements Manager {
     if (!SERIES.test(series)) {
       throw new KvmError(KvmErrorCode.INVALID_ARGUMENT, `invalid series ${goQuote(series)}: expected a name like "jammy"`);
     }
-    const params = parseConstraintsToStartParams(constraints, this.#opts.logger ?? silentLogger);
+    // The caller's logger: the parser logs on its own `juju.container.kvm` child.
+    const params = parseConstraintsToStartParams(constraints, this.#dirs.logger);
     const interfaces = await this.#interfaces(network, signal);
     let userData: string;
     try {
@@ -222,10 +268,13 @@ export class KvmManager implements Manager {
       throw annotate(KvmError, 'failed to write user data', err, KvmErrorCode.INVALID_ARGUMENT);
     }
     const arch = this.#opts.arch ?? hostArch();
+    const dir = join(this.#dirs.containerDir ?? ContainerDir, name);
     const overlay = join(this.#guestDir, `${name}.qcow`);
     const iso = join(this.#guestDir, `${name}-ds.iso`);
+    const uuid = randomUUID();
     const xml = domainXml({
       name,
+      uuid,
       domainType: this.domainType(),
       memory: params.memory,
       cpuCores: params.cpuCores,
@@ -243,66 +292,149 @@ export class KvmManager implements Manager {
       cpuCores: params.cpuCores,
     };
 
-    // 2. The container directory and the user data.
-    let dir: string;
+    const made: Made = { files: [] };
     try {
-      dir = await newDirectory(name, { ...this.#dirs, ...(signal ? { signal } : {}) });
-    } catch (err) {
-      throw annotate(KvmError, 'failed to create container directory', err, KvmErrorCode.FILESYSTEM);
-    }
-    try {
-      await writeFile(join(dir, UserDataFile), userData, { mode: 0o644 });
-    } catch (err) {
-      throw annotate(KvmError, 'failed to write user data', err, KvmErrorCode.FILESYSTEM);
-    }
-
-    cb('allocating', 'Creating container; it might take some time');
-
-    // 3. The backing file (one download at a time).
-    let backing: string;
-    try {
-      await mkdir(this.#guestDir, { recursive: true, mode: 0o755 });
-      backing = await ensureCachedImage(
-        {
-          series,
-          arch,
-          stream: this.imageStream,
-          source: this.#imageSource(),
-          guestDir: this.#guestDir,
-          callback: cb,
-          signal,
-        },
-        {
-          logger: this.#logger,
-          run: this.#run,
-          ...(this.#opts.downloadDir === undefined ? {} : { downloadDir: this.#opts.downloadDir }),
-          ...(this.#opts.imageCa === undefined ? {} : { ca: this.#opts.imageCa }),
-          ...(this.#opts.httpTimeoutMs === undefined ? {} : { httpTimeoutMs: this.#opts.httpTimeoutMs }),
-          ...(this.#opts.commandTimeoutMs === undefined ? {} : { convertTimeoutMs: this.#opts.commandTimeoutMs }),
-        },
-      );
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      throw annotate(KvmError, 'acquiring container image', err, KvmErrorCode.IMAGE);
-    }
-
-    // 4. Juju's Start: CreateMachine, then autostart.
-    try {
-      cb('allocating', 'Creating instance');
-      await this.#createMachine(name, dir, backing, params.rootDisk, overlay, iso, xml, signal);
-      cb('allocating', 'Starting instance');
+      // 2. Claim the name: the container directory, the overlay and the seed ISO, each made
+      // exclusively, so that what is removed on failure is only what this call made.
+      await this.#claim(name, dir, [iso, overlay], made, signal);
       try {
-        await this.#virsh.autostart(name, { ...(signal ? { signal } : {}) });
+        await writePrivate(join(dir, UserDataFile), userData);
       } catch (err) {
-        throw annotate(KvmError, `failed to autostart domain ${goQuote(name)}`, err, KvmErrorCode.COMMAND_FAILED);
+        throw annotate(KvmError, 'failed to write user data', err, KvmErrorCode.FILESYSTEM);
+      }
+
+      cb('allocating', 'Creating container; it might take some time');
+
+      // 3. The backing file (one download at a time).
+      let backing: string;
+      try {
+        backing = await ensureCachedImage(
+          { series, arch, stream: this.imageStream, source: this.#imageSource(), guestDir: this.#guestDir, callback: cb, signal },
+          {
+            logger: this.#logger,
+            run: this.#run,
+            downloadDir: this.#opts.downloadDir,
+            ca: this.#opts.imageCa,
+            httpTimeoutMs: this.#opts.httpTimeoutMs,
+            convertTimeoutMs: this.#opts.commandTimeoutMs,
+          },
+        );
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        throw annotate(KvmError, 'acquiring container image', err, KvmErrorCode.IMAGE);
+      }
+
+      // 4. Juju's Start: CreateMachine, then autostart.
+      try {
+        cb('allocating', 'Creating instance');
+        await this.#createMachine(name, dir, backing, params.rootDisk, overlay, iso, xml, uuid, made, signal);
+        cb('allocating', 'Starting instance');
+        try {
+          signal?.throwIfAborted();
+          await this.#virsh.autostart(name, { signal });
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          throw annotate(KvmError, `failed to autostart domain ${goQuote(name)}`, err, KvmErrorCode.COMMAND_FAILED);
+        }
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        throw annotate(KvmError, 'kvm container creation failed', err, KvmErrorCode.COMMAND_FAILED);
       }
     } catch (err) {
-      if (signal?.aborted) throw err;
-      throw annotate(KvmError, 'kvm container creation failed', err, KvmErrorCode.COMMAND_FAILED);
+      await this.#undoCreate(name, made);
+      throw err;
     }
 
     cb('running', 'Container started');
     return { instance: new KvmInstance(name, this.#virsh), hardware };
+  }
+
+  /**
+   * Refuses a name libvirt knows, then makes the container directory (0700) and reserves `files`
+   * (empty, 0600), each exclusively: one that is there already means another guest (or an older
+   * failure) owns the name, and it is left alone.
+   */
+  async #claim(name: string, dir: string, files: readonly string[], made: Made, signal: AbortSignal | undefined): Promise<void> {
+    const taken = (what: string): KvmError =>
+      new KvmError(KvmErrorCode.ALREADY_EXISTS, `container ${goQuote(name)} already exists: ${what}`);
+    const state = await this.#virsh.domState(name, { signal });
+    if (state !== undefined) throw taken(`libvirt has a domain of that name (${state})`);
+    try {
+      await mkdir(dirname(dir), { recursive: true, mode: 0o755 });
+      await mkdir(this.#guestDir, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      throw annotate(KvmError, 'failed to create container directory', err, KvmErrorCode.FILESYSTEM);
+    }
+    signal?.throwIfAborted();
+    // Not Juju's MkdirAll: an existing directory is another guest's (or an older failure's).
+    try {
+      await mkdir(dir, { mode: PRIVATE_DIR });
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') throw taken(`${dir} exists`);
+      throw annotate(KvmError, 'failed to create container directory', err, KvmErrorCode.FILESYSTEM);
+    }
+    made.dir = dir;
+    for (const file of files) {
+      let fh: FileHandle;
+      try {
+        fh = await open(file, 'wx', PRIVATE_FILE);
+      } catch (err) {
+        if (errnoCode(err) === 'EEXIST') throw taken(`${file} exists`);
+        throw annotate(KvmError, `failed to create ${file}`, err, KvmErrorCode.FILESYSTEM);
+      }
+      made.files.push(file);
+      await fh.close();
+    }
+    try {
+      // The modes asked for above lose the bits the umask has; these are the modes wanted.
+      await chmod(dir, PRIVATE_DIR);
+      for (const file of files) await chmod(file, PRIVATE_FILE);
+    } catch (err) {
+      throw annotate(KvmError, 'failed to create container directory', err, KvmErrorCode.FILESYSTEM);
+    }
+  }
+
+  /**
+   * Removes what a failed create made (see {@link Made}), never what was there before it. Runs
+   * without the caller's signal (often the reason it failed), each command under its own timeout.
+   * Failures are logged, never thrown: the create's own error is the one the caller gets.
+   */
+  async #undoCreate(name: string, made: Made): Promise<void> {
+    const removed: string[] = [];
+    const left = (what: string, err: unknown): void =>
+      this.#logger.error(`failed to remove ${what} of the failed create of ${goQuote(name)}: ${errorText(err)}; it is left behind`);
+    if (made.domainUuid !== undefined) {
+      const ours = async (): Promise<boolean> => (await this.#virsh.domUuid(name)) === made.domainUuid;
+      try {
+        if (await ours()) {
+          if ((await this.#virsh.domState(name)) !== 'shut off') {
+            await this.#virsh.destroy(name).catch((err: unknown) => this.#logger.info(`\`virsh destroy ${name}\` failed: ${goQuote(errorText(err))}`));
+          }
+          await this.#virsh.undefine(name).catch((err: unknown) => this.#logger.info(`\`virsh undefine --nvram ${name}\` failed: ${goQuote(errorText(err))}`));
+          if (await ours()) throw new KvmError(KvmErrorCode.COMMAND_FAILED, 'libvirt still has it');
+          removed.push(`domain ${goQuote(name)}`);
+        }
+      } catch (err) {
+        left(`domain ${goQuote(name)}`, err);
+      }
+    }
+    for (const file of made.files) {
+      try {
+        await unlink(file);
+        removed.push(file);
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') left(file, err);
+      }
+    }
+    if (made.dir !== undefined) {
+      try {
+        await rm(made.dir, { recursive: true, force: true });
+        removed.push(made.dir);
+      } catch (err) {
+        left(made.dir, err);
+      }
+    }
+    if (removed.length > 0) this.#logger.info(`create of ${goQuote(name)} failed; removed what it made: ${removed.join(', ')}`);
   }
 
   /** Juju's `CreateMachine`: NoCloud files and ISO, the qcow2 overlay, the domain XML, define, start. */
@@ -314,12 +446,14 @@ export class KvmManager implements Manager {
     overlay: string,
     iso: string,
     xml: string,
+    uuid: string,
+    made: Made,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const sig = signal ? { signal } : {};
-    const cmdOpts = { ...sig, timeoutMs: this.#opts.commandTimeoutMs ?? DefaultCommandTimeoutMs };
+    const cmdOpts = { signal, timeoutMs: this.#opts.commandTimeoutMs ?? DefaultCommandTimeoutMs };
     const step = async (prefix: string, code: KvmError['code'], fn: () => Promise<unknown>): Promise<void> => {
       try {
+        signal?.throwIfAborted();
         await fn();
       } catch (err) {
         if (signal?.aborted) throw err;
@@ -327,12 +461,12 @@ export class KvmManager implements Manager {
       }
     };
     const metadata = (): string => `${JSON.stringify({ 'instance-id': randomUUID() })}\n`;
-    await step('failed to write instance metadata', KvmErrorCode.FILESYSTEM, () =>
-      writeFile(join(dir, MetadataFile), metadata(), { mode: 0o644 }),
-    );
+    await step('failed to write instance metadata', KvmErrorCode.FILESYSTEM, () => writePrivate(join(dir, MetadataFile), metadata()));
     await step(`failed to write data source volume for ${goQuote(name)}`, KvmErrorCode.COMMAND_FAILED, async () => {
-      await writeFile(join(dir, MetadataFile), metadata(), { mode: 0o644 });
-      await writeFile(join(dir, NetworkConfigFile), CloudInitNetworkConfigDisabled, { mode: 0o644 });
+      await writePrivate(join(dir, MetadataFile), metadata());
+      await writePrivate(join(dir, NetworkConfigFile), CloudInitNetworkConfigDisabled);
+      // Writes into the ISO reserved by #claim, which keeps its mode 0600: libvirt gives it to the
+      // QEMU user when the guest starts (dynamic ownership), so QEMU can read it.
       await this.#run(
         'genisoimage',
         ['-output', iso, '-volid', 'cidata', '-joliet', '-rock', UserDataFile, MetadataFile, NetworkConfigFile],
@@ -345,13 +479,13 @@ export class KvmManager implements Manager {
       await this.#run('qemu-img', ['create', '-b', backing, '-F', info.format, '-f', 'qcow2', overlay, `${rootDiskGB}G`], cmdOpts);
     });
     const xmlPath = join(dir, `${name}.xml`);
-    await step(`failed to write domain xml for ${goQuote(name)}`, KvmErrorCode.FILESYSTEM, () =>
-      writeFile(xmlPath, xml, { mode: 0o644 }),
-    );
-    await step(`failed to defined the domain for ${goQuote(name)} from ${xmlPath}`, KvmErrorCode.COMMAND_FAILED, () =>
-      this.#virsh.define(xmlPath, sig),
-    );
-    await step(`failed to start domain ${goQuote(name)}`, KvmErrorCode.COMMAND_FAILED, () => this.#virsh.start(name, sig));
+    await step(`failed to write domain xml for ${goQuote(name)}`, KvmErrorCode.FILESYSTEM, () => writePrivate(xmlPath, xml));
+    await step(`failed to defined the domain for ${goQuote(name)} from ${xmlPath}`, KvmErrorCode.COMMAND_FAILED, () => {
+      // From here a domain of this name with this UUID is ours, whether define ends or is cut short.
+      made.domainUuid = uuid;
+      return this.#virsh.define(xmlPath, { signal });
+    });
+    await step(`failed to start domain ${goQuote(name)}`, KvmErrorCode.COMMAND_FAILED, () => this.#virsh.start(name, { signal }));
   }
 
   /**
@@ -406,7 +540,7 @@ export class KvmManager implements Manager {
   /** Juju's `OvsManagedBridges`: `ovs-vsctl list-br`, only when `ovs-vsctl` is installed. */
   async #ovsBridges(signal: AbortSignal | undefined): Promise<Set<string>> {
     if (!lookPath('ovs-vsctl')) return new Set();
-    const { stdout } = await this.#run('ovs-vsctl', ['list-br'], { timeoutMs: 30_000, ...(signal ? { signal } : {}) });
+    const { stdout } = await this.#run('ovs-vsctl', ['list-br'], { timeoutMs: 30_000, signal });
     return new Set(stdout.split('\n').map((l) => l.trim()).filter(Boolean));
   }
 
@@ -418,11 +552,10 @@ export class KvmManager implements Manager {
   }
 
   /**
-   * Removes a guest (Juju's `DestroyContainer` with the fix Juju made later): `virsh destroy` when
-   * it is active and `virsh undefine --nvram` when it is defined (failures logged at INFO with Juju's
-   * texts), then removes `<name>.qcow` and `<name>-ds.iso` (not the backing file) and moves the
-   * container directory to the removed dir (`name`, `name.1`, …). Calling it again for a guest that
-   * is already gone does nothing.
+   * Removes a guest (Juju's `DestroyContainer`, with the fix Juju made later; docs/kvm.md): stops and
+   * undefines the domain, removes `<name>.qcow` and `<name>-ds.iso` (not the backing file) and moves
+   * the container directory to the removed dir. A guest that is gone is no error, so a second call,
+   * or one running at the same time, succeeds.
    *
    * @throws KvmError `KVM_ERR_INVALID_ARGUMENT` for an id outside this manager's namespace;
    *   `KVM_ERR_COMMAND_FAILED` when libvirt still has the domain after undefine.
@@ -433,19 +566,24 @@ export class KvmManager implements Manager {
     if (!id.startsWith(prefix)) {
       throw new KvmError(KvmErrorCode.INVALID_ARGUMENT, `instance ${goQuote(id)} is not in namespace ${goQuote(prefix)}`);
     }
-    const state = await this.#virsh.domState(id, opts);
+    await this.#oneAtATime(id, opts.signal, () => this.#destroy(id, opts.signal));
+  }
+
+  async #destroy(id: string, signal: AbortSignal | undefined): Promise<void> {
+    const state = await this.#virsh.domState(id, { signal });
     if (state !== undefined) {
       if (state !== 'shut off') {
-        await this.#virsh.destroy(id, opts).catch((err: unknown) => {
+        await this.#virsh.destroy(id, { signal }).catch((err: unknown) => {
           this.#logger.info(`\`virsh destroy ${id}\` failed: ${goQuote(errorText(err))}`);
         });
       }
       let undefineError: unknown;
-      await this.#virsh.undefine(id, opts).catch((err: unknown) => {
+      await this.#virsh.undefine(id, { signal }).catch((err: unknown) => {
         undefineError = err;
         this.#logger.info(`\`virsh undefine --nvram ${id}\` failed: ${goQuote(errorText(err))}`);
       });
-      if (undefineError !== undefined && (await this.#virsh.domState(id, opts)) !== undefined) {
+      // Another destroy (of another process) may have undefined it first: gone is what we want.
+      if (undefineError !== undefined && (await this.#virsh.domState(id, { signal })) !== undefined) {
         throw annotate(KvmError, `domain ${goQuote(id)} is still defined`, undefineError, KvmErrorCode.COMMAND_FAILED);
       }
     }
@@ -454,12 +592,39 @@ export class KvmManager implements Manager {
         if (err.code !== 'ENOENT') this.#logger.error(`failed to remove ${file}: ${err.message}`);
       });
     }
-    opts.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     const dir = join(this.#dirs.containerDir ?? ContainerDir, id);
-    if (await isDirectory(dir)) {
-      await removeDirectory(id, { ...this.#dirs, ...(opts.signal ? { signal: opts.signal } : {}) });
-    } else {
+    if (!(await isDirectory(dir))) {
       this.#logger.debug(`no container directory ${dir} to remove`);
+      return;
     }
+    try {
+      await removeDirectory(id, { ...this.#dirs, signal });
+    } catch (err) {
+      // Moved away meanwhile by a destroy of another process (this one's are serialised): done.
+      if (signal?.aborted || (await isDirectory(dir))) throw err;
+      this.#logger.debug(`container directory ${dir} was moved by another destroy`);
+    }
+  }
+
+  /**
+   * Runs `fn` once every earlier create or destroy of `name` by this manager has settled, so that
+   * they never interleave (a destroy halfway through a create would leave a running guest without
+   * its files). Waiting ends early, with the abort reason, when `signal` aborts.
+   */
+  async #oneAtATime<T>(name: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    const earlier = this.#busy.get(name);
+    const run = (async () => {
+      if (earlier !== undefined) await settled(earlier, signal);
+      signal?.throwIfAborted();
+      return fn();
+    })();
+    // The next call waits for both: this one may stop waiting (abort) while the earlier still runs.
+    const tail = Promise.allSettled([earlier, run]).then(() => undefined);
+    this.#busy.set(name, tail);
+    void tail.then(() => {
+      if (this.#busy.get(name) === tail) this.#busy.delete(name);
+    });
+    return run;
   }
 }

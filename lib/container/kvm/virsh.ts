@@ -46,7 +46,7 @@ export const runCommand: CommandRunner = (command, args, opts = {}) => {
         killSignal: 'SIGKILL',
         maxBuffer: MAX_BUFFER,
         encoding: 'utf8',
-        ...(opts.signal ? { signal: opts.signal } : {}),
+        signal: opts.signal,
       },
       (err, stdout, stderr) => {
         if (!err) {
@@ -200,9 +200,19 @@ export class Virsh {
     try {
       return (await this.exec(['domstate', name], opts)).trim();
     } catch (err) {
-      if (err instanceof KvmCommandError && err.code === KvmErrorCode.COMMAND_FAILED && NOT_FOUND.test(err.stderr)) {
+      if (KvmCommandError.is(err, KvmErrorCode.COMMAND_FAILED) && NOT_FOUND.test(err.stderr)) {
         return undefined;
       }
+      throw err;
+    }
+  }
+
+  /** The domain's UUID, or `undefined` when libvirt has no such domain. */
+  async domUuid(name: string, opts?: { signal?: AbortSignal }): Promise<string | undefined> {
+    try {
+      return (await this.exec(['domuuid', name], opts)).trim();
+    } catch (err) {
+      if (KvmCommandError.is(err, KvmErrorCode.COMMAND_FAILED) && NOT_FOUND.test(err.stderr)) return undefined;
       throw err;
     }
   }
@@ -239,7 +249,7 @@ export class Virsh {
     try {
       out = await this.exec(['pool-info', name], opts);
     } catch (err) {
-      if (err instanceof KvmCommandError && err.code === KvmErrorCode.COMMAND_FAILED) return undefined;
+      if (KvmCommandError.is(err, KvmErrorCode.COMMAND_FAILED)) return undefined;
       throw err;
     }
     const fields = new Map<string, string>();

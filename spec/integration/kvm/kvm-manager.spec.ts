@@ -14,7 +14,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { hostArch } from '../../../lib/container/arch.js';
-import { KvmInitialiser, KvmManager, domainXml } from '../../../lib/container/kvm/index.js';
+import {
+  KvmCommandError,
+  KvmError,
+  KvmErrorCode,
+  KvmInitialiser,
+  KvmManager,
+  domainXml,
+  runCommand,
+  type CommandRunner,
+  type KvmManagerOptions,
+} from '../../../lib/container/kvm/index.js';
+import { errorText } from '../../../lib/errors.js';
+import type { Logger } from '../../../lib/logger.js';
+import { rejection } from '../../helpers/rejection.js';
 import { bridgeNetworkConfig, newInterfaceInfo } from '../../../lib/container/network.js';
 import type { Status } from '../../../lib/container/types.js';
 import { pauseNock, sha256, startSimplestreamsServer, type SimplestreamsServer } from '../../helpers/simplestreams-server.js';
@@ -32,6 +45,16 @@ async function sh(cmd: string, args: string[]): Promise<string> {
 }
 const virsh = (...args: string[]): Promise<string> => sh('virsh', ['-c', URI, ...args]);
 const quiet = (p: Promise<unknown>): Promise<unknown> => p.catch(() => undefined);
+
+/** Records `LEVEL message` lines. */
+function recordingLogger(lines: string[]): Logger {
+  const log = (level: string) => (a: unknown, b?: unknown) => void lines.push(`${level} ${typeof a === 'string' ? a : String(b)}`);
+  const logger: Logger = { trace: log('TRACE'), debug: log('DEBUG'), info: log('INFO'), warn: log('WARN'), error: log('ERROR'), child: () => logger };
+  return logger;
+}
+
+/** Timings and observations printed at the end of the run. */
+const measured: string[] = [];
 
 async function allDomains(): Promise<string[]> {
   return (await virsh('list', '--all', '--name')).split('\n').map((l) => l.trim()).filter(Boolean);
@@ -169,6 +192,7 @@ describe('KvmManager on a real libvirtd (integration)', function () {
   });
 
   after(async () => {
+    for (const m of measured) console.log(`    measured: ${m}`);
     if (root === undefined) return;
     for (const name of await allDomains()) {
       if (name === decoy || name.startsWith(`juju-${modelUUID.slice(-6)}-`)) await removeDomain(name);
@@ -179,7 +203,7 @@ describe('KvmManager on a real libvirtd (integration)', function () {
   });
 
   const newManager = (extra: Record<string, string> = {}, ca?: string) =>
-    new KvmManager({ 'model-uuid': modelUUID, ...extra }, { ...dirs(), libvirtUri: URI, domainType: 'qemu', ...(ca ? { imageCa: ca } : {}) });
+    new KvmManager({ 'model-uuid': modelUUID, ...extra }, { ...dirs(), libvirtUri: URI, domainType: 'qemu', imageCa: ca });
 
   it('creates a running qemu guest from the cached backing file, lists it and destroys it', async () => {
     const mgr = newManager();
@@ -269,6 +293,256 @@ describe('KvmManager on a real libvirtd (integration)', function () {
     expect(calls).to.deep.equal([['provisioning error', `Creating container: ${message}`]]);
     expect(existsSync(join(containerDir, `juju-${modelUUID.slice(-6)}-7`))).to.equal(false);
     expect(await allDomains()).to.not.include(`juju-${modelUUID.slice(-6)}-7`);
+  });
+
+  describe('trust under failure', () => {
+    const prefix = () => `juju-${modelUUID.slice(-6)}-`;
+    const withOpts = (opts: Partial<KvmManagerOptions>, logger?: Logger) =>
+      new KvmManager({ 'model-uuid': modelUUID }, { ...dirs(), libvirtUri: URI, domainType: 'qemu', logger, ...opts });
+
+    /** What a guest of `name` could have left: its domain, overlay, seed ISO and container directory. */
+    async function traces(name: string): Promise<string[]> {
+      const left: string[] = [];
+      if ((await allDomains()).includes(name)) left.push(`domain ${name}`);
+      for (const p of [join(guestDir, `${name}.qcow`), join(guestDir, `${name}-ds.iso`), join(containerDir, name)]) {
+        if (existsSync(p)) left.push(p);
+      }
+      return left;
+    }
+
+    /** Inode, mode, owner (and content of small files) of everything a guest has, to see it is untouched. */
+    async function fingerprint(name: string): Promise<string[]> {
+      const dir = join(containerDir, name);
+      const out: string[] = [];
+      for (const p of [dir, ...(await readdir(dir)).sort().map((f) => join(dir, f)), join(guestDir, `${name}.qcow`), join(guestDir, `${name}-ds.iso`)]) {
+        const st = await stat(p);
+        const body = p.startsWith(dir) && st.isFile() ? (await readFile(p)).toString('base64') : '';
+        out.push(`${p} ino=${st.ino} mode=${(st.mode & 0o7777).toString(8)} uid=${st.uid} ${body}`);
+      }
+      out.push(`uuid=${(await virsh('domuuid', name)).trim()} state=${(await virsh('domstate', name)).trim()}`);
+      return out;
+    }
+
+    it('refuses a second create of a running guest with KVM_ERR_ALREADY_EXISTS and leaves the guest as it was', async () => {
+      const mgr = newManager();
+      const { instance } = await mgr.createContainer({ machineId: '10' }, {}, 'jammy', network());
+      try {
+        const before = await fingerprint(instance.id);
+        expect(before.at(-1)).to.match(/ state=running$/);
+        for (const other of [mgr, newManager()]) {
+          const calls: [Status, string][] = [];
+          const err = await rejection(other.createContainer({ machineId: '10' }, {}, 'jammy', network(), undefined, (s, i) => void calls.push([s, i])));
+          expect(KvmError.is(err, KvmErrorCode.ALREADY_EXISTS), String(err)).to.equal(true);
+          expect((err as Error).message).to.equal(`container "${instance.id}" already exists: libvirt has a domain of that name (running)`);
+          expect(calls).to.deep.equal([['provisioning error', `Creating container: ${(err as Error).message}`]]);
+          expect(await fingerprint(instance.id)).to.deep.equal(before);
+        }
+        // The domain gone but its directory still there (an older failure's): refused, left alone.
+        await removeDomain(instance.id);
+        const dirBefore = (await fingerprint2(join(containerDir, instance.id))).join('\n');
+        const err = await rejection(mgr.createContainer({ machineId: '10' }, {}, 'jammy', network()));
+        expect((err as Error).message).to.equal(`container "${instance.id}" already exists: ${join(containerDir, instance.id)} exists`);
+        expect((await fingerprint2(join(containerDir, instance.id))).join('\n')).to.equal(dirBefore);
+        expect(await allDomains()).to.not.include(instance.id);
+      } finally {
+        await mgr.destroyContainer(instance.id);
+      }
+      expect(await traces(instance.id)).to.deep.equal([]);
+    });
+
+    async function fingerprint2(dir: string): Promise<string[]> {
+      const out: string[] = [];
+      for (const p of [dir, ...(await readdir(dir)).sort().map((f) => join(dir, f))]) {
+        const st = await stat(p);
+        out.push(`${p} ino=${st.ino} mode=${(st.mode & 0o7777).toString(8)} ${st.isFile() ? (await readFile(p)).toString('base64') : ''}`);
+      }
+      return out;
+    }
+
+    /** Runs a create that must fail, then checks that it left nothing and said what it removed. */
+    async function failingCreate(mgr: KvmManager, machineId: string, lines: string[], series = 'jammy', signal?: AbortSignal): Promise<unknown> {
+      const name = `${prefix()}${machineId}`;
+      const calls: [Status, string][] = [];
+      const err = await rejection(mgr.createContainer({ machineId }, {}, series, network(), undefined, (s, i) => void calls.push([s, i]), { signal }));
+      expect(calls.at(-1)).to.deep.equal(['provisioning error', `Creating container: ${errorText(err)}`]);
+      expect(await traces(name)).to.deep.equal([]);
+      expect(lines.filter((l) => l.startsWith('ERROR')), 'nothing is left behind').to.deep.equal([]);
+      return err;
+    }
+
+    it('removes what it made when genisoimage fails (an input file it cannot find)', async () => {
+      const lines: string[] = [];
+      const run: CommandRunner = (c, a, o) => runCommand(c, c === 'genisoimage' ? [...a, 'no-such-file'] : a, o);
+      const err = await failingCreate(withOpts({ run }, recordingLogger(lines)), '20', lines);
+      expect((err as Error).message).to.match(/^kvm container creation failed: failed to write data source volume for "juju-\w+-20": `genisoimage .*no-such-file/);
+      expect(lines.some((l) => l.startsWith(`INFO create of "${prefix()}20" failed; removed what it made: ${guestDir}/${prefix()}20-ds.iso`))).to.equal(true);
+    });
+
+    it('removes what it made when qemu-img fails (a backing file it cannot read)', async () => {
+      const lines: string[] = [];
+      const backing = join(guestDir, `lxdkitbad-${ARCH}-backing-file.qcow`);
+      await writeFile(backing, Buffer.concat([Buffer.from('QFI\xfb', 'latin1'), Buffer.from([0, 0, 0, 9]), Buffer.alloc(512)]));
+      try {
+        const err = await failingCreate(withOpts({}, recordingLogger(lines)), '21', lines, 'lxdkitbad');
+        expect((err as Error).message).to.match(/^kvm container creation failed: failed to write root volume for "juju-\w+-21": `qemu-img info .*Unsupported qcow2 version 9$/);
+      } finally {
+        await rm(backing, { force: true });
+      }
+    });
+
+    it('removes what it made when virsh define fails (no aarch64 emulator)', async function () {
+      if ((await virsh('capabilities')).includes("<arch name='aarch64'>")) this.skip();
+      const lines: string[] = [];
+      const backing = join(guestDir, 'jammy-arm64-backing-file.qcow');
+      await sh('qemu-img', ['create', '-f', 'qcow2', backing, '16M']);
+      try {
+        const err = await failingCreate(withOpts({ arch: 'arm64' }, recordingLogger(lines)), '22', lines);
+        expect((err as Error).message).to.match(/^kvm container creation failed: failed to defined the domain for "juju-\w+-22" from .*No emulator found for arch 'aarch64'$/s);
+      } finally {
+        await rm(backing, { force: true });
+      }
+    });
+
+    it('never removes a domain of the same name that someone else defined meanwhile', async () => {
+      const lines: string[] = [];
+      const name = `${prefix()}23`;
+      const theirs = join(root, 'theirs.xml');
+      await writeFile(theirs, domainXml({ name, domainType: 'qemu', memory: 128, cpuCores: 1, arch: ARCH, disks: [{ driver: 'qcow2', source: join(root, 'theirs.qcow') }, { driver: 'raw', source: join(root, 'theirs.iso') }], interfaces: [] }));
+      const run: CommandRunner = async (c, a, o) => {
+        if (c === 'virsh' && a.includes('define')) await virsh('define', theirs);
+        return runCommand(c, a, o);
+      };
+      try {
+        const calls: [Status, string][] = [];
+        const err = await rejection(withOpts({ run }, recordingLogger(lines)).createContainer({ machineId: '23' }, {}, 'jammy', network(), undefined, (s, i) => void calls.push([s, i])));
+        expect((err as Error).message).to.match(/failed to defined the domain .*already exists with uuid/s);
+        expect(await allDomains()).to.include(name);
+        expect(await virsh('dumpxml', name)).to.contain(join(root, 'theirs.qcow'));
+        expect((await traces(name)).filter((t) => !t.startsWith('domain'))).to.deep.equal([]);
+      } finally {
+        await removeDomain(name);
+      }
+    });
+
+    it('removes what it made when virsh start fails (a bridge that is gone), domain included', async () => {
+      const lines: string[] = [];
+      const gone = `${BRIDGE_PREFIX}gone`;
+      const sysClassNet = join(root, 'fake-sys-class-net');
+      await mkdir(join(sysClassNet, gone, 'bridge'), { recursive: true });
+      const mgr = withOpts({ sysClassNet }, recordingLogger(lines));
+      const calls: [Status, string][] = [];
+      const err = await rejection(mgr.createContainer({ machineId: '24' }, {}, 'jammy', bridgeNetworkConfig(gone, 0, []), undefined, (s, i) => void calls.push([s, i])));
+      expect((err as Error).message).to.match(/^kvm container creation failed: failed to start domain "juju-\w+-24": .*Cannot get interface MTU on 'lxkvmgone'/s);
+      expect(await traces(`${prefix()}24`)).to.deep.equal([]);
+      expect(lines.some((l) => l.startsWith(`INFO create of "${prefix()}24" failed; removed what it made: domain "${prefix()}24"`))).to.equal(true);
+      expect(lines.filter((l) => l.startsWith('ERROR'))).to.deep.equal([]);
+    });
+
+    it('removes the running domain and the rest when autostart fails', async () => {
+      const lines: string[] = [];
+      // libvirt cannot be made to refuse autostart from here: the failure is injected; the running domain to remove is real.
+      const run: CommandRunner = (c, a, o) =>
+        c === 'virsh' && a.includes('autostart')
+          ? Promise.reject(new KvmCommandError(KvmErrorCode.COMMAND_FAILED, 'autostart refused', { command: c, args: a, exitCode: 1, stderr: '', stdout: '' }))
+          : runCommand(c, a, o);
+      const err = await failingCreate(withOpts({ run }, recordingLogger(lines)), '25', lines);
+      expect((err as Error).message).to.equal(`kvm container creation failed: failed to autostart domain "${prefix()}25": autostart refused`);
+      expect(lines.some((l) => l.startsWith(`INFO create of "${prefix()}25" failed; removed what it made: domain "${prefix()}25"`))).to.equal(true);
+    });
+
+    const abortPoints: [string, (c: string, a: readonly string[]) => boolean][] = [
+      ['virsh domstate', (c, a) => c === 'virsh' && a.includes('domstate')],
+      ['genisoimage', (c) => c === 'genisoimage'],
+      ['qemu-img create', (c, a) => c === 'qemu-img' && a[0] === 'create'],
+      ['virsh define', (c, a) => c === 'virsh' && a.includes('define')],
+      ['virsh start', (c, a) => c === 'virsh' && a.includes('start')],
+      ['virsh autostart', (c, a) => c === 'virsh' && a.includes('autostart')],
+    ];
+    let machine = 30;
+    for (const [what, is] of abortPoints) {
+      for (const when of ['while it runs', 'once it has finished']) {
+        it(`removes what it made when aborted during ${what}, ${when}`, async () => {
+          const lines: string[] = [];
+          const ctl = new AbortController();
+          const reason = new Error(`stopped during ${what}`);
+          let fired = false;
+          const run: CommandRunner = async (c, a, o) => {
+            if (fired || !is(c, a)) return runCommand(c, a, o);
+            fired = true;
+            if (when === 'while it runs') {
+              setImmediate(() => ctl.abort(reason));
+              return runCommand(c, a, o);
+            }
+            await runCommand(c, a, { ...o, signal: undefined }).catch(() => undefined); // domstate fails for a new name
+            ctl.abort(reason);
+            throw reason;
+          };
+          const started = Date.now();
+          const err = await failingCreate(withOpts({ run }, recordingLogger(lines)), String(machine++), lines, 'jammy', ctl.signal);
+          expect(fired).to.equal(true);
+          expect(err).to.equal(reason);
+          const undone = lines.find((l) => l.includes('failed; removed what it made')) ?? 'nothing made';
+          measured.push(`abort during ${what}, ${when}: ${Date.now() - started} ms; ${undone.replace(/^INFO create of "[^"]+" failed; /, '').replaceAll(root, '<tmp>')}`);
+        });
+      }
+    }
+
+    it('two destroys of one guest at once both succeed, through one manager and through two', async () => {
+      const lines: string[] = [];
+      const one = withOpts({}, recordingLogger(lines));
+      const two = withOpts({}, recordingLogger(lines));
+      const name = `${prefix()}60`;
+      const started = Date.now();
+      for (let i = 0; i < 6; i++) {
+        await one.createContainer({ machineId: '60' }, {}, 'jammy', network());
+        expect(await runningDomains()).to.include(name);
+        const results = await Promise.allSettled([one.destroyContainer(name), (i % 2 === 0 ? one : two).destroyContainer(name)]);
+        expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).to.deep.equal(['ok', 'ok']);
+        expect(await traces(name)).to.deep.equal([]);
+      }
+      expect((await readdir(removedContainerDir)).filter((d) => d.startsWith(name)).sort()).to.deep.equal(
+        [name, ...[1, 2, 3, 4, 5].map((n) => `${name}.${n}`)].sort(),
+      );
+      for (const d of await readdir(removedContainerDir)) {
+        if (d.startsWith(name)) expect(await readdir(join(removedContainerDir, d)), d).to.include('user-data');
+      }
+      const races = lines.filter((l) => /^(INFO|ERROR)/.test(l) && !l.includes('Availability zone'));
+      measured.push(
+        `6 × (create, then 2 destroys at once): ${Date.now() - started} ms; ${races.length} INFO/ERROR lines of the races ` +
+          `(${races.filter((l) => l.startsWith('ERROR')).length} ERROR), ` +
+          `${lines.filter((l) => l.includes('was moved by another destroy')).length} directory moved by the other destroy`,
+      );
+    });
+
+    for (const umask of [0, 0o077]) {
+      it(`keeps the guest's files 0600 in a 0700 directory under umask ${umask.toString(8).padStart(3, '0')}, and the guest runs`, async () => {
+        const mgr = newManager();
+        const old = process.umask(umask);
+        let id: string;
+        try {
+          ({ instance: { id } } = await mgr.createContainer({ machineId: umask === 0 ? '50' : '51' }, {}, 'jammy', network()));
+        } finally {
+          process.umask(old);
+        }
+        try {
+          expect((await virsh('domstate', id)).trim()).to.equal('running');
+          const mode = async (p: string): Promise<string> => ((await stat(p)).mode & 0o777).toString(8);
+          const dir = join(containerDir, id);
+          expect(await mode(dir)).to.equal('700');
+          for (const f of ['user-data', 'meta-data', 'network-config', `${id}.xml`]) expect(await mode(join(dir, f)), f).to.equal('600');
+          const iso = join(guestDir, `${id}-ds.iso`);
+          expect(await mode(iso)).to.equal('600');
+          expect(await mode(join(guestDir, `${id}.qcow`))).to.equal('600');
+          expect(await isoVolumeId(iso)).to.equal('cidata');
+          // libvirt's dynamic ownership gives the running guest's disks to the QEMU user: that is how QEMU reads a 0600 ISO.
+          const qemuUid = Number((await sh('id', ['-u', 'libvirt-qemu'])).trim());
+          expect((await stat(iso)).uid).to.equal(qemuUid);
+        } finally {
+          await mgr.destroyContainer(id);
+        }
+        expect(await traces(id)).to.deep.equal([]);
+      });
+    }
   });
 
   describe('image download through simplestreams on 127.0.0.1', () => {

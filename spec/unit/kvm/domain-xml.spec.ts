@@ -99,6 +99,13 @@ describe('kvm domainXml', () => {
     expect(xml).to.not.contain('<evil/>');
   });
 
+  it('names the domain by the UUID given, and by none otherwise', () => {
+    const uuid = '6f1c7c5e-2b1a-4c3e-9d1f-0a1b2c3d4e5f';
+    expect(parse(domainXml({ ...base, uuid }))['uuid']).to.equal(uuid);
+    expect(domainXml({ ...base, uuid })).to.contain(`    <name>juju-06f00d-0</name>\n    <uuid>${uuid}</uuid>\n`);
+    expect(parse(domainXml(base))).to.not.have.property('uuid');
+  });
+
   it("refuses what Juju's NewDomain refuses, with Juju's texts", () => {
     const cases: [Partial<DomainParams>, string][] = [
       [{ name: '' }, 'missing required hostname'],
@@ -106,6 +113,7 @@ describe('kvm domainXml', () => {
       [{ disks: [base.disks[0]!, base.disks[0]!] }, 'missing data source disk'],
       [{ disks: [base.disks[1]!, base.disks[1]!] }, 'missing system disk'],
       [{ disks: [base.disks[0]!, { driver: 'vmdk' as 'raw', source: '/x' }] }, 'unsupported disk type'],
+      [{ uuid: 'not-a-uuid</uuid>' }, 'invalid domain UUID "not-a-uuid</uuid>"'],
     ];
     for (const [patch, message] of cases) {
       expect(() => domainXml({ ...base, ...patch }), message)

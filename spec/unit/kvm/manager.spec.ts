@@ -1,16 +1,16 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync, renameSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import nock from 'nock';
 import { join } from 'node:path';
 import { ContainerError } from '../../../lib/errors.js';
-import { KvmError, KvmManager, type KvmManagerOptions } from '../../../lib/container/kvm/index.js';
+import { KvmError, KvmErrorCode, KvmManager, type KvmManagerOptions } from '../../../lib/container/kvm/index.js';
 import { ManagerConfig } from '../../../lib/container/manager-config.js';
 import { bridgeNetworkConfig, newInterfaceInfo } from '../../../lib/container/network.js';
 import type { Status } from '../../../lib/container/types.js';
 import type { Logger } from '../../../lib/logger.js';
-import { failure, fakeRunner, type Handler } from './fake-runner.js';
+import { failure, fakeHost, fakeRunner, type Handler } from './fake-runner.js';
 import { rejection } from '../../helpers/rejection.js';
 
 const UUID = 'deadbeef-0bad-400d-8000-4b1d0d06f00d';
@@ -114,6 +114,7 @@ describe('KvmManager (unit, fake commands)', () => {
       const g = opts.guestDir;
       const dir = join(opts.containerDir, NAME);
       expect(run.lines()).to.deep.equal([
+        `virsh -c qemu:///system domstate ${NAME}`,
         `genisoimage -output ${g}/${NAME}-ds.iso -volid cidata -joliet -rock user-data meta-data network-config`,
         `qemu-img info --output=json ${g}/jammy-amd64-backing-file.qcow`,
         `qemu-img create -b ${g}/jammy-amd64-backing-file.qcow -F raw -f qcow2 ${g}/${NAME}.qcow 10G`,
@@ -121,7 +122,7 @@ describe('KvmManager (unit, fake commands)', () => {
         `virsh -c qemu:///system start ${NAME}`,
         `virsh -c qemu:///system autostart ${NAME}`,
       ]);
-      expect(run.calls[0]?.cwd).to.equal(dir);
+      expect(run.calls[1]?.cwd).to.equal(dir);
       expect(calls).to.deep.equal([
         ['allocating', 'Creating container; it might take some time'],
         ['allocating', 'Creating instance'],
@@ -218,9 +219,10 @@ describe('KvmManager (unit, fake commands)', () => {
       expect(calls).to.deep.equal([]);
     });
 
-    it("wraps a failing virsh start in Juju's texts and leaves the files behind, as Juju", async () => {
-      const run = fakeRunner((c, a, o) => (c === 'virsh' && a.includes('start') ? failure(c, a, 'error: Failed to start domain') : happy(c, a, o)));
-      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+    it("wraps a failing virsh start in Juju's texts and removes what it made (Juju leaves it)", async () => {
+      const lines: string[] = [];
+      const { run, domains } = fakeHost((c, a, _o, next) => (c === 'virsh' && a.includes('start') ? failure(c, a, 'error: Failed to start domain') : next()));
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run, logger: recordingLogger(lines) });
       const calls: [Status, string][] = [];
       const err = await rejection(mgr.createContainer({ machineId: '0' }, {}, 'jammy', undefined, undefined, (s, i) => void calls.push([s, i])));
       const message = `kvm container creation failed: failed to start domain "${NAME}": \`virsh -c qemu:///system start ${NAME}\` failed (exit 1): error: Failed to start domain`;
@@ -228,7 +230,19 @@ describe('KvmManager (unit, fake commands)', () => {
       expect((err as KvmError).code).to.equal('KVM_ERR_COMMAND_FAILED');
       expect(calls.at(-1)).to.deep.equal(['provisioning error', `Creating container: ${message}`]);
       expect(run.lines().some((l) => l.includes('autostart'))).to.equal(false);
-      expect(existsSync(join(opts.containerDir, NAME, `${NAME}.xml`))).to.equal(true);
+      expect(run.lines().slice(-4)).to.deep.equal([
+        `virsh -c qemu:///system domuuid ${NAME}`,
+        `virsh -c qemu:///system domstate ${NAME}`,
+        `virsh -c qemu:///system undefine --nvram ${NAME}`,
+        `virsh -c qemu:///system domuuid ${NAME}`,
+      ]);
+      expect([...domains.keys()]).to.deep.equal([]);
+      expect(await readdir(opts.guestDir)).to.deep.equal(['jammy-amd64-backing-file.qcow']);
+      expect(await readdir(opts.containerDir)).to.deep.equal([]);
+      const g = opts.guestDir;
+      expect(lines).to.include(
+        `INFO create of "${NAME}" failed; removed what it made: domain "${NAME}", ${g}/${NAME}-ds.iso, ${g}/${NAME}.qcow, ${join(opts.containerDir, NAME)}`,
+      );
     });
 
     it("wraps a failing autostart in Juju's texts", async () => {
@@ -238,6 +252,279 @@ describe('KvmManager (unit, fake commands)', () => {
       expect((err as Error).message).to.equal(
         `kvm container creation failed: failed to autostart domain "${NAME}": \`virsh -c qemu:///system autostart ${NAME}\` failed (exit 1): error: nope`,
       );
+    });
+  });
+
+  describe('a create that fails removes what it made, and only that', () => {
+    /** Everything a create can leave: domains, guest files, container dirs. */
+    async function leftovers(domains: Map<string, unknown>): Promise<{ domains: string[]; guests: string[]; containers: string[] }> {
+      return {
+        domains: [...domains.keys()],
+        guests: (await readdir(opts.guestDir)).sort(),
+        containers: existsSync(opts.containerDir) ? await readdir(opts.containerDir) : [],
+      };
+    }
+    const clean = { domains: [], guests: ['jammy-amd64-backing-file.qcow'], containers: [] };
+
+    // [what fails, the command (and first argument) it is, the error's text after Juju's prefix]
+    const failures: [string, (c: string, a: string[]) => boolean, string][] = [
+      ['genisoimage', (c) => c === 'genisoimage', `failed to write data source volume for "${NAME}"`],
+      ['qemu-img info', (c, a) => c === 'qemu-img' && a[0] === 'info', `failed to write root volume for "${NAME}"`],
+      ['qemu-img create', (c, a) => c === 'qemu-img' && a[0] === 'create', `failed to write root volume for "${NAME}"`],
+      ['virsh define', (c, a) => c === 'virsh' && a.includes('define'), `failed to defined the domain for "${NAME}" from`],
+      ['virsh start', (c, a) => c === 'virsh' && a.includes('start'), `failed to start domain "${NAME}"`],
+      ['virsh autostart', (c, a) => c === 'virsh' && a.includes('autostart'), `failed to autostart domain "${NAME}"`],
+    ];
+    for (const [what, is, text] of failures) {
+      it(`when ${what} fails`, async () => {
+        const lines: string[] = [];
+        const { run, domains } = fakeHost((c, a, _o, next) => (is(c, a) ? failure(c, a, 'error: broken') : next()));
+        const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run, logger: recordingLogger(lines) });
+        const calls: [Status, string][] = [];
+        const err = await rejection(mgr.createContainer({ machineId: '0' }, {}, 'jammy', undefined, undefined, (s, i) => void calls.push([s, i])));
+        expect(KvmError.is(err, KvmErrorCode.COMMAND_FAILED), String(err)).to.equal(true);
+        expect((err as Error).message).to.match(new RegExp(`^kvm container creation failed: ${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*error: broken$`));
+        expect(calls.at(-1)).to.deep.equal(['provisioning error', `Creating container: ${(err as Error).message}`]);
+        expect(await leftovers(domains)).to.deep.equal(clean);
+        expect(lines.filter((l) => l.startsWith('ERROR'))).to.deep.equal([]);
+        expect(lines.some((l) => l.startsWith(`INFO create of "${NAME}" failed; removed what it made: `))).to.equal(true);
+      });
+    }
+
+    it('when the image cannot be had', async () => {
+      nock.disableNetConnect();
+      try {
+        nock('http://mirror.example.test').get('/my/streams/v1/index.json').reply(404);
+        const { run, domains } = fakeHost();
+        const mgr = new KvmManager({ 'model-uuid': UUID, 'container-image-metadata-url': 'http://mirror.example.test/my' }, { ...opts, run });
+        const err = await rejection(mgr.createContainer({ machineId: '0' }, {}, 'focal'));
+        expect(KvmError.is(err, KvmErrorCode.IMAGE)).to.equal(true);
+        expect(await leftovers(domains)).to.deep.equal(clean);
+      } finally {
+        nock.cleanAll();
+        nock.enableNetConnect();
+      }
+    });
+
+    // Aborted while a command runs, after it has done its work: the worst case, what it did is unknown.
+    const steps: [string, (c: string, a: string[]) => boolean][] = [
+      ['virsh domstate (the name check)', (c, a) => c === 'virsh' && a.includes('domstate')],
+      ...failures.map(([what, is]): [string, (c: string, a: string[]) => boolean] => [what, is]),
+    ];
+    for (const [what, is] of steps) {
+      it(`when aborted during ${what}`, async () => {
+        const ctl = new AbortController();
+        const reason = new Error('stop now');
+        let aborted = false;
+        const { run, domains } = fakeHost(async (c, a, _o, next) => {
+          if (aborted || !is(c, a)) return next();
+          aborted = true;
+          await next();
+          ctl.abort(reason);
+          return reason;
+        });
+        const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+        const calls: [Status, string][] = [];
+        const err = await rejection(
+          mgr.createContainer({ machineId: '0' }, {}, 'jammy', undefined, undefined, (s, i) => void calls.push([s, i]), { signal: ctl.signal }),
+        );
+        expect(err).to.equal(reason);
+        expect(calls.at(-1)).to.deep.equal(['provisioning error', 'Creating container: stop now']);
+        expect(await leftovers(domains)).to.deep.equal(clean);
+      });
+    }
+
+    for (const status of ['Creating container; it might take some time', 'Creating instance', 'Starting instance']) {
+      it(`when aborted at "${status}"`, async () => {
+        const ctl = new AbortController();
+        const { run, domains } = fakeHost();
+        const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+        const err = await rejection(
+          mgr.createContainer({ machineId: '0' }, {}, 'jammy', undefined, undefined, (_s, i) => i === status && ctl.abort(new Error('stop')), {
+            signal: ctl.signal,
+          }),
+        );
+        expect((err as Error).message).to.equal('stop');
+        expect(await leftovers(domains)).to.deep.equal(clean);
+      });
+    }
+
+    it('logs what it could not remove, and still throws the error of the create', async () => {
+      const lines: string[] = [];
+      const { run, domains } = fakeHost((c, a, _o, next) => {
+        if (c === 'virsh' && a.includes('start')) return failure(c, a, 'error: no start');
+        if (c === 'virsh' && a.includes('undefine')) return failure(c, a, 'error: busy');
+        return next();
+      });
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run, logger: recordingLogger(lines) });
+      const err = await rejection(mgr.createContainer({ machineId: '0' }, {}, 'jammy'));
+      expect((err as Error).message).to.match(/failed to start domain .*error: no start$/);
+      expect([...domains.keys()]).to.deep.equal([NAME]);
+      expect(lines).to.include(`ERROR failed to remove domain "${NAME}" of the failed create of "${NAME}": libvirt still has it; it is left behind`);
+      expect(lines.filter((l) => l.startsWith('INFO create of'))[0]).to.not.contain(`domain "${NAME}"`);
+      expect(await readdir(opts.guestDir)).to.deep.equal(['jammy-amd64-backing-file.qcow']);
+    });
+
+    it('never undefines a domain of the same name that another caller defined meanwhile', async () => {
+      const theirs = { uuid: '11111111-2222-4333-8444-555555555555', state: 'running' as const, autostart: false };
+      const { run, domains } = fakeHost((c, a, _o, next) => {
+        if (c === 'virsh' && a.includes('define')) domains.set(NAME, theirs);
+        return next();
+      });
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const err = await rejection(mgr.createContainer({ machineId: '0' }, {}, 'jammy'));
+      expect((err as Error).message).to.contain('already exists with uuid 11111111-2222-4333-8444-555555555555');
+      expect(domains.get(NAME)).to.equal(theirs);
+      expect(run.lines().filter((l) => /destroy|undefine/.test(l))).to.deep.equal([]);
+    });
+  });
+
+  describe('a create for a name that is taken', () => {
+    /** A snapshot of every file under the temp root: path, mode, content. */
+    async function snapshot(): Promise<string[]> {
+      const out: string[] = [];
+      const walk = async (dir: string): Promise<void> => {
+        for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+          const p = join(dir, e.name);
+          const st = await stat(p);
+          out.push(`${p} ${st.mode.toString(8)} ${e.isDirectory() ? 'dir' : (await readFile(p)).toString('base64')}`);
+          if (e.isDirectory()) await walk(p);
+        }
+      };
+      await walk(root);
+      return out;
+    }
+
+    it('fails with KVM_ERR_ALREADY_EXISTS while the first guest runs, and touches nothing', async () => {
+      const { run, domains } = fakeHost();
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      await mgr.createContainer({ machineId: '0' }, {}, 'jammy');
+      const before = await snapshot();
+      const first = { ...domains.get(NAME) };
+      const n = run.calls.length;
+      const calls: [Status, string][] = [];
+      const err = await rejection(mgr.createContainer({ machineId: '0' }, {}, 'jammy', undefined, undefined, (s, i) => void calls.push([s, i])));
+      const message = `container "${NAME}" already exists: libvirt has a domain of that name (running)`;
+      expect(KvmError.is(err, KvmErrorCode.ALREADY_EXISTS)).to.equal(true);
+      expect((err as Error).message).to.equal(message);
+      expect(calls).to.deep.equal([['provisioning error', `Creating container: ${message}`]]);
+      expect(run.lines().slice(n)).to.deep.equal([`virsh -c qemu:///system domstate ${NAME}`]);
+      expect(await snapshot()).to.deep.equal(before);
+      expect(domains.get(NAME)).to.deep.equal(first);
+    });
+
+    it('fails when only the container directory is there, and leaves it as it is', async () => {
+      const dir = join(opts.containerDir, NAME);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'user-data'), 'theirs');
+      const before = await snapshot();
+      const { run, domains } = fakeHost();
+      const err = await rejection(new KvmManager({ 'model-uuid': UUID }, { ...opts, run }).createContainer({ machineId: '0' }, {}, 'jammy'));
+      expect(KvmError.is(err, KvmErrorCode.ALREADY_EXISTS)).to.equal(true);
+      expect((err as Error).message).to.equal(`container "${NAME}" already exists: ${dir} exists`);
+      expect(await snapshot()).to.deep.equal(before);
+      expect(domains.size).to.equal(0);
+    });
+
+    for (const file of [`${NAME}-ds.iso`, `${NAME}.qcow`]) {
+      it(`fails when only ${file.slice(NAME.length)} is there, and removes only its own directory`, async () => {
+        await mkdir(opts.containerDir, { recursive: true });
+        await writeFile(join(opts.guestDir, file), 'theirs', { mode: 0o644 });
+        const before = await snapshot();
+        const { run } = fakeHost();
+        const err = await rejection(new KvmManager({ 'model-uuid': UUID }, { ...opts, run }).createContainer({ machineId: '0' }, {}, 'jammy'));
+        expect(KvmError.is(err, KvmErrorCode.ALREADY_EXISTS)).to.equal(true);
+        expect((err as Error).message).to.equal(`container "${NAME}" already exists: ${join(opts.guestDir, file)} exists`);
+        expect(await snapshot()).to.deep.equal(before);
+        expect(run.lines()).to.deep.equal([`virsh -c qemu:///system domstate ${NAME}`]);
+      });
+    }
+
+    it('lets one of two concurrent creates of one machine win; the other fails and leaves it be', async () => {
+      const { run, domains } = fakeHost();
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const other = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const results = await Promise.allSettled([
+        mgr.createContainer({ machineId: '0' }, {}, 'jammy'),
+        mgr.createContainer({ machineId: '0' }, {}, 'jammy'),
+        other.createContainer({ machineId: '0' }, {}, 'jammy'),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+      for (const r of results) if (r.status === 'rejected') expect(KvmError.is(r.reason, KvmErrorCode.ALREADY_EXISTS), String(r.reason)).to.equal(true);
+      expect(domains.get(NAME)).to.include({ state: 'running', autostart: true });
+      expect((await readdir(join(opts.containerDir, NAME))).sort()).to.deep.equal([`${NAME}.xml`, 'meta-data', 'network-config', 'user-data']);
+      expect((await readdir(opts.guestDir)).sort()).to.deep.equal(['jammy-amd64-backing-file.qcow', `${NAME}-ds.iso`, `${NAME}.qcow`]);
+      expect(await readFile(join(opts.guestDir, `${NAME}.qcow`), 'utf8')).to.equal('QCOW overlay');
+    });
+  });
+
+  describe('file modes', () => {
+    for (const umask of [0, 0o022, 0o077, 0o277]) {
+      it(`keeps the guest's files 0600 in a 0700 directory under umask ${umask.toString(8).padStart(3, '0')}`, async () => {
+        const { run } = fakeHost();
+        const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+        const old = process.umask(umask);
+        try {
+          await mgr.createContainer({ machineId: '0', userData: { password: 'secret' } }, {}, 'jammy');
+        } finally {
+          process.umask(old);
+        }
+        const dir = join(opts.containerDir, NAME);
+        const mode = async (p: string): Promise<string> => ((await stat(p)).mode & 0o777).toString(8);
+        expect(await mode(dir)).to.equal('700');
+        for (const f of ['user-data', 'meta-data', 'network-config', `${NAME}.xml`]) expect(await mode(join(dir, f)), f).to.equal('600');
+        expect(await mode(join(opts.guestDir, `${NAME}-ds.iso`))).to.equal('600');
+        expect(await mode(join(opts.guestDir, `${NAME}.qcow`))).to.equal('600');
+        expect(await readFile(join(opts.guestDir, `${NAME}-ds.iso`), 'utf8')).to.equal('ISO 9660');
+      });
+    }
+  });
+
+  describe('create and destroy of one name', () => {
+    it('a destroy that comes during a create waits for it, then removes the guest', async () => {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      const { run, domains } = fakeHost(async (c, _a, _o, next) => {
+        if (c === 'genisoimage') await gate;
+        return next();
+      });
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const create = mgr.createContainer({ machineId: '0' }, {}, 'jammy');
+      while (!run.lines().some((l) => l.startsWith('genisoimage'))) await new Promise((r) => setImmediate(r));
+      const destroy = mgr.destroyContainer(NAME);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(run.lines().filter((l) => l.includes('destroy') || l.includes('undefine'))).to.deep.equal([]);
+      release();
+      await create;
+      await destroy;
+      expect(domains.size).to.equal(0);
+      expect(await readdir(opts.guestDir)).to.deep.equal(['jammy-amd64-backing-file.qcow']);
+      expect(await readdir(opts.containerDir)).to.deep.equal([]);
+      expect(await readdir(opts.removedContainerDir)).to.deep.equal([NAME]);
+    });
+
+    it('stops waiting when its signal aborts', async () => {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      const { run, domains } = fakeHost(async (c, _a, _o, next) => {
+        if (c === 'genisoimage') await gate;
+        return next();
+      });
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+      const create = mgr.createContainer({ machineId: '0' }, {}, 'jammy');
+      while (!run.lines().some((l) => l.startsWith('genisoimage'))) await new Promise((r) => setImmediate(r));
+      const ctl = new AbortController();
+      const destroy = mgr.destroyContainer(NAME, { signal: ctl.signal });
+      const third = mgr.destroyContainer(NAME);
+      ctl.abort(new Error('enough'));
+      expect(((await rejection(destroy)) as Error).message).to.equal('enough');
+      // The third call still waits for the create, not for the aborted one.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(domains.get(NAME)).to.equal(undefined);
+      release();
+      await create;
+      await third;
+      expect(domains.size).to.equal(0);
     });
   });
 
@@ -320,6 +607,49 @@ describe('KvmManager (unit, fake commands)', () => {
         `domain "${NAME}" is still defined: \`virsh -c qemu:///system undefine --nvram ${NAME}\` failed (exit 1): error: busy`,
       );
       expect(lines).to.include(`INFO \`virsh destroy ${NAME}\` failed: "\`virsh -c qemu:///system destroy ${NAME}\` failed (exit 1): error: busy"`);
+    });
+
+    for (const managers of [1, 2]) {
+      it(`two destroys at once through ${managers === 1 ? 'one manager' : 'two managers (as two processes would)'} both succeed`, async () => {
+        const lines: string[] = [];
+        const { run, domains } = fakeHost();
+        const mgrs = [1, 2].map(() => new KvmManager({ 'model-uuid': UUID }, { ...opts, run, logger: recordingLogger(lines) }));
+        for (let i = 0; i < 5; i++) {
+          await mgrs[0]!.createContainer({ machineId: '0' }, {}, 'jammy');
+          await Promise.all([mgrs[0]!.destroyContainer(NAME), mgrs[managers - 1]!.destroyContainer(NAME)]);
+          expect(domains.size).to.equal(0);
+          expect(await readdir(opts.guestDir)).to.deep.equal(['jammy-amd64-backing-file.qcow']);
+          expect(await readdir(opts.containerDir)).to.deep.equal([]);
+        }
+        // Each guest's directory moved once: NAME, NAME.1, … NAME.4, no reservation left behind.
+        expect((await readdir(opts.removedContainerDir)).sort()).to.deep.equal([NAME, ...[1, 2, 3, 4].map((n) => `${NAME}.${n}`)]);
+        if (managers === 1) expect(lines.filter((l) => /^(INFO|ERROR)/.test(l) && !l.includes('Availability zone'))).to.deep.equal([]);
+      });
+    }
+
+    it('succeeds when another process moves the container directory away just before it does', async () => {
+      const { run } = fakeHost();
+      const lines: string[] = [];
+      const dir = join(opts.containerDir, NAME);
+      const elsewhere = join(root, 'moved-by-the-other');
+      let armed = false;
+      // removeDirectory takes its logger's child first: the moment to play the other process.
+      const logger = { ...recordingLogger(lines), child: () => {
+        if (armed) {
+          armed = false;
+          renameSync(dir, elsewhere);
+        }
+        return recordingLogger(lines);
+      } };
+      const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run, logger });
+      await mgr.createContainer({ machineId: '0' }, {}, 'jammy');
+      armed = true;
+      await mgr.destroyContainer(NAME);
+      expect(armed).to.equal(false);
+      expect(existsSync(dir)).to.equal(false);
+      expect(await readdir(elsewhere)).to.include('user-data');
+      expect(await readdir(opts.removedContainerDir)).to.deep.equal([]);
+      expect(lines).to.include(`DEBUG container directory ${dir} was moved by another destroy`);
     });
 
     it('refuses a domain outside the namespace or a name with a path in it', async () => {

@@ -77,6 +77,19 @@ describe('kvm Virsh', () => {
     expect(KvmCommandError.is(await rejection(v.domState('other')), KvmErrorCode.COMMAND_FAILED)).to.equal(true);
   });
 
+  it('domUuid: the UUID, undefined for an unknown domain, other failures thrown', async () => {
+    const run = fakeRunner((_c, args) => {
+      if (args.includes('known')) return { stdout: '6f1c7c5e-2b1a-4c3e-9d1f-0a1b2c3d4e5f\n\n' };
+      if (args.includes('gone')) return failure('virsh', args, "error: failed to get domain 'gone'\n");
+      return failure('virsh', args, 'error: failed to connect to the hypervisor\n');
+    });
+    const v = new Virsh({ run });
+    expect(await v.domUuid('known')).to.equal('6f1c7c5e-2b1a-4c3e-9d1f-0a1b2c3d4e5f');
+    expect(await v.domUuid('gone')).to.equal(undefined);
+    expect(KvmCommandError.is(await rejection(v.domUuid('other')), KvmErrorCode.COMMAND_FAILED)).to.equal(true);
+    expect(run.lines()[0]).to.equal('virsh -c qemu:///system domuuid known');
+  });
+
   it('poolInfo: parsed fields, or undefined when virsh fails', async () => {
     const run = fakeRunner((_c, args) =>
       args.includes('juju-pool')
