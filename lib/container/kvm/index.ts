@@ -1,7 +1,7 @@
 /**
  * Juju's container/kvm: KVM guests through libvirt (`virsh`, `qemu-img`, `genisoimage`).
  */
-export { KvmManager, type KvmManagerOptions, type CallOptions as KvmCallOptions } from './manager.js';
+export { KvmManager, type KvmManagerOptions } from './manager.js';
 export { KvmInitialiser, kvmPackages, kvmPrograms, type KvmInitialiserOptions } from './initialiser.js';
 export { KvmInstance } from './instance.js';
 export {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { deadline, isValidTimeout, type CallOptions } from '../../deadline.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { imageMetadataURL } from '../../simplestreams/index.js';
 import { hostArch } from '../arch.js';
@@ -27,6 +28,7 @@ import type {
   StatusCallback,
   StorageConfig,
 } from '../types.js';
+import type { CreateOptions } from '../progress.js';
 import { guardStatusCallback } from '../utils.js';
 import {
   ConfigImageMetadataURL,
@@ -79,10 +81,6 @@ export interface KvmManagerOptions {
   sysClassNet?: string;
 }
 
-/** Per-call options. */
-export interface CallOptions {
-  signal?: AbortSignal;
-}
 
 const SERIES = /^[a-z][a-z0-9-]{0,31}$/;
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
@@ -228,13 +226,13 @@ export class KvmManager implements Manager {
     network?: NetworkConfig,
     _storage?: StorageConfig,
     callback?: StatusCallback,
-    opts: CallOptions = {},
+    opts: CreateOptions = {},
   ): Promise<CreateContainerResult> {
     const name = this.#namespace.hostname(instanceConfig.machineId);
     const cb = guardStatusCallback(callback, (msg) => this.#logger.warn(msg));
     try {
-      return await this.#oneAtATime(name, opts.signal, () =>
-        this.#create(name, instanceConfig, constraints, series, network, cb, opts.signal),
+      return await this.#within(opts, `createContainer ${goQuote(name)}`, (signal) =>
+        this.#oneAtATime(name, signal, () => this.#create(name, instanceConfig, constraints, series, network, cb, signal)),
       );
     } catch (err) {
       cb('provisioning error', `Creating container: ${errorText(err)}`);
@@ -547,7 +545,7 @@ export class KvmManager implements Manager {
   /** The namespace's running domains (Juju's `ListContainers`). */
   async listContainers(opts: CallOptions = {}): Promise<KvmInstance[]> {
     const prefix = this.#namespace.prefix();
-    const rows = await this.#virsh.list(opts);
+    const rows = await this.#within(opts, 'listContainers', (signal) => this.#virsh.list({ signal }));
     return rows.filter((r) => r.name.startsWith(prefix) && r.state === 'running').map((r) => new KvmInstance(r.name, this.#virsh));
   }
 
@@ -566,7 +564,7 @@ export class KvmManager implements Manager {
     if (!id.startsWith(prefix)) {
       throw new KvmError(KvmErrorCode.INVALID_ARGUMENT, `instance ${goQuote(id)} is not in namespace ${goQuote(prefix)}`);
     }
-    await this.#oneAtATime(id, opts.signal, () => this.#destroy(id, opts.signal));
+    await this.#within(opts, `destroyContainer ${goQuote(id)}`, (signal) => this.#oneAtATime(id, signal, () => this.#destroy(id, signal)));
   }
 
   async #destroy(id: string, signal: AbortSignal | undefined): Promise<void> {
@@ -626,5 +624,25 @@ export class KvmManager implements Manager {
       if (this.#busy.get(name) === tail) this.#busy.delete(name);
     });
     return run;
+  }
+
+  /**
+   * Runs a call under `opts.timeoutMs` (when given) as under an abort: what the call made is removed
+   * before it rejects, then with a `KVM_ERR_TIMEOUT` error.
+   */
+  async #within<T>(opts: CallOptions, what: string, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    if (opts.timeoutMs === undefined) return fn(opts.signal);
+    if (!isValidTimeout(opts.timeoutMs)) {
+      throw new ContainerError(ContainerErrorCode.NOT_VALID, `timeoutMs: ${opts.timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
+    }
+    const dl = deadline(opts.signal, opts.timeoutMs);
+    try {
+      return await fn(dl.signal);
+    } catch (err) {
+      if (dl.timedOut) throw new KvmError(KvmErrorCode.TIMEOUT, `${what} did not finish within ${opts.timeoutMs} ms`, { cause: err });
+      throw err;
+    } finally {
+      dl.clear();
+    }
   }
 }
