@@ -63,6 +63,20 @@ ensure_packages() {
 
 lxd_answers() { timeout 15 lxc query /1.0 >/dev/null 2>&1; }
 
+# The pids of the LXD daemon serving /var/lib/lxd. `pgrep -x lxd` alone also finds every container's
+# `[lxc monitor]` process, LXD's helpers (`lxd forkexec` ...) and daemons with an LXD_DIR of their
+# own (scripts/cluster.sh): none of them serves this socket.
+host_lxd_pids() {
+  local pid args dir
+  for pid in $(pgrep -x lxd || true); do
+    mapfile -d '' args 2>/dev/null <"/proc/$pid/cmdline" || continue
+    [[ ${args[0]##*/} == lxd && (-z ${args[1]:-} || ${args[1]} == -*) ]] || continue
+    dir=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | sed -n 's/^LXD_DIR=//p')
+    [ -z "$dir" ] || [ "$dir" = /var/lib/lxd ] || continue
+    echo "$pid"
+  done
+}
+
 # Starts the LXD daemon unless its socket already answers. It runs in its own session so that it
 # outlives this script. Nothing else is configured here: no `lxd init`.
 ensure_lxd() {
@@ -70,7 +84,7 @@ ensure_lxd() {
     say "lxd: running ($(lxc query /1.0 | sed -n 's/.*"server_version": "\(.*\)".*/\1/p'))"
     return
   fi
-  if ! pgrep -x lxd >/dev/null; then
+  if [ -z "$(host_lxd_pids)" ]; then
     say "lxd: starting (log $LXD_LOG)"
     mkdir -p /var/log/lxd
     start_detached "$LXD_STDERR" lxd --group root --logfile "$LXD_LOG" >/dev/null
