@@ -257,12 +257,15 @@ addressed_interfaces() {
 # process of the daemon, and not a zombie
 # (an init that does not reap leaves a stopped daemon's entry behind for a while).
 host_daemon_running() {
-  local name=$1 var=$2 default=$3 pid state dir
+  local name=$1 var=$2 default=$3 pid state dir args
   for pid in $(pgrep -x "$name" || true); do
     state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || true)
     case $state in '' | Z) continue ;; esac
-    # LXD's per-container monitors ("[lxc monitor] …") carry the daemon's name but are not the daemon.
-    case $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true) in '' | '['*) continue ;; esac
+    # The daemon itself: not a container's "[lxc monitor] …", nor a helper such as `lxd forkexec …`,
+    # which carry its name too.
+    mapfile -d '' args 2>/dev/null <"/proc/$pid/cmdline" || continue
+    [[ ${args[0]:-} == "$name" || ${args[0]:-} == */"$name" ]] || continue
+    [[ -z ${args[1]:-} || ${args[1]} == -* ]] || continue
     dir=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null || true)
     dir=$(sed -n "s/^$var=//p" <<<"$dir")
     [ -z "$dir" ] || [ "$dir" = "$default" ] || continue
