@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LxdClient, type LxdClientOptions } from '../lxd/client.js';
+import type { LxdClient, LxdClientOptions } from '../lxd/client.js';
 import type { TlsOptions } from '../lxd/transport.js';
 import type { Logger } from '../logger.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -30,10 +30,15 @@ export class CliContext {
   #client: LxdClient | undefined;
   readonly controller = new AbortController();
 
+  /**
+   * @param newClient makes the LXD client (the program loads the client module only once a command
+   *   runs, so that `--help` does not pay for it)
+   */
   constructor(
     readonly io: CliIo,
     readonly opts: GlobalOptions,
     readonly logger: Logger,
+    private readonly newClient: (options: LxdClientOptions) => LxdClient,
   ) {}
 
   get json(): boolean {
@@ -61,7 +66,7 @@ export class CliContext {
 
   /** The LXD client for the global options (created on first use). */
   client(): LxdClient {
-    this.#client ??= new LxdClient(this.clientOptions());
+    this.#client ??= this.newClient(this.clientOptions());
     return this.#client;
   }
 

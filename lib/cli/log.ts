@@ -2,7 +2,7 @@
  * The CLI's pino logger: always on stderr (stdout is for results), pretty on a terminal (when
  * pino-pretty is installed), JSON lines otherwise.
  */
-import pino, { type Level } from 'pino';
+import type { Level } from 'pino';
 import type { Logger } from '../logger.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
@@ -24,6 +24,7 @@ export interface LoggerOptions {
 
 /** A pino logger for the CLI. */
 export async function createCliLogger(opts: LoggerOptions): Promise<Logger> {
+  const { default: pino } = await import('pino');
   const base = { level: opts.level === 'silent' ? 'silent' : (opts.level satisfies Level | 'silent'), base: { name: 'lxdkit' } };
   if (opts.stream) return asLogger(pino(base, opts.stream));
   if (opts.pretty && opts.level !== 'silent') {

@@ -9,13 +9,9 @@ import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { createCliLogger, LOG_LEVELS, parseLogLevel } from './log.js';
-import { containerCreate, containerDestroy, containerList, containerProfiles } from './commands/container.js';
-import { demoCommand } from './commands/demo.js';
-import { eventsCommand } from './commands/events.js';
-import { imageImport } from './commands/image.js';
-import { operationsCommand } from './commands/operations.js';
-import { profileApply, profileDiff, profileList, profileShow, profileValidate } from './commands/profile.js';
-import { statusCommand } from './commands/status.js';
+// Commands are loaded when they run, so `lxdkit --help` (and each command) loads only what it needs.
+import type { CreateOptions as ContainerCreateOptions } from './commands/container.js';
+import type { DemoOptions } from './commands/demo.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -89,24 +85,24 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .command('status')
     .description('the server, its API extensions, storage pools, networks and instance counts')
     .option('--extensions', 'list every API extension')
-    .action((o: { extensions?: boolean }, cmd: Command) => run(cmd, (ctx) => statusCommand(ctx, o)));
+    .action((o: { extensions?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/status.js')).statusCommand(ctx, o)));
 
   const profile = program.command('profile').description('LXD profiles kept as YAML files (the shape `lxc profile show` prints)');
   profile
     .command('list')
     .description('the profiles LXD has')
-    .action((_o: unknown, cmd: Command) => run(cmd, (ctx) => profileList(ctx)));
+    .action((_o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileList(ctx)));
   profile
     .command('show')
     .description('one profile as YAML (save it to a file to manage it with apply)')
     .argument('<name>', 'profile name')
-    .action((name: string, _o: unknown, cmd: Command) => run(cmd, (ctx) => profileShow(ctx, name)));
+    .action((name: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileShow(ctx, name)));
   profile
     .command('validate')
     .description('check profile files (and directories of *.yaml) without contacting LXD')
     .argument('<files...>', 'profile files or directories')
     .option('--charm', "also apply Juju's charm-profile rules (devices unix-char, unix-block, gpu, usb only; no boot.*, limits.*, migration.* keys)")
-    .action((files: string[], o: { charm?: boolean }, cmd: Command) => run(cmd, (ctx) => profileValidate(ctx, files, o)));
+    .action((files: string[], o: { charm?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileValidate(ctx, files, o)));
   profile
     .command('diff')
     .description('what apply would change: a diff of each profile (- LXD now, + the file)')
@@ -115,7 +111,7 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--prune', 'also show the profiles apply --prune would delete')
     .option('--prune-prefix <prefix>', 'with --prune: only profiles whose name starts with this')
     .option('--exit-code', 'exit with 10 when there are differences')
-    .action((files: string[], o: { charm?: boolean; prune?: boolean; prunePrefix?: string; exitCode?: boolean }, cmd: Command) => run(cmd, (ctx) => profileDiff(ctx, files, o)));
+    .action((files: string[], o: { charm?: boolean; prune?: boolean; prunePrefix?: string; exitCode?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileDiff(ctx, files, o)));
   profile
     .command('apply')
     .description('create or update profiles from files (with ETags); reports created / updated / unchanged')
@@ -124,7 +120,7 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--prune', 'delete profiles no file defines (never "default", never one in use)')
     .option('--prune-prefix <prefix>', 'with --prune: only profiles whose name starts with this')
     .option('--charm', "refuse files that break Juju's charm-profile rules")
-    .action((files: string[], o: { dryRun?: boolean; prune?: boolean; prunePrefix?: string; charm?: boolean }, cmd: Command) => run(cmd, (ctx) => profileApply(ctx, files, o)));
+    .action((files: string[], o: { dryRun?: boolean; prune?: boolean; prunePrefix?: string; charm?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileApply(ctx, files, o)));
 
   const container = program.command('container').description("containers of one model (Juju's namespace juju-<uuid tail>-<machine>), through LxdManager or KvmManager");
   container
@@ -140,27 +136,27 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--bridge <device>', 'put eth0 on this bridge (default: the NICs of the "default" profile)')
     .option('--mtu <n>', 'MTU of eth0 (with --bridge)', int('--mtu', 68))
     .option('--kvm', 'a KVM guest through libvirt (KvmManager) instead of an LXD container')
-    .action((o: Parameters<typeof containerCreate>[1], cmd: Command) => run(cmd, (ctx) => containerCreate(ctx, o)));
+    .action((o: ContainerCreateOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/container.js')).containerCreate(ctx, o)));
   container
     .command('list')
     .description("the model's containers")
     .requiredOption('--model <uuid>', 'model UUID')
     .option('--kvm', 'KVM guests instead of LXD containers')
-    .action((o: { model: string; kvm?: boolean }, cmd: Command) => run(cmd, (ctx) => containerList(ctx, o)));
+    .action((o: { model: string; kvm?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/container.js')).containerList(ctx, o)));
   container
     .command('destroy')
     .description("stop and delete containers (only a manager's containers: the model comes from user.juju-model)")
     .argument('<names...>', 'container names')
     .option('--model <uuid>', 'the model (needed with --kvm)')
     .option('--kvm', 'KVM guests')
-    .action((names: string[], o: { model?: string; kvm?: boolean }, cmd: Command) => run(cmd, (ctx) => containerDestroy(ctx, names, o)));
+    .action((names: string[], o: { model?: string; kvm?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/container.js')).containerDestroy(ctx, names, o)));
   container
     .command('profiles')
     .description("a container's profiles; with --assign, set them to exactly the list given")
     .argument('<name>', 'container name')
     .option('--assign <profiles...>', 'the new profile list, in order (include "default")')
     .option('--model <uuid>', 'the model (default: from user.juju-model)')
-    .action((name: string, o: { assign?: string[]; model?: string }, cmd: Command) => run(cmd, (ctx) => containerProfiles(ctx, name, o)));
+    .action((name: string, o: { assign?: string[]; model?: string }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/container.js')).containerProfiles(ctx, name, o)));
 
   const image = program.command('image').description('LXD images');
   image
@@ -170,7 +166,7 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .argument('[rootfs]', 'rootfs tarball (split image)')
     .option('--alias <names...>', 'aliases to point at the image (moved when they exist)')
     .option('--public', 'make the image public')
-    .action((metadata: string, rootfs: string | undefined, o: { alias?: string[]; public?: boolean }, cmd: Command) => run(cmd, (ctx) => imageImport(ctx, metadata, rootfs, o)));
+    .action((metadata: string, rootfs: string | undefined, o: { alias?: string[]; public?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/image.js')).imageImport(ctx, metadata, rootfs, o)));
 
   program
     .command('events')
@@ -179,13 +175,13 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--all-projects', 'events of every project')
     .option('--count <n>', 'stop after n events', int('--count', 1))
     .option('--for <seconds>', 'stop after this long', positive('--for'))
-    .action((o: { type?: string[]; allProjects?: boolean; count?: number; for?: number }, cmd: Command) => run(cmd, (ctx) => eventsCommand(ctx, o)));
+    .action((o: { type?: string[]; allProjects?: boolean; count?: number; for?: number }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/events.js')).eventsCommand(ctx, o)));
 
   program
     .command('operations')
     .description("LXD's operations (running, and finished in the last seconds)")
     .option('--all-projects', 'operations of every project')
-    .action((o: { allProjects?: boolean }, cmd: Command) => run(cmd, (ctx) => operationsCommand(ctx, o)));
+    .action((o: { allProjects?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/operations.js')).operationsCommand(ctx, o)));
 
   program
     .command('demo')
@@ -195,7 +191,7 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--series <series>', 'series of the demo (alias juju/<series>/<arch>)', 'busybox')
     .option('--profile <name>', 'profile assigned to the first container', 'lxdkit-nesting')
     .option('--count <n>', 'containers to create', int('--count', 1), 3)
-    .action((o: Parameters<typeof demoCommand>[1], cmd: Command) => run(cmd, (ctx) => demoCommand(ctx, o)));
+    .action((o: DemoOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/demo.js')).demoCommand(ctx, o)));
 
   return program;
 }
@@ -208,7 +204,8 @@ export async function runCli(argv: readonly string[], io: CliIo, opts: RunOption
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const level = parseLogLevel(g.logLevel ?? 'warn');
     const logger = opts.logger ?? (await createCliLogger({ level, pretty: io.stderr.isTTY === true }));
-    ctx = new CliContext(io, g, logger);
+    const { LxdClient } = await import('../lxd/client.js');
+    ctx = new CliContext(io, g, logger, (options) => new LxdClient(options));
     if (opts.signal) {
       const c = ctx;
       if (opts.signal.aborted) c.controller.abort();
