@@ -7,6 +7,7 @@ import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation.js';
 import { OperationsHub } from './operations-hub.js';
 import { Api, type CallOptions, type QueryResult } from './resources/base.js';
 import type { QueryValue } from './path.js';
+import type { ServerKind } from './socket.js';
 import { CertificatesResource } from './resources/certificates.js';
 import { ImagesResource } from './resources/images.js';
 import { InstancesResource } from './resources/instances.js';
@@ -23,8 +24,17 @@ export interface QueryOptions extends CallOptions {
 }
 
 export interface LxdClientOptions {
-  /** Unix socket path. Default: `$LXD_SOCKET`, `$LXD_DIR/unix.socket`, the snap socket, `/var/lib/lxd/unix.socket`. */
+  /**
+   * Unix socket path. Default: as the server's own client finds it (see `server`): for LXD `$LXD_SOCKET`,
+   * `$LXD_DIR/unix.socket`, the snap socket, `/var/lib/lxd/unix.socket`; for Incus `$INCUS_SOCKET`,
+   * `$INCUS_DIR/unix.socket`, `/run/incus/unix.socket`, `/var/lib/incus/unix.socket`.
+   */
   socketPath?: string;
+  /**
+   * Which daemon's socket to look for: `lxd` or `incus`. Without it, LXD's socket is used unless only
+   * an Incus one is there. What the client then talks to is the server's own word: `serverKind()`.
+   */
+  server?: ServerKind;
   /** A remote LXD, e.g. `https://127.0.0.1:8443` (needs `tls`). */
   url?: string;
   /** Client certificate and the pinned server certificate for a remote LXD. */
@@ -85,6 +95,7 @@ export class LxdClient {
       if (u.protocol !== 'https:') throw new LxdValidationError('url', `"${options.url}" must be an https:// URL: lxdkit speaks only HTTPS to a remote LXD`);
       if (options.socketPath) throw new LxdValidationError('url', 'give either socketPath or url, not both');
     }
+    if (options.server !== undefined && options.server !== 'lxd' && options.server !== 'incus') throw new LxdValidationError('server', `"${String(options.server)}" is not a server: give "lxd" or "incus"`);
     for (const field of ['timeoutMs', 'operationTimeoutMs', 'maxResponseBytes'] as const) {
       const v = options[field];
       if (v !== undefined && !isValidTimeout(v)) throw new LxdValidationError(field, `${v} is not valid: give a positive, finite number`);
@@ -98,6 +109,7 @@ export class LxdClient {
       shared?.transport ??
       new Transport({
         socketPath: options.socketPath,
+        server: options.server,
         url: options.url,
         tls: options.tls,
         timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -112,6 +124,7 @@ export class LxdClient {
       project: this.project,
       logger: this.logger,
       hub: this.hub,
+      serverKind: (opts) => this.serverKind(opts),
       operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
     }));
     this.server = new ServerResource(api);
@@ -123,6 +136,15 @@ export class LxdClient {
     this.operations = new OperationsResource(api);
     this.certificates = new CertificatesResource(api);
     this.events = new EventsResource(this.transport, this.project, this.logger);
+  }
+
+  /**
+   * Which daemon this is, by its own word (`environment.server` of `GET /1.0`, read once per client):
+   * `lxd` or `incus`. Features are checked through API extensions (`server.hasExtension()`), never
+   * through this; it names the server to people and picks the header names that differ.
+   */
+  async serverKind(opts: CallOptions = {}): Promise<ServerKind> {
+    return (await this.server.info(opts)).environment?.server === 'incus' ? 'incus' : 'lxd';
   }
 
   /** The socket path or URL this client talks to. */

@@ -19,7 +19,7 @@ import {
 } from './errors.js';
 import { buildQuery, type QueryValue } from './path.js';
 import { EnvelopeSchema, type Envelope } from './schemas.js';
-import { resolveSocketPath } from './socket.js';
+import { resolveSocketPath, type ServerKind } from './socket.js';
 
 /** Origin used for requests over the unix socket (the Host header is meaningless there). */
 export const LOCAL_ORIGIN = 'http://unix.socket';
@@ -44,6 +44,7 @@ export interface TlsOptions {
 
 export interface TransportOptions {
   socketPath?: string | undefined;
+  server?: ServerKind | undefined;
   url?: string | undefined;
   tls?: TlsOptions | undefined;
   timeoutMs?: number | undefined;
@@ -238,7 +239,7 @@ export class Transport {
   /** The unix socket path (resolved lazily) or the remote URL. */
   get endpoint(): string {
     if (this.opts.url) return this.opts.url;
-    this.socket ??= resolveSocketPath(this.opts.socketPath);
+    this.socket ??= resolveSocketPath(this.opts.socketPath, process.env, this.opts.server);
     return this.socket;
   }
 

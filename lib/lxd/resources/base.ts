@@ -5,6 +5,7 @@ import { LxdResponseValidationError } from '../errors.js';
 import { Operation, parseOperation } from '../operation.js';
 import type { OperationsHub } from '../operations-hub.js';
 import type { QueryValue } from '../path.js';
+import type { ServerKind } from '../socket.js';
 import type { RawBody, Transport } from '../transport.js';
 
 export type { CallOptions } from '../../deadline.js';
@@ -22,6 +23,8 @@ export interface WithEtag<T> {
 
 export interface ApiContext {
   transport: Transport;
+  /** Which daemon this is (from `GET /1.0`, read once): header names and a few endpoints differ. */
+  serverKind: (opts?: CallOptions) => Promise<ServerKind>;
   project: string | undefined;
   logger: Logger;
   hub: OperationsHub;

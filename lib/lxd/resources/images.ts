@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { isConflict, LxdResponseValidationError, LxdValidationError } from '../errors.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS, type Operation, type WaitOptions } from '../operation.js';
 import { readFileChunks } from '../file-chunks.js';
+import { serverHeader } from '../headers.js';
 import { lxdPath } from '../path.js';
 import {
   ImageAliasPutSchema,
@@ -168,13 +169,12 @@ export class ImagesResource {
    * metadata holds the fingerprint.
    */
   async upload(files: ImageFiles, opts: UploadOptions = {}): Promise<Operation> {
+    const props = opts.properties && validateBody(z.record(z.string(), z.string()), opts.properties, 'image properties');
+    const kind = await this.api.ctx.serverKind(opts);
     const headers: Record<string, string> = {};
-    if (opts.public !== undefined) headers['x-lxd-public'] = opts.public ? '1' : '0';
-    if (opts.filename) headers['x-lxd-filename'] = opts.filename;
-    if (opts.properties) {
-      const props = validateBody(z.record(z.string(), z.string()), opts.properties, 'image properties');
-      headers['x-lxd-properties'] = new URLSearchParams(props).toString();
-    }
+    if (opts.public !== undefined) headers[serverHeader(kind, 'public')] = opts.public ? '1' : '0';
+    if (opts.filename) headers[serverHeader(kind, 'filename')] = opts.filename;
+    if (props) headers[serverHeader(kind, 'properties')] = new URLSearchParams(props).toString();
     const req = { signal: opts.signal, timeoutMs: opts.timeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS, headers };
     if ('unified' in files) {
       const size = await sizeOf(files.unified, 'unified');
