@@ -91,7 +91,7 @@ export function sha256(content: Buffer | string): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
-async function selfSignedCert(): Promise<{ key: string; cert: string }> {
+export async function selfSignedCert(): Promise<{ key: string; cert: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'lxdkit-ss-cert-'));
   try {
     await execFileP(
