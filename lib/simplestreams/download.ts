@@ -83,6 +83,9 @@ export async function download(url: string, dest: string, settings: HttpSettings
       // A connection that closes early makes the response emit an error, which fails the pipeline.
       await pipeline(res, meter, file);
     } catch (err) {
+      // The stream opens its file on its own time, even when destroyed first: wait until it is closed
+      // to know whether this call created the file.
+      if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
       if (created) await unlink(dest).catch(() => undefined);
       throw wrapError(err, url, opts.signal);
     }

@@ -252,6 +252,17 @@ describe('simplestreams reader', () => {
       const idx = await new SimplestreamsClient(BASE).index();
       expect(idx.index).to.deep.equal({});
     });
+
+    it('refuses a redirect from https down to plain http', async () => {
+      const secure = 'https://images.example';
+      const scope = nock(secure).get('/releases/streams/v1/index.json').reply(302, '', { location: 'http://images.example/releases/streams/v1/index.json' });
+      const plain = nock('http://images.example').get('/releases/streams/v1/index.json').reply(200, { index: {} });
+      const err = await rejection(new SimplestreamsClient(`${secure}/releases/`).index());
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.HTTP), String(err)).to.equal(true);
+      expect((err as Error).message).to.contain('redirects from https to plain http');
+      expect(scope.isDone()).to.equal(true);
+      expect(plain.isDone(), 'the http URL was never fetched').to.equal(false);
+    });
   });
 
   describe('download', () => {
@@ -299,6 +310,15 @@ describe('simplestreams reader', () => {
       expect(SimplestreamsError.is(err, SimplestreamsErrorCode.CONNECTION)).to.equal(true);
       expect((err as Error).message).to.contain('EEXIST');
       expect(await readFile(dest, 'utf8')).to.equal('keep me');
+    });
+
+    it('cuts off a download that runs past the size the stream announced, and removes the file', async () => {
+      nock(ORIGIN).get('/releases/x/disk1.img').reply(200, body);
+      const dest = join(dir, 'long.img');
+      const err = await rejection(new SimplestreamsClient(BASE).download(`${BASE}x/disk1.img`, dest, { size: 1000 }));
+      expect(SimplestreamsError.is(err, SimplestreamsErrorCode.CHECKSUM_MISMATCH), String(err)).to.equal(true);
+      expect((err as Error).message).to.contain('larger than the 1000 bytes announced');
+      expect(existsSync(dest)).to.equal(false);
     });
 
     it('refuses a malformed sha256 before downloading', async () => {
