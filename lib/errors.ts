@@ -59,24 +59,19 @@ export function annotate<E extends LxdkitError>(Family: ErrorFamily<E>, prefix: 
   return new Family(Family.is(err) ? err.code : code, `${prefix}: ${errorText(err)}`, { cause: err });
 }
 
-/** Stable codes of {@link ContainerError}. */
-export const ContainerErrorCode = {
-  /** A container name that is empty, contains `/`, `..` or NUL. Refused before any I/O. */
-  INVALID_NAME: 'CONTAINER_ERR_INVALID_NAME',
-  /** Juju's NotValid: bad input such as a model UUID, machine id, series, constraints or network config. */
-  NOT_VALID: 'CONTAINER_ERR_NOT_VALID',
-  /** Juju's BadRequest: e.g. `not a juju profile name: "…"`. */
-  BAD_REQUEST: 'CONTAINER_ERR_BAD_REQUEST',
-  /** Juju's NotSupported: e.g. `interface type "bond" not supported`. */
-  NOT_SUPPORTED: 'CONTAINER_ERR_NOT_SUPPORTED',
-  /** A filesystem operation on the container directories failed; `cause` has the OS error. */
-  DIRECTORY: 'CONTAINER_ERR_DIRECTORY',
-  /** An LXD profile failed validation (`invalid lxd-profile: …`). */
-  INVALID_PROFILE: 'CONTAINER_ERR_INVALID_PROFILE',
-  /** A device or interface value could not be parsed (e.g. `parsing device MTU: …`). */
-  PARSE: 'CONTAINER_ERR_PARSE',
-} as const;
-export type ContainerErrorCode = (typeof ContainerErrorCode)[keyof typeof ContainerErrorCode];
+/** A family's code table: `{ KEY: '<prefix>_KEY' }` for every key, frozen. */
+export function errorCodes<const P extends string, const K extends string>(prefix: P, keys: readonly K[]): { readonly [k in K]: `${P}_${k}` } {
+  return Object.freeze(Object.fromEntries(keys.map((k) => [k, `${prefix}_${k}`]))) as { readonly [k in K]: `${P}_${k}` };
+}
+
+/** The union of the codes of a table made by `errorCodes`. */
+export type CodeOf<T> = T[keyof T];
+
+/** The stable codes of the family, `CONTAINER_ERR_*` (each is explained in docs/errors.md). */
+export const ContainerErrorCode = errorCodes('CONTAINER_ERR', [
+  'INVALID_NAME', 'NOT_VALID', 'BAD_REQUEST', 'NOT_SUPPORTED', 'DIRECTORY', 'INVALID_PROFILE', 'PARSE',
+]);
+export type ContainerErrorCode = CodeOf<typeof ContainerErrorCode>;
 
 /**
  * The errors of Juju's `container` and `core/lxdprofile` ports (Juju's NotValid, BadRequest,

@@ -2,27 +2,16 @@
  * Every error lxdkit's LXD client throws is an `LxdError` with a stable `code`.
  * `docs/errors.md` lists the codes and what to do about each.
  */
-import { LxdkitError } from '../errors.js';
+import { errorCodes, LxdkitError, type CodeOf } from '../errors.js';
 import type { OperationData } from './schemas.js';
 
-export const LxdErrorCode = {
-  CONNECTION: 'LXD_ERR_CONNECTION',
-  TIMEOUT: 'LXD_ERR_TIMEOUT',
-  API: 'LXD_ERR_API',
-  NOT_FOUND: 'LXD_ERR_NOT_FOUND',
-  CONFLICT: 'LXD_ERR_CONFLICT',
-  ETAG_MISMATCH: 'LXD_ERR_ETAG_MISMATCH',
-  FORBIDDEN: 'LXD_ERR_FORBIDDEN',
-  OPERATION_FAILED: 'LXD_ERR_OPERATION_FAILED',
-  INVALID_RESPONSE: 'LXD_ERR_INVALID_RESPONSE',
-  RESPONSE_TOO_LARGE: 'LXD_ERR_RESPONSE_TOO_LARGE',
-  OPERATION_LOST: 'LXD_ERR_OPERATION_LOST',
-  EXTENSION_MISSING: 'LXD_ERR_EXTENSION_MISSING',
-  INVALID_ARGUMENT: 'LXD_ERR_INVALID_ARGUMENT',
-  EVENTS: 'LXD_ERR_EVENTS',
-} as const;
-
-export type LxdErrorCode = (typeof LxdErrorCode)[keyof typeof LxdErrorCode];
+/** The stable codes of the family, `LXD_ERR_*` (each is explained in docs/errors.md). */
+export const LxdErrorCode = errorCodes('LXD_ERR', [
+  'CONNECTION', 'TIMEOUT', 'API', 'NOT_FOUND', 'CONFLICT', 'ETAG_MISMATCH', 'FORBIDDEN', 'OPERATION_FAILED',
+  'INVALID_RESPONSE', 'RESPONSE_TOO_LARGE', 'OPERATION_LOST', 'EXTENSION_MISSING', 'INVALID_ARGUMENT',
+  'EVENTS',
+]);
+export type LxdErrorCode = CodeOf<typeof LxdErrorCode>;
 
 /** The family of every error the client throws. */
 export class LxdError extends LxdkitError<LxdErrorCode> {
