@@ -5,7 +5,7 @@ export { EventSubscription, parseEvent, type EventGap, type EventType, type Subs
 export { Operation, isFinal, progressOf, type OperationProgress, type WaitOptions, DEFAULT_OPERATION_TIMEOUT_MS } from './operation.js';
 export { resolveSocketPath, DEBIAN_SOCKET, SNAP_SOCKET } from './socket.js';
 export { LOCAL_ORIGIN, DEFAULT_TIMEOUT_MS, type TlsOptions } from './transport.js';
-export { lxdPath, segment, nameFromUrl } from './path.js';
+export { lxdPath, segment, nameFromUrl, namesFromUrls, type UrlSource } from './path.js';
 export {
   validateInstanceName,
   validateProfileName,
