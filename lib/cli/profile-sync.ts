@@ -42,7 +42,23 @@ export interface PlanOptions {
 
 function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+/** `map[key]` when `map` has it as its own key: never an inherited member (`constructor`, `toString`). */
+function own<T>(map: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+/**
+ * A change from `from` to `to`; an absent side has no key at all, because changes are printed
+ * with `--json` and compared with deep equality.
+ */
+function change<T extends string | Record<string, string>>(path: string, from: T | undefined, to: T | undefined): FieldChange {
+  const c: FieldChange = { path };
+  if (from !== undefined) c.from = from;
+  if (to !== undefined) c.to = to;
+  return c;
 }
 
 /** The field-level differences from `current` (LXD) to `desired` (the file). */
@@ -51,21 +67,21 @@ export function profileChanges(current: Pick<LxdProfile, 'description' | 'config
   if (current.description !== desired.description) changes.push({ path: 'description', from: current.description, to: desired.description });
   const keys = [...new Set([...Object.keys(current.config), ...Object.keys(desired.config)])].sort();
   for (const k of keys) {
-    const from = current.config[k];
-    const to = desired.config[k];
-    if (from !== to) changes.push({ path: `config.${k}`, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
+    const from = own(current.config, k);
+    const to = own(desired.config, k);
+    if (from !== to) changes.push(change(`config.${k}`, from, to));
   }
   const devices = [...new Set([...Object.keys(current.devices), ...Object.keys(desired.devices)])].sort();
   for (const d of devices) {
-    const from = current.devices[d];
-    const to = desired.devices[d];
+    const from = own(current.devices, d);
+    const to = own(desired.devices, d);
     if (from && to) {
       if (sameMap(from, to)) continue;
       for (const k of [...new Set([...Object.keys(from), ...Object.keys(to)])].sort()) {
-        if (from[k] !== to[k]) changes.push({ path: `devices.${d}.${k}`, ...(from[k] !== undefined ? { from: from[k] } : {}), ...(to[k] !== undefined ? { to: to[k] } : {}) });
+        if (own(from, k) !== own(to, k)) changes.push(change(`devices.${d}.${k}`, own(from, k), own(to, k)));
       }
     } else {
-      changes.push({ path: `devices.${d}`, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+      changes.push(change(`devices.${d}`, from, to));
     }
   }
   return changes;
