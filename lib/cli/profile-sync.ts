@@ -7,7 +7,10 @@ import { isNotFound, isPreconditionFailed } from '../lxd/errors.js';
 import type { LxdClient } from '../lxd/client.js';
 import type { LxdProfile } from '../lxd/schemas.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { lineDiff } from './line-diff.js';
 import { profileYaml, type ProfileDoc } from './profile-files.js';
+
+export { lineDiff } from './line-diff.js';
 
 export type PlanAction = 'create' | 'update' | 'unchanged' | 'delete' | 'keep';
 
@@ -163,31 +166,4 @@ export function renderDiff(item: PlanItem): string {
   const after = item.desired ? profileYaml({ ...empty, ...item.desired }) : '';
   const header = `--- lxd: profile ${item.name}${item.current ? '' : ' (absent)'}\n+++ ${item.file ?? `(no file: deleted by --prune)`}\n`;
   return header + lineDiff(before, after);
-}
-
-/** A line diff (longest common subsequence) with every line shown: ' ' same, '-' removed, '+' added. */
-export function lineDiff(a: string, b: string): string {
-  const x = a === '' ? [] : a.replace(/\n$/, '').split('\n');
-  const y = b === '' ? [] : b.replace(/\n$/, '').split('\n');
-  const n = x.length;
-  const m = y.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = x[i] === y[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && x[i] === y[j]) {
-      out.push(`  ${x[i]}`);
-      i++;
-      j++;
-    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
-      out.push(`- ${x[i]}`);
-      i++;
-    } else {
-      out.push(`+ ${y[j]}`);
-      j++;
-    }
-  }
-  return out.length ? `${out.join('\n')}\n` : '';
 }
