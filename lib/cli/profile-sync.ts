@@ -92,7 +92,7 @@ export function profileChanges(current: Pick<LxdProfile, 'description' | 'config
 
 /** Reads what LXD has and decides what to do with each profile. No changes are made. */
 export async function planProfiles(client: LxdClient, docs: readonly ProfileDoc[], opts: PlanOptions = {}): Promise<PlanItem[]> {
-  const call = opts.signal ? { signal: opts.signal } : {};
+  const call = { signal: opts.signal };
   const plan: PlanItem[] = [];
   for (const doc of docs) {
     let got;
@@ -133,14 +133,14 @@ export function resultOf(action: PlanAction): AppliedResult {
  * between fails with exit code 5 and is not overwritten) and deletes. Calls `onDone` after each.
  */
 export async function applyPlan(client: LxdClient, plan: readonly PlanItem[], opts: { signal?: AbortSignal; onDone?: (item: PlanItem) => void } = {}): Promise<void> {
-  const call = opts.signal ? { signal: opts.signal } : {};
+  const call = { signal: opts.signal };
   for (const item of plan) {
     const d = item.desired;
     try {
       if (item.action === 'create' && d) {
         await client.profiles.create({ name: d.name, description: d.description, config: d.config, devices: d.devices }, call);
       } else if (item.action === 'update' && d) {
-        await client.profiles.update(d.name, { description: d.description, config: d.config, devices: d.devices }, { ...call, ...(item.etag ? { etag: item.etag } : {}) });
+        await client.profiles.update(d.name, { description: d.description, config: d.config, devices: d.devices }, { ...call, etag: item.etag });
       } else if (item.action === 'delete') {
         await client.profiles.delete(item.name, call);
       }

@@ -160,6 +160,7 @@ export function normaliseFixture(fixture: Fixture, opts: NormaliseOptions = {}):
     return out;
   });
   const { format, lxd, interactions, events, description } = doc as unknown as Omit<Fixture, 'recordedAt'>;
+  // Absent fields stay absent (not `undefined`): a saved and re-read fixture must deep-equal this one.
   return {
     format,
     ...(description !== undefined ? { description } : {}),
