@@ -31,28 +31,107 @@ export const silentLogger: Logger = {
   isLevelEnabled: () => false,
 };
 
-/** Keys whose values never reach a log line (cloud-init user-data, certificates, websocket secrets). */
+/** What a secret is replaced with, in log lines and in recorded fixtures. */
+export const REDACTED = '[redacted]';
+
+/**
+ * Keys whose values never reach a log line or a fixture, wherever they appear: cloud-init data,
+ * trust passwords and tokens, certificates and private keys, operation websocket secrets.
+ */
 export const REDACTED_KEYS: readonly string[] = [
-  'user.user-data',
   'user-data',
   'userData',
+  'vendor-data',
+  'vendorData',
+  'core.trust_password',
+  'password',
+  'trust_token',
+  'token',
   'certificate',
   'cert',
   'key',
-  'password',
   'secret',
   'secrets',
   'fds',
-  'trust_token',
 ];
 
-/** Returns a deep copy of `value` with secret-bearing keys replaced by "[redacted]". */
-export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 8 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    out[k] = REDACTED_KEYS.includes(k) ? '[redacted]' : redact(v, depth + 1);
-  }
-  return out;
+/**
+ * Config-map key prefixes whose values are redacted: `user.*` and `cloud-init.*` (cloud-init
+ * user-data, vendor-data, network-config) and `environment.*` (variables given to the instance).
+ */
+export const REDACTED_KEY_PREFIXES: readonly string[] = ['user.', 'cloud-init.', 'environment.'];
+
+const PRIVATE_KEY_PEM = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
+/** True when the value under `key` is a secret: a name in `names` or a key with a redacted prefix. */
+export function isRedactedKey(key: string, names: readonly string[] | ReadonlySet<string> = REDACTED_KEYS): boolean {
+  const named = Array.isArray(names) ? names.includes(key) : (names as ReadonlySet<string>).has(key);
+  return named || REDACTED_KEY_PREFIXES.some((prefix) => key.startsWith(prefix));
+}
+
+/** True when a string holds a PEM private key block, whatever key it is under. */
+export function isSecretText(value: string): boolean {
+  return PRIVATE_KEY_PEM.test(value);
+}
+
+const PRIVATE_KEY_BLOCK = /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----[\s\S]*?(?:-----END \1-----|$)/g;
+
+/** `text` with every PEM private key block (to its END line, or to the end of the text) replaced by `[redacted]`. */
+export function redactText(text: string): string {
+  return isSecretText(text) ? text.replace(PRIVATE_KEY_BLOCK, REDACTED) : text;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+const MAX_DEPTH = 32;
+
+/**
+ * Returns a deep copy of `value` in which the value under every secret key ({@link isRedactedKey})
+ * and every string holding a PEM private key is `"[redacted]"`. Plain objects and arrays are copied;
+ * other objects (errors, dates, buffers) are kept as they are. Anything nested deeper than 32
+ * levels is redacted too, so that no secret escapes by depth.
+ */
+export function redact(value: unknown): unknown {
+  const seen = new WeakSet<object>();
+  const walk = (v: unknown, depth: number): unknown => {
+    if (typeof v === 'string') return isSecretText(v) ? REDACTED : v;
+    if (!Array.isArray(v) && !isPlainObject(v)) return v;
+    if (depth > MAX_DEPTH) return REDACTED;
+    if (seen.has(v)) return '[circular]';
+    seen.add(v);
+    let out: unknown;
+    if (Array.isArray(v)) out = v.map((item) => walk(item, depth + 1));
+    else {
+      const copy: Record<string, unknown> = {};
+      for (const [k, item] of Object.entries(v)) {
+        // defineProperty: a `__proto__` key stays an ordinary key of the copy
+        Object.defineProperty(copy, k, { value: isRedactedKey(k) ? REDACTED : walk(item, depth + 1), enumerable: true, writable: true, configurable: true });
+      }
+      out = copy;
+    }
+    seen.delete(v);
+    return out;
+  };
+  return walk(value, 0);
+}
+
+/**
+ * A config or devices map (or a profile holding both) described by its key names only, for log
+ * lines: values never appear. A map of plain values becomes the list of its keys; a map holding
+ * maps shows each inner map in turn (other values as `…`).
+ *
+ * @example describeKeys({ config: { 'limits.cpu': '2', 'user.user-data': '#cloud-config…' }, devices: { eth0: { type: 'nic', parent: 'br0' } } })
+ * // => '{"config":["limits.cpu","user.user-data"],"devices":{"eth0":["type","parent"]}}'
+ */
+export function describeKeys(map: Readonly<Record<string, unknown>>): string {
+  const shape = (m: Record<string, unknown>, depth: number): unknown => {
+    const entries = Object.entries(m);
+    if (depth >= MAX_DEPTH || !entries.some(([, v]) => isPlainObject(v))) return entries.map(([k]) => k);
+    return Object.fromEntries(entries.map(([k, v]) => [k, isPlainObject(v) ? shape(v, depth + 1) : '…']));
+  };
+  return JSON.stringify(isPlainObject(map) ? shape(map, 0) : []);
 }

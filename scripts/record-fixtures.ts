@@ -78,7 +78,7 @@ async function record(file: string, description: string, body: (s: Session) => P
 }
 
 async function createContainer(client: LxdClient, name: string, devices?: Record<string, Record<string, string>>): Promise<void> {
-  const op = await client.instances.create({ name, source: { type: 'image', alias: ALIAS }, ...(devices ? { devices } : {}) });
+  const op = await client.instances.create({ name, source: { type: 'image', alias: ALIAS }, devices });
   await op.wait(OP_TIMEOUT);
 }
 
@@ -147,9 +147,9 @@ const scenarios: Record<string, () => Promise<void>> = {
       await record('profiles/crud.json', 'profile create, get (ETag), update with the ETag, update with a stale ETag (412), duplicate create (500 already exists), delete, get after delete (404)', async ({ client }) => {
         await client.profiles.create({ name, description: 'fixture profile', config: { 'limits.cpu': '1' } });
         const first = await client.profiles.get(name);
-        await client.profiles.update(name, { description: 'updated', config: { 'limits.cpu': '2' }, devices: {} }, first.etag ? { etag: first.etag } : {});
+        await client.profiles.update(name, { description: 'updated', config: { 'limits.cpu': '2' }, devices: {} }, { etag: first.etag });
         await client.profiles.get(name);
-        await expectError(client.profiles.update(name, { description: 'stale', config: {}, devices: {} }, first.etag ? { etag: first.etag } : {}), 'stale update');
+        await expectError(client.profiles.update(name, { description: 'stale', config: {}, devices: {} }, { etag: first.etag }), 'stale update');
         await expectError(client.profiles.create({ name }), 'duplicate create');
         await client.profiles.delete(name);
         await expectError(client.profiles.get(name), 'get after delete');

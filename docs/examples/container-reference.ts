@@ -36,6 +36,7 @@ import {
   profileRevision,
   removeDirectory,
   upgradeStatusTerminal,
+  validateCreateArgs,
   validateProfile,
   type Logger,
   type ProfilePost,
@@ -97,6 +98,18 @@ const eth0 = newInterfaceInfo({ interfaceName: 'eth0', interfaceType: 'ethernet'
   assert.deepEqual(eth0, newInterfaceInfo({ interfaceName: 'eth0', interfaceType: 'ethernet', parentInterfaceName: 'lxdbr0', configType: 'dhcp' }));
 }
 const net = bridgeNetworkConfig('lxdbr0', 0, [eth0]);
+
+// Checking what a JavaScript caller passes.
+{
+  const args = validateCreateArgs({ instanceConfig: { machineId: '0' }, constraints: { mem: 2048 }, series: 'jammy', network: net });
+  assert.deepEqual(args, { instanceConfig: { machineId: '0' }, constraints: { mem: 2048 }, series: 'jammy', network: net });
+  const fromJs = JSON.parse('{"networkType": "bridge", "device": "br0", "mtu": 0, "interfaces": [{"interfaceName": 0}]}');
+  assert.throws(() => validateCreateArgs({ instanceConfig: { machineId: '0' }, constraints: {}, series: 'jammy', network: fromJs }), {
+    code: 'CONTAINER_ERR_NOT_VALID',
+    message: 'network.interfaces[0].deviceIndex: expected number, got undefined',
+  });
+  assert.throws(() => bridgeNetworkConfig('br0', '1500' as unknown as number), { message: 'mtu: expected number, got string' });
+}
 
 if (!(await containersSupported())) console.log('this host is itself a container: no nested LXD');
 else console.log('containers supported on this host');

@@ -1,9 +1,11 @@
 /**
  * The CLI's pino logger: always on stderr (stdout is for results), pretty on a terminal (when
- * pino-pretty is installed), JSON lines otherwise.
+ * pino-pretty is installed), JSON lines otherwise. Every line goes through the library's redaction
+ * rule (`redact()` in lib/logger.ts) before it is written.
  */
-import type { Level } from 'pino';
-import type { Logger } from '../logger.js';
+import type pino from 'pino';
+import type { Level, LoggerOptions as PinoOptions } from 'pino';
+import { redact, redactText, type Logger } from '../logger.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -22,20 +24,55 @@ export interface LoggerOptions {
   stream?: { write(s: string): unknown };
 }
 
+/**
+ * pino options that apply the library's redaction rule to every line. pino's own `redact` option
+ * takes fixed paths and cannot say "every key starting with `user.`", so the logged object and the
+ * base bindings go through `redact()`, and message strings lose any PEM private key they hold. pino
+ * does not run `formatters.bindings` for children: see {@link redactingChildren}.
+ */
+export function redactingPinoOptions(): Pick<PinoOptions, 'formatters' | 'hooks'> {
+  return {
+    formatters: {
+      log: (obj) => redact(obj) as Record<string, unknown>,
+      bindings: (bindings) => redact(bindings) as pino.Bindings,
+    },
+    hooks: {
+      logMethod(args, method) {
+        const scrubbed = args.map((a: unknown) => (typeof a === 'string' ? redactText(a) : a)) as Parameters<typeof method>;
+        method.apply(this, scrubbed);
+      },
+    },
+  };
+}
+
+/**
+ * Makes `logger.child(bindings)` pass the bindings through `redact()`, for the logger and every
+ * descendant (pino children inherit `child` from their parent object). Returns the same logger.
+ */
+export function redactingChildren<L extends pino.Logger>(logger: L): L {
+  type Child = (this: unknown, bindings: pino.Bindings, options?: pino.ChildLoggerOptions) => unknown;
+  const child = logger.child as Child;
+  // `this`, not `logger`: a grandchild is made by calling `child` on a child
+  logger.child = function (this: unknown, bindings: pino.Bindings, options?: pino.ChildLoggerOptions) {
+    return child.call(this, redact(bindings) as pino.Bindings, options);
+  } as L['child'];
+  return logger;
+}
+
 /** A pino logger for the CLI. */
 export async function createCliLogger(opts: LoggerOptions): Promise<Logger> {
   const { default: pino } = await import('pino');
-  const base = { level: opts.level === 'silent' ? 'silent' : (opts.level satisfies Level | 'silent'), base: { name: 'lxdkit' } };
-  if (opts.stream) return asLogger(pino(base, opts.stream));
+  const base: PinoOptions = { level: opts.level satisfies Level | 'silent', base: { name: 'lxdkit' }, ...redactingPinoOptions() };
+  if (opts.stream) return asLogger(redactingChildren(pino(base, opts.stream)));
   if (opts.pretty && opts.level !== 'silent') {
     try {
       const mod = (await import('pino-pretty')) as unknown as { default: (o: Record<string, unknown>) => NodeJS.WritableStream };
-      return asLogger(pino(base, mod.default({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss' })));
+      return asLogger(redactingChildren(pino(base, mod.default({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss' }))));
     } catch {
       // pino-pretty is a development dependency: without it, JSON lines
     }
   }
-  return asLogger(pino(base, pino.destination({ fd: 2, sync: true })));
+  return asLogger(redactingChildren(pino(base, pino.destination({ fd: 2, sync: true }))));
 }
 
 /** pino's logger type has an index signature (custom levels); lxdkit only needs the Logger subset. */

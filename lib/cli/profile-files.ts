@@ -1,11 +1,12 @@
 /**
  * Profiles kept as YAML files in the shape `lxc profile show` prints (`name`, `description`,
  * `config`, `devices`; `used_by` and `project` are accepted and ignored). A syntax or schema error
- * names the file, the line and the field; nothing is sent to LXD until every file is valid.
+ * names the file, the line and the field; nothing is sent to LXD until every file is valid. Hostile
+ * YAML is refused the same way: aliases that expand too much ("billion laughs") and `__proto__` keys.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, stringify, type Document } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, stringify, type Document } from 'yaml';
 import { z } from 'zod';
 import { AllowedDeviceTypes, ForbiddenConfigPrefixes, validateProfile } from '../lxdprofile/profile.js';
 import { validateProfileName } from '../lxd/validate.js';
@@ -56,6 +57,56 @@ const ProfileFileSchema = z.strictObject({
 });
 
 const EXTENSIONS = new Set(['.yaml', '.yml']);
+
+/**
+ * The `yaml` package's limit on alias expansion (its own default, spelled out): converting a document
+ * fails once the aliases of one anchor, times the aliases nested in it, pass this. A "billion laughs"
+ * document is refused after a few dozen steps, before anything is expanded.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
+/** Keys refused anywhere in a profile file: `__proto__` would be dropped or set an object's prototype. */
+const FORBIDDEN_KEYS = new Set(['__proto__']);
+
+type YamlRange = { range?: [number, number, number] | null };
+
+/**
+ * The first forbidden key in the document, with its path (`config.__proto__`, `devices.eth0.__proto__`)
+ * and the offset of the key. Walks the syntax tree once; aliases are not followed.
+ */
+function forbiddenKey(node: unknown, path: string[] = []): { path: string[]; offset: number | undefined } | undefined {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (key !== undefined && FORBIDDEN_KEYS.has(key)) return { path: [...path, key], offset: (pair.key as YamlRange).range?.[0] };
+      const found = forbiddenKey(pair.value, key === undefined ? [...path, '?'] : [...path, key]);
+      if (found) return found;
+    }
+  } else if (isSeq(node)) {
+    for (const [i, item] of node.items.entries()) {
+      const found = forbiddenKey(item, [...path, String(i)]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** The offset of the first alias (`*name`) in the document, for the line of an alias error. */
+function firstAlias(node: unknown): number | undefined {
+  if (isAlias(node)) return (node as YamlRange).range?.[0];
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const at = firstAlias(pair.key) ?? firstAlias(pair.value);
+      if (at !== undefined) return at;
+    }
+  } else if (isSeq(node)) {
+    for (const item of node.items) {
+      const at = firstAlias(item);
+      if (at !== undefined) return at;
+    }
+  }
+  return undefined;
+}
 
 /** Expands directories to their `*.yaml` / `*.yml` files (sorted, not recursive). */
 export async function expandPaths(paths: readonly string[], cwd: string): Promise<string[]> {
@@ -119,7 +170,17 @@ export function parseProfileText(text: string, file: string, opts: { charm?: boo
     if (bad) throw new ProfileFileError(file, bad.linePos?.[0].line ?? lineAt(bad.pos[0]), undefined, `YAML syntax: ${bad.message.split('\n')[0]}`);
     if (doc.contents === null) continue;
     const start = lineAt(doc.contents.range?.[0]) ?? 1;
-    const data: unknown = doc.toJS({ maxAliasCount: 100 });
+    const forbidden = forbiddenKey(doc.contents);
+    if (forbidden) {
+      throw new ProfileFileError(file, lineAt(forbidden.offset) ?? start, forbidden.path.join('.'), `the key "${forbidden.path.at(-1)}" is not allowed in a profile file`);
+    }
+    let data: unknown;
+    try {
+      data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new ProfileFileError(file, lineAt(firstAlias(doc.contents)) ?? start, undefined, `YAML aliases expand too much (${why}; at most ${MAX_ALIAS_COUNT} expansions)`);
+    }
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       throw new ProfileFileError(file, start, undefined, 'a profile must be a map with name, description, config and devices');
     }

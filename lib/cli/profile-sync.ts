@@ -7,7 +7,10 @@ import { isNotFound, isPreconditionFailed } from '../lxd/errors.js';
 import type { LxdClient } from '../lxd/client.js';
 import type { LxdProfile } from '../lxd/schemas.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { lineDiff } from './line-diff.js';
 import { profileYaml, type ProfileDoc } from './profile-files.js';
+
+export { lineDiff } from './line-diff.js';
 
 export type PlanAction = 'create' | 'update' | 'unchanged' | 'delete' | 'keep';
 
@@ -42,7 +45,23 @@ export interface PlanOptions {
 
 function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+/** `map[key]` when `map` has it as its own key: never an inherited member (`constructor`, `toString`). */
+function own<T>(map: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+/**
+ * A change from `from` to `to`; an absent side has no key at all, because changes are printed
+ * with `--json` and compared with deep equality.
+ */
+function change<T extends string | Record<string, string>>(path: string, from: T | undefined, to: T | undefined): FieldChange {
+  const c: FieldChange = { path };
+  if (from !== undefined) c.from = from;
+  if (to !== undefined) c.to = to;
+  return c;
 }
 
 /** The field-level differences from `current` (LXD) to `desired` (the file). */
@@ -51,21 +70,21 @@ export function profileChanges(current: Pick<LxdProfile, 'description' | 'config
   if (current.description !== desired.description) changes.push({ path: 'description', from: current.description, to: desired.description });
   const keys = [...new Set([...Object.keys(current.config), ...Object.keys(desired.config)])].sort();
   for (const k of keys) {
-    const from = current.config[k];
-    const to = desired.config[k];
-    if (from !== to) changes.push({ path: `config.${k}`, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
+    const from = own(current.config, k);
+    const to = own(desired.config, k);
+    if (from !== to) changes.push(change(`config.${k}`, from, to));
   }
   const devices = [...new Set([...Object.keys(current.devices), ...Object.keys(desired.devices)])].sort();
   for (const d of devices) {
-    const from = current.devices[d];
-    const to = desired.devices[d];
+    const from = own(current.devices, d);
+    const to = own(desired.devices, d);
     if (from && to) {
       if (sameMap(from, to)) continue;
       for (const k of [...new Set([...Object.keys(from), ...Object.keys(to)])].sort()) {
-        if (from[k] !== to[k]) changes.push({ path: `devices.${d}.${k}`, ...(from[k] !== undefined ? { from: from[k] } : {}), ...(to[k] !== undefined ? { to: to[k] } : {}) });
+        if (own(from, k) !== own(to, k)) changes.push(change(`devices.${d}.${k}`, own(from, k), own(to, k)));
       }
     } else {
-      changes.push({ path: `devices.${d}`, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+      changes.push(change(`devices.${d}`, from, to));
     }
   }
   return changes;
@@ -73,7 +92,7 @@ export function profileChanges(current: Pick<LxdProfile, 'description' | 'config
 
 /** Reads what LXD has and decides what to do with each profile. No changes are made. */
 export async function planProfiles(client: LxdClient, docs: readonly ProfileDoc[], opts: PlanOptions = {}): Promise<PlanItem[]> {
-  const call = opts.signal ? { signal: opts.signal } : {};
+  const call = { signal: opts.signal };
   const plan: PlanItem[] = [];
   for (const doc of docs) {
     let got;
@@ -114,14 +133,14 @@ export function resultOf(action: PlanAction): AppliedResult {
  * between fails with exit code 5 and is not overwritten) and deletes. Calls `onDone` after each.
  */
 export async function applyPlan(client: LxdClient, plan: readonly PlanItem[], opts: { signal?: AbortSignal; onDone?: (item: PlanItem) => void } = {}): Promise<void> {
-  const call = opts.signal ? { signal: opts.signal } : {};
+  const call = { signal: opts.signal };
   for (const item of plan) {
     const d = item.desired;
     try {
       if (item.action === 'create' && d) {
         await client.profiles.create({ name: d.name, description: d.description, config: d.config, devices: d.devices }, call);
       } else if (item.action === 'update' && d) {
-        await client.profiles.update(d.name, { description: d.description, config: d.config, devices: d.devices }, { ...call, ...(item.etag ? { etag: item.etag } : {}) });
+        await client.profiles.update(d.name, { description: d.description, config: d.config, devices: d.devices }, { ...call, etag: item.etag });
       } else if (item.action === 'delete') {
         await client.profiles.delete(item.name, call);
       }
@@ -147,31 +166,4 @@ export function renderDiff(item: PlanItem): string {
   const after = item.desired ? profileYaml({ ...empty, ...item.desired }) : '';
   const header = `--- lxd: profile ${item.name}${item.current ? '' : ' (absent)'}\n+++ ${item.file ?? `(no file: deleted by --prune)`}\n`;
   return header + lineDiff(before, after);
-}
-
-/** A line diff (longest common subsequence) with every line shown: ' ' same, '-' removed, '+' added. */
-export function lineDiff(a: string, b: string): string {
-  const x = a === '' ? [] : a.replace(/\n$/, '').split('\n');
-  const y = b === '' ? [] : b.replace(/\n$/, '').split('\n');
-  const n = x.length;
-  const m = y.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = x[i] === y[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && x[i] === y[j]) {
-      out.push(`  ${x[i]}`);
-      i++;
-      j++;
-    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
-      out.push(`- ${x[i]}`);
-      i++;
-    } else {
-      out.push(`+ ${y[j]}`);
-      j++;
-    }
-  }
-  return out.length ? `${out.join('\n')}\n` : '';
 }

@@ -4,8 +4,12 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { Document, isMap, isPair, isScalar, isSeq, parse as parseYaml, visit } from 'yaml';
+import { z } from 'zod';
 import { ContainerError, ContainerErrorCode } from '../errors.js';
 import type { InstanceConfig, InterfaceInfo, NetworkConfig } from './types.js';
+import { InstanceConfigSchema, InterfaceInfoSchema, NetworkConfigSchema, parseArg, UserDataSchema } from './validate.js';
+
+const Interfaces = z.array(InterfaceInfoSchema);
 
 /**
  * Juju `cloudinit.CloudInitNetworkConfigDisabled`: the value of LXD's `user.network-config` (and
@@ -50,9 +54,11 @@ function cidrAddress(info: InterfaceInfo): string {
  *
  * @example generateNetplan([newInterfaceInfo({ interfaceName: 'eth0', macAddress: '00:16:3e:00:00:00', configType: 'dhcp' })])
  * // => 'network:\n  version: 2\n  ethernets:\n    eth0:\n      match:\n        macaddress: 00:16:3e:00:00:00\n      dhcp4: true\n'
- * @throws ContainerError `CONTAINER_ERR_NOT_VALID` `missing container network config` for an empty list.
+ * @throws ContainerError `CONTAINER_ERR_NOT_VALID` `missing container network config` for an empty list,
+ *   or for a field of the wrong type (`interfaces[0].dnsServers: expected array, got undefined`).
  */
 export function generateNetplan(interfaces: readonly InterfaceInfo[]): string {
+  parseArg(Interfaces, interfaces, 'interfaces');
   if (interfaces.length === 0) {
     throw new ContainerError(ContainerErrorCode.NOT_VALID, 'missing container network config');
   }
@@ -96,6 +102,7 @@ function isNonUbuntuSeries(series: string | undefined): boolean {
 /** Parses the caller's user-data: a `#cloud-config` YAML mapping string or a plain object. */
 export function parseUserData(userData: string | Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
   if (userData === undefined) return {};
+  parseArg(UserDataSchema, userData, 'userData');
   if (typeof userData !== 'string') return { ...userData };
   if (userData.trim() === '') return {};
   let parsed: unknown;
@@ -161,9 +168,12 @@ function merge(generated: Record<string, unknown>, user: Record<string, unknown>
  * @example
  * cloudInitUserData({ machineId: '0' }, bridgeNetworkConfig('lxdbr0', 0, [eth0]))
  * // => '#cloud-config\nbootcmd:\n- install -D -m 644 /dev/null \'/etc/netplan/99-juju.yaml\'\n…'
- * @throws ContainerError `CONTAINER_ERR_NOT_VALID` when `userData` is not a YAML mapping.
+ * @throws ContainerError `CONTAINER_ERR_NOT_VALID` when `userData` is not a YAML mapping, or a field
+ *   of either argument has the wrong type (`network.interfaces[0].interfaceName: expected string, got number`).
  */
 export function cloudInitUserData(instanceConfig: InstanceConfig, networkConfig?: NetworkConfig | null): string {
+  parseArg(InstanceConfigSchema, instanceConfig, 'instanceConfig');
+  if (networkConfig !== undefined && networkConfig !== null) parseArg(NetworkConfigSchema, networkConfig, 'network');
   const user = parseUserData(instanceConfig.userData);
   const generated: Record<string, unknown> = {};
   const interfaces = networkConfig?.interfaces ?? [];

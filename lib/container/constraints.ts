@@ -7,6 +7,7 @@ import { ContainerError, ContainerErrorCode } from '../errors.js';
 import { goQuote } from '../go-compat.js';
 import type { LxdDevices } from './nic.js';
 import type { Constraints } from './types.js';
+import { ConstraintsSchema, parseArg } from './validate.js';
 
 /** The parts of an LXD instance spec that constraints touch. */
 export interface LxdConstraintSpec {
@@ -21,12 +22,13 @@ export interface LxdConstraintSpec {
 const NUMERIC_KEYS = ['mem', 'cores', 'rootDisk', 'cpuPower'] as const;
 
 /**
- * Refuses constraint numbers Juju could not hold (Juju's are uint64): negative, fractional or not
- * finite.
+ * Refuses constraints of the wrong type (`constraints.mem: expected number, got string`) and
+ * numbers Juju could not hold (Juju's are uint64): negative, fractional or not finite.
  *
  * @throws ContainerError `CONTAINER_ERR_NOT_VALID`.
  */
 export function validateConstraints(cons: Constraints): void {
+  parseArg(ConstraintsSchema, cons, 'constraints');
   for (const key of NUMERIC_KEYS) {
     const v = cons[key];
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {

@@ -81,3 +81,15 @@ export {
   parseUserData,
   shQuote,
 } from './cloudinit.js';
+export {
+  AddressSchema,
+  ConstraintsSchema,
+  InstanceConfigSchema,
+  InterfaceInfoSchema,
+  LxdDevicesSchema,
+  NetworkConfigSchema,
+  RouteSchema,
+  UserDataSchema,
+  validateCreateArgs,
+  type CreateArgs,
+} from './validate.js';

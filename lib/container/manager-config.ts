@@ -1,7 +1,7 @@
 /**
  * Juju's `container.ManagerConfig`: the string map a manager is configured with.
  */
-import { silentLogger, type Logger } from '../logger.js';
+import { isRedactedKey, REDACTED, silentLogger, type Logger } from '../logger.js';
 import { ContainerLoggerName } from './constants.js';
 import { goQuote } from '../go-compat.js';
 
@@ -73,12 +73,14 @@ export class ManagerConfig {
    * Logs every key that is still present at INFO (despite the name, as Juju does) with Juju's text
    * `unused config option: "<key>" -> "<value>"`, both parts Go-`%q`-quoted. Entries are logged in
    * insertion order (Juju's order is random). The logger gets a `{ module: "juju.container" }` child.
+   * The value of a secret key (`user.*`, `cloud-init.*`, `environment.*`, `password`, … : the rule of
+   * `redact()`) is logged as `"[redacted]"`, so only its name reaches the log.
    */
   warnAboutUnused(logger: Logger = silentLogger): void {
     if (this.#values.size === 0) return;
     const log = logger.child({ module: ContainerLoggerName });
     for (const [key, value] of this.#values) {
-      log.info(`unused config option: ${goQuote(key)} -> ${goQuote(value)}`);
+      log.info(`unused config option: ${goQuote(key)} -> ${goQuote(isRedactedKey(key) ? REDACTED : value)}`);
     }
   }
 }

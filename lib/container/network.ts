@@ -1,16 +1,25 @@
 /**
  * Juju's `container.NetworkConfig` helpers (container/network.go).
  */
+import { z } from 'zod';
 import { BridgeNetwork } from './constants.js';
 import type { InterfaceInfo, NetworkConfig } from './types.js';
+import { InterfaceInfoSchema, parseArg } from './validate.js';
+
+const PartialInterfaceInfo = InterfaceInfoSchema.partial();
+const Interfaces = z.array(InterfaceInfoSchema);
+const Mtu = z.number().int();
 
 /**
  * An {@link InterfaceInfo} with Go's zero values (`""`, `0`, `false`, empty lists) for every field
  * not given. Lists are fresh copies.
  *
+ * @throws ContainerError `CONTAINER_ERR_NOT_VALID` for a field of the wrong type
+ *   (`interfaceInfo.mtu: expected number, got string`).
  * @example newInterfaceInfo({ interfaceName: 'eth0', parentInterfaceName: 'lxdbr0', configType: 'dhcp' })
  */
 export function newInterfaceInfo(partial: Partial<InterfaceInfo> = {}): InterfaceInfo {
+  parseArg(PartialInterfaceInfo, partial, 'interfaceInfo');
   const info: InterfaceInfo = {
     deviceIndex: 0,
     macAddress: '',
@@ -54,8 +63,13 @@ export function fallbackInterfaceInfo(): InterfaceInfo[] {
  * result's `interfaces` is never empty.
  *
  * @example bridgeNetworkConfig('lxdbr0', 0) // => { networkType: 'bridge', device: 'lxdbr0', mtu: 0, interfaces: [eth0] }
+ * @throws ContainerError `CONTAINER_ERR_NOT_VALID` for an argument of the wrong type
+ *   (`interfaces[0].interfaceName: expected string, got number`).
  */
 export function bridgeNetworkConfig(device: string, mtu: number, interfaces?: readonly InterfaceInfo[] | null): NetworkConfig {
+  parseArg(z.string(), device, 'device');
+  parseArg(Mtu, mtu, 'mtu');
+  if (interfaces !== undefined && interfaces !== null) parseArg(Interfaces, interfaces, 'interfaces');
   return {
     networkType: BridgeNetwork,
     device,

@@ -4,8 +4,12 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { ContainerError, ContainerErrorCode } from '../errors.js';
 import { goAtoi, goQuote } from '../go-compat.js';
+import { z } from 'zod';
 import { newInterfaceInfo } from './network.js';
 import type { InterfaceInfo } from './types.js';
+import { InterfaceInfoSchema, LxdDevicesSchema, parseArg } from './validate.js';
+
+const Interfaces = z.array(InterfaceInfoSchema);
 
 /** An LXD device: string keys to string values (`type`, `nictype`, `parent`, …). */
 export type LxdDevice = Record<string, string>;
@@ -62,9 +66,11 @@ export interface DevicesFromInterfaceInfoResult {
  * devicesFromInterfaceInfo([newInterfaceInfo({ interfaceName: 'eth0', interfaceType: 'ethernet', parentInterfaceName: 'lxdbr0' })])
  * // => { devices: { eth0: { type: 'nic', nictype: 'bridged', name: 'eth0', parent: 'lxdbr0' } }, unknownParents: ['lxdbr0'] }
  * @throws ContainerError `CONTAINER_ERR_NOT_SUPPORTED` `interface type "<t>" not supported`, or
- *   `CONTAINER_ERR_NOT_VALID` `parent interface name is empty`.
+ *   `CONTAINER_ERR_NOT_VALID` `parent interface name is empty`, or a field of the wrong type
+ *   (`interfaces[0].mtu: expected an integer, got 1.5`).
  */
 export function devicesFromInterfaceInfo(interfaces: readonly InterfaceInfo[]): DevicesFromInterfaceInfoResult {
+  parseArg(Interfaces, interfaces, 'interfaces');
   const devices: LxdDevices = {};
   const unknownParents: string[] = [];
   for (const info of interfaces) {
@@ -91,9 +97,11 @@ export function devicesFromInterfaceInfo(interfaces: readonly InterfaceInfo[]): 
  *
  * @example interfaceInfoFromDevices({ eth0: { type: 'nic', parent: 'lxdbr0', hwaddr: '00:16:3e:00:00:00' } })
  * // => [{ interfaceName: 'eth0', parentInterfaceName: 'lxdbr0', macAddress: '00:16:3e:00:00:00', configType: 'dhcp', origin: 'provider', … }]
- * @throws ContainerError `CONTAINER_ERR_PARSE`: `parsing device MTU: strconv.Atoi: parsing "x": invalid syntax`.
+ * @throws ContainerError `CONTAINER_ERR_PARSE`: `parsing device MTU: strconv.Atoi: parsing "x": invalid syntax`;
+ *   `CONTAINER_ERR_NOT_VALID` when `devices` is not a map of maps of strings.
  */
 export function interfaceInfoFromDevices(devices: Readonly<LxdDevices>): InterfaceInfo[] {
+  parseArg(LxdDevicesSchema, devices, 'devices');
   const interfaces: InterfaceInfo[] = [];
   for (const [name, device] of Object.entries(devices)) {
     const info = newInterfaceInfo({

@@ -6,7 +6,7 @@ export { Operation, isFinal, progressOf, type OperationProgress, type WaitOption
 export { resolveSocketPath, DEBIAN_SOCKET, SNAP_SOCKET, INCUS_SOCKET, INCUS_RUN_SOCKET, type ServerKind } from './socket.js';
 export { serverHeader } from './headers.js';
 export { LOCAL_ORIGIN, DEFAULT_TIMEOUT_MS, type TlsOptions } from './transport.js';
-export { lxdPath, segment, nameFromUrl } from './path.js';
+export { lxdPath, segment, nameFromUrl, namesFromUrls, type UrlSource } from './path.js';
 export {
   validateInstanceName,
   validateProfileName,

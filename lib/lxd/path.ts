@@ -1,8 +1,15 @@
-import { LxdValidationError } from './errors.js';
+import { LxdResponseValidationError, LxdValidationError } from './errors.js';
 
-/** Escapes one path segment (an instance, profile, alias, ... name). */
-export function segment(value: string): string {
-  if (value.length === 0) throw new LxdValidationError('name', 'must not be empty');
+/**
+ * Escapes one path segment (an instance, profile, alias, ... name). A value that is not a string,
+ * is empty, is `.` or `..` (which would name the parent resource once the URL is resolved), or holds
+ * NUL is refused with `LxdValidationError` (`LXD_ERR_INVALID_ARGUMENT`), before any I/O.
+ */
+export function segment(value: string, field = 'name'): string {
+  if (typeof value !== 'string') throw new LxdValidationError(field, `must be a string, got ${value === null ? 'null' : typeof value}`);
+  if (value.length === 0) throw new LxdValidationError(field, 'must not be empty');
+  if (value === '.' || value === '..') throw new LxdValidationError(field, `"${value}" is not a valid name: a path segment cannot be "." or ".."`);
+  if (value.includes('\0')) throw new LxdValidationError(field, 'must not contain NUL');
   return encodeURIComponent(value);
 }
 
@@ -31,9 +38,34 @@ export function buildQuery(query: Record<string, QueryValue> | undefined): strin
   return s ? `?${s}` : '';
 }
 
-/** The last segment of an LXD URL such as `/1.0/instances/c1?project=p`, decoded. */
-export function nameFromUrl(url: string): string {
+/** Where a URL came from, for the error when it cannot be decoded: the request that listed it. */
+export interface UrlSource {
+  method: string;
+  path: string;
+  /** Its index in the list LXD answered. */
+  index?: number;
+}
+
+/**
+ * The last segment of an LXD URL such as `/1.0/instances/c1?project=p`, decoded. A malformed
+ * percent-escape (`%zz`, a lone `%`, invalid UTF-8) is LXD's fault, not the caller's:
+ * `LxdResponseValidationError` (`LXD_ERR_INVALID_RESPONSE`) naming the URL and, when given, the
+ * request that listed it.
+ */
+export function nameFromUrl(url: string, source: UrlSource = { method: 'GET', path: url }): string {
   const noQuery = url.split('?')[0] ?? url;
   const last = noQuery.slice(noQuery.lastIndexOf('/') + 1);
-  return decodeURIComponent(last);
+  try {
+    return decodeURIComponent(last);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new LxdResponseValidationError(source.method, source.path, [
+      { path: source.index === undefined ? [] : [source.index], message: `${JSON.stringify(url)} has a malformed percent-escape in its name (${why})` },
+    ]);
+  }
+}
+
+/** The names of a `recursion=0` listing (URLs), decoded with {@link nameFromUrl}. */
+export function namesFromUrls(urls: readonly string[], method: string, path: string): string[] {
+  return urls.map((url, index) => nameFromUrl(url, { method, path, index }));
 }

@@ -40,9 +40,10 @@ export function validatePoolName(name: unknown, field = 'storage pool name'): st
   return name;
 }
 
-/** Any other path segment (image fingerprints, aliases, operation ids): non-empty, no NUL. */
+/** Any other path segment (image fingerprints, aliases, operation ids): non-empty, not "." or "..", no NUL. */
 export function validateSegment(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new LxdValidationError(field, 'must be a non-empty string');
+  if (value === '.' || value === '..') throw new LxdValidationError(field, `"${value}" is not a valid name: a path segment cannot be "." or ".."`);
   if (value.includes('\0')) throw new LxdValidationError(field, 'must not contain NUL');
   return value;
 }

@@ -97,7 +97,7 @@ export async function loadFixture(file: string | URL, opts: { signal?: AbortSign
   const name = typeof file === 'string' ? file : file.pathname;
   let text: string;
   try {
-    text = await readFile(file, { encoding: 'utf8', ...(opts.signal ? { signal: opts.signal } : {}) });
+    text = await readFile(file, { encoding: 'utf8', signal: opts.signal });
   } catch (err) {
     throw new FixtureError(`cannot read fixture ${name}: ${(err as Error).message}`, name, { cause: err });
   }

@@ -4,13 +4,18 @@
  * never reach a file.
  */
 import { hostname } from 'node:os';
-import { REDACTED_KEYS } from '../logger.js';
+import { isRedactedKey, isSecretText, REDACTED, REDACTED_KEYS } from '../logger.js';
 import type { Fixture, Json } from './fixture.js';
 
-export const REDACTED = '[redacted]';
+export { REDACTED } from '../logger.js';
 
-/** Keys whose values are replaced by `[redacted]` (string leaves only; keys and structure stay). */
-export const FIXTURE_REDACTED_KEYS: readonly string[] = [...REDACTED_KEYS, 'certificate_fingerprint', 'token'];
+/**
+ * Keys whose values are replaced by `[redacted]` (string leaves only; keys and structure stay): the
+ * library's own list (`REDACTED_KEYS`, the one log lines use) plus `certificate_fingerprint`. Keys
+ * with a prefix in `REDACTED_KEY_PREFIXES` (`user.`, `cloud-init.`, `environment.`) and strings
+ * holding a PEM private key are redacted as well, whatever the list.
+ */
+export const FIXTURE_REDACTED_KEYS: readonly string[] = [...REDACTED_KEYS, 'certificate_fingerprint'];
 
 /** The first placeholder timestamp; later ones follow one second apart, in chronological order. */
 export const EPOCH = Date.UTC(2000, 0, 1);
@@ -27,7 +32,10 @@ const MAC = /\b(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\b/gi;
 export interface NormaliseOptions {
   /** Run-unique strings and their stable replacements, e.g. `{ 'lxdkit-fx-3f9a1c': 'lxdkit-fx' }`. */
   replace?: Record<string, string>;
-  /** Keys whose values are redacted (default `FIXTURE_REDACTED_KEYS`). */
+  /**
+   * Keys whose values are redacted (default `FIXTURE_REDACTED_KEYS`). Keys with a redacted prefix
+   * (`user.`, `cloud-init.`, `environment.`) and PEM private keys are redacted whatever this says.
+   */
   redactKeys?: readonly string[];
   /** The host name to hide (default `os.hostname()`); values equal to it become `lxd-host`. */
   hostname?: string;
@@ -56,11 +64,11 @@ function visitStrings(value: Json, fn: (s: string) => void): void {
 }
 
 function redact(value: Json, keys: ReadonlySet<string>, inside = false): Json {
-  if (typeof value === 'string') return inside && value !== '' ? REDACTED : value;
+  if (typeof value === 'string') return (inside && value !== '') || isSecretText(value) ? REDACTED : value;
   if (Array.isArray(value)) return value.map((v) => redact(v, keys, inside));
   if (value && typeof value === 'object') {
     const out: Record<string, Json> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = redact(v, keys, inside || keys.has(k));
+    for (const [k, v] of Object.entries(value)) out[k] = redact(v, keys, inside || isRedactedKey(k, keys));
     return out;
   }
   return value;
@@ -81,7 +89,9 @@ function escapeRegExp(s: string): string {
 /**
  * Returns a normalised copy of a fixture:
  * 1. every `replace` key becomes its value (longest first), in keys and values alike;
- * 2. values under secret keys (`secret`, `fds`, `certificate`, `user.user-data`, ...) become `[redacted]`;
+ * 2. values under secret keys (`secret`, `fds`, `certificate`, `password`, `token`, ...), under keys with
+ *    a secret prefix (`user.`, `cloud-init.`, `environment.`), and strings holding a PEM private key
+ *    become `[redacted]`;
  * 3. each distinct UUID becomes `00000000-0000-4000-8000-00000000000N`, numbered by first appearance,
  *    so an operation id is the same in the 202 response, the `/wait` path and the final GET;
  * 4. each distinct timestamp becomes `2000-01-01T00:00:NNZ`, numbered in chronological order
@@ -150,6 +160,7 @@ export function normaliseFixture(fixture: Fixture, opts: NormaliseOptions = {}):
     return out;
   });
   const { format, lxd, interactions, events, description } = doc as unknown as Omit<Fixture, 'recordedAt'>;
+  // Absent fields stay absent (not `undefined`): a saved and re-read fixture must deep-equal this one.
   return {
     format,
     ...(description !== undefined ? { description } : {}),

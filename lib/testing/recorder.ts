@@ -179,6 +179,7 @@ export class Recorder {
       if (v !== undefined) kept[name] = v;
     }
     const parsed = parseJson(text);
+    // body or text or neither, never an `undefined` key: the fixture is saved and compared with deep equality
     return { status, headers: kept, ...(parsed.ok ? { body: parsed.value } : text !== '' ? { text } : {}) };
   }
 
@@ -236,6 +237,7 @@ export class Recorder {
   /** The fixture recorded so far, normalised. Asks the daemon (unrecorded) for its version. */
   async fixture(opts: { description?: string; signal?: AbortSignal } = {}): Promise<Fixture> {
     const lxd = await this.serverInfo(opts.signal);
+    // Absent fields stay absent (not `undefined`): the fixture is saved and compared with deep equality.
     const raw: Fixture = {
       format: 1,
       ...(opts.description !== undefined ? { description: opts.description } : {}),
@@ -252,7 +254,7 @@ export class Recorder {
   async save(file: string, opts: { description?: string; signal?: AbortSignal } = {}): Promise<Fixture> {
     const fx = await this.fixture(opts);
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, `${JSON.stringify(fx, null, 2)}\n`, opts.signal ? { signal: opts.signal } : {});
+    await writeFile(file, `${JSON.stringify(fx, null, 2)}\n`, { signal: opts.signal });
     return fx;
   }
 

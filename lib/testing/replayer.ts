@@ -5,6 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { MockAgent, type Dispatcher } from 'undici';
+import { REDACTED, redact } from '../logger.js';
 import { TestingError, TestingErrorCode } from './errors.js';
 import { describeRequest, splitPath, type Fixture, type Interaction, type Json } from './fixture.js';
 
@@ -63,6 +64,20 @@ export class ReplayMismatchError extends TestingError {
     this.unmatched = unmatched;
     this.pending = pending;
   }
+}
+
+/**
+ * A recorded body matches a sent one when they are equal, except that a recorded `"[redacted]"`
+ * (a secret the recorder never wrote down) matches any string sent in its place.
+ */
+function sameBody(recorded: Json | string | undefined, sent: Json | string | undefined): boolean {
+  if (recorded === REDACTED && typeof sent === 'string') return true;
+  if (Array.isArray(recorded)) return Array.isArray(sent) && recorded.length === sent.length && recorded.every((r, i) => sameBody(r, sent[i]));
+  if (recorded !== null && typeof recorded === 'object' && sent !== null && typeof sent === 'object' && !Array.isArray(sent)) {
+    const keys = Object.keys(recorded);
+    return keys.length === Object.keys(sent).length && keys.every((k) => Object.hasOwn(sent, k) && sameBody(recorded[k], sent[k]));
+  }
+  return isDeepStrictEqual(recorded, sent);
 }
 
 function key(method: string, path: string, query: Record<string, string>): string {
@@ -150,7 +165,7 @@ export class Replayer {
       const r = e.interaction.request;
       const recorded = r.body !== undefined ? r.body : r.text;
       if (recorded === '[stream]') return true;
-      return isDeepStrictEqual(recorded, body);
+      return sameBody(recorded, body);
     };
     const hit = candidates.find((e) => headerOk(e) && bodyOk(e));
     if (hit) {
@@ -191,7 +206,7 @@ export class Replayer {
       const reason =
         recordedMatch !== ifMatch
           ? `the If-Match header differs (recorded ${recordedMatch ?? 'none'}, sent ${ifMatch ?? 'none'})`
-          : `the body differs (recorded ${JSON.stringify(r.body ?? r.text ?? null)}, sent ${JSON.stringify(body ?? null)})`;
+          : `the body differs (recorded ${JSON.stringify(r.body ?? r.text ?? null)}, sent ${JSON.stringify(redact(body ?? null))})`;
       return { ...base, closest: this.label(first), reason };
     }
     const want = key(method, decodePath(path), query);

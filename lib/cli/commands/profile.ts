@@ -41,7 +41,7 @@ function planJson(plan: readonly PlanItem[], dryRun: boolean, verbs: (i: PlanIte
   for (const i of plan) summary[verbs(i)] = (summary[verbs(i)] ?? 0) + 1;
   return {
     dryRun,
-    profiles: plan.map((i) => ({ name: i.name, file: i.file ?? null, result: verbs(i), changes: i.changes, ...(i.reason ? { reason: i.reason } : {}) })),
+    profiles: plan.map((i) => ({ name: i.name, file: i.file ?? null, result: verbs(i), changes: i.changes, reason: i.reason })),
     summary,
   };
 }

@@ -110,7 +110,7 @@ export class ImagesResource {
     return (await this.api.sync('GET', '/1.0/images', z.array(ImageSchema), { ...opts, query: { recursion: 1 } })).value;
   }
 
-  get(fingerprint: string, opts: CallOptions = {}): Promise<WithEtag<LxdImage>> {
+  async get(fingerprint: string, opts: CallOptions = {}): Promise<WithEtag<LxdImage>> {
     validateSegment(fingerprint, 'image fingerprint');
     return this.api.sync('GET', lxdPath`/1.0/images/${fingerprint}`, ImageSchema, opts);
   }
@@ -125,7 +125,7 @@ export class ImagesResource {
     await this.api.call('PATCH', lxdPath`/1.0/images/${fingerprint}`, { ...opts, body: validateBody(ImagePutSchema, body, 'image') });
   }
 
-  delete(fingerprint: string, opts: CallOptions = {}): Promise<Operation> {
+  async delete(fingerprint: string, opts: CallOptions = {}): Promise<Operation> {
     validateSegment(fingerprint, 'image fingerprint');
     return this.api.operation('DELETE', lxdPath`/1.0/images/${fingerprint}`, opts);
   }
@@ -136,7 +136,7 @@ export class ImagesResource {
     return (await this.api.sync('GET', '/1.0/images/aliases', z.array(ImageAliasSchema), { ...opts, query: { recursion: 1 } })).value;
   }
 
-  getAlias(name: string, opts: CallOptions = {}): Promise<WithEtag<ImageAlias>> {
+  async getAlias(name: string, opts: CallOptions = {}): Promise<WithEtag<ImageAlias>> {
     validateSegment(name, 'image alias');
     return this.api.sync('GET', lxdPath`/1.0/images/aliases/${name}`, ImageAliasSchema, opts);
   }
@@ -236,7 +236,7 @@ export class ImagesResource {
    * POST /1.0/images with a remote source: LXD pulls the image from a simplestreams or LXD image
    * server into its local store. Wait on the operation with `onProgress` to see download progress.
    */
-  copyFrom(source: RemoteImageSource, opts: CopyOptions = {}): Promise<Operation> {
+  async copyFrom(source: RemoteImageSource, opts: CopyOptions = {}): Promise<Operation> {
     if (!source.alias && !source.fingerprint) throw new LxdValidationError('source', 'needs an alias or a fingerprint');
     const body: ImagesPost = validateBody(
       ImagesPostSchema,

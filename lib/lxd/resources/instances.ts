@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Operation } from '../operation.js';
-import { lxdPath, nameFromUrl } from '../path.js';
+import { lxdPath, namesFromUrls } from '../path.js';
 import {
   InstanceFullSchema,
   InstancePatchSchema,
@@ -59,19 +59,19 @@ export class InstancesResource {
       'all-projects': opts.allProjects ? 'true' : undefined,
     };
     const req = { query, signal: opts.signal, timeoutMs: opts.timeoutMs };
-    if (recursion === 0) return (await this.api.sync('GET', '/1.0/instances', UrlList, req)).value.map(nameFromUrl);
+    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/instances', UrlList, req)).value, 'GET', '/1.0/instances');
     if (recursion === 2) return (await this.api.sync('GET', '/1.0/instances', z.array(InstanceFullSchema), req)).value;
     return (await this.api.sync('GET', '/1.0/instances', z.array(InstanceSchema), req)).value;
   }
 
   /** GET /1.0/instances/{name} with its ETag. */
-  get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdInstance>> {
+  async get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdInstance>> {
     validateInstanceName(name);
     return this.api.sync('GET', lxdPath`/1.0/instances/${name}`, InstanceSchema, opts);
   }
 
   /** POST /1.0/instances: create from an image (alias, fingerprint or remote server), empty, or a copy. */
-  create(body: InstancesPost, opts: CallOptions = {}): Promise<Operation> {
+  async create(body: InstancesPost, opts: CallOptions = {}): Promise<Operation> {
     const b = validateBody(InstancesPostSchema, body, 'instance');
     validateInstanceName(b.name);
     if (b.source.type === 'image' && !b.source.alias && !b.source.fingerprint && !b.source.properties) {
@@ -81,34 +81,34 @@ export class InstancesResource {
   }
 
   /** PUT /1.0/instances/{name}: replaces the writable fields (GET it first and pass its ETag). */
-  update(name: string, body: InstancePut, opts: EtagOptions = {}): Promise<Operation> {
+  async update(name: string, body: InstancePut, opts: EtagOptions = {}): Promise<Operation> {
     validateInstanceName(name);
     const b = validateBody(InstancePutSchema, body, 'instance');
     return this.api.operation('PUT', lxdPath`/1.0/instances/${name}`, { ...opts, body: b });
   }
 
   /** PATCH /1.0/instances/{name}: merges the given fields. */
-  patch(name: string, body: InstancePatch, opts: EtagOptions = {}): Promise<Operation> {
+  async patch(name: string, body: InstancePatch, opts: EtagOptions = {}): Promise<Operation> {
     validateInstanceName(name);
     const b = validateBody(InstancePatchSchema, body, 'instance');
     return this.api.operation('PATCH', lxdPath`/1.0/instances/${name}`, { ...opts, body: b });
   }
 
   /** POST /1.0/instances/{name} {name}: renames a stopped instance. */
-  rename(name: string, newName: string, opts: CallOptions = {}): Promise<Operation> {
+  async rename(name: string, newName: string, opts: CallOptions = {}): Promise<Operation> {
     validateInstanceName(name);
     validateInstanceName(newName, 'new instance name');
     return this.api.operation('POST', lxdPath`/1.0/instances/${name}`, { ...opts, body: { name: newName } });
   }
 
   /** DELETE /1.0/instances/{name} (the instance must be stopped). */
-  delete(name: string, opts: CallOptions = {}): Promise<Operation> {
+  async delete(name: string, opts: CallOptions = {}): Promise<Operation> {
     validateInstanceName(name);
     return this.api.operation('DELETE', lxdPath`/1.0/instances/${name}`, opts);
   }
 
   /** GET /1.0/instances/{name}/state with its ETag. */
-  state(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdInstanceState>> {
+  async state(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdInstanceState>> {
     validateInstanceName(name);
     return this.api.sync('GET', lxdPath`/1.0/instances/${name}/state`, InstanceStateSchema, opts);
   }
@@ -117,7 +117,7 @@ export class InstancesResource {
    * PUT /1.0/instances/{name}/state: start, stop, restart, freeze, unfreeze. `timeout` is sent only
    * when given. The ETag is passed through (LXD 5.0.2 does not check it on this endpoint).
    */
-  setState(name: string, change: StateChange, opts: EtagOptions = {}): Promise<Operation> {
+  async setState(name: string, change: StateChange, opts: EtagOptions = {}): Promise<Operation> {
     validateInstanceName(name);
     const body: Record<string, unknown> = { action: change.action };
     if (change.timeout !== undefined) body['timeout'] = change.timeout;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { lxdPath, nameFromUrl } from '../path.js';
+import { lxdPath, namesFromUrls } from '../path.js';
 import {
   NetworkPutSchema,
   NetworkSchema,
@@ -26,11 +26,11 @@ export class NetworksResource {
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   async list(opts: ListOptions = {}): Promise<LxdNetwork[] | string[]> {
     const { recursion = 1, ...rest } = opts;
-    if (recursion === 0) return (await this.api.sync('GET', '/1.0/networks', z.array(z.string()), rest)).value.map(nameFromUrl);
+    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/networks', z.array(z.string()), rest)).value, 'GET', '/1.0/networks');
     return (await this.api.sync('GET', '/1.0/networks', z.array(NetworkSchema), { ...rest, query: { recursion: 1 } })).value;
   }
 
-  get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdNetwork>> {
+  async get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdNetwork>> {
     validateNetworkName(name);
     return this.api.sync('GET', lxdPath`/1.0/networks/${name}`, NetworkSchema, opts);
   }
@@ -71,11 +71,11 @@ export class StoragePoolsResource {
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   async list(opts: ListOptions = {}): Promise<LxdStoragePool[] | string[]> {
     const { recursion = 1, ...rest } = opts;
-    if (recursion === 0) return (await this.api.sync('GET', '/1.0/storage-pools', z.array(z.string()), rest)).value.map(nameFromUrl);
+    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/storage-pools', z.array(z.string()), rest)).value, 'GET', '/1.0/storage-pools');
     return (await this.api.sync('GET', '/1.0/storage-pools', z.array(StoragePoolSchema), { ...rest, query: { recursion: 1 } })).value;
   }
 
-  get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdStoragePool>> {
+  async get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdStoragePool>> {
     validatePoolName(name);
     return this.api.sync('GET', lxdPath`/1.0/storage-pools/${name}`, StoragePoolSchema, opts);
   }

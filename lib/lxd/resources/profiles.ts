@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { lxdPath, nameFromUrl } from '../path.js';
+import { lxdPath, namesFromUrls } from '../path.js';
 import {
   ProfilePutSchema,
   LxdProfileSchema,
@@ -27,11 +27,11 @@ export class ProfilesResource {
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   async list(opts: ListOptions = {}): Promise<LxdProfile[] | string[]> {
     const { recursion = 1, ...rest } = opts;
-    if (recursion === 0) return (await this.api.sync('GET', '/1.0/profiles', z.array(z.string()), rest)).value.map(nameFromUrl);
+    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/profiles', z.array(z.string()), rest)).value, 'GET', '/1.0/profiles');
     return (await this.api.sync('GET', '/1.0/profiles', z.array(LxdProfileSchema), { ...rest, query: { recursion: 1 } })).value;
   }
 
-  get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdProfile>> {
+  async get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdProfile>> {
     validateProfileName(name);
     return this.api.sync('GET', lxdPath`/1.0/profiles/${name}`, LxdProfileSchema, opts);
   }

@@ -33,3 +33,10 @@ export function tempFiles(files: Record<string, string>): string {
 export function removeTempFiles(): void {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
+
+/** A "billion laughs" profile: 9 strings, then 10 levels of 9 aliases of the level below: 9^11 (about 3e10) strings once expanded. */
+export function aliasBomb(): string {
+  let text = 'name: bomb\nconfig:\n  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
+  for (let i = 1; i <= 10; i++) text += `  l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(', ')}]\n`;
+  return text;
+}

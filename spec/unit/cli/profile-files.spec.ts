@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { ExitCode } from '../../../lib/cli/exit-codes.js';
-import { loadProfileFiles, parseProfileText, profileYaml, ProfileFileError } from '../../../lib/cli/profile-files.js';
-import { removeTempFiles, tempFiles } from './helpers.js';
+import { loadProfileFiles, MAX_ALIAS_COUNT, parseProfileText, profileYaml, ProfileFileError } from '../../../lib/cli/profile-files.js';
+import { profileChanges } from '../../../lib/cli/profile-sync.js';
+import { aliasBomb, removeTempFiles, tempFiles } from './helpers.js';
 
 function failure(text: string, opts: { charm?: boolean } = {}): ProfileFileError {
   try {
@@ -87,5 +88,58 @@ describe('cli profile files', () => {
     const text = profileYaml(p);
     expect(text).to.equal('config:\n  a: "1"\n  b: "2"\ndescription: d\ndevices:\n  eth0:\n    nictype: bridged\n    type: nic\nname: z\nused_by: []\n');
     expect(parseProfileText(text, 'x.yaml')[0]).to.deep.include({ name: 'z', config: { a: '1', b: '2' }, devices: p.devices });
+  });
+
+  describe('hostile YAML', () => {
+    it('refuses an alias bomb at once, in little memory, naming the file and the line of the first alias', () => {
+      global.gc?.();
+      const heap = process.memoryUsage().heapUsed;
+      const started = performance.now();
+      const e = failure(aliasBomb());
+      const ms = performance.now() - started;
+      const grew = process.memoryUsage().heapUsed - heap;
+      expect(e.exitCode).to.equal(ExitCode.INVALID_INPUT);
+      expect(e.message).to.equal(`p.yaml:4: YAML aliases expand too much (Excessive alias count indicates a resource exhaustion attack; at most ${MAX_ALIAS_COUNT} expansions)`);
+      expect(ms).to.be.below(1000);
+      expect(grew).to.be.below(32 * 1024 * 1024);
+    });
+
+    it('still reads a profile that uses a few aliases', () => {
+      const [p] = parseProfileText('name: a\nconfig:\n  user.a: &v "x"\n  user.b: *v\ndevices:\n  d1: &dev {type: unix-char, path: /dev/kvm}\n  d2: *dev\n', 'p.yaml');
+      expect(p).to.deep.include({ config: { 'user.a': 'x', 'user.b': 'x' }, devices: { d1: { type: 'unix-char', path: '/dev/kvm' }, d2: { type: 'unix-char', path: '/dev/kvm' } } });
+      expect(p!.devices['d1']).not.to.equal(p!.devices['d2']); // copies, not one shared object
+    });
+
+    it('refuses a __proto__ key anywhere, naming the key path and its line (it would otherwise be dropped)', () => {
+      const cases: [string, number, string][] = [
+        ['name: a\n__proto__: {}\n', 2, '__proto__'],
+        ['name: a\nconfig:\n  __proto__:\n    polluted: "yes"\n', 3, 'config.__proto__'],
+        ['name: a\nconfig:\n  "__proto__": "x"\n', 3, 'config.__proto__'],
+        ['name: a\ndevices:\n  __proto__:\n    type: nic\n', 3, 'devices.__proto__'],
+        ['name: a\ndevices:\n  eth0:\n    type: nic\n    __proto__: x\n', 5, 'devices.eth0.__proto__'],
+        ['name: a\nused_by:\n- {__proto__: x}\n', 3, 'used_by.0.__proto__'],
+      ];
+      for (const [text, line, field] of cases) {
+        const e = failure(text);
+        expect([e.exitCode, e.line, e.field], text).to.deep.equal([ExitCode.INVALID_INPUT, line, field]);
+        expect(e.message).to.equal(`p.yaml:${line}: ${field}: the key "__proto__" is not allowed in a profile file`);
+      }
+      expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
+    });
+
+    it('keeps constructor, prototype and toString as ordinary keys: nothing inherited leaks into a diff', () => {
+      const [p] = parseProfileText('name: a\nconfig:\n  constructor: "x"\n  prototype: "y"\ndevices:\n  toString:\n    type: nic\n', 'p.yaml');
+      expect(Object.keys(p!.config)).to.deep.equal(['constructor', 'prototype']);
+      expect(Object.getPrototypeOf(p!.config)).to.equal(Object.prototype);
+      expect(profileChanges({ description: '', config: {}, devices: {} }, p!)).to.deep.equal([
+        { path: 'config.constructor', to: 'x' },
+        { path: 'config.prototype', to: 'y' },
+        { path: 'devices.toString', to: { type: 'nic' } },
+      ]);
+      expect(profileChanges({ description: '', config: { constructor: 'x' }, devices: { hasOwnProperty: { type: 'nic' } } }, { description: '', config: {}, devices: {} })).to.deep.equal([
+        { path: 'config.constructor', from: 'x' },
+        { path: 'devices.hasOwnProperty', from: { type: 'nic' } },
+      ]);
+    });
   });
 });

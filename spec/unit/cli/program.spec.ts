@@ -4,7 +4,7 @@ import { ExitCode } from '../../../lib/cli/exit-codes.js';
 import { renderTable } from '../../../lib/cli/output.js';
 import { createProgress, renderBar } from '../../../lib/cli/progress.js';
 import { StringStream } from '../../../lib/cli/io.js';
-import { cli, removeTempFiles, tempFiles } from './helpers.js';
+import { aliasBomb, cli, removeTempFiles, tempFiles } from './helpers.js';
 
 const COMMANDS = [
   [],
@@ -64,6 +64,18 @@ describe('cli program (in-process, no daemon)', () => {
     const charm = await cli(['profile', 'validate', '--charm', join(dir, 'good.yaml')], { cwd: dir });
     expect(charm.code).to.equal(0);
     expect(charm.stdout).to.contain('charm rules: ok');
+  });
+
+  it('validate, diff and apply refuse an alias bomb and a __proto__ key with exit 3 naming the file, before contacting LXD', async () => {
+    const dir = tempFiles({ 'bomb.yaml': aliasBomb(), 'proto.yaml': 'name: p\ndevices:\n  eth0:\n    __proto__:\n      type: nic\n' });
+    for (const command of ['validate', 'diff', 'apply']) {
+      const bomb = await cli(['--socket', '/nonexistent/lxd.sock', 'profile', command, 'bomb.yaml'], { cwd: dir });
+      expect(bomb.code, command).to.equal(ExitCode.INVALID_INPUT);
+      expect(bomb.stderr).to.match(/^lxdkit: bomb\.yaml:4: YAML aliases expand too much/);
+      const proto = await cli(['--socket', '/nonexistent/lxd.sock', 'profile', command, 'proto.yaml'], { cwd: dir });
+      expect(proto.code, command).to.equal(ExitCode.INVALID_INPUT);
+      expect(proto.stderr).to.equal('lxdkit: proto.yaml:4: devices.eth0.__proto__: the key "__proto__" is not allowed in a profile file\n');
+    }
   });
 
   it('refuses a bad model UUID before contacting LXD (exit 3)', async () => {

@@ -210,6 +210,30 @@ describe('KvmManager (unit, fake commands)', () => {
       });
     }
 
+    // Pending until lib/container/kvm/manager.ts calls validateCreateArgs() first in createContainer.
+    it.skip('refuses mistyped arguments with CONTAINER_ERR_NOT_VALID naming the field, before anything is run or written, without a callback', async () => {
+      const spoilt = bridgeNetworkConfig('br0', 0, [newInterfaceInfo({ interfaceName: 'eth0' })]);
+      (spoilt.interfaces[0] as unknown as Record<string, unknown>)['macAddress'] = 0x525400;
+      const cases: [Parameters<KvmManager['createContainer']>, string][] = [
+        [[{ machineId: '0' }, {}, 'jammy', spoilt], 'network.interfaces[0].macAddress: expected string, got number'],
+        [[{ machineId: 0 } as never, {}, 'jammy'], 'instanceConfig.machineId: expected string, got number'],
+        [[{ machineId: '0', userData: 42 } as never, {}, 'jammy'], 'instanceConfig.userData: expected string or object, got number'],
+        [[{ machineId: '0' }, { tags: 'a' } as never, 'jammy'], 'constraints.tags: expected array, got string'],
+        [[{ machineId: '0' }, {}, undefined as never], 'series is required'],
+      ];
+      for (const [[ic, cons, series, network], message] of cases) {
+        const run = fakeRunner(happy);
+        const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run });
+        const calls: unknown[] = [];
+        const err = await rejection(mgr.createContainer(ic, cons, series, network, undefined, (...a) => void calls.push(a)));
+        expect(err).to.be.instanceOf(ContainerError);
+        expect((err as Error).message).to.equal(message);
+        expect(calls).to.deep.equal([]);
+        expect(run.calls).to.deep.equal([]);
+        expect(existsSync(opts.containerDir)).to.equal(false);
+      }
+    });
+
     it('returns a bad machine id without a callback', async () => {
       const calls: unknown[] = [];
       const mgr = new KvmManager({ 'model-uuid': UUID }, { ...opts, run: fakeRunner(happy) });
