@@ -29,6 +29,7 @@ import type {
   StorageConfig,
 } from '../types.js';
 import type { CreateOptions } from '../progress.js';
+import { validateCreateArgs } from '../validate.js';
 import { guardStatusCallback } from '../utils.js';
 import {
   ConfigImageMetadataURL,
@@ -228,6 +229,8 @@ export class KvmManager implements Manager {
     callback?: StatusCallback,
     opts: CreateOptions = {},
   ): Promise<CreateContainerResult> {
+    // Mistyped arguments are refused before anything else (no callback, as for a bad machine id).
+    ({ instanceConfig, constraints, series, network } = validateCreateArgs({ instanceConfig, constraints, series, network }));
     const name = this.#namespace.hostname(instanceConfig.machineId);
     const cb = guardStatusCallback(callback, (msg) => this.#logger.warn(msg));
     try {

@@ -9,7 +9,7 @@ import { isConflict, isNotFound, LxdError, LxdErrorCode, LxdOperationError, LxdT
 import { DEFAULT_OPERATION_TIMEOUT_MS, type Operation } from '../../lxd/operation.js';
 import { instanceWritable, type InstancesPost } from '../../lxd/schemas.js';
 import { resolveSocketPath } from '../../lxd/socket.js';
-import { silentLogger, type Logger } from '../../logger.js';
+import { describeKeys, silentLogger, type Logger } from '../../logger.js';
 import type { Profile, ProfilePost } from '../../lxdprofile/profile.js';
 import { hostArch as defaultHostArch } from '../arch.js';
 import { cloudInitUserData, CloudInitNetworkConfigDisabled, parseUserData } from '../cloudinit.js';
@@ -30,6 +30,7 @@ import type {
   TestLXDManager,
 } from '../types.js';
 import type { CreateOptions, CreationProgress } from '../progress.js';
+import { validateCreateArgs } from '../validate.js';
 import { guardProgress, guardStatusCallback } from '../utils.js';
 import { annotate, errorText } from '../../errors.js';
 import { LxdManagerError, LxdManagerErrorCode } from './errors.js';
@@ -263,6 +264,7 @@ export class LxdManager implements TestLXDManager {
     signal: AbortSignal | undefined,
   ): Promise<ContainerSpec> {
     // Input errors first, before any I/O (Juju reports the same texts later, after the image lookup).
+    ({ instanceConfig, constraints, series, network } = validateCreateArgs({ instanceConfig, constraints, series, network }));
     const sources = this.imageSources();
     const name = this.#namespace.hostname(instanceConfig.machineId);
     const interfaces = network?.interfaces ?? [];
@@ -565,7 +567,7 @@ export class LxdManager implements TestLXDManager {
             return;
           }
           const { value } = await this.#client.profiles.get(name, { signal });
-          this.#log.debug(`wrote lxd profile ${goQuote(name)}: config keys [${Object.keys(value.config).join(' ')}], devices [${Object.keys(value.devices).join(' ')}]`);
+          this.#log.debug(`wrote lxd profile ${goQuote(name)}: ${describeKeys({ config: value.config, devices: value.devices })}`);
         } catch (err) {
           if (LxdManagerError.is(err)) throw err;
           throw new LxdManagerError(LxdManagerErrorCode.PROFILE, errorText(err), { cause: err });

@@ -211,7 +211,7 @@ describe('KvmManager (unit, fake commands)', () => {
     }
 
     // Pending until lib/container/kvm/manager.ts calls validateCreateArgs() first in createContainer.
-    it.skip('refuses mistyped arguments with CONTAINER_ERR_NOT_VALID naming the field, before anything is run or written, without a callback', async () => {
+    it('refuses mistyped arguments with CONTAINER_ERR_NOT_VALID naming the field, before anything is run or written, without a callback', async () => {
       const spoilt = bridgeNetworkConfig('br0', 0, [newInterfaceInfo({ interfaceName: 'eth0' })]);
       (spoilt.interfaces[0] as unknown as Record<string, unknown>)['macAddress'] = 0x525400;
       const cases: [Parameters<KvmManager['createContainer']>, string][] = [

@@ -150,7 +150,7 @@ describe('LxdManager (fake LXD)', () => {
     });
 
     // Pending until lib/container/lxd/manager.ts calls validateCreateArgs() first in #containerSpec.
-    it.skip('refuses mistyped arguments with CONTAINER_ERR_NOT_VALID naming the field, before any I/O', async () => {
+    it('refuses mistyped arguments with CONTAINER_ERR_NOT_VALID naming the field, before any I/O', async () => {
       withLocalImage();
       const spoilt = bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')]);
       (spoilt.interfaces[0] as unknown as Record<string, unknown>)['interfaceName'] = 5;
