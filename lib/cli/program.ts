@@ -234,7 +234,7 @@ function report(err: unknown, io: CliIo, ctx: CliContext | undefined): number {
   const code = ctx?.signal.aborted ? ExitCode.INTERRUPTED : exitCodeFor(err);
   const e = err as { message?: string; code?: string };
   const message = err instanceof Error ? err.message : String(err);
-  if (ctx?.json) io.stdout.write(`${JSON.stringify({ error: { message, ...(typeof e.code === 'string' ? { code: e.code } : {}), exitCode: code } })}\n`);
+  if (ctx?.json) io.stdout.write(`${JSON.stringify({ error: { message, code: typeof e.code === 'string' ? e.code : undefined, exitCode: code } })}\n`);
   io.stderr.write(`lxdkit: ${message}\n`);
   if (code === ExitCode.FAILURE && err instanceof Error && err.stack && !(err instanceof CliError)) ctx?.logger.debug({ stack: err.stack }, 'unexpected error');
   return code;

@@ -39,7 +39,7 @@ export async function runningInContainer(opts: RunningInContainerOptions = {}): 
         timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         env: opts.env ?? process.env,
         windowsHide: true,
-        ...(opts.signal ? { signal: opts.signal } : {}),
+        signal: opts.signal,
       },
       (err) => {
         if (opts.signal?.aborted) {

@@ -80,8 +80,8 @@ export function parseEvent(raw: string): LxdEvent | undefined {
   const e = base.data;
   const common = {
     timestamp: e.timestamp,
-    ...(e.location !== undefined ? { location: e.location } : {}),
-    ...(e.project !== undefined ? { project: e.project } : {}),
+    location: e.location,
+    project: e.project,
   };
   if (e.type === 'operation') {
     const m = OperationSchema.safeParse(e.metadata);

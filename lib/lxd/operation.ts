@@ -49,12 +49,12 @@ export function progressOf(metadata: Record<string, unknown> | null | undefined)
     if (!key.endsWith('progress')) continue;
     if (typeof value === 'string') {
       const m = /(\d+(?:\.\d+)?)%/.exec(value);
-      out.push({ stage: key, text: value, ...(m ? { percent: Number(m[1]) } : {}), metadata });
+      out.push({ stage: key, text: value, percent: m ? Number(m[1]) : undefined, metadata });
     } else if (value && typeof value === 'object') {
       const v = value as { stage?: unknown; percent?: unknown; speed?: unknown };
       const percent = typeof v.percent === 'string' || typeof v.percent === 'number' ? Number(v.percent) : undefined;
       const stage = typeof v.stage === 'string' ? v.stage : key;
-      out.push({ stage, text: `${stage}: ${percent ?? '?'}%${v.speed ? ` (${String(v.speed)})` : ''}`, ...(percent !== undefined && !Number.isNaN(percent) ? { percent } : {}), metadata });
+      out.push({ stage, text: `${stage}: ${percent ?? '?'}%${v.speed ? ` (${String(v.speed)})` : ''}`, percent: percent !== undefined && !Number.isNaN(percent) ? percent : undefined, metadata });
     }
   }
   return out;

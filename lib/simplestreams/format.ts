@@ -4,6 +4,7 @@
  * No I/O here.
  */
 import { z } from 'zod';
+import { withoutUndefined } from '../objects.js';
 import { SimplestreamsError, SimplestreamsErrorCode } from './errors.js';
 
 // Wire schemas (loose: simplestreams documents carry many more fields than we read)
@@ -158,18 +159,19 @@ export function matchProducts(base: URL, contentId: string, doc: SimplestreamsPr
       const items = itemsOf(base, product.versions[version]?.items ?? {});
       const ftypes = new Set(Object.values(items).map((i) => i.ftype));
       if (!(query.ftypes ?? []).every((f) => ftypes.has(f))) continue;
-      // Optional fields stay absent rather than `undefined` (callers compare images with deep equality).
-      out.push({
-        product: name,
-        contentId: doc.content_id ?? contentId,
-        version,
-        arch,
-        release,
-        ...(releaseVersion === undefined ? {} : { releaseVersion }),
-        ...(os === undefined ? {} : { os }),
-        ...(aliases === undefined ? {} : { aliases: aliases.split(',').map((a) => a.trim()).filter(Boolean) }),
-        items,
-      });
+      out.push(
+        withoutUndefined({
+          product: name,
+          contentId: doc.content_id ?? contentId,
+          version,
+          arch,
+          release,
+          releaseVersion,
+          os,
+          aliases: aliases?.split(',').map((a) => a.trim()).filter(Boolean),
+          items,
+        }),
+      );
       break; // only the newest matching version of each product
     }
   }
@@ -180,7 +182,7 @@ function itemsOf(base: URL, raw: Record<string, z.infer<typeof ItemSchema>>): Re
   const items: Record<string, SimplestreamsItem> = {};
   for (const [name, item] of Object.entries(raw)) {
     const { ftype = name, path, sha256, md5, size } = item;
-    items[name] = { name, ftype, path, url: resolvePath(base, path), ...(sha256 === undefined ? {} : { sha256 }), ...(md5 === undefined ? {} : { md5 }), ...(size === undefined ? {} : { size }), raw: item };
+    items[name] = withoutUndefined({ name, ftype, path, url: resolvePath(base, path), sha256, md5, size, raw: item });
   }
   return items;
 }

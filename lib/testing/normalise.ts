@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { isRedactedKey, isSecretText, REDACTED, REDACTED_KEYS } from '../logger.js';
+import { withoutUndefined } from '../objects.js';
 import type { Fixture, Json } from './fixture.js';
 
 export { REDACTED } from '../logger.js';
@@ -160,13 +161,6 @@ export function normaliseFixture(fixture: Fixture, opts: NormaliseOptions = {}):
     return out;
   });
   const { format, lxd, interactions, events, description } = doc as unknown as Omit<Fixture, 'recordedAt'>;
-  // Absent fields stay absent (not `undefined`): a saved and re-read fixture must deep-equal this one.
-  return {
-    format,
-    ...(description !== undefined ? { description } : {}),
-    lxd,
-    recordedAt: RECORDED_AT,
-    interactions,
-    ...(events !== undefined ? { events } : {}),
-  };
+  // A saved and re-read fixture must deep-equal this one.
+  return withoutUndefined({ format, description, lxd, recordedAt: RECORDED_AT, interactions, events });
 }

@@ -10,6 +10,7 @@ import { TestingError, TestingErrorCode } from './errors.js';
 import { buildQuery } from '../lxd/path.js';
 import { resolveSocketPath } from '../lxd/socket.js';
 import { deadline } from '../deadline.js';
+import { withoutUndefined } from '../objects.js';
 import { LOCAL_ORIGIN } from '../lxd/index.js';
 import {
   splitPath,
@@ -237,15 +238,15 @@ export class Recorder {
   /** The fixture recorded so far, normalised. Asks the daemon (unrecorded) for its version. */
   async fixture(opts: { description?: string; signal?: AbortSignal } = {}): Promise<Fixture> {
     const lxd = await this.serverInfo(opts.signal);
-    // Absent fields stay absent (not `undefined`): the fixture is saved and compared with deep equality.
-    const raw: Fixture = {
-      format: 1,
-      ...(opts.description !== undefined ? { description: opts.description } : {}),
+    // The fixture is saved and compared with deep equality.
+    const raw: Fixture = withoutUndefined({
+      format: 1 as const,
+      description: opts.description,
       lxd,
       recordedAt: new Date().toISOString(),
       interactions: structuredClone(this.recorded),
-      ...(this.streams.length ? { events: structuredClone(this.streams) } : {}),
-    };
+      events: this.streams.length ? structuredClone(this.streams) : undefined,
+    });
     const normalised = normaliseFixture(raw, this.opts);
     return this.opts.normalise ? this.opts.normalise(normalised) : normalised;
   }

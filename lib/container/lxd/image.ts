@@ -13,6 +13,7 @@ import type { LxdImage } from '../../lxd/schemas.js';
 import { imageMetadataURL, SimplestreamsClient, type SimplestreamsImage } from '../../simplestreams/index.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { goQuote } from '../../go-compat.js';
+import { withoutUndefined } from '../../objects.js';
 import type { StatusCallback } from '../types.js';
 import { annotate, errorText } from '../../errors.js';
 import { LxdManagerError, LxdManagerErrorCode } from './errors.js';
@@ -86,8 +87,7 @@ export function getImageSources(metadataUrl: string, stream: string, certificate
   } catch (err) {
     throw annotate(LxdManagerError, 'generating image metadata source', err, LxdManagerErrorCode.IMAGE_SOURCE);
   }
-  // No `certificate` key at all when there is none: sources are plain data callers compare and print.
-  const custom: ImageSource = { name: url.replace(/^https:\/\//, ''), host: url, protocol: 'simplestreams', ...(certificate ? { certificate } : {}) };
+  const custom: ImageSource = withoutUndefined({ name: url.replace(/^https:\/\//, ''), host: url, protocol: 'simplestreams' as const, certificate: certificate || undefined });
   return [custom, ...remotes.map((r) => ({ ...r }))];
 }
 
