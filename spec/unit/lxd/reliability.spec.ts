@@ -90,6 +90,12 @@ describe('the client under failure', function () {
       }
     });
 
+    it('refuses an http:// remote: it speaks only HTTPS to remotes', function () {
+      for (const url of ['http://127.0.0.1:8443', 'HTTP://lxd.example', 'ws://127.0.0.1:8443']) {
+        expect(() => new LxdClient({ url }), url).to.throw(LxdValidationError, /https:\/\/ URL/);
+      }
+    });
+
     it('refuses deadlines of 0, below 0, NaN and Infinity before any I/O', async function () {
       for (const bad of [0, -5, Number.NaN, Infinity]) {
         expect(() => new LxdClient({ socketPath: fake.socketPath, timeoutMs: bad })).to.throw(LxdValidationError, /timeoutMs/);
