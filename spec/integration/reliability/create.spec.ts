@@ -4,12 +4,14 @@
  * LXD's operations have ended, leaves no container of that call. Containers live in the namespace of
  * a model marked as this spec's (`deadbeef-…`); the series alias is this run's own.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { LxdManager, LxdManagerError, LxdManagerErrorCode } from '../../../lib/container/lxd/index.js';
 import type { LxdClient } from '../../../lib/lxd/index.js';
 import { TEST_IMAGE_ALIAS, removeModelLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { rejection } from '../../helpers/rejection.js';
+import { CLI, ensureBuilt } from '../../helpers/cli.js';
 
 const MODEL_MARK = 'deadbeef-';
 const PREFIX = 'lxdkit-spec-rel-';
@@ -134,4 +136,50 @@ describe('LxdManager under failure (real LXD)', function () {
     }
     expect(await state(mgr.namespace().hostname('71'))).to.equal(undefined);
   });
+});
+
+describe('lxdkit container create interrupted (real LXD)', function () {
+  this.timeout(300_000);
+  let lxd: LxdClient;
+  const run = uniqueSuffix();
+  const series = `lxdkitint${run}`;
+  const alias = `juju/${series}/amd64`;
+  const model = `${MODEL_MARK}${randomUUID().slice(9)}`;
+
+  before(async function () {
+    lxd = await requireLxd(this);
+    ensureBuilt();
+    const busybox = (await lxd.images.getAlias(TEST_IMAGE_ALIAS)).value.target;
+    await lxd.images.createAlias({ name: alias, target: busybox, description: `${PREFIX}${run}` });
+  });
+
+  after(async function () {
+    if (!lxd) return;
+    await removeModelLeftovers(lxd, model, PREFIX);
+    await lxd.images.deleteAlias(alias).catch(() => {});
+    await lxd.close();
+  });
+
+  for (const afterMs of [300, 900]) {
+    it(`Ctrl-C ${afterMs} ms into a create: the command removes what it made and exits 130`, async function () {
+      const machine = String(afterMs);
+      const child = spawn(process.execPath, [CLI, 'container', 'create', '--model', model, '--machine', machine, '--series', series], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      await new Promise((r) => setTimeout(r, afterMs));
+      child.kill('SIGINT');
+      const code = await exited;
+      const name = `juju-${model.slice(-6)}-${machine}`;
+      const left = (await lxd.instances.list()).find((i) => i.name === name);
+      if (code === 0) {
+        // it finished before the interrupt landed: then it is the caller's container
+        await (await lxd.instances.setState(name, { action: 'stop', force: true })).wait();
+        await (await lxd.instances.delete(name)).wait();
+        return;
+      }
+      expect(code, stderr).to.equal(130);
+      expect(left, `${name} was left behind`).to.equal(undefined);
+    });
+  }
 });
