@@ -224,6 +224,7 @@ export interface FindImageOptions {
   callback?: StatusCallback | undefined;
   /** LXD's progress while it pulls the image (the callback hears Juju's `Retrieving image: …` texts). */
   onProgress?: ((progress: OperationProgress) => void) | undefined;
+  /** Where lines are logged, as given (the manager passes its `juju.container.lxd` logger). */
   logger?: Logger | undefined;
   /** Opens an image source (default: {@link SimplestreamsImageServer} for simplestreams). */
   openRemote?: ((source: ImageSource) => ImageRemote) | undefined;
@@ -270,7 +271,7 @@ async function localImage(client: LxdClient, alias: string, signal?: AbortSignal
  */
 export async function findImage(series: string, arch: string, opts: FindImageOptions): Promise<FoundImage> {
   const { client, signal } = opts;
-  const log = (opts.logger ?? silentLogger).child({ module: 'juju.container.lxd' });
+  const log = opts.logger ?? silentLogger;
   const call = { signal };
   opts.callback?.('allocating', 'acquiring LXD image');
   const alias = localImageAlias(series, arch);

@@ -111,8 +111,8 @@ const DELETE_DELAY_MS = 2_000;
 export class LxdManager implements TestLXDManager {
   readonly #client: LxdClient;
   readonly #clientGiven: boolean;
+  /** The caller's logger, on its `juju.container.lxd` child, as Juju logs. */
   readonly #log: Logger;
-  readonly #logger: Logger;
   readonly #modelUUID: string;
   readonly #namespace: Namespace;
   readonly #availabilityZone: string;
@@ -137,8 +137,8 @@ export class LxdManager implements TestLXDManager {
     const cfg = config instanceof ManagerConfig ? config : new ManagerConfig(config);
     this.#options = options;
     this.#operationTimeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
-    this.#logger = options.logger ?? silentLogger;
-    this.#log = this.#logger.child({ module: LxdLoggerName });
+    const logger = options.logger ?? silentLogger;
+    this.#log = logger.child({ module: LxdLoggerName });
     const modelUUID = cfg.popValue(ConfigModelUUID);
     if (modelUUID === '') throw new ContainerError(ContainerErrorCode.NOT_VALID, 'model UUID is required');
     this.#namespace = new Namespace(modelUUID);
@@ -148,9 +148,9 @@ export class LxdManager implements TestLXDManager {
     this.#imageMetadataURL = cfg.popValue(ConfigContainerImageMetadataURL);
     this.#imageStream = cfg.popValue(ConfigContainerImageStream);
     cfg.popValue(ConfigLXDSnapChannel);
-    cfg.warnAboutUnused(this.#logger);
+    cfg.warnAboutUnused(logger);
     this.#clientGiven = options.client !== undefined;
-    this.#client = options.client ?? new LxdClient({ logger: this.#logger });
+    this.#client = options.client ?? new LxdClient({ logger });
     const key = `${this.#client.endpoint}|${this.#client.project ?? ''}`;
     this.#imageMutex = sharedMutex(`image|${key}`);
     this.#profileMutex = sharedMutex(`profile|${key}`);
@@ -284,7 +284,7 @@ export class LxdManager implements TestLXDManager {
             sources,
             callback: cb,
             onProgress: (p) => progress({ stage: 'image', text: p.text, percent: p.percent, operation: p }),
-            logger: this.#logger,
+            logger: this.#log,
             openRemote: this.#options.openImageRemote,
             copyTimeoutMs: this.#options.imageCopyTimeoutMs,
             simplestreamsTimeoutMs: this.#options.simplestreamsTimeoutMs,
