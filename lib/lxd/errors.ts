@@ -217,7 +217,8 @@ export class LxdEventsError extends LxdError {
   }
 }
 
-const ALREADY_EXISTS = /already exists/i;
+/** LXD's text for a duplicate (sent with 500 or 409), and Incus's for some (a 500 from its database). */
+const ALREADY_EXISTS = /already exists|UNIQUE constraint failed/i;
 
 /** Maps an LXD error response to the right subclass. */
 export function apiErrorFor(details: ApiErrorDetails): LxdApiError {
