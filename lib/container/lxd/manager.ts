@@ -337,7 +337,11 @@ export class LxdManager implements TestLXDManager {
       'user.juju-model': this.#modelUUID,
     };
     const info = await this.#client.server.info(call);
-    const constrained = applyLxdConstraints(info.environment?.server_version ?? '', constraints, { config, devices: nics });
+    // Juju picks MiB or MB from the LXD version (MiB from 3.10). Incus's versions are its own (it forked
+    // LXD 5.18 as 0.1), so a server with the `instances` API extension (LXD 3.19 on, every Incus) counts
+    // as understanding MiB whatever its version says.
+    const supportsMiB = info.api_extensions.includes('instances') || undefined;
+    const constrained = applyLxdConstraints(info.environment?.server_version ?? '', constraints, { config, devices: nics }, { supportsMiB });
     const body: InstancesPost = {
       name,
       type: 'container',
