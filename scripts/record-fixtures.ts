@@ -169,6 +169,18 @@ const scenarios: Record<string, () => Promise<void>> = {
     }
   },
 
+  'instances/duplicate': async () => {
+    const name = `${RUN}-dup`;
+    await createContainer(plain, name);
+    try {
+      await record('instances/duplicate.json', 'a second create of an instance name that exists', async ({ client }) => {
+        await expectError(createContainer(client, name), 'duplicate create');
+      });
+    } finally {
+      await removeContainer(name);
+    }
+  },
+
   'profiles/crud': async () => {
     const name = `${RUN}-prof`;
     try {

@@ -81,8 +81,11 @@ interface ContainerSpec {
   body: InstancesPost;
 }
 
-/** LXD's texts for a name that is taken: by an instance, or by another caller's create still running. */
-const ALREADY_EXISTS = /already exists|busy running a "create" operation/i;
+/**
+ * The daemon's texts for a name that is taken: by an instance (LXD's "already exists", Incus's
+ * "UNIQUE constraint failed: instances…"), or by another caller's create still running.
+ */
+const ALREADY_EXISTS = /already exists|UNIQUE constraint failed: instances\.|busy running a "create" operation/i;
 
 /** LXD's "already exists" (on the request, or as the create operation's failure) as the manager reports it. */
 function alreadyExists(err: unknown): LxdManagerError {

@@ -314,6 +314,17 @@ describe('LxdManager (fake LXD)', () => {
       expect(entries.filter((e) => e.level === 'error').map((e) => e.msg)).to.deep.equal(['failed to remove container after unsuccessful start: disk busy']);
     });
 
+    it('a create operation that fails because the name is taken is "already exists", in LXD\'s words or Incus\'s', async () => {
+      withLocalImage();
+      for (const text of ['Instance "juju-06f00d-17" already exists', 'Failed creating instance record: Add instance info to the database: Failed to create "instances" entry: UNIQUE constraint failed: instances.project_id, instances.name']) {
+        world.fail.create = text;
+        const err = await rejection(manager().createContainer({ machineId: '17' }, {}, 'focal', bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')])));
+        expect(LxdManagerError.is(err, LxdManagerErrorCode.ALREADY_EXISTS), text).to.equal(true);
+        expect(err.message).to.equal(text);
+      }
+      delete world.fail.create;
+    });
+
     it('reports create failures and removes a container that exists when a later step fails', async () => {
       withLocalImage();
       world.fail.createRequest = 'Requested profile "nope" doesn\'t exist';
