@@ -21,8 +21,8 @@ Exit codes:
   3    invalid input, nothing changed (YAML syntax or schema, charm rules, names, UUIDs)
   4    not found (container, profile, image)
   5    conflict: exists already, or changed by someone else (ETag); re-run
-  6    LXD or libvirt unreachable (socket, permissions, TLS)
-  7    LXD refused the request or an operation failed
+  6    LXD, Incus or libvirt unreachable (socket, permissions, TLS)
+  7    LXD or Incus refused the request or an operation failed
   8    timed out
   10   profile diff --exit-code: there are differences
   130  interrupted`;
@@ -64,7 +64,7 @@ export interface RunOptions {
 function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): Command {
   const program = new Command('lxdkit');
   program
-    .description('Drive LXD from a shell or a script: status, profiles as YAML files, containers of a model, images, events.')
+    .description('Drive LXD (or Incus) from a shell or a script: status, profiles as YAML files, containers of a model, images, events.')
     .version(version(), '-V, --version')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: (s, write) => write(s) })
     .exitOverride()
