@@ -194,7 +194,7 @@ export class LxdExtensionMissingError extends LxdError {
   override readonly name = 'LxdExtensionMissingError';
   readonly extension: string;
   constructor(extension: string, what: string) {
-    super(LxdErrorCode.EXTENSION_MISSING, `${what} needs the LXD API extension "${extension}", which this server does not have; upgrade LXD`);
+    super(LxdErrorCode.EXTENSION_MISSING, `${what} needs the API extension "${extension}", which this server does not have; upgrade the server (LXD or Incus)`);
     this.extension = extension;
   }
 }

@@ -65,8 +65,9 @@ describeEachServer('LxdManager under failure (real daemon)', function (server) {
     const results = await Promise.allSettled([mgr.createContainer({ machineId: '2' }, {}, series), mgr.createContainer({ machineId: '2' }, {}, series)]);
     const ok = results.filter((r) => r.status === 'fulfilled');
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    expect(ok).to.have.length(1);
-    expect(failed).to.have.length(1);
+    const outcomes = results.map((r) => (r.status === 'fulfilled' ? 'created' : String(r.reason))).join('; ');
+    expect(ok, outcomes).to.have.length(1);
+    expect(failed, outcomes).to.have.length(1);
     expect(LxdManagerError.is(failed[0]!.reason, LxdManagerErrorCode.ALREADY_EXISTS), String(failed[0]!.reason)).to.equal(true);
     await mgr.settled();
     const name = mgr.namespace().hostname('2');

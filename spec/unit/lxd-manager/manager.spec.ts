@@ -325,6 +325,21 @@ describe('LxdManager (fake LXD)', () => {
       delete world.fail.create;
     });
 
+    it('starts again while the daemon says the instance is busy with another create (a concurrent create of the name failing), and gives up after 8 tries', async () => {
+      withLocalImage();
+      world.fail.startBusy = 3;
+      const { instance } = await manager().createContainer({ machineId: '18' }, {}, 'focal', bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')]));
+      expect(world.instances.get(instance.id)?.status).to.equal('Running');
+      expect(fake.requests.filter((r) => r.method === 'PUT' && r.path === `/1.0/instances/${instance.id}/state`)).to.have.length(4);
+      world.fail.startBusy = 100;
+      const err = await rejection(manager().createContainer({ machineId: '19' }, {}, 'focal', bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')])));
+      expect(LxdManagerError.is(err, LxdManagerErrorCode.START)).to.equal(true);
+      expect(err.message).to.match(/busy running a "create" operation$/);
+      expect(fake.requests.filter((r) => r.method === 'PUT' && r.path === '/1.0/instances/juju-06f00d-19/state' && (r.body as { action: string }).action === 'start')).to.have.length(8);
+      expect(world.instances.has('juju-06f00d-19'), 'the container it made is removed').to.equal(false);
+      delete world.fail.startBusy;
+    });
+
     it('reports create failures and removes a container that exists when a later step fails', async () => {
       withLocalImage();
       world.fail.createRequest = 'Requested profile "nope" doesn\'t exist';
