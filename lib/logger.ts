@@ -34,10 +34,6 @@ export const silentLogger: Logger = {
 /** Keys whose values never reach a log line (cloud-init user-data, certificates, websocket secrets). */
 export const REDACTED_KEYS: readonly string[] = [
   'user.user-data',
-  'user.vendor-data',
-  // Incus's own names for cloud-init's data (LXD reads them too)
-  'cloud-init.user-data',
-  'cloud-init.vendor-data',
   'user-data',
   'userData',
   'certificate',
