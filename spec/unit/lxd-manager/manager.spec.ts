@@ -148,17 +148,6 @@ describe('LxdManager (fake LXD)', () => {
       expect(c.devices['root']).to.deep.equal({ type: 'disk', pool: 'fast', path: '/', size: '2048MB' });
     });
 
-    it('sends MiB to a server with the instances API extension whatever its version says (Incus numbers its own versions from 0.1)', async () => {
-      const { sync, serverInfo } = await import('../../helpers/fake-lxd.js');
-      const info = serverInfo({ version: '0.7', extensions: ['instances', 'network'] }) as { environment: Record<string, unknown> };
-      fake.on('GET', '/1.0', () => sync({ ...info, environment: { ...info.environment, server: 'incus' } }));
-      withLocalImage();
-      await manager().createContainer({ machineId: '4' }, { mem: 512, rootDisk: 2048 }, 'focal', bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')]));
-      const c = world.instances.get('juju-06f00d-4')!;
-      expect(c.config['limits.memory']).to.equal('512MiB');
-      expect(c.devices['root']).to.deep.include({ size: '2048MiB' });
-    });
-
     it('uses the network device with a generated MAC when there are no interfaces', async () => {
       withLocalImage();
       await manager().createContainer({ machineId: '4' }, {}, 'focal', { networkType: 'bridge', device: 'br9', mtu: 1400, interfaces: [] });
@@ -312,6 +301,17 @@ describe('LxdManager (fake LXD)', () => {
       const err = await rejection(manager({}, { logger }).createContainer({ machineId: '15' }, {}, 'focal', bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')])));
       expect(err.message).to.equal('no start');
       expect(entries.filter((e) => e.level === 'error').map((e) => e.msg)).to.deep.equal(['failed to remove container after unsuccessful start: disk busy']);
+    });
+
+    it('sends MiB to a server with the instances API extension whatever its version says (Incus numbers its own versions from 0.1)', async () => {
+      const { sync, serverInfo } = await import('../../helpers/fake-lxd.js');
+      const info = serverInfo({ version: '0.7', extensions: ['instances', 'network'] }) as { environment: Record<string, unknown> };
+      fake.on('GET', '/1.0', () => sync({ ...info, environment: { ...info.environment, server: 'incus' } }));
+      withLocalImage();
+      await manager().createContainer({ machineId: '4' }, { mem: 512, rootDisk: 2048 }, 'focal', bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')]));
+      const c = world.instances.get('juju-06f00d-4')!;
+      expect(c.config['limits.memory']).to.equal('512MiB');
+      expect(c.devices['root']).to.deep.include({ size: '2048MiB' });
     });
 
     it('a create operation that fails because the name is taken is "already exists", in LXD\'s words or Incus\'s', async () => {
