@@ -66,7 +66,7 @@ export class ProjectsResource {
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   async list(opts: ListOptions = {}): Promise<LxdProject[] | string[]> {
     const { recursion = 1, ...rest } = opts;
-    if (recursion === 0) return (await this.api.sync('GET', '/1.0/projects', z.array(z.string()), { ...rest, noProject: true })).value.map(nameFromUrl);
+    if (recursion === 0) return (await this.api.sync('GET', '/1.0/projects', z.array(z.string()), { ...rest, noProject: true })).value.map((url) => nameFromUrl(url));
     return (await this.api.sync('GET', '/1.0/projects', z.array(ProjectSchema), { ...rest, query: { recursion: 1 }, noProject: true })).value;
   }
 
