@@ -1,8 +1,9 @@
 /**
- * Records fixtures/ from the real LXD daemon. Run by hand on a host with LXD (root or the lxd group):
+ * Records fixtures/ from the real daemons. Run by hand on a host with LXD and Incus (root):
  *
- *   npx tsx scripts/record-fixtures.ts            # every scenario
- *   npx tsx scripts/record-fixtures.ts profiles   # the scenarios whose name contains "profiles"
+ *   npx tsx scripts/record-fixtures.ts                   # every scenario, from LXD into fixtures/
+ *   npx tsx scripts/record-fixtures.ts --server incus    # the same scenarios from Incus into fixtures/incus/
+ *   npx tsx scripts/record-fixtures.ts profiles          # the scenarios whose name contains "profiles"
  *
  * Needs the storage pool `default` and the image alias `lxdkit/busybox` (scripts/provision-host.sh).
  * Everything it creates carries a run-unique prefix (`lxdkit-fx-<random>`), recorded as `lxdkit-fx`;
@@ -14,18 +15,40 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LxdClient } from '../lib/lxd/client.js';
 import { isNotFound, LxdError } from '../lib/lxd/errors.js';
+import { resolveSocketPath, type ServerKind } from '../lib/lxd/socket.js';
 import type { Json } from '../lib/testing/fixture.js';
 import { Recorder } from '../lib/testing/recorder.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = join(ROOT, 'fixtures');
+
+/** `--server lxd|incus` (default lxd), and the scenario filters. */
+function parseArgs(argv: readonly string[]): { server: ServerKind; only: string[] } {
+  const only: string[] = [];
+  let server: ServerKind = 'lxd';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = a === '--server' ? argv[++i] : a.startsWith('--server=') ? a.slice('--server='.length) : undefined;
+    if (value === undefined) {
+      only.push(a);
+      continue;
+    }
+    if (value !== 'lxd' && value !== 'incus') throw new Error(`--server: "${value}" is not a server: give lxd or incus`);
+    server = value;
+  }
+  return { server, only };
+}
+
+const ARGS = parseArgs(process.argv.slice(2));
+/** LXD's fixtures are fixtures/<group>/<case>.json; Incus's the same under fixtures/incus/. */
+const FIXTURES = join(ROOT, 'fixtures', ...(ARGS.server === 'incus' ? ['incus'] : []));
+const SOCKET = resolveSocketPath(undefined, process.env, ARGS.server);
 const BASE = 'lxdkit-fx';
 const RUN = `${BASE}-${randomBytes(3).toString('hex')}`;
 const ALIAS = 'lxdkit/busybox';
 const MISSING_BRIDGE = 'lxdkitnobr0';
 const OP_TIMEOUT = { timeoutMs: 120_000 };
 
-const plain = new LxdClient({ useEvents: false });
+const plain = new LxdClient({ socketPath: SOCKET, useEvents: false });
 
 async function expectError(p: Promise<unknown>, what: string): Promise<void> {
   try {
@@ -55,6 +78,11 @@ async function cleanup(): Promise<void> {
     await plain.profiles.delete(name);
     console.log(`  removed leftover profile ${name}`);
   }
+  for (const name of await plain.projects.list({ recursion: 0 })) {
+    if (!name.startsWith(`${BASE}-`)) continue;
+    await plain.projects.delete(name);
+    console.log(`  removed leftover project ${name}`);
+  }
 }
 
 interface Session {
@@ -64,8 +92,8 @@ interface Session {
 
 /** Runs `body` with a recording client and saves what it sent and got to fixtures/<file>. */
 async function record(file: string, description: string, body: (s: Session) => Promise<void>): Promise<void> {
-  const rec = new Recorder({ replace: { [RUN]: BASE } });
-  const client = new LxdClient({ dispatcher: rec.dispatcher, useEvents: false });
+  const rec = new Recorder({ socketPath: SOCKET, replace: { [RUN]: BASE } });
+  const client = new LxdClient({ socketPath: SOCKET, dispatcher: rec.dispatcher, useEvents: false });
   try {
     await body({ rec, client });
     const out = join(FIXTURES, file);
@@ -141,6 +169,18 @@ const scenarios: Record<string, () => Promise<void>> = {
     }
   },
 
+  'instances/duplicate': async () => {
+    const name = `${RUN}-dup`;
+    await createContainer(plain, name);
+    try {
+      await record('instances/duplicate.json', 'a second create of an instance name that exists', async ({ client }) => {
+        await expectError(createContainer(client, name), 'duplicate create');
+      });
+    } finally {
+      await removeContainer(name);
+    }
+  },
+
   'profiles/crud': async () => {
     const name = `${RUN}-prof`;
     try {
@@ -166,6 +206,73 @@ const scenarios: Record<string, () => Promise<void>> = {
       await client.images.listAliases();
       await client.images.getAlias(ALIAS);
     }),
+
+  'operations/wait-timeout': async () => {
+    const name = `${RUN}-wt`;
+    await createContainer(plain, name);
+    try {
+      await (await plain.instances.setState(name, { action: 'start' })).wait(OP_TIMEOUT);
+      await record(
+        'operations/wait-timeout.json',
+        'a clean stop that cannot finish (BusyBox init ignores the halt signal) with a 3 s timeout: /wait?timeout=1 while it runs, then the wait for its end',
+        async ({ client }) => {
+          const stop = await client.instances.setState(name, { action: 'stop', timeout: 3 });
+          await client.query('GET', `/1.0/operations/${stop.id}/wait?timeout=1`).catch((err: unknown) => expectError(Promise.reject(err), '/wait timeout'));
+          await stop.wait(OP_TIMEOUT).catch((err: unknown) => expectError(Promise.reject(err), 'clean stop'));
+        },
+      );
+    } finally {
+      await removeContainer(name);
+    }
+  },
+
+  'projects/crud': async () => {
+    const name = `${RUN}-proj`;
+    try {
+      await record(
+        'projects/crud.json',
+        'project create with features, get (ETag), update with the ETag, update with a stale ETag (412), patch (lxdkit reads and PUTs the merged config), state, duplicate create, create with features.storage.buckets, rename (an operation), delete, get after delete (404)',
+        async ({ client }) => {
+          await client.projects.create({ name, description: 'fixture project', config: { 'features.images': 'false', 'features.profiles': 'true' } });
+          const first = await client.projects.get(name);
+          await client.projects.update(name, { description: 'updated', config: { ...first.value.config, 'limits.instances': '3' } }, first.etag ? { etag: first.etag } : {});
+          await expectError(client.projects.update(name, { description: 'stale', config: {} }, first.etag ? { etag: first.etag } : {}), 'stale update');
+          await client.projects.patch(name, { config: { 'limits.containers': '2' } });
+          await client.projects.state(name);
+          await expectError(client.projects.create({ name }), 'duplicate create');
+          await client.projects.create({ name: `${name}-bk`, config: { 'features.storage.buckets': 'true' } }).then(
+            () => client.projects.delete(`${name}-bk`),
+            (err: unknown) => expectError(Promise.reject(err), 'storage buckets'),
+          );
+          await client.projects.rename(name, `${name}-b`);
+          await client.projects.delete(`${name}-b`);
+          await expectError(client.projects.get(`${name}-b`), 'get after delete');
+        },
+      );
+    } finally {
+      for (const p of [name, `${name}-b`, `${name}-bk`]) {
+        await plain.projects.delete(p).catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+      }
+    }
+  },
+
+  'projects/unknown': () =>
+    record(
+      'projects/unknown.json',
+      'calls in a project that does not exist, sent as they are (lxdkit itself checks the project first): instance and operation lists answer as if it existed, an instance in it is "not found", profiles and images say the project is not',
+      async ({ client }) => {
+        const p = `${RUN}-none`;
+        await client.query('GET', `/1.0/instances?project=${p}`);
+        await expectError(client.query('GET', `/1.0/instances/${RUN}-missing?project=${p}`), 'instance');
+        await expectError(client.query('GET', `/1.0/profiles?project=${p}`), 'profiles');
+        await expectError(client.query('GET', `/1.0/images?project=${p}`), 'images');
+        // the events endpoint without an upgrade: the project is checked before the upgrade
+        await expectError(client['transport'].request('GET', '/1.0/events', { query: { project: p } }), 'events');
+        await expectError(client.projects.get(p), 'project');
+      },
+    ),
 
   'errors/not-found': () =>
     record('errors/not-found.json', 'GETs of an instance, a profile, an operation and an image alias that do not exist (404)', async ({ client }) => {
@@ -202,11 +309,12 @@ const scenarios: Record<string, () => Promise<void>> = {
 };
 
 async function main(): Promise<void> {
-  const only = process.argv.slice(2);
+  const { only, server } = ARGS;
   const chosen = Object.keys(scenarios).filter((n) => only.length === 0 || only.some((o) => n.includes(o)));
   if (chosen.length === 0) throw new Error(`no scenario matches ${only.join(', ')}; scenarios: ${Object.keys(scenarios).join(', ')}`);
   const info = await plain.server.info();
-  console.log(`recording from LXD ${info.environment?.server_version ?? '?'} (${info.api_extensions.length} API extensions), prefix ${RUN}`);
+  if ((await plain.serverKind()) !== server) throw new Error(`${SOCKET} is not ${server}'s socket: it answers as ${await plain.serverKind()}`);
+  console.log(`recording from ${server === 'incus' ? 'Incus' : 'LXD'} ${info.environment?.server_version ?? '?'} at ${SOCKET} (${info.api_extensions.length} API extensions) into ${relative(ROOT, FIXTURES)}/, prefix ${RUN}`);
   await cleanup();
   try {
     for (const n of chosen) {

@@ -13,6 +13,8 @@ import { createProgress, type Progress } from './progress.js';
 
 /** The options every command accepts (see `lxdkit --help`). */
 export interface GlobalOptions {
+  /** The local daemon whose socket is looked for: `lxd` or `incus`. */
+  server?: string;
   socket?: string;
   project?: string;
   remote?: string;
@@ -76,14 +78,21 @@ export class CliContext {
     if (o.project) options.project = o.project;
     if (o.timeout !== undefined) options.timeoutMs = o.timeout * 1000;
     const remote = o.remote ?? this.io.env['LXDKIT_REMOTE'];
+    const server = o.server ?? this.io.env['LXDKIT_SERVER'];
+    if (server !== undefined && server !== '') {
+      if (server !== 'lxd' && server !== 'incus') throw new CliError(ExitCode.USAGE, `LXDKIT_SERVER: "${server}" is not a server: give lxd or incus`);
+      // --server picks a local socket; a socket or a remote given too would make it say nothing
+      if (o.server !== undefined && (o.socket || remote)) throw new CliError(ExitCode.USAGE, `give --server, --socket or --remote, not more than one`);
+      if (!o.socket && !remote) options.server = server;
+    }
     if (remote) {
       if (o.socket) throw new CliError(ExitCode.USAGE, 'give either --socket or --remote, not both');
       const cert = o.clientCert ?? this.io.env['LXDKIT_CLIENT_CERT'];
       const key = o.clientKey ?? this.io.env['LXDKIT_CLIENT_KEY'];
-      const server = o.serverCert ?? this.io.env['LXDKIT_SERVER_CERT'];
+      const serverCert = o.serverCert ?? this.io.env['LXDKIT_SERVER_CERT'];
       if (!cert || !key) throw new CliError(ExitCode.USAGE, '--remote needs --client-cert FILE and --client-key FILE (a certificate the server trusts)');
       const tls: TlsOptions = { cert: this.readPem(cert, '--client-cert'), key: this.readPem(key, '--client-key') };
-      if (server) tls.serverCert = this.readPem(server, '--server-cert');
+      if (serverCert) tls.serverCert = this.readPem(serverCert, '--server-cert');
       options.url = remote;
       options.tls = tls;
     } else if (o.socket) {

@@ -21,8 +21,8 @@ Exit codes:
   3    invalid input, nothing changed (YAML syntax or schema, charm rules, names, UUIDs)
   4    not found (container, profile, image)
   5    conflict: exists already, or changed by someone else (ETag); re-run
-  6    LXD or libvirt unreachable (socket, permissions, TLS)
-  7    LXD refused the request or an operation failed
+  6    LXD, Incus or libvirt unreachable (socket, permissions, TLS)
+  7    LXD or Incus refused the request or an operation failed
   8    timed out
   10   profile diff --exit-code: there are differences
   130  interrupted`;
@@ -64,17 +64,18 @@ export interface RunOptions {
 function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): Command {
   const program = new Command('lxdkit');
   program
-    .description('Drive LXD from a shell or a script: status, profiles as YAML files, containers of a model, images, events.')
+    .description('Drive LXD (or Incus) from a shell or a script: status, profiles as YAML files, containers of a model, images, events.')
     .version(version(), '-V, --version')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: (s, write) => write(s) })
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
-    .option('--socket <path>', 'LXD unix socket (default: $LXD_SOCKET, $LXD_DIR/unix.socket, the snap socket, /var/lib/lxd/unix.socket)')
+    .addOption(new Option('--server <kind>', "the local daemon: lxd ($LXD_SOCKET, $LXD_DIR/unix.socket, the snap socket, /var/lib/lxd/unix.socket) or incus ($INCUS_SOCKET, $INCUS_DIR/unix.socket, /run/incus, /var/lib/incus); default: LXD's socket, else Incus's (env LXDKIT_SERVER)").choices(['lxd', 'incus']))
+    .option('--socket <path>', 'the unix socket of LXD or Incus (instead of --server)')
     .option('--remote <url>', 'a remote LXD over HTTPS, e.g. https://10.0.0.5:8443 (env LXDKIT_REMOTE)')
     .option('--client-cert <file>', 'PEM client certificate the remote trusts (env LXDKIT_CLIENT_CERT)')
     .option('--client-key <file>', 'PEM key of the client certificate (env LXDKIT_CLIENT_KEY)')
     .option('--server-cert <file>', "the remote's PEM certificate, pinned (env LXDKIT_SERVER_CERT)")
-    .option('--project <name>', 'LXD project (default: LXD\'s "default")')
+    .option('--project <name>', 'project of every call (default: "default")')
     .option('--json', 'machine-readable JSON on stdout')
     .option('--no-progress', 'no progress bars, even on a terminal')
     .addOption(new Option('--log-level <level>', 'log level of the JSON / pretty logs on stderr').choices([...LOG_LEVELS]).default('warn'))
@@ -120,7 +121,8 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--prune', 'delete profiles no file defines (never "default", never one in use)')
     .option('--prune-prefix <prefix>', 'with --prune: only profiles whose name starts with this')
     .option('--charm', "refuse files that break Juju's charm-profile rules")
-    .action((files: string[], o: { dryRun?: boolean; prune?: boolean; prunePrefix?: string; charm?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileApply(ctx, files, o)));
+    .option('--create-project', 'with --project: create the project first when it does not exist (with the server\'s default features: profiles, images and storage volumes of its own)')
+    .action((files: string[], o: { dryRun?: boolean; prune?: boolean; prunePrefix?: string; charm?: boolean; createProject?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileApply(ctx, files, o)));
 
   const container = program.command('container').description("containers of one model (Juju's namespace juju-<uuid tail>-<machine>), through LxdManager or KvmManager");
   container
@@ -186,7 +188,7 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
   program
     .command('demo')
     .description('end to end: three containers of a new model on an address-less bridge, listed, a profile assigned, destroyed')
-    .option('--bridge <device>', 'bridge for eth0 (it must have no IPv4/IPv6 address)', 'lxdkitbr0')
+    .option('--bridge <device>', 'bridge for eth0, without IPv4/IPv6 addresses (default: lxdkitbr0 on LXD, lxdkitbr1 on Incus; env LXDKIT_TEST_BRIDGE, LXDKIT_TEST_BRIDGE_INCUS)')
     .option('--image <alias>', 'image the demo series alias points at', 'lxdkit/busybox')
     .option('--series <series>', 'series of the demo (alias juju/<series>/<arch>)', 'busybox')
     .option('--profile <name>', 'profile assigned to the first container', 'lxdkit-nesting')

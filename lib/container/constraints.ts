@@ -74,6 +74,7 @@ export function lxdSupportsMiB(serverVersion: string): boolean {
  * set, `devices.root = { type: 'disk', pool: <source or 'default'>, path: '/' }` plus
  * `size: "<root-disk>MiB"` (same unit rule) when `root-disk` is set. Zero and empty values count as
  * unset. The input is not modified; other fields of `spec` (name, profiles, …) are kept.
+ * `opts.supportsMiB` overrides the version rule (for a server whose version is not LXD's, e.g. Incus).
  *
  * @example
  * applyLxdConstraints('5.0.2', { cores: 2, mem: 2048, rootDisk: 10240 }, { config: {} })
@@ -85,9 +86,10 @@ export function applyLxdConstraints<T extends LxdConstraintSpec>(
   serverVersion: string,
   cons: Constraints,
   spec: T,
+  opts: { supportsMiB?: boolean } = {},
 ): Omit<T, keyof LxdConstraintSpec> & LxdConstraintSpec {
   validateConstraints(cons);
-  const unit = lxdSupportsMiB(serverVersion) ? 'MiB' : 'MB';
+  const unit = opts.supportsMiB ?? lxdSupportsMiB(serverVersion) ? 'MiB' : 'MB';
   const out: Omit<T, keyof LxdConstraintSpec> & LxdConstraintSpec = { ...spec, config: { ...spec.config } };
   if (spec.devices) out.devices = Object.fromEntries(Object.entries(spec.devices).map(([k, v]) => [k, { ...v }]));
   if (has.instanceType(cons)) out.instanceType = cons.instanceType;

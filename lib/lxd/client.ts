@@ -14,6 +14,7 @@ import { InstancesResource } from './resources/instances.js';
 import { NetworksResource, StoragePoolsResource } from './resources/networks.js';
 import { OperationsResource } from './resources/operations.js';
 import { ProfilesResource } from './resources/profiles.js';
+import { ProjectsResource, validateProjectName } from './resources/projects.js';
 import { ServerResource } from './resources/server.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, Transport, type TlsOptions } from './transport.js';
 
@@ -74,6 +75,8 @@ export class LxdClient {
   readonly storagePools: StoragePoolsResource;
   readonly operations: OperationsResource;
   readonly certificates: CertificatesResource;
+  /** `/1.0/projects`: server-wide, whatever the client's project. */
+  readonly projects: ProjectsResource;
   readonly events: EventsResource;
   readonly project: string | undefined;
   readonly logger: Logger;
@@ -100,7 +103,7 @@ export class LxdClient {
       const v = options[field];
       if (v !== undefined && !isValidTimeout(v)) throw new LxdValidationError(field, `${v} is not valid: give a positive, finite number`);
     }
-    if (options.project !== undefined && (options.project === '' || options.project.includes('/'))) throw new LxdValidationError('project', `"${options.project}" is not a valid project name`);
+    if (options.project !== undefined) validateProjectName(options.project, 'project');
     this.options = options;
     this.project = options.project;
     this.logger = (options.logger ?? silentLogger).child({ component: 'lxd' });
@@ -133,9 +136,10 @@ export class LxdClient {
     this.images = new ImagesResource(api);
     this.networks = new NetworksResource(api);
     this.storagePools = new StoragePoolsResource(api);
-    this.operations = new OperationsResource(api);
+    this.operations = new OperationsResource(api, this.server);
     this.certificates = new CertificatesResource(api);
-    this.events = new EventsResource(this.transport, this.project, this.logger);
+    this.projects = new ProjectsResource(api);
+    this.events = new EventsResource(this.transport, this.project, this.logger, (project) => api.ensureProject({}, project));
   }
 
   /**
@@ -186,14 +190,18 @@ export class EventsResource {
     private readonly transport: Transport,
     private readonly project: string | undefined,
     private readonly logger: Logger,
+    private readonly ensureProject: (project: string) => Promise<void>,
   ) {}
 
   /**
-   * Opens an events websocket. Await `sub.ready` before acting if you must not miss the events your
-   * own next request causes. Close it when done.
+   * Opens an events websocket of the client's project (or `opts.project`, or every project). Await
+   * `sub.ready` before acting if you must not miss the events your own next request causes; it
+   * rejects with `LxdNotFoundError` when the project does not exist. Close it when done.
    */
   subscribe(opts: SubscribeOptions = {}): EventSubscription {
-    const sub = new EventSubscription(this.transport, { ...opts, project: opts.project ?? this.project }, this.logger);
+    const project = opts.project ?? this.project;
+    const before = opts.allProjects || project === undefined ? undefined : () => this.ensureProject(project);
+    const sub = new EventSubscription(this.transport, { ...opts, project, before }, this.logger);
     if (!sub.isClosed) {
       this.open.add(sub);
       sub.on('close', () => this.open.delete(sub));

@@ -183,7 +183,7 @@ export class LxdExtensionMissingError extends LxdError {
   override readonly name = 'LxdExtensionMissingError';
   readonly extension: string;
   constructor(extension: string, what: string) {
-    super(LxdErrorCode.EXTENSION_MISSING, `${what} needs the LXD API extension "${extension}", which this server does not have; upgrade LXD`);
+    super(LxdErrorCode.EXTENSION_MISSING, `${what} needs the API extension "${extension}", which this server does not have; upgrade the server (LXD or Incus)`);
     this.extension = extension;
   }
 }
@@ -206,7 +206,8 @@ export class LxdEventsError extends LxdError {
   }
 }
 
-const ALREADY_EXISTS = /already exists/i;
+/** LXD's text for a duplicate (sent with 500 or 409), and Incus's for some (a 500 from its database). */
+const ALREADY_EXISTS = /already exists|UNIQUE constraint failed/i;
 
 /** Maps an LXD error response to the right subclass. */
 export function apiErrorFor(details: ApiErrorDetails): LxdApiError {

@@ -119,9 +119,13 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
   private rejectReady!: (err: Error) => void;
   private readonly onAbort = (): void => this.close();
 
+  /**
+   * @param opts.before runs before the first connection (the client checks that the project exists); a
+   *   failure fails the subscription
+   */
   constructor(
     private readonly transport: Transport,
-    private readonly opts: SubscribeOptions & { project?: string | undefined },
+    private readonly opts: SubscribeOptions & { project?: string | undefined; before?: (() => Promise<void>) | undefined },
     private readonly logger: Logger,
   ) {
     super();
@@ -136,7 +140,16 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
       return;
     }
     opts.signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.connect();
+    if (!opts.before) {
+      this.connect();
+      return;
+    }
+    opts.before().then(
+      () => {
+        if (!this.closed) this.connect();
+      },
+      (err: unknown) => this.fail(err instanceof Error ? err : new LxdEventsError(String(err))),
+    );
   }
 
   get connected(): boolean {

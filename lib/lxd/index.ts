@@ -21,3 +21,16 @@ export type { NetworksResource, StoragePoolsResource } from './resources/network
 export type { OperationsResource } from './resources/operations.js';
 export type { ServerResource } from './resources/server.js';
 export { CertificateSchema, CertificatesPostSchema, type LxdCertificate, type CertificatesPost, type CertificatesResource } from './resources/certificates.js';
+export {
+  ProjectSchema,
+  ProjectPutSchema,
+  ProjectsPostSchema,
+  ProjectStateSchema,
+  projectFeatures,
+  validateProjectName,
+  type LxdProject,
+  type ProjectPut,
+  type ProjectsPost,
+  type LxdProjectState,
+  type ProjectsResource,
+} from './resources/projects.js';

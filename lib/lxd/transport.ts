@@ -289,16 +289,19 @@ export class Transport {
 
   private connectionError(err: unknown): LxdConnectionError | undefined {
     const code = errnoOf(err);
-    const where = this.remote ? `LXD server ${this.endpoint}` : `LXD socket ${this.endpoint}`;
+    // A local socket is Incus's when Incus was asked for or the socket is in Incus's directories.
+    const incus = !this.remote && (this.opts.server === 'incus' || /\/incus\//.test(this.endpoint));
+    const daemon = incus ? 'Incus' : 'LXD';
+    const where = this.remote ? `LXD server ${this.endpoint}` : `${daemon} socket ${this.endpoint}`;
     const msg = err instanceof Error ? err.message : String(err);
     switch (code) {
       case 'ENOENT':
-        return new LxdConnectionError(this.endpoint, code, `${where}: no such socket; is LXD installed and running? Start the daemon, or point LXD_SOCKET / LXD_DIR / the socketPath option at its socket`, { cause: err });
+        return new LxdConnectionError(this.endpoint, code, `${where}: no such socket; is ${daemon} installed and running? Start the daemon, or point ${incus ? 'INCUS_SOCKET / INCUS_DIR' : 'LXD_SOCKET / LXD_DIR'} / the socketPath option at its socket`, { cause: err });
       case 'EACCES':
       case 'EPERM':
-        return new LxdConnectionError(this.endpoint, code, `${where}: permission denied; run as root or join the lxd group`, { cause: err });
+        return new LxdConnectionError(this.endpoint, code, `${where}: permission denied; run as root or join the ${incus ? 'incus-admin' : 'lxd'} group`, { cause: err });
       case 'ECONNREFUSED':
-        return new LxdConnectionError(this.endpoint, code, `${where}: connection refused; the LXD daemon is not running (start it, then run "lxd waitready")`, { cause: err });
+        return new LxdConnectionError(this.endpoint, code, `${where}: connection refused; the ${daemon} daemon is not running (start it, then run "${incus ? 'incus admin waitready' : 'lxd waitready'}")`, { cause: err });
       case 'ECONNRESET':
       case 'EPIPE':
       case 'ENOTSOCK':

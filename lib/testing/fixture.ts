@@ -65,7 +65,8 @@ export type EventStream = z.infer<typeof EventStreamSchema>;
 export const FixtureSchema = z.strictObject({
   format: z.literal(1),
   description: z.string().optional(),
-  lxd: z.strictObject({ version: z.string(), api_extensions_count: z.number().int().min(0) }),
+  /** The daemon it was recorded from: its version, extension count and `environment.server` (`lxd`, `incus`). */
+  lxd: z.strictObject({ version: z.string(), api_extensions_count: z.number().int().min(0), server: z.string().optional() }),
   /** Normalised to a fixed value so that re-recording an unchanged daemon gives an identical file. */
   recordedAt: z.string(),
   interactions: z.array(InteractionSchema),

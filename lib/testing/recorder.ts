@@ -8,7 +8,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import WebSocket from 'ws';
 import { TestingError, TestingErrorCode } from './errors.js';
 import { buildQuery } from '../lxd/path.js';
-import { resolveSocketPath } from '../lxd/socket.js';
+import { resolveSocketPath, type ServerKind } from '../lxd/socket.js';
 import { deadline } from '../deadline.js';
 import { withoutUndefined } from '../objects.js';
 import { LOCAL_ORIGIN } from '../lxd/index.js';
@@ -29,8 +29,10 @@ export const RECORDED_RESPONSE_HEADERS: readonly string[] = ['content-type', 'et
 export const RECORDED_REQUEST_HEADERS: readonly string[] = ['if-match'];
 
 export interface RecorderOptions extends NormaliseOptions {
-  /** The daemon's unix socket (default: resolved as `LxdClient` does). */
+  /** The daemon's unix socket (default: resolved as `LxdClient` does, for `server`). */
   socketPath?: string;
+  /** Which daemon's socket to look for when no `socketPath` is given: `lxd` or `incus`. */
+  server?: ServerKind;
   /** A dispatcher to record through instead of an own `Agent` on `socketPath` (it is not closed by `close()`). */
   dispatcher?: Dispatcher;
   /** Extra normalisation applied after the built-in rules (e.g. to blank a value that changes per run). */
@@ -116,7 +118,7 @@ export class Recorder {
 
   constructor(opts: RecorderOptions = {}) {
     this.opts = opts;
-    this.socketPath = resolveSocketPath(opts.socketPath);
+    this.socketPath = resolveSocketPath(opts.socketPath, process.env, opts.server);
     this.ownsInner = opts.dispatcher === undefined;
     this.inner =
       opts.dispatcher ??
@@ -263,10 +265,11 @@ export class Recorder {
     const dl = deadline(signal, this.opts.timeoutMs ?? 30_000);
     try {
       const res = await request(`${LOCAL_ORIGIN}/1.0`, { dispatcher: this.inner, signal: dl.signal });
-      const body = (await res.body.json()) as { metadata?: { environment?: { server_version?: unknown }; api_extensions?: unknown } };
+      const body = (await res.body.json()) as { metadata?: { environment?: { server_version?: unknown; server?: unknown }; api_extensions?: unknown } };
       const version = body.metadata?.environment?.server_version;
+      const server = body.metadata?.environment?.server;
       const ext = body.metadata?.api_extensions;
-      return { version: typeof version === 'string' ? version : 'unknown', api_extensions_count: Array.isArray(ext) ? ext.length : 0 };
+      return { version: typeof version === 'string' ? version : 'unknown', api_extensions_count: Array.isArray(ext) ? ext.length : 0, ...(typeof server === 'string' ? { server } : {}) };
     } finally {
       dl.clear();
     }

@@ -204,6 +204,8 @@ export async function startFakeLxd(): Promise<FakeLxd> {
   };
 
   on('GET', '/1.0', () => sync(serverInfo()));
+  // every project exists (a client with a project asks once before its first call)
+  on('GET', '/1.0/projects/:name', (req) => sync({ name: req.params['name'], description: '', config: { 'features.profiles': 'true' }, used_by: [] }, { etag: '"fake-project"' }));
   on('GET', '/1.0/operations/:id', (req) => {
     const op = operations.get(req.params['id'] ?? '');
     return op ? sync(op.pending[0] ?? op.final) : lxdError(404, 'Operation not found');

@@ -27,11 +27,14 @@ export const SERVERS: readonly TestServer[] = [
   { kind: 'incus', socket: resolveSocketPath(undefined, process.env, 'incus'), bridge: process.env['LXDKIT_TEST_BRIDGE_INCUS'] ?? 'lxdkitbr1' },
 ];
 
-/** A mocha `describe` once per server, titled `<title> [lxd]` and `<title> [incus]`. */
-export function describeEachServer(title: string, fn: (server: TestServer) => void): void {
+/**
+ * A mocha `describe` once per server, titled `<title> [lxd]` and `<title> [incus]`. `fn` runs as the
+ * suite's callback (a `function` may call `this.timeout()`).
+ */
+export function describeEachServer(title: string, fn: (this: Mocha.Suite, server: TestServer) => void): void {
   for (const server of SERVERS) {
     describe(`${title} [${server.kind}]`, function () {
-      fn(server);
+      fn.call(this, server);
     });
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Every docs/examples/*.ts runs to completion (tsc type-checks them: tsconfig.json includes
- * docs/examples). Examples that talk to LXD or libvirt run against the real daemons; outside CI,
- * when there is no LXD socket (or, for libvirt examples, no libvirt socket), those are skipped with
- * a message. In CI (CI=true) nothing is skipped.
+ * docs/examples). Examples that talk to LXD, Incus or libvirt run against the real daemons; outside
+ * CI, when there is no LXD socket (or, for Incus or libvirt examples, no socket of theirs), those are
+ * skipped with a message. In CI (CI=true) nothing is skipped.
  *
  * Every ```ts block of every docs/*.md page and of README.md is an excerpt of one of those examples,
  * so no code shown in the documentation goes untested.
@@ -20,6 +20,11 @@ const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 /** An example needs LXD when it says so in its header or builds a client, a recorder or an LXD manager. */
 function needsLxd(source: string): boolean {
   return /needs a running lxd/i.test(source) || /\bnew (LxdClient|LxdManager|LxdInitialiser|Recorder)\b/.test(source);
+}
+
+/** An example needs Incus when it says so in its header or asks for Incus's socket. */
+function needsIncus(source: string): boolean {
+  return /needs a running LXD and a running Incus|needs a running incus/i.test(source) || /server: 'incus'/.test(source);
 }
 
 /** An example needs libvirtd when it says so in its header or builds a KVM manager or initialiser. */
@@ -87,6 +92,7 @@ describe('docs/examples', function () {
   this.timeout(200_000);
   const files = readdirSync(DIR).filter((f) => f.endsWith('.ts')).sort();
   const lxd = existsSync(resolveSocketPath());
+  const incus = existsSync(resolveSocketPath(undefined, process.env, 'incus'));
   const libvirt = LIBVIRT_SOCKETS.some((p) => existsSync(p));
   const inCi = Boolean(process.env['CI']);
 
@@ -100,6 +106,11 @@ describe('docs/examples', function () {
       if (needsLxd(source) && !lxd) {
         if (inCi) throw new Error(`CI: ${file} needs LXD but there is no socket at ${resolveSocketPath()}`);
         console.warn(`    (skipped: ${file} needs a running LXD; run scripts/provision-host.sh)`);
+        this.skip();
+      }
+      if (needsIncus(source) && !incus) {
+        if (inCi) throw new Error(`CI: ${file} needs Incus but there is no socket at ${resolveSocketPath(undefined, process.env, 'incus')}`);
+        console.warn(`    (skipped: ${file} needs a running Incus; run scripts/provision-host.sh)`);
         this.skip();
       }
       if (needsLibvirt(source) && !libvirt) {

@@ -12,17 +12,28 @@ import { localImageAlias } from '../../container/lxd/image.js';
 import { LxdManager } from '../../container/lxd/manager.js';
 import type { NetworkConfig } from '../../container/types.js';
 import { isNotFound } from '../../lxd/errors.js';
+import type { ServerKind } from '../../lxd/socket.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { renderTable } from '../output.js';
 import { trackCreation } from '../creation.js';
 
 export interface DemoOptions {
-  bridge: string;
+  /** Default: the test bridge of the server's kind (`defaultDemoBridge`). */
+  bridge?: string;
   image: string;
   series: string;
   profile: string;
   count: number;
+}
+
+/**
+ * The address-less bridge `scripts/provision-host.sh` makes on each server: `lxdkitbr0` on LXD,
+ * `lxdkitbr1` on Incus (two daemons cannot manage one bridge), or `$LXDKIT_TEST_BRIDGE` /
+ * `$LXDKIT_TEST_BRIDGE_INCUS`.
+ */
+export function defaultDemoBridge(kind: ServerKind, env: Readonly<Record<string, string | undefined>>): string {
+  return kind === 'incus' ? env['LXDKIT_TEST_BRIDGE_INCUS'] || 'lxdkitbr1' : env['LXDKIT_TEST_BRIDGE'] || 'lxdkitbr0';
 }
 
 interface Step {
@@ -30,9 +41,11 @@ interface Step {
   ms: number;
 }
 
-export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void> {
+export async function demoCommand(ctx: CliContext, opts: DemoOptions): Promise<void> {
   const client = ctx.client();
   const call = { signal: ctx.signal };
+  const kind = await client.serverKind(call);
+  const o = { ...opts, bridge: opts.bridge ?? defaultDemoBridge(kind, ctx.io.env) };
   const started = Date.now();
   const steps: Step[] = [];
   const say = (text: string): void => {
@@ -78,6 +91,8 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
   const alias = localImageAlias(o.series, hostArch());
   const machines = Array.from({ length: o.count }, (_, i) => String(i));
   const names = machines.map((m) => ns.hostname(m));
+  const version = (await client.server.info(call)).environment?.server_version ?? '?';
+  say(`${kind === 'incus' ? 'Incus' : 'LXD'} ${version} at ${client.endpoint}${client.project ? `, project ${client.project}` : ''}`);
   say(`model ${model}: namespace ${ns.prefix()}*, bridge ${o.bridge} (no addresses), image ${alias} -> ${o.image}`);
 
   let aliasCreated = false;
@@ -161,7 +176,7 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
   const total = Date.now() - started;
   created.sort();
   destroyed.sort();
-  const summary = { model, namespace: ns.prefix(), bridge: o.bridge, image: o.image, alias, aliasCreated, created, listed, profile: profileExists ? o.profile : null, assigned, destroyed, steps, totalMs: total };
+  const summary = { server: kind, project: client.project ?? 'default', model, namespace: ns.prefix(), bridge: o.bridge, image: o.image, alias, aliasCreated, created, listed, profile: profileExists ? o.profile : null, assigned, destroyed, steps, totalMs: total };
   if (ctx.json) {
     ctx.print(summary, () => '');
     return;

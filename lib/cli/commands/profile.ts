@@ -1,11 +1,12 @@
 /**
  * `lxdkit profile list | show | validate | diff | apply`: LXD profiles kept as YAML files.
  */
+import { isConflict, isNotFound } from '../../lxd/errors.js';
 import type { CliContext } from '../context.js';
-import { ExitCode } from '../exit-codes.js';
+import { CliError, ExitCode } from '../exit-codes.js';
 import { renderTable } from '../output.js';
-import { loadProfileFiles, profileYaml } from '../profile-files.js';
-import { applyPlan, planProfiles, renderDiff, resultOf, type PlanItem } from '../profile-sync.js';
+import { loadProfileFiles, profileYaml, type ProfileDoc } from '../profile-files.js';
+import { applyPlan, planProfiles, profileChanges, renderDiff, resultOf, type PlanItem } from '../profile-sync.js';
 
 export async function profileList(ctx: CliContext): Promise<void> {
   const profiles = await ctx.client().profiles.list({ signal: ctx.signal });
@@ -57,11 +58,50 @@ export async function profileDiff(ctx: CliContext, files: string[], opts: { char
   return opts.exitCode && differs ? ExitCode.DIFFERENCES : ExitCode.OK;
 }
 
-export async function profileApply(ctx: CliContext, files: string[], opts: { charm?: boolean; dryRun?: boolean; prune?: boolean; prunePrefix?: string }): Promise<void> {
+/** What `--create-project` did (or, in a dry run, would do) with the client's project. */
+type ProjectResult = 'created' | 'create' | 'unchanged';
+
+/**
+ * `--create-project`: creates the client's project unless it exists, with the server's default features
+ * (its own profiles, images and storage volumes). In a dry run nothing is created.
+ */
+async function ensureProject(ctx: CliContext, dryRun: boolean): Promise<{ name: string; result: ProjectResult }> {
+  const client = ctx.client();
+  const name = client.project;
+  if (name === undefined || name === 'default') throw new CliError(ExitCode.USAGE, '--create-project needs --project NAME (a project other than "default")');
+  const call = { signal: ctx.signal };
+  try {
+    await client.projects.get(name, call);
+    return { name, result: 'unchanged' };
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  if (dryRun) return { name, result: 'create' };
+  try {
+    await client.projects.create({ name, description: 'created by lxdkit profile apply --create-project' }, call);
+  } catch (err) {
+    // made by someone else meanwhile: it exists, which is all that was asked
+    if (isConflict(err)) return { name, result: 'unchanged' };
+    throw err;
+  }
+  return { name, result: 'created' };
+}
+
+/** The plan for a project that does not exist yet: every profile is new, but the `default` the project gets. */
+function planForNewProject(docs: readonly ProfileDoc[]): PlanItem[] {
+  const empty = { description: '', config: {}, devices: {} };
+  return docs.map((d) => (d.name === 'default'
+    ? { name: d.name, action: 'update' as const, file: d.file, changes: profileChanges(empty, d), current: { name: 'default', ...empty, used_by: [] }, desired: d }
+    : { name: d.name, action: 'create' as const, file: d.file, changes: profileChanges(empty, d), desired: d }));
+}
+
+export async function profileApply(ctx: CliContext, files: string[], opts: { charm?: boolean; dryRun?: boolean; prune?: boolean; prunePrefix?: string; createProject?: boolean }): Promise<void> {
   const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true });
   const client = ctx.client();
-  const plan = await planProfiles(client, docs, { prune: opts.prune === true, prunePrefix: opts.prunePrefix, signal: ctx.signal });
   const dryRun = opts.dryRun === true;
+  const project = opts.createProject ? await ensureProject(ctx, dryRun) : undefined;
+  if (project && !ctx.json) ctx.io.stdout.write(`${project.result === 'create' ? 'would be created' : project.result === 'created' ? 'created  ' : 'unchanged'} project ${project.name}\n`);
+  const plan = project?.result === 'create' ? planForNewProject(docs) : await planProfiles(client, docs, { prune: opts.prune === true, prunePrefix: opts.prunePrefix, signal: ctx.signal });
   const width = Math.max(0, ...plan.map((i) => i.name.length));
   const line = (i: PlanItem): string => {
     const word = dryRun && i.action !== 'unchanged' && i.action !== 'keep' ? `would be ${resultOf(i.action)}` : resultOf(i.action);
@@ -70,7 +110,7 @@ export async function profileApply(ctx: CliContext, files: string[], opts: { cha
   };
   if (!dryRun) await applyPlan(client, plan, { signal: ctx.signal, ...(ctx.json ? {} : { onDone: (i) => ctx.io.stdout.write(`${line(i)}\n`) }) });
   const verb = (i: PlanItem): string => (dryRun ? i.action : resultOf(i.action));
-  const result = planJson(plan, dryRun, verb);
+  const result = { ...(project ? { project } : {}), ...planJson(plan, dryRun, verb) };
   if (ctx.json) {
     ctx.print(result, () => '');
     return;

@@ -1,6 +1,7 @@
 /**
  * `lxdkit status`: the server, its API extensions, storage pools, networks and instance counts.
  */
+import type { ServerKind } from '../../lxd/socket.js';
 import type { CliContext } from '../context.js';
 import { renderFields, renderTable } from '../output.js';
 
@@ -8,6 +9,8 @@ export interface StatusReport {
   endpoint: string;
   project: string;
   server: {
+    /** Which daemon it is, by its own word (`environment.server`): `lxd` or `incus`. */
+    kind: ServerKind;
     name: string | undefined;
     version: string | undefined;
     apiVersion: string;
@@ -37,11 +40,13 @@ export async function statusCommand(ctx: CliContext, opts: { extensions?: boolea
     for (const k of keys) out[k] = (out[k] ?? 0) + 1;
     return out;
   };
+  const kind = await client.serverKind(call);
   const env = server.environment;
   const report: StatusReport = {
     endpoint: client.endpoint,
     project: client.project ?? 'default',
     server: {
+      kind,
       name: env?.server_name,
       version: env?.server_version,
       apiVersion: server.api_version,
@@ -68,7 +73,7 @@ export async function statusCommand(ctx: CliContext, opts: { extensions?: boolea
     const s = report.server;
     const counts = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(', ') || 'none';
     let text = renderFields([
-      ['LXD', `${s.version ?? '?'} (API ${s.apiVersion}, ${s.apiStatus})`],
+      [s.kind === 'incus' ? 'Incus' : 'LXD', `${s.version ?? '?'} (API ${s.apiVersion}, ${s.apiStatus})`],
       ['endpoint', report.endpoint],
       ['project', report.project],
       ['server', s.name],

@@ -10,6 +10,7 @@ import type { LxdClient } from '../../lxd/client.js';
 import { isNotFound, LxdOperationError } from '../../lxd/errors.js';
 import type { OperationProgress } from '../../lxd/operation.js';
 import type { LxdImage } from '../../lxd/schemas.js';
+import type { ServerKind } from '../../lxd/socket.js';
 import { imageMetadataURL, SimplestreamsClient, type SimplestreamsImage } from '../../simplestreams/index.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { goQuote } from '../../go-compat.js';
@@ -131,13 +132,27 @@ export interface RemoteImage {
   version?: string;
 }
 
+/** How `findImage` asks an image source: for the daemon that will pull the image. */
+export interface ImageRemoteOptions {
+  signal?: AbortSignal | undefined;
+  /**
+   * The daemon that pulls the image (default `lxd`). A simplestreams version publishes a container's
+   * metadata once per daemon: `lxd.tar.xz` is what LXD reads, `incus.tar.xz` what Incus reads (and
+   * each gives its own fingerprint); Ubuntu's cloud-images publish only the first.
+   */
+  server?: ServerKind | undefined;
+}
+
 /** What `findImage` reads from an image source (a seam for other protocols and for tests). */
 export interface ImageRemote {
   /** The fingerprint a container alias points at, or `undefined`. */
-  aliasTarget(alias: string, opts?: { signal?: AbortSignal }): Promise<string | undefined>;
+  aliasTarget(alias: string, opts?: ImageRemoteOptions): Promise<string | undefined>;
   /** The image with this fingerprint, or `undefined`. */
-  image(fingerprint: string, opts?: { signal?: AbortSignal }): Promise<RemoteImage | undefined>;
+  image(fingerprint: string, opts?: ImageRemoteOptions): Promise<RemoteImage | undefined>;
 }
+
+/** The item of a simplestreams version that holds a container's metadata, for each daemon. */
+export const CONTAINER_METADATA_FTYPE: Readonly<Record<ServerKind, string>> = Object.freeze({ lxd: 'lxd.tar.xz', incus: 'incus.tar.xz' });
 
 export interface SimplestreamsImageServerOptions {
   /** Per-request timeout of the simplestreams reader (default 30 s). */
@@ -145,10 +160,10 @@ export interface SimplestreamsImageServerOptions {
   logger?: Logger;
 }
 
-/** The fingerprint LXD gives a container image of a simplestreams version, or undefined. */
-function containerFingerprint(image: SimplestreamsImage): string | undefined {
+/** The fingerprint the daemon gives a container image of a simplestreams version, or undefined. */
+function containerFingerprint(image: SimplestreamsImage, metadataFtype: string): string | undefined {
   const items = Object.values(image.items);
-  const meta = items.find((i) => i.ftype === 'lxd.tar.xz');
+  const meta = items.find((i) => i.ftype === metadataFtype);
   if (!meta) return undefined;
   const str = (k: string): string | undefined => (typeof meta.raw[k] === 'string' && meta.raw[k] !== '' ? (meta.raw[k] as string) : undefined);
   const hasSquash = items.some((i) => i.ftype === 'squashfs');
@@ -158,16 +173,19 @@ function containerFingerprint(image: SimplestreamsImage): string | undefined {
   return undefined;
 }
 
+type Catalogue = { aliases: Map<string, string>; images: Map<string, RemoteImage> };
+
 /**
- * A simplestreams image server read as LXD reads one: every product's `aliases` (a comma list)
- * gives `<alias>/<arch>` container aliases pointing at the product's newest version that has an
- * `lxd.tar.xz` item; the fingerprint is that item's `combined_squashfs_sha256` (when a squashfs is
- * published) or `combined_rootxz_sha256` / `combined_sha256`. The stream is read once per instance.
+ * A simplestreams image server read as the daemon reads one: every product's `aliases` (a comma
+ * list) gives `<alias>/<arch>` container aliases pointing at the product's newest version that has
+ * the daemon's metadata item (`lxd.tar.xz` for LXD, `incus.tar.xz` for Incus); the fingerprint is
+ * that item's `combined_squashfs_sha256` (when a squashfs is published) or `combined_rootxz_sha256` /
+ * `combined_sha256`. The stream is read once per instance and daemon.
  */
 export class SimplestreamsImageServer implements ImageRemote {
   readonly source: ImageSource;
   readonly #reader: SimplestreamsClient;
-  #catalogue: Promise<{ aliases: Map<string, string>; images: Map<string, RemoteImage> }> | undefined;
+  readonly #catalogues = new Map<string, Promise<Catalogue>>();
 
   /** @throws SimplestreamsError for a URL that is not http(s) (Juju: "failed to connect"). */
   constructor(source: ImageSource, opts: SimplestreamsImageServerOptions = {}) {
@@ -179,21 +197,24 @@ export class SimplestreamsImageServer implements ImageRemote {
     });
   }
 
-  async aliasTarget(alias: string, opts: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+  async aliasTarget(alias: string, opts: ImageRemoteOptions = {}): Promise<string | undefined> {
     return (await this.#load(opts)).aliases.get(alias);
   }
 
-  async image(fingerprint: string, opts: { signal?: AbortSignal } = {}): Promise<RemoteImage | undefined> {
+  async image(fingerprint: string, opts: ImageRemoteOptions = {}): Promise<RemoteImage | undefined> {
     return (await this.#load(opts)).images.get(fingerprint);
   }
 
-  #load(opts: { signal?: AbortSignal }) {
-    this.#catalogue ??= (async () => {
-      const found = await this.#reader.findImages({ ftypes: ['lxd.tar.xz'] }, opts);
+  #load(opts: ImageRemoteOptions): Promise<Catalogue> {
+    const ftype = CONTAINER_METADATA_FTYPE[opts.server ?? 'lxd'];
+    const cached = this.#catalogues.get(ftype);
+    if (cached) return cached;
+    const p = (async () => {
+      const found = await this.#reader.findImages({ ftypes: [ftype] }, opts.signal ? { signal: opts.signal } : {});
       const aliases = new Map<string, string>();
       const images = new Map<string, RemoteImage>();
       for (const image of found) {
-        const fingerprint = containerFingerprint(image);
+        const fingerprint = containerFingerprint(image, ftype);
         if (!fingerprint) continue;
         const names = (image.aliases ?? []).map((a) => `${a}/${image.arch}`);
         images.set(fingerprint, { fingerprint, architecture: image.arch, aliases: names, product: image.product, version: image.version });
@@ -201,9 +222,9 @@ export class SimplestreamsImageServer implements ImageRemote {
       }
       return { aliases, images };
     })();
-    const p = this.#catalogue;
+    this.#catalogues.set(ftype, p);
     p.catch(() => {
-      if (this.#catalogue === p) this.#catalogue = undefined;
+      if (this.#catalogues.get(ftype) === p) this.#catalogues.delete(ftype);
     });
     return p;
   }
@@ -280,6 +301,8 @@ export async function findImage(series: string, arch: string, opts: FindImageOpt
   let target = local.target;
 
   const aliases = seriesRemoteAliases(series, arch);
+  // which of a version's metadata items the daemon will read (LXD's or Incus's)
+  const ask = { signal, server: await client.serverKind(call) };
   let lastErr: unknown = new LxdManagerError(LxdManagerErrorCode.IMAGE_NOT_FOUND, 'no matching image found');
   let found: { source: ImageSource; image: RemoteImage } | undefined;
   for (const source of opts.sources) {
@@ -295,7 +318,7 @@ export async function findImage(series: string, arch: string, opts: FindImageOpt
     }
     for (const a of aliases) {
       try {
-        const t = await remote.aliasTarget(a, call);
+        const t = await remote.aliasTarget(a, ask);
         if (t) {
           target = t;
           break;
@@ -307,7 +330,7 @@ export async function findImage(series: string, arch: string, opts: FindImageOpt
     }
     if (target === '') continue;
     try {
-      const image = await remote.image(target, call);
+      const image = await remote.image(target, ask);
       if (image) {
         log.debug(`Found image remotely - ${goQuote(source.name)} ${goQuote(image.product ?? '')} ${goQuote(target)}`);
         found = { source, image };

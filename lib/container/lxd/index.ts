@@ -14,6 +14,7 @@ export { LxdInitialiser, type LxdInitialiserOptions } from './initialiser.js';
 export { LxdContainerInstance, LxdStatusCode } from './instance.js';
 export { LxdManagerError, LxdManagerErrorCode } from './errors.js';
 export {
+  CONTAINER_METADATA_FTYPE,
   CloudImagesDailyRemote,
   CloudImagesRemote,
   SimplestreamsImageServer,
@@ -26,6 +27,7 @@ export {
   type FindImageOptions,
   type FoundImage,
   type ImageRemote,
+  type ImageRemoteOptions,
   type ImageSource,
   type RemoteImage,
   type SimplestreamsImageServerOptions,

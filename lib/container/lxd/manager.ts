@@ -82,8 +82,11 @@ interface ContainerSpec {
   body: InstancesPost;
 }
 
-/** LXD's texts for a name that is taken: by an instance, or by another caller's create still running. */
-const ALREADY_EXISTS = /already exists|busy running a "create" operation/i;
+/**
+ * The daemon's texts for a name that is taken: by an instance (LXD's "already exists", Incus's
+ * "UNIQUE constraint failed: instances…"), or by another caller's create still running.
+ */
+const ALREADY_EXISTS = /already exists|UNIQUE constraint failed: instances\.|busy running a "create" operation/i;
 
 /** LXD's "already exists" (on the request, or as the create operation's failure) as the manager reports it. */
 function alreadyExists(err: unknown): LxdManagerError {
@@ -97,6 +100,14 @@ function outcomeUnknown(err: unknown): boolean {
 
 const DELETE_ATTEMPTS = 3;
 const DELETE_DELAY_MS = 2_000;
+
+/**
+ * The daemon refuses a request while another operation holds the instance: another caller's create of
+ * the same name fails (the name is taken) but holds the instance for a moment after this create
+ * succeeded, so the start that follows is refused with `Instance is busy running a "create" operation`.
+ */
+const BUSY = /busy running an? "[a-z]+" operation/i;
+const START_ATTEMPTS = 8;
 
 /**
  * Juju's LXD container manager.
@@ -339,7 +350,11 @@ export class LxdManager implements TestLXDManager {
       'user.juju-model': this.#modelUUID,
     };
     const info = await this.#client.server.info(call);
-    const constrained = applyLxdConstraints(info.environment?.server_version ?? '', constraints, { config, devices: nics });
+    // Juju picks MiB or MB from the LXD version (MiB from 3.10). Incus's versions are its own (it forked
+    // LXD 5.18 as 0.1), so a server with the `instances` API extension (LXD 3.19 on, every Incus) counts
+    // as understanding MiB whatever its version says.
+    const supportsMiB = info.api_extensions.includes('instances') || undefined;
+    const constrained = applyLxdConstraints(info.environment?.server_version ?? '', constraints, { config, devices: nics }, { supportsMiB });
     const body: InstancesPost = {
       name,
       type: 'container',
@@ -406,7 +421,7 @@ export class LxdManager implements TestLXDManager {
     let start: Operation | undefined;
     try {
       signal?.throwIfAborted();
-      start = await this.#client.instances.setState(name, { action: 'start', timeout: -1, force: false, stateful: false }, { signal });
+      start = await this.#requestStart(name, signal);
       await start.wait({ signal, timeoutMs });
       await this.#client.instances.get(name, { signal });
     } catch (err) {
@@ -416,6 +431,23 @@ export class LxdManager implements TestLXDManager {
       }
       await this.#cleanUp(name, start?.current.status_code === 200 ? 'after it started' : 'after unsuccessful start');
       throw new LxdManagerError(start?.current.status_code === 200 ? LxdManagerErrorCode.CREATE : LxdManagerErrorCode.START, errorText(err), { cause: err });
+    }
+  }
+
+  /**
+   * Juju's start request, sent again (with back-off, up to 8 times, about 6 s) while the daemon says the
+   * instance is busy with another operation: a concurrent create of the same name that is failing.
+   */
+  async #requestStart(name: string, signal: AbortSignal | undefined): Promise<Operation> {
+    const pause = this.#options.sleep ?? sleep;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#client.instances.setState(name, { action: 'start', timeout: -1, force: false, stateful: false }, { signal });
+      } catch (err) {
+        if (attempt >= START_ATTEMPTS || !LxdError.is(err, LxdErrorCode.API) || !BUSY.test(errorText(err))) throw err;
+        this.#log.debug(`starting container ${goQuote(name)}, attempt ${attempt} of ${START_ATTEMPTS}: ${errorText(err)}`);
+        await pause(Math.min(100 * 2 ** (attempt - 1), 1_500), signal);
+      }
     }
   }
 

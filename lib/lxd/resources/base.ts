@@ -1,10 +1,10 @@
 import type { z } from 'zod';
-import type { CallOptions } from '../../deadline.js';
+import { abortable, type CallOptions } from '../../deadline.js';
 import type { Logger } from '../../logger.js';
-import { LxdResponseValidationError } from '../errors.js';
+import { isNotFound, LxdNotFoundError, LxdResponseValidationError } from '../errors.js';
 import { Operation, parseOperation } from '../operation.js';
 import type { OperationsHub } from '../operations-hub.js';
-import type { QueryValue } from '../path.js';
+import { lxdPath, type QueryValue } from '../path.js';
 import type { ServerKind } from '../socket.js';
 import type { RawBody, Transport } from '../transport.js';
 
@@ -54,14 +54,51 @@ export interface QueryResult {
 
 /** Shared request plumbing for the resources. */
 export class Api {
+  /** Projects found to exist (a check is made once per client and project; a failed one is made again). */
+  readonly #projectChecks = new Map<string, Promise<void>>();
+
   constructor(readonly ctx: ApiContext) {}
 
   private query(r: Req): Record<string, QueryValue> {
-    if (r.noProject || this.ctx.project === undefined || r.query?.['all-projects'] !== undefined) return { ...r.query };
+    if (!this.scoped(r)) return { ...r.query };
     return { project: this.ctx.project, ...r.query };
   }
 
-  private raw(method: string, path: string, r: Req) {
+  /** The request carries the client's project (not a server-wide call, not all projects). */
+  private scoped(r: Req): boolean {
+    return !r.noProject && this.ctx.project !== undefined && r.query?.['all-projects'] === undefined;
+  }
+
+  /**
+   * Makes sure `project` (default: the client's) exists, with one `GET /1.0/projects/{name}` per
+   * client and project. Neither LXD nor Incus checks the project on every endpoint: instance and
+   * operation lists of a project that does not exist answer an empty list (and LXD 5.0.2 reports an
+   * instance of it as "Instance not found"), so lxdkit asks once before the first call in a project and
+   * throws `LxdNotFoundError` for a project that does not exist. `default` always exists.
+   */
+  ensureProject(opts: CallOptions = {}, project = this.ctx.project): Promise<void> {
+    if (project === undefined || project === 'default') return Promise.resolve();
+    let check = this.#projectChecks.get(project);
+    if (!check) {
+      // shared by every caller, so made without any one caller's signal (each waits with its own)
+      check = this.ctx.transport.request('GET', lxdPath`/1.0/projects/${project}`).then(
+        () => undefined,
+        (err: unknown) => {
+          this.#projectChecks.delete(project);
+          if (isNotFound(err)) {
+            throw new LxdNotFoundError({ status: err.status, errorCode: err.errorCode, method: err.method, path: err.path, project, lxdMessage: err.lxdMessage }, { cause: err });
+          }
+          throw err;
+        },
+      );
+      check.catch(() => {});
+      this.#projectChecks.set(project, check);
+    }
+    return abortable(check, opts.signal);
+  }
+
+  private async raw(method: string, path: string, r: Req) {
+    if (this.scoped(r)) await this.ensureProject(r);
     return this.ctx.transport.request(method, path, {
       query: this.query(r),
       body: r.body,
@@ -106,6 +143,8 @@ export class Api {
    * GET, subscribes to operation events first.
    */
   async operationOrSync(method: string, path: string, r: Req = {}): Promise<QueryResult> {
+    // before the events socket of the project is opened for the operation
+    if (this.scoped(r)) await this.ensureProject(r);
     const leased = method !== 'GET' && (await this.ctx.hub.acquire(r.signal));
     const generation = this.ctx.hub.generation;
     let res;

@@ -3,14 +3,23 @@ import { lxdPath } from '../path.js';
 import { OperationListSchema, OperationSchema, type OperationData } from '../schemas.js';
 import { validateSegment } from '../validate.js';
 import { Api, type CallOptions } from './base.js';
+import type { ServerResource } from './server.js';
 
 /** `/1.0/operations`. */
 export class OperationsResource {
-  constructor(private readonly api: Api) {}
+  constructor(
+    private readonly api: Api,
+    private readonly server?: ServerResource,
+  ) {}
 
-  /** Every operation the server knows (running, and finished in the last 5 s), flattened. */
+  /**
+   * The operations of the client's project that the server knows (running, and finished in the last
+   * 5 s), flattened. `allProjects` needs the API extension `operations_get_query_all_projects`
+   * (Incus; LXD after 5.0, which would ignore the parameter and list only `default`'s).
+   */
   async list(opts: CallOptions & { allProjects?: boolean } = {}): Promise<OperationData[]> {
     const { allProjects, ...rest } = opts;
+    if (allProjects) await this.server?.requireExtension('operations_get_query_all_projects', 'listing the operations of every project', rest);
     const r = await this.api.sync('GET', '/1.0/operations', OperationListSchema, {
       ...rest,
       query: { recursion: 1, 'all-projects': allProjects ? 'true' : undefined },

@@ -1,5 +1,6 @@
 /**
- * The built lxdkit command (dist/cli/main.js) run as a subprocess against the real LXD daemon.
+ * The built lxdkit command (dist/cli/main.js) run as a subprocess against the real daemons: LXD
+ * 5.0.2 and Incus 6.0 (`--server lxd` / `--server incus`), the same specs on both.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -10,8 +11,11 @@ import { expect } from 'chai';
 import { hostArch } from '../../../lib/container/arch.js';
 import { Namespace } from '../../../lib/container/namespace.js';
 import { isNotFound, type LxdClient } from '../../../lib/lxd/index.js';
-import { CLI, ensureBuilt, lxdkit } from '../../helpers/cli.js';
-import { TEST_BRIDGE, TEST_IMAGE_ALIAS, removeLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { rejection } from '../../helpers/rejection.js';
+import { CLI, ensureBuilt, lxdkit as runLxdkit, type Run } from '../../helpers/cli.js';
+import { IMAGE_DIR, TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { removeProject, removeProjects } from '../../helpers/projects.js';
+import { describeEachServer, requireServer } from '../../helpers/servers.js';
 
 const PREFIX = 'lxdkit-spec-cli-';
 /** The spec's models all end in this, so a killed run's containers (juju-c11c0d-*) are found again. */
@@ -22,8 +26,11 @@ function profileText(name: string, config: Record<string, string>, description =
   return `config:${lines.length ? `\n${lines.join('\n')}` : ' {}'}\ndescription: ${description}\ndevices: {}\nname: ${name}\nused_by: []\n`;
 }
 
-describe('lxdkit command against the real daemon', function () {
+describeEachServer('lxdkit command against the real daemon', function (server) {
   this.timeout(180_000);
+  /** The command, pointed at this suite's server. */
+  const lxdkit = (args: string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<Run> => runLxdkit(['--server', server.kind, ...args], cwd, env);
+  const TEST_BRIDGE = server.bridge;
   let client: LxdClient;
   let dir: string;
   const run = `${PREFIX}${uniqueSuffix()}-`;
@@ -35,8 +42,9 @@ describe('lxdkit command against the real daemon', function () {
   const container = new Namespace(model).hostname('0');
 
   before(async function () {
-    client = await requireLxd(this);
+    client = await requireServer(this, server);
     ensureBuilt();
+    await removeProjects(client, PREFIX);
     await removeLeftovers(client, PREFIX);
     await removeLeftovers(client, `juju-${MODEL_TAIL}-`);
     for (const al of await client.images.listAliases()) if (/^juju\/spec[0-9a-f]{6}\//.test(al.name)) await client.images.deleteAlias(al.name);
@@ -45,6 +53,7 @@ describe('lxdkit command against the real daemon', function () {
 
   after(async function () {
     if (!client) return;
+    await removeProjects(client, run).catch(() => {});
     await removeLeftovers(client, `juju-${MODEL_TAIL}-`).catch(() => {});
     await removeLeftovers(client, run).catch(() => {});
     await client.images.deleteAlias(alias).catch(() => {});
@@ -52,10 +61,18 @@ describe('lxdkit command against the real daemon', function () {
     await client.close();
   });
 
-  it('status --json parses and describes the server', async () => {
+  it('status names the server it talks to; --json parses and describes it', async () => {
+    const { value: info } = await client.server.get();
+    const human = await lxdkit(['status']);
+    expect(human.code, human.stderr).to.equal(0);
+    const label = server.kind === 'incus' ? 'Incus' : 'LXD';
+    expect(human.stdout.split('\n')[0]).to.match(new RegExp(`^${label}: +${info.environment?.server_version?.replace(/\./g, '\\.')} \\(API 1\\.0, stable\\)$`));
+    expect(human.stdout).to.contain(`endpoint:       ${server.socket}`);
     const r = await lxdkit(['status', '--json']);
     expect(r.code, r.stderr).to.equal(0);
-    const s = JSON.parse(r.stdout) as { server: { extensions: string[]; apiVersion: string }; pools: { name: string }[]; networks: { name: string; ipv4: string }[] };
+    const s = JSON.parse(r.stdout) as { endpoint: string; server: { kind: string; extensions: string[]; apiVersion: string }; pools: { name: string }[]; networks: { name: string; ipv4: string }[] };
+    expect(s.server.kind).to.equal(server.kind);
+    expect(s.endpoint).to.equal(server.socket);
     expect(s.server.apiVersion).to.equal('1.0');
     expect(s.server.extensions).to.include('instances');
     expect(s.pools.map((p) => p.name)).to.include('default');
@@ -146,7 +163,7 @@ describe('lxdkit command against the real daemon', function () {
     const { value: img } = await client.images.getAlias(TEST_IMAGE_ALIAS);
     await client.images.createAlias({ name: alias, target: img.target });
 
-    const events = spawn(process.execPath, [CLI, 'events', '--type', 'lifecycle'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const events = spawn(process.execPath, [CLI, '--server', server.kind, 'events', '--type', 'lifecycle'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     events.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -243,9 +260,11 @@ describe('lxdkit command against the real daemon', function () {
   });
 
   it('demo creates, lists, assigns and destroys, leaving nothing behind', async () => {
-    const r = await lxdkit(['demo', '--count', '2', '--profile', a, '--bridge', TEST_BRIDGE, '--image', TEST_IMAGE_ALIAS, '--json']);
+    // no --bridge: the demo takes this server's test bridge
+    const r = await lxdkit(['demo', '--count', '2', '--profile', a, '--image', TEST_IMAGE_ALIAS, '--json']);
     expect(r.code, r.stderr).to.equal(0);
-    const s = JSON.parse(r.stdout) as { model: string; namespace: string; created: string[]; listed: { name: string; status: string }[]; assigned: string[]; destroyed: string[]; alias: string; aliasCreated: boolean };
+    const s = JSON.parse(r.stdout) as { server: string; bridge: string; model: string; namespace: string; created: string[]; listed: { name: string; status: string }[]; assigned: string[]; destroyed: string[]; alias: string; aliasCreated: boolean };
+    expect([s.server, s.bridge]).to.deep.equal([server.kind, TEST_BRIDGE]);
     const ns = new Namespace(s.model);
     expect(s.created).to.deep.equal([ns.hostname('0'), ns.hostname('1')]);
     expect(s.listed.map((c) => c.status)).to.deep.equal(['Running', 'Running']);
@@ -267,5 +286,110 @@ describe('lxdkit command against the real daemon', function () {
     const r = await lxdkit(['operations', '--json']);
     expect(r.code, r.stderr).to.equal(0);
     expect(JSON.parse(r.stdout)).to.be.an('array');
+  });
+
+  it('--project: profile apply --create-project makes the project, every command then works in it, and it isolates profiles and instances from default', async () => {
+    const project = `${run}proj`;
+    const inside = client.withProject(project);
+    const files = mkdtempSync(join(tmpdir(), 'lxdkit-spec-cli-proj-'));
+    const mine = `${run}in`;
+    const pModel = `${randomUUID().slice(0, -MODEL_TAIL.length)}${MODEL_TAIL}`;
+    const pContainer = new Namespace(pModel).hostname('0');
+    const pSeries = `spec${uniqueSuffix()}`;
+    const P = ['--project', project];
+    try {
+      // the project's own default profile gets what an instance needs: a root disk and a NIC
+      writeFileSync(join(files, 'default.yaml'), `config: {}\ndescription: ${project} default\ndevices:\n  root:\n    type: disk\n    path: /\n    pool: default\n  eth0:\n    type: nic\n    nictype: bridged\n    parent: ${TEST_BRIDGE}\nname: default\nused_by: []\n`);
+      writeFileSync(join(files, 'in.yaml'), profileText(mine, { 'user.where': 'inside' }));
+      expect((await lxdkit([...P, 'profile', 'list'])).code, 'the project does not exist yet').to.equal(4);
+      const dry = await lxdkit([...P, 'profile', 'apply', files, '--create-project', '--dry-run']);
+      expect(dry.code, dry.stderr).to.equal(0);
+      expect(dry.stdout.split('\n')[0]).to.equal(`would be created project ${project}`);
+      expect((await client.projects.list({ recursion: 0 }))).to.not.include(project);
+      const applied = await lxdkit([...P, 'profile', 'apply', files, '--create-project', '--json']);
+      expect(applied.code, applied.stderr).to.equal(0);
+      const ap = JSON.parse(applied.stdout) as { project: { name: string; result: string }; profiles: { name: string; result: string }[] };
+      expect(ap.project).to.deep.equal({ name: project, result: 'created' });
+      expect(ap.profiles.map((p) => [p.name, p.result])).to.deep.equal([['default', 'updated'], [mine, 'created']]);
+      // the server's default features: profiles and images of its own
+      expect((await client.projects.get(project)).value.config).to.deep.include({ 'features.profiles': 'true', 'features.images': 'true' });
+      const again = await lxdkit([...P, 'profile', 'apply', files, '--create-project']);
+      expect(again.stdout.split('\n')[0]).to.equal(`unchanged project ${project}`);
+      expect((await lxdkit([...P, 'profile', 'diff', files, '--exit-code'])).code).to.equal(0);
+      expect((await lxdkit([...P, 'profile', 'show', mine])).stdout).to.contain('user.where: inside');
+
+      // profiles: listed in the project, not in default (and default's not in the project)
+      const listIn = JSON.parse((await lxdkit([...P, 'profile', 'list', '--json'])).stdout) as { name: string }[];
+      const listOut = JSON.parse((await lxdkit(['profile', 'list', '--json'])).stdout) as { name: string }[];
+      expect(listIn.map((p) => p.name)).to.have.members(['default', mine]);
+      expect(listOut.map((p) => p.name)).to.include(a).and.not.include(mine);
+      expect((await lxdkit(['profile', 'show', mine])).code).to.equal(4);
+
+      // images of its own: the image imported into the project, under the alias the manager looks for
+      const alias = `juju/${pSeries}/${hostArch()}`;
+      const imported = await lxdkit([...P, 'image', 'import', join(IMAGE_DIR, 'busybox-unified.tar.xz'), '--alias', alias, '--json']);
+      expect(imported.code, imported.stderr).to.equal(0);
+      expect((await inside.images.getAlias(alias)).value.target).to.equal((JSON.parse(imported.stdout) as { fingerprint: string }).fingerprint);
+      expect(await rejection(client.images.getAlias(alias))).to.satisfy(isNotFound);
+
+      // a container of a model in the project
+      const created = await lxdkit([...P, 'container', 'create', '--model', pModel, '--machine', '0', '--series', pSeries, '--profile', mine, '--json']);
+      expect(created.code, created.stderr).to.equal(0);
+      expect((await inside.instances.get(pContainer)).value).to.deep.include({ status: 'Running', profiles: ['default', mine], project });
+      const listedIn = JSON.parse((await lxdkit([...P, 'container', 'list', '--model', pModel, '--json'])).stdout) as { name: string }[];
+      const listedOut = JSON.parse((await lxdkit(['container', 'list', '--model', pModel, '--json'])).stdout) as { name: string }[];
+      expect(listedIn.map((c) => c.name)).to.deep.equal([pContainer]);
+      expect(listedOut).to.deep.equal([]);
+      expect(await client.instances.list({ recursion: 0 })).to.not.include(pContainer);
+      const status = JSON.parse((await lxdkit([...P, 'status', '--json'])).stdout) as { project: string; instances: { total: number } };
+      expect([status.project, status.instances.total]).to.deep.equal([project, 1]);
+      expect(JSON.parse((await lxdkit([...P, 'operations', '--json'])).stdout)).to.be.an('array');
+
+      // events of the project: a profile assignment in it is heard
+      const events = spawn(process.execPath, [CLI, '--server', server.kind, ...P, 'events', '--type', 'lifecycle', '--count', '1', '--for', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      events.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => events.on('exit', (code) => resolve(code)));
+      await new Promise<void>((resolve, reject) => {
+        events.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          if (err.includes('listening for lifecycle events')) resolve();
+        });
+        events.on('exit', () => reject(new Error(`events exited early: ${err}`)));
+      });
+      expect(err).to.contain(`(project ${project})`);
+      const assigned = await lxdkit([...P, 'container', 'profiles', pContainer, '--assign', 'default', '--json']);
+      expect(assigned.code, assigned.stderr).to.equal(0);
+      expect(await exited).to.equal(0);
+      const event = JSON.parse(out.trim()) as { project: string; metadata: { action: string; source: string } };
+      expect(event.project).to.equal(project);
+      expect(event.metadata.source).to.match(new RegExp(`/instances/${pContainer}`));
+
+      const destroyed = await lxdkit([...P, 'container', 'destroy', pContainer]);
+      expect(destroyed.code, destroyed.stderr).to.equal(0);
+      expect(await inside.instances.list({ recursion: 0 })).to.deep.equal([]);
+
+      // the demo in the project, with the project's image and profile
+      const demo = await lxdkit([...P, 'demo', '--count', '1', '--image', alias, '--profile', mine, '--json']);
+      expect(demo.code, demo.stderr).to.equal(0);
+      const d = JSON.parse(demo.stdout) as { project: string; created: string[]; assigned: string[]; destroyed: string[] };
+      expect(d.project).to.equal(project);
+      expect(d.assigned).to.deep.equal(['default', mine]);
+      expect(d.destroyed).to.deep.equal(d.created);
+    } finally {
+      await inside.close();
+      await removeProject(client, project);
+      rmSync(files, { recursive: true, force: true });
+    }
+  });
+
+  it('--project of a project that does not exist: exit 4 naming it, for lists the servers would answer empty', async () => {
+    const ghost = `${run}ghost`;
+    for (const args of [['container', 'list', '--model', model], ['operations'], ['status']]) {
+      const r = await lxdkit(['--project', ghost, ...args]);
+      expect(r.code, args.join(' ')).to.equal(4);
+      expect(r.stderr).to.contain(`/1.0/projects/${ghost}: Project not found`);
+    }
   });
 });

@@ -17,16 +17,17 @@ import {
   type LxdEvent,
   type OperationProgress,
 } from '../../../lib/lxd/index.js';
-import { IMAGE_DIR, TEST_IMAGE_ALIAS, removeLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { IMAGE_DIR, TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { describeEachServer, requireServer } from '../../helpers/servers.js';
 
 const PREFIX = 'lxdkit-spec-cl-';
 
-describe('LxdClient against the real LXD daemon', function () {
+describeEachServer('LxdClient against the real daemon', (server) => {
   let lxd: LxdClient;
   const run = `${PREFIX}${uniqueSuffix()}`;
 
   before(async function () {
-    lxd = await requireLxd(this);
+    lxd = await requireServer(this, server);
     await removeLeftovers(lxd, PREFIX);
   });
 
@@ -37,8 +38,10 @@ describe('LxdClient against the real LXD daemon', function () {
     }
   });
 
-  it('reads the server with its ETag and extensions', async function () {
+  it('reads the server with its ETag and extensions, and knows which server it is by the server\'s own word', async function () {
     const { value, etag } = await lxd.server.get();
+    expect(value.environment?.server).to.equal(server.kind);
+    expect(await lxd.serverKind()).to.equal(server.kind);
     expect(value.api_version).to.equal('1.0');
     expect(value.auth).to.equal('trusted');
     expect(etag).to.match(/^"[0-9a-f]{64}"$/);
@@ -48,7 +51,7 @@ describe('LxdClient against the real LXD daemon', function () {
 
   for (const useEvents of [true, false]) {
     it(`creates, starts, stops and deletes a busybox container through Operation.wait (${useEvents ? 'events' : '/wait'})`, async function () {
-      const client = new LxdClient({ useEvents });
+      const client = new LxdClient({ socketPath: server.socket, useEvents });
       const name = `${run}-${useEvents ? 'ev' : 'wt'}`;
       try {
         const progress: OperationProgress[] = [];
@@ -130,7 +133,7 @@ describe('LxdClient against the real LXD daemon', function () {
     }
   });
 
-  it('reports a duplicate profile as a conflict (LXD answers 500 "already exists")', async function () {
+  it('reports a duplicate profile as a conflict (LXD and Incus answer 500 "already exists")', async function () {
     const name = `${run}-dup`;
     await lxd.profiles.create({ name });
     try {
@@ -236,7 +239,7 @@ describe('LxdClient against the real LXD daemon', function () {
   it('uploads a multi-MiB unified image intact, through its own agent and through a caller\'s dispatcher', async function () {
     const dir = mkdtempSync(join(tmpdir(), 'lxdkit-img-'));
     const agent = new Agent({ connect: { socketPath: lxd.endpoint } });
-    const other = new LxdClient({ dispatcher: agent });
+    const other = new LxdClient({ socketPath: server.socket, dispatcher: agent });
     try {
       // an uncompressed tarball of 3 MiB of random bytes: a dozen 256 KiB chunks, so the upload's
       // ring of buffers comes round several times

@@ -9,7 +9,8 @@ import { LxdClient, LxdConnectionError, LxdForbiddenError, type LxdEvent } from 
 import { hostArch } from '../../../lib/container/arch.js';
 import { Namespace } from '../../../lib/container/namespace.js';
 import { ensureBuilt, lxdkit } from '../../helpers/cli.js';
-import { TEST_BRIDGE, TEST_IMAGE_ALIAS, removeLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { describeEachServer, requireServer } from '../../helpers/servers.js';
 
 const PREFIX = 'lxdkit-spec-rm-';
 /** Models of this spec end in this, so a killed run's containers (juju-ad0e7e-*) are found again. */
@@ -35,7 +36,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe('LxdClient against a remote LXD over HTTPS on 127.0.0.1', function () {
+describeEachServer('LxdClient against a remote server over HTTPS on 127.0.0.1', (server) => {
+  const TEST_BRIDGE = server.bridge;
   let local: LxdClient;
   let dir: string;
   let url: string;
@@ -46,7 +48,7 @@ describe('LxdClient against a remote LXD over HTTPS on 127.0.0.1', function () {
   const run = `${PREFIX}${uniqueSuffix()}`;
 
   before(async function () {
-    local = await requireLxd(this);
+    local = await requireServer(this, server);
     await removeLeftovers(local, PREFIX);
     for (const c of await local.certificates.list()) if (c.name.startsWith(PREFIX)) await local.certificates.delete(c.fingerprint);
     dir = mkdtempSync(join(tmpdir(), 'lxdkit-remote-'));
@@ -79,6 +81,7 @@ describe('LxdClient against a remote LXD over HTTPS on 127.0.0.1', function () {
     try {
       const { value } = await remote.server.get();
       expect(value.auth).to.equal('trusted');
+      expect(await remote.serverKind(), 'which server it is, by its own word, over HTTPS too').to.equal(server.kind);
       expect(value.environment?.certificate).to.equal(serverCert);
     } finally {
       await remote.close();
@@ -145,7 +148,8 @@ describe('LxdClient against a remote LXD over HTTPS on 127.0.0.1', function () {
 
     const status = await lxdkit([...remote, 'status', '--json'], undefined, env);
     expect(status.code, status.stderr).to.equal(0);
-    const s = JSON.parse(status.stdout) as { server: { apiVersion: string; auth?: string }; pools: { name: string }[] };
+    const s = JSON.parse(status.stdout) as { endpoint: string; server: { kind: string; apiVersion: string; auth?: string }; pools: { name: string }[] };
+    expect([s.endpoint, s.server.kind]).to.deep.equal([url, server.kind]);
     expect(s.server.apiVersion).to.equal('1.0');
     expect(s.pools.map((p) => p.name)).to.include('default');
 

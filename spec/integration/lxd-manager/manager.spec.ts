@@ -15,7 +15,8 @@ import { CloudInitNetworkConfigDisabled } from '../../../lib/container/cloudinit
 import { LxdInitialiser, LxdManager, SimplestreamsImageServer, type ImageSource } from '../../../lib/container/lxd/index.js';
 import { bridgeNetworkConfig, newInterfaceInfo } from '../../../lib/container/network.js';
 import { isNotFound, type LxdClient } from '../../../lib/lxd/index.js';
-import { IMAGE_DIR, TEST_BRIDGE, TEST_IMAGE_ALIAS, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { IMAGE_DIR, TEST_IMAGE_ALIAS, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { describeEachServer, requireServer } from '../../helpers/servers.js';
 import { sha256, startSimplestreamsServer, type SimplestreamsServer } from '../../helpers/simplestreams-server.js';
 import { rejection } from '../../helpers/rejection.js';
 
@@ -77,7 +78,9 @@ async function removeLeftovers(lxd: LxdClient, marker = PREFIX, model = MODEL_MA
 const eth = (name: string, parent: string, mac: string, mtu: number) =>
   newInterfaceInfo({ interfaceName: name, interfaceType: 'ethernet', configType: 'dhcp', parentInterfaceName: parent, macAddress: mac, mtu });
 
-describe('LxdManager against the real LXD daemon', function () {
+describeEachServer('LxdManager against the real daemon', (server) => {
+  const TEST_BRIDGE = server.bridge;
+  const kind = server.kind;
   let lxd: LxdClient;
   const run = uniqueSuffix();
   const bridge = `${NET_PREFIX}${run}`;
@@ -89,7 +92,7 @@ describe('LxdManager against the real LXD daemon', function () {
   const localAlias = `juju/${series}/amd64`;
 
   before(async function () {
-    lxd = await requireLxd(this);
+    lxd = await requireServer(this, server);
     await removeLeftovers(lxd);
     busybox = (await lxd.images.getAlias(TEST_IMAGE_ALIAS)).value.target;
     // the local alias Juju looks for, pointing at the busybox test image
@@ -191,11 +194,13 @@ describe('LxdManager against the real LXD daemon', function () {
   it('destroys every container (running or stopped) and they are gone', async function () {
     for (const inst of await mgr.listContainers()) await mgr.destroyContainer(inst.id);
     expect(await mgr.listContainers()).to.deep.equal([]);
-    expect((await rejection(mgr.destroyContainer(`${mgr.namespace().prefix()}0-lxd-0`))).message).to.equal('Instance not found');
+    // Juju reports the daemon's text: Incus names the instance and project in it
+    const id = `${mgr.namespace().prefix()}0-lxd-0`;
+    expect((await rejection(mgr.destroyContainer(id))).message).to.equal(kind === 'lxd' ? 'Instance not found' : `Failed to fetch instance "${id}" in project "default": Instance not found`);
   });
 
   describe('the remote image path', function () {
-    let server: SimplestreamsServer;
+    let images: SimplestreamsServer;
     let dir: string;
     let fingerprint: string;
     const series = 'jammy';
@@ -209,16 +214,22 @@ describe('LxdManager against the real LXD daemon', function () {
       await lxd.query('POST', '/1.0/projects', { body: { name: project, description: `${PREFIX}${run}`, config: { 'features.images': 'true', 'features.profiles': 'false', 'features.storage.volumes': 'false' } } });
       inProject = lxd.withProject(project);
       dir = await mkdtemp(join(tmpdir(), 'lxdkit-spec-mgr-img-'));
-      // a metadata tarball unique to this run, so LXD has to download the image
-      await writeFile(
-        join(dir, 'metadata.yaml'),
-        `architecture: x86_64\ncreation_date: ${Math.floor(Date.now() / 1000)}\nproperties:\n  os: busybox\n  description: "${PREFIX}${run}"\n`,
-      );
-      await execFileP('tar', ['-cJf', join(dir, 'lxd.tar.xz'), '-C', dir, 'metadata.yaml'], { timeout: 30_000 });
-      const meta = await readFile(join(dir, 'lxd.tar.xz'));
+      // metadata tarballs unique to this run, so the daemon has to download the image; one for each
+      // daemon, as images.linuxcontainers.org publishes them (lxd.tar.xz, incus.tar.xz), so that the
+      // fingerprint says which one the manager chose
       const root = await readFile(join(IMAGE_DIR, 'busybox-rootfs.tar.xz'));
-      fingerprint = sha256(Buffer.concat([meta, root]));
-      server = await startSimplestreamsServer({
+      const metas: Record<string, Buffer> = {};
+      for (const daemon of ['lxd', 'incus']) {
+        await writeFile(
+          join(dir, 'metadata.yaml'),
+          `architecture: x86_64\ncreation_date: ${Math.floor(Date.now() / 1000)}\nproperties:\n  os: busybox\n  description: "${PREFIX}${run} for ${daemon}"\n`,
+        );
+        await execFileP('tar', ['-cJf', join(dir, `${daemon}.tar.xz`), '-C', dir, 'metadata.yaml'], { timeout: 30_000 });
+        metas[daemon] = await readFile(join(dir, `${daemon}.tar.xz`));
+      }
+      const fingerprints = Object.fromEntries(Object.entries(metas).map(([daemon, meta]) => [daemon, sha256(Buffer.concat([meta, root]))]));
+      fingerprint = fingerprints[kind]!;
+      images = await startSimplestreamsServer({
         https: true,
         streams: [
           {
@@ -232,7 +243,7 @@ describe('LxdManager against the real LXD daemon', function () {
                 aliases: `22.04,${series}`,
                 versions: {
                   '20240101_0000': [
-                    { ftype: 'lxd.tar.xz', name: 'lxd.tar.xz', content: meta, extra: { combined_rootxz_sha256: fingerprint, combined_sha256: fingerprint } },
+                    ...Object.entries(metas).map(([daemon, meta]) => ({ ftype: `${daemon}.tar.xz`, name: `${daemon}.tar.xz`, content: meta, extra: { combined_rootxz_sha256: fingerprints[daemon], combined_sha256: fingerprints[daemon] } })),
                     { ftype: 'root.tar.xz', name: 'root.tar.xz', content: root },
                   ],
                 },
@@ -244,16 +255,16 @@ describe('LxdManager against the real LXD daemon', function () {
     });
 
     after(async function () {
-      await server?.close();
+      await images?.close();
       if (dir) await rm(dir, { recursive: true, force: true });
       if (!lxd) return;
       await removeProject(lxd, project);
     });
 
-    it('pulls the image from a simplestreams server on 127.0.0.1 into the local store under juju/<series>/<arch>', async function () {
+    it('pulls the image from a simplestreams server on 127.0.0.1 into the local store under juju/<series>/<arch> (the daemon\'s own metadata item: lxd.tar.xz on LXD, incus.tar.xz on Incus)', async function () {
       const remoteMgr = new LxdManager(
-        { 'model-uuid': model, 'container-image-metadata-url': server.baseUrl, 'container-image-stream': 'released' },
-        { client: inProject, hostArch: 'amd64', imageMetadataCertificate: server.ca!, openImageRemote: loopbackOnly },
+        { 'model-uuid': model, 'container-image-metadata-url': images.baseUrl, 'container-image-stream': 'released' },
+        { client: inProject, hostArch: 'amd64', imageMetadataCertificate: images.ca!, openImageRemote: loopbackOnly },
       );
       const calls: string[] = [];
       const { instance } = await remoteMgr.createContainer(
@@ -270,25 +281,25 @@ describe('LxdManager against the real LXD daemon', function () {
       const progress = calls.filter((c) => c.startsWith('allocating: Retrieving image: '));
       expect(progress.length).to.be.greaterThan(0);
       expect(calls.slice(-2)).to.deep.equal(['allocating: Creating container', 'running: Container started']);
-      expect(server.requests).to.include('streams/v1/index.json');
+      expect(images.requests).to.include('streams/v1/index.json');
       await remoteMgr.destroyContainer(instance.id);
       // a second create finds the local alias and does not copy again
-      const before = server.requests.length;
+      const before = images.requests.length;
       const second = await remoteMgr.createContainer({ machineId: '21' }, {}, series, bridgeNetworkConfig(bridge, 0, [eth('eth0', bridge, '00:16:3e:00:00:21', 0)]));
-      expect(server.requests.length).to.equal(before);
+      expect(images.requests.length).to.equal(before);
       await remoteMgr.destroyContainer(second.instance.id);
     });
   });
 });
 
-describe('LxdInitialiser against the real LXD daemon', function () {
+describeEachServer('LxdInitialiser against the real daemon', (server) => {
   let lxd: LxdClient;
   const run = uniqueSuffix();
   const profile = `${PREFIX}${run}-init`;
   const bridge = `${NET_PREFIX}i${run}`;
 
   before(async function () {
-    lxd = await requireLxd(this);
+    lxd = await requireServer(this, server);
     await lxd.profiles.create({ name: profile, description: 'initialiser spec', config: {}, devices: {} });
   });
 

@@ -4,17 +4,18 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { LxdClient, LxdConflictError, LxdPreconditionFailedError } from '../../../lib/lxd/index.js';
 import { Recorder, Replayer, loadFixture } from '../../../lib/testing/index.js';
-import { TEST_IMAGE_ALIAS, removeLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { describeEachServer, requireServer } from '../../helpers/servers.js';
 
 const PREFIX = 'lxdkit-spec-rr-';
 
-describe('record from the real daemon, replay without it', function () {
+describeEachServer('record from the real daemon, replay without it', (server) => {
   let lxd: LxdClient;
   let dir: string;
   const run = `${PREFIX}${uniqueSuffix()}`;
 
   before(async function () {
-    lxd = await requireLxd(this);
+    lxd = await requireServer(this, server);
     await removeLeftovers(lxd, PREFIX);
     dir = mkdtempSync(join(tmpdir(), 'lxdkit-rr-'));
   });
@@ -48,8 +49,9 @@ describe('record from the real daemon, replay without it', function () {
 
   it('replays a recorded lifecycle with the same outcomes and no request left over', async function () {
     const file = join(dir, 'scenario.json');
-    const rec = new Recorder({ replace: { [run]: 'lxdkit-rr' } });
-    const live = new LxdClient({ dispatcher: rec.dispatcher, useEvents: false });
+    const rec = new Recorder({ server: server.kind, replace: { [run]: 'lxdkit-rr' } });
+    expect(rec.socketPath).to.equal(server.socket);
+    const live = new LxdClient({ socketPath: server.socket, dispatcher: rec.dispatcher, useEvents: false });
     let recorded: string[];
     try {
       recorded = await scenario(live, run);
@@ -62,6 +64,7 @@ describe('record from the real daemon, replay without it', function () {
 
     const fixture = await loadFixture(file);
     expect(JSON.stringify(fixture)).to.not.contain(run);
+    expect(fixture.lxd.server).to.equal(server.kind);
     const replayer = new Replayer([fixture]);
     const offline = new LxdClient({ dispatcher: replayer.dispatcher, useEvents: false, socketPath: '/nonexistent/lxd.socket' });
     try {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
+import { defaultDemoBridge } from '../../../lib/cli/commands/demo.js';
 import { ExitCode } from '../../../lib/cli/exit-codes.js';
 import { renderTable } from '../../../lib/cli/output.js';
 import { createProgress, renderBar } from '../../../lib/cli/progress.js';
@@ -90,6 +91,39 @@ describe('cli program (in-process, no daemon)', () => {
     const out = JSON.parse(r.stdout) as { error: { code: string; exitCode: number } };
     expect(out.error).to.include({ code: 'LXD_ERR_CONNECTION', exitCode: 6 });
     expect(r.stderr).to.contain('/nonexistent/lxd.sock');
+  });
+
+  it('--server picks lxd or incus: anything else, or --server with --socket or --remote, is a usage error (exit 2)', async () => {
+    const bogus = await cli(['status', '--server', 'docker']);
+    expect(bogus.code).to.equal(ExitCode.USAGE);
+    expect(bogus.stderr).to.contain("option '--server <kind>' argument 'docker' is invalid. Allowed choices are lxd, incus.");
+    const both = await cli(['status', '--server', 'incus', '--socket', '/nonexistent/incus.sock']);
+    expect(both.code).to.equal(ExitCode.USAGE);
+    expect(both.stderr).to.contain('give --server, --socket or --remote, not more than one');
+    const env = await cli(['status'], { env: { LXDKIT_SERVER: 'docker' } });
+    expect(env.code).to.equal(ExitCode.USAGE);
+    expect(env.stderr).to.contain('LXDKIT_SERVER: "docker" is not a server: give lxd or incus');
+    // LXDKIT_SERVER gives way to an explicit socket
+    const sock = await cli(['status', '--socket', '/nonexistent/incus/unix.socket'], { env: { LXDKIT_SERVER: 'incus' } });
+    expect(sock.code).to.equal(ExitCode.UNAVAILABLE);
+    expect(sock.stderr).to.contain('Incus socket /nonexistent/incus/unix.socket: no such socket; is Incus installed and running? Start the daemon, or point INCUS_SOCKET / INCUS_DIR');
+  });
+
+  it('--create-project needs --project (exit 2); a bad project name is refused before any request (exit 3)', async () => {
+    const dir = tempFiles({ 'p.yaml': 'name: p\nconfig: {}\n' });
+    const r = await cli(['profile', 'apply', dir, '--create-project', '--socket', '/nonexistent/lxd.sock']);
+    expect(r.code).to.equal(ExitCode.USAGE);
+    expect(r.stderr).to.contain('--create-project needs --project NAME');
+    const bad = await cli(['profile', 'list', '--project', 'a_b', '--socket', '/nonexistent/lxd.sock']);
+    expect(bad.code).to.equal(ExitCode.INVALID_INPUT);
+    expect(bad.stderr).to.contain('project: "a_b" must not contain');
+  });
+
+  it('the demo\'s default bridge is the test bridge of the server\'s kind', () => {
+    expect(defaultDemoBridge('lxd', {})).to.equal('lxdkitbr0');
+    expect(defaultDemoBridge('incus', {})).to.equal('lxdkitbr1');
+    expect(defaultDemoBridge('incus', { LXDKIT_TEST_BRIDGE_INCUS: 'br9', LXDKIT_TEST_BRIDGE: 'br8' })).to.equal('br9');
+    expect(defaultDemoBridge('lxd', { LXDKIT_TEST_BRIDGE_INCUS: 'br9', LXDKIT_TEST_BRIDGE: 'br8' })).to.equal('br8');
   });
 
   it('renders aligned tables, and (none) for no rows', () => {

@@ -101,6 +101,28 @@ describe('LXD image sources and the simplestreams image server', () => {
       expect(indexReads).to.equal(1);
     });
 
+    it('reads the metadata item of the daemon that will pull: lxd.tar.xz for LXD, incus.tar.xz for Incus', async () => {
+      const items = [
+        { ftype: 'lxd.tar.xz', content: 'ml', extra: { combined_rootxz_sha256: 'l'.repeat(64) } },
+        { ftype: 'incus.tar.xz', content: 'mi', extra: { combined_rootxz_sha256: 'i'.repeat(64) } },
+        { ftype: 'root.tar.xz', content: 'r' },
+      ];
+      const onlyLxd = [items[0]!, items[2]!];
+      serve(buildTree([{ products: [
+        { release: 'focal', arch: 'amd64', aliases: 'focal', versions: { '1': items } },
+        { release: 'jammy', arch: 'amd64', aliases: 'jammy', versions: { '1': onlyLxd } },
+      ] }]));
+      const server = new SimplestreamsImageServer({ name: 'x', host: `${ORIGIN}/ss/`, protocol: 'simplestreams' });
+      expect(await server.aliasTarget('focal/amd64')).to.equal('l'.repeat(64));
+      expect(await server.aliasTarget('focal/amd64', { server: 'lxd' })).to.equal('l'.repeat(64));
+      expect(await server.aliasTarget('focal/amd64', { server: 'incus' })).to.equal('i'.repeat(64));
+      expect(await server.image('i'.repeat(64), { server: 'incus' })).to.deep.include({ architecture: 'amd64' });
+      expect(await server.image('i'.repeat(64), { server: 'lxd' })).to.equal(undefined);
+      // a version with LXD's item only (as Ubuntu's cloud-images publish) has nothing for Incus
+      expect(await server.aliasTarget('jammy/amd64', { server: 'lxd' })).to.equal('l'.repeat(64));
+      expect(await server.aliasTarget('jammy/amd64', { server: 'incus' })).to.equal(undefined);
+    });
+
     it('prefers the squashfs fingerprint when a squashfs is published', async () => {
       const items = [
         { ftype: 'lxd.tar.xz', content: 'm', extra: { combined_rootxz_sha256: 'r'.repeat(64), combined_squashfs_sha256: 's'.repeat(64) } },

@@ -332,6 +332,43 @@ describe('LxdManager (fake LXD)', () => {
       expect(entries.filter((e) => e.level === 'error').map((e) => e.msg)).to.deep.equal(['failed to remove container after unsuccessful start: disk busy']);
     });
 
+    it('sends MiB to a server with the instances API extension whatever its version says (Incus numbers its own versions from 0.1)', async () => {
+      const { sync, serverInfo } = await import('../../helpers/fake-lxd.js');
+      const info = serverInfo({ version: '0.7', extensions: ['instances', 'network'] }) as { environment: Record<string, unknown> };
+      fake.on('GET', '/1.0', () => sync({ ...info, environment: { ...info.environment, server: 'incus' } }));
+      withLocalImage();
+      await manager().createContainer({ machineId: '4' }, { mem: 512, rootDisk: 2048 }, 'focal', bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')]));
+      const c = world.instances.get('juju-06f00d-4')!;
+      expect(c.config['limits.memory']).to.equal('512MiB');
+      expect(c.devices['root']).to.deep.include({ size: '2048MiB' });
+    });
+
+    it('a create operation that fails because the name is taken is "already exists", in LXD\'s words or Incus\'s', async () => {
+      withLocalImage();
+      for (const text of ['Instance "juju-06f00d-17" already exists', 'Failed creating instance record: Add instance info to the database: Failed to create "instances" entry: UNIQUE constraint failed: instances.project_id, instances.name']) {
+        world.fail.create = text;
+        const err = await rejection(manager().createContainer({ machineId: '17' }, {}, 'focal', bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')])));
+        expect(LxdManagerError.is(err, LxdManagerErrorCode.ALREADY_EXISTS), text).to.equal(true);
+        expect(err.message).to.equal(text);
+      }
+      delete world.fail.create;
+    });
+
+    it('starts again while the daemon says the instance is busy with another create (a concurrent create of the name failing), and gives up after 8 tries', async () => {
+      withLocalImage();
+      world.fail.startBusy = 3;
+      const { instance } = await manager().createContainer({ machineId: '18' }, {}, 'focal', bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')]));
+      expect(world.instances.get(instance.id)?.status).to.equal('Running');
+      expect(fake.requests.filter((r) => r.method === 'PUT' && r.path === `/1.0/instances/${instance.id}/state`)).to.have.length(4);
+      world.fail.startBusy = 100;
+      const err = await rejection(manager().createContainer({ machineId: '19' }, {}, 'focal', bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')])));
+      expect(LxdManagerError.is(err, LxdManagerErrorCode.START)).to.equal(true);
+      expect(err.message).to.match(/busy running a "create" operation$/);
+      expect(fake.requests.filter((r) => r.method === 'PUT' && r.path === '/1.0/instances/juju-06f00d-19/state' && (r.body as { action: string }).action === 'start')).to.have.length(8);
+      expect(world.instances.has('juju-06f00d-19'), 'the container it made is removed').to.equal(false);
+      delete world.fail.startBusy;
+    });
+
     it('reports create failures and removes a container that exists when a later step fails', async () => {
       withLocalImage();
       world.fail.createRequest = 'Requested profile "nope" doesn\'t exist';

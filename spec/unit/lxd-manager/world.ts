@@ -26,6 +26,8 @@ export interface World {
   /** Knobs: make the next matching step fail with this LXD text. */
   fail: {
     start?: string;
+    /** Refuse this many start requests (HTTP 400) with the daemon's "busy" text. */
+    startBusy?: number;
     create?: string;
     createRequest?: string;
     deleteOp?: string[];
@@ -180,6 +182,10 @@ export function installWorld(fake: FakeLxd): World {
     if (!i) return lxdError(404, 'Instance not found');
     const action = (r.body as { action: string }).action;
     if (action === 'start') {
+      if (w.fail.startBusy) {
+        w.fail.startBusy -= 1;
+        return lxdError(400, 'Failed to create instance start operation: Instance is busy running a "create" operation');
+      }
       if (w.fail.start) return op({ err: w.fail.start });
       i.status = 'Running';
     } else if (action === 'stop') {

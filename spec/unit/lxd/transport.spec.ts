@@ -60,6 +60,7 @@ describe('lxd transport and envelope', function () {
     ['404', 404, 404, 'Profile not found', LxdNotFoundError, 'LXD_ERR_NOT_FOUND'],
     ['409', 409, 409, 'Instance "c1" already exists', LxdConflictError, 'LXD_ERR_CONFLICT'],
     ['500 already exists', 500, 500, 'Error inserting "p" into database: The profile already exists', LxdConflictError, 'LXD_ERR_CONFLICT'],
+    ['500 Incus duplicate', 500, 500, 'Failed creating project "p": Failed adding database record: Failed to create "projects" entry: UNIQUE constraint failed: projects.name', LxdConflictError, 'LXD_ERR_CONFLICT'],
     ['412', 412, 412, 'ETag doesn\'t match: a vs b', LxdPreconditionFailedError, 'LXD_ERR_ETAG_MISMATCH'],
     ['403', 403, 403, 'not authorized', LxdForbiddenError, 'LXD_ERR_FORBIDDEN'],
     ['500', 500, 500, 'Invalid filter', LxdApiError, 'LXD_ERR_API'],
@@ -103,7 +104,11 @@ describe('lxd transport and envelope', function () {
     fake.on('GET', '/1.0/instances', () => sync([]));
     await p.images.getAlias('juju/focal/amd64');
     await p.instances.list({ filter: 'status eq Running' });
-    const [alias, list] = fake.requests;
+    const [check, alias, list] = fake.requests;
+    // the project is checked once, before the first call in it
+    expect(check?.path).to.equal('/1.0/projects/blue');
+    expect(check?.query.get('project')).to.equal(null);
+    expect(fake.requests.filter((r) => r.path.startsWith('/1.0/projects/'))).to.have.length(1);
     expect(alias?.path).to.equal('/1.0/images/aliases/juju%2Ffocal%2Famd64');
     expect(alias?.query.get('project')).to.equal('blue');
     expect(list?.query.get('project')).to.equal('blue');

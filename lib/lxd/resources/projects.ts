@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { isPreconditionFailed, LxdValidationError } from '../errors.js';
+import { lxdPath, nameFromUrl } from '../path.js';
+import { validateBody } from '../validate.js';
+import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
+import type { ListOptions } from './profiles.js';
+
+const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+
+export const ProjectSchema = z.looseObject({
+  name: z.string(),
+  description: z.string().default(''),
+  config: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),
+  used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
+});
+export type LxdProject = z.infer<typeof ProjectSchema>;
+
+/**
+ * `PUT`/`PATCH /1.0/projects/{name}`. `config` holds the `features.*` switches (`features.images`,
+ * `features.profiles`, `features.storage.volumes`, `features.networks`; Incus adds
+ * `features.storage.buckets` and `features.networks.zones`), `limits.*` and `restricted.*`.
+ */
+export const ProjectPutSchema = z.strictObject({
+  description: z.string().optional(),
+  config: ConfigMap.optional(),
+});
+export type ProjectPut = z.infer<typeof ProjectPutSchema>;
+
+export const ProjectsPostSchema = ProjectPutSchema.extend({ name: z.string() });
+export type ProjectsPost = z.infer<typeof ProjectsPostSchema>;
+
+/** One resource of `GET /1.0/projects/{name}/state`: -1 as the limit means none. */
+export const ProjectResourceStateSchema = z.looseObject({ Limit: z.number(), Usage: z.number() });
+export const ProjectStateSchema = z.looseObject({
+  resources: z.record(z.string(), ProjectResourceStateSchema).nullish().transform((v) => v ?? {}),
+});
+export type LxdProjectState = z.infer<typeof ProjectStateSchema>;
+
+/** The `features.*` keys of a project's config that are `"true"`, without the prefix (`images`, `profiles`, ...). */
+export function projectFeatures(project: Pick<LxdProject, 'config'>): string[] {
+  return Object.entries(project.config)
+    .filter(([k, v]) => k.startsWith('features.') && v === 'true')
+    .map(([k]) => k.slice('features.'.length))
+    .sort();
+}
+
+/**
+ * Project names as both LXD and Incus accept them: not empty, no slash, space, underscore or quote,
+ * not `*`, `.` or `..`.
+ */
+export function validateProjectName(name: unknown, field = 'project name'): string {
+  if (typeof name !== 'string' || name.length === 0) throw new LxdValidationError(field, 'must be a non-empty string');
+  if (/[/\s_'"\0]/.test(name)) throw new LxdValidationError(field, `"${name}" must not contain a slash, whitespace, an underscore or a quote`);
+  if (name === '*' || name === '.' || name === '..') throw new LxdValidationError(field, `"${name}" is a reserved name`);
+  return name;
+}
+
+/**
+ * `/1.0/projects`. Projects are server-wide, so these calls carry no `project=` whatever the
+ * client's project. Rename is an operation on both LXD and Incus; the method resolves once it is done.
+ */
+export class ProjectsResource {
+  constructor(private readonly api: Api) {}
+
+  list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdProject[]>;
+  list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
+  async list(opts: ListOptions = {}): Promise<LxdProject[] | string[]> {
+    const { recursion = 1, ...rest } = opts;
+    if (recursion === 0) return (await this.api.sync('GET', '/1.0/projects', z.array(z.string()), { ...rest, noProject: true })).value.map((url) => nameFromUrl(url));
+    return (await this.api.sync('GET', '/1.0/projects', z.array(ProjectSchema), { ...rest, query: { recursion: 1 }, noProject: true })).value;
+  }
+
+  /** GET /1.0/projects/{name} with its ETag. */
+  get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdProject>> {
+    validateProjectName(name);
+    return this.api.sync('GET', lxdPath`/1.0/projects/${name}`, ProjectSchema, { ...opts, noProject: true });
+  }
+
+  /**
+   * POST /1.0/projects. `features.*` left out of `config` take the server's defaults: images, profiles
+   * and storage volumes of its own (and, on Incus, storage buckets); networks shared with `default`.
+   * A project with its own profiles starts with an empty `default` profile (no root disk, no NIC).
+   * A duplicate name throws LxdConflictError.
+   */
+  async create(body: ProjectsPost, opts: CallOptions = {}): Promise<void> {
+    const b = validateBody(ProjectsPostSchema, body, 'project');
+    validateProjectName(b.name);
+    await this.api.call('POST', '/1.0/projects', { ...opts, body: b, noProject: true });
+  }
+
+  /** PUT /1.0/projects/{name}: replaces description and config (GET it first and pass its ETag). */
+  async update(name: string, body: ProjectPut, opts: EtagOptions = {}): Promise<void> {
+    validateProjectName(name);
+    await this.api.call('PUT', lxdPath`/1.0/projects/${name}`, { ...opts, body: validateBody(ProjectPutSchema, body, 'project'), noProject: true });
+  }
+
+  /**
+   * Merges the given config keys (and description) into the project. LXD 5.0.2 and Incus 6.0 both
+   * answer `PATCH /1.0/projects/{name}` by *replacing* the whole config (a patch of one limit drops
+   * every `features.*` key), so lxdkit reads the project and PUTs the merged config with the ETag it
+   * read. With `opts.etag`, a project changed since then is refused (412); without, a change in
+   * between is merged again (up to 3 tries).
+   */
+  async patch(name: string, body: ProjectPut, opts: EtagOptions = {}): Promise<void> {
+    validateProjectName(name);
+    const b = validateBody(ProjectPutSchema, body, 'project');
+    const { etag, ...call } = opts;
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(name, call);
+      const merged: ProjectPut = { description: b.description ?? current.value.description, config: { ...current.value.config, ...b.config } };
+      try {
+        await this.update(name, merged, { ...call, etag: etag ?? current.etag });
+        return;
+      } catch (err) {
+        if (etag !== undefined || attempt >= 3 || !isPreconditionFailed(err)) throw err;
+      }
+    }
+  }
+
+  /** POST /1.0/projects/{name} {name}: an operation on LXD and Incus; resolves when it is done. `default` cannot be renamed. */
+  async rename(name: string, newName: string, opts: CallOptions = {}): Promise<void> {
+    validateProjectName(name);
+    validateProjectName(newName, 'new project name');
+    await this.api.call('POST', lxdPath`/1.0/projects/${name}`, { ...opts, body: { name: newName }, noProject: true });
+  }
+
+  /** DELETE /1.0/projects/{name}: the project must be empty (no instances, images, volumes, profiles but `default`). */
+  async delete(name: string, opts: CallOptions = {}): Promise<void> {
+    validateProjectName(name);
+    await this.api.call('DELETE', lxdPath`/1.0/projects/${name}`, { ...opts, noProject: true });
+  }
+
+  /** GET /1.0/projects/{name}/state: usage and limit of each resource (instances, containers, cpu, memory, disk, networks, processes, ...). */
+  async state(name: string, opts: CallOptions = {}): Promise<LxdProjectState> {
+    validateProjectName(name);
+    return (await this.api.sync('GET', lxdPath`/1.0/projects/${name}/state`, ProjectStateSchema, { ...opts, noProject: true })).value;
+  }
+}
