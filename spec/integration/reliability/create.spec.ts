@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { LxdManager, LxdManagerError, LxdManagerErrorCode } from '../../../lib/container/lxd/index.js';
 import type { LxdClient } from '../../../lib/lxd/index.js';
-import { TEST_IMAGE_ALIAS, removeModelLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { TEST_IMAGE_ALIAS, removeModelLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { describeEachServer, requireServer } from '../../helpers/servers.js';
 import { rejection } from '../../helpers/rejection.js';
 import { CLI, ensureBuilt } from '../../helpers/cli.js';
