@@ -419,32 +419,39 @@ export class LxdManager implements TestLXDManager {
     // From here on the container is this call's.
     progress({ stage: 'start', text: 'Starting container' });
     let start: Operation | undefined;
+    let started = false;
     try {
       signal?.throwIfAborted();
-      start = await this.#requestStart(name, signal);
-      await start.wait({ signal, timeoutMs });
+      await this.#start(name, signal, (op) => (start = op));
+      started = true;
       await this.#client.instances.get(name, { signal });
     } catch (err) {
       if (gaveUp()) {
         await this.#abandon(name, undefined, start);
         throw err;
       }
-      await this.#cleanUp(name, start?.current.status_code === 200 ? 'after it started' : 'after unsuccessful start');
-      throw new LxdManagerError(start?.current.status_code === 200 ? LxdManagerErrorCode.CREATE : LxdManagerErrorCode.START, errorText(err), { cause: err });
+      await this.#cleanUp(name, started ? 'after it started' : 'after unsuccessful start');
+      throw new LxdManagerError(started ? LxdManagerErrorCode.CREATE : LxdManagerErrorCode.START, errorText(err), { cause: err });
     }
   }
 
   /**
-   * Juju's start request, sent again (with back-off, up to 8 times, about 6 s) while the daemon says the
-   * instance is busy with another operation: a concurrent create of the same name that is failing.
+   * Juju's start, tried again (with back-off, up to 8 times, about 6 s) while the daemon says the
+   * instance is busy with another operation: a concurrent create of the same name that is failing. LXD
+   * refuses the request; Incus accepts it and fails the operation ("Failed to create instance start
+   * operation: …busy…"). `sent` hears each start operation LXD accepted (an abandoned creation waits for it).
    */
-  async #requestStart(name: string, signal: AbortSignal | undefined): Promise<Operation> {
+  async #start(name: string, signal: AbortSignal | undefined, sent: (op: Operation) => void): Promise<void> {
     const pause = this.#options.sleep ?? sleep;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#client.instances.setState(name, { action: 'start', timeout: -1, force: false, stateful: false }, { signal });
+        const op = await this.#client.instances.setState(name, { action: 'start', timeout: -1, force: false, stateful: false }, { signal });
+        sent(op);
+        await op.wait({ signal, timeoutMs: this.#operationTimeoutMs });
+        return;
       } catch (err) {
-        if (attempt >= START_ATTEMPTS || !LxdError.is(err, LxdErrorCode.API) || !BUSY.test(errorText(err))) throw err;
+        const busy = (LxdError.is(err, LxdErrorCode.API) || err instanceof LxdOperationError) && BUSY.test(errorText(err));
+        if (attempt >= START_ATTEMPTS || !busy) throw err;
         this.#log.debug(`starting container ${goQuote(name)}, attempt ${attempt} of ${START_ATTEMPTS}: ${errorText(err)}`);
         await pause(Math.min(100 * 2 ** (attempt - 1), 1_500), signal);
       }

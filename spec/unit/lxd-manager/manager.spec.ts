@@ -369,6 +369,15 @@ describe('LxdManager (fake LXD)', () => {
       delete world.fail.startBusy;
     });
 
+    it('starts again when the start operation itself fails as busy (Incus), keeping the container it made', async () => {
+      withLocalImage();
+      world.fail.startOpBusy = 2;
+      const { instance } = await manager().createContainer({ machineId: '20' }, {}, 'focal', bridgeNetworkConfig('br0', 0, [eth('eth0', 'br0')]));
+      expect(world.instances.get(instance.id)?.status).to.equal('Running');
+      expect(fake.requests.filter((r) => r.method === 'PUT' && r.path === `/1.0/instances/${instance.id}/state`)).to.have.length(3);
+      delete world.fail.startOpBusy;
+    });
+
     it('reports create failures and removes a container that exists when a later step fails', async () => {
       withLocalImage();
       world.fail.createRequest = 'Requested profile "nope" doesn\'t exist';

@@ -26,8 +26,10 @@ export interface World {
   /** Knobs: make the next matching step fail with this LXD text. */
   fail: {
     start?: string;
-    /** Refuse this many start requests (HTTP 400) with the daemon's "busy" text. */
+    /** Refuse this many start requests (HTTP 400) with the daemon's "busy" text (LXD's way). */
     startBusy?: number;
+    /** Fail this many start operations with the daemon's "busy" text (Incus's way: the request is accepted). */
+    startOpBusy?: number;
     create?: string;
     createRequest?: string;
     deleteOp?: string[];
@@ -187,6 +189,10 @@ export function installWorld(fake: FakeLxd): World {
         return lxdError(400, 'Failed to create instance start operation: Instance is busy running a "create" operation');
       }
       if (w.fail.start) return op({ err: w.fail.start });
+      if (w.fail.startOpBusy) {
+        w.fail.startOpBusy -= 1;
+        return op({ err: 'Failed to create instance start operation: Instance is busy running a "create" operation' });
+      }
       i.status = 'Running';
     } else if (action === 'stop') {
       i.status = 'Stopped';
