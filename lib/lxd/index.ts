@@ -13,7 +13,7 @@ export {
   validateNetworkName,
   validatePoolName,
 } from './validate.js';
-export type { CallOptions, EtagOptions, WithEtag, QueryResult } from './resources/base.js';
+export type { CallOptions, EtagOptions, TargetOptions, WithEtag, QueryResult } from './resources/base.js';
 export type { InstanceListOptions, StateChange, InstancesResource } from './resources/instances.js';
 export type { ListOptions, ProfilesResource } from './resources/profiles.js';
 export type { ImageFiles, ImportOptions, UploadOptions, UploadProgress, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
@@ -21,3 +21,28 @@ export type { NetworksResource, StoragePoolsResource } from './resources/network
 export type { OperationsResource } from './resources/operations.js';
 export type { ServerResource } from './resources/server.js';
 export { CertificateSchema, CertificatesPostSchema, type LxdCertificate, type CertificatesPost, type CertificatesResource } from './resources/certificates.js';
+export {
+  ClusterSchema,
+  ClusterPutSchema,
+  ClusterMemberSchema,
+  ClusterMemberPutSchema,
+  ClusterMemberStateSchema,
+  ClusterGroupSchema,
+  ClusterGroupPutSchema,
+  ClusterGroupsPostSchema,
+  clusterMemberWritable,
+  type LxdCluster,
+  type ClusterPut,
+  type LxdClusterMember,
+  type ClusterMemberPut,
+  type LxdClusterMemberState,
+  type LxdClusterGroup,
+  type ClusterGroupPut,
+  type ClusterGroupsPost,
+  type ClusterJoinToken,
+  type MemberListOptions,
+  type ClusterResource,
+  type ClusterMembersResource,
+  type ClusterGroupsResource,
+  type ClusterJoinTokensResource,
+} from './resources/cluster.js';
