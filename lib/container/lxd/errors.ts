@@ -22,6 +22,11 @@ export const LxdManagerErrorCode = {
   ALREADY_EXISTS: 'LXD_MANAGER_ERR_ALREADY_EXISTS',
   /** LXD refused or failed to create the container. */
   CREATE: 'LXD_MANAGER_ERR_CREATE',
+  /**
+   * The cluster member the container was placed on cannot be reached (it is down); the text names it.
+   * A create sent to it made nothing; one whose wait was cut off may have left a container there.
+   */
+  MEMBER_UNREACHABLE: 'LXD_MANAGER_ERR_MEMBER_UNREACHABLE',
   /** The container was created but did not start (it has been removed). */
   START: 'LXD_MANAGER_ERR_START',
   /** Stopping or deleting a container failed. */
