@@ -24,6 +24,8 @@ const COMMANDS = [
   ['image', 'import'],
   ['events'],
   ['operations'],
+  ['cluster'],
+  ['cluster', 'members'],
   ['demo'],
 ];
 
