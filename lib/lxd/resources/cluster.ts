@@ -138,7 +138,8 @@ export function clusterMemberWritable(m: LxdClusterMember): ClusterMemberPut {
 }
 
 function joinToken(op: OperationData): ClusterJoinToken | undefined {
-  if (op.class !== 'token' || !op.resources || !('cluster' in op.resources)) return undefined;
+  // A revoked or used token's operation is listed for a few seconds more, finished.
+  if (op.class !== 'token' || op.status_code >= 200 || !op.resources || !('cluster' in op.resources)) return undefined;
   const md = JoinTokenMetadataSchema.safeParse(op.metadata);
   if (!md.success) return undefined;
   const { serverName, secret, fingerprint, addresses, expiresAt } = md.data;

@@ -183,10 +183,11 @@ describe('cluster (fake LXD)', () => {
       expect(fake.requests.some((r) => r.path.startsWith('/1.0/operations/'))).to.equal(false);
     });
 
-    it('list keeps only join tokens; revoke deletes the token operation, and a name without one is not found', async () => {
+    it('list keeps only join tokens still usable; revoke deletes the token operation, and a name without one is not found', async () => {
       const mine = tokenOp('m5');
       const image = operationObject({ class: 'token', description: 'Image download token', resources: { images: ['/1.0/images/abc'] }, metadata: { secret: 'x' } });
-      fake.on('GET', '/1.0/operations', () => sync({ running: [image, mine] }));
+      const revoked = { ...tokenOp('m6'), status: 'Cancelled', status_code: 401 };
+      fake.on('GET', '/1.0/operations', () => sync({ running: [image, mine], cancelled: [revoked] }));
       fake.on('DELETE', '/1.0/operations/:id', () => sync({}));
       expect((await client.cluster.joinTokens.list()).map((t) => t.serverName)).to.deep.equal(['m5']);
       await client.cluster.joinTokens.revoke('m5');
