@@ -19,13 +19,13 @@ export interface ScaleOptions {
   sizes?: number[];
   /** Cluster members the instances are spread over (default 50). */
   members?: number;
-  /** Timed listings per size, after one untimed (default 5). */
+  /** Timed listings per size, after one untimed (default 7). */
   listings?: number;
   log?: (msg: string) => void;
 }
 
 /** Workers that follow the event stream, per size. */
-const EVENT_RUNS = 3;
+const EVENT_RUNS = 5;
 
 /** What a worker measured at one size. */
 export interface ScaleRun {
@@ -118,7 +118,7 @@ export async function simulatedCluster(instances: number, members: number, listi
 export async function runScale(opts: ScaleOptions = {}): Promise<ScaleResult> {
   const sizes = opts.sizes ?? [1_000, 5_000, 10_000];
   const members = opts.members ?? 50;
-  const listings = opts.listings ?? 5;
+  const listings = opts.listings ?? 7;
   const log = opts.log ?? ((m: string) => process.stderr.write(`[bench] ${m}\n`));
   const runs: ScaleRun[] = [];
   const load0 = loadavg()[0] ?? 0;

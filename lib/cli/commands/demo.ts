@@ -66,9 +66,13 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
     if (v !== undefined && v !== 'none') throw new CliError(ExitCode.INVALID_INPUT, `bridge ${bridge} has ${key}=${v}; the demo only uses bridges without addresses`);
   }
   // A bridge LXD does not manage (the test cluster's) has no config to read: look at the interface itself.
-  const netState = (await client.query('GET', lxdPath`/1.0/networks/${bridge}/state`, call)).metadata as { addresses?: { address?: string; scope?: string }[] | null } | null;
-  const addressed = (netState?.addresses ?? []).filter((a) => a.scope !== 'link');
-  if (addressed.length > 0) throw new CliError(ExitCode.INVALID_INPUT, `bridge ${bridge} has addresses (${addressed.map((a) => a.address).join(', ')}); the demo only uses bridges without addresses`);
+  if (await client.server.hasExtension('network_state', call)) {
+    const netState = (await client.query('GET', lxdPath`/1.0/networks/${bridge}/state`, call)).metadata as { addresses?: { address?: string; scope?: string }[] | null } | null;
+    const addressed = (netState?.addresses ?? []).filter((a) => a.scope !== 'link');
+    if (addressed.length > 0) throw new CliError(ExitCode.INVALID_INPUT, `bridge ${bridge} has addresses (${addressed.map((a) => a.address).join(', ')}); the demo only uses bridges without addresses`);
+  } else if (!net.managed) {
+    throw new CliError(ExitCode.INVALID_INPUT, `bridge ${bridge} is not managed by LXD and this LXD cannot report its addresses (no network_state extension); the demo only uses bridges it knows have none`);
+  }
   // --cluster: one manager per member that is online, its availability zone the member's name.
   let zones: string[] = [];
   if (o.cluster) {

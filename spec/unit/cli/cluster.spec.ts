@@ -73,6 +73,22 @@ describe('cli: clusters (fake LXD)', () => {
     expect(fake.requestsTo('GET', '/1.0/cluster/members')).to.have.length(2);
   });
 
+  it('demo refuses a bridge whose interface has an address (an unmanaged bridge has no config to say so), and --cluster off a cluster', async () => {
+    fake.on('GET', '/1.0', () => sync(serverInfo({ clustered, extensions: ['network', 'network_state', 'clustering'] })));
+    fake.on('GET', '/1.0/networks/:name', (r) => sync({ name: r.params['name'], type: 'bridge', managed: false, config: {}, used_by: [] }));
+    let addresses = [{ family: 'inet6', address: 'fe80::1', netmask: '64', scope: 'link' }, { family: 'inet', address: '10.9.8.7', netmask: '24', scope: 'global' }];
+    fake.on('GET', '/1.0/networks/:name/state', () => sync({ addresses, state: 'up', type: 'broadcast' }));
+    const r = await cli(['demo', '--bridge', 'brx', '--socket', fake.socketPath]);
+    expect(r.code).to.equal(ExitCode.INVALID_INPUT);
+    expect(r.stderr).to.contain('bridge brx has addresses (10.9.8.7)');
+    addresses = addresses.slice(0, 1);
+    clustered = false;
+    const off = await cli(['demo', '--cluster', '--bridge', 'brx', '--socket', fake.socketPath]);
+    expect(off.code).to.equal(ExitCode.INVALID_INPUT);
+    expect(off.stderr).to.contain('--cluster:');
+    expect(fake.requests.filter((q) => q.method !== 'GET')).to.deep.equal([]);
+  });
+
   it('--target reaches LXD as ?target= on the calls of the command', async () => {
     const r = await cli(['status', '--json', '--target', 'm3', '--socket', fake.socketPath]);
     expect(r.code, r.stderr).to.equal(0);
