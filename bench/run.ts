@@ -7,13 +7,44 @@
  *   npm run bench -- --out FILE        write the report elsewhere
  *   npm run bench -- --render          re-render bench/RESULTS.md from the last full run's numbers
  *                                      (bench/.work/last-result.json) and the current bench/analysis.md
+ *   npm run bench -- --cluster         the launch over the test cluster (scripts/cluster.sh up first):
+ *                                      its section of bench/RESULTS.md (with --quick: printed)
+ *   npm run bench -- --scale           the simulated large cluster (no daemon needed): its section
+ *
+ * The --cluster and --scale sections are kept when the main report is written again.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CASES, runBench, type BenchResult, type CaseId } from './bench.js';
-import { BENCH_DIR } from './harness.js';
+import { renderClusterLaunch, runClusterLaunch } from './cluster-launch.js';
+import { BENCH_DIR, removeWorkerBundle } from './harness.js';
 import { renderReport } from './report.js';
+import { renderScale, runScale } from './scale.js';
+import { markedSections, spliceSection, type SectionId } from './sections.js';
+
+/** The report with the sections of --cluster and --scale that `previous` had. */
+function withSections(report: string, previous: string): string {
+  const kept = markedSections(previous);
+  return kept ? `${report.trimEnd()}\n\n${kept}\n` : report;
+}
+
+/** Runs a case of its own and writes its section into the report (or prints it in quick mode). */
+async function section(id: SectionId, quick: boolean, out: string | undefined, render: () => Promise<string>): Promise<number> {
+  try {
+    const text = await render();
+    if (quick && !out) {
+      process.stdout.write(`${text}\n`);
+      return 0;
+    }
+    const file = out ?? join(BENCH_DIR, 'RESULTS.md');
+    await writeFile(file, spliceSection(await readFile(file, 'utf8').catch(() => ''), id, text));
+    process.stderr.write(`[bench] wrote the ${id} section of ${file}\n`);
+    return 0;
+  } finally {
+    await removeWorkerBundle();
+  }
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -23,14 +54,18 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       socket: { type: 'string' },
       render: { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
+      scale: { type: 'boolean', default: false },
     },
   });
+  if (values.cluster) return section('cluster-launch', values.quick, values.out, async () => renderClusterLaunch(await runClusterLaunch({ mode: values.quick ? 'quick' : 'full', ...(values.socket ? { socketPath: values.socket } : {}) })));
+  if (values.scale) return section('scale', values.quick, values.out, async () => renderScale(await runScale(values.quick ? { sizes: [200, 1_000], listings: 2 } : {})));
   const last = join(BENCH_DIR, '.work', 'last-result.json');
   const analysis = await readFile(join(BENCH_DIR, 'analysis.md'), 'utf8').catch(() => '');
   if (values.render) {
     const saved = JSON.parse(await readFile(last, 'utf8')) as BenchResult;
     const out = values.out ?? join(BENCH_DIR, 'RESULTS.md');
-    await writeFile(out, renderReport(saved, analysis));
+    await writeFile(out, withSections(renderReport(saved, analysis), await readFile(out, 'utf8').catch(() => '')));
     process.stderr.write(`[bench] wrote ${out}\n`);
     return 0;
   }
@@ -47,7 +82,7 @@ async function main(): Promise<number> {
   const report = renderReport(result, mode === 'full' && !only ? analysis : '');
   const out = values.out ?? (mode === 'full' && !only ? join(BENCH_DIR, 'RESULTS.md') : undefined);
   if (out) {
-    await writeFile(out, report);
+    await writeFile(out, withSections(report, await readFile(out, 'utf8').catch(() => '')));
     process.stderr.write(`[bench] wrote ${out}\n`);
   } else {
     process.stdout.write(report);

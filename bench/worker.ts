@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { LxdManager } from '../lib/container/lxd/index.js';
 import { LOCAL_ORIGIN, LxdClient, isFinal, type Operation } from '../lib/index.js';
+import { clusterLaunch, scaleEvents, scaleList, scaleListPeak } from './scale-tasks.js';
 
 type Args = Record<string, unknown>;
 
@@ -282,7 +283,19 @@ async function baseline(a: Args): Promise<unknown> {
   return { maxRssKiB: process.resourceUsage().maxRSS };
 }
 
-const tasks: Record<string, (a: Args) => Promise<unknown>> = { get, list, launch, 'launch-client': launchClient, wait, import: importImage, baseline };
+const tasks: Record<string, (a: Args) => Promise<unknown>> = {
+  get,
+  list,
+  launch,
+  'launch-client': launchClient,
+  wait,
+  import: importImage,
+  baseline,
+  'scale-list': scaleList,
+  'scale-list-peak': scaleListPeak,
+  'scale-events': scaleEvents,
+  'cluster-launch': clusterLaunch,
+};
 
 async function main(): Promise<void> {
   const [task, json] = process.argv.slice(2);

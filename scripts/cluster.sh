@@ -257,6 +257,25 @@ wait_online() {
   done
 }
 
+# Waits until every member forwards requests to every other one. A member that was restarted is
+# ONLINE before the others have their event links to it back, and until they do LXD answers any
+# request they must forward to it with "Missing event connection with target cluster member".
+wait_forwarding() {
+  local deadline=$((SECONDS + ONLINE_TIMEOUT)) from to missing
+  while :; do
+    missing=()
+    for from in "${MEMBERS[@]}"; do
+      for to in "${MEMBERS[@]}"; do
+        [ "$from" != "$to" ] || continue
+        on "$from" query "/1.0?target=$to" >/dev/null 2>&1 || missing+=("$from->$to")
+      done
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    [ $SECONDS -lt $deadline ] || die "members cannot reach each other after ${ONLINE_TIMEOUT}s: ${missing[*]}"
+    sleep 1
+  done
+}
+
 ensure_image() {
   local meta=$LXDKIT_IMAGE_DIR/busybox-metadata.tar.xz rootfs=$LXDKIT_IMAGE_DIR/busybox-rootfs.tar.xz
   if on m1 image info "$LXDKIT_TEST_IMAGE_ALIAS" >/dev/null 2>&1; then
@@ -348,6 +367,7 @@ cmd_up() {
   fi
 
   wait_online
+  wait_forwarding
   ensure_image
   if [ "$changed" = 1 ]; then
     say "cluster: up in $(since "$t0")s (${MEMBERS[*]} ONLINE${restarted[*]:+; restarted ${restarted[*]}})"

@@ -4,13 +4,20 @@
  *   npx tsx scripts/record-fixtures.ts                   # every scenario, from LXD into fixtures/
  *   npx tsx scripts/record-fixtures.ts --server incus    # the same scenarios from Incus into fixtures/incus/
  *   npx tsx scripts/record-fixtures.ts profiles          # the scenarios whose name contains "profiles"
+ *   npx tsx scripts/record-fixtures.ts cluster           # the cluster scenarios, from the test cluster
+ *
+ * The cluster scenarios (fixtures/cluster/) run only when asked for by name: they need the test
+ * cluster up (scripts/cluster.sh up; as root, since one of them SIGKILLs member m3 and starts it
+ * again with scripts/cluster.sh up) and talk to member m1 ($LXDKIT_CLUSTER_M1_SOCKET).
  *
  * Needs the storage pool `default` and the image alias `lxdkit/busybox` (scripts/provision-host.sh).
  * Everything it creates carries a run-unique prefix (`lxdkit-fx-<random>`), recorded as `lxdkit-fx`;
  * leftovers of an interrupted run are removed first. No network is used: the containers have no NIC
  * except one whose parent bridge does not exist (it never starts).
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LxdClient } from '../lib/lxd/client.js';
@@ -49,6 +56,11 @@ const MISSING_BRIDGE = 'lxdkitnobr0';
 const OP_TIMEOUT = { timeoutMs: 120_000 };
 
 const plain = new LxdClient({ socketPath: SOCKET, useEvents: false });
+const CLUSTER_SOCKET = process.env['LXDKIT_CLUSTER_M1_SOCKET'] ?? '/var/lib/lxdkit-cluster/m1/unix.socket';
+const memberSocket = (m: string): string => CLUSTER_SOCKET.replace(/\/m1\/unix\.socket$/, `/${m}/unix.socket`);
+/** The test cluster's m1, for the cluster scenarios' own set-up and clean-up (created when first used). */
+let clusterClient: LxdClient | undefined;
+const cluster = (): LxdClient => (clusterClient ??= new LxdClient({ socketPath: CLUSTER_SOCKET, useEvents: false }));
 
 async function expectError(p: Promise<unknown>, what: string): Promise<void> {
   try {
@@ -91,9 +103,9 @@ interface Session {
 }
 
 /** Runs `body` with a recording client and saves what it sent and got to fixtures/<file>. */
-async function record(file: string, description: string, body: (s: Session) => Promise<void>): Promise<void> {
-  const rec = new Recorder({ socketPath: SOCKET, replace: { [RUN]: BASE } });
-  const client = new LxdClient({ socketPath: SOCKET, dispatcher: rec.dispatcher, useEvents: false });
+async function record(file: string, description: string, body: (s: Session) => Promise<void>, socketPath = SOCKET): Promise<void> {
+  const rec = new Recorder({ socketPath, replace: { [RUN]: BASE } });
+  const client = new LxdClient({ socketPath, dispatcher: rec.dispatcher, useEvents: false });
   try {
     await body({ rec, client });
     const out = join(FIXTURES, file);
@@ -110,14 +122,47 @@ async function createContainer(client: LxdClient, name: string, devices?: Record
   await op.wait(OP_TIMEOUT);
 }
 
-async function removeContainer(name: string): Promise<void> {
+async function removeContainer(name: string, client = plain): Promise<void> {
   try {
-    const inst = (await plain.instances.get(name)).value;
-    if (inst.status_code !== 102) await (await plain.instances.setState(name, { action: 'stop', force: true })).wait(OP_TIMEOUT);
-    await (await plain.instances.delete(name)).wait(OP_TIMEOUT);
+    const inst = (await client.instances.get(name)).value;
+    if (inst.status_code !== 102) await (await client.instances.setState(name, { action: 'stop', force: true })).wait(OP_TIMEOUT);
+    await (await client.instances.delete(name)).wait(OP_TIMEOUT);
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
+}
+
+async function cleanupCluster(): Promise<void> {
+  for (const name of await cluster().instances.list({ recursion: 0 })) {
+    if (!name.startsWith(`${BASE}-`)) continue;
+    await removeContainer(name, cluster());
+    console.log(`  removed leftover instance ${name} from the cluster`);
+  }
+}
+
+/** Starts a container on `member` of the test cluster (set-up, not recorded). */
+async function clusterContainer(name: string, member: string, start: boolean): Promise<void> {
+  await (await cluster().instances.create({ name, source: { type: 'image', alias: ALIAS } }, { target: member })).wait(OP_TIMEOUT);
+  if (start) await (await cluster().instances.setState(name, { action: 'start' })).wait(OP_TIMEOUT);
+}
+
+const execFileP = promisify(execFile);
+
+/** SIGKILLs a member's daemon (its pid from its own GET /1.0, never from the process name). */
+async function killMember(member: string): Promise<void> {
+  const c = new LxdClient({ socketPath: memberSocket(member) });
+  try {
+    const pid = (await c.server.get()).value.environment?.server_pid;
+    if (typeof pid !== 'number' || pid <= 1) throw new Error(`${member}: no server_pid`);
+    process.kill(pid, 'SIGKILL');
+  } finally {
+    await c.close();
+  }
+  await new Promise((r) => setTimeout(r, 1_000));
+}
+
+async function clusterUp(): Promise<void> {
+  await execFileP('bash', [join(ROOT, 'scripts', 'cluster.sh'), 'up'], { timeout: 240_000 });
 }
 
 const scenarios: Record<string, () => Promise<void>> = {
@@ -308,22 +353,121 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
 };
 
+/** Recorded from the test cluster (scripts/cluster.sh), through member m1; only when asked for by name. */
+const clusterScenarios: Record<string, () => Promise<void>> = {
+  'cluster/members': () =>
+    record(
+      'cluster/members.json',
+      'a 3-member cluster as member m1 describes it: GET /1.0 (clustered), the cluster, its members (names and objects), one member with its ETag, the cluster groups',
+      async ({ client }) => {
+        await client.server.get();
+        await client.cluster.get();
+        await client.cluster.members.list({ recursion: 0 });
+        await client.cluster.members.list();
+        await client.cluster.members.get('m2');
+        await client.cluster.groups.list();
+      },
+      CLUSTER_SOCKET,
+    ),
+
+  'cluster/instances': async () => {
+    const names = ['m1', 'm2', 'm3'].map((m) => `${RUN}-on-${m}`);
+    try {
+      await record(
+        'cluster/instances.json',
+        'one container created on each member with ?target= through m1 (each create waited with /wait: the operations of m2 and m3 are answered by m1), then the cluster-wide listing at recursion 1 and one instance read through m1',
+        async ({ client }) => {
+          for (const [i, name] of names.entries()) await (await client.instances.create({ name, source: { type: 'image', alias: ALIAS } }, { target: `m${i + 1}` })).wait(OP_TIMEOUT);
+          await client.instances.list({ recursion: 1 });
+          await client.instances.get(names[2]!);
+        },
+        CLUSTER_SOCKET,
+      );
+    } finally {
+      for (const n of names) await removeContainer(n, cluster());
+    }
+  },
+
+  'cluster/events': async () => {
+    const names = ['m1', 'm2', 'm3'].map((m) => `${RUN}-ev-${m}`);
+    try {
+      for (const [i, n] of names.entries()) await clusterContainer(n, `m${i + 1}`, false);
+      await record(
+        'cluster/events.json',
+        "the type=lifecycle stream of member m1 while a container on each member is started and stopped: every member's events, each with its location (only events about these containers are kept)",
+        async ({ rec, client }) => {
+          await rec.recordEvents({ types: ['lifecycle'], filter: (m: Json) => JSON.stringify(m).includes(`${RUN}-ev-`) }, async () => {
+            for (const n of names) await (await client.instances.setState(n, { action: 'start' })).wait(OP_TIMEOUT);
+            for (const n of names) await (await client.instances.setState(n, { action: 'stop', force: true })).wait(OP_TIMEOUT);
+          });
+        },
+        CLUSTER_SOCKET,
+      );
+    } finally {
+      for (const n of names) await removeContainer(n, cluster());
+    }
+  },
+
+  'cluster/member-down': async () => {
+    const down = `${RUN}-down`;
+    const up = `${RUN}-up`;
+    let killed = false;
+    try {
+      await clusterContainer(down, 'm3', true);
+      await clusterContainer(up, 'm2', true);
+      // an operation that runs on m3 for minutes
+      const exec = await cluster().query('POST', `/1.0/instances/${down}/exec`, { body: { command: ['sleep', '600'], 'wait-for-websocket': false, interactive: false, 'record-output': false } });
+      const opId = exec.operation!.id;
+      await killMember('m3');
+      killed = true;
+      await record(
+        'cluster/member-down.json',
+        'member m3 SIGKILLed, asked through m1: a create targeted at m3 (500 "Unable to connect"), the listing (m3\'s container in status Error), the operation running on m3 and the container on m3 (500s: LXD cannot forward to m3)',
+        async ({ client }) => {
+          await expectError(client.instances.create({ name: `${RUN}-nope`, source: { type: 'image', alias: ALIAS } }, { target: 'm3' }), 'create on m3');
+          await client.instances.list({ recursion: 1 });
+          await expectError(client.operations.get(opId), 'operation on m3');
+          await expectError(client.instances.get(down), 'instance on m3');
+        },
+        CLUSTER_SOCKET,
+      );
+    } finally {
+      if (killed) await clusterUp();
+      await removeContainer(down, cluster());
+      await removeContainer(up, cluster());
+    }
+  },
+};
+
 async function main(): Promise<void> {
   const { only, server } = ARGS;
-  const chosen = Object.keys(scenarios).filter((n) => only.length === 0 || only.some((o) => n.includes(o)));
-  if (chosen.length === 0) throw new Error(`no scenario matches ${only.join(', ')}; scenarios: ${Object.keys(scenarios).join(', ')}`);
-  const info = await plain.server.info();
-  if ((await plain.serverKind()) !== server) throw new Error(`${SOCKET} is not ${server}'s socket: it answers as ${await plain.serverKind()}`);
-  console.log(`recording from ${server === 'incus' ? 'Incus' : 'LXD'} ${info.environment?.server_version ?? '?'} at ${SOCKET} (${info.api_extensions.length} API extensions) into ${relative(ROOT, FIXTURES)}/, prefix ${RUN}`);
-  await cleanup();
+  const all = { ...scenarios, ...clusterScenarios };
+  // The cluster scenarios run only when asked for: they need the test cluster.
+  const chosen = Object.keys(all).filter((n) => (only.length === 0 ? n in scenarios : only.some((o) => n.includes(o))));
+  if (chosen.length === 0) throw new Error(`no scenario matches ${only.join(', ')}; scenarios: ${Object.keys(all).join(', ')}`);
+  const onHost = chosen.some((n) => n in scenarios);
+  const onCluster = chosen.some((n) => n in clusterScenarios);
+  if (onHost) {
+    const info = await plain.server.info();
+    if ((await plain.serverKind()) !== server) throw new Error(`${SOCKET} is not ${server}'s socket: it answers as ${await plain.serverKind()}`);
+    console.log(`recording from ${server === 'incus' ? 'Incus' : 'LXD'} ${info.environment?.server_version ?? '?'} at ${SOCKET} (${info.api_extensions.length} API extensions) into ${relative(ROOT, FIXTURES)}/, prefix ${RUN}`);
+    await cleanup();
+  }
+  if (onCluster) {
+    const info = await cluster().server.info();
+    console.log(`recording from the test cluster (m1): LXD ${info.environment?.server_version ?? '?'} (${info.api_extensions.length} API extensions), prefix ${RUN}`);
+    await cleanupCluster();
+  }
   try {
     for (const n of chosen) {
       console.log(`${n}:`);
-      await scenarios[n]!();
+      await all[n]!();
     }
   } finally {
-    await cleanup();
+    if (onHost) await cleanup();
+    if (onCluster) await cleanupCluster();
     await plain.close();
+    await clusterClient?.close();
   }
 }
 

@@ -17,6 +17,8 @@ export interface GlobalOptions {
   server?: string;
   socket?: string;
   project?: string;
+  /** In an LXD cluster: the member every call is for (`LxdClient.withTarget`). */
+  target?: string;
   remote?: string;
   clientCert?: string;
   clientKey?: string;
@@ -30,6 +32,8 @@ export interface GlobalOptions {
 
 export class CliContext {
   #client: LxdClient | undefined;
+  /** The client of the connection options, when `#client` is its `--target` view. */
+  #base: LxdClient | undefined;
   readonly controller = new AbortController();
 
   /**
@@ -66,9 +70,13 @@ export class CliContext {
     if (!this.json) this.io.stderr.write(`${text}\n`);
   }
 
-  /** The LXD client for the global options (created on first use). */
+  /** The LXD client for the global options (created on first use); with `--target`, its view of that member. */
   client(): LxdClient {
-    this.#client ??= this.newClient(this.clientOptions());
+    if (!this.#client) {
+      const base = this.newClient(this.clientOptions());
+      this.#base = base;
+      this.#client = this.opts.target !== undefined ? base.withTarget(this.opts.target) : base;
+    }
     return this.#client;
   }
 
@@ -111,5 +119,6 @@ export class CliContext {
 
   async close(): Promise<void> {
     await this.#client?.close();
+    if (this.#base !== this.#client) await this.#base?.close();
   }
 }

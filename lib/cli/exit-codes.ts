@@ -19,7 +19,7 @@ export const ExitCode = {
   NOT_FOUND: 4,
   /** It already exists, or it changed under us (ETag mismatch): re-read and retry. */
   CONFLICT: 5,
-  /** LXD (or libvirt) cannot be reached: socket missing, permission denied, TLS refused. */
+  /** LXD (or libvirt, or a cluster member) cannot be reached: socket missing, permission denied, TLS refused. */
   UNAVAILABLE: 6,
   /** LXD refused the request or an operation failed. */
   LXD_FAILED: 7,
@@ -58,6 +58,7 @@ function lxdExit(err: LxdError): ExitCode {
     case LxdErrorCode.CONNECTION:
     case LxdErrorCode.FORBIDDEN:
     case LxdErrorCode.EVENTS:
+    case LxdErrorCode.MEMBER_UNREACHABLE:
       return ExitCode.UNAVAILABLE;
     case LxdErrorCode.TIMEOUT:
       return ExitCode.TIMEOUT;
@@ -79,6 +80,7 @@ const LXD_MANAGER_EXITS: Partial<Record<LxdManagerErrorCode, ExitCode>> = {
   [LxdManagerErrorCode.IMAGE_NOT_FOUND]: ExitCode.NOT_FOUND,
   [LxdManagerErrorCode.NOT_SUPPORTED]: ExitCode.INVALID_INPUT,
   [LxdManagerErrorCode.ALREADY_EXISTS]: ExitCode.CONFLICT,
+  [LxdManagerErrorCode.MEMBER_UNREACHABLE]: ExitCode.UNAVAILABLE,
 };
 const KVM_EXITS: Partial<Record<KvmErrorCode, ExitCode>> = {
   [KvmErrorCode.INVALID_ARGUMENT]: ExitCode.INVALID_INPUT,

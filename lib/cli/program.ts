@@ -12,6 +12,7 @@ import { createCliLogger, LOG_LEVELS, parseLogLevel } from './log.js';
 // Commands are loaded when they run, so `lxdkit --help` (and each command) loads only what it needs.
 import type { CreateOptions as ContainerCreateOptions } from './commands/container.js';
 import type { DemoOptions } from './commands/demo.js';
+import type { ClusterMembersOptions } from './commands/cluster.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -21,7 +22,7 @@ Exit codes:
   3    invalid input, nothing changed (YAML syntax or schema, charm rules, names, UUIDs)
   4    not found (container, profile, image)
   5    conflict: exists already, or changed by someone else (ETag); re-run
-  6    LXD, Incus or libvirt unreachable (socket, permissions, TLS)
+  6    LXD, Incus, a cluster member or libvirt unreachable (socket, permissions, TLS)
   7    LXD or Incus refused the request or an operation failed
   8    timed out
   10   profile diff --exit-code: there are differences
@@ -76,6 +77,7 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--client-key <file>', 'PEM key of the client certificate (env LXDKIT_CLIENT_KEY)')
     .option('--server-cert <file>', "the remote's PEM certificate, pinned (env LXDKIT_SERVER_CERT)")
     .option('--project <name>', 'project of every call (default: "default")')
+    .option('--target <member>', 'in an LXD cluster: the member to create on, or whose own config and state to read (LXD\'s ?target=)')
     .option('--json', 'machine-readable JSON on stdout')
     .option('--no-progress', 'no progress bars, even on a terminal')
     .addOption(new Option('--log-level <level>', 'log level of the JSON / pretty logs on stderr').choices([...LOG_LEVELS]).default('warn'))
@@ -185,10 +187,17 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--all-projects', 'operations of every project')
     .action((o: { allProjects?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/operations.js')).operationsCommand(ctx, o)));
 
+  const cluster = program.command('cluster').description('an LXD cluster: its members and their state');
+  cluster
+    .command('members')
+    .description('the members of the cluster: name, status, URL, roles, groups (--json: an array of them)')
+    .action((o: ClusterMembersOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/cluster.js')).clusterMembers(ctx, o)));
+
   program
     .command('demo')
     .description('end to end: three containers of a new model on an address-less bridge, listed, a profile assigned, destroyed')
-    .option('--bridge <device>', 'bridge for eth0, without IPv4/IPv6 addresses (default: lxdkitbr0 on LXD, lxdkitbr1 on Incus; env LXDKIT_TEST_BRIDGE, LXDKIT_TEST_BRIDGE_INCUS)')
+    .option('--bridge <device>', 'bridge for eth0, without IPv4/IPv6 addresses (default: lxdkitbr0 on LXD, lxdkitbr1 on Incus, lxdkitcbr0 with --cluster; env LXDKIT_TEST_BRIDGE, LXDKIT_TEST_BRIDGE_INCUS)')
+    .option('--cluster', "spread the containers over the cluster's members (availability zones) and show where each runs")
     .option('--image <alias>', 'image the demo series alias points at', 'lxdkit/busybox')
     .option('--series <series>', 'series of the demo (alias juju/<series>/<arch>)', 'busybox')
     .option('--profile <name>', 'profile assigned to the first container', 'lxdkit-nesting')

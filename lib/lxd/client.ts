@@ -9,6 +9,7 @@ import { Api, type CallOptions, type QueryResult } from './resources/base.js';
 import type { QueryValue } from './path.js';
 import type { ServerKind } from './socket.js';
 import { CertificatesResource } from './resources/certificates.js';
+import { ClusterResource } from './resources/cluster.js';
 import { ImagesResource } from './resources/images.js';
 import { InstancesResource } from './resources/instances.js';
 import { NetworksResource, StoragePoolsResource } from './resources/networks.js';
@@ -42,6 +43,12 @@ export interface LxdClientOptions {
   tls?: TlsOptions;
   /** Project for every call (default: LXD's `default`). */
   project?: string;
+  /**
+   * A cluster member (or `@group`) every call is sent to, as LXD's `?target=`: where new instances
+   * go, whose config and state `server`, `networks` and `storagePools` read and write. Operations
+   * and events are not targeted. See `withTarget()`.
+   */
+  target?: string;
   /** A pino-compatible logger (silent by default). Logs method, path, status, duration; never bodies. */
   logger?: Logger;
   /** Per-request deadline in ms (default 30 s). */
@@ -78,7 +85,11 @@ export class LxdClient {
   /** `/1.0/projects`: server-wide, whatever the client's project. */
   readonly projects: ProjectsResource;
   readonly events: EventsResource;
+  /** `/1.0/cluster`: the cluster, its members, groups and join tokens. */
+  readonly cluster: ClusterResource;
   readonly project: string | undefined;
+  /** The cluster member this client targets (`withTarget()`), if any. */
+  readonly target: string | undefined;
   readonly logger: Logger;
   private readonly transport: Transport;
   private readonly hub: OperationsHub;
@@ -104,8 +115,10 @@ export class LxdClient {
       if (v !== undefined && !isValidTimeout(v)) throw new LxdValidationError(field, `${v} is not valid: give a positive, finite number`);
     }
     if (options.project !== undefined) validateProjectName(options.project, 'project');
+    if (options.target !== undefined && (typeof options.target !== 'string' || options.target === '' || /[/\s]/.test(options.target))) throw new LxdValidationError('target', `"${String(options.target)}" is not a cluster member name`);
     this.options = options;
     this.project = options.project;
+    this.target = options.target;
     this.logger = (options.logger ?? silentLogger).child({ component: 'lxd' });
     this.ownsTransport = !shared;
     this.transport =
@@ -125,6 +138,7 @@ export class LxdClient {
     const api = (this.api = new Api({
       transport: this.transport,
       project: this.project,
+      target: this.target,
       logger: this.logger,
       hub: this.hub,
       serverKind: (opts) => this.serverKind(opts),
@@ -139,6 +153,7 @@ export class LxdClient {
     this.operations = new OperationsResource(api, this.server);
     this.certificates = new CertificatesResource(api);
     this.projects = new ProjectsResource(api);
+    this.cluster = new ClusterResource(api, this.server);
     this.events = new EventsResource(this.transport, this.project, this.logger, (project) => api.ensureProject({}, project));
   }
 
@@ -168,6 +183,15 @@ export class LxdClient {
   /** A client for another project sharing this one's connections (LXD's UseProject). */
   withProject(project: string): LxdClient {
     return new LxdClient({ ...this.options, project }, { transport: this.transport });
+  }
+
+  /**
+   * A client whose calls go to one cluster member (LXD's `?target=`, the Go client's `UseTarget`),
+   * sharing this one's connections: new instances are placed on `member`, and `server`, `networks`
+   * and `storagePools` read and write that member's own config. `@<group>` names a cluster group.
+   */
+  withTarget(member: string): LxdClient {
+    return new LxdClient({ ...this.options, target: member }, { transport: this.transport });
   }
 
   /**

@@ -9,7 +9,7 @@ import type { OperationData } from './schemas.js';
 export const LxdErrorCode = errorCodes('LXD_ERR', [
   'CONNECTION', 'TIMEOUT', 'API', 'NOT_FOUND', 'CONFLICT', 'ETAG_MISMATCH', 'FORBIDDEN', 'OPERATION_FAILED',
   'INVALID_RESPONSE', 'RESPONSE_TOO_LARGE', 'OPERATION_LOST', 'EXTENSION_MISSING', 'INVALID_ARGUMENT',
-  'EVENTS',
+  'EVENTS', 'MEMBER_UNREACHABLE',
 ]);
 export type LxdErrorCode = CodeOf<typeof LxdErrorCode>;
 
@@ -56,6 +56,8 @@ export interface ApiErrorDetails {
   method: string;
   path: string;
   project?: string | undefined;
+  /** The cluster member the request was sent to (`?target=`), if any. */
+  target?: string | undefined;
   /** LXD's `error` text, as sent. */
   lxdMessage: string;
 }
@@ -206,12 +208,63 @@ export class LxdEventsError extends LxdError {
   }
 }
 
+/**
+ * A cluster member could not be reached through the member the client talks to: it is down (killed,
+ * stopped, partitioned) or not yet reconnected after a restart. LXD answered for it with a 500 saying it
+ * could not forward the request. `member` names it when lxdkit knows which (the call's `target`, or
+ * the member an operation runs on); `address` is the member's cluster address when LXD's text gives it.
+ */
+export class LxdMemberUnreachableError extends LxdApiError {
+  override readonly name = 'LxdMemberUnreachableError';
+  readonly member: string | undefined;
+  readonly address: string | undefined;
+
+  constructor(details: ApiErrorDetails & { member?: string | undefined }, options?: { cause?: unknown }) {
+    super(details, LxdErrorCode.MEMBER_UNREACHABLE, options);
+    this.member = details.member ?? details.target;
+    this.address = memberAddressOf(details.lxdMessage);
+    const who = [this.member && `"${this.member}"`, this.address && `(${this.address})`].filter(Boolean).join(' ');
+    this.message = `${details.method} ${details.path}: cluster member ${who || '(unknown)'} is unreachable: ${details.lxdMessage} (HTTP ${details.status})`;
+  }
+
+  /** LXD's text, led by the member it is about (LXD's own text names only its address, if anything). */
+  override get text(): string {
+    const who = [this.member && `"${this.member}"`, this.address && `(${this.address})`].filter(Boolean).join(' ');
+    return `cluster member ${who || '(unknown)'} is unreachable: ${this.lxdMessage}`;
+  }
+
+  /** The same error, naming `member` (e.g. the member an operation runs on). */
+  naming(member: string | undefined): LxdMemberUnreachableError {
+    if (member === undefined || member === this.member) return this;
+    const { status, errorCode, method, path, project, lxdMessage } = this;
+    return new LxdMemberUnreachableError({ status, errorCode, method, path, project, lxdMessage, member }, { cause: this.cause });
+  }
+}
+
+/**
+ * LXD's texts for a request it could not forward to another cluster member: it could not connect
+ * (`… Unable to connect to: 127.0.1.3:8443 …`), it has no event connection to it yet (`Missing event
+ * connection with target cluster member`, until it reconnects after a restart), or the forwarded
+ * request failed on the way (Go's `Get "https://127.0.1.3:8443/1.0/…": EOF`).
+ */
+const MEMBER_UNREACHABLE = [/Unable to connect to: /, /Missing event connection with target cluster member/i, /^(?:Get|Post|Put|Patch|Delete|Head) "https:\/\/[^"/]+\/(?:1\.0|internal)\b[^"]*": /];
+
+function memberAddressOf(text: string): string | undefined {
+  return /Unable to connect to: (\S+?)(?: |$)/.exec(text)?.[1] ?? /^(?:Get|Post|Put|Patch|Delete|Head) "https:\/\/([^"/]+)\//.exec(text)?.[1];
+}
+
+/** LXD's 500 saying it could not reach another cluster member for this request. */
+export function isMemberUnreachableText(status: number, text: string): boolean {
+  return status >= 500 && MEMBER_UNREACHABLE.some((re) => re.test(text));
+}
+
 /** LXD's text for a duplicate (sent with 500 or 409), and Incus's for some (a 500 from its database). */
 const ALREADY_EXISTS = /already exists|UNIQUE constraint failed/i;
 
 /** Maps an LXD error response to the right subclass. */
 export function apiErrorFor(details: ApiErrorDetails): LxdApiError {
   const code = details.status >= 400 ? details.status : details.errorCode;
+  if (isMemberUnreachableText(code, details.lxdMessage)) return new LxdMemberUnreachableError(details);
   if (code === 404) return new LxdNotFoundError(details);
   if (code === 409 || ALREADY_EXISTS.test(details.lxdMessage)) return new LxdConflictError(details);
   if (code === 412) return new LxdPreconditionFailedError(details);
@@ -227,4 +280,7 @@ export function isConflict(err: unknown): err is LxdConflictError {
 }
 export function isPreconditionFailed(err: unknown): err is LxdPreconditionFailedError {
   return LxdError.is(err, LxdErrorCode.ETAG_MISMATCH);
+}
+export function isMemberUnreachable(err: unknown): err is LxdMemberUnreachableError {
+  return LxdError.is(err, LxdErrorCode.MEMBER_UNREACHABLE);
 }

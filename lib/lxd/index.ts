@@ -13,7 +13,7 @@ export {
   validateNetworkName,
   validatePoolName,
 } from './validate.js';
-export type { CallOptions, EtagOptions, WithEtag, QueryResult } from './resources/base.js';
+export type { CallOptions, EtagOptions, TargetOptions, WithEtag, QueryResult } from './resources/base.js';
 export type { InstanceListOptions, StateChange, InstancesResource } from './resources/instances.js';
 export type { ListOptions, ProfilesResource } from './resources/profiles.js';
 export type { ImageFiles, ImportOptions, UploadOptions, UploadProgress, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
@@ -34,3 +34,28 @@ export {
   type LxdProjectState,
   type ProjectsResource,
 } from './resources/projects.js';
+export {
+  ClusterSchema,
+  ClusterPutSchema,
+  ClusterMemberSchema,
+  ClusterMemberPutSchema,
+  ClusterMemberStateSchema,
+  ClusterGroupSchema,
+  ClusterGroupPutSchema,
+  ClusterGroupsPostSchema,
+  clusterMemberWritable,
+  type LxdCluster,
+  type ClusterPut,
+  type LxdClusterMember,
+  type ClusterMemberPut,
+  type LxdClusterMemberState,
+  type LxdClusterGroup,
+  type ClusterGroupPut,
+  type ClusterGroupsPost,
+  type ClusterJoinToken,
+  type MemberListOptions,
+  type ClusterResource,
+  type ClusterMembersResource,
+  type ClusterGroupsResource,
+  type ClusterJoinTokensResource,
+} from './resources/cluster.js';

@@ -13,6 +13,7 @@ import {
   LxdResponseValidationError,
   LxdTimeoutError,
   LxdValidationError,
+  isMemberUnreachable,
   isNotFound,
 } from './errors.js';
 import { isFinal, type OperationsHub } from './operations-hub.js';
@@ -86,6 +87,11 @@ const RETRY_INITIAL_MS = 200;
 const RETRY_MAX_MS = 2_000;
 /** How long one `/wait` long-poll asks LXD to hold the request. */
 const LONG_POLL_S = 5;
+/**
+ * How often an event-driven wait asks LXD about an operation that runs on a cluster member: when that
+ * member dies, the events of the member the client talks to just stop carrying the operation.
+ */
+const MEMBER_CHECK_MS = 5_000;
 
 export interface OperationContext {
   transport: Transport;
@@ -153,6 +159,12 @@ export class Operation {
     return `/1.0/operations/${this.id}`;
   }
 
+  /** The cluster member the operation runs on (`location`); undefined on a server that is not clustered. */
+  get member(): string | undefined {
+    const where = this.#last.location;
+    return where === undefined || where === '' || where === 'none' ? undefined : where;
+  }
+
   #releaseLease(): void {
     if (this.#leased) {
       this.#leased = false;
@@ -188,6 +200,8 @@ export class Operation {
    * `LxdOperationError` (LXD's `err` text) on Failure or Cancelled, `LxdTimeoutError` at the deadline,
    * `LxdOperationLostError` when LXD no longer knows the operation (a daemon restart, or it finished
    * long before anyone asked). While LXD cannot be reached it keeps trying, with back-off, until the deadline.
+   * In a cluster, an operation that runs on a member which cannot be reached (killed, say) ends the wait
+   * with `LxdMemberUnreachableError` naming that member.
    */
   async wait(opts: WaitOptions = {}): Promise<OperationData> {
     try {
@@ -209,6 +223,7 @@ export class Operation {
             return this.#settle();
           } catch (err) {
             if (dl.signal.aborted) throw err;
+            if (isMemberUnreachable(err)) throw err.naming(this.member);
             if (isNotFound(err)) throw new LxdOperationLostError(this.#last, unreachableSince !== undefined || this.#gapSeen, { cause: err });
             if (!isUnreachable(err) || this.ctx.hub.closed) throw err;
             if (unreachableSince === undefined) {
@@ -255,9 +270,11 @@ export class Operation {
       let settled = false;
       let asking = false;
       let askAgain = false;
+      let memberCheck: NodeJS.Timeout | undefined;
       const finish = (outcome: boolean | { error: unknown }): void => {
         if (settled) return;
         settled = true;
+        clearInterval(memberCheck);
         stop();
         signal.removeEventListener('abort', onAbort);
         if (typeof outcome === 'boolean') resolve(outcome);
@@ -305,6 +322,7 @@ export class Operation {
         this.#gapSeen = true;
         ask();
       }
+      if (!settled && this.member !== undefined) memberCheck = setInterval(ask, MEMBER_CHECK_MS);
     });
   }
 

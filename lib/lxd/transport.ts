@@ -436,9 +436,10 @@ export class Transport {
     }
     const parsed = EnvelopeSchema.safeParse(json);
     const project = typeof opts.query?.['project'] === 'string' ? opts.query['project'] : undefined;
+    const target = typeof opts.query?.['target'] === 'string' ? opts.query['target'] : undefined;
     if (!parsed.success) {
       if (status >= 400) {
-        throw apiErrorFor({ status, errorCode: 0, method, path, project, lxdMessage: text.trim().slice(0, 200) || `HTTP ${status}` });
+        throw apiErrorFor({ status, errorCode: 0, method, path, project, target, lxdMessage: text.trim().slice(0, 200) || `HTTP ${status}` });
       }
       throw new LxdResponseValidationError(method, path, parsed.error.issues);
     }
@@ -450,6 +451,7 @@ export class Transport {
         method,
         path,
         project,
+        target,
         lxdMessage: env.error || `HTTP ${status}`,
       });
     }

@@ -4,6 +4,10 @@
  * CI, when there is no LXD socket (or, for Incus or libvirt examples, no socket of theirs), those are
  * skipped with a message. In CI (CI=true) nothing is skipped.
  *
+ * Examples that need the test cluster (their header says "Needs the test cluster") run in the
+ * cluster part of the suite: scripts/test.sh runs this file again with LXDKIT_CLUSTER_SPECS=1 after
+ * `scripts/cluster.sh up`, and then runs only those. The single-daemon run leaves them to it, and says so.
+ *
  * Every ```ts block of every docs/*.md page and of README.md is an excerpt of one of those examples,
  * so no code shown in the documentation goes untested.
  */
@@ -33,6 +37,14 @@ function needsLibvirt(source: string): boolean {
 }
 
 const LIBVIRT_SOCKETS = ['/run/libvirt/libvirt-sock', '/var/run/libvirt/libvirt-sock'];
+
+/** An example needs the test cluster (scripts/cluster.sh) when its header says so. */
+function needsCluster(source: string): boolean {
+  return /needs the test cluster/i.test(source);
+}
+
+/** True in the cluster part of the suite (scripts/test.sh, with the test cluster up). */
+const CLUSTER_PART = process.env['LXDKIT_CLUSTER_SPECS'] === '1';
 
 function runExample(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -72,32 +84,41 @@ const PAGES = [
   'README.md',
 ];
 
-describe('docs pages', () => {
-  const examples = readdirSync(DIR).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(DIR, f), 'utf8'));
+// The pages are checked once, in the single-daemon part.
+if (!CLUSTER_PART) {
+  describe('docs pages', () => {
+    const examples = readdirSync(DIR).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(DIR, f), 'utf8'));
 
-  it('are all checked', () => {
-    expect(PAGES).to.include.members(['docs/index.md', 'docs/client.md', 'docs/container.md', 'docs/testing.md', 'README.md']);
-  });
-
-  for (const page of PAGES) {
-    it(`${page}: every TypeScript block is taken from a docs example that runs`, () => {
-      for (const block of tsBlocks(readFileSync(join(ROOT, page), 'utf8'))) {
-        expect(examples.some((e) => isExcerpt(block, e)), `not an excerpt of any docs/examples/*.ts:\n${block}`).to.equal(true);
-      }
+    it('are all checked', () => {
+      expect(PAGES).to.include.members(['docs/index.md', 'docs/client.md', 'docs/container.md', 'docs/testing.md', 'README.md']);
     });
-  }
-});
 
-describe('docs/examples', function () {
+    for (const page of PAGES) {
+      it(`${page}: every TypeScript block is taken from a docs example that runs`, () => {
+        for (const block of tsBlocks(readFileSync(join(ROOT, page), 'utf8'))) {
+          expect(examples.some((e) => isExcerpt(block, e)), `not an excerpt of any docs/examples/*.ts:\n${block}`).to.equal(true);
+        }
+      });
+    }
+  });
+}
+
+describe(CLUSTER_PART ? 'docs/examples (the test cluster)' : 'docs/examples', function () {
   this.timeout(200_000);
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.ts')).sort();
+  const all = readdirSync(DIR).filter((f) => f.endsWith('.ts')).sort();
+  const forCluster = all.filter((f) => needsCluster(readFileSync(join(DIR, f), 'utf8')));
+  // Each example runs in exactly one part of the suite.
+  const files = CLUSTER_PART ? forCluster : all.filter((f) => !forCluster.includes(f));
+  if (!CLUSTER_PART && forCluster.length > 0) {
+    before(() => console.log(`    (${forCluster.join(', ')}: run in the cluster part of the suite, not here: scripts/test.sh runs them with the test cluster up)`));
+  }
   const lxd = existsSync(resolveSocketPath());
   const incus = existsSync(resolveSocketPath(undefined, process.env, 'incus'));
   const libvirt = LIBVIRT_SOCKETS.some((p) => existsSync(p));
   const inCi = Boolean(process.env['CI']);
 
   it('has examples', () => {
-    expect(files.length).to.be.at.least(2);
+    expect(files.length).to.be.at.least(CLUSTER_PART ? 1 : 2);
   });
 
   for (const file of files) {
@@ -111,6 +132,12 @@ describe('docs/examples', function () {
       if (needsIncus(source) && !incus) {
         if (inCi) throw new Error(`CI: ${file} needs Incus but there is no socket at ${resolveSocketPath(undefined, process.env, 'incus')}`);
         console.warn(`    (skipped: ${file} needs a running Incus; run scripts/provision-host.sh)`);
+        this.skip();
+      }
+      const clusterSocket = process.env['LXDKIT_CLUSTER_M1_SOCKET'] ?? '/var/lib/lxdkit-cluster/m1/unix.socket';
+      if (needsCluster(source) && !existsSync(clusterSocket)) {
+        if (inCi) throw new Error(`CI: ${file} needs the test cluster but there is no socket at ${clusterSocket}`);
+        console.warn(`    (skipped: ${file} needs the test cluster; run scripts/cluster.sh up)`);
         this.skip();
       }
       if (needsLibvirt(source) && !libvirt) {

@@ -133,6 +133,17 @@ describe("host scripts", function () {
       expect(code).to.not.equal(0);
     });
 
+    it("adds up the totals of both mocha runs (single daemons, then the test cluster)", async () => {
+      const { stdout, code } = await runCi(`printf '  700 passing (4m)\\n  2 failing\\n\\n  1) a spec:\\n     AssertionError: no\\n'\nprintf '  40 passing (2m)\\n  1 pending\\n'\nexit 1`);
+      expect(stdout.trimEnd().split("\n").at(-1)).to.equal("740 passed, 3 failed");
+      expect(code).to.not.equal(0);
+    });
+
+    it("counts only mocha's summary lines, not a total quoted deeper in a failure's details", async () => {
+      const { stdout } = await runCi(`printf '  5 passing (1s)\\n  1 failing\\n\\n  1) x:\\n      AssertionError: output was\\n      7 passing (1s)\\n'\nexit 1`);
+      expect(stdout.trimEnd().split("\n").at(-1)).to.equal("5 passed, 1 failed");
+    });
+
     it("reports one failure when the command fails before mocha prints its totals", async () => {
       const { stdout, code } = await runCi(`echo "npm ci failed" >&2\nexit 1`);
       expect(stdout).to.include("npm ci failed");

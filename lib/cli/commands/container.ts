@@ -5,6 +5,7 @@
 import { ConfigModelUUID } from '../../container/constants.js';
 import { KvmManager } from '../../container/kvm/manager.js';
 import { LxdManager } from '../../container/lxd/manager.js';
+import { memberOf } from '../../container/lxd/placement.js';
 import { Namespace, isValidModelUUID } from '../../container/namespace.js';
 import type { Constraints, NetworkConfig } from '../../container/types.js';
 import { isNotFound } from '../../lxd/errors.js';
@@ -62,8 +63,10 @@ export async function containerCreate(ctx: CliContext, o: CreateOptions): Promis
   } finally {
     tracker.close();
   }
-  const out = { name: result.instance.id, instance: String(result.instance), model: o.model, machine: o.machine, series: o.series, kind: o.kvm ? 'kvm' : 'lxd', profiles: profiles ?? ['default'], hardware: result.hardware };
-  ctx.print(out, () => `created ${out.instance} (machine ${o.machine}, model ${o.model})\n`);
+  // In an LXD cluster: the member it landed on.
+  const location = 'location' in result.instance && typeof result.instance.location === 'string' ? result.instance.location : undefined;
+  const out = { name: result.instance.id, instance: String(result.instance), model: o.model, machine: o.machine, series: o.series, kind: o.kvm ? 'kvm' : 'lxd', profiles: profiles ?? ['default'], hardware: result.hardware, location };
+  ctx.print(out, () => `created ${out.instance}${location ? ` on ${location}` : ''} (machine ${o.machine}, model ${o.model})\n`);
 }
 
 export async function containerList(ctx: CliContext, o: { model: string; kvm?: boolean }): Promise<void> {
@@ -78,12 +81,14 @@ export async function containerList(ctx: CliContext, o: { model: string; kvm?: b
   const all = await ctx.client().instances.list({ recursion: 1, signal: ctx.signal });
   const rows = all
     .filter((i) => names.has(i.name))
-    .map((i) => ({ name: i.name, status: i.status, type: i.type, profiles: i.profiles, created: i.created_at ?? '', machine: safeMachine(mgr.namespace(), i.name) }));
+    .map((i) => ({ name: i.name, status: i.status, type: i.type, profiles: i.profiles, created: i.created_at ?? '', machine: safeMachine(mgr.namespace(), i.name), location: memberOf(i.location) }));
+  const clustered = rows.some((r) => r.location !== undefined);
   ctx.print(rows, () =>
     renderTable(rows, [
       { header: 'name', value: (r) => r.name },
       { header: 'machine', value: (r) => r.machine },
       { header: 'status', value: (r) => r.status },
+      ...(clustered ? [{ header: 'member', value: (r: (typeof rows)[number]) => r.location }] : []),
       { header: 'profiles', value: (r) => r.profiles.join(',') },
       { header: 'created', value: (r) => r.created.replace(/\.\d+/, '') },
     ]),

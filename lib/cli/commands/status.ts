@@ -4,6 +4,7 @@
 import type { ServerKind } from '../../lxd/socket.js';
 import type { CliContext } from '../context.js';
 import { renderFields, renderTable } from '../output.js';
+import { memberReport, renderMembers, type MemberReport } from './cluster.js';
 
 export interface StatusReport {
   endpoint: string;
@@ -24,6 +25,8 @@ export interface StatusReport {
   pools: { name: string; driver: string; status: string; usedBy: number }[];
   networks: { name: string; type: string; managed: boolean; status: string; ipv4: string; ipv6: string; usedBy: number }[];
   instances: { total: number; byStatus: Record<string, number>; byType: Record<string, number> };
+  /** Only when the server is a cluster member: every member, its state and how many instances it has. */
+  cluster?: { members: (MemberReport & { instances: number })[] };
 }
 
 export async function statusCommand(ctx: CliContext, opts: { extensions?: boolean }): Promise<void> {
@@ -42,6 +45,7 @@ export async function statusCommand(ctx: CliContext, opts: { extensions?: boolea
   };
   const kind = await client.serverKind(call);
   const env = server.environment;
+  const members = env?.server_clustered === true ? await client.cluster.members.list(call) : undefined;
   const report: StatusReport = {
     endpoint: client.endpoint,
     project: client.project ?? 'default',
@@ -69,6 +73,10 @@ export async function statusCommand(ctx: CliContext, opts: { extensions?: boolea
     })),
     instances: { total: instances.length, byStatus: count(instances.map((i) => i.status)), byType: count(instances.map((i) => i.type)) },
   };
+  if (members) {
+    const byMember = count(instances.map((i) => i.location ?? ''));
+    report.cluster = { members: members.map((m) => ({ ...memberReport(m), instances: byMember[m.server_name] ?? 0 })) };
+  }
   ctx.print(report, () => {
     const s = report.server;
     const counts = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(', ') || 'none';
@@ -85,6 +93,7 @@ export async function statusCommand(ctx: CliContext, opts: { extensions?: boolea
       ['instances', report.instances.total === 0 ? '0' : `${report.instances.total} (${counts(report.instances.byStatus)}; ${counts(report.instances.byType)})`],
     ]);
     if (opts.extensions) text += `\nAPI extensions:\n${s.extensions.map((e) => `  ${e}`).join('\n')}\n`;
+    if (report.cluster) text += `\nCluster members:\n${renderMembers(report.cluster.members)}`;
     text += `\nStorage pools:\n${renderTable(report.pools, [
       { header: 'name', value: (p) => p.name },
       { header: 'driver', value: (p) => p.driver },

@@ -7,7 +7,7 @@ import { errorCodes, LxdkitError, type CodeOf } from '../../errors.js';
 /** The stable codes of the family, `LXD_MANAGER_ERR_*` (each is explained in docs/errors.md). */
 export const LxdManagerErrorCode = errorCodes('LXD_MANAGER_ERR', [
   'IMAGE_NOT_FOUND', 'IMAGE', 'NOT_SUPPORTED', 'IMAGE_SOURCE', 'NETWORK', 'ALREADY_EXISTS', 'CREATE',
-  'START', 'REMOVE', 'PROFILE', 'INITIALISE',
+  'MEMBER_UNREACHABLE', 'START', 'REMOVE', 'PROFILE', 'INITIALISE',
 ]);
 export type LxdManagerErrorCode = CodeOf<typeof LxdManagerErrorCode>;
 

@@ -12,6 +12,7 @@ export {
 } from './manager.js';
 export { LxdInitialiser, type LxdInitialiserOptions } from './initialiser.js';
 export { LxdContainerInstance, LxdStatusCode } from './instance.js';
+export { memberOf, type LxdCreateOptions } from './placement.js';
 export { LxdManagerError, LxdManagerErrorCode } from './errors.js';
 export {
   CONTAINER_METADATA_FTYPE,

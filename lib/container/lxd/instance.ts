@@ -20,11 +20,17 @@ export const LxdStatusCode = {
 
 export class LxdContainerInstance implements Instance {
   readonly id: string;
+  /** The cluster member it runs on (LXD's `location`); undefined when LXD is not clustered or it was not read. */
+  readonly location: string | undefined;
+  /** LXD's status text when the instance was listed or created (`Running`, `Stopped`, `Error`, ...). */
+  readonly lxdStatus: string | undefined;
   readonly #client: LxdClient;
 
-  constructor(id: string, client: LxdClient) {
+  constructor(id: string, client: LxdClient, details: { location?: string | undefined; lxdStatus?: string | undefined } = {}) {
     this.id = id;
     this.#client = client;
+    this.location = details.location;
+    this.lxdStatus = details.lxdStatus;
   }
 
   /** `lxd:<name>`. */

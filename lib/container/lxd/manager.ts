@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import { abortable, isValidTimeout, sleep, withDeadline, type CallOptions } from '../../deadline.js';
 import { LxdClient } from '../../lxd/client.js';
-import { isConflict, isNotFound, LxdError, LxdErrorCode, LxdOperationError, LxdTimeoutError } from '../../lxd/errors.js';
+import { isConflict, isMemberUnreachable, isNotFound, LxdError, LxdErrorCode, LxdOperationError, LxdTimeoutError } from '../../lxd/errors.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS, type Operation } from '../../lxd/operation.js';
-import { instanceWritable, type InstancesPost } from '../../lxd/schemas.js';
+import { instanceWritable, type InstancesPost, type LxdInstance } from '../../lxd/schemas.js';
 import { resolveSocketPath } from '../../lxd/socket.js';
 import { describeKeys, silentLogger, type Logger } from '../../logger.js';
 import type { Profile, ProfilePost } from '../../lxdprofile/profile.js';
@@ -29,7 +29,7 @@ import type {
   StorageConfig,
   TestLXDManager,
 } from '../types.js';
-import type { CreateOptions, CreationProgress } from '../progress.js';
+import type { CreationProgress } from '../progress.js';
 import { validateCreateArgs } from '../validate.js';
 import { guardProgress, guardStatusCallback } from '../utils.js';
 import { annotate, errorText } from '../../errors.js';
@@ -37,6 +37,7 @@ import { LxdManagerError, LxdManagerErrorCode } from './errors.js';
 import { findImage, getImageSources, type FoundImage, type ImageRemote, type ImageSource } from './image.js';
 import { LxdContainerInstance, LxdStatusCode } from './instance.js';
 import { Mutex, sharedMutex } from './mutex.js';
+import { memberOf, Placement, type LxdCreateOptions } from './placement.js';
 import { ensureIPv4 } from './network.js';
 
 export { ConfigContainerImageMetadataURL, ConfigContainerImageStream, ConfigLXDSnapChannel };
@@ -80,6 +81,8 @@ interface ContainerSpec {
   name: string;
   image: FoundImage;
   body: InstancesPost;
+  /** The cluster member to create it on (`?target=`), or none: LXD decides. */
+  target: string | undefined;
 }
 
 /**
@@ -95,7 +98,12 @@ function alreadyExists(err: unknown): LxdManagerError {
 
 /** The request or operation may have gone through: LXD could not be reached, or forgot the operation. */
 function outcomeUnknown(err: unknown): boolean {
-  return LxdError.is(err) && (err.code === LxdErrorCode.CONNECTION || err.code === LxdErrorCode.TIMEOUT || err.code === LxdErrorCode.OPERATION_LOST);
+  return LxdError.is(err) && (err.code === LxdErrorCode.CONNECTION || err.code === LxdErrorCode.TIMEOUT || err.code === LxdErrorCode.OPERATION_LOST || err.code === LxdErrorCode.MEMBER_UNREACHABLE);
+}
+
+/** A create that failed: the member it was placed on cannot be reached, or LXD refused or failed it. */
+function createFailed(err: unknown): LxdManagerError {
+  return new LxdManagerError(isMemberUnreachable(err) ? LxdManagerErrorCode.MEMBER_UNREACHABLE : LxdManagerErrorCode.CREATE, errorText(err), { cause: err });
 }
 
 const DELETE_ATTEMPTS = 3;
@@ -133,6 +141,7 @@ export class LxdManager implements TestLXDManager {
   readonly #imageMutex: Mutex;
   readonly #profileMutex: Mutex;
   readonly #operationTimeoutMs: number;
+  readonly #placement: Placement;
   /** Clean-ups of abandoned creations still running (see `settled()`). */
   readonly #background = new Set<Promise<void>>();
 
@@ -165,6 +174,7 @@ export class LxdManager implements TestLXDManager {
     const key = `${this.#client.endpoint}|${this.#client.project ?? ''}`;
     this.#imageMutex = sharedMutex(`image|${key}`);
     this.#profileMutex = sharedMutex(`profile|${key}`);
+    this.#placement = new Placement(this.#client, this.#availabilityZone, this.#log);
   }
 
   /** The LXD client the manager uses. */
@@ -172,7 +182,10 @@ export class LxdManager implements TestLXDManager {
     return this.#client;
   }
 
-  /** The availability zone hardware characteristics report (`""` when none was configured). */
+  /**
+   * The configured availability zone (`""` when none was). Hardware characteristics report it, or in a
+   * cluster the member the container landed on; a zone that names a cluster member places containers there.
+   */
   get availabilityZone(): string {
     return this.#availabilityZone;
   }
@@ -204,6 +217,11 @@ export class LxdManager implements TestLXDManager {
    * reported as `LXD_MANAGER_ERR_ALREADY_EXISTS` and left alone; a container the call created is
    * removed when a later step fails. An abort (or `opts.timeoutMs`) rejects at once; the container, if
    * LXD goes on to make it, is removed in the background (`settled()` resolves when that is done).
+   *
+   * In an LXD cluster the container goes to `opts.target`, else to the member the manager's
+   * `availability-zone` names (as Juju's LXD provider maps zones to members), else where LXD puts it;
+   * the instance's `location` and `hardware.availabilityZone` say where it landed. A member that cannot
+   * be reached fails the create with `LXD_MANAGER_ERR_MEMBER_UNREACHABLE`.
    */
   async createContainer(
     instanceConfig: InstanceConfig,
@@ -212,8 +230,9 @@ export class LxdManager implements TestLXDManager {
     network?: NetworkConfig,
     _storage?: StorageConfig,
     callback?: StatusCallback,
-    opts: CreateOptions = {},
-  ): Promise<CreateContainerResult> {
+    opts: LxdCreateOptions = {},
+  ): Promise<CreateContainerResult & { instance: LxdContainerInstance }> {
+    Placement.validate(opts.target);
     const cb = guardStatusCallback(callback, (msg) => this.#log.debug(msg));
     const progress = guardProgress(opts.onProgress, (msg) => this.#log.debug(msg));
     return this.#within(
@@ -224,22 +243,25 @@ export class LxdManager implements TestLXDManager {
         progress({ stage: 'spec', text: 'Creating container spec' });
         let spec: ContainerSpec;
         try {
-          spec = await this.#containerSpec(instanceConfig, constraints, series, network, cb, progress, signal);
+          spec = await this.#containerSpec(instanceConfig, constraints, series, network, cb, progress, signal, opts.target);
         } catch (err) {
           cb('provisioning error', `Creating container spec: ${errorText(err)}`);
           throw err;
         }
         cb('allocating', 'Creating container');
         progress({ stage: 'create', text: 'Creating container' });
+        let created: LxdInstance;
         try {
-          await abortable(this.#track(this.#createFromSpec(spec, progress, signal)), signal);
+          created = await abortable(this.#track(this.#createFromSpec(spec, progress, signal)), signal);
         } catch (err) {
           cb('provisioning error', `Creating container: ${errorText(err)}`);
           throw err;
         }
         cb('running', 'Container started');
         progress({ stage: 'started', text: 'Container started' });
-        return { instance: new LxdContainerInstance(spec.name, this.#client), hardware: { availabilityZone: this.#availabilityZone } };
+        const location = memberOf(created.location);
+        const instance = new LxdContainerInstance(spec.name, this.#client, { location, lxdStatus: created.status });
+        return { instance, hardware: { availabilityZone: location ?? this.#availabilityZone } };
       },
     );
   }
@@ -273,6 +295,7 @@ export class LxdManager implements TestLXDManager {
     cb: StatusCallback,
     progress: (p: CreationProgress) => void,
     signal: AbortSignal | undefined,
+    explicitTarget: string | undefined,
   ): Promise<ContainerSpec> {
     // Input errors first, before any I/O (Juju reports the same texts later, after the image lookup).
     ({ instanceConfig, constraints, series, network } = validateCreateArgs({ instanceConfig, constraints, series, network }));
@@ -366,7 +389,7 @@ export class LxdManager implements TestLXDManager {
       instance_type: constrained.instanceType,
       architecture: constrained.architecture,
     };
-    return { name, image, body };
+    return { name, image, body, target: await this.#placement.target(explicitTarget, signal) };
   }
 
   #mac(): string {
@@ -390,7 +413,7 @@ export class LxdManager implements TestLXDManager {
    * abort or its deadline), this goes on without the caller until LXD's operations have ended, and
    * removes what they made.
    */
-  async #createFromSpec(spec: ContainerSpec, progress: (p: CreationProgress) => void, signal: AbortSignal | undefined): Promise<void> {
+  async #createFromSpec(spec: ContainerSpec, progress: (p: CreationProgress) => void, signal: AbortSignal | undefined): Promise<LxdInstance> {
     const { name } = spec;
     const timeoutMs = this.#operationTimeoutMs;
     const gaveUp = (): boolean => signal?.aborted === true;
@@ -399,11 +422,12 @@ export class LxdManager implements TestLXDManager {
     // operation that may create the container could not be followed.
     let create: Operation;
     try {
-      create = await this.#client.instances.create(spec.body);
+      create = await this.#client.instances.create(spec.body, { target: spec.target });
     } catch (err) {
       if (isConflict(err)) throw alreadyExists(err);
-      if (outcomeUnknown(err)) this.#log.warn(`creating container ${goQuote(name)}: LXD's answer was lost (${errorText(err)}); the container may exist: check, and remove it if it does`);
-      throw new LxdManagerError(LxdManagerErrorCode.CREATE, errorText(err), { cause: err });
+      // A member that cannot be reached refused the request before anything was made.
+      if (outcomeUnknown(err) && !isMemberUnreachable(err)) this.#log.warn(`creating container ${goQuote(name)}: LXD's answer was lost (${errorText(err)}); the container may exist: check, and remove it if it does`);
+      throw createFailed(err);
     }
     try {
       await create.wait({ signal, timeoutMs, onProgress: (p) => progress({ stage: 'create', text: p.text, percent: p.percent, operation: p }) });
@@ -414,7 +438,7 @@ export class LxdManager implements TestLXDManager {
       }
       if (err instanceof LxdOperationError && ALREADY_EXISTS.test(err.message)) throw alreadyExists(err);
       if (outcomeUnknown(err)) this.#log.warn(`creating container ${goQuote(name)}: its outcome is unknown (${errorText(err)}); the container may exist: check, and remove it if it does`);
-      throw new LxdManagerError(LxdManagerErrorCode.CREATE, errorText(err), { cause: err });
+      throw createFailed(err);
     }
     // From here on the container is this call's.
     progress({ stage: 'start', text: 'Starting container' });
@@ -424,7 +448,7 @@ export class LxdManager implements TestLXDManager {
       signal?.throwIfAborted();
       await this.#start(name, signal, (op) => (start = op));
       started = true;
-      await this.#client.instances.get(name, { signal });
+      return (await this.#client.instances.get(name, { signal })).value;
     } catch (err) {
       if (gaveUp()) {
         await this.#abandon(name, undefined, start);
@@ -565,11 +589,15 @@ export class LxdManager implements TestLXDManager {
   /**
    * Juju `ListContainers`: every container (in any state) whose name has the namespace prefix, in
    * the server's order, from one `GET /1.0/instances?recursion=1`. Virtual machines are left out.
+   * In a cluster it covers every member; each instance carries its member (`location`) and the status
+   * LXD listed (`lxdStatus`: `Error` for the containers of a member that cannot be reached).
    */
   async listContainers(opts: CallOptions = {}): Promise<LxdContainerInstance[]> {
     const prefix = this.#namespace.prefix();
     const all = await this.#client.instances.list({ recursion: 1, ...opts });
-    return all.filter((i) => i.type === 'container' && i.name.startsWith(prefix)).map((i) => new LxdContainerInstance(i.name, this.#client));
+    return all
+      .filter((i) => i.type === 'container' && i.name.startsWith(prefix))
+      .map((i) => new LxdContainerInstance(i.name, this.#client, { location: memberOf(i.location), lxdStatus: i.status }));
   }
 
   // ------------------------------------------------------------------------------------ profiles

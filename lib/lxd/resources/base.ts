@@ -15,6 +15,12 @@ export interface EtagOptions extends CallOptions {
   etag?: string;
 }
 
+/** Options of a call LXD accepts `?target=` on (placement, a member's own config or state). */
+export interface TargetOptions extends CallOptions {
+  /** The cluster member (or `@group`) the call is for; overrides the client's `withTarget()` member. */
+  target?: string | undefined;
+}
+
 /** A value with the ETag LXD sent for it (single-object GETs only). */
 export interface WithEtag<T> {
   value: T;
@@ -26,6 +32,8 @@ export interface ApiContext {
   /** Which daemon this is (from `GET /1.0`, read once): header names and a few endpoints differ. */
   serverKind: (opts?: CallOptions) => Promise<ServerKind>;
   project: string | undefined;
+  /** The cluster member every call is sent to (`?target=`), from `withTarget()`. */
+  target?: string | undefined;
   logger: Logger;
   hub: OperationsHub;
   operationTimeoutMs: number;
@@ -39,6 +47,8 @@ interface Req extends CallOptions {
   headers?: Record<string, string>;
   /** Don't add `project=` (server-wide endpoints). */
   noProject?: boolean;
+  /** The cluster member for this call (else the client's, if it has one). */
+  target?: string | undefined;
 }
 
 /** What `LxdClient.query()` returns. */
@@ -60,8 +70,10 @@ export class Api {
   constructor(readonly ctx: ApiContext) {}
 
   private query(r: Req): Record<string, QueryValue> {
-    if (!this.scoped(r)) return { ...r.query };
-    return { project: this.ctx.project, ...r.query };
+    const target = r.target ?? this.ctx.target;
+    const query = target === undefined ? r.query : { target, ...r.query };
+    if (!this.scoped(r)) return { ...query };
+    return { project: this.ctx.project, ...query };
   }
 
   /** The request carries the client's project (not a server-wide call, not all projects). */

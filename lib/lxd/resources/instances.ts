@@ -18,7 +18,7 @@ import {
   type InstancesPost,
 } from '../schemas.js';
 import { validateBody, validateInstanceName } from '../validate.js';
-import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
+import { Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
 
 export interface InstanceListOptions extends CallOptions {
   /** 0: names; 1 (default): objects; 2: objects with state, snapshots and backups. */
@@ -70,8 +70,12 @@ export class InstancesResource {
     return this.api.sync('GET', lxdPath`/1.0/instances/${name}`, InstanceSchema, opts);
   }
 
-  /** POST /1.0/instances: create from an image (alias, fingerprint or remote server), empty, or a copy. */
-  async create(body: InstancesPost, opts: CallOptions = {}): Promise<Operation> {
+  /**
+   * POST /1.0/instances: create from an image (alias, fingerprint or remote server), empty, or a copy.
+   * In a cluster, `target` places it on that member (or `@group`); without one LXD picks the member.
+   * The instance's `location` says where it went.
+   */
+  async create(body: InstancesPost, opts: TargetOptions = {}): Promise<Operation> {
     const b = validateBody(InstancesPostSchema, body, 'instance');
     validateInstanceName(b.name);
     if (b.source.type === 'image' && !b.source.alias && !b.source.fingerprint && !b.source.properties) {

@@ -15,10 +15,13 @@ import {
   type StoragePoolsPost,
 } from '../schemas.js';
 import { validateBody, validateNetworkName, validatePoolName } from '../validate.js';
-import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
+import { Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
 import type { ListOptions } from './profiles.js';
 
-/** `/1.0/networks` (sync on LXD 5.0.2, operations on LXD ≥ 6.8; both handled). */
+/**
+ * `/1.0/networks` (sync on LXD 5.0.2, operations on LXD ≥ 6.8; both handled). In a cluster, `target`
+ * on get, create, update and patch is a member's own part (a member-specific key, a pending create).
+ */
 export class NetworksResource {
   constructor(private readonly api: Api) {}
 
@@ -30,23 +33,23 @@ export class NetworksResource {
     return (await this.api.sync('GET', '/1.0/networks', z.array(NetworkSchema), { ...rest, query: { recursion: 1 } })).value;
   }
 
-  async get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdNetwork>> {
+  async get(name: string, opts: TargetOptions = {}): Promise<WithEtag<LxdNetwork>> {
     validateNetworkName(name);
     return this.api.sync('GET', lxdPath`/1.0/networks/${name}`, NetworkSchema, opts);
   }
 
-  async create(body: NetworksPost, opts: CallOptions = {}): Promise<void> {
+  async create(body: NetworksPost, opts: TargetOptions = {}): Promise<void> {
     const b = validateBody(NetworksPostSchema, body, 'network');
     validateNetworkName(b.name);
     await this.api.call('POST', '/1.0/networks', { ...opts, body: b });
   }
 
-  async update(name: string, body: NetworkPut, opts: EtagOptions = {}): Promise<void> {
+  async update(name: string, body: NetworkPut, opts: EtagOptions & TargetOptions = {}): Promise<void> {
     validateNetworkName(name);
     await this.api.call('PUT', lxdPath`/1.0/networks/${name}`, { ...opts, body: validateBody(NetworkPutSchema, body, 'network') });
   }
 
-  async patch(name: string, body: NetworkPut, opts: EtagOptions = {}): Promise<void> {
+  async patch(name: string, body: NetworkPut, opts: EtagOptions & TargetOptions = {}): Promise<void> {
     validateNetworkName(name);
     await this.api.call('PATCH', lxdPath`/1.0/networks/${name}`, { ...opts, body: validateBody(NetworkPutSchema, body, 'network') });
   }
@@ -63,7 +66,10 @@ export class NetworksResource {
   }
 }
 
-/** `/1.0/storage-pools` (sync on LXD 5.0.2, operations on LXD ≥ 6.8; both handled). */
+/**
+ * `/1.0/storage-pools` (sync on LXD 5.0.2, operations on LXD ≥ 6.8; both handled). In a cluster,
+ * `target` on get, create, update and patch is a member's own part (e.g. its `source`).
+ */
 export class StoragePoolsResource {
   constructor(private readonly api: Api) {}
 
@@ -75,23 +81,23 @@ export class StoragePoolsResource {
     return (await this.api.sync('GET', '/1.0/storage-pools', z.array(StoragePoolSchema), { ...rest, query: { recursion: 1 } })).value;
   }
 
-  async get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdStoragePool>> {
+  async get(name: string, opts: TargetOptions = {}): Promise<WithEtag<LxdStoragePool>> {
     validatePoolName(name);
     return this.api.sync('GET', lxdPath`/1.0/storage-pools/${name}`, StoragePoolSchema, opts);
   }
 
-  async create(body: StoragePoolsPost, opts: CallOptions = {}): Promise<void> {
+  async create(body: StoragePoolsPost, opts: TargetOptions = {}): Promise<void> {
     const b = validateBody(StoragePoolsPostSchema, body, 'storage pool');
     validatePoolName(b.name);
     await this.api.call('POST', '/1.0/storage-pools', { ...opts, body: b });
   }
 
-  async update(name: string, body: StoragePoolPut, opts: EtagOptions = {}): Promise<void> {
+  async update(name: string, body: StoragePoolPut, opts: EtagOptions & TargetOptions = {}): Promise<void> {
     validatePoolName(name);
     await this.api.call('PUT', lxdPath`/1.0/storage-pools/${name}`, { ...opts, body: validateBody(StoragePoolPutSchema, body, 'storage pool') });
   }
 
-  async patch(name: string, body: StoragePoolPut, opts: EtagOptions = {}): Promise<void> {
+  async patch(name: string, body: StoragePoolPut, opts: EtagOptions & TargetOptions = {}): Promise<void> {
     validatePoolName(name);
     await this.api.call('PATCH', lxdPath`/1.0/storage-pools/${name}`, { ...opts, body: validateBody(StoragePoolPutSchema, body, 'storage pool') });
   }

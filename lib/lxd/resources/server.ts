@@ -1,7 +1,7 @@
 import { LxdExtensionMissingError } from '../errors.js';
 import { ServerPutSchema, ServerSchema, type LxdServer, type ServerPut } from '../schemas.js';
 import { validateBody } from '../validate.js';
-import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
+import { Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
 
 /** `GET/PUT/PATCH /1.0`: server information, API extensions, server config. */
 export class ServerResource {
@@ -9,10 +9,10 @@ export class ServerResource {
 
   constructor(private readonly api: Api) {}
 
-  /** GET /1.0 with its ETag (always fresh). */
-  async get(opts: CallOptions = {}): Promise<WithEtag<LxdServer>> {
+  /** GET /1.0 with its ETag (always fresh). In a cluster, `target` reads that member's own view. */
+  async get(opts: TargetOptions = {}): Promise<WithEtag<LxdServer>> {
     const r = await this.api.sync('GET', '/1.0', ServerSchema, opts);
-    this.cached = Promise.resolve(r.value);
+    if (opts.target === undefined) this.cached = Promise.resolve(r.value);
     return r;
   }
 
@@ -36,15 +36,15 @@ export class ServerResource {
     if (!(await this.hasExtension(name, opts))) throw new LxdExtensionMissingError(name, what);
   }
 
-  /** PUT /1.0 (replaces the server config). */
-  async update(body: ServerPut, opts: EtagOptions = {}): Promise<void> {
+  /** PUT /1.0 (replaces the server config; in a cluster, `target` sets that member's own keys). */
+  async update(body: ServerPut, opts: EtagOptions & TargetOptions = {}): Promise<void> {
     const b = validateBody(ServerPutSchema, body, 'server');
     this.cached = undefined;
     await this.api.call('PUT', '/1.0', { ...opts, body: b });
   }
 
   /** PATCH /1.0 (merges the given config keys). */
-  async patch(body: ServerPut, opts: EtagOptions = {}): Promise<void> {
+  async patch(body: ServerPut, opts: EtagOptions & TargetOptions = {}): Promise<void> {
     const b = validateBody(ServerPutSchema, body, 'server');
     this.cached = undefined;
     await this.api.call('PATCH', '/1.0', { ...opts, body: b });

@@ -5,6 +5,7 @@ import { LxdManagerError, LxdManagerErrorCode } from '../../../lib/container/lxd
 import { CliError, ExitCode, exitCodeFor } from '../../../lib/cli/exit-codes.js';
 import {
   LxdConnectionError,
+  LxdMemberUnreachableError,
   LxdNotFoundError,
   LxdOperationError,
   LxdPreconditionFailedError,
@@ -17,6 +18,9 @@ const api = (status: number) => ({ status, method: 'GET', path: '/1.0/x', lxdMes
 describe('cli exit codes', () => {
   it('maps each kind of error to its documented code', () => {
     expect(exitCodeFor(new LxdConnectionError('/x.sock', 'ENOENT', 'no socket'))).to.equal(ExitCode.UNAVAILABLE);
+    const memberDown = new LxdMemberUnreachableError({ ...api(500), lxdMessage: 'Missing event connection with target cluster member', member: 'm3' });
+    expect(exitCodeFor(memberDown)).to.equal(ExitCode.UNAVAILABLE);
+    expect(exitCodeFor(new LxdManagerError(LxdManagerErrorCode.MEMBER_UNREACHABLE, memberDown.text, { cause: memberDown }))).to.equal(ExitCode.UNAVAILABLE);
     expect(exitCodeFor(new LxdTimeoutError('timed out', { timeoutMs: 10 }))).to.equal(ExitCode.TIMEOUT);
     expect(exitCodeFor(new LxdNotFoundError(api(404)))).to.equal(ExitCode.NOT_FOUND);
     expect(exitCodeFor(new LxdPreconditionFailedError(api(412)))).to.equal(ExitCode.CONFLICT);

@@ -25,6 +25,8 @@ const COMMANDS = [
   ['image', 'import'],
   ['events'],
   ['operations'],
+  ['cluster'],
+  ['cluster', 'members'],
   ['demo'],
 ];
 

@@ -1,0 +1,360 @@
+/**
+ * `/1.0/cluster`: the cluster, its members (with evacuate and restore), cluster groups and join tokens.
+ * Every call answers for the whole cluster through whichever member the client talks to.
+ */
+import { z } from 'zod';
+import { LxdNotFoundError } from '../errors.js';
+import type { Operation } from '../operation.js';
+import { lxdPath, namesFromUrls } from '../path.js';
+import { OperationListSchema, OperationSchema, type OperationData } from '../schemas.js';
+import { validateBody, validateSegment } from '../validate.js';
+import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
+import type { ServerResource } from './server.js';
+
+const StringMap = z.record(z.string(), z.string());
+const NullableStringMap = StringMap.nullish().transform((v) => v ?? {});
+const NullableStringList = z.array(z.string()).nullish().transform((v) => v ?? []);
+const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+
+// ---------------------------------------------------------------- schemas (responses loose, requests strict)
+
+export const ClusterMemberConfigKeySchema = z.looseObject({
+  entity: z.string(),
+  name: z.string(),
+  key: z.string(),
+  value: z.string().default(''),
+  description: z.string().default(''),
+});
+
+/** `GET /1.0/cluster`. */
+export const ClusterSchema = z.looseObject({
+  /** The member that answered (`""` when the server is not clustered). */
+  server_name: z.string().default(''),
+  enabled: z.boolean(),
+  member_config: z.array(ClusterMemberConfigKeySchema).nullish().transform((v) => v ?? []),
+});
+export type LxdCluster = z.infer<typeof ClusterSchema>;
+
+/** `PUT /1.0/cluster`: enable clustering on this server, join a cluster (with a join token), or leave one. */
+export const ClusterPutSchema = z.strictObject({
+  enabled: z.boolean(),
+  server_name: z.string().optional(),
+  server_address: z.string().optional(),
+  cluster_address: z.string().optional(),
+  cluster_certificate: z.string().optional(),
+  cluster_password: z.string().optional(),
+  cluster_token: z.string().optional(),
+  member_config: z.array(z.strictObject({ entity: z.string(), name: z.string(), key: z.string(), value: z.string(), description: z.string().optional() })).optional(),
+});
+export type ClusterPut = z.infer<typeof ClusterPutSchema>;
+
+/** One member, as `GET /1.0/cluster/members/{name}` gives it. */
+export const ClusterMemberSchema = z.looseObject({
+  server_name: z.string(),
+  /** `https://<cluster address>`. */
+  url: z.string().default(''),
+  database: z.boolean().default(false),
+  /** `Online`, `Offline`, `Evacuated`, `Blocked`, ... as LXD says it. */
+  status: z.string(),
+  message: z.string().default(''),
+  architecture: z.string().default(''),
+  failure_domain: z.string().default(''),
+  description: z.string().default(''),
+  roles: NullableStringList,
+  groups: NullableStringList,
+  config: NullableStringMap,
+});
+export type LxdClusterMember = z.infer<typeof ClusterMemberSchema>;
+
+/** The writable part of a member (`PUT` replaces all of it: read, change, put back with the ETag). */
+export const ClusterMemberPutSchema = z.strictObject({
+  roles: z.array(z.string()).optional(),
+  failure_domain: z.string().optional(),
+  description: z.string().optional(),
+  config: ConfigMap.optional(),
+  groups: z.array(z.string()).optional(),
+});
+export type ClusterMemberPut = z.infer<typeof ClusterMemberPutSchema>;
+
+/** `GET /1.0/cluster/members/{name}/state` (extension `cluster_member_state`). */
+export const ClusterMemberStateSchema = z.looseObject({
+  sysinfo: z
+    .looseObject({
+      uptime: z.number().optional(),
+      load_averages: z.array(z.number()).nullish(),
+      total_ram: z.number().optional(),
+      free_ram: z.number().optional(),
+      processes: z.number().optional(),
+    })
+    .optional(),
+  storage_pools: z.record(z.string(), z.unknown()).nullish(),
+});
+export type LxdClusterMemberState = z.infer<typeof ClusterMemberStateSchema>;
+
+export const ClusterGroupSchema = z.looseObject({
+  name: z.string(),
+  description: z.string().default(''),
+  members: NullableStringList,
+});
+export type LxdClusterGroup = z.infer<typeof ClusterGroupSchema>;
+
+export const ClusterGroupPutSchema = z.strictObject({
+  description: z.string().optional(),
+  members: z.array(z.string()).optional(),
+});
+export type ClusterGroupPut = z.infer<typeof ClusterGroupPutSchema>;
+
+export const ClusterGroupsPostSchema = ClusterGroupPutSchema.extend({ name: z.string().min(1, 'a cluster group needs a name') });
+export type ClusterGroupsPost = z.infer<typeof ClusterGroupsPostSchema>;
+
+/** The metadata of a join token's operation (`POST /1.0/cluster/members`). */
+const JoinTokenMetadataSchema = z.looseObject({
+  serverName: z.string(),
+  secret: z.string(),
+  fingerprint: z.string(),
+  addresses: NullableStringList,
+  expiresAt: z.string().optional(),
+});
+
+/** A join token: what a new member needs (`token`, for `lxd init` or `PUT /1.0/cluster`). */
+export interface ClusterJoinToken {
+  /** The name the new member must join with. */
+  serverName: string;
+  /** The token as `lxc cluster add` prints it (base64 JSON: name, fingerprint, addresses, secret, expiry). Secret: never log it. */
+  token: string;
+  /** The cluster addresses a joining member may contact. */
+  addresses: string[];
+  /** The cluster certificate's fingerprint. */
+  fingerprint: string;
+  /** When the token expires (extension `cluster_join_token_expiry`). */
+  expiresAt: string | undefined;
+  /** The id of the token's operation (revoking the token deletes it). */
+  operationId: string;
+}
+
+/** The writable part of a member, for a GET → change → PUT round trip. */
+export function clusterMemberWritable(m: LxdClusterMember): ClusterMemberPut {
+  return { roles: [...m.roles], failure_domain: m.failure_domain, description: m.description, config: { ...m.config }, groups: [...m.groups] };
+}
+
+function joinToken(op: OperationData): ClusterJoinToken | undefined {
+  // A revoked or used token's operation is listed for a few seconds more, finished.
+  if (op.class !== 'token' || op.status_code >= 200 || !op.resources || !('cluster' in op.resources)) return undefined;
+  const md = JoinTokenMetadataSchema.safeParse(op.metadata);
+  if (!md.success) return undefined;
+  const { serverName, secret, fingerprint, addresses, expiresAt } = md.data;
+  // The same JSON, in the same order, as LXD's own ClusterMemberJoinToken.String().
+  const json = JSON.stringify({ server_name: serverName, fingerprint, addresses, secret, ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}) });
+  return { serverName, token: Buffer.from(json).toString('base64'), addresses: [...addresses], fingerprint, expiresAt, operationId: op.id };
+}
+
+const UrlList = z.array(z.string());
+
+export interface MemberListOptions extends CallOptions {
+  /** 0: names; 1 (default): objects. */
+  recursion?: 0 | 1;
+}
+
+// ---------------------------------------------------------------- resources
+
+/** `/1.0/cluster/members`. */
+export class ClusterMembersResource {
+  constructor(
+    private readonly api: Api,
+    private readonly server: ServerResource,
+  ) {}
+
+  list(opts?: MemberListOptions & { recursion?: 1 }): Promise<LxdClusterMember[]>;
+  list(opts: MemberListOptions & { recursion: 0 }): Promise<string[]>;
+  async list(opts: MemberListOptions = {}): Promise<LxdClusterMember[] | string[]> {
+    const { recursion = 1, ...rest } = opts;
+    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/cluster/members', UrlList, { ...rest, noProject: true })).value, 'GET', '/1.0/cluster/members');
+    return (await this.api.sync('GET', '/1.0/cluster/members', z.array(ClusterMemberSchema), { ...rest, noProject: true, query: { recursion: 1 } })).value;
+  }
+
+  /** GET /1.0/cluster/members/{name} with its ETag. */
+  get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdClusterMember>> {
+    validateSegment(name, 'member name');
+    return this.api.sync('GET', lxdPath`/1.0/cluster/members/${name}`, ClusterMemberSchema, { ...opts, noProject: true });
+  }
+
+  /** PUT /1.0/cluster/members/{name}: replaces the writable fields (GET first: `clusterMemberWritable()`, and pass the ETag). */
+  async update(name: string, body: ClusterMemberPut, opts: EtagOptions = {}): Promise<void> {
+    validateSegment(name, 'member name');
+    const b = validateBody(ClusterMemberPutSchema, body, 'cluster member');
+    await this.api.call('PUT', lxdPath`/1.0/cluster/members/${name}`, { ...opts, noProject: true, body: b });
+  }
+
+  /**
+   * Merges the given fields into the member: a GET, then a PUT of the merged fields with that ETag (a
+   * concurrent change makes it fail with `LXD_ERR_ETAG_MISMATCH`). LXD 5.0's own PATCH drops the roles
+   * that are left out, so it is not used.
+   */
+  async patch(name: string, body: ClusterMemberPut, opts: CallOptions = {}): Promise<void> {
+    const b = validateBody(ClusterMemberPutSchema, body, 'cluster member');
+    const { value, etag } = await this.get(name, opts);
+    await this.update(name, { ...clusterMemberWritable(value), ...b }, { ...opts, etag });
+  }
+
+  /** POST /1.0/cluster/members/{name} {server_name}. */
+  async rename(name: string, newName: string, opts: CallOptions = {}): Promise<void> {
+    validateSegment(name, 'member name');
+    validateSegment(newName, 'new member name');
+    await this.api.call('POST', lxdPath`/1.0/cluster/members/${name}`, { ...opts, noProject: true, body: { server_name: newName } });
+  }
+
+  /** DELETE /1.0/cluster/members/{name}: the member leaves the cluster (`force` for a member that is gone for good). */
+  async delete(name: string, opts: CallOptions & { force?: boolean } = {}): Promise<void> {
+    validateSegment(name, 'member name');
+    const { force, ...rest } = opts;
+    await this.api.call('DELETE', lxdPath`/1.0/cluster/members/${name}`, { ...rest, noProject: true, query: { force: force ? 1 : undefined } });
+  }
+
+  /** GET /1.0/cluster/members/{name}/state: load, memory, storage (extension `cluster_member_state`, not in LXD 5.0). */
+  async state(name: string, opts: CallOptions = {}): Promise<LxdClusterMemberState> {
+    validateSegment(name, 'member name');
+    await this.server.requireExtension('cluster_member_state', 'cluster member state', opts);
+    return (await this.api.sync('GET', lxdPath`/1.0/cluster/members/${name}/state`, ClusterMemberStateSchema, { ...opts, noProject: true })).value;
+  }
+
+  /** Moves the member's instances away and marks it `Evacuated` (an operation; extension `clustering_evacuation`). */
+  evacuate(name: string, opts: CallOptions = {}): Promise<Operation> {
+    return this.#setState(name, 'evacuate', opts);
+  }
+
+  /** Brings an evacuated member back (`Online`) and its instances home (an operation). */
+  restore(name: string, opts: CallOptions = {}): Promise<Operation> {
+    return this.#setState(name, 'restore', opts);
+  }
+
+  async #setState(name: string, action: 'evacuate' | 'restore', opts: CallOptions): Promise<Operation> {
+    validateSegment(name, 'member name');
+    await this.server.requireExtension('clustering_evacuation', `cluster member ${action}`, opts);
+    return this.api.operation('POST', lxdPath`/1.0/cluster/members/${name}/state`, { ...opts, noProject: true, body: { action } });
+  }
+}
+
+/** `/1.0/cluster/groups` (extension `clustering_groups`). */
+export class ClusterGroupsResource {
+  constructor(
+    private readonly api: Api,
+    private readonly server: ServerResource,
+  ) {}
+
+  #need(opts: CallOptions): Promise<void> {
+    return this.server.requireExtension('clustering_groups', 'cluster groups', opts);
+  }
+
+  list(opts?: MemberListOptions & { recursion?: 1 }): Promise<LxdClusterGroup[]>;
+  list(opts: MemberListOptions & { recursion: 0 }): Promise<string[]>;
+  async list(opts: MemberListOptions = {}): Promise<LxdClusterGroup[] | string[]> {
+    const { recursion = 1, ...rest } = opts;
+    await this.#need(rest);
+    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/cluster/groups', UrlList, { ...rest, noProject: true })).value, 'GET', '/1.0/cluster/groups');
+    return (await this.api.sync('GET', '/1.0/cluster/groups', z.array(ClusterGroupSchema), { ...rest, noProject: true, query: { recursion: 1 } })).value;
+  }
+
+  async get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdClusterGroup>> {
+    validateSegment(name, 'cluster group name');
+    await this.#need(opts);
+    return this.api.sync('GET', lxdPath`/1.0/cluster/groups/${name}`, ClusterGroupSchema, { ...opts, noProject: true });
+  }
+
+  async create(body: ClusterGroupsPost, opts: CallOptions = {}): Promise<void> {
+    const b = validateBody(ClusterGroupsPostSchema, body, 'cluster group');
+    validateSegment(b.name, 'cluster group name');
+    await this.#need(opts);
+    await this.api.call('POST', '/1.0/cluster/groups', { ...opts, noProject: true, body: b });
+  }
+
+  async update(name: string, body: ClusterGroupPut, opts: EtagOptions = {}): Promise<void> {
+    validateSegment(name, 'cluster group name');
+    const b = validateBody(ClusterGroupPutSchema, body, 'cluster group');
+    await this.#need(opts);
+    await this.api.call('PUT', lxdPath`/1.0/cluster/groups/${name}`, { ...opts, noProject: true, body: b });
+  }
+
+  async patch(name: string, body: ClusterGroupPut, opts: EtagOptions = {}): Promise<void> {
+    validateSegment(name, 'cluster group name');
+    const b = validateBody(ClusterGroupPutSchema, body, 'cluster group');
+    await this.#need(opts);
+    await this.api.call('PATCH', lxdPath`/1.0/cluster/groups/${name}`, { ...opts, noProject: true, body: b });
+  }
+
+  async rename(name: string, newName: string, opts: CallOptions = {}): Promise<void> {
+    validateSegment(name, 'cluster group name');
+    validateSegment(newName, 'new cluster group name');
+    await this.#need(opts);
+    await this.api.call('POST', lxdPath`/1.0/cluster/groups/${name}`, { ...opts, noProject: true, body: { name: newName } });
+  }
+
+  async delete(name: string, opts: CallOptions = {}): Promise<void> {
+    validateSegment(name, 'cluster group name');
+    await this.#need(opts);
+    await this.api.call('DELETE', lxdPath`/1.0/cluster/groups/${name}`, { ...opts, noProject: true });
+  }
+}
+
+/** Join tokens: `POST /1.0/cluster/members` makes one (a `token` operation that lives until used or revoked). */
+export class ClusterJoinTokensResource {
+  constructor(
+    private readonly api: Api,
+    private readonly server: ServerResource,
+  ) {}
+
+  /** A token for a new member named `serverName` (extension `clustering_join_token`). */
+  async create(serverName: string, opts: CallOptions = {}): Promise<ClusterJoinToken> {
+    validateSegment(serverName, 'member name');
+    await this.server.requireExtension('clustering_join_token', 'cluster join tokens', opts);
+    // The token's operation runs until the token is used or revoked: it is read, never waited on.
+    const { value: op } = await this.api.sync('POST', '/1.0/cluster/members', OperationSchema, { ...opts, noProject: true, body: { server_name: serverName } });
+    const token = joinToken(op);
+    if (!token) throw new LxdNotFoundError({ status: 200, errorCode: 0, method: 'POST', path: '/1.0/cluster/members', lxdMessage: `LXD answered without a join token for "${serverName}"` });
+    return token;
+  }
+
+  /** The join tokens not used yet. */
+  async list(opts: CallOptions = {}): Promise<ClusterJoinToken[]> {
+    await this.server.requireExtension('clustering_join_token', 'cluster join tokens', opts);
+    const r = await this.api.sync('GET', '/1.0/operations', OperationListSchema, { ...opts, noProject: true, query: { recursion: 1 } });
+    return Object.values(r.value)
+      .flatMap((ops) => ops ?? [])
+      .map(joinToken)
+      .filter((t): t is ClusterJoinToken => t !== undefined);
+  }
+
+  /** Revokes the token(s) for `serverName`; `LxdNotFoundError` when there is none. */
+  async revoke(serverName: string, opts: CallOptions = {}): Promise<void> {
+    validateSegment(serverName, 'member name');
+    const mine = (await this.list(opts)).filter((t) => t.serverName === serverName);
+    if (mine.length === 0) throw new LxdNotFoundError({ status: 404, errorCode: 404, method: 'DELETE', path: '/1.0/operations', lxdMessage: `no join token for "${serverName}"` });
+    for (const t of mine) await this.api.call('DELETE', lxdPath`/1.0/operations/${t.operationId}`, { ...opts, noProject: true });
+  }
+}
+
+/** `client.cluster`: the cluster (`get`, `update`), `members`, `groups` and `joinTokens`. */
+export class ClusterResource {
+  readonly members: ClusterMembersResource;
+  readonly groups: ClusterGroupsResource;
+  readonly joinTokens: ClusterJoinTokensResource;
+
+  constructor(
+    private readonly api: Api,
+    server: ServerResource,
+  ) {
+    this.members = new ClusterMembersResource(api, server);
+    this.groups = new ClusterGroupsResource(api, server);
+    this.joinTokens = new ClusterJoinTokensResource(api, server);
+  }
+
+  /** GET /1.0/cluster with its ETag (`enabled` false on a server that is not clustered). */
+  get(opts: CallOptions = {}): Promise<WithEtag<LxdCluster>> {
+    return this.api.sync('GET', '/1.0/cluster', ClusterSchema, { ...opts, noProject: true });
+  }
+
+  /** PUT /1.0/cluster: enable clustering, join with a token, or leave (an operation). */
+  update(body: ClusterPut, opts: EtagOptions = {}): Promise<Operation> {
+    const b = validateBody(ClusterPutSchema, body, 'cluster');
+    return this.api.operation('PUT', '/1.0/cluster', { ...opts, noProject: true, body: b });
+  }
+}
