@@ -1,10 +1,10 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { abortable, type CallOptions } from '../../deadline.js';
 import type { Logger } from '../../logger.js';
 import { isNotFound, LxdNotFoundError, LxdResponseValidationError } from '../errors.js';
 import { Operation, parseOperation } from '../operation.js';
 import type { OperationsHub } from '../operations-hub.js';
-import { lxdPath, type QueryValue } from '../path.js';
+import { lxdPath, namesFromUrls, type QueryValue } from '../path.js';
 import type { ServerKind } from '../socket.js';
 import type { RawBody, Transport } from '../transport.js';
 
@@ -128,6 +128,16 @@ export class Api {
     const parsed = schema.safeParse(res.envelope.metadata);
     if (!parsed.success) throw new LxdResponseValidationError(method, path, parsed.error.issues);
     return { value: parsed.data, etag: res.etag };
+  }
+
+  /**
+   * GET a collection: its members' names (`recursion: 0`, decoded from their URLs) or the members
+   * themselves, parsed with `schema` (`recursion: 1`, the default).
+   */
+  async list<S extends z.ZodType>(path: string, schema: S, opts: Req & { recursion?: 0 | 1 }): Promise<z.infer<S>[] | string[]> {
+    const { recursion = 1, ...r } = opts;
+    if (recursion === 0) return namesFromUrls((await this.sync('GET', path, z.array(z.string()), r)).value, 'GET', path);
+    return (await this.sync('GET', path, z.array(schema), { ...r, query: { ...r.query, recursion: 1 } })).value;
   }
 
   /** A sync call whose result is not needed. */

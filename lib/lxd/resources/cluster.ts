@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { LxdNotFoundError } from '../errors.js';
 import type { Operation } from '../operation.js';
-import { lxdPath, namesFromUrls } from '../path.js';
+import { lxdPath } from '../path.js';
 import { OperationListSchema, OperationSchema, type OperationData } from '../schemas.js';
 import { validateBody, validateSegment } from '../validate.js';
 import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
@@ -148,7 +148,6 @@ function joinToken(op: OperationData): ClusterJoinToken | undefined {
   return { serverName, token: Buffer.from(json).toString('base64'), addresses: [...addresses], fingerprint, expiresAt, operationId: op.id };
 }
 
-const UrlList = z.array(z.string());
 
 export interface MemberListOptions extends CallOptions {
   /** 0: names; 1 (default): objects. */
@@ -167,9 +166,7 @@ export class ClusterMembersResource {
   list(opts?: MemberListOptions & { recursion?: 1 }): Promise<LxdClusterMember[]>;
   list(opts: MemberListOptions & { recursion: 0 }): Promise<string[]>;
   async list(opts: MemberListOptions = {}): Promise<LxdClusterMember[] | string[]> {
-    const { recursion = 1, ...rest } = opts;
-    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/cluster/members', UrlList, { ...rest, noProject: true })).value, 'GET', '/1.0/cluster/members');
-    return (await this.api.sync('GET', '/1.0/cluster/members', z.array(ClusterMemberSchema), { ...rest, noProject: true, query: { recursion: 1 } })).value;
+    return this.api.list('/1.0/cluster/members', ClusterMemberSchema, { ...opts, noProject: true });
   }
 
   /** GET /1.0/cluster/members/{name} with its ETag. */
@@ -248,10 +245,8 @@ export class ClusterGroupsResource {
   list(opts?: MemberListOptions & { recursion?: 1 }): Promise<LxdClusterGroup[]>;
   list(opts: MemberListOptions & { recursion: 0 }): Promise<string[]>;
   async list(opts: MemberListOptions = {}): Promise<LxdClusterGroup[] | string[]> {
-    const { recursion = 1, ...rest } = opts;
-    await this.#need(rest);
-    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/cluster/groups', UrlList, { ...rest, noProject: true })).value, 'GET', '/1.0/cluster/groups');
-    return (await this.api.sync('GET', '/1.0/cluster/groups', z.array(ClusterGroupSchema), { ...rest, noProject: true, query: { recursion: 1 } })).value;
+    await this.#need(opts);
+    return this.api.list('/1.0/cluster/groups', ClusterGroupSchema, { ...opts, noProject: true });
   }
 
   async get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdClusterGroup>> {

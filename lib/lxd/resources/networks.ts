@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { lxdPath, namesFromUrls } from '../path.js';
+import { lxdPath } from '../path.js';
 import {
   NetworkPutSchema,
   NetworkSchema,
@@ -28,9 +27,7 @@ export class NetworksResource {
   list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdNetwork[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   async list(opts: ListOptions = {}): Promise<LxdNetwork[] | string[]> {
-    const { recursion = 1, ...rest } = opts;
-    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/networks', z.array(z.string()), rest)).value, 'GET', '/1.0/networks');
-    return (await this.api.sync('GET', '/1.0/networks', z.array(NetworkSchema), { ...rest, query: { recursion: 1 } })).value;
+    return this.api.list('/1.0/networks', NetworkSchema, { ...opts });
   }
 
   async get(name: string, opts: TargetOptions = {}): Promise<WithEtag<LxdNetwork>> {
@@ -76,9 +73,7 @@ export class StoragePoolsResource {
   list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdStoragePool[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   async list(opts: ListOptions = {}): Promise<LxdStoragePool[] | string[]> {
-    const { recursion = 1, ...rest } = opts;
-    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/storage-pools', z.array(z.string()), rest)).value, 'GET', '/1.0/storage-pools');
-    return (await this.api.sync('GET', '/1.0/storage-pools', z.array(StoragePoolSchema), { ...rest, query: { recursion: 1 } })).value;
+    return this.api.list('/1.0/storage-pools', StoragePoolSchema, { ...opts });
   }
 
   async get(name: string, opts: TargetOptions = {}): Promise<WithEtag<LxdStoragePool>> {

@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { lxdPath, namesFromUrls } from '../path.js';
+import { lxdPath } from '../path.js';
 import {
   ProfilePutSchema,
   LxdProfileSchema,
@@ -26,9 +25,7 @@ export class ProfilesResource {
   list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdProfile[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   async list(opts: ListOptions = {}): Promise<LxdProfile[] | string[]> {
-    const { recursion = 1, ...rest } = opts;
-    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/profiles', z.array(z.string()), rest)).value, 'GET', '/1.0/profiles');
-    return (await this.api.sync('GET', '/1.0/profiles', z.array(LxdProfileSchema), { ...rest, query: { recursion: 1 } })).value;
+    return this.api.list('/1.0/profiles', LxdProfileSchema, { ...opts });
   }
 
   async get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdProfile>> {

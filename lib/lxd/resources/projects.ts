@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isPreconditionFailed, LxdValidationError } from '../errors.js';
-import { lxdPath, nameFromUrl } from '../path.js';
+import { lxdPath } from '../path.js';
 import { validateBody } from '../validate.js';
 import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
 import type { ListOptions } from './profiles.js';
@@ -65,9 +65,7 @@ export class ProjectsResource {
   list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdProject[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   async list(opts: ListOptions = {}): Promise<LxdProject[] | string[]> {
-    const { recursion = 1, ...rest } = opts;
-    if (recursion === 0) return (await this.api.sync('GET', '/1.0/projects', z.array(z.string()), { ...rest, noProject: true })).value.map((url) => nameFromUrl(url));
-    return (await this.api.sync('GET', '/1.0/projects', z.array(ProjectSchema), { ...rest, query: { recursion: 1 }, noProject: true })).value;
+    return this.api.list('/1.0/projects', ProjectSchema, { ...opts, noProject: true });
   }
 
   /** GET /1.0/projects/{name} with its ETag. */
