@@ -269,7 +269,7 @@ export class Recorder {
       const version = body.metadata?.environment?.server_version;
       const server = body.metadata?.environment?.server;
       const ext = body.metadata?.api_extensions;
-      return { version: typeof version === 'string' ? version : 'unknown', api_extensions_count: Array.isArray(ext) ? ext.length : 0, ...(typeof server === 'string' ? { server } : {}) };
+      return withoutUndefined({ version: typeof version === 'string' ? version : 'unknown', api_extensions_count: Array.isArray(ext) ? ext.length : 0, server: typeof server === 'string' ? server : undefined });
     } finally {
       dl.clear();
     }

@@ -108,9 +108,9 @@ export async function profileApply(ctx: CliContext, files: string[], opts: { cha
     const detail = i.action === 'update' ? ` (${i.changes.map((c) => c.path).join(', ')})` : i.reason ? ` (${i.reason})` : '';
     return `${word.padEnd(dryRun ? 16 : 9)} ${i.name.padEnd(width)}${i.file ? `  ${i.file}` : ''}${detail}`.trimEnd();
   };
-  if (!dryRun) await applyPlan(client, plan, { signal: ctx.signal, ...(ctx.json ? {} : { onDone: (i) => ctx.io.stdout.write(`${line(i)}\n`) }) });
+  if (!dryRun) await applyPlan(client, plan, { signal: ctx.signal, onDone: ctx.json ? undefined : (i) => ctx.io.stdout.write(`${line(i)}\n`) });
   const verb = (i: PlanItem): string => (dryRun ? i.action : resultOf(i.action));
-  const result = { ...(project ? { project } : {}), ...planJson(plan, dryRun, verb) };
+  const result = { project: project || undefined, ...planJson(plan, dryRun, verb) };
   if (ctx.json) {
     ctx.print(result, () => '');
     return;

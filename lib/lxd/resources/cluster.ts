@@ -144,7 +144,7 @@ function joinToken(op: OperationData): ClusterJoinToken | undefined {
   if (!md.success) return undefined;
   const { serverName, secret, fingerprint, addresses, expiresAt } = md.data;
   // The same JSON, in the same order, as LXD's own ClusterMemberJoinToken.String().
-  const json = JSON.stringify({ server_name: serverName, fingerprint, addresses, secret, ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}) });
+  const json = JSON.stringify({ server_name: serverName, fingerprint, addresses, secret, expires_at: expiresAt });
   return { serverName, token: Buffer.from(json).toString('base64'), addresses: [...addresses], fingerprint, expiresAt, operationId: op.id };
 }
 
