@@ -4,7 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import WebSocket from 'ws';
 import { deadline, DeadlineExceeded, isValidTimeout } from '../deadline.js';
@@ -203,6 +203,136 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
   }
 }
 
+/** A response whose body is handed back as a stream (file pulls, backup downloads). */
+export interface StreamResponse {
+  status: number;
+  /** The response headers, names in lower case (the first value of each). */
+  headers: Record<string, string>;
+  /**
+   * The body, with backpressure: the connection is read only as fast as the body is consumed. It ends
+   * with an error when the deadline passes (LxdTimeoutError), the caller aborts (the abort reason) or
+   * the connection fails (LxdConnectionError); destroying it drops the exchange.
+   */
+  body: Readable;
+}
+
+/** The largest error body read from a streamed exchange (an LXD error envelope is a few hundred bytes). */
+const MAX_STREAM_ERROR_BYTES = 1024 * 1024;
+
+/**
+ * An undici dispatch handler that hands the body back as a Readable with backpressure (undici is
+ * paused while the Readable is full). A status >= 400 is collected (capped) instead, for the envelope.
+ */
+class StreamingHandler implements Dispatcher.DispatchHandler {
+  private abortExchange: ((err?: Error) => void) | undefined;
+  private resumeExchange: (() => void) | undefined;
+  private paused = false;
+  private reason: unknown;
+  private headersSeen = false;
+  private done = false;
+  private status = 0;
+  private errorChunks: Buffer[] | undefined;
+  private errorSize = 0;
+  private readonly headers: Record<string, string> = {};
+  private readonly body: Readable;
+  private readonly dl;
+
+  constructor(
+    private readonly onResponse: (r: { status: number; headers: Record<string, string>; body?: Readable; text?: string }) => void,
+    private readonly onFailure: (err: unknown) => void,
+    private readonly mapError: (err: unknown) => unknown,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ) {
+    this.body = new Readable({
+      highWaterMark: 64 * 1024,
+      read: () => {
+        if (!this.paused) return;
+        this.paused = false;
+        this.resumeExchange?.();
+      },
+      destroy: (err, cb) => {
+        // the consumer gave up (or the body failed): drop the exchange, stop the deadline
+        if (!this.done) {
+          this.done = true;
+          this.dl.clear();
+          this.abortExchange?.(err ?? new Error('the response body was destroyed'));
+        }
+        cb(err);
+      },
+    });
+    this.dl = deadline(signal, timeoutMs, (reason) => this.abort(reason));
+  }
+
+  private abort(reason: unknown): void {
+    if (this.done) return;
+    this.reason = reason ?? new Error('aborted');
+    const err = this.reason instanceof Error ? this.reason : new Error(String(this.reason));
+    this.abortExchange?.(err);
+    this.fail(this.mapError(this.reason));
+  }
+
+  private fail(err: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.dl.clear();
+    if (this.headersSeen && this.errorChunks === undefined) this.body.destroy(err instanceof Error ? err : new Error(String(err)));
+    else this.onFailure(err);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.reason !== undefined) {
+      abort(this.reason instanceof Error ? this.reason : new Error(String(this.reason)));
+      return;
+    }
+    this.abortExchange = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    this.resumeExchange = resume;
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toString('latin1').toLowerCase();
+      this.headers[name] ??= rawHeaders[i + 1]!.toString('utf8');
+    }
+    if (statusCode >= 400) {
+      this.errorChunks = [];
+      return true;
+    }
+    this.headersSeen = true;
+    this.onResponse({ status: statusCode, headers: this.headers, body: this.body });
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return false;
+    if (this.errorChunks) {
+      this.errorSize += chunk.length;
+      if (this.errorSize <= MAX_STREAM_ERROR_BYTES) this.errorChunks.push(chunk);
+      return true;
+    }
+    if (this.body.push(chunk)) return true;
+    this.paused = true;
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.done) return;
+    this.done = true;
+    this.dl.clear();
+    if (this.errorChunks) {
+      this.onResponse({ status: this.status, headers: this.headers, text: Buffer.concat(this.errorChunks).toString('utf8') });
+      return;
+    }
+    this.body.push(null);
+  }
+
+  onError(err: Error): void {
+    this.fail(this.mapError(err));
+  }
+}
+
 /** A body passed the size limit (mapped to LxdResponseTooLargeError by the transport). */
 class ResponseTooLarge extends Error {
   constructor(readonly maxBytes: number) {
@@ -364,6 +494,53 @@ export class Transport {
       if (conn) throw conn;
       throw err;
     }
+  }
+
+  /**
+   * A request whose response body is handed back as a stream (file pulls, backup downloads), with the
+   * same deadline, abort and error mapping as `request()`: the deadline covers the whole exchange,
+   * body included. An error status is decoded from LXD's envelope and thrown (typed), as `request()`
+   * does; a success gives the status, the headers and the body, which the caller must consume or destroy.
+   */
+  async requestStream(method: string, path: string, opts: Omit<RequestOptions, 'rawBody'> = {}): Promise<StreamResponse> {
+    const fullPath = `${this.basePath}${path}${buildQuery(opts.query)}`;
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    if (!isValidTimeout(timeoutMs)) throw new LxdValidationError('timeoutMs', `${timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
+    const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? 'lxdkit', ...opts.headers };
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = 'application/json';
+    }
+    if (opts.etag) headers['if-match'] = opts.etag;
+    const mapError = (err: unknown): unknown => {
+      if (err instanceof DeadlineExceeded) return new LxdTimeoutError(`${method} ${path}: the transfer did not finish within ${timeoutMs} ms; raise timeoutMs or check the daemon`, { timeoutMs, method, path }, { cause: err });
+      if (opts.signal?.aborted) return opts.signal.reason;
+      return this.connectionError(err) ?? err;
+    };
+    const started = performance.now();
+    const res = await new Promise<{ status: number; headers: Record<string, string>; body?: Readable; text?: string }>((resolve, reject) => {
+      if (opts.signal?.aborted) {
+        reject(opts.signal.reason);
+        return;
+      }
+      const handler = new StreamingHandler(resolve, reject, mapError, opts.signal, timeoutMs);
+      try {
+        this.getDispatcher().dispatch(
+          { origin: this.origin, path: fullPath, method: method as Dispatcher.HttpMethod, headers, body: body ?? null, headersTimeout: 0, bodyTimeout: 0 },
+          handler,
+        );
+      } catch (err) {
+        handler.onError(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug({ method, path, status: res.status, durationMs: Math.round((performance.now() - started) * 10) / 10, streamed: true }, 'lxd request');
+    if (!res.body) {
+      this.decode(method, path, res.status, res.text ?? '', opts);
+      // decode() throws for every status >= 400
+      throw new LxdResponseValidationError(method, path, [{ path: [], message: `HTTP ${res.status} without an error envelope` }]);
+    }
+    return { status: res.status, headers: res.headers, body: res.body };
   }
 
   /**

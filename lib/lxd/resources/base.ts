@@ -6,7 +6,7 @@ import { Operation, parseOperation } from '../operation.js';
 import type { OperationsHub } from '../operations-hub.js';
 import type { QueryValue } from '../path.js';
 import type { ServerKind } from '../socket.js';
-import type { RawBody, Transport } from '../transport.js';
+import type { RawBody, StreamResponse, Transport } from '../transport.js';
 
 export type { CallOptions } from '../../deadline.js';
 
@@ -25,6 +25,8 @@ export interface ApiContext {
   transport: Transport;
   /** Which daemon this is (from `GET /1.0`, read once): header names and a few endpoints differ. */
   serverKind: (opts?: CallOptions) => Promise<ServerKind>;
+  /** Whether the server has an API extension (from `GET /1.0`, read once). */
+  hasExtension: (name: string, opts?: CallOptions) => Promise<boolean>;
   project: string | undefined;
   logger: Logger;
   hub: OperationsHub;
@@ -66,6 +68,18 @@ export class Api {
       query: this.query(r),
       body: r.body,
       rawBody: r.rawBody,
+      etag: r.etag,
+      headers: r.headers,
+      signal: r.signal,
+      timeoutMs: r.timeoutMs,
+    });
+  }
+
+  /** A call whose response body comes back as a stream (file pulls, downloads); errors are mapped as everywhere. */
+  stream(method: string, path: string, r: Omit<Req, 'rawBody'> = {}): Promise<StreamResponse> {
+    return this.ctx.transport.requestStream(method, path, {
+      query: this.query(r),
+      body: r.body,
       etag: r.etag,
       headers: r.headers,
       signal: r.signal,
