@@ -19,6 +19,8 @@ import {
 } from '../schemas.js';
 import { validateBody, validateInstanceName } from '../validate.js';
 import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
+import { InstanceConsole, InstanceLogs } from './console.js';
+import { execInstance, execOutput, type ExecOptions, type ExecOutput, type ExecOutputOptions, type ExecProcess } from './instance-exec.js';
 
 export interface InstanceListOptions extends CallOptions {
   /** 0: names; 1 (default): objects; 2: objects with state, snapshots and backups. */
@@ -45,7 +47,15 @@ const UrlList = z.array(z.string());
 
 /** `/1.0/instances`: containers and virtual machines. */
 export class InstancesResource {
-  constructor(private readonly api: Api) {}
+  /** The console log: `log()`, `clearLog()`. */
+  readonly console: InstanceConsole;
+  /** The instance's log files: `list()`, `read()`, `stream()`, `delete()`. */
+  readonly logs: InstanceLogs;
+
+  constructor(private readonly api: Api) {
+    this.console = new InstanceConsole(api);
+    this.logs = new InstanceLogs(api);
+  }
 
   list(opts?: InstanceListOptions & { recursion?: 1 }): Promise<LxdInstance[]>;
   list(opts: InstanceListOptions & { recursion: 0 }): Promise<string[]>;
@@ -117,6 +127,19 @@ export class InstancesResource {
    * PUT /1.0/instances/{name}/state: start, stop, restart, freeze, unfreeze. `timeout` is sent only
    * when given. The ETag is passed through (LXD 5.0.2 does not check it on this endpoint).
    */
+  /**
+   * Runs a command in a running instance (`POST /1.0/instances/{name}/exec`). Resolves once it runs,
+   * with its stdout and stderr as streams; `await proc.wait()` gives the exit status. See docs/exec.md.
+   */
+  exec(name: string, opts: ExecOptions): Promise<ExecProcess> {
+    return execInstance(this.api, name, opts);
+  }
+
+  /** Runs a command and collects its stdout and stderr (each up to `maxOutputBytes`, default 32 MiB). */
+  execOutput(name: string, opts: ExecOutputOptions): Promise<ExecOutput> {
+    return execOutput(this.api, name, opts);
+  }
+
   setState(name: string, change: StateChange, opts: EtagOptions = {}): Promise<Operation> {
     validateInstanceName(name);
     const body: Record<string, unknown> = { action: change.action };
