@@ -17,6 +17,22 @@ export type { CallOptions, EtagOptions, WithEtag, QueryResult } from './resource
 export type { InstanceListOptions, StateChange, InstancesResource } from './resources/instances.js';
 export { ExecProcess, DEFAULT_MAX_OUTPUT_BYTES, type ExecInput, type ExecOptions, type ExecOutput, type ExecOutputOptions, type ExecResult } from './resources/instance-exec.js';
 export type { InstanceConsole, InstanceLogs } from './resources/console.js';
+export {
+  parseMode,
+  validateInstancePath,
+  type FileInfo,
+  type FileType,
+  type InstanceFiles,
+  type MkdirOptions,
+  type PulledFile,
+  type PushData,
+  type PushOptions,
+  type PushRecursiveOptions,
+  type RecursiveOptions,
+  type TransferOptions,
+  type TransferProgress,
+  type TreeTransfer,
+} from './resources/instance-files.js';
 export type { ListOptions, ProfilesResource } from './resources/profiles.js';
 export type { ImageFiles, ImportOptions, UploadOptions, UploadProgress, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
 export type { NetworksResource, StoragePoolsResource } from './resources/networks.js';

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { CallOptions } from '../../deadline.js';
 import type { Logger } from '../../logger.js';
-import { LxdResponseValidationError } from '../errors.js';
+import { LxdExtensionMissingError, LxdResponseValidationError } from '../errors.js';
 import { Operation, parseOperation } from '../operation.js';
 import type { OperationsHub } from '../operations-hub.js';
 import type { QueryValue } from '../path.js';
@@ -145,4 +145,9 @@ export class Api {
       throw err;
     }
   }
+}
+
+/** Throws LxdExtensionMissingError unless the server has `extension` (`what` names the feature). */
+export async function requireExtension(api: Api, extension: string, what: string, opts: CallOptions = {}): Promise<void> {
+  if (!(await api.ctx.hasExtension(extension, opts))) throw new LxdExtensionMissingError(extension, what);
 }

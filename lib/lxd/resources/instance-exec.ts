@@ -22,7 +22,6 @@ import {
   LxdCommandNotFoundError,
   LxdError,
   LxdErrorCode,
-  LxdExtensionMissingError,
   LxdInstanceNotRunningError,
   LxdOperationError,
   LxdOutputTooLargeError,
@@ -35,7 +34,7 @@ import type { Operation } from '../operation.js';
 import { lxdPath } from '../path.js';
 import type { OperationData } from '../schemas.js';
 import { validateInstanceName } from '../validate.js';
-import type { Api, CallOptions } from './base.js';
+import { requireExtension, type Api, type CallOptions } from './base.js';
 
 /** What a command reads on stdin: a stream, an async iterable of bytes, a string (UTF-8) or bytes. */
 export type ExecInput = Readable | AsyncIterable<Uint8Array> | string | Uint8Array;
@@ -106,11 +105,6 @@ const LOST_GRACE_MS = 2_000;
 /** Stdin is sent in frames of at most this size, with at most this much queued on the socket. */
 const STDIN_FRAME_BYTES = 256 * 1024;
 const STDIN_QUEUE_BYTES = 1024 * 1024;
-
-/** Throws LxdExtensionMissingError unless the server has `extension`. */
-export async function requireExtension(api: Api, extension: string, what: string, opts: CallOptions): Promise<void> {
-  if (!(await api.ctx.hasExtension(extension, opts))) throw new LxdExtensionMissingError(extension, what);
-}
 
 function signalNumber(sig: number | NodeJS.Signals, field: string): number {
   if (typeof sig === 'number') {

@@ -20,6 +20,7 @@ import {
 import { validateBody, validateInstanceName } from '../validate.js';
 import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
 import { InstanceConsole, InstanceLogs } from './console.js';
+import { InstanceFiles } from './instance-files.js';
 import { execInstance, execOutput, type ExecOptions, type ExecOutput, type ExecOutputOptions, type ExecProcess } from './instance-exec.js';
 
 export interface InstanceListOptions extends CallOptions {
@@ -51,10 +52,13 @@ export class InstancesResource {
   readonly console: InstanceConsole;
   /** The instance's log files: `list()`, `read()`, `stream()`, `delete()`. */
   readonly logs: InstanceLogs;
+  /** Files inside instances: `pull()`, `push()`, `list()`, `mkdir()`, `delete()`, recursive variants. */
+  readonly files: InstanceFiles;
 
   constructor(private readonly api: Api) {
     this.console = new InstanceConsole(api);
     this.logs = new InstanceLogs(api);
+    this.files = new InstanceFiles(api);
   }
 
   list(opts?: InstanceListOptions & { recursion?: 1 }): Promise<LxdInstance[]>;
