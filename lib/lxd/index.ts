@@ -33,6 +33,8 @@ export {
   type TransferProgress,
   type TreeTransfer,
 } from './resources/instance-files.js';
+export { SnapshotSchema, validateSnapshotName, type LxdSnapshot, type SnapshotCreate, type InstanceSnapshots } from './resources/snapshots.js';
+export { BackupSchema, type LxdBackup, type BackupCreate, type CreateFromBackupOptions, type DownloadedBackup, type ExportOptions, type InstanceBackups } from './resources/backups.js';
 export type { ListOptions, ProfilesResource } from './resources/profiles.js';
 export type { ImageFiles, ImportOptions, UploadOptions, UploadProgress, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
 export type { NetworksResource, StoragePoolsResource } from './resources/networks.js';

@@ -4,26 +4,34 @@
  */
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { LxdValidationError } from '../errors.js';
+import { LxdApiError, LxdValidationError } from '../errors.js';
 import { lxdPath, nameFromUrl } from '../path.js';
 import { validateInstanceName } from '../validate.js';
 import type { Api, CallOptions } from './base.js';
 import { readCapped } from './stream-util.js';
+
+/** LXD 5.0.2's answer for a running container whose console buffer is empty (liblxc finds no log). */
+const EMPTY_CONSOLE_5_0 = 'open : no such file or directory';
 
 /** `client.instances.console`: the console log of an instance. */
 export class InstanceConsole {
   constructor(private readonly api: Api) {}
 
   /**
-   * GET /1.0/instances/{name}/console: what the instance wrote to its console, as text. LXD 5.0.2
-   * (Debian) answers this only for a stopped container (a running one gets LXD's own 500 "open : no
-   * such file or directory"); Incus and newer LXD answer for a running one too.
+   * GET /1.0/instances/{name}/console: what the instance wrote to its console, as text (empty when it
+   * wrote nothing: LXD 5.0.2 answers a running container's empty console buffer with its own 500
+   * "open : no such file or directory", which lxdkit reads as an empty log).
    */
   async log(name: string, opts: CallOptions = {}): Promise<string> {
     validateInstanceName(name);
     const path = lxdPath`/1.0/instances/${name}/console`;
-    const res = await this.api.stream('GET', path, opts);
-    return (await readCapped(res.body, this.api.ctx.transport.maxResponseBytes, 'GET', path)).toString('utf8');
+    try {
+      const res = await this.api.stream('GET', path, opts);
+      return (await readCapped(res.body, this.api.ctx.transport.maxResponseBytes, 'GET', path)).toString('utf8');
+    } catch (err) {
+      if (err instanceof LxdApiError && err.status === 500 && err.lxdMessage === EMPTY_CONSOLE_5_0) return '';
+      throw err;
+    }
   }
 
   /** DELETE /1.0/instances/{name}/console: empties the console log. */

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Operation } from '../operation.js';
 import { lxdPath, nameFromUrl } from '../path.js';
@@ -21,6 +22,8 @@ import { validateBody, validateInstanceName } from '../validate.js';
 import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
 import { InstanceConsole, InstanceLogs } from './console.js';
 import { InstanceFiles } from './instance-files.js';
+import { createFromBackup, InstanceBackups, type CreateFromBackupOptions } from './backups.js';
+import { InstanceSnapshots } from './snapshots.js';
 import { execInstance, execOutput, type ExecOptions, type ExecOutput, type ExecOutputOptions, type ExecProcess } from './instance-exec.js';
 
 export interface InstanceListOptions extends CallOptions {
@@ -54,11 +57,17 @@ export class InstancesResource {
   readonly logs: InstanceLogs;
   /** Files inside instances: `pull()`, `push()`, `list()`, `mkdir()`, `delete()`, recursive variants. */
   readonly files: InstanceFiles;
+  /** Snapshots: the collection verbs, `restore()`. */
+  readonly snapshots: InstanceSnapshots;
+  /** Backups: the collection verbs, `download()`, `downloadToFile()`, `export()`. */
+  readonly backups: InstanceBackups;
 
   constructor(private readonly api: Api) {
     this.console = new InstanceConsole(api);
     this.logs = new InstanceLogs(api);
     this.files = new InstanceFiles(api);
+    this.snapshots = new InstanceSnapshots(api);
+    this.backups = new InstanceBackups(api);
   }
 
   list(opts?: InstanceListOptions & { recursion?: 1 }): Promise<LxdInstance[]>;
@@ -92,6 +101,14 @@ export class InstancesResource {
       validateBody(z.never({ error: 'an image source needs an alias, a fingerprint or properties' }), undefined, 'instance.source');
     }
     return this.api.operation('POST', '/1.0/instances', { ...opts, body: b });
+  }
+
+  /**
+   * POST /1.0/instances with a backup tarball (a file path, streamed from disk, or a stream): a new
+   * instance from a backup, named `name` (default: the backup's), in `pool`. See docs/backups.md.
+   */
+  createFromBackup(source: string | Readable | AsyncIterable<Uint8Array>, opts: CreateFromBackupOptions = {}): Promise<Operation> {
+    return createFromBackup(this.api, source, opts);
   }
 
   /** PUT /1.0/instances/{name}: replaces the writable fields (GET it first and pass its ETag). */
