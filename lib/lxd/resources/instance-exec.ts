@@ -16,7 +16,7 @@ import { posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type WebSocket from 'ws';
-import { DeadlineExceeded, deadline, isValidTimeout, sleep } from '../../deadline.js';
+import { DeadlineExceeded, deadline, isValidTimeout, MAX_TIMER_MS, sleep } from '../../deadline.js';
 import {
   LxdApiError,
   LxdCommandNotFoundError,
@@ -210,6 +210,8 @@ function openSocket(api: Api, opId: string, secret: string, handshakeMs: number,
 interface OutputWire {
   readonly readable: Readable;
   readonly ended: Promise<void>;
+  /** True once the barrier arrived: everything the stream carries is in `readable`. */
+  readonly complete: () => boolean;
 }
 
 /**
@@ -220,6 +222,7 @@ interface OutputWire {
 function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): OutputWire {
   let paused = false;
   let eof = false;
+  let complete = false;
   let settle!: { resolve: () => void; reject: (err: Error) => void };
   const ended = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
@@ -239,6 +242,7 @@ function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): Outp
     if (!isBinary) {
       // an (empty) text frame: the barrier, LXD's end of this stream
       eof = true;
+      complete = true;
       readable.push(null);
       settle.resolve();
       onBarrier?.();
@@ -260,7 +264,7 @@ function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): Outp
     eof = true;
     settle.reject(new LxdStreamLostError(stream, `exec: the ${stream} websocket closed (code ${code}) before the end of the stream; the output is incomplete`, failure ? { cause: failure } : undefined));
   });
-  return { readable, ended };
+  return { readable, ended, complete: () => complete };
 }
 
 /**
@@ -337,6 +341,7 @@ export class ExecProcess {
   readonly #sockets: Sockets | undefined;
   readonly #done: Promise<ExecResult>;
   readonly #stopStdin: () => void;
+  #outputs: OutputWire[] = [];
   #finished = false;
   #failing: Error | undefined;
   #abort: ((reason: unknown) => void) | undefined;
@@ -385,6 +390,7 @@ export class ExecProcess {
       void pumpStdin(sockets.data['0']!, inputChunks(setup.opts.stdin ?? ''), stdinStop, true);
     }
 
+    this.#outputs = outputs;
     this.#done = new Promise<ExecResult>((resolve, reject) => {
       const finish = (outcome: { result: ExecResult } | { error: unknown }): void => {
         if (this.#finished) return;
@@ -398,7 +404,8 @@ export class ExecProcess {
           const err = outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
           // the error reaches readers that listen for it (pipeline, for await); a stream nobody
           // listens to for errors just closes, instead of crashing the process with an 'error' event
-          for (const s of [this.stdout, this.stderr]) if (!s.readableEnded) s.destroy(s.listenerCount('error') > 0 ? err : undefined);
+          // a stream that got all its data (its barrier) keeps it for its reader
+          for (const w of this.#outputs) if (!w.complete() && !w.readable.readableEnded) w.readable.destroy(w.readable.listenerCount('error') > 0 ? err : undefined);
           reject(outcome.error);
         }
       };
@@ -487,7 +494,7 @@ export class ExecProcess {
     const { op, timeoutMs } = this.#setup;
     try {
       // the session's own deadline ends it first; this one only keeps the wait from outliving it
-      return { operation: await op.wait({ timeoutMs: timeoutMs + 60_000, signal: this.#opAbort.signal }) };
+      return { operation: await op.wait({ timeoutMs: Math.min(timeoutMs + 60_000, MAX_TIMER_MS), signal: this.#opAbort.signal }) };
     } catch (err) {
       if (err instanceof LxdOperationError && typeof err.operation.metadata?.['return'] === 'number') return { operation: err.operation };
       throw err;
@@ -571,7 +578,9 @@ export class ExecProcess {
     const control = sockets.control;
     if (control && control.readyState === control.OPEN) {
       control.send(JSON.stringify({ command: 'signal', signal: sig }), () => {});
-      await Promise.race([this.#setup.op.wait({ timeoutMs: KILL_GRACE_MS }).catch(() => {}), sleep(KILL_GRACE_MS)]);
+      // the command's last words (a signal handler's output) still come through if it ends in time
+      const ended = Promise.all([this.#setup.op.wait({ timeoutMs: KILL_GRACE_MS }).catch(() => {}), ...this.#outputs.map((o) => o.ended.catch(() => {}))]);
+      await Promise.race([ended, sleep(KILL_GRACE_MS)]);
     }
     this.#closeAll();
   }

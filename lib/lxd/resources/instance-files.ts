@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { isValidTimeout } from '../../deadline.js';
-import { LxdResponseValidationError, LxdValidationError } from '../errors.js';
+import { apiErrorFor, LxdApiError, LxdResponseValidationError, LxdValidationError } from '../errors.js';
 import { readFileChunks } from '../file-chunks.js';
 import { serverHeader } from '../headers.js';
 import { lxdPath } from '../path.js';
@@ -187,6 +187,18 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
   if (failed !== undefined) throw failed;
 }
 
+/** An API error of a file call, named with the file's path (LXD's own text is only "Not Found"). */
+async function naming<T>(work: Promise<T>, url: string, path: string): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof LxdApiError && err.path === url) {
+      throw apiErrorFor({ status: err.status, errorCode: err.errorCode, method: err.method, path: `${url}?path=${path}`, project: err.project, lxdMessage: err.lxdMessage });
+    }
+    throw err;
+  }
+}
+
 /** `client.instances.files`: files in an instance. */
 export class InstanceFiles {
   constructor(private readonly api: Api) {}
@@ -207,7 +219,7 @@ export class InstanceFiles {
     const url = this.path(name, path);
     checkTimeout(opts);
     const kind = await this.api.ctx.serverKind(opts);
-    const res = await this.api.stream('HEAD', url, { ...opts, query: { path } });
+    const res = await naming(this.api.stream('HEAD', url, { ...opts, query: { path } }), url, path);
     res.body.resume();
     return fileInfo(kind, res.headers, 'HEAD', url);
   }
@@ -220,7 +232,7 @@ export class InstanceFiles {
     const url = this.path(name, path);
     const timeoutMs = this.timeout(opts);
     const kind = await this.api.ctx.serverKind(opts);
-    const res = await this.api.stream('GET', url, { signal: opts.signal, timeoutMs, query: { path } });
+    const res = await naming(this.api.stream('GET', url, { signal: opts.signal, timeoutMs, query: { path } }), url, path);
     let info: FileInfo;
     try {
       info = fileInfo(kind, res.headers, 'GET', url);
@@ -274,7 +286,7 @@ export class InstanceFiles {
     const url = this.path(name, path);
     checkTimeout(opts);
     const kind = await this.api.ctx.serverKind(opts);
-    const res = await this.api.stream('GET', url, { ...opts, query: { path } });
+    const res = await naming(this.api.stream('GET', url, { ...opts, query: { path } }), url, path);
     let info: FileInfo;
     try {
       info = fileInfo(kind, res.headers, 'GET', url);
@@ -385,7 +397,7 @@ export class InstanceFiles {
         for (const e of entries) await this.delete(name, posix.join(path, e), opts);
       }
     }
-    await this.api.call('DELETE', url, { signal: opts.signal, timeoutMs: opts.timeoutMs, query: { path } });
+    await naming(this.api.call('DELETE', url, { signal: opts.signal, timeoutMs: opts.timeoutMs, query: { path } }), url, path);
   }
 
   /**
@@ -526,13 +538,13 @@ export class InstanceFiles {
     if (meta.mode !== undefined) headers[serverHeader(kind, 'mode')] = octal(meta.mode);
     if (meta.write !== undefined) headers[serverHeader(kind, 'write')] = meta.write;
     const raw = body ?? { stream: Buffer.alloc(0), size: 0, reusesChunks: false };
-    await this.api.call('POST', url, {
+    await naming(this.api.call('POST', url, {
       signal: opts.signal,
       timeoutMs,
       headers,
       query: { path },
       // LXD reads a form-encoded body as form fields: the content type must say octet-stream
       rawBody: { stream: raw.stream, contentType: 'application/octet-stream', ...(raw.size !== undefined ? { contentLength: raw.size } : {}), reusesChunks: raw.reusesChunks },
-    });
+    }), url, path);
   }
 }
