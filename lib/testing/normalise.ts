@@ -149,7 +149,7 @@ export function normaliseFixture(fixture: Fixture, opts: NormaliseOptions = {}):
     out = out.replace(MAC, (a) => macs.get(a.toLowerCase()) || a);
     return out;
   });
-  const { format, lxd, interactions, events, description } = doc as unknown as Omit<Fixture, 'recordedAt'>;
+  const { format, lxd, interactions, events, websockets, description } = doc as unknown as Omit<Fixture, 'recordedAt'>;
   return {
     format,
     ...(description !== undefined ? { description } : {}),
@@ -157,5 +157,6 @@ export function normaliseFixture(fixture: Fixture, opts: NormaliseOptions = {}):
     recordedAt: RECORDED_AT,
     interactions,
     ...(events !== undefined ? { events } : {}),
+    ...(websockets !== undefined ? { websockets } : {}),
   };
 }
