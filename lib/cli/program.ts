@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
 import type { CliIo } from './io.js';
-import { createCliLogger, LOG_LEVELS, parseLogLevel } from './log.js';
+import { lazyCliLogger, LOG_LEVELS, parseLogLevel } from './log.js';
 // Commands are loaded when they run, so `lxdkit --help` (and each command) loads only what it needs.
 import type { CreateOptions as ContainerCreateOptions } from './commands/container.js';
 import type { DemoOptions } from './commands/demo.js';
@@ -299,7 +299,7 @@ export async function runCli(argv: readonly string[], io: CliIo, opts: RunOption
   const program = buildProgram(io, async (cmd, work) => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const level = parseLogLevel(g.logLevel ?? 'warn');
-    const logger = opts.logger ?? (await createCliLogger({ level, pretty: io.stderr.isTTY === true }));
+    const logger = opts.logger ?? lazyCliLogger({ level, pretty: io.stderr.isTTY === true });
     const { LxdClient } = await import('../lxd/client.js');
     ctx = new CliContext(io, g, logger, (options) => new LxdClient(options));
     if (opts.signal) {

@@ -5,8 +5,9 @@
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
-import WebSocket from 'ws';
+import type { Agent, Dispatcher } from 'undici';
+import type WebSocket from 'ws';
+import { lazyModule } from '../lazy.js';
 import { deadline, DeadlineExceeded, isValidTimeout } from '../deadline.js';
 import type { Logger } from '../logger.js';
 import {
@@ -20,6 +21,47 @@ import {
 import { buildQuery, type QueryValue } from './path.js';
 import { EnvelopeSchema, type Envelope } from './schemas.js';
 import { resolveSocketPath, type ServerKind } from './socket.js';
+
+/**
+ * undici's connection pool alone: its package entry also loads fetch, its websocket, caches and mocks,
+ * which lxdkit does not use (that is half of undici's load time and memory). The entry is the
+ * fallback should a future undici move the file.
+ */
+const undiciAgent = lazyModule<{ Agent: typeof Agent } | typeof Agent>('undici/lib/dispatcher/agent.js');
+function AgentClass(): typeof Agent {
+  try {
+    const mod = undiciAgent();
+    return typeof mod === 'function' ? mod : mod.Agent;
+  } catch {
+    return lazyModule<{ Agent: typeof Agent }>('undici')().Agent;
+  }
+}
+
+/** The websocket library, loaded with the first websocket (a client that only makes requests never loads it). */
+const ws = lazyModule<typeof import('ws')>('ws');
+
+let wasmTuned = false;
+
+/**
+ * undici parses HTTP with llhttp compiled to WebAssembly. After the first few responses V8 recompiles
+ * it with its optimising tier in a background thread, which leaves ~35 MiB of the process's memory
+ * behind (measured on Node 20: a client's peak RSS goes from ~84 to ~120 MiB after one request) for
+ * no speed that matters on LXD's small answers. lxdkit raises V8's tier-up budget once per process
+ * so that only WebAssembly that is really hot gets there; a `--wasm-*` flag of your own wins
+ * (nothing is changed when NODE_OPTIONS or the command line set one).
+ */
+function tuneWasmTiering(): void {
+  if (wasmTuned) return;
+  wasmTuned = true;
+  if ([...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].some((a) => a.includes('wasm'))) return;
+  try {
+    // loaded only here: the one use of node:v8
+    const { setFlagsFromString } = lazyModule<typeof import('node:v8')>('node:v8')();
+    setFlagsFromString('--wasm-tiering-budget=1000000000');
+  } catch {
+    // not fatal: only memory is at stake
+  }
+}
 
 /** Origin used for requests over the unix socket (the Host header is meaningless there). */
 export const LOCAL_ORIGIN = 'http://unix.socket';
@@ -355,6 +397,7 @@ export class Transport {
   private closed = false;
 
   constructor(opts: TransportOptions) {
+    tuneWasmTiering();
     this.opts = opts;
     this.remote = opts.url !== undefined;
     this.url = opts.url !== undefined ? new URL(opts.url) : undefined;
@@ -406,7 +449,7 @@ export class Transport {
     if (this.closed) throw new LxdConnectionError(this.endpoint, undefined, `${this.endpoint}: the client was closed; make a new LxdClient`);
     if (!this.dispatcher) {
       const connect = this.remote ? this.tlsConnectOptions() : { socketPath: this.endpoint };
-      this.dispatcher = new Agent({
+      this.dispatcher = new (AgentClass())({
         connect,
         keepAliveTimeout: 20_000,
         keepAliveMaxTimeout: 25_000,
@@ -548,7 +591,7 @@ export class Transport {
    * the response is collected into one string with no stream or AbortController in between (the
    * hot path: every API call but uploads). The deadline and the caller's signal abort it directly.
    */
-  private exchange(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<Exchanged> {
+  private exchange(method: string, path: string, headers: Record<string, string>, body: string | Buffer | Readable | AsyncIterable<Uint8Array> | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<Exchanged> {
     return new Promise<Exchanged>((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
@@ -557,7 +600,7 @@ export class Transport {
       const handler = new CollectingHandler(resolve, reject, signal, timeoutMs, this.maxResponseBytes);
       try {
         this.getDispatcher().dispatch(
-          { origin: this.origin, path, method: method as Dispatcher.HttpMethod, headers, body: body ?? null, headersTimeout: 0, bodyTimeout: 0 },
+          { origin: this.origin, path, method: method as Dispatcher.HttpMethod, headers, body: (body ?? null) as Dispatcher.DispatchOptions['body'], headersTimeout: 0, bodyTimeout: 0 },
           handler,
         );
       } catch (err) {
@@ -566,39 +609,12 @@ export class Transport {
     });
   }
 
-  /** One request with a streamed body (image uploads), through undici's request(). */
-  private async streamedExchange(method: string, path: string, headers: Record<string, string>, body: Readable | AsyncIterable<Uint8Array> | Buffer, signal: AbortSignal | undefined, timeoutMs: number): Promise<Exchanged> {
-    const dl = deadline(signal, timeoutMs);
-    try {
-      const res = await request(`${this.origin}${path}`, {
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body: body as Readable,
-        dispatcher: this.getDispatcher(),
-        signal: dl.signal,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > this.maxResponseBytes) {
-          res.body.destroy();
-          throw new ResponseTooLarge(this.maxResponseBytes);
-        }
-        chunks.push(chunk);
-      }
-      const etag = res.headers['etag'];
-      const location = res.headers['location'];
-      return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8'), etag: Array.isArray(etag) ? etag[0] : etag, location: Array.isArray(location) ? location[0] : location };
-    } catch (err) {
-      // undici rejects with its own AbortError: say which of the two fired
-      if (dl.timedOut) throw new DeadlineExceeded(timeoutMs);
-      throw err;
-    } finally {
-      dl.clear();
-    }
+  /**
+   * One request with a streamed body (image and file uploads, backups): the same dispatch as
+   * `exchange()`, undici pulling the body as the socket takes it (so it is never held in memory).
+   */
+  private streamedExchange(method: string, path: string, headers: Record<string, string>, body: Readable | AsyncIterable<Uint8Array> | Buffer, signal: AbortSignal | undefined, timeoutMs: number): Promise<Exchanged> {
+    return this.exchange(method, path, headers, body, signal, timeoutMs);
   }
 
   private decode(method: string, path: string, status: number, text: string, opts: RequestOptions): Envelope {
@@ -636,9 +652,9 @@ export class Transport {
     const q = buildQuery(query);
     if (this.url) {
       const wsUrl = `${this.url.protocol === 'https:' ? 'wss:' : 'ws:'}//${this.url.host}${this.basePath}${path}${q}`;
-      return new WebSocket(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...this.tlsConnectOptions() });
+      return new (ws().WebSocket)(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...this.tlsConnectOptions() });
     }
-    return new WebSocket(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs });
+    return new (ws().WebSocket)(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs });
   }
 
   /** Maps a websocket connection failure to a typed error. */

@@ -16,7 +16,7 @@ import { posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type WebSocket from 'ws';
-import { DeadlineExceeded, deadline, isValidTimeout, MAX_TIMER_MS, sleep } from '../../deadline.js';
+import { DeadlineExceeded, deadline, isValidTimeout, MAX_TIMER_MS } from '../../deadline.js';
 import {
   LxdApiError,
   LxdCommandNotFoundError,
@@ -204,6 +204,15 @@ function openSocket(api: Api, opId: string, secret: string, handshakeMs: number,
         : api.ctx.transport.websocketError(err));
     });
   });
+}
+
+/** `promise`'s value, or undefined after `ms` (the timer is cleared either way: it never keeps a process alive). */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** Ends the streams of a session: resolves at the barrier (end of stream), rejects when the socket went away first. */
@@ -481,7 +490,7 @@ export class ExecProcess {
       await Promise.all(outputs.map((o) => o.ended));
     } catch (lost) {
       // the operation may say why (it failed before the command ran); else the stream was lost
-      const why = await Promise.race([opDone.then(() => undefined, (err: unknown) => err), sleep(LOST_GRACE_MS)]);
+      const why = await within(opDone.then(() => undefined, (err: unknown) => err), LOST_GRACE_MS);
       if (why instanceof LxdOperationError) throw why;
       throw lost;
     }
@@ -580,7 +589,7 @@ export class ExecProcess {
       control.send(JSON.stringify({ command: 'signal', signal: sig }), () => {});
       // the command's last words (a signal handler's output) still come through if it ends in time
       const ended = Promise.all([this.#setup.op.wait({ timeoutMs: KILL_GRACE_MS }).catch(() => {}), ...this.#outputs.map((o) => o.ended.catch(() => {}))]);
-      await Promise.race([ended, sleep(KILL_GRACE_MS)]);
+      await within(ended, KILL_GRACE_MS);
     }
     this.#closeAll();
   }
@@ -595,7 +604,7 @@ export class ExecProcess {
     const data = Object.values(sockets.data).filter((ws) => ws.readyState !== ws.CLOSED);
     const closed = data.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
     for (const ws of data) closeSocket(ws);
-    void Promise.race([Promise.all(closed), sleep(500)]).then(() => {
+    void within(Promise.all(closed), 500).then(() => {
       for (const ws of data) closeSocket(ws, true);
       closeSocket(sockets.control);
     });
