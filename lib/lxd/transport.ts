@@ -4,7 +4,9 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Agent, Dispatcher } from 'undici';
 import type WebSocket from 'ws';
 import { lazyModule } from '../lazy.js';
@@ -20,6 +22,7 @@ import {
 } from './errors.js';
 import { buildQuery, type QueryValue } from './path.js';
 import { EnvelopeSchema, type Envelope } from './schemas.js';
+import { RawDownloadError, rawDownload } from './raw-download.js';
 import { resolveSocketPath, type ServerKind } from './socket.js';
 
 /**
@@ -584,6 +587,57 @@ export class Transport {
       throw new LxdResponseValidationError(method, path, [{ path: [], message: `HTTP ${res.status} without an error envelope` }]);
     }
     return { status: res.status, headers: res.headers, body: res.body };
+  }
+
+  /**
+   * A GET (or HEAD) whose body is written into `file` (file pulls, backup downloads), with the deadline,
+   * abort and error mapping of `request()`. Over the local socket the body goes from one reused read
+   * buffer straight to the file (no memory churn however large it is); a remote or a dispatcher of
+   * your own goes through `requestStream()`. Resolves to the status, the headers and the bytes written.
+   */
+  async requestToFile(
+    method: string,
+    path: string,
+    file: FileHandle,
+    opts: Omit<RequestOptions, 'rawBody' | 'body'> & { onBytes?: (bytes: number, total: number | undefined) => void } = {},
+  ): Promise<{ status: number; headers: Record<string, string>; bytes: number }> {
+    if (this.remote || !this.ownsDispatcher) {
+      const res = await this.requestStream(method, path, opts);
+      const length = res.headers['content-length'];
+      const total = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+      let bytes = 0;
+      const out = file.createWriteStream({ autoClose: false, highWaterMark: 256 * 1024 });
+      res.body.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        opts.onBytes?.(bytes, total);
+      });
+      await pipeline(res.body, out);
+      return { status: res.status, headers: res.headers, bytes };
+    }
+    const fullPath = `${this.basePath}${path}${buildQuery(opts.query)}`;
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    if (!isValidTimeout(timeoutMs)) throw new LxdValidationError('timeoutMs', `${timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
+    if (this.closed) throw new LxdConnectionError(this.endpoint, undefined, `${this.endpoint}: the client was closed; make a new LxdClient`);
+    const headers: Record<string, string> = { 'User-Agent': this.opts.userAgent ?? 'lxdkit', ...opts.headers };
+    if (opts.etag) headers['If-Match'] = opts.etag;
+    const dl = deadline(opts.signal, timeoutMs);
+    const started = performance.now();
+    try {
+      const res = await rawDownload({ socketPath: this.endpoint, method, path: fullPath, headers }, file, dl.signal, opts.onBytes);
+      if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug({ method, path, status: res.status, durationMs: Math.round((performance.now() - started) * 10) / 10, bytes: res.bytes }, 'lxd request');
+      if (res.errorBody !== undefined || res.status >= 300) {
+        this.decode(method, path, res.status, res.errorBody ?? '', opts);
+        throw new LxdResponseValidationError(method, path, [{ path: [], message: `HTTP ${res.status} without an error envelope` }]);
+      }
+      return res;
+    } catch (err) {
+      if (dl.timedOut) throw new LxdTimeoutError(`${method} ${path}: the transfer did not finish within ${timeoutMs} ms; raise timeoutMs or check the daemon`, { timeoutMs, method, path }, { cause: err });
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (err instanceof RawDownloadError) throw new LxdConnectionError(this.endpoint, undefined, `LXD socket ${this.endpoint}: ${err.message}`, { cause: err });
+      throw this.connectionError(err) ?? err;
+    } finally {
+      dl.clear();
+    }
   }
 
   /**

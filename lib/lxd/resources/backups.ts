@@ -4,11 +4,9 @@
  * new instance from one.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { isValidTimeout } from '../../deadline.js';
 import { LxdValidationError } from '../errors.js';
@@ -155,20 +153,33 @@ export class InstanceBackups {
     return { size, body: source };
   }
 
-  /** Downloads the tarball into `file` (a temporary name beside it, renamed into place). Resolves to its size. */
+  /**
+   * Downloads the tarball into `file` (a temporary name beside it, renamed into place); over the local
+   * socket it goes from the socket to the file through one reused buffer. Resolves to its size.
+   */
   async downloadToFile(instance: string, name: string, file: string, opts: TransferOptions = {}): Promise<{ size: number }> {
-    const { body } = await this.download(instance, name, opts);
+    validateInstanceName(instance);
+    validateBackupName(name);
+    if (opts.timeoutMs !== undefined && !isValidTimeout(opts.timeoutMs)) throw new LxdValidationError('timeoutMs', `${opts.timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
     const tmp = join(dirname(file), `.${basename(file)}.lxdkit-${randomBytes(4).toString('hex')}`);
-    const out = createWriteStream(tmp, { mode: 0o600, highWaterMark: 256 * 1024 });
+    const fh = await open(tmp, 'wx', 0o600);
+    let closed = false;
     try {
-      await pipeline(body, out);
+      const cb = opts.onProgress;
+      const res = await this.api.download('GET', lxdPath`/1.0/instances/${instance}/backups/${name}/export`, fh, {
+        signal: opts.signal,
+        timeoutMs: opts.timeoutMs ?? this.api.ctx.operationTimeoutMs,
+        ...(cb ? { onBytes: (bytes: number, totalBytes: number | undefined) => report(cb, { bytes, totalBytes }) } : {}),
+      });
+      closed = true;
+      await fh.close();
       await rename(tmp, file);
+      return { size: res.bytes };
     } catch (err) {
-      body.destroy();
+      if (!closed) await fh.close().catch(() => {});
       await rm(tmp, { force: true }).catch(() => {});
       throw err;
     }
-    return { size: out.bytesWritten };
   }
 
   /**

@@ -6,6 +6,7 @@ import { Operation, parseOperation } from '../operation.js';
 import type { OperationsHub } from '../operations-hub.js';
 import type { QueryValue } from '../path.js';
 import type { ServerKind } from '../socket.js';
+import type { FileHandle } from 'node:fs/promises';
 import type { RawBody, StreamResponse, Transport } from '../transport.js';
 
 export type { CallOptions } from '../../deadline.js';
@@ -84,6 +85,18 @@ export class Api {
       headers: r.headers,
       signal: r.signal,
       timeoutMs: r.timeoutMs,
+    });
+  }
+
+  /** A call whose response body is written into `file` (see Transport.requestToFile). */
+  download(method: string, path: string, file: FileHandle, r: Omit<Req, 'rawBody' | 'body'> & { onBytes?: (bytes: number, total: number | undefined) => void } = {}): Promise<{ status: number; headers: Record<string, string>; bytes: number }> {
+    return this.ctx.transport.requestToFile(method, path, file, {
+      query: this.query(r),
+      etag: r.etag,
+      headers: r.headers,
+      signal: r.signal,
+      timeoutMs: r.timeoutMs,
+      ...(r.onBytes ? { onBytes: r.onBytes } : {}),
     });
   }
 

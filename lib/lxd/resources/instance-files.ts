@@ -6,11 +6,9 @@
  * File metadata travels in headers that LXD names `X-LXD-*` and Incus `X-Incus-*` (serverHeader).
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { isValidTimeout } from '../../deadline.js';
 import { apiErrorFor, LxdApiError, LxdResponseValidationError, LxdValidationError } from '../errors.js';
@@ -258,24 +256,54 @@ export class InstanceFiles {
   /**
    * Pulls a file into `localFile` (written to a temporary name beside it, then renamed into place),
    * with the remote mode. A symlink becomes a local symlink. Resolves to the remote metadata and size.
+   * Over the local socket the bytes go from the socket to the file through one reused buffer, so the
+   * memory stays flat whatever the file's size.
    */
   async pullFile(name: string, path: string, localFile: string, opts: TransferOptions = {}): Promise<FileInfo & { size: number }> {
-    const pulled = await this.pull(name, path, opts);
+    this.path(name, path);
+    return this.pullTo(name, path, localFile, opts, (target) => target);
+  }
+
+  /** Downloads `path` to a temporary file beside `localFile`, then puts it (or the symlink it is) in place. */
+  private async pullTo(name: string, path: string, localFile: string, opts: TransferOptions, linkTarget: (target: string) => string): Promise<FileInfo & { size: number }> {
+    const url = this.path(name, path);
+    const timeoutMs = this.timeout(opts);
+    const kind = await this.api.ctx.serverKind(opts);
     const tmp = join(dirname(localFile), `.${posix.basename(localFile)}.lxdkit-${randomBytes(4).toString('hex')}`);
-    try {
-      if (pulled.type === 'symlink') {
-        const target = (await readCapped(pulled.body, 64 * 1024, 'GET', path)).toString('utf8');
-        await symlink(target, tmp);
-        await rename(tmp, localFile);
-        return { ...pulled, size: Buffer.byteLength(target) };
+    const fh = await open(tmp, 'wx', 0o600);
+    let open_ = true;
+    const close = async (): Promise<void> => {
+      if (open_) {
+        open_ = false;
+        await fh.close();
       }
-      const out = createWriteStream(tmp, { mode: 0o600, highWaterMark: 256 * 1024 });
-      await pipeline(pulled.body, out);
-      await chmod(tmp, pulled.mode);
+    };
+    try {
+      const res = await naming(
+        this.api.download('GET', url, fh, {
+          signal: opts.signal,
+          timeoutMs,
+          query: { path },
+          ...(opts.onProgress ? { onBytes: (bytes: number, total: number | undefined) => report(opts.onProgress, { bytes, totalBytes: total, path }) } : {}),
+        }),
+        url,
+        path,
+      );
+      await close();
+      const info = fileInfo(kind, res.headers, 'GET', url);
+      if (info.type === 'directory') throw new LxdValidationError('path', `${path} in ${name} is a directory: use files.list() or files.pullRecursive()`);
+      if (info.type === 'symlink') {
+        const target = linkTarget(await readFile(tmp, 'utf8'));
+        await rm(tmp, { force: true });
+        await rm(localFile, { force: true });
+        await symlink(target, localFile);
+        return { ...info, size: Buffer.byteLength(target) };
+      }
+      await chmod(tmp, info.mode);
       await rename(tmp, localFile);
-      return { type: pulled.type, uid: pulled.uid, gid: pulled.gid, mode: pulled.mode, size: out.bytesWritten };
+      return { ...info, size: res.bytes };
     } catch (err) {
-      pulled.body.destroy();
+      await close().catch(() => {});
       await rm(tmp, { force: true }).catch(() => {});
       throw err;
     }
@@ -479,37 +507,30 @@ export class InstanceFiles {
       await eachLimited(entries, concurrency, async (entry) => {
         const src = posix.join(remote, entry);
         const dst = join(local, entry);
-        const pulled = await this.pull(name, src, { signal: opts.signal, timeoutMs: left() }).catch((err: unknown) => {
-          // a directory answers a GET with its listing: pull() refuses it, and it is walked below
+        let mine = 0;
+        const got = await this.pullTo(name, src, dst, {
+          signal: opts.signal,
+          timeoutMs: left(),
+          onProgress: (p) => {
+            done.bytes += p.bytes - mine;
+            mine = p.bytes;
+            report(opts.onProgress, { bytes: done.bytes, totalBytes: undefined, path: src });
+          },
+        }, (target) =>
+          // LXD gives a link's target resolved to an absolute path; one inside the tree becomes
+          // relative again, so the local copy's links point into the local copy
+          target === root || target.startsWith(`${root}/`) ? posix.relative(remote, target) || '.' : target,
+        ).catch((err: unknown) => {
+          // a directory answers a GET with its listing: it is walked below
           if (err instanceof LxdValidationError && /is a directory/.test(err.message)) return undefined;
           throw err;
         });
-        if (!pulled) {
+        if (!got) {
           dirs.push(entry);
           return;
         }
-        if (pulled.type === 'symlink') {
-          let target = (await readCapped(pulled.body, 64 * 1024, 'GET', src)).toString('utf8');
-          // LXD gives a link's target resolved to an absolute path; one inside the tree becomes
-          // relative again, so the local copy's links point into the local copy
-          if (target === root || target.startsWith(`${root}/`)) target = posix.relative(remote, target) || '.';
-          await rm(dst, { force: true });
-          await symlink(target, dst);
-          done.symlinks++;
-          return;
-        }
-        const out = createWriteStream(dst, { mode: 0o600, highWaterMark: 256 * 1024 });
-        let last = 0;
-        pulled.body.on('data', (chunk: Buffer) => {
-          done.bytes += chunk.length;
-          if (done.bytes - last >= 256 * 1024) {
-            last = done.bytes;
-            report(opts.onProgress, { bytes: done.bytes, totalBytes: undefined, path: src });
-          }
-        });
-        await pipeline(pulled.body, out);
-        await chmod(dst, pulled.mode);
-        done.files++;
+        if (got.type === 'symlink') done.symlinks++;
+        else done.files++;
       });
       for (const d of dirs.sort()) await walk(posix.join(remote, d), join(local, d));
       await chmod(local, info.mode);

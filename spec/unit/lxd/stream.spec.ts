@@ -2,12 +2,13 @@
  * Streamed response bodies (transport.requestStream, through files.pull): backpressure, the deadline
  * and an abort in the middle of a body, error envelopes, and the file headers of LXD and Incus.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { LxdClient, LxdNotFoundError, LxdResponseValidationError, LxdTimeoutError } from '../../../lib/lxd/index.js';
+import { LxdClient, LxdConnectionError, LxdNotFoundError, LxdResponseValidationError, LxdTimeoutError } from '../../../lib/lxd/index.js';
 import { serverInfo } from '../../helpers/fake-lxd.js';
 import { pauseNock } from '../../helpers/simplestreams-server.js';
 
@@ -158,5 +159,69 @@ describe('streamed response bodies (files.pull)', function () {
     // an LXD server whose answer carries only X-Incus-* headers
     expect(await d.instances.files.pull('c1', '/f').catch((e: unknown) => e)).to.be.instanceOf(LxdResponseValidationError);
     await d.close();
+  });
+
+  describe('files.pullFile: straight from the socket into a file', function () {
+    let out: string;
+    beforeEach(async () => {
+      out = await mkdtemp(join(tmpdir(), 'lxdkit-pullfile-'));
+    });
+    afterEach(async () => {
+      await rm(out, { recursive: true, force: true });
+    });
+
+    /** Bytes 0..n-1 of a repeating pattern. */
+    const pattern = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7) % 251));
+
+    it('writes a body of known length, with the remote mode', async function () {
+      const data = pattern(3 * MiB + 17);
+      handler = (_req, res) => {
+        res.writeHead(200, { ...fileHeaders('x-lxd'), 'content-length': String(data.length) });
+        // in pieces, with the head in the same write as the first bytes
+        res.write(data.subarray(0, 5));
+        setTimeout(() => res.end(data.subarray(5)), 10);
+      };
+      const c = new LxdClient({ socketPath, useEvents: false });
+      const info = await c.instances.files.pullFile('c1', '/f', join(out, 'f'));
+      expect(info).to.deep.equal({ type: 'file', uid: 1000, gid: 1001, mode: 0o640, size: data.length });
+      expect((await readFile(join(out, 'f'))).equals(data)).to.equal(true);
+      expect((await stat(join(out, 'f'))).mode & 0o777).to.equal(0o640);
+      await c.close();
+    });
+
+    it('decodes a chunked body', async function () {
+      const data = pattern(1 * MiB + 3);
+      handler = (_req, res) => {
+        res.writeHead(200, fileHeaders('x-lxd'));
+        for (let at = 0; at < data.length; at += 100_000) res.write(data.subarray(at, at + 100_000));
+        res.end();
+      };
+      const c = new LxdClient({ socketPath, useEvents: false });
+      const info = await c.instances.files.pullFile('c1', '/f', join(out, 'f'));
+      expect(info.size).to.equal(data.length);
+      expect(createHash('sha256').update(await readFile(join(out, 'f'))).digest('hex')).to.equal(createHash('sha256').update(data).digest('hex'));
+      await c.close();
+    });
+
+    it('fails a body cut short, at the deadline, or with an error envelope, and leaves no file behind', async function () {
+      const c = new LxdClient({ socketPath, useEvents: false });
+      handler = (_req, res) => {
+        res.writeHead(200, { ...fileHeaders('x-lxd'), 'content-length': String(10 * MiB) });
+        res.write(pattern(1000), () => res.socket?.destroy());
+      };
+      expect(await c.instances.files.pullFile('c1', '/f', join(out, 'f')).catch((e: unknown) => e)).to.be.instanceOf(LxdConnectionError);
+      handler = firehose(64 * MiB, 1 * MiB);
+      expect(await c.instances.files.pullFile('c1', '/f', join(out, 'f'), { timeoutMs: 300 }).catch((e: unknown) => e)).to.be.instanceOf(LxdTimeoutError);
+      handler = (_req, res) => {
+        const body = JSON.stringify({ type: 'error', error_code: 404, error: 'Not Found', metadata: null });
+        res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      };
+      const missing = await c.instances.files.pullFile('c1', '/f', join(out, 'f')).catch((e: unknown) => e);
+      expect(missing).to.be.instanceOf(LxdNotFoundError);
+      expect((missing as LxdNotFoundError).path).to.equal('/1.0/instances/c1/files?path=/f');
+      expect(await readdir(out)).to.deep.equal([]);
+      await c.close();
+    });
   });
 });
