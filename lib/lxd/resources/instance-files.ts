@@ -521,8 +521,11 @@ export class InstanceFiles {
           // relative again, so the local copy's links point into the local copy
           target === root || target.startsWith(`${root}/`) ? posix.relative(remote, target) || '.' : target,
         ).catch((err: unknown) => {
-          // a directory answers a GET with its listing: it is walked below
-          if (err instanceof LxdValidationError && /is a directory/.test(err.message)) return undefined;
+          // a directory answers a GET with its listing (not counted): it is walked below
+          if (err instanceof LxdValidationError && /is a directory/.test(err.message)) {
+            done.bytes -= mine;
+            return undefined;
+          }
           throw err;
         });
         if (!got) {
