@@ -331,7 +331,6 @@ interface SessionSetup {
   op: Operation;
   killSignal: number;
   timeoutMs: number;
-  signal: AbortSignal | undefined;
 }
 
 /**
@@ -411,9 +410,9 @@ export class ExecProcess {
         if ('result' in outcome) resolve(outcome.result);
         else {
           const err = outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
-          // the error reaches readers that listen for it (pipeline, for await); a stream nobody
-          // listens to for errors just closes, instead of crashing the process with an 'error' event
-          // a stream that got all its data (its barrier) keeps it for its reader
+          // A stream that got all its data (its barrier) keeps it for its reader. Otherwise the error
+          // reaches readers that listen for it (pipeline, for await); a stream nobody listens to for
+          // errors just closes, instead of crashing the process with an 'error' event.
           for (const w of this.#outputs) if (!w.complete() && !w.readable.readableEnded) w.readable.destroy(w.readable.listenerCount('error') > 0 ? err : undefined);
           reject(outcome.error);
         }
@@ -654,7 +653,7 @@ export async function execInstance(api: Api, name: string, opts: ExecOptions): P
     } catch (err) {
       throw notRunning(err);
     }
-    const setup: SessionSetup = { api, name, opts, op, killSignal, timeoutMs, signal: opts.signal };
+    const setup: SessionSetup = { api, name, opts, op, killSignal, timeoutMs };
     if (opts.recordOutput) {
       proc = new ExecProcess(setup, undefined, () => dl.clear());
       return proc;
