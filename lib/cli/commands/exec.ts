@@ -3,6 +3,7 @@
  * command in an instance with stdin, stdout and stderr wired through, on a pty when stdin and stdout
  * are terminals; lxdkit exits with the command's exit status.
  */
+import { spawnSync } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { LxdCommandNotFoundError } from '../../lxd/errors.js';
 import type { CliContext } from '../context.js';
@@ -66,7 +67,13 @@ export async function execCommand(ctx: CliContext, instance: string, command: st
       killSignal: 'SIGINT',
       timeoutMs: NO_DEADLINE_MS,
     });
-    if (raw) stdin.setRawMode!(true);
+    if (raw) {
+      stdin.setRawMode!(true);
+      // Node's raw mode keeps the terminal turning \n into \r\n on output; the remote pty already
+      // did that, so output processing is turned off too (as lxc's raw mode does). setRawMode(false)
+      // puts the terminal back as it was, this included.
+      if (stdin === process.stdin) spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+    }
     if (interactive && io.stdout.on) {
       onResize = (): void => {
         if (io.stdout.columns && io.stdout.rows) proc.resize(io.stdout.columns, io.stdout.rows).catch(() => {});

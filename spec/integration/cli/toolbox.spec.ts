@@ -110,6 +110,23 @@ describe('lxdkit exec, file, snapshot, backup against the real daemon', function
     expect(r.stdout).to.match(/^\/dev\/pts\/\d+\r\n$/);
   });
 
+  it('exec on a terminal: a pty, raw mode, no doubled carriage returns, the exit status, the terminal put back', async function () {
+    // script(1) runs the command on a pty of its own, as a shell on a terminal would
+    const cmd = `${process.execPath} ${CLI} exec ${c1} -- sh -c 'tty; echo done; sleep 0.3; exit 5'; echo "status=$?"; stty -a | grep -o -- '-\\?opost\\|-\\?icanon'`;
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(r.out).to.match(/\/dev\/pts\/\d+\r\ndone\r\n/);
+    expect(r.out).not.to.include('\r\r\n');
+    expect(r.out).to.include('status=5');
+    // after lxdkit, the terminal is cooked again (output processing and line editing on)
+    expect(r.out).to.match(/\bopost\b/).and.match(/\bicanon\b/);
+    expect(r.out).not.to.match(/-opost|-icanon/);
+  });
+
   it('exec on Incus through --socket', async function () {
     const incus = SERVERS.find((s) => s.kind === 'incus')!;
     const r = await lxdkit(['--socket', incus.socket, 'exec', 'lxdkit-no-such-instance', '--', 'true']);
