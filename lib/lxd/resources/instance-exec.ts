@@ -153,14 +153,14 @@ function notRunning(err: unknown): unknown {
 }
 
 /** The bytes of an input, as an async iterable, and whether it is a Node stream (read without destroying it). */
-function inputChunks(input: ExecInput): AsyncIterator<Uint8Array> {
+function inputChunks(input: ExecInput): AsyncIterator<Uint8Array | string> {
   if (typeof input === 'string' || input instanceof Uint8Array) {
     const all = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     return (async function* () {
       for (let at = 0; at < all.length; at += STDIN_FRAME_BYTES) yield all.subarray(at, at + STDIN_FRAME_BYTES);
     })();
   }
-  if (input instanceof Readable) return input.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array>;
+  if (input instanceof Readable) return input.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array | string>;
   return input[Symbol.asyncIterator]();
 }
 
@@ -278,9 +278,9 @@ function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): Outp
 
 /**
  * Sends stdin in binary frames with bounded queueing, then (`barrier`) the end-of-stream barrier.
- * Never throws.
+ * Never throws: resolves to the source's error when reading it failed (the session then ends with it).
  */
-async function pumpStdin(ws: WebSocket, source: AsyncIterator<Uint8Array>, stop: Promise<void>, barrier: boolean): Promise<void> {
+async function pumpStdin(ws: WebSocket, source: AsyncIterator<Uint8Array | string>, stop: Promise<void>, barrier: boolean): Promise<unknown> {
   let stopped = false;
   void stop.then(() => {
     stopped = true;
@@ -291,7 +291,7 @@ async function pumpStdin(ws: WebSocket, source: AsyncIterator<Uint8Array>, stop:
       const next = await Promise.race([source.next(), stop.then(() => undefined)]);
       if (!next || next.done || !open()) break;
       const value = next.value;
-      const chunk = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      const chunk = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
       for (let at = 0; at < chunk.length && open(); at += STDIN_FRAME_BYTES) {
         const frame = chunk.subarray(at, at + STDIN_FRAME_BYTES);
         const sent = new Promise<void>((resolve) => ws.send(frame, { binary: true }, () => resolve()));
@@ -300,8 +300,10 @@ async function pumpStdin(ws: WebSocket, source: AsyncIterator<Uint8Array>, stop:
       }
     }
     if (barrier && open()) ws.send('');
-  } catch {
-    // a failing stdin source ends stdin (the command reads end of file); the outcome is the command's
+    return undefined;
+  } catch (err) {
+    // the command must not take a truncated input for the whole of it: the session ends with the error
+    return err ?? new Error('the stdin source failed');
   } finally {
     if (stopped) void source.return?.().catch(() => {});
   }
@@ -388,14 +390,14 @@ export class ExecProcess {
       outputs = [wire];
       // no barrier at the end of stdin: a terminal has no end of file (LXD 5.0.2 hangs the pty up on
       // one, before the command read what came first); a user ends input with Ctrl-D (\x04)
-      void pumpStdin(pty, inputChunks(setup.opts.stdin ?? ''), stdinStop, false);
+      void pumpStdin(pty, inputChunks(setup.opts.stdin ?? ''), stdinStop, false).then((err) => err !== undefined && this.#abort?.(err));
     } else {
       const out = sockets.wires['stdout']!;
       const err = sockets.wires['stderr']!;
       this.stdout = out.readable;
       this.stderr = err.readable;
       outputs = [out, err];
-      void pumpStdin(sockets.data['0']!, inputChunks(setup.opts.stdin ?? ''), stdinStop, true);
+      void pumpStdin(sockets.data['0']!, inputChunks(setup.opts.stdin ?? ''), stdinStop, true).then((err) => err !== undefined && this.#abort?.(err));
     }
 
     this.#outputs = outputs;

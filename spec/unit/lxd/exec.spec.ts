@@ -160,6 +160,30 @@ describe('instances.exec (protocol)', function () {
     expect(session.closedByClient.at(-1), 'the control socket is closed last').to.equal('control');
   });
 
+  it('ends the session with the error of a stdin source that fails, instead of an end of file', async function () {
+    let session!: Session;
+    fakeExec(fake, {}, (s) => {
+      session = s;
+      s.sockets['control']!.on('message', (data) => {
+        const msg = JSON.parse(data.toString()) as { command: string; signal: number };
+        if (msg.command !== 'signal') return;
+        s.sockets['1']!.send('');
+        s.sockets['2']!.send('');
+        s.finish(done(128 + msg.signal));
+      });
+    });
+    const broken = new Error('disk read failed');
+    async function* source(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('part one');
+      await new Promise((r) => setTimeout(r, 20));
+      throw broken;
+    }
+    const err = await lxd.instances.execOutput('c1', { command: ['cat'], stdin: source() }).catch((e: unknown) => e);
+    expect(err).to.equal(broken);
+    expect(session.received['0'], 'no end-of-stream barrier after the failure').to.deep.equal([Buffer.from('part one')]);
+    expect(session.received['control']).to.deep.equal([JSON.stringify({ command: 'signal', signal: 9 })]);
+  });
+
   it('in interactive mode, uses one pty websocket, answers its barrier, and sends no barrier at the end of stdin', async function () {
     let session!: Session;
     fakeExec(fake, { interactive: true }, (s) => {
