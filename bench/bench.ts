@@ -11,6 +11,9 @@ import { listing } from './cases/listing.js';
 import { memory, removeLeftoverImages } from './cases/memory.js';
 import { operationWait } from './cases/operation-wait.js';
 import { requestOverhead } from './cases/request-overhead.js';
+import { execRoundTrip } from './cases/exec.js';
+import { startup } from './cases/startup.js';
+import { transfer } from './cases/transfer.js';
 import {
   BENCH_PREFIX,
   closeRaw,
@@ -34,6 +37,9 @@ export const CASES = {
   launch,
   'operation-wait': operationWait,
   memory,
+  exec: execRoundTrip,
+  transfer,
+  startup,
 } as const satisfies Record<string, (ctx: BenchContext) => Promise<CaseResult>>;
 
 export type CaseId = keyof typeof CASES;

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -258,4 +259,24 @@ export async function createStopped(client: LxdClient, names: readonly string[],
     }
   };
   await Promise.all(Array.from({ length: parallel }, one));
+}
+
+// ---------------------------------------------------------------------------------- the built CLI
+
+export const CLI_MAIN = join(REPO_DIR, 'dist', 'cli', 'main.js');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ (what `lxdkit` runs) when it is missing or older than lib/. */
+export async function ensureBuilt(): Promise<void> {
+  if (existsSync(CLI_MAIN) && statSync(CLI_MAIN).mtimeMs >= newestMtime(join(REPO_DIR, 'lib'))) return;
+  const r = await run('npm', ['run', '--silent', 'build']);
+  if (r.code !== 0) throw new Error(`npm run build failed: ${r.stderr.slice(-1500)}`);
 }

@@ -3,7 +3,8 @@
  *
  *   npm run bench                      full run, writes bench/RESULTS.md
  *   npm run bench -- --quick           small counts, prints the report (what the test suite runs)
- *   npm run bench -- --only launch     one case (request-overhead, listing, launch, operation-wait, memory)
+ *   npm run bench -- --only launch     one case (request-overhead, listing, launch, operation-wait, memory,
+ *                                      exec, transfer, startup)
  *   npm run bench -- --out FILE        write the report elsewhere
  *   npm run bench -- --render          re-render bench/RESULTS.md from the last full run's numbers
  *                                      (bench/.work/last-result.json) and the current bench/analysis.md

@@ -275,6 +275,75 @@ async function importImage(a: Args): Promise<unknown> {
   return { wallMs: performance.now() - t0, fingerprint, maxRssKiB: process.resourceUsage().maxRSS };
 }
 
+/**
+ * Case 2, equal work: the names and status of every container of the model, as a caller needs them
+ * (one recursive listing carries both).
+ */
+async function listStatus(a: Args): Promise<unknown> {
+  const socketPath = str(a, 'socketPath');
+  const project = str(a, 'project');
+  const prefix = str(a, 'prefix');
+  const iterations = num(a, 'iterations');
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  const found: number[] = [];
+  const client = new LxdClient({ socketPath, project });
+  const once = async (): Promise<{ name: string; status: string }[]> =>
+    (await client.instances.list({ recursion: 1 })).filter((i) => i.type === 'container' && i.name.startsWith(prefix)).map((i) => ({ name: i.name, status: i.status }));
+  await once();
+  for (let i = 0; i < iterations; i++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const got = await once();
+    walls.push(performance.now() - t0);
+    cpus.push(cpuMs(cpu0));
+    found.push(got.filter((g) => g.status !== '').length);
+  }
+  await client.close();
+  return { wallMs: walls, cpuMs: cpus, found };
+}
+
+/** Case 6: `count` round trips of `true` through execOutput(), one after another, after a warm-up. */
+async function exec(a: Args): Promise<unknown> {
+  const client = new LxdClient({ socketPath: str(a, 'socketPath'), project: str(a, 'project') });
+  const name = str(a, 'name');
+  for (let i = 0; i < num(a, 'warmup', 2); i++) await client.instances.execOutput(name, { command: ['true'] });
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < num(a, 'count'); i++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const r = await client.instances.execOutput(name, { command: ['true'] });
+    walls.push(performance.now() - t0);
+    cpus.push(cpuMs(cpu0));
+    if (r.exitCode !== 0) throw new Error(`true exited with ${r.exitCode}`);
+  }
+  await client.close();
+  return { wallMs: walls, cpuMs: cpus };
+}
+
+/** Case 7: push a local file into the instance (streamed) and report this process's peak RSS. */
+async function push(a: Args): Promise<unknown> {
+  const client = new LxdClient({ socketPath: str(a, 'socketPath'), project: str(a, 'project') });
+  await client.server.info();
+  const t0 = performance.now();
+  await client.instances.files.pushFile(str(a, 'name'), str(a, 'file'), str(a, 'path'), { timeoutMs: 30 * 60_000 });
+  const wallMs = performance.now() - t0;
+  await client.close();
+  return { wallMs, maxRssKiB: process.resourceUsage().maxRSS };
+}
+
+/** Case 7: pull a file from the instance into a local file (streamed) and report this process's peak RSS. */
+async function pull(a: Args): Promise<unknown> {
+  const client = new LxdClient({ socketPath: str(a, 'socketPath'), project: str(a, 'project') });
+  await client.server.info();
+  const t0 = performance.now();
+  const info = await client.instances.files.pullFile(str(a, 'name'), str(a, 'path'), str(a, 'file'), { timeoutMs: 30 * 60_000 });
+  const wallMs = performance.now() - t0;
+  await client.close();
+  return { wallMs, size: info.size, maxRssKiB: process.resourceUsage().maxRSS };
+}
+
 /** The peak RSS of a worker that loads lxdkit and makes one request (the fixed cost under the import). */
 async function baseline(a: Args): Promise<unknown> {
   const client = new LxdClient({ socketPath: str(a, 'socketPath') });
@@ -286,11 +355,15 @@ async function baseline(a: Args): Promise<unknown> {
 const tasks: Record<string, (a: Args) => Promise<unknown>> = {
   get,
   list,
+  'list-status': listStatus,
   launch,
   'launch-client': launchClient,
   wait,
   import: importImage,
   baseline,
+  exec,
+  push,
+  pull,
   'scale-list': scaleList,
   'scale-list-peak': scaleListPeak,
   'scale-events': scaleEvents,

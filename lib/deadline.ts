@@ -27,6 +27,9 @@ export interface Deadline {
   clear(): void;
 }
 
+/** The longest delay a Node timer takes (about 24.8 days); longer deadlines wait this long. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** True for a usable deadline: a positive, finite number of milliseconds. */
 export function isValidTimeout(ms: unknown): ms is number {
   return typeof ms === 'number' && Number.isFinite(ms) && ms > 0;
@@ -45,10 +48,11 @@ export function deadline(signal: AbortSignal | undefined, timeoutMs: number, onA
     clear();
     onAbort?.(reason);
   };
+  // Node's timers hold at most 2^31 - 1 ms (24.8 days); a longer one would fire at once
   const timer = setTimeout(() => {
     timedOut = true;
     fire(new DeadlineExceeded(timeoutMs));
-  }, timeoutMs);
+  }, Math.min(timeoutMs, MAX_TIMER_MS));
   const onCallerAbort = (): void => fire(signal?.reason);
   function clear(): void {
     clearTimeout(timer);

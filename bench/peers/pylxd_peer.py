@@ -63,6 +63,61 @@ def task_list(args):
     return {"wallMs": walls, "cpuMs": cpus, "found": counts}
 
 
+def task_list_status(args):
+    """Names and status of the model's containers, as a pylxd user gets them: all() gives names only,
+    and reading .status fetches each container."""
+    client = pylxd.Client()
+    walls, cpus, counts = [], [], []
+    for i in range(args["iterations"] + 1):
+        wall0, cpu0 = time.perf_counter(), cpu_ms()
+        got = [(c.name, c.status) for c in client.containers.all() if c.name.startswith(args["prefix"])]
+        if i == 0:
+            continue
+        walls.append((time.perf_counter() - wall0) * 1000)
+        cpus.append(cpu_ms() - cpu0)
+        counts.append(len([s for _, s in got if s]))
+    return {"wallMs": walls, "cpuMs": cpus, "found": counts}
+
+
+def task_exec(args):
+    client = pylxd.Client()
+    container = client.containers.get(args["name"])
+    for _ in range(args.get("warmup", 2)):
+        container.execute(["true"])
+    walls, cpus = [], []
+    for _ in range(args["count"]):
+        wall0, cpu0 = time.perf_counter(), cpu_ms()
+        result = container.execute(["true"])
+        walls.append((time.perf_counter() - wall0) * 1000)
+        cpus.append(cpu_ms() - cpu0)
+        if result.exit_code != 0:
+            raise RuntimeError("true exited with %d" % result.exit_code)
+    return {"wallMs": walls, "cpuMs": cpus}
+
+
+def task_push(args):
+    client = pylxd.Client()
+    container = client.containers.get(args["name"])
+    wall0 = time.perf_counter()
+    with open(args["file"], "rb") as f:
+        data = f.read()
+    container.files.put(args["path"], data)
+    del data
+    return {"wallMs": (time.perf_counter() - wall0) * 1000, "maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
+def task_pull(args):
+    client = pylxd.Client()
+    container = client.containers.get(args["name"])
+    wall0 = time.perf_counter()
+    data = container.files.get(args["path"])
+    with open(args["file"], "wb") as f:
+        f.write(data)
+    size = len(data)
+    del data
+    return {"wallMs": (time.perf_counter() - wall0) * 1000, "size": size, "maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
 def task_wait(args):
     client = pylxd.Client()
     name = args["name"]
@@ -99,7 +154,17 @@ def task_baseline(_args):
     return {"maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
 
-TASKS = {"get": task_get, "list": task_list, "wait": task_wait, "import": task_import, "baseline": task_baseline}
+TASKS = {
+    "get": task_get,
+    "list": task_list,
+    "list-status": task_list_status,
+    "wait": task_wait,
+    "import": task_import,
+    "baseline": task_baseline,
+    "exec": task_exec,
+    "push": task_push,
+    "pull": task_pull,
+}
 
 
 def main():

@@ -2,11 +2,29 @@
  * Where the CLI writes: injected so that unit specs can run commands in-process and read the output.
  */
 export interface OutStream {
-  write(chunk: string): unknown;
+  /** Text, or bytes (command output, pulled files). */
+  write(chunk: string | Uint8Array): unknown;
   /** True on a terminal. */
   isTTY?: boolean | undefined;
   /** Terminal width (terminals only). */
   columns?: number | undefined;
+  /** Terminal height (terminals only). */
+  rows?: number | undefined;
+  /** Node streams: 'drain' after `write()` returned false. */
+  once?(event: 'drain', listener: () => void): unknown;
+  /** A terminal's 'resize' (SIGWINCH). */
+  on?(event: 'resize', listener: () => void): unknown;
+  off?(event: 'resize', listener: () => void): unknown;
+}
+
+/** What the CLI reads (`exec`'s stdin). */
+export interface InStream extends AsyncIterable<unknown> {
+  /** True on a terminal. */
+  isTTY?: boolean | undefined;
+  /** Raw mode of a terminal (keys go through unprocessed, Ctrl-C included). */
+  setRawMode?(mode: boolean): unknown;
+  /** Stops reading, so that an unread stdin does not keep the process alive. */
+  destroy?(): unknown;
 }
 
 export interface CliIo {
@@ -14,11 +32,13 @@ export interface CliIo {
   stderr: OutStream;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /** Standard input (absent: nothing to read). */
+  stdin?: InStream | undefined;
 }
 
 /** The process's own streams. */
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin };
 }
 
 /** Writes everything it is given into a string (for specs and for `--json` capture). */
@@ -28,8 +48,8 @@ export class StringStream implements OutStream {
     readonly isTTY = false,
     readonly columns: number | undefined = undefined,
   ) {}
-  write(chunk: string): boolean {
-    this.text += chunk;
+  write(chunk: string | Uint8Array): boolean {
+    this.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
     return true;
   }
 }

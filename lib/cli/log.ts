@@ -59,7 +59,7 @@ export function redactingChildren<L extends pino.Logger>(logger: L): L {
   return logger;
 }
 
-/** A pino logger for the CLI. */
+/** A pino logger for the CLI (loaded at once; `lazyCliLogger` loads it only when something is logged). */
 export async function createCliLogger(opts: LoggerOptions): Promise<Logger> {
   const { default: pino } = await import('pino');
   const base: PinoOptions = { level: opts.level satisfies Level | 'silent', base: { name: 'lxdkit' }, ...redactingPinoOptions() };
@@ -73,6 +73,63 @@ export async function createCliLogger(opts: LoggerOptions): Promise<Logger> {
     }
   }
   return asLogger(redactingChildren(pino(base, pino.destination({ fd: 2, sync: true }))));
+}
+
+/** pino's level numbers. */
+const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+type Method = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+interface LazyRoot {
+  threshold: number;
+  real: Logger | undefined;
+  loading: Promise<void> | undefined;
+  queue: { chain: Record<string, unknown>[]; method: Method; args: unknown[] }[];
+  load: () => Promise<Logger>;
+}
+
+/**
+ * The CLI's logger: the same pino logger as `createCliLogger`, but pino is loaded only when a line at
+ * an enabled level is written (most commands log nothing at the default level `warn`, so they never
+ * load it). Lines written while it loads are written, in order, once it has.
+ */
+export function lazyCliLogger(opts: LoggerOptions): Logger {
+  const root: LazyRoot = { threshold: LEVEL_VALUES[opts.level] ?? 40, real: undefined, loading: undefined, queue: [], load: () => createCliLogger(opts) };
+  return lazyNode(root, []);
+}
+
+function lazyNode(root: LazyRoot, chain: Record<string, unknown>[]): Logger {
+  const write = (method: Method) => (...args: unknown[]): void => {
+    if ((LEVEL_VALUES[method] ?? 0) < root.threshold) return;
+    if (root.real) {
+      emit(root.real, chain, method, args);
+      return;
+    }
+    root.queue.push({ chain, method, args });
+    root.loading ??= root.load().then(
+      (real) => {
+        root.real = real;
+        for (const q of root.queue.splice(0)) emit(real, q.chain, q.method, q.args);
+      },
+      () => {
+        root.queue.length = 0;
+      },
+    );
+  };
+  return {
+    trace: write('trace') as Logger['trace'],
+    debug: write('debug') as Logger['debug'],
+    info: write('info') as Logger['info'],
+    warn: write('warn') as Logger['warn'],
+    error: write('error') as Logger['error'],
+    child: (bindings) => lazyNode(root, [...chain, bindings]),
+    isLevelEnabled: (level) => (LEVEL_VALUES[level] ?? 0) >= root.threshold,
+  };
+}
+
+function emit(real: Logger, chain: Record<string, unknown>[], method: Method, args: unknown[]): void {
+  const l = chain.reduce<Logger>((acc, b) => acc.child(b), real);
+  (l[method] as (...a: unknown[]) => void)(...args);
 }
 
 /** pino's logger type has an index signature (custom levels); lxdkit only needs the Logger subset. */

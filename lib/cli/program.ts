@@ -8,11 +8,13 @@ import type { Logger } from '../logger.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
 import type { CliIo } from './io.js';
-import { createCliLogger, LOG_LEVELS, parseLogLevel } from './log.js';
+import { lazyCliLogger, LOG_LEVELS, parseLogLevel } from './log.js';
 // Commands are loaded when they run, so `lxdkit --help` (and each command) loads only what it needs.
 import type { CreateOptions as ContainerCreateOptions } from './commands/container.js';
 import type { DemoOptions } from './commands/demo.js';
 import type { ClusterMembersOptions } from './commands/cluster.js';
+import type { ExecCommandOptions } from './commands/exec.js';
+import type { PushCommandOptions } from './commands/file.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -26,7 +28,8 @@ Exit codes:
   7    LXD or Incus refused the request or an operation failed
   8    timed out
   10   profile diff --exit-code: there are differences
-  130  interrupted`;
+  130  interrupted
+  exec exits with the command's own exit status (127: the program is not there)`;
 
 function version(): string {
   try {
@@ -65,7 +68,7 @@ export interface RunOptions {
 function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): Command {
   const program = new Command('lxdkit');
   program
-    .description('Drive LXD (or Incus) from a shell or a script: status, profiles as YAML files, containers of a model, images, events.')
+    .description('Drive LXD (or Incus) from a shell or a script: status, profiles as YAML files, containers of a model, images, events, and inside instances: exec, files, snapshots, backups.')
     .version(version(), '-V, --version')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: (s, write) => write(s) })
     .exitOverride()
@@ -173,6 +176,99 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .action((metadata: string, rootfs: string | undefined, o: { alias?: string[]; public?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/image.js')).imageImport(ctx, metadata, rootfs, o)));
 
   program
+    .command('exec')
+    .description("run a command in an instance: stdin, stdout and stderr wired through, a pty when stdin and stdout are terminals; exits with the command's status")
+    .argument('<instance>', 'instance name')
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .option('--env <KEY=VALUE>', 'an environment variable (repeat for more)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--cwd <dir>', 'working directory inside the instance')
+    .option('--user <uid>', 'user id to run as', int('--user'))
+    .option('--group <gid>', 'group id to run as', int('--group'))
+    .option('-t, --force-interactive', 'a pty even when stdin or stdout is not a terminal')
+    .option('-T, --force-noninteractive', 'no pty, even on a terminal')
+    .action((instance: string, command: string[], o: ExecCommandOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/exec.js')).execCommand(ctx, instance, command, o)));
+
+  const file = program.command('file').description('files in instances, streamed (never held in memory)');
+  file
+    .command('push')
+    .description('push local files (-r: directories) to <instance>/<path>; several files, or a path ending in /, go into that directory')
+    .argument('<sources...>', 'local files (and the target <instance>/<path> last)')
+    .option('-r, --recursive', 'push directories and what is in them')
+    .option('-p, --create-dirs', 'create missing parent directories')
+    .option('--mode <mode>', 'permissions of new files, e.g. 0640 (default: the local file\'s)')
+    .option('--uid <uid>', 'owner of new files', int('--uid'))
+    .option('--gid <gid>', 'group of new files', int('--gid'))
+    .action((args: string[], o: PushCommandOptions, cmd: Command) => run(cmd, async (ctx) => {
+      if (args.length < 2) throw new CliError(ExitCode.USAGE, 'give local files and then <instance>/<path>');
+      return (await import('./commands/file.js')).filePush(ctx, args.slice(0, -1), args.at(-1)!, o);
+    }));
+  file
+    .command('pull')
+    .description('pull <instance>/<path> (-r: a directory) to a local path; several go into a local directory; - writes one file to stdout')
+    .argument('<sources...>', '<instance>/<path> sources (and the local target last)')
+    .option('-r, --recursive', 'pull directories and what is in them')
+    .action((args: string[], o: { recursive?: boolean }, cmd: Command) => run(cmd, async (ctx) => {
+      if (args.length < 2) throw new CliError(ExitCode.USAGE, 'give <instance>/<path> and then a local target');
+      return (await import('./commands/file.js')).filePull(ctx, args.slice(0, -1), args.at(-1)!, o);
+    }));
+  file
+    .command('delete')
+    .description('delete files, symlinks or empty directories (-r: directories and what is in them)')
+    .argument('<targets...>', '<instance>/<path>')
+    .option('-r, --recursive', 'delete directories and what is in them')
+    .action((targets: string[], o: { recursive?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/file.js')).fileDelete(ctx, targets, o)));
+  file
+    .command('list')
+    .description('the entries of a directory, with their type, mode and owner')
+    .argument('<target>', '<instance>/<path>')
+    .action((target: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/file.js')).fileList(ctx, target)));
+
+  const snapshot = program.command('snapshot').description('snapshots of an instance');
+  snapshot
+    .command('create')
+    .description('take a snapshot (LXD names it snapN unless given a name)')
+    .argument('<instance>', 'instance name')
+    .argument('[snapshot]', 'snapshot name')
+    .option('--expiry <when>', 'when LXD deletes it: 30m, 12h, 7d, 2w, or a date')
+    .option('--stateful', 'with the running state')
+    .action((instance: string, name: string | undefined, o: { expiry?: string; stateful?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/snapshot.js')).snapshotCreate(ctx, instance, name, o)));
+  snapshot
+    .command('list')
+    .description("an instance's snapshots (--json for scripts)")
+    .argument('<instance>', 'instance name')
+    .action((instance: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/snapshot.js')).snapshotList(ctx, instance)));
+  snapshot
+    .command('restore')
+    .description('bring the instance back to a snapshot')
+    .argument('<instance>', 'instance name')
+    .argument('[snapshot]', 'snapshot name')
+    .option('--stateful', 'with the running state saved in the snapshot')
+    .action((instance: string, name: string | undefined, o: { stateful?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/snapshot.js')).snapshotRestore(ctx, instance, name, o)));
+  snapshot
+    .command('delete')
+    .description('delete a snapshot')
+    .argument('<instance>', 'instance name')
+    .argument('[snapshot]', 'snapshot name')
+    .action((instance: string, name: string | undefined, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/snapshot.js')).snapshotDelete(ctx, instance, name)));
+
+  const backup = program.command('backup').description('backup tarballs of instances, streamed to and from disk');
+  backup
+    .command('export')
+    .description('make a backup of an instance, download it to <file>, delete it from the server')
+    .argument('<instance>', 'instance name')
+    .argument('<file>', 'the tarball to write')
+    .option('--instance-only', 'without the snapshots')
+    .option('--compression <algorithm>', 'gzip (default), none, xz, zstd, ...')
+    .action((instance: string, f: string, o: { instanceOnly?: boolean; compression?: string }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/backup.js')).backupExport(ctx, instance, f, o)));
+  backup
+    .command('import')
+    .description('make an instance from a backup tarball (streamed from disk)')
+    .argument('<file>', 'the tarball')
+    .option('--name <instance>', 'the new instance\'s name (default: the one in the backup)')
+    .option('--pool <pool>', 'the storage pool (default: the backup\'s)')
+    .action((f: string, o: { name?: string; pool?: string }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/backup.js')).backupImport(ctx, f, o)));
+
+  program
     .command('events')
     .description('stream LXD events: one JSON line per event when piped (or --json), a short line on a terminal')
     .option('--type <types...>', 'event types: lifecycle, operation, logging (default: all)')
@@ -214,7 +310,7 @@ export async function runCli(argv: readonly string[], io: CliIo, opts: RunOption
   const program = buildProgram(io, async (cmd, work) => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const level = parseLogLevel(g.logLevel ?? 'warn');
-    const logger = opts.logger ?? (await createCliLogger({ level, pretty: io.stderr.isTTY === true }));
+    const logger = opts.logger ?? lazyCliLogger({ level, pretty: io.stderr.isTTY === true });
     const { LxdClient } = await import('../lxd/client.js');
     ctx = new CliContext(io, g, logger, (options) => new LxdClient(options));
     if (opts.signal) {

@@ -142,6 +142,7 @@ export class LxdClient {
       logger: this.logger,
       hub: this.hub,
       serverKind: (opts) => this.serverKind(opts),
+      hasExtension: (name, opts) => this.server.hasExtension(name, opts),
       operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
     }));
     this.server = new ServerResource(api);

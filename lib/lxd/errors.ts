@@ -9,7 +9,7 @@ import type { OperationData } from './schemas.js';
 export const LxdErrorCode = errorCodes('LXD_ERR', [
   'CONNECTION', 'TIMEOUT', 'API', 'NOT_FOUND', 'CONFLICT', 'ETAG_MISMATCH', 'FORBIDDEN', 'OPERATION_FAILED',
   'INVALID_RESPONSE', 'RESPONSE_TOO_LARGE', 'OPERATION_LOST', 'EXTENSION_MISSING', 'INVALID_ARGUMENT',
-  'EVENTS', 'MEMBER_UNREACHABLE',
+  'EVENTS', 'MEMBER_UNREACHABLE', 'INSTANCE_NOT_RUNNING', 'COMMAND_NOT_FOUND', 'STREAM_LOST', 'OUTPUT_TOO_LARGE',
 ]);
 export type LxdErrorCode = CodeOf<typeof LxdErrorCode>;
 
@@ -238,6 +238,57 @@ export class LxdMemberUnreachableError extends LxdApiError {
     if (member === undefined || member === this.member) return this;
     const { status, errorCode, method, path, project, lxdMessage } = this;
     return new LxdMemberUnreachableError({ status, errorCode, method, path, project, lxdMessage, member }, { cause: this.cause });
+  }
+}
+
+/** LXD refused to run a command: the instance is stopped (or frozen). Start it first. */
+export class LxdInstanceNotRunningError extends LxdApiError {
+  override readonly name = 'LxdInstanceNotRunningError';
+  constructor(details: ApiErrorDetails, options?: { cause?: unknown }) {
+    super(details, LxdErrorCode.INSTANCE_NOT_RUNNING, options);
+  }
+}
+
+/**
+ * The command of an exec does not exist in the instance. LXD reports exit status 127 as "Command not
+ * found" whether the program is missing or the command itself exited with 127; lxdkit tells the two
+ * apart by looking for the program (see docs/exec.md), and only a missing program is this error.
+ */
+export class LxdCommandNotFoundError extends LxdError {
+  override readonly name = 'LxdCommandNotFoundError';
+  constructor(
+    readonly instance: string,
+    readonly command: readonly string[],
+    /** Where lxdkit looked for the program. */
+    readonly searched: readonly string[],
+  ) {
+    super(LxdErrorCode.COMMAND_NOT_FOUND, `${instance}: command not found: ${command[0] ?? ''}${searched.length ? ` (looked in ${searched.join(', ')})` : ''}`);
+  }
+}
+
+/**
+ * A websocket of an exec session closed (or failed) before its stream ended: the output is incomplete.
+ * `stream` names it: `stdin`, `stdout`, `stderr`, `pty` or `control`.
+ */
+export class LxdStreamLostError extends LxdError {
+  override readonly name = 'LxdStreamLostError';
+  constructor(
+    readonly stream: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(LxdErrorCode.STREAM_LOST, message, options);
+  }
+}
+
+/** A command's output passed the size cap of `execOutput()`; the command was stopped. */
+export class LxdOutputTooLargeError extends LxdError {
+  override readonly name = 'LxdOutputTooLargeError';
+  constructor(
+    readonly stream: 'stdout' | 'stderr',
+    readonly maxBytes: number,
+  ) {
+    super(LxdErrorCode.OUTPUT_TOO_LARGE, `the command wrote more than ${maxBytes} bytes to ${stream}; raise maxOutputBytes, or read the output as a stream with exec()`);
   }
 }
 

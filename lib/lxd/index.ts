@@ -15,6 +15,26 @@ export {
 } from './validate.js';
 export type { CallOptions, EtagOptions, TargetOptions, WithEtag, QueryResult } from './resources/base.js';
 export type { InstanceListOptions, StateChange, InstancesResource } from './resources/instances.js';
+export { ExecProcess, DEFAULT_MAX_OUTPUT_BYTES, type ExecInput, type ExecOptions, type ExecOutput, type ExecOutputOptions, type ExecResult } from './resources/instance-exec.js';
+export type { InstanceConsole, InstanceLogs } from './resources/console.js';
+export {
+  parseMode,
+  validateInstancePath,
+  type FileInfo,
+  type FileType,
+  type InstanceFiles,
+  type MkdirOptions,
+  type PulledFile,
+  type PushData,
+  type PushOptions,
+  type PushRecursiveOptions,
+  type RecursiveOptions,
+  type TransferOptions,
+  type TransferProgress,
+  type TreeTransfer,
+} from './resources/instance-files.js';
+export { SnapshotSchema, validateSnapshotName, type LxdSnapshot, type SnapshotCreate, type InstanceSnapshots } from './resources/snapshots.js';
+export { BackupSchema, type LxdBackup, type BackupCreate, type CreateFromBackupOptions, type DownloadedBackup, type ExportOptions, type InstanceBackups } from './resources/backups.js';
 export type { ListOptions, ProfilesResource } from './resources/profiles.js';
 export type { ImageFiles, ImportOptions, UploadOptions, UploadProgress, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
 export type { NetworksResource, StoragePoolsResource } from './resources/networks.js';

@@ -4,9 +4,12 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
-import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
-import WebSocket from 'ws';
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Agent, Dispatcher } from 'undici';
+import type WebSocket from 'ws';
+import { lazyModule } from '../lazy.js';
 import { deadline, DeadlineExceeded, isValidTimeout } from '../deadline.js';
 import type { Logger } from '../logger.js';
 import {
@@ -19,7 +22,49 @@ import {
 } from './errors.js';
 import { buildQuery, type QueryValue } from './path.js';
 import { EnvelopeSchema, type Envelope } from './schemas.js';
+import { RawDownloadError, rawDownload } from './raw-download.js';
 import { resolveSocketPath, type ServerKind } from './socket.js';
+
+/**
+ * undici's connection pool alone: its package entry also loads fetch, its websocket, caches and mocks,
+ * which lxdkit does not use (that is half of undici's load time and memory). The entry is the
+ * fallback should a future undici move the file.
+ */
+const undiciAgent = lazyModule<{ Agent: typeof Agent } | typeof Agent>('undici/lib/dispatcher/agent.js');
+function AgentClass(): typeof Agent {
+  try {
+    const mod = undiciAgent();
+    return typeof mod === 'function' ? mod : mod.Agent;
+  } catch {
+    return lazyModule<{ Agent: typeof Agent }>('undici')().Agent;
+  }
+}
+
+/** The websocket library, loaded with the first websocket (a client that only makes requests never loads it). */
+const ws = lazyModule<typeof import('ws')>('ws');
+
+let wasmTuned = false;
+
+/**
+ * undici parses HTTP with llhttp compiled to WebAssembly. After the first few responses V8 recompiles
+ * it with its optimising tier in a background thread, which leaves ~35 MiB of the process's memory
+ * behind (measured on Node 20: a client's peak RSS goes from ~84 to ~120 MiB after one request) for
+ * no speed that matters on LXD's small answers. lxdkit raises V8's tier-up budget once per process
+ * so that only WebAssembly that is really hot gets there; a `--wasm-*` flag of your own wins
+ * (nothing is changed when NODE_OPTIONS or the command line set one).
+ */
+function tuneWasmTiering(): void {
+  if (wasmTuned) return;
+  wasmTuned = true;
+  if ([...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].some((a) => a.includes('wasm'))) return;
+  try {
+    // loaded only here: the one use of node:v8
+    const { setFlagsFromString } = lazyModule<typeof import('node:v8')>('node:v8')();
+    setFlagsFromString('--wasm-tiering-budget=1000000000');
+  } catch {
+    // not fatal: only memory is at stake
+  }
+}
 
 /** Origin used for requests over the unix socket (the Host header is meaningless there). */
 export const LOCAL_ORIGIN = 'http://unix.socket';
@@ -203,6 +248,136 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
   }
 }
 
+/** A response whose body is handed back as a stream (file pulls, backup downloads). */
+export interface StreamResponse {
+  status: number;
+  /** The response headers, names in lower case (the first value of each). */
+  headers: Record<string, string>;
+  /**
+   * The body, with backpressure: the connection is read only as fast as the body is consumed. It ends
+   * with an error when the deadline passes (LxdTimeoutError), the caller aborts (the abort reason) or
+   * the connection fails (LxdConnectionError); destroying it drops the exchange.
+   */
+  body: Readable;
+}
+
+/** The largest error body read from a streamed exchange (an LXD error envelope is a few hundred bytes). */
+const MAX_STREAM_ERROR_BYTES = 1024 * 1024;
+
+/**
+ * An undici dispatch handler that hands the body back as a Readable with backpressure (undici is
+ * paused while the Readable is full). A status >= 400 is collected (capped) instead, for the envelope.
+ */
+class StreamingHandler implements Dispatcher.DispatchHandler {
+  private abortExchange: ((err?: Error) => void) | undefined;
+  private resumeExchange: (() => void) | undefined;
+  private paused = false;
+  private reason: unknown;
+  private headersSeen = false;
+  private done = false;
+  private status = 0;
+  private errorChunks: Buffer[] | undefined;
+  private errorSize = 0;
+  private readonly headers: Record<string, string> = {};
+  private readonly body: Readable;
+  private readonly dl;
+
+  constructor(
+    private readonly onResponse: (r: { status: number; headers: Record<string, string>; body?: Readable; text?: string }) => void,
+    private readonly onFailure: (err: unknown) => void,
+    private readonly mapError: (err: unknown) => unknown,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ) {
+    this.body = new Readable({
+      highWaterMark: 64 * 1024,
+      read: () => {
+        if (!this.paused) return;
+        this.paused = false;
+        this.resumeExchange?.();
+      },
+      destroy: (err, cb) => {
+        // the consumer gave up (or the body failed): drop the exchange, stop the deadline
+        if (!this.done) {
+          this.done = true;
+          this.dl.clear();
+          this.abortExchange?.(err ?? new Error('the response body was destroyed'));
+        }
+        cb(err);
+      },
+    });
+    this.dl = deadline(signal, timeoutMs, (reason) => this.abort(reason));
+  }
+
+  private abort(reason: unknown): void {
+    if (this.done) return;
+    this.reason = reason ?? new Error('aborted');
+    const err = this.reason instanceof Error ? this.reason : new Error(String(this.reason));
+    this.abortExchange?.(err);
+    this.fail(this.mapError(this.reason));
+  }
+
+  private fail(err: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.dl.clear();
+    if (this.headersSeen && this.errorChunks === undefined) this.body.destroy(err instanceof Error ? err : new Error(String(err)));
+    else this.onFailure(err);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.reason !== undefined) {
+      abort(this.reason instanceof Error ? this.reason : new Error(String(this.reason)));
+      return;
+    }
+    this.abortExchange = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    this.resumeExchange = resume;
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toString('latin1').toLowerCase();
+      this.headers[name] ??= rawHeaders[i + 1]!.toString('utf8');
+    }
+    if (statusCode >= 400) {
+      this.errorChunks = [];
+      return true;
+    }
+    this.headersSeen = true;
+    this.onResponse({ status: statusCode, headers: this.headers, body: this.body });
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return false;
+    if (this.errorChunks) {
+      this.errorSize += chunk.length;
+      if (this.errorSize <= MAX_STREAM_ERROR_BYTES) this.errorChunks.push(chunk);
+      return true;
+    }
+    if (this.body.push(chunk)) return true;
+    this.paused = true;
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.done) return;
+    this.done = true;
+    this.dl.clear();
+    if (this.errorChunks) {
+      this.onResponse({ status: this.status, headers: this.headers, text: Buffer.concat(this.errorChunks).toString('utf8') });
+      return;
+    }
+    this.body.push(null);
+  }
+
+  onError(err: Error): void {
+    this.fail(this.mapError(err));
+  }
+}
+
 /** A body passed the size limit (mapped to LxdResponseTooLargeError by the transport). */
 class ResponseTooLarge extends Error {
   constructor(readonly maxBytes: number) {
@@ -225,6 +400,7 @@ export class Transport {
   private closed = false;
 
   constructor(opts: TransportOptions) {
+    tuneWasmTiering();
     this.opts = opts;
     this.remote = opts.url !== undefined;
     this.url = opts.url !== undefined ? new URL(opts.url) : undefined;
@@ -276,7 +452,7 @@ export class Transport {
     if (this.closed) throw new LxdConnectionError(this.endpoint, undefined, `${this.endpoint}: the client was closed; make a new LxdClient`);
     if (!this.dispatcher) {
       const connect = this.remote ? this.tlsConnectOptions() : { socketPath: this.endpoint };
-      this.dispatcher = new Agent({
+      this.dispatcher = new (AgentClass())({
         connect,
         keepAliveTimeout: 20_000,
         keepAliveMaxTimeout: 25_000,
@@ -370,11 +546,109 @@ export class Transport {
   }
 
   /**
+   * A request whose response body is handed back as a stream (file pulls, backup downloads), with the
+   * same deadline, abort and error mapping as `request()`: the deadline covers the whole exchange,
+   * body included. An error status is decoded from LXD's envelope and thrown (typed), as `request()`
+   * does; a success gives the status, the headers and the body, which the caller must consume or destroy.
+   */
+  async requestStream(method: string, path: string, opts: Omit<RequestOptions, 'rawBody'> = {}): Promise<StreamResponse> {
+    const fullPath = `${this.basePath}${path}${buildQuery(opts.query)}`;
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    if (!isValidTimeout(timeoutMs)) throw new LxdValidationError('timeoutMs', `${timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
+    const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? 'lxdkit', ...opts.headers };
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = 'application/json';
+    }
+    if (opts.etag) headers['if-match'] = opts.etag;
+    const mapError = (err: unknown): unknown => {
+      if (err instanceof DeadlineExceeded) return new LxdTimeoutError(`${method} ${path}: the transfer did not finish within ${timeoutMs} ms; raise timeoutMs or check the daemon`, { timeoutMs, method, path }, { cause: err });
+      if (opts.signal?.aborted) return opts.signal.reason;
+      return this.connectionError(err) ?? err;
+    };
+    const started = performance.now();
+    const res = await new Promise<{ status: number; headers: Record<string, string>; body?: Readable; text?: string }>((resolve, reject) => {
+      if (opts.signal?.aborted) {
+        reject(opts.signal.reason);
+        return;
+      }
+      const handler = new StreamingHandler(resolve, reject, mapError, opts.signal, timeoutMs);
+      try {
+        this.getDispatcher().dispatch(
+          { origin: this.origin, path: fullPath, method: method as Dispatcher.HttpMethod, headers, body: body ?? null, headersTimeout: 0, bodyTimeout: 0 },
+          handler,
+        );
+      } catch (err) {
+        handler.onError(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug({ method, path, status: res.status, durationMs: Math.round((performance.now() - started) * 10) / 10, streamed: true }, 'lxd request');
+    if (!res.body) {
+      this.decode(method, path, res.status, res.text ?? '', opts);
+      // decode() throws for every status >= 400
+      throw new LxdResponseValidationError(method, path, [{ path: [], message: `HTTP ${res.status} without an error envelope` }]);
+    }
+    return { status: res.status, headers: res.headers, body: res.body };
+  }
+
+  /**
+   * A GET (or HEAD) whose body is written into `file` (file pulls, backup downloads), with the deadline,
+   * abort and error mapping of `request()`. Over the local socket the body goes from one reused read
+   * buffer straight to the file (no memory churn however large it is); a remote or a dispatcher of
+   * your own goes through `requestStream()`. Resolves to the status, the headers and the bytes written.
+   */
+  async requestToFile(
+    method: string,
+    path: string,
+    file: FileHandle,
+    opts: Omit<RequestOptions, 'rawBody' | 'body'> & { onBytes?: (bytes: number, total: number | undefined) => void } = {},
+  ): Promise<{ status: number; headers: Record<string, string>; bytes: number }> {
+    if (this.remote || !this.ownsDispatcher) {
+      const res = await this.requestStream(method, path, opts);
+      const length = res.headers['content-length'];
+      const total = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+      let bytes = 0;
+      const out = file.createWriteStream({ autoClose: false, highWaterMark: 256 * 1024 });
+      res.body.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        opts.onBytes?.(bytes, total);
+      });
+      await pipeline(res.body, out);
+      return { status: res.status, headers: res.headers, bytes };
+    }
+    const fullPath = `${this.basePath}${path}${buildQuery(opts.query)}`;
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    if (!isValidTimeout(timeoutMs)) throw new LxdValidationError('timeoutMs', `${timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
+    if (this.closed) throw new LxdConnectionError(this.endpoint, undefined, `${this.endpoint}: the client was closed; make a new LxdClient`);
+    const headers: Record<string, string> = { 'User-Agent': this.opts.userAgent ?? 'lxdkit', ...opts.headers };
+    if (opts.etag) headers['If-Match'] = opts.etag;
+    const dl = deadline(opts.signal, timeoutMs);
+    const started = performance.now();
+    try {
+      const res = await rawDownload({ socketPath: this.endpoint, method, path: fullPath, headers }, file, dl.signal, opts.onBytes);
+      if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug({ method, path, status: res.status, durationMs: Math.round((performance.now() - started) * 10) / 10, bytes: res.bytes }, 'lxd request');
+      if (res.errorBody !== undefined || res.status >= 300) {
+        this.decode(method, path, res.status, res.errorBody ?? '', opts);
+        throw new LxdResponseValidationError(method, path, [{ path: [], message: `HTTP ${res.status} without an error envelope` }]);
+      }
+      return res;
+    } catch (err) {
+      if (dl.timedOut) throw new LxdTimeoutError(`${method} ${path}: the transfer did not finish within ${timeoutMs} ms; raise timeoutMs or check the daemon`, { timeoutMs, method, path }, { cause: err });
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (err instanceof RawDownloadError) throw new LxdConnectionError(this.endpoint, undefined, `LXD socket ${this.endpoint}: ${err.message}`, { cause: err });
+      throw this.connectionError(err) ?? err;
+    } finally {
+      dl.clear();
+    }
+  }
+
+  /**
    * One request with an in-memory body (or none), through the dispatcher's own handler interface:
    * the response is collected into one string with no stream or AbortController in between (the
    * hot path: every API call but uploads). The deadline and the caller's signal abort it directly.
    */
-  private exchange(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<Exchanged> {
+  private exchange(method: string, path: string, headers: Record<string, string>, body: string | Buffer | Readable | AsyncIterable<Uint8Array> | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<Exchanged> {
     return new Promise<Exchanged>((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
@@ -383,7 +657,7 @@ export class Transport {
       const handler = new CollectingHandler(resolve, reject, signal, timeoutMs, this.maxResponseBytes);
       try {
         this.getDispatcher().dispatch(
-          { origin: this.origin, path, method: method as Dispatcher.HttpMethod, headers, body: body ?? null, headersTimeout: 0, bodyTimeout: 0 },
+          { origin: this.origin, path, method: method as Dispatcher.HttpMethod, headers, body: (body ?? null) as Dispatcher.DispatchOptions['body'], headersTimeout: 0, bodyTimeout: 0 },
           handler,
         );
       } catch (err) {
@@ -392,39 +666,12 @@ export class Transport {
     });
   }
 
-  /** One request with a streamed body (image uploads), through undici's request(). */
-  private async streamedExchange(method: string, path: string, headers: Record<string, string>, body: Readable | AsyncIterable<Uint8Array> | Buffer, signal: AbortSignal | undefined, timeoutMs: number): Promise<Exchanged> {
-    const dl = deadline(signal, timeoutMs);
-    try {
-      const res = await request(`${this.origin}${path}`, {
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body: body as Readable,
-        dispatcher: this.getDispatcher(),
-        signal: dl.signal,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > this.maxResponseBytes) {
-          res.body.destroy();
-          throw new ResponseTooLarge(this.maxResponseBytes);
-        }
-        chunks.push(chunk);
-      }
-      const etag = res.headers['etag'];
-      const location = res.headers['location'];
-      return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8'), etag: Array.isArray(etag) ? etag[0] : etag, location: Array.isArray(location) ? location[0] : location };
-    } catch (err) {
-      // undici rejects with its own AbortError: say which of the two fired
-      if (dl.timedOut) throw new DeadlineExceeded(timeoutMs);
-      throw err;
-    } finally {
-      dl.clear();
-    }
+  /**
+   * One request with a streamed body (image and file uploads, backups): the same dispatch as
+   * `exchange()`, undici pulling the body as the socket takes it (so it is never held in memory).
+   */
+  private streamedExchange(method: string, path: string, headers: Record<string, string>, body: Readable | AsyncIterable<Uint8Array> | Buffer, signal: AbortSignal | undefined, timeoutMs: number): Promise<Exchanged> {
+    return this.exchange(method, path, headers, body, signal, timeoutMs);
   }
 
   private decode(method: string, path: string, status: number, text: string, opts: RequestOptions): Envelope {
@@ -464,9 +711,9 @@ export class Transport {
     const q = buildQuery(query);
     if (this.url) {
       const wsUrl = `${this.url.protocol === 'https:' ? 'wss:' : 'ws:'}//${this.url.host}${this.basePath}${path}${q}`;
-      return new WebSocket(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...this.tlsConnectOptions() });
+      return new (ws().WebSocket)(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...this.tlsConnectOptions() });
     }
-    return new WebSocket(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs });
+    return new (ws().WebSocket)(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs });
   }
 
   /** Maps a websocket connection failure to a typed error. */

@@ -26,6 +26,8 @@ export const RecordedRequestSchema = z.strictObject({
   body: JsonSchema.optional(),
   /** A body that was not JSON (kept as text). */
   text: z.string().optional(),
+  /** A streamed body (a file push, an upload): its size and SHA-256, not its bytes. */
+  stream: z.strictObject({ bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 export type RecordedRequest = z.infer<typeof RecordedRequestSchema>;
 
@@ -37,6 +39,8 @@ export const RecordedResponseSchema = z.strictObject({
   body: JsonSchema.optional(),
   /** The raw body when it was not JSON (e.g. `Bad Request` from `/1.0/events` without an upgrade). */
   text: z.string().optional(),
+  /** A body that is not UTF-8 text (a file's bytes, a tarball), base64-encoded. */
+  base64: z.string().optional(),
 });
 export type RecordedResponse = z.infer<typeof RecordedResponseSchema>;
 
@@ -62,6 +66,30 @@ export const EventStreamSchema = z.strictObject({
 });
 export type EventStream = z.infer<typeof EventStreamSchema>;
 
+export const WebsocketFrameSchema = z.strictObject({
+  from: z.enum(['daemon', 'client']),
+  /** `text`: a text message (an empty one is LXD's barrier); `binary`: data. */
+  kind: z.enum(['text', 'binary']),
+  /** The message as text (a binary frame whose bytes are UTF-8 text). */
+  text: z.string().optional(),
+  /** A binary frame's bytes that are not UTF-8 text, base64-encoded. */
+  base64: z.string().optional(),
+});
+export type WebsocketFrame = z.infer<typeof WebsocketFrameSchema>;
+
+/** One websocket of an operation (an exec's stdin, stdout, stderr, pty or control), frame by frame. */
+export const RecordedWebsocketSchema = z.strictObject({
+  /** `/1.0/operations/<id>/websocket` (the secret of the query is never kept). */
+  path: z.string().startsWith('/1.0/operations/'),
+  operation: z.string(),
+  /** Which of the operation's websockets: `0`, `1`, `2` or `control`. */
+  fd: z.string(),
+  /** How many interactions had completed when it connected. */
+  after: z.number().int().min(0),
+  frames: z.array(WebsocketFrameSchema),
+});
+export type RecordedWebsocket = z.infer<typeof RecordedWebsocketSchema>;
+
 export const FixtureSchema = z.strictObject({
   format: z.literal(1),
   description: z.string().optional(),
@@ -71,6 +99,8 @@ export const FixtureSchema = z.strictObject({
   recordedAt: z.string(),
   interactions: z.array(InteractionSchema),
   events: z.array(EventStreamSchema).optional(),
+  /** Operation websockets (exec sessions), recorded through `Recorder.listen()`. */
+  websockets: z.array(RecordedWebsocketSchema).optional(),
 });
 export type Fixture = z.infer<typeof FixtureSchema>;
 

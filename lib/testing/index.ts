@@ -16,6 +16,8 @@ export {
   type RecordedEvent,
   type EventStream,
   type Json,
+  type RecordedWebsocket,
+  type WebsocketFrame,
 } from './fixture.js';
 export { normaliseFixture, FIXTURE_REDACTED_KEYS, REDACTED, RECORDED_AT, type NormaliseOptions } from './normalise.js';
 export { Recorder, RECORDED_REQUEST_HEADERS, RECORDED_RESPONSE_HEADERS, type RecorderOptions, type RecordEventsOptions } from './recorder.js';

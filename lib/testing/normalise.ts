@@ -160,7 +160,7 @@ export function normaliseFixture(fixture: Fixture, opts: NormaliseOptions = {}):
     out = out.replace(MAC, (a) => macs.get(a.toLowerCase()) || a);
     return out;
   });
-  const { format, lxd, interactions, events, description } = doc as unknown as Omit<Fixture, 'recordedAt'>;
+  const { format, lxd, interactions, events, websockets, description } = doc as unknown as Omit<Fixture, 'recordedAt'>;
   // A saved and re-read fixture must deep-equal this one.
-  return withoutUndefined({ format, description, lxd, recordedAt: RECORDED_AT, interactions, events });
+  return withoutUndefined({ format, description, lxd, recordedAt: RECORDED_AT, interactions, events, websockets });
 }

@@ -20,12 +20,15 @@ import {
   type Json,
   type RecordedRequest,
   type RecordedResponse,
+  type RecordedWebsocket,
 } from './fixture.js';
 import { normaliseFixture, type NormaliseOptions } from './normalise.js';
+import { hashing, isRecordedServerHeader, recordedBody } from './bodies.js';
+import { startRecordingProxy, type RecordingProxy } from './proxy.js';
 
-/** Response headers kept in fixtures. */
+/** Response headers kept in fixtures (and the daemon's own `X-LXD-*`/`X-Incus-*` file headers). */
 export const RECORDED_RESPONSE_HEADERS: readonly string[] = ['content-type', 'etag', 'location'];
-/** Request headers kept in fixtures (they change LXD's answer). */
+/** Request headers kept in fixtures, as they change LXD's answer (and the daemon's own `X-LXD-*`/`X-Incus-*` headers). */
 export const RECORDED_REQUEST_HEADERS: readonly string[] = ['if-match'];
 
 export interface RecorderOptions extends NormaliseOptions {
@@ -57,10 +60,6 @@ export interface RecordEventsOptions {
   signal?: AbortSignal;
 }
 
-function toText(chunks: Buffer[]): string {
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function parseJson(text: string): { ok: true; value: Json } | { ok: false } {
   if (text.trim() === '') return { ok: false };
   try {
@@ -90,6 +89,19 @@ function headerValue(headers: unknown, name: string): string | undefined {
   return undefined;
 }
 
+/** Every header as lower-case name and value, from undici's flat array, a Headers-like object or a record. */
+function headerEntries(headers: unknown): [string, string][] {
+  if (!headers || typeof headers !== 'object') return [];
+  if (Array.isArray(headers)) {
+    const out: [string, string][] = [];
+    for (let i = 0; i + 1 < headers.length; i += 2) out.push([String(headers[i]).toLowerCase(), String(headers[i + 1])]);
+    return out;
+  }
+  const entries = (headers as { entries?: unknown }).entries;
+  const list: [string, unknown][] = typeof entries === 'function' && !(headers.constructor === Object) ? [...(entries.call(headers) as Iterable<[string, unknown]>)] : Object.entries(headers as Record<string, unknown>);
+  return list.filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? String(v[0]) : String(v)]);
+}
+
 /**
  * Records request/response pairs and event streams from a real daemon into a fixture.
  *
@@ -114,7 +126,9 @@ export class Recorder {
   private readonly opts: RecorderOptions;
   private readonly recorded: Interaction[] = [];
   private readonly streams: EventStream[] = [];
+  private readonly websockets: RecordedWebsocket[] = [];
   private readonly open = new Set<WebSocket>();
+  private proxy: RecordingProxy | undefined;
 
   constructor(opts: RecorderOptions = {}) {
     this.opts = opts;
@@ -135,6 +149,22 @@ export class Recorder {
   reset(): void {
     this.recorded.length = 0;
     this.streams.length = 0;
+    this.websockets.length = 0;
+  }
+
+  /**
+   * A unix socket in front of the daemon, for `new LxdClient({ socketPath })`: its requests are recorded
+   * as through `dispatcher`, and so are the frames of operation websockets (exec sessions), which a
+   * dispatcher never sees. Events upgrades are refused, so the client waits with `/wait` (recorded).
+   */
+  async listen(): Promise<string> {
+    this.proxy ??= await startRecordingProxy({
+      dispatcher: this.dispatcher,
+      daemonSocket: this.socketPath,
+      interactions: () => this.recorded,
+      onWebsocket: (ws) => this.websockets.push(ws),
+    });
+    return this.proxy.socketPath;
   }
 
   private intercept(dispatch: Dispatcher.Dispatch, dopts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
@@ -142,6 +172,7 @@ export class Recorder {
     const req: RecordedRequest = { method: dopts.method, path, query };
     const ifMatch = headerValue(dopts.headers, 'if-match');
     if (ifMatch !== undefined) req.headers = { 'if-match': ifMatch };
+    for (const [name, value] of headerEntries(dopts.headers)) if (isRecordedServerHeader(name)) req.headers = { ...req.headers, [name]: value };
     const body = dopts.body;
     if (typeof body === 'string' || Buffer.isBuffer(body)) {
       const text = body.toString();
@@ -150,6 +181,9 @@ export class Recorder {
       else if (text !== '') req.text = text;
     } else if (body !== undefined && body !== null) {
       req.text = '[stream]';
+      // the bytes are not kept, their size and hash are (filled in as they go out)
+      const stream = (req.stream = { bytes: 0, sha256: '' });
+      dopts = { ...dopts, body: hashing(body as AsyncIterable<Uint8Array>, stream) as unknown as Dispatcher.DispatchOptions['body'] };
     }
     let status = 0;
     let headers: unknown = {};
@@ -167,7 +201,7 @@ export class Recorder {
         return handler.onResponseData?.(c, chunk);
       },
       onResponseEnd: (c, trailers) => {
-        this.recorded.push({ request: req, response: this.response(status, headers, toText(chunks)) });
+        this.recorded.push({ request: req, response: this.response(status, headers, Buffer.concat(chunks)) });
         return handler.onResponseEnd?.(c, trailers);
       },
       onResponseError: (c, err) => handler.onResponseError?.(c, err),
@@ -175,15 +209,14 @@ export class Recorder {
     return dispatch(dopts, wrapped);
   }
 
-  private response(status: number, headers: unknown, text: string): RecordedResponse {
+  private response(status: number, headers: unknown, bytes: Buffer): RecordedResponse {
     const kept: Record<string, string> = {};
     for (const name of RECORDED_RESPONSE_HEADERS) {
       const v = headerValue(headers, name);
       if (v !== undefined) kept[name] = v;
     }
-    const parsed = parseJson(text);
-    // body or text or neither, never an `undefined` key: the fixture is saved and compared with deep equality
-    return { status, headers: kept, ...(parsed.ok ? { body: parsed.value } : text !== '' ? { text } : {}) };
+    for (const [name, value] of headerEntries(headers)) if (isRecordedServerHeader(name)) kept[name] = value;
+    return { status, headers: kept, ...recordedBody(bytes) };
   }
 
   /**
@@ -248,6 +281,7 @@ export class Recorder {
       recordedAt: new Date().toISOString(),
       interactions: structuredClone(this.recorded),
       events: this.streams.length ? structuredClone(this.streams) : undefined,
+      websockets: this.websockets.length ? structuredClone(this.websockets) : undefined,
     });
     const normalised = normaliseFixture(raw, this.opts);
     return this.opts.normalise ? this.opts.normalise(normalised) : normalised;
@@ -279,6 +313,8 @@ export class Recorder {
   async close(): Promise<void> {
     for (const ws of this.open) ws.terminate();
     this.open.clear();
+    await this.proxy?.close();
+    this.proxy = undefined;
     if (this.ownsInner) await this.inner.close();
   }
 }

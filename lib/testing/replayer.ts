@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { MockAgent, type Dispatcher } from 'undici';
 import { REDACTED, redact } from '../logger.js';
 import { TestingError, TestingErrorCode } from './errors.js';
+import { responseBytes, sha256 } from './bodies.js';
 import { describeRequest, splitPath, type Fixture, type Interaction, type Json } from './fixture.js';
 
 /** A request as the replayer sees it. */
@@ -18,13 +19,16 @@ export interface ReplayRequest {
   headers?: Record<string, string | string[] | undefined> | string[] | undefined;
   /** The body as sent (JSON text for the client's requests). */
   body?: string | undefined;
+  /** The body's bytes, when the caller has them (the replay server): a streamed upload is checked by its hash. */
+  bodyBytes?: Buffer | undefined;
 }
 
 /** What the replayer answers. */
 export interface ReplayResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  /** Text, or bytes (a file's, recorded as base64). */
+  body: string | Buffer;
 }
 
 /** A request no recorded interaction matched. */
@@ -159,19 +163,24 @@ export class Replayer {
     }
     const ifMatch = headerOf(req.headers, 'if-match');
     const candidates = this.entries.filter((e) => !e.used && key(e.interaction.request.method, decodePath(e.interaction.request.path), e.interaction.request.query) === k);
-    const headerOk = (e: Entry): boolean => (e.interaction.request.headers?.['if-match'] ?? undefined) === ifMatch;
+    // If-Match, and the daemon's own headers (a file's mode, owner, type), as recorded
+    const headerOk = (e: Entry): boolean => {
+      const recorded = e.interaction.request.headers ?? {};
+      if ((recorded['if-match'] ?? undefined) !== ifMatch) return false;
+      return Object.entries(recorded).every(([name, value]) => name === 'if-match' || headerOf(req.headers, name) === value);
+    };
     const bodyOk = (e: Entry): boolean => {
       if (!this.matchBody) return true;
       const r = e.interaction.request;
       const recorded = r.body !== undefined ? r.body : r.text;
-      if (recorded === '[stream]') return true;
+      if (recorded === '[stream]') return !r.stream || r.stream.sha256 === '' || req.bodyBytes === undefined || (req.bodyBytes.length === r.stream.bytes && sha256(req.bodyBytes) === r.stream.sha256);
       return sameBody(recorded, body);
     };
     const hit = candidates.find((e) => headerOk(e) && bodyOk(e));
     if (hit) {
       hit.used = true;
       const res = hit.interaction.response;
-      const text = res.body !== undefined ? JSON.stringify(res.body) : (res.text ?? '');
+      const text = res.base64 !== undefined ? responseBytes(res) : res.body !== undefined ? JSON.stringify(res.body) : (res.text ?? '');
       const headers = { ...res.headers };
       if (!headers['content-type']) headers['content-type'] = res.body !== undefined ? 'application/json' : 'text/plain; charset=utf-8';
       this.served[hit.fixture] = (this.served[hit.fixture] ?? 0) + 1;
@@ -226,6 +235,14 @@ export class Replayer {
       }
     }
     return { ...base, closest: best ? this.label(best) : undefined, reason: 'it was never recorded' };
+  }
+
+  /**
+   * Records a mismatch found outside HTTP (an exec websocket whose client sent other data than
+   * recorded): `unmatched()` lists it and `assertDone()` fails on it.
+   */
+  reportMismatch(method: string, path: string, reason: string): void {
+    this.misses.push({ method, path, query: {}, body: undefined, closest: undefined, reason });
   }
 
   /** Requests that matched nothing, in order. */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { splitPath, type EventStream, type Fixture } from './fixture.js';
+import { ExecReplay } from './exec-replay.js';
 import { Replayer, type ReplayerOptions } from './replayer.js';
 
 export interface ReplayServer {
@@ -37,11 +38,11 @@ function typesOf(query: Record<string, string>): string {
     .join(',');
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -49,7 +50,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 /**
  * Starts a replay server for `fixtures` on a fresh socket under the system temp directory.
  *
- * HTTP requests are answered by a `Replayer` (see its matching rules). A websocket upgrade on
+ * HTTP requests are answered by a `Replayer` (see its matching rules). Operation websockets (exec
+ * sessions recorded through `Recorder.listen()`) play their recorded frames. A websocket upgrade on
  * `/1.0/events` is accepted when a fixture recorded a stream with the same `type` filter: the stream's
  * messages are sent as the interactions they followed are served. Any other events upgrade is refused
  * with LXD's `400 Bad Request`, which makes the client wait for operations with `/wait` (what the
@@ -74,13 +76,16 @@ export async function startReplayServer(fixtures: Fixture | readonly Fixture[], 
     }
   };
   const stopListening = replayer.onServed(() => flush());
+  const exec = new ExecReplay(replayer.fixtures, (path, reason) => replayer.reportMismatch('WEBSOCKET', path, reason));
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void readBody(req).then(
-      (body) => {
-        const r = replayer.handle({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body });
-        res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
-        res.end(r.body);
+      (bytes) => {
+        const r = replayer.handle({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: bytes.toString('utf8'), bodyBytes: bytes });
+        // an exec answer: its websockets get secrets of their own (the recording has none)
+        const body = typeof r.body === 'string' ? exec.rewriteAnswer(r.body) : r.body;
+        res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
       },
       () => res.destroy(),
     );
@@ -88,6 +93,10 @@ export async function startReplayServer(fixtures: Fixture | readonly Fixture[], 
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { path, query } = splitPath(req.url ?? '/');
+    if (/^\/1\.0\/operations\/[^/]+\/websocket$/.test(path) && exec.knows(query['secret'])) {
+      wss.handleUpgrade(req, socket, head, (ws) => exec.attach(ws, query['secret']!));
+      return;
+    }
     const types = typesOf(query);
     let found: { fixture: number; stream: EventStream } | undefined;
     if (path === '/1.0/events') {
@@ -123,6 +132,7 @@ export async function startReplayServer(fixtures: Fixture | readonly Fixture[], 
     if (closed) return;
     closed = true;
     stopListening();
+    exec.close();
     for (const s of subscribers) s.ws.terminate();
     subscribers.clear();
     wss.close();

@@ -117,6 +117,11 @@ export interface FakeLxd {
   eventsEnabled: boolean;
   /** Sends an event to every events client. */
   emit(type: string, metadata: unknown): void;
+  /**
+   * Accepts websocket upgrades of paths matching `pattern` (exec and console websockets), handed to
+   * `handler`; `accept` may refuse one first (LXD's 403 for a wrong secret).
+   */
+  onWebsocket(pattern: RegExp, handler: (ws: WebSocket, url: URL) => void, accept?: (url: URL) => boolean): void;
   /** Drops every events connection (as a daemon restart would). */
   dropEvents(): void;
   /** An async answer whose operation ends as `spec` says. */
@@ -260,8 +265,23 @@ export async function startFakeLxd(): Promise<FakeLxd> {
   const eventClients = new Set<WebSocket>();
   const eventQueries: URLSearchParams[] = [];
   const fake = { eventsEnabled: true };
+  const wsRoutes: { pattern: RegExp; handler: (ws: WebSocket, url: URL) => void; accept?: ((url: URL) => boolean) | undefined }[] = [];
+  const wsConns = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://unix.socket');
+    const wsRoute = wsRoutes.find((r) => r.pattern.test(url.pathname));
+    if (wsRoute?.accept && !wsRoute.accept(url)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n\r\n{"type":"error","error":"permission denied","error_code":403}');
+      return;
+    }
+    if (wsRoute) {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        wsConns.add(ws);
+        ws.on('close', () => wsConns.delete(ws));
+        wsRoute.handler(ws, url);
+      });
+      return;
+    }
     if (url.pathname !== '/1.0/events' || !fake.eventsEnabled) {
       socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\nBad Request');
       return;
@@ -299,6 +319,9 @@ export async function startFakeLxd(): Promise<FakeLxd> {
     dropEvents: () => {
       for (const ws of eventClients) ws.terminate();
     },
+    onWebsocket: (pattern, handler, accept) => {
+      wsRoutes.unshift({ pattern, handler, accept });
+    },
     calls: () =>
       requests
         .filter((r) => !r.path.startsWith('/1.0/operations/') && !(r.method === 'GET' && r.path === '/1.0'))
@@ -311,6 +334,7 @@ export async function startFakeLxd(): Promise<FakeLxd> {
     close: async () => {
       for (const c of clients) await c.close();
       for (const ws of eventClients) ws.terminate();
+      for (const ws of wsConns) ws.terminate();
       wss.close();
       await new Promise<void>((resolve) => {
         server.closeAllConnections();

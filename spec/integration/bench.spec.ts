@@ -20,6 +20,9 @@ const PEERS: Record<keyof typeof CASES, string[]> = {
   launch: ['lxd-benchmark', 'lxdkit client only'],
   'operation-wait': ['pylxd'],
   memory: ['raw undici', 'pylxd', 'lxc'],
+  exec: ['pylxd', 'lxc'],
+  transfer: ['pylxd', 'lxc'],
+  startup: ['lxc', 'bare node'],
 };
 
 describe('benchmark, quick mode (npm run bench -- --quick)', function () {

@@ -2,7 +2,10 @@
  * The libvirt domain XML of a KVM guest (Juju's container/kvm/libvirt/domainxml.go), built as a
  * DOM with xmlbuilder2 so every value is escaped: no XML is assembled from strings.
  */
-import { create } from 'xmlbuilder2';
+import { lazyModule } from '../../lazy.js';
+
+/** xmlbuilder2, loaded when the first domain XML is built. */
+const xmlbuilder2 = lazyModule<typeof import('xmlbuilder2')>('xmlbuilder2');
 import { KvmError, KvmErrorCode } from './errors.js';
 
 /** A disk of the guest: the qcow2 system disk or the raw NoCloud data-source ISO. */
@@ -81,7 +84,7 @@ export function validateDomainParams(p: DomainParams): void {
 export function domainXml(p: DomainParams): string {
   validateDomainParams(p);
   const memory = String(p.memory === 0 ? 512 : p.memory);
-  const root = create().ele('domain', { type: p.domainType });
+  const root = xmlbuilder2().create().ele('domain', { type: p.domainType });
   root.ele('name').txt(p.name);
   if (p.uuid !== undefined) root.ele('uuid').txt(p.uuid);
   root.ele('vcpu').txt(String(p.cpuCores === 0 ? 1 : p.cpuCores));

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { abortable, type CallOptions } from '../../deadline.js';
 import type { Logger } from '../../logger.js';
-import { isNotFound, LxdNotFoundError, LxdResponseValidationError } from '../errors.js';
+import { isNotFound, LxdExtensionMissingError, LxdNotFoundError, LxdResponseValidationError } from '../errors.js';
 import { Operation, parseOperation } from '../operation.js';
 import type { OperationsHub } from '../operations-hub.js';
 import { lxdPath, namesFromUrls, type QueryValue } from '../path.js';
 import type { ServerKind } from '../socket.js';
-import type { RawBody, Transport } from '../transport.js';
+import type { FileHandle } from 'node:fs/promises';
+import type { RawBody, StreamResponse, Transport } from '../transport.js';
 
 export type { CallOptions } from '../../deadline.js';
 
@@ -31,6 +32,8 @@ export interface ApiContext {
   transport: Transport;
   /** Which daemon this is (from `GET /1.0`, read once): header names and a few endpoints differ. */
   serverKind: (opts?: CallOptions) => Promise<ServerKind>;
+  /** Whether the server has an API extension (from `GET /1.0`, read once). */
+  hasExtension: (name: string, opts?: CallOptions) => Promise<boolean>;
   project: string | undefined;
   /** The cluster member every call is sent to (`?target=`), from `withTarget()`. */
   target?: string | undefined;
@@ -122,6 +125,30 @@ export class Api {
     });
   }
 
+  /** A call whose response body comes back as a stream (file pulls, downloads); errors are mapped as everywhere. */
+  stream(method: string, path: string, r: Omit<Req, 'rawBody'> = {}): Promise<StreamResponse> {
+    return this.ctx.transport.requestStream(method, path, {
+      query: this.query(r),
+      body: r.body,
+      etag: r.etag,
+      headers: r.headers,
+      signal: r.signal,
+      timeoutMs: r.timeoutMs,
+    });
+  }
+
+  /** A call whose response body is written into `file` (see Transport.requestToFile). */
+  download(method: string, path: string, file: FileHandle, r: Omit<Req, 'rawBody' | 'body'> & { onBytes?: (bytes: number, total: number | undefined) => void } = {}): Promise<{ status: number; headers: Record<string, string>; bytes: number }> {
+    return this.ctx.transport.requestToFile(method, path, file, {
+      query: this.query(r),
+      etag: r.etag,
+      headers: r.headers,
+      signal: r.signal,
+      timeoutMs: r.timeoutMs,
+      ...(r.onBytes ? { onBytes: r.onBytes } : {}),
+    });
+  }
+
   /** A sync call whose metadata is parsed with `schema`. */
   async sync<S extends z.ZodType>(method: string, path: string, schema: S, r: Req = {}): Promise<WithEtag<z.infer<S>>> {
     const res = await this.raw(method, path, r);
@@ -192,4 +219,9 @@ export class Api {
       throw err;
     }
   }
+}
+
+/** Throws LxdExtensionMissingError unless the server has `extension` (`what` names the feature). */
+export async function requireExtension(api: Api, extension: string, what: string, opts: CallOptions = {}): Promise<void> {
+  if (!(await api.ctx.hasExtension(extension, opts))) throw new LxdExtensionMissingError(extension, what);
 }

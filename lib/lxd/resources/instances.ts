@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Operation } from '../operation.js';
 import { lxdPath, namesFromUrls } from '../path.js';
@@ -19,6 +20,11 @@ import {
 } from '../schemas.js';
 import { validateBody, validateInstanceName } from '../validate.js';
 import { Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
+import { InstanceConsole, InstanceLogs } from './console.js';
+import { InstanceFiles } from './instance-files.js';
+import { createFromBackup, InstanceBackups, type CreateFromBackupOptions } from './backups.js';
+import { InstanceSnapshots } from './snapshots.js';
+import { execInstance, execOutput, type ExecOptions, type ExecOutput, type ExecOutputOptions, type ExecProcess } from './instance-exec.js';
 
 export interface InstanceListOptions extends CallOptions {
   /** 0: names; 1 (default): objects; 2: objects with state, snapshots and backups. */
@@ -45,7 +51,24 @@ const UrlList = z.array(z.string());
 
 /** `/1.0/instances`: containers and virtual machines. */
 export class InstancesResource {
-  constructor(private readonly api: Api) {}
+  /** The console log: `log()`, `clearLog()`. */
+  readonly console: InstanceConsole;
+  /** The instance's log files: `list()`, `read()`, `stream()`, `delete()`. */
+  readonly logs: InstanceLogs;
+  /** Files inside instances: `pull()`, `push()`, `list()`, `mkdir()`, `delete()`, recursive variants. */
+  readonly files: InstanceFiles;
+  /** Snapshots: the collection verbs, `restore()`. */
+  readonly snapshots: InstanceSnapshots;
+  /** Backups: the collection verbs, `download()`, `downloadToFile()`, `export()`. */
+  readonly backups: InstanceBackups;
+
+  constructor(private readonly api: Api) {
+    this.console = new InstanceConsole(api);
+    this.logs = new InstanceLogs(api);
+    this.files = new InstanceFiles(api);
+    this.snapshots = new InstanceSnapshots(api);
+    this.backups = new InstanceBackups(api);
+  }
 
   list(opts?: InstanceListOptions & { recursion?: 1 }): Promise<LxdInstance[]>;
   list(opts: InstanceListOptions & { recursion: 0 }): Promise<string[]>;
@@ -82,6 +105,14 @@ export class InstancesResource {
       validateBody(z.never({ error: 'an image source needs an alias, a fingerprint or properties' }), undefined, 'instance.source');
     }
     return this.api.operation('POST', '/1.0/instances', { ...opts, body: b });
+  }
+
+  /**
+   * POST /1.0/instances with a backup tarball (a file path, streamed from disk, or a stream): a new
+   * instance from a backup, named `name` (default: the backup's), in `pool`. See docs/backups.md.
+   */
+  createFromBackup(source: string | Readable | AsyncIterable<Uint8Array>, opts: CreateFromBackupOptions = {}): Promise<Operation> {
+    return createFromBackup(this.api, source, opts);
   }
 
   /** PUT /1.0/instances/{name}: replaces the writable fields (GET it first and pass its ETag). */
@@ -121,6 +152,19 @@ export class InstancesResource {
    * PUT /1.0/instances/{name}/state: start, stop, restart, freeze, unfreeze. `timeout` is sent only
    * when given. The ETag is passed through (LXD 5.0.2 does not check it on this endpoint).
    */
+  /**
+   * Runs a command in a running instance (`POST /1.0/instances/{name}/exec`). Resolves once it runs,
+   * with its stdout and stderr as streams; `await proc.wait()` gives the exit status. See docs/exec.md.
+   */
+  exec(name: string, opts: ExecOptions): Promise<ExecProcess> {
+    return execInstance(this.api, name, opts);
+  }
+
+  /** Runs a command and collects its stdout and stderr (each up to `maxOutputBytes`, default 32 MiB). */
+  execOutput(name: string, opts: ExecOutputOptions): Promise<ExecOutput> {
+    return execOutput(this.api, name, opts);
+  }
+
   async setState(name: string, change: StateChange, opts: EtagOptions = {}): Promise<Operation> {
     validateInstanceName(name);
     const body: Record<string, unknown> = { action: change.action };

@@ -1,0 +1,73 @@
+/**
+ * `lxdkit backup export <instance> <file>` and `lxdkit backup import <file> [--name <new instance>]`:
+ * backup tarballs streamed to and from disk, with progress bars on a terminal.
+ */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { CliContext } from '../context.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { renderFields } from '../output.js';
+
+/** No deadline for a transfer the user starts by hand (the longest a Node timer takes). */
+const NO_DEADLINE_MS = 2 ** 31 - 1;
+const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
+
+export async function backupExport(ctx: CliContext, instance: string, file: string, o: { instanceOnly?: boolean; compression?: string }): Promise<void> {
+  const target = resolve(ctx.io.cwd, file);
+  const progress = ctx.progress();
+  const line = progress.line(instance);
+  line.update(undefined, 'making the backup');
+  let size: number;
+  try {
+    ({ size } = await ctx.client().instances.backups.export(instance, target, {
+      signal: ctx.signal,
+      timeoutMs: NO_DEADLINE_MS,
+      ...(o.instanceOnly ? { instanceOnly: true } : {}),
+      ...(o.compression !== undefined ? { compressionAlgorithm: o.compression } : {}),
+      onProgress: (p) => line.update(undefined, `making the backup: ${p.text}`),
+      onDownloadProgress: (p) => line.update(p.totalBytes ? Math.floor((p.bytes / p.totalBytes) * 100) : undefined, `downloading ${mib(p.bytes)}${p.totalBytes ? ` of ${mib(p.totalBytes)}` : ''} MiB`),
+    }));
+    line.done(`${mib(size)} MiB`);
+  } catch (err) {
+    line.fail((err as Error).message);
+    throw err;
+  } finally {
+    progress.close();
+  }
+  ctx.print({ instance, file: target, size }, () => renderFields([['instance', instance], ['file', target], ['size', `${mib(size)} MiB`]]));
+}
+
+export async function backupImport(ctx: CliContext, file: string, o: { name?: string; pool?: string }): Promise<void> {
+  const source = resolve(ctx.io.cwd, file);
+  const st = await stat(source).catch((err: unknown) => {
+    throw new CliError(ExitCode.INVALID_INPUT, `${file}: ${(err as Error).message}`, { cause: err });
+  });
+  const progress = ctx.progress();
+  const line = progress.line(o.name ?? file);
+  let shown = -1;
+  let name: string;
+  try {
+    const op = await ctx.client().instances.createFromBackup(source, {
+      signal: ctx.signal,
+      timeoutMs: NO_DEADLINE_MS,
+      ...(o.name !== undefined ? { name: o.name } : {}),
+      ...(o.pool !== undefined ? { pool: o.pool } : {}),
+      onProgress: (p) => {
+        const percent = Math.floor((p.bytes / st.size) * 100);
+        if (percent === shown) return;
+        shown = percent;
+        line.update(percent, `uploading ${mib(p.bytes)} of ${mib(st.size)} MiB`);
+      },
+    });
+    const done = await op.wait({ signal: ctx.signal, timeoutMs: NO_DEADLINE_MS, onProgress: (p) => line.update(p.percent, p.text) });
+    const url = done.resources?.['instances']?.[0] ?? '';
+    name = o.name ?? decodeURIComponent(url.split('/').pop() ?? '');
+    line.done(`imported as ${name}`);
+  } catch (err) {
+    line.fail((err as Error).message);
+    throw err;
+  } finally {
+    progress.close();
+  }
+  ctx.print({ instance: name, file: source }, () => `imported ${file} as instance ${name}\n`);
+}

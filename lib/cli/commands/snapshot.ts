@@ -1,0 +1,59 @@
+/**
+ * `lxdkit snapshot create|list|restore|delete <instance> [<snapshot>]`.
+ */
+import type { CliContext } from '../context.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { renderTable } from '../output.js';
+
+const NEVER = '0001-01-01T00:00:00Z';
+
+/** `30m`, `12h`, `7d`, `2w` from now, or a date: when a snapshot expires. */
+export function parseExpiry(v: string, now = Date.now()): Date {
+  const m = /^(\d+)([mhdw])$/.exec(v);
+  if (m) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'm' | 'h' | 'd' | 'w'];
+    return new Date(now + Number(m[1]) * unit);
+  }
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new CliError(ExitCode.INVALID_INPUT, `--expiry ${v}: give a duration (30m, 12h, 7d, 2w) or a date (2030-01-31T12:00:00Z)`);
+  return d;
+}
+
+export async function snapshotCreate(ctx: CliContext, instance: string, name: string | undefined, o: { expiry?: string; stateful?: boolean }): Promise<void> {
+  const client = ctx.client();
+  const op = await client.instances.snapshots.create(
+    instance,
+    { ...(name !== undefined ? { name } : {}), ...(o.expiry !== undefined ? { expiresAt: parseExpiry(o.expiry) } : {}), ...(o.stateful ? { stateful: true } : {}) },
+    { signal: ctx.signal },
+  );
+  const done = await op.wait({ signal: ctx.signal });
+  // LXD names the snapshot in the operation's resources when it picked the name
+  const url = done.resources?.['instances']?.find((u) => u.includes('/snapshots/')) ?? '';
+  const made = name ?? decodeURIComponent(url.split('/snapshots/')[1] ?? '');
+  ctx.print({ instance, snapshot: made }, () => `created snapshot ${made} of ${instance}\n`);
+}
+
+export async function snapshotList(ctx: CliContext, instance: string): Promise<void> {
+  const snaps = await ctx.client().instances.snapshots.list(instance, { signal: ctx.signal });
+  const rows = snaps.map((s) => ({ name: s.name, createdAt: s.created_at ?? '', expiresAt: s.expires_at && s.expires_at !== NEVER ? s.expires_at : null, stateful: s.stateful }));
+  ctx.print(rows, () =>
+    renderTable(rows, [
+      { header: 'name', value: (r) => r.name },
+      { header: 'taken at', value: (r) => r.createdAt.replace(/\.\d+Z$/, 'Z') },
+      { header: 'expires at', value: (r) => r.expiresAt?.replace(/\.\d+Z$/, 'Z') ?? 'never' },
+      { header: 'stateful', value: (r) => (r.stateful ? 'yes' : 'no') },
+    ]),
+  );
+}
+
+export async function snapshotRestore(ctx: CliContext, instance: string, name: string | undefined, o: { stateful?: boolean }): Promise<void> {
+  if (!name) throw new CliError(ExitCode.USAGE, 'give the snapshot to restore: lxdkit snapshot restore <instance> <snapshot>');
+  await (await ctx.client().instances.snapshots.restore(instance, name, { signal: ctx.signal, ...(o.stateful ? { stateful: true } : {}) })).wait({ signal: ctx.signal });
+  ctx.print({ instance, restored: name }, () => `restored ${instance} to ${name}\n`);
+}
+
+export async function snapshotDelete(ctx: CliContext, instance: string, name: string | undefined): Promise<void> {
+  if (!name) throw new CliError(ExitCode.USAGE, 'give the snapshot to delete: lxdkit snapshot delete <instance> <snapshot>');
+  await (await ctx.client().instances.snapshots.delete(instance, name, { signal: ctx.signal })).wait({ signal: ctx.signal });
+  ctx.print({ instance, deleted: name }, () => `deleted snapshot ${name} of ${instance}\n`);
+}

@@ -1,0 +1,51 @@
+/**
+ * What loading lxdkit costs: the package root and `lxdkit --help` load no dependency a call has not
+ * asked for (the libvirt XML builder, YAML, websockets, the logger), so scripts and shells start fast.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { expect } from 'chai';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+
+/** The npm packages a fresh process has loaded after running `code` (an ES module). */
+function loadedAfter(code: string): Promise<string[]> {
+  const probe = `${code}
+const { createRequire } = await import('node:module');
+const cache = createRequire(import.meta.url).cache;
+const pkgs = new Set(Object.keys(cache).map((k) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(k)?.[1]).filter(Boolean));
+console.log(JSON.stringify([...pkgs].sort()));`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', TSX, '--input-type=module', '-e', probe], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${err.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '[]') as string[]);
+    });
+  });
+}
+
+describe('start-up cost', function () {
+  this.timeout(120_000);
+
+  it("import('lxdkit') loads neither xmlbuilder2, yaml, ws nor pino until a call needs them", async function () {
+    const loaded = await loadedAfter("await import('./lib/index.ts');");
+    for (const heavy of ['xmlbuilder2', 'yaml', 'ws', 'pino']) expect(loaded, heavy).not.to.include(heavy);
+  });
+
+  it('they load on first use: domainXml, cloud-init user data, a websocket', async function () {
+    const loaded = await loadedAfter(`
+const lxdkit = await import('./lib/index.ts');
+lxdkit.cloudInitUserData({ machineId: '0', userData: 'runcmd: [ls]' });
+lxdkit.domainXml({ name: 'g', domainType: 'kvm', memory: 512, cpuCores: 1, arch: 'amd64', disks: [{ driver: 'qcow2', source: '/a' }, { driver: 'raw', source: '/b' }], interfaces: [] });
+new lxdkit.LxdClient({ socketPath: '/nonexistent' }).events.subscribe({ reconnect: false }).on('error', () => {});`);
+    expect(loaded).to.include.members(['xmlbuilder2', 'yaml', 'ws']);
+  });
+
+  it('lxdkit --help loads neither the client nor its dependencies', async function () {
+    const loaded = await loadedAfter(`
+const { runCli } = await import('./lib/cli/program.ts');
+const out = { write: () => true };
+await runCli(['--help'], { stdout: out, stderr: out, env: {}, cwd: '/' });`);
+    for (const heavy of ['undici', 'zod', 'ws', 'pino', 'yaml', 'xmlbuilder2']) expect(loaded, heavy).not.to.include(heavy);
+  });
+});
