@@ -539,19 +539,19 @@ export class ExecProcess {
       candidates = path.split(':').filter((d) => d.startsWith('/')).map((d) => posix.join(d, program));
     }
     if (candidates.length === 0) return;
-    const found = await Promise.all(
-      candidates.map(async (file) => {
-        try {
-          const res = await api.stream('HEAD', lxdPath`/1.0/instances/${name}/files`, { query: { path: file }, timeoutMs: 10_000 });
-          res.body.resume();
-          return true;
-        } catch (err) {
-          // anything but "not found" leaves the question open: report the exit status as it is
-          return !LxdError.is(err, LxdErrorCode.NOT_FOUND);
-        }
-      }),
-    );
-    if (!found.some(Boolean)) throw new LxdCommandNotFoundError(name, opts.command, candidates);
+    // One directory after the other, in the PATH's order, as the shell looks (and in the same order on
+    // every run, so a recorded session replays).
+    for (const file of candidates) {
+      try {
+        const res = await api.stream('HEAD', lxdPath`/1.0/instances/${name}/files`, { query: { path: file }, timeoutMs: 10_000 });
+        res.body.resume();
+        return;
+      } catch (err) {
+        // anything but "not found" leaves the question open: report the exit status as it is
+        if (!LxdError.is(err, LxdErrorCode.NOT_FOUND)) return;
+      }
+    }
+    throw new LxdCommandNotFoundError(name, opts.command, candidates);
   }
 
   /** recordOutput: streams the log files LXD wrote into stdout and stderr (both at once), then deletes them. */
