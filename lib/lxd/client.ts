@@ -57,6 +57,12 @@ export interface LxdClientOptions {
   operationTimeoutMs?: number;
   /** The largest response body accepted, in bytes (default 256 MiB); a larger one is cut off with LxdResponseTooLargeError. */
   maxResponseBytes?: number;
+  /**
+   * Raise V8's WebAssembly tier-up budget once for the process, which keeps undici's HTTP parser off
+   * V8's optimising tier and ~35 MiB out of the process (default true; see docs/client.md, "Memory").
+   * `false` leaves V8's flags as they are, as does any `--wasm-*` flag of your own.
+   */
+  tuneWasmTiering?: boolean;
   /** An undici dispatcher (MockAgent, a recorder/replayer) instead of the socket. */
   dispatcher?: Dispatcher;
   /** Wait for operations through the events websocket (default true; false uses `/wait`). */
@@ -130,6 +136,7 @@ export class LxdClient {
         tls: options.tls,
         timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+        tuneWasmTiering: options.tuneWasmTiering,
         dispatcher: options.dispatcher,
         logger: this.logger,
         userAgent: options.userAgent,

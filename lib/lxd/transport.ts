@@ -94,6 +94,8 @@ export interface TransportOptions {
   tls?: TlsOptions | undefined;
   timeoutMs?: number | undefined;
   maxResponseBytes?: number | undefined;
+  /** Raise V8's WebAssembly tier-up budget for the process (see tuneWasmTiering); default true. */
+  tuneWasmTiering?: boolean | undefined;
   dispatcher?: Dispatcher | undefined;
   logger: Logger;
   userAgent?: string | undefined;
@@ -400,7 +402,7 @@ export class Transport {
   private closed = false;
 
   constructor(opts: TransportOptions) {
-    tuneWasmTiering();
+    if (opts.tuneWasmTiering !== false) tuneWasmTiering();
     this.opts = opts;
     this.remote = opts.url !== undefined;
     this.url = opts.url !== undefined ? new URL(opts.url) : undefined;
