@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs';
 import { abortable, isValidTimeout, sleep, withDeadline, type CallOptions } from '../../deadline.js';
 import { LxdClient } from '../../lxd/client.js';
 import { isConflict, isMemberUnreachable, isNotFound, LxdError, LxdErrorCode, LxdOperationError, LxdTimeoutError } from '../../lxd/errors.js';
-import { DEFAULT_OPERATION_TIMEOUT_MS, type Operation } from '../../lxd/operation.js';
-import { instanceWritable, type InstancesPost, type LxdInstance } from '../../lxd/schemas.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS, isFinal, type Operation } from '../../lxd/operation.js';
+import { lxdPath } from '../../lxd/path.js';
+import { instanceWritable, type InstancesPost, type LxdInstance, type OperationData } from '../../lxd/schemas.js';
 import { resolveSocketPath } from '../../lxd/socket.js';
 import { describeKeys, silentLogger, type Logger } from '../../logger.js';
 import type { Profile, ProfilePost } from '../../lxdprofile/profile.js';
@@ -108,6 +109,8 @@ function createFailed(err: unknown): LxdManagerError {
 
 const DELETE_ATTEMPTS = 3;
 const DELETE_DELAY_MS = 2_000;
+/** LXD refusing to delete an instance that runs (Incus says the same). */
+const RUNNING = /instance is running/i;
 
 /**
  * The daemon refuses a request while another operation holds the instance: another caller's create of
@@ -469,7 +472,9 @@ export class LxdManager implements TestLXDManager {
     const pause = this.#options.sleep ?? sleep;
     for (let attempt = 1; ; attempt++) {
       try {
-        const op = await this.#client.instances.setState(name, { action: 'start', timeout: -1, force: false, stateful: false }, { signal });
+        // Sent without the caller's signal, as the create is: a request cut off on its way may still
+        // start the container, and only LXD's answer lets an abandoned creation wait for that start.
+        const op = await this.#client.instances.setState(name, { action: 'start', timeout: -1, force: false, stateful: false });
         sent(op);
         await op.wait({ signal, timeoutMs: this.#operationTimeoutMs });
         return;
@@ -500,17 +505,50 @@ export class LxdManager implements TestLXDManager {
       }
     }
     await start?.wait({ timeoutMs }).catch(() => undefined);
-    await this.#cleanUp(name, 'after its creation was abandoned');
-    this.#log.info(`removed container ${goQuote(name)}, whose creation was abandoned`);
+    await this.#operationsEnded(name, timeoutMs);
+    if (await this.#cleanUp(name, 'after its creation was abandoned')) this.#log.info(`removed container ${goQuote(name)}, whose creation was abandoned`);
+    else this.#log.error(`container ${goQuote(name)} is left behind: its creation was abandoned and it could not be removed; remove it with \`lxdkit container destroy ${name}\``);
   }
 
-  /** Removes a container this manager created when a later step failed; failures are logged, never thrown. */
-  async #cleanUp(name: string, when: string): Promise<void> {
+  /**
+   * Waits until LXD runs no operation on the instance (a start whose answer never reached this call,
+   * say), so that a removal does not race it. Best effort: a failure to list is logged and ignored.
+   */
+  async #operationsEnded(name: string, timeoutMs: number): Promise<void> {
+    const paths = new Set([lxdPath`/1.0/instances/${name}`, lxdPath`/1.0/containers/${name}`]);
+    const touches = (op: OperationData): boolean =>
+      Object.values(op.resources ?? {}).some((urls) => (urls ?? []).some((url) => paths.has(url.split('?')[0] ?? url)));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      let running: OperationData[];
+      try {
+        running = (await this.#client.operations.list({ timeoutMs: deadline - Date.now() })).filter((op) => !isFinal(op) && touches(op));
+      } catch (err) {
+        this.#log.debug(`listing LXD's operations on ${goQuote(name)}: ${errorText(err)}`);
+        return;
+      }
+      if (running.length === 0) return;
+      await Promise.all(
+        running.map(async (data) => {
+          const op = await this.#client.operations.attach(data.id, { timeoutMs: deadline - Date.now() });
+          await op.wait({ timeoutMs: Math.max(1, deadline - Date.now()) });
+        }).map((p) => p.catch(() => undefined)),
+      );
+    }
+  }
+
+  /**
+   * Removes a container this manager created when a later step failed; failures are logged, never
+   * thrown. True when the container is gone.
+   */
+  async #cleanUp(name: string, when: string): Promise<boolean> {
     try {
       await this.#removeContainer(name, undefined);
+      return true;
     } catch (err) {
-      if (LxdManagerError.is(err) && isNotFound(err.cause)) return;
+      if (LxdManagerError.is(err) && isNotFound(err.cause)) return true;
       this.#log.error(`failed to remove container ${when}: ${errorText(err)}`);
+      return false;
     }
   }
 
@@ -528,24 +566,7 @@ export class LxdManager implements TestLXDManager {
   async #removeContainer(name: string, signal: AbortSignal | undefined): Promise<void> {
     const call = { signal };
     const timeoutMs = this.#operationTimeoutMs;
-    let state;
-    try {
-      state = await this.#client.instances.state(name, call);
-    } catch (err) {
-      throw new LxdManagerError(LxdManagerErrorCode.REMOVE, errorText(err), { cause: err });
-    }
-    if (state.value.status_code !== LxdStatusCode.Stopped) {
-      try {
-        const op = await this.#client.instances.setState(
-          name,
-          { action: 'stop', timeout: -1, force: true, stateful: false },
-          { signal, etag: state.etag },
-        );
-        await op.wait({ ...call, timeoutMs });
-      } catch (err) {
-        throw new LxdManagerError(LxdManagerErrorCode.REMOVE, errorText(err), { cause: err });
-      }
-    }
+    await this.#stopForRemoval(name, signal, true);
     const pause = this.#options.sleep ?? sleep;
     let last: unknown;
     for (let attempt = 1; attempt <= DELETE_ATTEMPTS; attempt++) {
@@ -554,7 +575,11 @@ export class LxdManager implements TestLXDManager {
         op = await this.#client.instances.delete(name, call);
       } catch (err) {
         if (isNotFound(err)) return;
-        throw new LxdManagerError(LxdManagerErrorCode.REMOVE, errorText(err), { cause: err });
+        // Started again since it was stopped (an operation that was still under way): stop it again.
+        if (!RUNNING.test(errorText(err)) || attempt === DELETE_ATTEMPTS) throw new LxdManagerError(LxdManagerErrorCode.REMOVE, errorText(err), { cause: err });
+        this.#log.debug(`deleting container ${goQuote(name)}, attempt ${attempt} of ${DELETE_ATTEMPTS}: ${errorText(err)}; stopping it again`);
+        if (!(await this.#stopForRemoval(name, signal, false))) return;
+        continue;
       }
       try {
         await op.wait({ ...call, timeoutMs });
@@ -567,6 +592,28 @@ export class LxdManager implements TestLXDManager {
       if (attempt < DELETE_ATTEMPTS) await pause(DELETE_DELAY_MS, signal);
     }
     throw new LxdManagerError(LxdManagerErrorCode.REMOVE, errorText(last), { cause: last });
+  }
+
+  /**
+   * Force-stops the container unless it is stopped (with the state's ETag). An unknown container is
+   * an error the first time (as in Juju); later, gone means removed (false).
+   */
+  async #stopForRemoval(name: string, signal: AbortSignal | undefined, first: boolean): Promise<boolean> {
+    let state;
+    try {
+      state = await this.#client.instances.state(name, { signal });
+    } catch (err) {
+      if (!first && isNotFound(err)) return false;
+      throw new LxdManagerError(LxdManagerErrorCode.REMOVE, errorText(err), { cause: err });
+    }
+    if (state.value.status_code === LxdStatusCode.Stopped) return true;
+    try {
+      const op = await this.#client.instances.setState(name, { action: 'stop', timeout: -1, force: true, stateful: false }, { signal, etag: state.etag });
+      await op.wait({ signal, timeoutMs: this.#operationTimeoutMs });
+    } catch (err) {
+      throw new LxdManagerError(LxdManagerErrorCode.REMOVE, errorText(err), { cause: err });
+    }
+    return true;
   }
 
   /**

@@ -108,6 +108,40 @@ describeEachServer('LxdManager under failure (real daemon)', function (server) {
     });
   }
 
+  it('an abort the moment LXD has accepted the start (its answer maybe not yet read) leaves no container once LXD is done', async function () {
+    // The start request is sent, LXD makes the operation, and the abort lands while its answer may
+    // still be on its way: the container must not be left running by a start nobody waited for.
+    const sub = lxd.events.subscribe({ types: ['operation'] });
+    try {
+      await sub.ready;
+      for (let round = 0; round < 6; round++) {
+        const machine = `8${round}`;
+        const name = mgr.namespace().hostname(machine);
+        const controller = new AbortController();
+        const reason = new Error('abort as the start is accepted');
+        const onOperation = (e: { metadata?: unknown }): void => {
+          const text = JSON.stringify(e.metadata ?? {});
+          if (/"description":"Starting (instance|container)"/.test(text) && text.includes(`/1.0/instances/${name}`)) controller.abort(reason);
+        };
+        sub.on('event', onOperation);
+        const outcome = await mgr
+          .createContainer({ machineId: machine }, {}, series, undefined, undefined, undefined, { signal: controller.signal })
+          .then(() => 'created', (e: unknown) => e);
+        sub.off('event', onOperation);
+        if (outcome === 'created') {
+          // the start ended before its event arrived: the caller's container
+          await mgr.destroyContainer(name);
+          continue;
+        }
+        expect(outcome).to.equal(reason);
+        await mgr.settled();
+        expect(await state(name), `round ${round}: no container of the aborted call is left`).to.equal(undefined);
+      }
+    } finally {
+      sub.close();
+    }
+  });
+
   it('a caller waiting on the image lock can abort too', async function () {
     // The image lock is held while an image is resolved; a second create queued behind a slow first one
     // gives up as soon as it is aborted.

@@ -442,12 +442,27 @@ describe('LxdManager (fake LXD)', () => {
     });
 
     it('does not retry a refused delete request; a delete that finds nothing counts as done', async () => {
-      world.fail.deleteRequest = { status: 400, message: 'Instance is running' };
+      world.fail.deleteRequest = { status: 400, message: 'Failed to delete: disk busy' };
       const err = await rejection(manager().destroyContainer('juju-06f00d-0'));
-      expect(err.message).to.equal('Instance is running');
+      expect(err.message).to.equal('Failed to delete: disk busy');
       expect(fake.calls().filter((c) => c.startsWith('DELETE'))).to.have.length(1);
       world.fail.deleteRequest = { status: 404, message: 'Instance not found' };
       await manager().destroyContainer('juju-06f00d-0');
+    });
+
+    it('a delete refused because the container runs again (a start still under way) stops it again, up to 3 tries', async () => {
+      world.fail.deleteRunning = 1;
+      await manager().destroyContainer('juju-06f00d-0');
+      expect(world.instances.has('juju-06f00d-0')).to.equal(false);
+      const calls = fake.calls().filter((c) => !c.startsWith('GET /1.0/operations'));
+      expect(calls.filter((c) => c.startsWith('DELETE'))).to.have.length(2);
+      expect(calls.filter((c) => c.startsWith('PUT /1.0/instances/juju-06f00d-0/state'))).to.have.length(2);
+      world.instances.set('juju-06f00d-1', { name: 'juju-06f00d-1', type: 'container', status: 'Running', config: {}, devices: {}, profiles: [], architecture: 'x86_64', body: {} });
+      world.fail.deleteRunning = 5;
+      const err = await rejection(manager().destroyContainer('juju-06f00d-1'));
+      expect(LxdManagerError.is(err, LxdManagerErrorCode.REMOVE)).to.equal(true);
+      expect(err.message).to.equal('Instance is running');
+      expect(world.fail.deleteRunning, 'three deletes were tried').to.equal(2);
     });
 
     it('reports an unknown container as an error (the state lookup fails, as in Juju)', async () => {

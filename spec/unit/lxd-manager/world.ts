@@ -34,6 +34,8 @@ export interface World {
     createRequest?: string;
     deleteOp?: string[];
     deleteRequest?: { status: number; message: string };
+    /** Refuse this many deletes with LXD's "Instance is running", the instance started again meanwhile. */
+    deleteRunning?: number;
     copy?: string;
     instanceUpdate?: string;
     getAfterStart?: string;
@@ -202,6 +204,12 @@ export function installWorld(fake: FakeLxd): World {
   fake.on('DELETE', '/1.0/instances/:name', (r) => {
     if (w.fail.deleteRequest) return lxdError(w.fail.deleteRequest.status, w.fail.deleteRequest.message);
     const name = r.params['name'] ?? '';
+    const running = w.instances.get(name);
+    if (running && w.fail.deleteRunning) {
+      w.fail.deleteRunning -= 1;
+      running.status = 'Running';
+      return lxdError(400, 'Instance is running');
+    }
     if (!w.instances.has(name)) return lxdError(404, 'Instance not found');
     const failure = w.fail.deleteOp?.shift();
     if (failure) return op({ err: failure });
