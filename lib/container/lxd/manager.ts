@@ -522,18 +522,17 @@ export class LxdManager implements TestLXDManager {
     while (Date.now() < deadline) {
       let running: OperationData[];
       try {
-        running = (await this.#client.operations.list({ timeoutMs: deadline - Date.now() })).filter((op) => !isFinal(op) && touches(op));
+        running = (await this.#client.operations.list({ timeoutMs: Math.max(1, deadline - Date.now()) })).filter((op) => !isFinal(op) && touches(op));
       } catch (err) {
         this.#log.debug(`listing LXD's operations on ${goQuote(name)}: ${errorText(err)}`);
         return;
       }
       if (running.length === 0) return;
-      await Promise.all(
-        running.map(async (data) => {
-          const op = await this.#client.operations.attach(data.id, { timeoutMs: deadline - Date.now() });
-          await op.wait({ timeoutMs: Math.max(1, deadline - Date.now()) });
-        }).map((p) => p.catch(() => undefined)),
-      );
+      const waitFor = async (id: string): Promise<void> => {
+        const op = await this.#client.operations.attach(id, { timeoutMs: Math.max(1, deadline - Date.now()) });
+        await op.wait({ timeoutMs: Math.max(1, deadline - Date.now()) });
+      };
+      await Promise.all(running.map((data) => waitFor(data.id).catch(() => undefined)));
     }
   }
 
