@@ -15,6 +15,6 @@ const onSignal = (): void => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
+// The handlers stay until the process exits (they do not keep it alive): a Ctrl-C that comes after
+// the command finished, while the process winds down, leaves its outcome and exit code as they are.
 process.exitCode = await runCli(process.argv.slice(2), processIo(), { signal: controller.signal });
-process.off('SIGINT', onSignal);
-process.off('SIGTERM', onSignal);
