@@ -73,6 +73,8 @@ async function removeLeftovers(lxd: LxdClient, marker = PREFIX, model = MODEL_MA
   for (const image of await lxd.images.list()) {
     if ((image.properties['description'] ?? '').startsWith(marker)) await (await lxd.images.delete(image.fingerprint)).wait({ timeoutMs: 60_000 }).catch(() => {});
   }
+  // the run's Juju aliases (juju/lxdkitspec<run>/amd64) carry the marker in their description
+  for (const alias of await lxd.images.listAliases()) if (alias.description.startsWith(marker)) await lxd.images.deleteAlias(alias.name).catch(() => {});
 }
 
 const eth = (name: string, parent: string, mac: string, mtu: number) =>
