@@ -16,6 +16,7 @@ import {
 import { removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { describeEachServer, requireServer } from '../../helpers/servers.js';
 import { destroy, launch, processes } from '../../helpers/toolbox.js';
+import { pauseNock } from '../../helpers/simplestreams-server.js';
 
 const PREFIX = 'lxdkit-spec-ex-';
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -32,13 +33,18 @@ describeEachServer('instances.exec', (server) => {
   const run = `${PREFIX}${uniqueSuffix()}`;
   const c1 = `${run}-a`;
 
+  // ws opens its sockets through node:http: with nock's interceptor on (any spec file that imported
+  // nock turns it on for the whole run), its socket wrapper can drop a stream read with backpressure
+  let resumeNock: () => void = () => undefined;
   before(async function () {
+    resumeNock = pauseNock();
     lxd = await requireServer(this, server);
     await removeLeftovers(lxd, PREFIX);
     await launch(lxd, c1);
   });
 
   after(async function () {
+    resumeNock();
     if (!lxd) return;
     await removeLeftovers(lxd, run);
     await lxd.close();
