@@ -16,6 +16,7 @@ import { readFileChunks } from '../file-chunks.js';
 import { serverHeader } from '../headers.js';
 import { lxdPath } from '../path.js';
 import type { ServerKind } from '../socket.js';
+import type { StreamResponse } from '../transport.js';
 import { validateInstanceName } from '../validate.js';
 import { requireExtension, type Api, type CallOptions } from './base.js';
 import { readCapped } from './stream-util.js';
@@ -212,6 +213,24 @@ export class InstanceFiles {
     return opts.timeoutMs ?? this.api.ctx.operationTimeoutMs;
   }
 
+  /**
+   * GETs a path as a stream with its metadata; `refuse` names what is wrong with its type, if
+   * anything (the body is then dropped and the call fails with LxdValidationError).
+   */
+  private async getFile(url: string, path: string, opts: CallOptions, refuse: (type: FileInfo['type']) => string | undefined): Promise<{ res: StreamResponse; info: FileInfo }> {
+    const kind = await this.api.ctx.serverKind(opts);
+    const res = await naming(this.api.stream('GET', url, { ...opts, query: { path } }), url, path);
+    try {
+      const info = fileInfo(kind, res.headers, 'GET', url);
+      const wrong = refuse(info.type);
+      if (wrong !== undefined) throw new LxdValidationError('path', wrong);
+      return { res, info };
+    } catch (err) {
+      res.body.destroy();
+      throw err;
+    }
+  }
+
   /** HEAD: the type, owner and mode of a path (LxdNotFoundError when it does not exist). */
   async stat(name: string, path: string, opts: CallOptions = {}): Promise<FileInfo> {
     const url = this.path(name, path);
@@ -229,19 +248,9 @@ export class InstanceFiles {
   async pull(name: string, path: string, opts: TransferOptions = {}): Promise<PulledFile> {
     const url = this.path(name, path);
     const timeoutMs = this.timeout(opts);
-    const kind = await this.api.ctx.serverKind(opts);
-    const res = await naming(this.api.stream('GET', url, { signal: opts.signal, timeoutMs, query: { path } }), url, path);
-    let info: FileInfo;
-    try {
-      info = fileInfo(kind, res.headers, 'GET', url);
-    } catch (err) {
-      res.body.destroy();
-      throw err;
-    }
-    if (info.type === 'directory') {
-      res.body.destroy();
-      throw new LxdValidationError('path', `${path} in ${name} is a directory: use files.list() or files.pullRecursive()`);
-    }
+    const { res, info } = await this.getFile(url, path, { signal: opts.signal, timeoutMs }, (type) =>
+      type === 'directory' ? `${path} in ${name} is a directory: use files.list() or files.pullRecursive()` : undefined,
+    );
     const length = res.headers['content-length'];
     const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
     let body = res.body;
@@ -313,19 +322,7 @@ export class InstanceFiles {
   async list(name: string, path: string, opts: CallOptions = {}): Promise<string[]> {
     const url = this.path(name, path);
     checkTimeout(opts);
-    const kind = await this.api.ctx.serverKind(opts);
-    const res = await naming(this.api.stream('GET', url, { ...opts, query: { path } }), url, path);
-    let info: FileInfo;
-    try {
-      info = fileInfo(kind, res.headers, 'GET', url);
-    } catch (err) {
-      res.body.destroy();
-      throw err;
-    }
-    if (info.type !== 'directory') {
-      res.body.destroy();
-      throw new LxdValidationError('path', `${path} in ${name} is a ${info.type}, not a directory`);
-    }
+    const { res } = await this.getFile(url, path, opts, (type) => (type === 'directory' ? undefined : `${path} in ${name} is a ${type}, not a directory`));
     const text = (await readCapped(res.body, this.api.ctx.transport.maxResponseBytes, 'GET', url)).toString('utf8');
     let env: unknown;
     try {
