@@ -22,8 +22,8 @@ export async function backupExport(ctx: CliContext, instance: string, file: stri
     ({ size } = await ctx.client().instances.backups.export(instance, target, {
       signal: ctx.signal,
       timeoutMs: NO_DEADLINE_MS,
-      ...(o.instanceOnly ? { instanceOnly: true } : {}),
-      ...(o.compression !== undefined ? { compressionAlgorithm: o.compression } : {}),
+      instanceOnly: o.instanceOnly,
+      compressionAlgorithm: o.compression,
       onProgress: (p) => line.update(undefined, `making the backup: ${p.text}`),
       onDownloadProgress: (p) => line.update(p.totalBytes ? Math.floor((p.bytes / p.totalBytes) * 100) : undefined, `downloading ${mib(p.bytes)}${p.totalBytes ? ` of ${mib(p.totalBytes)}` : ''} MiB`),
     }));
@@ -50,8 +50,8 @@ export async function backupImport(ctx: CliContext, file: string, o: { name?: st
     const op = await ctx.client().instances.createFromBackup(source, {
       signal: ctx.signal,
       timeoutMs: NO_DEADLINE_MS,
-      ...(o.name !== undefined ? { name: o.name } : {}),
-      ...(o.pool !== undefined ? { pool: o.pool } : {}),
+      name: o.name,
+      pool: o.pool,
       onProgress: (p) => {
         const percent = Math.floor((p.bytes / st.size) * 100);
         if (percent === shown) return;

@@ -56,12 +56,13 @@ export async function execCommand(ctx: CliContext, instance: string, command: st
     const proc = await ctx.client().instances.exec(instance, {
       command,
       environment,
-      ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
-      ...(o.user !== undefined ? { user: o.user } : {}),
-      ...(o.group !== undefined ? { group: o.group } : {}),
+      cwd: o.cwd,
+      user: o.user,
+      group: o.group,
       interactive,
+      // both or neither: a terminal that reports only one of them gets LXD's default size
       ...(interactive && io.stdout.columns && io.stdout.rows ? { width: io.stdout.columns, height: io.stdout.rows } : {}),
-      ...(stdin ? { stdin: stdin as Readable } : {}),
+      stdin: stdin as Readable | undefined,
       signal: ctx.signal,
       // Ctrl-C (outside raw mode) reaches the command as SIGINT; LXD kills it if it does not end
       killSignal: 'SIGINT',

@@ -23,7 +23,7 @@ export async function snapshotCreate(ctx: CliContext, instance: string, name: st
   const client = ctx.client();
   const op = await client.instances.snapshots.create(
     instance,
-    { ...(name !== undefined ? { name } : {}), ...(o.expiry !== undefined ? { expiresAt: parseExpiry(o.expiry) } : {}), ...(o.stateful ? { stateful: true } : {}) },
+    { name, expiresAt: o.expiry === undefined ? undefined : parseExpiry(o.expiry), stateful: o.stateful },
     { signal: ctx.signal },
   );
   const done = await op.wait({ signal: ctx.signal });
@@ -48,7 +48,7 @@ export async function snapshotList(ctx: CliContext, instance: string): Promise<v
 
 export async function snapshotRestore(ctx: CliContext, instance: string, name: string | undefined, o: { stateful?: boolean }): Promise<void> {
   if (!name) throw new CliError(ExitCode.USAGE, 'give the snapshot to restore: lxdkit snapshot restore <instance> <snapshot>');
-  await (await ctx.client().instances.snapshots.restore(instance, name, { signal: ctx.signal, ...(o.stateful ? { stateful: true } : {}) })).wait({ signal: ctx.signal });
+  await (await ctx.client().instances.snapshots.restore(instance, name, { signal: ctx.signal, stateful: o.stateful })).wait({ signal: ctx.signal });
   ctx.print({ instance, restored: name }, () => `restored ${instance} to ${name}\n`);
 }
 

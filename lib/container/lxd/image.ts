@@ -210,7 +210,7 @@ export class SimplestreamsImageServer implements ImageRemote {
     const cached = this.#catalogues.get(ftype);
     if (cached) return cached;
     const p = (async () => {
-      const found = await this.#reader.findImages({ ftypes: [ftype] }, opts.signal ? { signal: opts.signal } : {});
+      const found = await this.#reader.findImages({ ftypes: [ftype] }, { signal: opts.signal });
       const aliases = new Map<string, string>();
       const images = new Map<string, RemoteImage>();
       for (const image of found) {

@@ -108,11 +108,11 @@ export class InstanceBackups {
     const body = validateBody(
       BackupsPostSchema,
       {
-        ...(backup.name !== undefined ? { name: backup.name } : {}),
+        name: backup.name,
         expires_at: rfc3339(backup.expiresAt ?? new Date(Date.now() + 30 * 24 * 3600_000), 'expiresAt'),
-        ...(backup.instanceOnly !== undefined ? { instance_only: backup.instanceOnly } : {}),
-        ...(backup.optimizedStorage !== undefined ? { optimized_storage: backup.optimizedStorage } : {}),
-        ...(backup.compressionAlgorithm !== undefined ? { compression_algorithm: backup.compressionAlgorithm } : {}),
+        instance_only: backup.instanceOnly,
+        optimized_storage: backup.optimizedStorage,
+        compression_algorithm: backup.compressionAlgorithm,
       },
       'backup',
     );
@@ -169,7 +169,7 @@ export class InstanceBackups {
       const res = await this.api.download('GET', lxdPath`/1.0/instances/${instance}/backups/${name}/export`, fh, {
         signal: opts.signal,
         timeoutMs: opts.timeoutMs ?? this.api.ctx.operationTimeoutMs,
-        ...(cb ? { onBytes: (bytes: number, totalBytes: number | undefined) => report(cb, { bytes, totalBytes }) } : {}),
+        onBytes: cb && ((bytes: number, totalBytes: number | undefined) => report(cb, { bytes, totalBytes })),
       });
       closed = true;
       await fh.close();
@@ -253,7 +253,7 @@ export async function createFromBackup(api: Api, source: string | Readable | Asy
     signal: opts.signal,
     timeoutMs: opts.timeoutMs ?? api.ctx.operationTimeoutMs,
     headers,
-    rawBody: { stream: counted(), contentType: 'application/octet-stream', ...(size !== undefined ? { contentLength: size } : {}), reusesChunks },
+    rawBody: { stream: counted(), contentType: 'application/octet-stream', contentLength: size, reusesChunks },
   });
 }
 

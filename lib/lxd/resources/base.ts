@@ -145,7 +145,7 @@ export class Api {
       headers: r.headers,
       signal: r.signal,
       timeoutMs: r.timeoutMs,
-      ...(r.onBytes ? { onBytes: r.onBytes } : {}),
+      onBytes: r.onBytes,
     });
   }
 

@@ -164,6 +164,7 @@ async function* counted(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>
   for await (const chunk of source) {
     yield chunk;
     bytes += chunk.length;
+    // kept out when there is none: the progress is plain data a caller may compare
     report(cb, { bytes, totalBytes: total, ...(path !== undefined ? { path } : {}) });
   }
 }
@@ -293,7 +294,7 @@ export class InstanceFiles {
           signal: opts.signal,
           timeoutMs,
           query: { path },
-          ...(opts.onProgress ? { onBytes: (bytes: number, total: number | undefined) => report(opts.onProgress, { bytes, totalBytes: total, path }) } : {}),
+          onBytes: opts.onProgress && ((bytes: number, total: number | undefined) => report(opts.onProgress, { bytes, totalBytes: total, path })),
         }),
         url,
         path,
@@ -565,7 +566,7 @@ export class InstanceFiles {
       headers,
       query: { path },
       // LXD reads a form-encoded body as form fields: the content type must say octet-stream
-      rawBody: { stream: raw.stream, contentType: 'application/octet-stream', ...(raw.size !== undefined ? { contentLength: raw.size } : {}), reusesChunks: raw.reusesChunks },
+      rawBody: { stream: raw.stream, contentType: 'application/octet-stream', contentLength: raw.size, reusesChunks: raw.reusesChunks },
     }), url, path);
   }
 }

@@ -88,9 +88,9 @@ export class InstanceSnapshots {
     const body = validateBody(
       SnapshotsPostSchema,
       {
-        ...(snapshot.name !== undefined ? { name: snapshot.name } : {}),
-        ...(snapshot.stateful !== undefined ? { stateful: snapshot.stateful } : {}),
-        ...(snapshot.expiresAt !== undefined ? { expires_at: rfc3339(snapshot.expiresAt, 'expiresAt') } : {}),
+        name: snapshot.name,
+        stateful: snapshot.stateful,
+        expires_at: snapshot.expiresAt === undefined ? undefined : rfc3339(snapshot.expiresAt, 'expiresAt'),
       },
       'snapshot',
     );
@@ -123,7 +123,7 @@ export class InstanceSnapshots {
     validateInstanceName(instance);
     validateSnapshotName(name);
     const { stateful, ...call } = opts;
-    return this.api.operation('PUT', lxdPath`/1.0/instances/${instance}`, { ...call, body: { restore: name, ...(stateful !== undefined ? { stateful } : {}) } });
+    return this.api.operation('PUT', lxdPath`/1.0/instances/${instance}`, { ...call, body: { restore: name, stateful } });
   }
 
   /** DELETE: removes a snapshot. */
