@@ -15,23 +15,11 @@ import { hostArch } from '../../lib/container/arch.js';
 import { LxdManager, LxdManagerError, LxdManagerErrorCode } from '../../lib/container/lxd/index.js';
 import { LxdClient, LxdMemberUnreachableError, isMemberUnreachable, type LxdEvent, type Operation, type OperationData } from '../../lib/lxd/index.js';
 import { uniqueSuffix } from '../helpers/lxd-env.js';
+import { settle, type Settled } from '../helpers/rejection.js';
 import { CLUSTER_IMAGE, clusterScript, closeAll, killMember, memberSocket, removeClusterLeftovers, requireCluster, type Members } from '../helpers/cluster-env.js';
 
 const PREFIX = 'lxdkit-spec-clf-';
 const MODEL_TAIL = 'c1fa17';
-
-interface Settled {
-  at: number;
-  value?: OperationData;
-  error?: unknown;
-}
-
-function settle(p: Promise<OperationData>): Promise<Settled> {
-  return p.then(
-    (value) => ({ at: Date.now(), value }),
-    (error: unknown) => ({ at: Date.now(), error }),
-  );
-}
 
 async function within<T>(ms: number, what: string, fn: () => Promise<T | undefined>): Promise<T> {
   const until = Date.now() + ms;
@@ -61,8 +49,8 @@ describe('cluster: a member killed mid-run (SIGKILL) and started again', functio
   const events: LxdEvent[] = [];
   let sub: ReturnType<LxdClient['events']['subscribe']> | undefined;
   let killedAt = 0;
-  let waitEvents: Promise<Settled>;
-  let waitPoll: Promise<Settled>;
+  let waitEvents: Promise<Settled<OperationData>>;
+  let waitPoll: Promise<Settled<OperationData>>;
 
   const create = async (client: LxdClient, name: string, target: string, start = false): Promise<OperationData> => {
     const done = await (await client.instances.create({ name, source: { type: 'image', alias: CLUSTER_IMAGE } }, { target })).wait({ timeoutMs: 60_000 });

@@ -15,23 +15,11 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { LxdClient, LxdOperationError, LxdOperationLostError, type OperationData } from '../../../lib/lxd/index.js';
 import { TEST_IMAGE_ALIAS, removeLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { settle, type Settled } from '../../helpers/rejection.js';
 
 const execFileP = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const PREFIX = 'lxdkit-spec-restart-';
-
-interface Settled {
-  at: number;
-  value?: OperationData;
-  error?: unknown;
-}
-
-function settle(p: Promise<OperationData>): Promise<Settled> {
-  return p.then(
-    (value) => ({ at: Date.now(), value }),
-    (error: unknown) => ({ at: Date.now(), error }),
-  );
-}
 
 /** The daemon serving the default socket, started again as the host scripts start it. */
 async function startLxd(): Promise<void> {
@@ -68,8 +56,8 @@ describe('a daemon restart in the middle of waits (real LXD, SIGKILL)', function
   const run = uniqueSuffix();
   const names = ['events', 'wait', 'child'].map((k) => `${PREFIX}${k}-${run}`);
   let admin: LxdClient;
-  let viaEvents: Settled;
-  let viaWait: Settled;
+  let viaEvents: Settled<OperationData>;
+  let viaWait: Settled<OperationData>;
   let restartedAt = 0;
   let child: { code: number | null; closedLine: string; exitMs: number };
 
