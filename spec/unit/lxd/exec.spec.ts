@@ -14,6 +14,22 @@ import { done, fakeExec, type Session } from '../../helpers/fake-exec.js';
 import { operationObject, startFakeLxd, type FakeLxd } from '../../helpers/fake-lxd.js';
 import { pauseNock } from '../../helpers/simplestreams-server.js';
 
+/** A fake exec whose command ends (exit 128 + n) when the client sends signal n on the control socket. */
+function endsOnSignal(fake: FakeLxd): () => Session {
+  let session: Session | undefined;
+  fakeExec(fake, {}, (s) => {
+    session = s;
+    s.sockets['control']!.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as { command: string; signal: number };
+      if (msg.command !== 'signal') return;
+      s.sockets['1']!.send('');
+      s.sockets['2']!.send('');
+      s.finish(done(128 + msg.signal));
+    });
+  });
+  return () => session!;
+}
+
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
@@ -136,17 +152,7 @@ describe('instances.exec (protocol)', function () {
   });
 
   it('on abort, sends the kill signal through the control websocket, then closes it last', async function () {
-    let session!: Session;
-    fakeExec(fake, {}, (s) => {
-      session = s;
-      s.sockets['control']!.on('message', (data) => {
-        const msg = JSON.parse(data.toString()) as { command: string; signal: number };
-        if (msg.command !== 'signal') return;
-        s.sockets['1']!.send('');
-        s.sockets['2']!.send('');
-        s.finish(done(128 + msg.signal));
-      });
-    });
+    const session = endsOnSignal(fake);
     const ac = new AbortController();
     const proc = await lxd.instances.exec('c1', { command: ['sleep', '60'], signal: ac.signal, killSignal: 'SIGTERM' });
     proc.stdout.resume();
@@ -155,23 +161,13 @@ describe('instances.exec (protocol)', function () {
     setTimeout(() => ac.abort(reason), 20);
     const err = await proc.wait().catch((e: unknown) => e);
     expect(err).to.equal(reason);
-    expect(session.received['control']).to.deep.equal([JSON.stringify({ command: 'signal', signal: 15 })]);
+    expect(session().received['control']).to.deep.equal([JSON.stringify({ command: 'signal', signal: 15 })]);
     await new Promise((r) => setTimeout(r, 100));
-    expect(session.closedByClient.at(-1), 'the control socket is closed last').to.equal('control');
+    expect(session().closedByClient.at(-1), 'the control socket is closed last').to.equal('control');
   });
 
   it('ends the session with the error of a stdin source that fails, instead of an end of file', async function () {
-    let session!: Session;
-    fakeExec(fake, {}, (s) => {
-      session = s;
-      s.sockets['control']!.on('message', (data) => {
-        const msg = JSON.parse(data.toString()) as { command: string; signal: number };
-        if (msg.command !== 'signal') return;
-        s.sockets['1']!.send('');
-        s.sockets['2']!.send('');
-        s.finish(done(128 + msg.signal));
-      });
-    });
+    const session = endsOnSignal(fake);
     const broken = new Error('disk read failed');
     async function* source(): AsyncGenerator<Uint8Array> {
       yield Buffer.from('part one');
@@ -180,8 +176,8 @@ describe('instances.exec (protocol)', function () {
     }
     const err = await lxd.instances.execOutput('c1', { command: ['cat'], stdin: source() }).catch((e: unknown) => e);
     expect(err).to.equal(broken);
-    expect(session.received['0'], 'no end-of-stream barrier after the failure').to.deep.equal([Buffer.from('part one')]);
-    expect(session.received['control']).to.deep.equal([JSON.stringify({ command: 'signal', signal: 9 })]);
+    expect(session().received['0'], 'no end-of-stream barrier after the failure').to.deep.equal([Buffer.from('part one')]);
+    expect(session().received['control']).to.deep.equal([JSON.stringify({ command: 'signal', signal: 9 })]);
   });
 
   it('in interactive mode, uses one pty websocket, answers its barrier, and sends no barrier at the end of stdin', async function () {
