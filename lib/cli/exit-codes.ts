@@ -27,6 +27,8 @@ export const ExitCode = {
   TIMEOUT: 8,
   /** Interrupted (SIGINT / SIGTERM). */
   INTERRUPTED: 130,
+  /** The reader of stdout or stderr went away (a broken pipe, `lxdkit … | head`); the command stopped and cleaned up. */
+  PIPE_CLOSED: 141,
   /** `profile diff --exit-code` found differences. */
   DIFFERENCES: 10,
 } as const;

@@ -3,6 +3,7 @@
  * The `lxdkit` command (package.json `bin`). See `lxdkit --help` and docs/cli.md.
  */
 import { processIo } from './io.js';
+import { ExitCode } from './exit-codes.js';
 import { runCli } from './program.js';
 
 const controller = new AbortController();
@@ -15,6 +16,19 @@ const onSignal = (): void => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
+// A reader that goes away (`lxdkit demo | head -1`) ends the command as a Ctrl-C does: it stops and
+// removes what it made, writes nothing more to that stream, and lxdkit exits 141 (128 + SIGPIPE).
+// Without a handler, Node would end the process at the first failed write and leave things behind.
+let pipeClosed = false;
+const onStreamError = (err: NodeJS.ErrnoException): void => {
+  if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  pipeClosed = true;
+  controller.abort();
+};
+process.stdout.on('error', onStreamError);
+process.stderr.on('error', onStreamError);
+
 // The handlers stay until the process exits (they do not keep it alive): a Ctrl-C that comes after
 // the command finished, while the process winds down, leaves its outcome and exit code as they are.
-process.exitCode = await runCli(process.argv.slice(2), processIo(), { signal: controller.signal });
+const code = await runCli(process.argv.slice(2), processIo(), { signal: controller.signal });
+process.exitCode = pipeClosed && code !== ExitCode.OK ? ExitCode.PIPE_CLOSED : code;
