@@ -13,7 +13,10 @@ export const ExitCode = {
   FAILURE: 1,
   /** Bad command line: unknown command or option, missing argument. */
   USAGE: 2,
-  /** Bad input, refused before anything changed: YAML syntax, profile schema, charm rules, names, UUIDs. */
+  /**
+   * Bad input, refused before anything changed: YAML syntax, profile schema, charm rules, names, UUIDs;
+   * also a local path that cannot take what a pull writes (a name too long for it, a directory in the way).
+   */
   INVALID_INPUT: 3,
   /** Something named does not exist (container, profile, image, operation). */
   NOT_FOUND: 4,
@@ -70,6 +73,7 @@ function lxdExit(err: LxdError): ExitCode {
     case LxdErrorCode.ETAG_MISMATCH:
       return ExitCode.CONFLICT;
     case LxdErrorCode.INVALID_ARGUMENT:
+    case LxdErrorCode.LOCAL_FILE:
       return ExitCode.INVALID_INPUT;
     default:
       return ExitCode.LXD_FAILED;
@@ -102,6 +106,8 @@ export function exitCodeFor(err: unknown): ExitCode {
     else if (LxdManagerError.is(e)) code = LXD_MANAGER_EXITS[e.code] ?? ExitCode.LXD_FAILED;
     else if (KvmError.is(e)) code = KVM_EXITS[e.code] ?? ExitCode.LXD_FAILED;
     else if (e instanceof Error && e.name === 'AbortError') return ExitCode.INTERRUPTED;
+    // a local path the system refuses as too long, wherever it comes from
+    else if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENAMETOOLONG') return ExitCode.INVALID_INPUT;
     if (code === undefined) continue;
     if (code !== ExitCode.LXD_FAILED) return code;
     fallback ??= code;

@@ -14,14 +14,15 @@ import type { CreateOptions as ContainerCreateOptions } from './commands/contain
 import type { DemoOptions } from './commands/demo.js';
 import type { ClusterMembersOptions } from './commands/cluster.js';
 import type { ExecCommandOptions } from './commands/exec.js';
-import type { PushCommandOptions } from './commands/file.js';
+import type { PullCommandOptions, PushCommandOptions } from './commands/file.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
   0    success
   1    unexpected failure
   2    usage error (unknown command or option, missing argument)
-  3    invalid input, nothing changed (YAML syntax or schema, charm rules, names, UUIDs)
+  3    invalid input, nothing changed (YAML syntax or schema, charm rules, names, UUIDs);
+       a local path that cannot take a pulled file (name too long, a directory in the way)
   4    not found (container, profile, image)
   5    conflict: exists already, or changed by someone else (ETag); re-run
   6    LXD, Incus, a cluster member or libvirt unreachable (socket, permissions, TLS)
@@ -207,7 +208,8 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .description('pull <instance>/<path> (-r: a directory) to a local path; several go into a local directory; - writes one file to stdout')
     .argument('<sources...>', '<instance>/<path> sources (and the local target last)')
     .option('-r, --recursive', 'pull directories and what is in them')
-    .action((args: string[], o: { recursive?: boolean }, cmd: Command) => run(cmd, async (ctx) => {
+    .option('--stall-timeout <seconds>', 'give up on a file that sends no data for this long (-r: skip it with a warning; default 30)', positive('--stall-timeout'))
+    .action((args: string[], o: PullCommandOptions, cmd: Command) => run(cmd, async (ctx) => {
       if (args.length < 2) throw new CliError(ExitCode.USAGE, 'give <instance>/<path> and then a local target');
       return (await import('./commands/file.js')).filePull(ctx, args.slice(0, -1), args.at(-1)!, o);
     }));

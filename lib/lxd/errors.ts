@@ -10,6 +10,7 @@ export const LxdErrorCode = errorCodes('LXD_ERR', [
   'CONNECTION', 'TIMEOUT', 'API', 'NOT_FOUND', 'CONFLICT', 'ETAG_MISMATCH', 'FORBIDDEN', 'OPERATION_FAILED',
   'INVALID_RESPONSE', 'RESPONSE_TOO_LARGE', 'OPERATION_LOST', 'EXTENSION_MISSING', 'INVALID_ARGUMENT',
   'EVENTS', 'MEMBER_UNREACHABLE', 'INSTANCE_NOT_RUNNING', 'COMMAND_NOT_FOUND', 'STREAM_LOST', 'OUTPUT_TOO_LARGE',
+  'LOCAL_FILE',
 ]);
 export type LxdErrorCode = CodeOf<typeof LxdErrorCode>;
 
@@ -289,6 +290,23 @@ export class LxdOutputTooLargeError extends LxdError {
     readonly maxBytes: number,
   ) {
     super(LxdErrorCode.OUTPUT_TOO_LARGE, `the command wrote more than ${maxBytes} bytes to ${stream}; raise maxOutputBytes, or read the output as a stream with exec()`);
+  }
+}
+
+/**
+ * A pull could not write its local copy: a name too long for the local filesystem (`ENAMETOOLONG`), a
+ * directory in the way of a file, no permission, no space. `localPath` names the local path,
+ * `syscallCode` the system's error code when there was one. Nothing is written through a symlink.
+ */
+export class LxdLocalFileError extends LxdError {
+  override readonly name = 'LxdLocalFileError';
+  constructor(
+    readonly localPath: string,
+    readonly syscallCode: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(LxdErrorCode.LOCAL_FILE, message, options);
   }
 }
 

@@ -32,6 +32,9 @@ export {
   type TransferOptions,
   type TransferProgress,
   type TreeTransfer,
+  type TreePull,
+  type PullWarning,
+  DEFAULT_STALL_TIMEOUT_MS,
 } from './resources/instance-files.js';
 export { SnapshotSchema, validateSnapshotName, type LxdSnapshot, type SnapshotCreate, type InstanceSnapshots } from './resources/snapshots.js';
 export { BackupSchema, type LxdBackup, type BackupCreate, type CreateFromBackupOptions, type DownloadedBackup, type ExportOptions, type InstanceBackups } from './resources/backups.js';

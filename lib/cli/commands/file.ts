@@ -3,7 +3,7 @@
  * `lxdkit file pull [-r] <instance>/<path>… <local>` and `lxdkit file delete [-r] <instance>/<path>`:
  * files streamed to and from instances, with a progress bar on a terminal.
  */
-import { stat } from 'node:fs/promises';
+import { lstat, stat, unlink } from 'node:fs/promises';
 import { basename, join, posix, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { isNotFound, LxdValidationError } from '../../lxd/errors.js';
@@ -111,13 +111,20 @@ export async function filePush(ctx: CliContext, sources: string[], target: strin
   if (ctx.json) ctx.print(done, () => '');
 }
 
-export async function filePull(ctx: CliContext, sources: string[], target: string, o: { recursive?: boolean }): Promise<void> {
+export interface PullCommandOptions {
+  recursive?: boolean;
+  /** --stall-timeout: seconds without a byte before a pull gives up (a recursive one skips the entry). */
+  stallTimeout?: number;
+}
+
+export async function filePull(ctx: CliContext, sources: string[], target: string, o: PullCommandOptions): Promise<void> {
   const files = ctx.client().instances.files;
+  const stallTimeoutMs = o.stallTimeout !== undefined ? Math.min(Math.round(o.stallTimeout * 1000), NO_DEADLINE_MS) || 1 : undefined;
   if (target === '-') {
     // to stdout: one file, streamed, no progress bar
     if (sources.length !== 1 || o.recursive) throw new CliError(ExitCode.USAGE, 'pull to - (stdout) takes one file and no -r');
     const { instance, path } = splitTarget(sources[0]!);
-    const pulled = await files.pull(instance, path, { signal: ctx.signal, timeoutMs: NO_DEADLINE_MS });
+    const pulled = await files.pull(instance, path, { signal: ctx.signal, timeoutMs: NO_DEADLINE_MS, stallTimeoutMs });
     const out = ctx.io.stdout;
     for await (const chunk of pulled.body as Readable) {
       if (out.write(chunk as Buffer) === false && out.once) await new Promise<void>((r) => out.once!('drain', r));
@@ -137,11 +144,16 @@ export async function filePull(ctx: CliContext, sources: string[], target: strin
       const line = progress.line(src);
       try {
         if (o.recursive && (await isRemoteDir(ctx, instance, path))) {
-          const tree = await files.pullRecursive(instance, path, dst, { signal: ctx.signal, timeoutMs: NO_DEADLINE_MS, onProgress: onProgress(line, 'pulling') });
-          line.done(`${tree.files} files, ${tree.directories} directories, ${mib(tree.bytes)} MiB`);
+          // a name lxdkit chose (the source's, inside the target directory) is not followed: a symlink there goes
+          if (intoDir && (await lstat(dst).then((s) => s.isSymbolicLink(), () => false))) {
+            await unlink(dst);
+            ctx.logger.warn({ action: 'replaced', path, localPath: dst }, `${dst} was a symlink where ${src} is a directory: it was removed (the link itself: its target is untouched) and a directory made`);
+          }
+          const tree = await files.pullRecursive(instance, path, dst, { signal: ctx.signal, timeoutMs: NO_DEADLINE_MS, stallTimeoutMs, onProgress: onProgress(line, 'pulling') });
+          line.done(`${tree.files} files, ${tree.directories} directories, ${mib(tree.bytes)} MiB${tree.skipped ? `, ${tree.skipped} skipped (see the warnings)` : ''}`);
           done.push({ source: src, target: dst, bytes: tree.bytes });
         } else {
-          const info = await files.pullFile(instance, path, dst, { signal: ctx.signal, timeoutMs: NO_DEADLINE_MS, onProgress: onProgress(line, 'pulling') });
+          const info = await files.pullFile(instance, path, dst, { signal: ctx.signal, timeoutMs: NO_DEADLINE_MS, stallTimeoutMs, onProgress: onProgress(line, 'pulling') });
           line.done(`${mib(info.size)} MiB`);
           done.push({ source: src, target: dst, bytes: info.size });
         }
