@@ -23,6 +23,8 @@ export interface GlobalOptions {
   clientCert?: string;
   clientKey?: string;
   serverCert?: string;
+  /** PEM CA certificates the remote's certificate must chain to (instead of the system's). */
+  ca?: string;
   json?: boolean;
   logLevel?: string;
   /** Per-request timeout in seconds. */
@@ -98,9 +100,11 @@ export class CliContext {
       const cert = o.clientCert ?? this.io.env['LXDKIT_CLIENT_CERT'];
       const key = o.clientKey ?? this.io.env['LXDKIT_CLIENT_KEY'];
       const serverCert = o.serverCert ?? this.io.env['LXDKIT_SERVER_CERT'];
+      const ca = o.ca ?? this.io.env['LXDKIT_CA'];
       if (!cert || !key) throw new CliError(ExitCode.USAGE, '--remote needs --client-cert FILE and --client-key FILE (a certificate the server trusts)');
       const tls: TlsOptions = { cert: this.readPem(cert, '--client-cert'), key: this.readPem(key, '--client-key') };
       if (serverCert) tls.serverCert = this.readPem(serverCert, '--server-cert');
+      if (ca) tls.ca = this.readPem(ca, '--ca');
       options.url = remote;
       options.tls = tls;
     } else if (o.socket) {

@@ -39,7 +39,10 @@ export interface LxdClientOptions {
   server?: ServerKind;
   /** A remote LXD, e.g. `https://127.0.0.1:8443` (needs `tls`). */
   url?: string;
-  /** Client certificate and the pinned server certificate for a remote LXD. */
+  /**
+   * Client certificate and key for a remote LXD, and how its certificate is checked: pinned
+   * (`serverCert`), chained to `ca`, or chained to the system CAs when neither is given.
+   */
   tls?: TlsOptions;
   /** Project for every call (default: LXD's `default`). */
   project?: string;
