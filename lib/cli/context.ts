@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { LxdClient, LxdClientOptions } from '../lxd/client.js';
+import { checkRemoteUrl } from '../lxd/remote.js';
 import type { TlsOptions } from '../lxd/transport.js';
 import type { Logger } from '../logger.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -97,6 +98,10 @@ export class CliContext {
     }
     if (remote) {
       if (o.socket) throw new CliError(ExitCode.USAGE, 'give either --socket or --remote, not both');
+      const flag = o.remote !== undefined ? '--remote' : 'LXDKIT_REMOTE';
+      // the URL first, before any file is read: an https:// URL, and never a password (nor repeated);
+      // an LxdValidationError (exit 3, LXD_ERR_INVALID_ARGUMENT)
+      checkRemoteUrl(remote, flag);
       const cert = o.clientCert ?? this.io.env['LXDKIT_CLIENT_CERT'];
       const key = o.clientKey ?? this.io.env['LXDKIT_CLIENT_KEY'];
       const serverCert = o.serverCert ?? this.io.env['LXDKIT_SERVER_CERT'];
