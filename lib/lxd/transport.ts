@@ -171,6 +171,16 @@ function isTlsFailure(err: unknown): boolean {
   return false;
 }
 
+/** undici's HTTP parser refused the bytes it was sent (llhttp's `HPE_*` codes). */
+function isHttpParserError(err: unknown): err is Error {
+  return err instanceof Error && (err.name === 'HTTPParserError' || /^HPE_/.test(String((err as { code?: unknown }).code)));
+}
+
+/** A response that is not valid HTTP: the server's fault, not the connection's. */
+function malformedResponse(method: string, path: string, err: Error): LxdResponseValidationError {
+  return new LxdResponseValidationError(method, path, [{ path: [], message: `malformed HTTP response: ${err.message}` }], { cause: err });
+}
+
 /** What one HTTP exchange gives back. */
 interface Exchanged {
   status: number;
@@ -590,6 +600,7 @@ export class Transport {
         throw new LxdResponseTooLargeError(method, path, err.maxBytes);
       }
       if (opts.signal?.aborted) throw opts.signal.reason;
+      if (isHttpParserError(err)) throw malformedResponse(method, path, err);
       const conn = this.connectionError(err);
       if (conn) throw conn;
       throw err;
@@ -616,6 +627,7 @@ export class Transport {
     const mapError = (err: unknown): unknown => {
       if (err instanceof DeadlineExceeded) return new LxdTimeoutError(`${method} ${path}: the transfer did not finish within ${timeoutMs} ms; raise timeoutMs or check the daemon`, { timeoutMs, method, path }, { cause: err });
       if (opts.signal?.aborted) return opts.signal.reason;
+      if (isHttpParserError(err)) return malformedResponse(method, path, err);
       return this.connectionError(err) ?? err;
     };
     const started = performance.now();
@@ -687,6 +699,7 @@ export class Transport {
     } catch (err) {
       if (dl.timedOut) throw new LxdTimeoutError(`${method} ${path}: the transfer did not finish within ${timeoutMs} ms; raise timeoutMs or check the daemon`, { timeoutMs, method, path }, { cause: err });
       if (opts.signal?.aborted) throw opts.signal.reason;
+      if (err instanceof RawDownloadError && err.reason === 'malformed') throw malformedResponse(method, path, err);
       if (err instanceof RawDownloadError) throw new LxdConnectionError(this.endpoint, undefined, `LXD socket ${this.endpoint}: ${err.message}`, { cause: err });
       throw this.connectionError(err) ?? err;
     } finally {
