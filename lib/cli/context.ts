@@ -1,9 +1,10 @@
 /**
  * What every command needs: the global options, the LXD client, the logger, output and progress.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { LxdClient, LxdClientOptions } from '../lxd/client.js';
+import { checkRemoteUrl } from '../lxd/remote.js';
 import type { TlsOptions } from '../lxd/transport.js';
 import type { Logger } from '../logger.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -23,6 +24,8 @@ export interface GlobalOptions {
   clientCert?: string;
   clientKey?: string;
   serverCert?: string;
+  /** PEM CA certificates the remote's certificate must chain to (instead of the system's). */
+  ca?: string;
   json?: boolean;
   logLevel?: string;
   /** Per-request timeout in seconds. */
@@ -95,12 +98,18 @@ export class CliContext {
     }
     if (remote) {
       if (o.socket) throw new CliError(ExitCode.USAGE, 'give either --socket or --remote, not both');
+      const flag = o.remote !== undefined ? '--remote' : 'LXDKIT_REMOTE';
+      // the URL first, before any file is read: an https:// URL, and never a password (nor repeated);
+      // an LxdValidationError (exit 3, LXD_ERR_INVALID_ARGUMENT)
+      checkRemoteUrl(remote, flag);
       const cert = o.clientCert ?? this.io.env['LXDKIT_CLIENT_CERT'];
       const key = o.clientKey ?? this.io.env['LXDKIT_CLIENT_KEY'];
       const serverCert = o.serverCert ?? this.io.env['LXDKIT_SERVER_CERT'];
+      const ca = o.ca ?? this.io.env['LXDKIT_CA'];
       if (!cert || !key) throw new CliError(ExitCode.USAGE, '--remote needs --client-cert FILE and --client-key FILE (a certificate the server trusts)');
-      const tls: TlsOptions = { cert: this.readPem(cert, '--client-cert'), key: this.readPem(key, '--client-key') };
+      const tls: TlsOptions = { cert: this.readPem(cert, '--client-cert'), key: this.readPem(key, '--client-key', { private: true }) };
       if (serverCert) tls.serverCert = this.readPem(serverCert, '--server-cert');
+      if (ca) tls.ca = this.readPem(ca, '--ca');
       options.url = remote;
       options.tls = tls;
     } else if (o.socket) {
@@ -109,11 +118,36 @@ export class CliContext {
     return options;
   }
 
-  private readPem(file: string, flag: string): string {
+  /**
+   * Reads a PEM file. A private key (`private`) must be the owner's alone, as ssh requires of its
+   * keys: a regular file that its group or others may read or write is refused, naming `chmod 600`.
+   * The mode is read from the descriptor the key is read through (no window between check and read).
+   */
+  private readPem(file: string, flag: string, opts: { private?: boolean } = {}): string {
+    const path = resolve(this.io.cwd, file);
+    let fd: number;
     try {
-      return readFileSync(resolve(this.io.cwd, file), 'utf8');
+      fd = openSync(path, 'r');
     } catch (err) {
       throw new CliError(ExitCode.INVALID_INPUT, `${flag}: cannot read ${file}: ${(err as Error).message}`);
+    }
+    try {
+      if (opts.private) {
+        const st = fstatSync(fd);
+        if (st.isFile() && (st.mode & 0o077) !== 0) {
+          const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+          throw new CliError(
+            ExitCode.INVALID_INPUT,
+            `${flag}: ${file} is open to others (mode ${mode}): a private key must be readable by its owner alone; run "chmod 600 ${file}"`,
+          );
+        }
+      }
+      return readFileSync(fd, 'utf8');
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw new CliError(ExitCode.INVALID_INPUT, `${flag}: cannot read ${file}: ${(err as Error).message}`);
+    } finally {
+      closeSync(fd);
     }
   }
 

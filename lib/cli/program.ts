@@ -80,6 +80,7 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--client-cert <file>', 'PEM client certificate the remote trusts (env LXDKIT_CLIENT_CERT)')
     .option('--client-key <file>', 'PEM key of the client certificate (env LXDKIT_CLIENT_KEY)')
     .option('--server-cert <file>', "the remote's PEM certificate, pinned (env LXDKIT_SERVER_CERT)")
+    .option('--ca <file>', "PEM CA certificates the remote's certificate must chain to, instead of the system's (env LXDKIT_CA)")
     .option('--project <name>', 'project of every call (default: "default")')
     .option('--target <member>', 'in an LXD cluster: the member to create on, or whose own config and state to read (LXD\'s ?target=)')
     .option('--json', 'machine-readable JSON on stdout')

@@ -16,6 +16,7 @@ import { NetworksResource, StoragePoolsResource } from './resources/networks.js'
 import { OperationsResource } from './resources/operations.js';
 import { ProfilesResource } from './resources/profiles.js';
 import { ProjectsResource, validateProjectName } from './resources/projects.js';
+import { checkRemoteUrl, checkTlsOptions } from './remote.js';
 import { ServerResource } from './resources/server.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, Transport, type TlsOptions } from './transport.js';
 
@@ -37,9 +38,15 @@ export interface LxdClientOptions {
    * an Incus one is there. What the client then talks to is the server's own word: `serverKind()`.
    */
   server?: ServerKind;
-  /** A remote LXD, e.g. `https://127.0.0.1:8443` (needs `tls`). */
+  /**
+   * A remote LXD, e.g. `https://127.0.0.1:8443` (needs `tls`). Only `https://`; a user name or
+   * password in it (`https://user:pw@host`) is refused: remotes authenticate by client certificate.
+   */
   url?: string;
-  /** Client certificate and the pinned server certificate for a remote LXD. */
+  /**
+   * Client certificate and key for a remote LXD, and how its certificate is checked: pinned
+   * (`serverCert`), chained to `ca`, or chained to the system CAs when neither is given.
+   */
   tls?: TlsOptions;
   /** Project for every call (default: LXD's `default`). */
   project?: string;
@@ -105,15 +112,10 @@ export class LxdClient {
 
   constructor(options: LxdClientOptions = {}, shared?: { transport: Transport }) {
     if (options.url !== undefined) {
-      let u: URL;
-      try {
-        u = new URL(options.url);
-      } catch {
-        throw new LxdValidationError('url', `"${options.url}" is not a URL`);
-      }
-      // LXD only speaks HTTPS to remotes, and credentials must never cross the network in clear.
-      if (u.protocol !== 'https:') throw new LxdValidationError('url', `"${options.url}" must be an https:// URL: lxdkit speaks only HTTPS to a remote LXD`);
+      // an https:// URL without a user name or password (never repeated in a message)
+      checkRemoteUrl(options.url);
       if (options.socketPath) throw new LxdValidationError('url', 'give either socketPath or url, not both');
+      if (options.tls !== undefined) checkTlsOptions(options.tls);
     }
     if (options.server !== undefined && options.server !== 'lxd' && options.server !== 'incus') throw new LxdValidationError('server', `"${String(options.server)}" is not a server: give "lxd" or "incus"`);
     for (const field of ['timeoutMs', 'operationTimeoutMs', 'maxResponseBytes'] as const) {

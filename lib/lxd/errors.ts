@@ -137,10 +137,10 @@ export class LxdResponseValidationError extends LxdError {
   readonly path: string;
   readonly issues: readonly { path: readonly PropertyKey[]; message: string }[];
 
-  constructor(method: string, path: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]) {
+  constructor(method: string, path: string, issues: readonly { path: readonly PropertyKey[]; message: string }[], options?: { cause?: unknown }) {
     const first = issues[0];
     const where = first ? ` at ${first.path.map(String).join('.') || '(root)'}: ${first.message}` : '';
-    super(LxdErrorCode.INVALID_RESPONSE, `${method} ${path}: unexpected response from LXD${where}`);
+    super(LxdErrorCode.INVALID_RESPONSE, `${method} ${path}: unexpected response from LXD${where}`, options);
     this.method = method;
     this.path = path;
     this.issues = issues;

@@ -3,7 +3,7 @@
  * and the server's certificate pinned. Decodes LXD's envelope and maps errors.
  */
 import { X509Certificate } from 'node:crypto';
-import type { PeerCertificate } from 'node:tls';
+import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -80,10 +80,15 @@ export interface TlsOptions {
   key: string | Buffer;
   /**
    * PEM certificate of the server, pinned: the connection is refused unless the server presents
-   * exactly this certificate. Omit it to verify against the system CAs (`ca`).
+   * exactly this certificate (the host name is not checked: LXD's self-signed certificates rarely
+   * name it). Omit it to verify the server's certificate against `ca`, or the system CAs.
    */
   serverCert?: string | Buffer;
-  /** Extra CA certificates (PEM) to trust. */
+  /**
+   * CA certificates (PEM). Without `serverCert`, the server's certificate must chain to one of these
+   * and name the URL's host; they replace the system CAs, which are trusted only when neither
+   * `serverCert` nor `ca` is given.
+   */
   ca?: string | Buffer | (string | Buffer)[];
 }
 
@@ -148,6 +153,32 @@ function errnoOf(err: unknown): string | undefined {
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** OpenSSL's certificate verification codes (as Node names them) and Node's own TLS codes. */
+const TLS_CODE = /^(?:ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|INVALID_CA$|PATH_LENGTH_EXCEEDED$|INVALID_PURPOSE$|ERR_OSSL_)/;
+
+/** A failure of the TLS handshake or of the server's certificate, anywhere along the cause chain. */
+function isTlsFailure(err: unknown): boolean {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TLS_CODE.test(code)) return true;
+    const msg = (e as { message?: unknown }).message;
+    if (typeof msg === 'string' && /certificate|self.signed|SSL|TLS|pinned/i.test(msg)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** undici's HTTP parser refused the bytes it was sent (llhttp's `HPE_*` codes). */
+function isHttpParserError(err: unknown): err is Error {
+  return err instanceof Error && (err.name === 'HTTPParserError' || /^HPE_/.test(String((err as { code?: unknown }).code)));
+}
+
+/** A response that is not valid HTTP: the server's fault, not the connection's. */
+function malformedResponse(method: string, path: string, err: Error): LxdResponseValidationError {
+  return new LxdResponseValidationError(method, path, [{ path: [], message: `malformed HTTP response: ${err.message}` }], { cause: err });
 }
 
 /** What one HTTP exchange gives back. */
@@ -425,9 +456,7 @@ export class Transport {
     return this.url ? this.url.origin : LOCAL_ORIGIN;
   }
 
-  private pinnedCheck(): ((host: string, cert: PeerCertificate) => Error | undefined) | undefined {
-    const pinned = this.opts.tls?.serverCert;
-    if (!pinned) return undefined;
+  private pinnedCheck(pinned: string | Buffer): (host: string, cert: PeerCertificate) => Error | undefined {
     const want = fingerprint(pinned);
     return (_host, cert) => {
       const got = cert.fingerprint256;
@@ -437,17 +466,47 @@ export class Transport {
     };
   }
 
-  private tlsConnectOptions(): Record<string, unknown> {
+  /**
+   * The TLS options of every connection to a remote (requests and websockets alike). Only options
+   * that have a value are set: Node's `tls.connect` fills in its defaults by spreading the options
+   * over them, so an explicit `checkServerIdentity: undefined` would replace its hostname check by
+   * nothing and fail an internal assertion. Three modes:
+   * - `serverCert`: the server must present exactly that certificate (its fingerprint; LXD's
+   *   certificates are self-signed and rarely name the host), and it (with `ca`) is the only trust root;
+   * - `ca` alone: the server's certificate must chain to one of these CAs (the system's CAs are not
+   *   trusted then) and name the host of the URL (a DNS name or an IP address in its SAN);
+   * - neither: the certificate must chain to the system's CAs (Node's bundle, plus
+   *   `NODE_EXTRA_CA_CERTS`) and name the host.
+   */
+  private tlsConnectOptions(): ConnectionOptions {
+    const options: ConnectionOptions = { rejectUnauthorized: true };
     const tls = this.opts.tls;
-    if (!tls) return {};
-    const ca = tls.serverCert ? [tls.serverCert, ...(tls.ca ? [tls.ca].flat() : [])] : tls.ca;
-    const check = this.pinnedCheck();
-    return {
-      cert: tls.cert,
-      key: tls.key,
-      ca,
-      checkServerIdentity: check,
-    };
+    if (!tls) return options;
+    options.cert = tls.cert;
+    options.key = tls.key;
+    const extra = tls.ca === undefined ? [] : [tls.ca].flat();
+    if (tls.serverCert !== undefined) {
+      options.ca = [tls.serverCert, ...extra];
+      // the pinned certificate is a trust root of its own even when a CA signed it (as Go's client
+      // takes it); the fingerprint check then admits it alone (Node 20.18 and newer; older ones
+      // accept a pinned certificate only when it is self-signed, as LXD's are)
+      options.allowPartialTrustChain = true;
+      options.checkServerIdentity = this.pinnedCheck(tls.serverCert);
+    } else if (extra.length > 0) {
+      options.ca = extra;
+    }
+    return options;
+  }
+
+  /** What to check when a remote's TLS handshake fails, for the mode in use. */
+  private tlsAdvice(): string {
+    const tls = this.opts.tls;
+    const server = tls?.serverCert !== undefined
+      ? 'check that the pinned server certificate is the one the server presents'
+      : tls?.ca !== undefined
+        ? "check that the server's certificate chains to the given CA and names the URL's host"
+        : "the server's certificate must chain to a system CA and name the URL's host: give its certificate to pin (serverCert, --server-cert) or its CA (ca, --ca)";
+    return `${server}, and that your client certificate is trusted`;
   }
 
   private getDispatcher(): Dispatcher {
@@ -489,8 +548,8 @@ export class Transport {
       case 'ENOTFOUND':
         return new LxdConnectionError(this.endpoint, code, `${where}: ${msg}`, { cause: err });
       default:
-        if (/certificate|self.signed|SSL|TLS|pinned/i.test(msg)) {
-          return new LxdConnectionError(this.endpoint, code, `${where}: TLS handshake failed: ${msg}; check the server certificate and that your client certificate is trusted`, { cause: err });
+        if (this.remote && isTlsFailure(err)) {
+          return new LxdConnectionError(this.endpoint, code, `${where}: TLS handshake failed: ${msg}; ${this.tlsAdvice()}`, { cause: err });
         }
         if ((err as { name?: string })?.name === 'SocketError' || (err as { code?: string })?.code === 'UND_ERR_SOCKET') {
           return new LxdConnectionError(this.endpoint, code, `${where}: ${msg}`, { cause: err });
@@ -541,6 +600,7 @@ export class Transport {
         throw new LxdResponseTooLargeError(method, path, err.maxBytes);
       }
       if (opts.signal?.aborted) throw opts.signal.reason;
+      if (isHttpParserError(err)) throw malformedResponse(method, path, err);
       const conn = this.connectionError(err);
       if (conn) throw conn;
       throw err;
@@ -567,6 +627,7 @@ export class Transport {
     const mapError = (err: unknown): unknown => {
       if (err instanceof DeadlineExceeded) return new LxdTimeoutError(`${method} ${path}: the transfer did not finish within ${timeoutMs} ms; raise timeoutMs or check the daemon`, { timeoutMs, method, path }, { cause: err });
       if (opts.signal?.aborted) return opts.signal.reason;
+      if (isHttpParserError(err)) return malformedResponse(method, path, err);
       return this.connectionError(err) ?? err;
     };
     const started = performance.now();
@@ -638,6 +699,7 @@ export class Transport {
     } catch (err) {
       if (dl.timedOut) throw new LxdTimeoutError(`${method} ${path}: the transfer did not finish within ${timeoutMs} ms; raise timeoutMs or check the daemon`, { timeoutMs, method, path }, { cause: err });
       if (opts.signal?.aborted) throw opts.signal.reason;
+      if (err instanceof RawDownloadError && err.reason === 'malformed') throw malformedResponse(method, path, err);
       if (err instanceof RawDownloadError) throw new LxdConnectionError(this.endpoint, undefined, `LXD socket ${this.endpoint}: ${err.message}`, { cause: err });
       throw this.connectionError(err) ?? err;
     } finally {
