@@ -48,6 +48,55 @@ describe('toolbox requests', function () {
     expect(await lxd.instances.snapshots.create('c1', { expiresAt: 'not a date' }).catch((e: unknown) => e)).to.be.instanceOf(LxdValidationError);
   });
 
+  it('refuses a snapshot name holding "%" before any request: LXD and Incus decode it twice', async function () {
+    const calls: (() => Promise<unknown>)[] = [
+      () => lxd.instances.snapshots.delete('c1', '%76ictim'),
+      () => lxd.instances.snapshots.get('c1', '%76ictim'),
+      () => lxd.instances.snapshots.restore('c1', '%76ictim'),
+      () => lxd.instances.snapshots.rename('c1', 'victim', '%2e%2e'),
+      () => lxd.instances.snapshots.update('c1', '50%', { expiresAt: null }),
+      () => lxd.instances.snapshots.create('c1', { name: '%2e%2e' }),
+      () => lxd.instances.snapshots.take('c1', { name: '%' }),
+    ];
+    for (const call of calls) {
+      const err = await Promise.resolve().then(call).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(LxdValidationError);
+      expect((err as Error).message).to.match(/holds "%"/);
+    }
+    expect(fake.requests).to.deep.equal([]);
+  });
+
+  it('lists snapshot names from the objects, not from URLs that hold "%" unescaped', async function () {
+    fake.on('GET', '/1.0/instances/c1/snapshots', (req) =>
+      sync(req.query.get('recursion') === '1' ? [{ name: '%76ictim' }, { name: 'victim' }] : ['/1.0/instances/c1/snapshots/%76ictim', '/1.0/instances/c1/snapshots/victim']),
+    );
+    expect(await lxd.instances.snapshots.names('c1')).to.deep.equal(['%76ictim', 'victim']);
+  });
+
+  it("take() resolves to the snapshot's name: from the operation's resources (Incus, ?project= dropped), else the one new in the listing (LXD 5.0.2)", async function () {
+    const p1 = lxd.withProject('p1');
+    const listings: string[][] = [];
+    fake.on('GET', '/1.0/instances/c1/snapshots', () => sync((listings.shift() ?? []).map((name) => ({ name }))));
+    const take = async (resources: Record<string, string[]> | undefined, before: string[], after: string[]): Promise<string | undefined> => {
+      listings.push(before, after);
+      fake.on('POST', '/1.0/instances/c1/snapshots', () => fake.operation(resources ? { resources } : {}));
+      return p1.instances.snapshots.take('c1');
+    };
+    // LXD 5.0.2: the operation names only the instance
+    expect(await take({ instances: ['/1.0/instances/c1?project=p1'] }, ['snap0'], ['snap0', 'snap1'])).to.equal('snap1');
+    // Incus: instances_snapshots names it, even when another client took one meanwhile
+    expect(await take({ instances: ['/1.0/instances/c1?project=p1'], instances_snapshots: ['/1.0/instances/c1/snapshots/snap3?project=p1'] }, [], ['snap2', 'snap3'])).to.equal('snap3');
+    // two new ones and no resource: it cannot tell
+    expect(await take(undefined, [], ['a', 'b'])).to.equal(undefined);
+    expect(fake.requestsTo('POST', '/1.0/instances/c1/snapshots').map((r) => r.body)).to.deep.equal([{}, {}, {}]);
+    expect(fake.requestsTo('POST', '/1.0/instances/c1/snapshots').every((r) => r.query.get('project') === 'p1')).to.equal(true);
+    // a name given is the name, with no listing
+    const listed = fake.requestsTo('GET', '/1.0/instances/c1/snapshots').length;
+    expect(await p1.instances.snapshots.take('c1', { name: 'mine' })).to.equal('mine');
+    expect(fake.requestsTo('GET', '/1.0/instances/c1/snapshots').length).to.equal(listed);
+    await p1.close();
+  });
+
   for (const kind of ['lxd', 'incus'] as const) {
     it(`createFromBackup streams the file with ${kind === 'lxd' ? 'X-LXD' : 'X-Incus'}-name and -pool`, async function () {
       fake.on('GET', '/1.0', () => sync(info(kind)));
