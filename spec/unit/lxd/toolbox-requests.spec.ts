@@ -2,7 +2,8 @@
  * What the toolbox sends (snapshots, backups, files): bodies, headers per server, and clean-up on
  * failure, against the fake daemon.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -141,6 +142,40 @@ describe('toolbox requests', function () {
     fake.on('GET', '/1.0/instances/c1/backups/:name/export', () => lxdError(404, 'Not Found'));
     expect(await lxd.instances.backups.export('c1', join(dir, 'x.tar'), { name: 'bk2' }).catch((e: unknown) => e)).to.be.instanceOf(LxdNotFoundError);
     expect(fake.requestsTo('DELETE', '/1.0/instances/c1/backups/bk2')).to.have.length(1);
+  });
+
+  it('backups.export and downloadToFile check the target before the server makes or sends anything', async function () {
+    fake.on('POST', '/1.0/instances/c1/backups', () => fake.operation());
+    fake.on('DELETE', '/1.0/instances/c1/backups/:name', () => fake.operation());
+    fake.on('GET', '/1.0/instances/c1/backups/:name/export', () => ({ status: 200, body: 'TARBALL', headers: { 'content-type': 'application/octet-stream' } }));
+    await mkdir(join(dir, 'existing-dir'));
+    await writeFile(join(dir, 'a-file'), 'not a directory');
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    const refused: [string, RegExp][] = [
+      [join(dir, 'existing-dir'), /is a directory/],
+      [`${join(dir, 'existing-dir')}/`, /names a directory/],
+      [join(dir, 'missing', 'out.tar.gz'), /directory .* does not exist/],
+      [join(dir, 'a-file', 'out.tar.gz'), /is not a directory/],
+      [join(dir, 'fifo'), /not a regular file/],
+      [join(dir, 'x'.repeat(256)), /longer than 255 bytes/],
+    ];
+    for (const [target, why] of refused) {
+      for (const call of [() => lxd.instances.backups.export('c1', target), () => lxd.instances.backups.downloadToFile('c1', 'bk', target)]) {
+        const err = await call().catch((e: unknown) => e);
+        expect(err, target).to.be.instanceOf(LxdValidationError);
+        expect((err as LxdValidationError).field).to.equal('file');
+        expect((err as Error).message, target).to.match(why);
+      }
+    }
+    expect(fake.requests.filter((r) => r.path !== '/1.0'), 'no request at all').to.deep.equal([]);
+    expect((await readdir(dir)).sort()).to.deep.equal(['a-file', 'existing-dir', 'fifo']);
+    expect(await readdir(join(dir, 'existing-dir'))).to.deep.equal([]);
+
+    // a name of 250 bytes: the temporary name beside it stays within the 255-byte limit
+    const long = join(dir, 'y'.repeat(250));
+    expect((await lxd.instances.backups.export('c1', long, { name: 'bk3' })).size).to.equal(7);
+    expect(await readFile(long, 'utf8')).to.equal('TARBALL');
+    expect((await readdir(dir)).sort()).to.deep.equal(['a-file', 'existing-dir', 'fifo', 'y'.repeat(250)]);
   });
 
   it('files: octet-stream bodies with X-LXD-* headers, an octal mode, mkdir -p one level at a time', async function () {
