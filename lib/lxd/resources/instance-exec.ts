@@ -102,6 +102,11 @@ const CONNECT_BUDGET_MS = 5_000;
 const KILL_GRACE_MS = 1_000;
 /** After an output websocket dropped, how long to wait for the operation to say why. */
 const LOST_GRACE_MS = 2_000;
+/**
+ * After the operation ended, how long an output stream may stay silent without its end-of-stream
+ * barrier (counted only while its reader keeps up) before the session ends with LxdStreamLostError.
+ */
+export const EXEC_END_GRACE_MS = 2_000;
 /** Stdin is sent in frames of at most this size, with at most this much queued on the socket. */
 const STDIN_FRAME_BYTES = 256 * 1024;
 const STDIN_QUEUE_BYTES = 1024 * 1024;
@@ -221,6 +226,9 @@ interface OutputWire {
   readonly ended: Promise<void>;
   /** True once the barrier arrived: everything the stream carries is in `readable`. */
   readonly complete: () => boolean;
+  /** When a frame last came, whether the reader is behind (paused, or data waits in `readable`), and whether the stream is over. */
+  readonly activity: () => { lastFrameAt: number; behind: boolean; eof: boolean };
+  readonly stream: string;
 }
 
 /**
@@ -232,6 +240,7 @@ function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): Outp
   let paused = false;
   let eof = false;
   let complete = false;
+  let lastFrameAt = Date.now();
   let settle!: { resolve: () => void; reject: (err: Error) => void };
   const ended = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
@@ -247,6 +256,7 @@ function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): Outp
     },
   });
   ws.on('message', (data, isBinary) => {
+    lastFrameAt = Date.now();
     if (eof) return;
     if (!isBinary) {
       // an (empty) text frame: the barrier, LXD's end of this stream
@@ -273,7 +283,37 @@ function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): Outp
     eof = true;
     settle.reject(new LxdStreamLostError(stream, `exec: the ${stream} websocket closed (code ${code}) before the end of the stream; the output is incomplete`, failure ? { cause: failure } : undefined));
   });
-  return { readable, ended, complete: () => complete };
+  return {
+    readable,
+    ended,
+    complete: () => complete,
+    activity: () => ({ lastFrameAt, behind: paused || readable.readableLength > 0, eof }),
+    stream,
+  };
+}
+
+/**
+ * Rejects with LxdStreamLostError when the session's streams stay silent for `ms` while one of them
+ * still lacks its barrier and every reader keeps up (time spent waiting for a reader does not count:
+ * the server may hold one stream back behind another); pending until then, and once all have ended.
+ */
+function overdueAfterEnd(outputs: readonly OutputWire[], ms: number): Promise<never> {
+  return new Promise<never>((_resolve, reject) => {
+    let quietSince = Date.now();
+    const timer = setInterval(() => {
+      const states = outputs.map((o) => o.activity());
+      const open = outputs.find((_o, i) => !states[i]!.eof);
+      if (!open) {
+        clearInterval(timer);
+        return;
+      }
+      const now = Date.now();
+      if (states.some((a) => a.lastFrameAt > quietSince || a.behind)) quietSince = now;
+      if (now - quietSince < ms) return;
+      clearInterval(timer);
+      reject(new LxdStreamLostError(open.stream, `exec: the command ended, but the ${open.stream} stream got no end-of-stream barrier within ${ms} ms; the output may be incomplete`));
+    }, Math.max(25, Math.floor(ms / 8)));
+  });
 }
 
 /**
@@ -487,8 +527,15 @@ export class ExecProcess {
       await this.#fetchRecorded(result.operation);
       return this.#result(result.operation);
     }
+    // once the operation ended, each stream gets a short grace to reach its barrier: a server that never
+    // sends one cannot keep the session open until its deadline
+    const overdue = opDone.then(
+      () => overdueAfterEnd(outputs, EXEC_END_GRACE_MS),
+      () => new Promise<never>(() => {}),
+    );
+    overdue.catch(() => {});
     try {
-      await Promise.all(outputs.map((o) => o.ended));
+      await Promise.race([Promise.all(outputs.map((o) => o.ended)), overdue]);
     } catch (lost) {
       // the operation may say why (it failed before the command ran); else the stream was lost
       const why = await within(opDone.then(() => undefined, (err: unknown) => err), LOST_GRACE_MS);
@@ -515,6 +562,10 @@ export class ExecProcess {
     const ret = operation.metadata?.['return'];
     if (typeof ret !== 'number' || !Number.isInteger(ret)) {
       throw new LxdResponseValidationError('GET', `/1.0/operations/${operation.id}`, [{ path: ['metadata', 'return'], message: 'the finished exec operation carries no exit status' }]);
+    }
+    if (ret < 0 || ret > 255) {
+      // a process's exit status is 0 to 255 (128 + n for signal n); anything else is not one
+      throw new LxdResponseValidationError('GET', `/1.0/operations/${operation.id}`, [{ path: ['metadata', 'return'], message: `the exit status ${ret} is outside 0-255` }]);
     }
     const result: ExecResult = { exitCode: ret, operationId: operation.id };
     if (operation.status_code !== 200 && operation.err) result.lxdError = operation.err;
