@@ -7,8 +7,12 @@
  * - with `wait-for-websocket` the command starts once every data websocket is connected (stdin too),
  *   and LXD gives up after 5 s (10 s in newer LXD): all are connected at once, as LXD's Go client does;
  * - data flows as binary frames; an empty text frame is a barrier (end of that stream), not a close;
- * - closing the control websocket while the command runs kills it, so it is closed last, after the
- *   operation ended; an abort sends a signal through it first;
+ * - the control websocket is closed last, after the operation ended; closing it does not stop a
+ *   command that ignores SIGTERM (LXD 5.0.2, Incus 6.0), so an abort sends its signal through it, then
+ *   SIGKILL when the command is still running a second later;
+ * - a signal reaches the command's own process only: without a pty its children live on (they are in
+ *   the daemon's process group and session, not one of their own); with a pty the hang-up stops its
+ *   foreground process group;
  * - in interactive mode LXD ends the operation only after the client answered the pty's barrier.
  */
 import { constants as osConstants } from 'node:os';
@@ -62,7 +66,10 @@ export interface ExecOptions extends CallOptions {
    * command (LXD gives no control channel in this mode).
    */
   recordOutput?: boolean | undefined;
-  /** Sent through the control websocket when the caller aborts or the deadline passes (default SIGKILL). */
+  /**
+   * Sent through the control websocket when the caller aborts or the deadline passes (default SIGKILL);
+   * SIGKILL follows a second later if the command still runs. Only the command's own process gets it.
+   */
   killSignal?: number | NodeJS.Signals | undefined;
   /**
    * Deadline for the whole session: connecting, the command's run and reading its output (default:
@@ -98,8 +105,9 @@ export interface ExecOutput extends ExecResult {
 export const DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
 /** LXD 5.0.2 waits 5 s for the websockets of an exec; newer LXD 10 s. */
 const CONNECT_BUDGET_MS = 5_000;
-/** After an abort's signal, how long the command gets to end before the control socket is closed (which kills it). */
+/** After an abort's signal, how long the command gets to end before SIGKILL follows (and after that, before the sockets close). */
 const KILL_GRACE_MS = 1_000;
+const SIGKILL = 9;
 /** After an output websocket dropped, how long to wait for the operation to say why. */
 const LOST_GRACE_MS = 2_000;
 /**
@@ -629,8 +637,8 @@ export class ExecProcess {
   }
 
   /**
-   * Ends a session early: `sig` through the control websocket, a grace for the command to end, then
-   * every socket closed, the control socket last (closing it makes LXD kill what is left).
+   * Ends a session early: `sig` through the control websocket, a grace for the command to end, SIGKILL
+   * and another grace if it did not, then every socket closed, the control socket last.
    */
   async #stop(sig: number): Promise<void> {
     this.#stopStdin();
@@ -638,17 +646,23 @@ export class ExecProcess {
     if (!sockets) return;
     const control = sockets.control;
     if (control && control.readyState === control.OPEN) {
-      control.send(JSON.stringify({ command: 'signal', signal: sig }), () => {});
       // the command's last words (a signal handler's output) still come through if it ends in time
-      const ended = Promise.all([this.#setup.op.wait({ timeoutMs: KILL_GRACE_MS }).catch(() => {}), ...this.#outputs.map((o) => o.ended.catch(() => {}))]);
-      await within(ended, KILL_GRACE_MS);
+      const ended = Promise.all([this.#setup.op.wait({ timeoutMs: 2 * KILL_GRACE_MS }).catch(() => {}), ...this.#outputs.map((o) => o.ended.catch(() => {}))]);
+      control.send(JSON.stringify({ command: 'signal', signal: sig }), () => {});
+      const stopped = await within(ended.then(() => true), KILL_GRACE_MS);
+      // Closing the control socket does not stop the command (LXD 5.0.2, Incus 6.0): one that ignores
+      // or traps the signal gets SIGKILL, which it cannot.
+      if (!stopped && sig !== SIGKILL && control.readyState === control.OPEN) {
+        control.send(JSON.stringify({ command: 'signal', signal: SIGKILL }), () => {});
+        await within(ended, KILL_GRACE_MS);
+      }
     }
     this.#closeAll();
   }
 
   /**
    * Closes the data sockets (a close handshake, so LXD has seen each close), then, once they are
-   * closed or after a short wait, the control socket: closing it while the command runs kills it.
+   * closed or after a short wait, the control socket.
    */
   #closeAll(): void {
     const sockets = this.#sockets;
