@@ -77,7 +77,7 @@ describeEachServer('instances.snapshots, backups, console', (server) => {
     const made = await lxd.query('POST', `/1.0/instances/${c1}/snapshots`, { body: { name: '%76ictim' } });
     await made.operation!.wait(OP);
     try {
-      expect((await lxd.instances.snapshots.names(c1)).sort(), 'names as the server holds them').to.deep.equal(['%76ictim', 'victim']);
+      expect(await lxd.instances.snapshots.names(c1), 'names as the server holds them').to.include.members(['%76ictim', 'victim']);
       const calls: (() => Promise<unknown>)[] = [
         () => lxd.instances.snapshots.delete(c1, '%76ictim'),
         () => lxd.instances.snapshots.get(c1, '%76ictim'),
@@ -93,7 +93,7 @@ describeEachServer('instances.snapshots, backups, console', (server) => {
         expect((err as Error).message).to.match(/decode a snapshot name in the URL twice/);
       }
       expect((await lxd.instances.snapshots.get(c1, 'victim')).value.name).to.equal('victim');
-      expect((await lxd.instances.snapshots.names(c1)).sort()).to.deep.equal(['%76ictim', 'victim']);
+      expect(await lxd.instances.snapshots.names(c1)).to.include.members(['%76ictim', 'victim']);
     } finally {
       await (await lxd.instances.snapshots.delete(c1, 'victim')).wait(OP);
       // "%76ictim" cannot be deleted by name through either server (it decodes to "victim"): it goes with the instance
