@@ -92,6 +92,8 @@ export interface OperationSpec {
   description?: string;
   /** Metadata states reported before the final one (e.g. progress); one per `/wait` poll. */
   progress?: Record<string, unknown>[];
+  /** The operation's `resources` (default null). */
+  resources?: Record<string, string[]>;
 }
 
 interface Route {
@@ -170,7 +172,7 @@ export async function startFakeLxd(): Promise<FakeLxd> {
     updated_at: new Date(0).toISOString(),
     status: code === 200 ? 'Success' : code === 400 ? 'Failure' : 'Running',
     status_code: code,
-    resources: null,
+    resources: spec.resources ?? null,
     metadata,
     may_cancel: false,
     err: code === 400 ? (spec.err ?? '') : '',

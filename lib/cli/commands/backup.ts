@@ -4,6 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { nameFromUrl } from '../../lxd/path.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { renderFields } from '../output.js';
@@ -45,7 +46,7 @@ export async function backupImport(ctx: CliContext, file: string, o: { name?: st
   const progress = ctx.progress();
   const line = progress.line(o.name ?? file);
   let shown = -1;
-  let name: string;
+  let name: string | undefined;
   try {
     const op = await ctx.client().instances.createFromBackup(source, {
       signal: ctx.signal,
@@ -60,14 +61,15 @@ export async function backupImport(ctx: CliContext, file: string, o: { name?: st
       },
     });
     const done = await op.wait({ signal: ctx.signal, timeoutMs: NO_DEADLINE_MS, onProgress: (p) => line.update(p.percent, p.text) });
-    const url = done.resources?.['instances']?.[0] ?? '';
-    name = o.name ?? decodeURIComponent(url.split('/').pop() ?? '');
-    line.done(`imported as ${name}`);
+    // the URL's path only (it may end in ?project=), its last segment decoded
+    const url = done.resources?.['instances']?.find((u) => /^\/1\.0\/instances\/[^/?]+(\?|$)/.test(u));
+    name = o.name ?? (url === undefined ? undefined : nameFromUrl(url, { method: 'POST', path: '/1.0/instances' }));
+    line.done(name === undefined ? 'imported' : `imported as ${name}`);
   } catch (err) {
     line.fail((err as Error).message);
     throw err;
   } finally {
     progress.close();
   }
-  ctx.print({ instance: name, file: source }, () => `imported ${file} as instance ${name}\n`);
+  ctx.print({ instance: name ?? null, file: source }, () => (name === undefined ? `imported ${file} (the server did not name the new instance)\n` : `imported ${file} as instance ${name}\n`));
 }

@@ -21,16 +21,16 @@ export function parseExpiry(v: string, now = Date.now()): Date {
 
 export async function snapshotCreate(ctx: CliContext, instance: string, name: string | undefined, o: { expiry?: string; stateful?: boolean }): Promise<void> {
   const client = ctx.client();
-  const op = await client.instances.snapshots.create(
+  // the name the server picked when none was given (LXD 5.0.2's operation does not say it)
+  const made = await client.instances.snapshots.take(
     instance,
     { name, expiresAt: o.expiry === undefined ? undefined : parseExpiry(o.expiry), stateful: o.stateful },
     { signal: ctx.signal },
   );
-  const done = await op.wait({ signal: ctx.signal });
-  // LXD names the snapshot in the operation's resources when it picked the name
-  const url = done.resources?.['instances']?.find((u) => u.includes('/snapshots/')) ?? '';
-  const made = name ?? decodeURIComponent(url.split('/snapshots/')[1] ?? '');
-  ctx.print({ instance, snapshot: made }, () => `created snapshot ${made} of ${instance}\n`);
+  if (made === undefined) {
+    ctx.note(`the snapshot of ${instance} was taken, but other snapshots of it appeared or went meanwhile, so its name is not known: see lxdkit snapshot list ${instance}`);
+  }
+  ctx.print({ instance, snapshot: made ?? null }, () => (made === undefined ? `created a snapshot of ${instance}\n` : `created snapshot ${made} of ${instance}\n`));
 }
 
 export async function snapshotList(ctx: CliContext, instance: string): Promise<void> {

@@ -4,7 +4,8 @@
  * new instance from one.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -75,6 +76,44 @@ function validateBackupName(name: unknown, field = 'backup name'): string {
   if (typeof name !== 'string' || name === '') throw new LxdValidationError(field, 'must be a non-empty string');
   if (name.includes('/') || name.includes('\0') || name === '.' || name === '..') throw new LxdValidationError(field, `"${name}" must not contain "/" or NUL, nor be "." or ".."`);
   return name;
+}
+
+/** The longest file name most file systems take (bytes). */
+const NAME_MAX = 255;
+
+/**
+ * Checks where a tarball is to be written, before anything is made or transferred: a path (no NUL)
+ * whose directory exists and can be written, that is not a directory or anything else than a regular
+ * file (a device or FIFO would be replaced by the rename), with a name short enough for the file system.
+ * `LxdValidationError` (field `file`) otherwise.
+ */
+async function checkTarget(file: unknown): Promise<string> {
+  if (typeof file !== 'string' || file === '' || file.includes('\0')) throw new LxdValidationError('file', 'give the path of the file to write (non-empty, no NUL)');
+  const name = basename(file);
+  if (name === '' || name === '.' || name === '..' || file.endsWith('/')) throw new LxdValidationError('file', `${file} names a directory: give the path of the file to write, e.g. ${join(file, 'backup.tar.gz')}`);
+  if (Buffer.byteLength(name) > NAME_MAX) throw new LxdValidationError('file', `the name ${name.slice(0, 40)}… is longer than ${NAME_MAX} bytes`);
+  const existing = await stat(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined; // the directory is checked below
+    throw new LxdValidationError('file', `cannot write ${file}: ${err.message}`);
+  });
+  if (existing?.isDirectory()) throw new LxdValidationError('file', `${file} is a directory: give the path of the file to write, e.g. ${join(file, 'backup.tar.gz')}`);
+  if (existing && !existing.isFile()) throw new LxdValidationError('file', `${file} exists and is not a regular file: it would be replaced; give another path`);
+  const dir = dirname(file);
+  const parent = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+    throw new LxdValidationError('file', `cannot write ${file}: its directory ${dir} ${err.code === 'ENOENT' ? 'does not exist' : `cannot be read (${err.message})`}`);
+  });
+  if (!parent.isDirectory()) throw new LxdValidationError('file', `cannot write ${file}: ${dir} is not a directory`);
+  await access(dir, fsConstants.W_OK).catch((err: NodeJS.ErrnoException) => {
+    throw new LxdValidationError('file', `cannot write ${file}: ${dir} is not writable (${err.code ?? err.message})`);
+  });
+  return file;
+}
+
+/** A temporary name beside `file`, within the file system's name limit. */
+function temporaryName(file: string): string {
+  const tag = `.lxdkit-${randomBytes(4).toString('hex')}`;
+  const long = `.${basename(file)}${tag}`;
+  return join(dirname(file), Buffer.byteLength(long) <= NAME_MAX ? long : `${tag}.part`);
 }
 
 function report(cb: ((p: TransferProgress) => void) | undefined, p: TransferProgress): void {
@@ -155,13 +194,16 @@ export class InstanceBackups {
 
   /**
    * Downloads the tarball into `file` (a temporary name beside it, renamed into place); over the local
-   * socket it goes from the socket to the file through one reused buffer. Resolves to its size.
+   * socket it goes from the socket to the file through one reused buffer. Resolves to its size. A
+   * target that cannot be written (a directory, a missing directory, a device) is refused before the
+   * download with `LxdValidationError`.
    */
   async downloadToFile(instance: string, name: string, file: string, opts: TransferOptions = {}): Promise<{ size: number }> {
     validateInstanceName(instance);
     validateBackupName(name);
     if (opts.timeoutMs !== undefined && !isValidTimeout(opts.timeoutMs)) throw new LxdValidationError('timeoutMs', `${opts.timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
-    const tmp = join(dirname(file), `.${basename(file)}.lxdkit-${randomBytes(4).toString('hex')}`);
+    await checkTarget(file);
+    const tmp = temporaryName(file);
     const fh = await open(tmp, 'wx', 0o600);
     let closed = false;
     try {
@@ -184,9 +226,14 @@ export class InstanceBackups {
 
   /**
    * `lxc export`: makes a backup, downloads it into `file` and deletes the backup from the server
-   * (also when the download fails). Resolves to the file's size.
+   * (also when the download fails). Resolves to the file's size. The target is checked first, as
+   * `downloadToFile` does, before the server makes anything.
    */
   async export(instance: string, file: string, opts: ExportOptions = {}): Promise<{ size: number }> {
+    validateInstanceName(instance);
+    if (opts.name !== undefined) validateBackupName(opts.name);
+    if (opts.timeoutMs !== undefined && !isValidTimeout(opts.timeoutMs)) throw new LxdValidationError('timeoutMs', `${opts.timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
+    await checkTarget(file);
     const name = opts.name ?? `lxdkit-export-${randomBytes(4).toString('hex')}`;
     const { signal } = opts;
     const started = Date.now();

@@ -7,8 +7,12 @@
  * - with `wait-for-websocket` the command starts once every data websocket is connected (stdin too),
  *   and LXD gives up after 5 s (10 s in newer LXD): all are connected at once, as LXD's Go client does;
  * - data flows as binary frames; an empty text frame is a barrier (end of that stream), not a close;
- * - closing the control websocket while the command runs kills it, so it is closed last, after the
- *   operation ended; an abort sends a signal through it first;
+ * - the control websocket is closed last, after the operation ended; closing it does not stop a
+ *   command that ignores SIGTERM (LXD 5.0.2, Incus 6.0), so an abort sends its signal through it, then
+ *   SIGKILL when the command is still running a second later;
+ * - a signal reaches the command's own process only: without a pty its children live on (they are in
+ *   the daemon's process group and session, not one of their own); with a pty the hang-up stops its
+ *   foreground process group;
  * - in interactive mode LXD ends the operation only after the client answered the pty's barrier.
  */
 import { constants as osConstants } from 'node:os';
@@ -62,7 +66,10 @@ export interface ExecOptions extends CallOptions {
    * command (LXD gives no control channel in this mode).
    */
   recordOutput?: boolean | undefined;
-  /** Sent through the control websocket when the caller aborts or the deadline passes (default SIGKILL). */
+  /**
+   * Sent through the control websocket when the caller aborts or the deadline passes (default SIGKILL);
+   * SIGKILL follows a second later if the command still runs. Only the command's own process gets it.
+   */
   killSignal?: number | NodeJS.Signals | undefined;
   /**
    * Deadline for the whole session: connecting, the command's run and reading its output (default:
@@ -98,10 +105,16 @@ export interface ExecOutput extends ExecResult {
 export const DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
 /** LXD 5.0.2 waits 5 s for the websockets of an exec; newer LXD 10 s. */
 const CONNECT_BUDGET_MS = 5_000;
-/** After an abort's signal, how long the command gets to end before the control socket is closed (which kills it). */
+/** After an abort's signal, how long the command gets to end before SIGKILL follows (and after that, before the sockets close). */
 const KILL_GRACE_MS = 1_000;
+const SIGKILL = 9;
 /** After an output websocket dropped, how long to wait for the operation to say why. */
 const LOST_GRACE_MS = 2_000;
+/**
+ * After the operation ended, how long an output stream may stay silent without its end-of-stream
+ * barrier (counted only while its reader keeps up) before the session ends with LxdStreamLostError.
+ */
+export const EXEC_END_GRACE_MS = 2_000;
 /** Stdin is sent in frames of at most this size, with at most this much queued on the socket. */
 const STDIN_FRAME_BYTES = 256 * 1024;
 const STDIN_QUEUE_BYTES = 1024 * 1024;
@@ -221,6 +234,9 @@ interface OutputWire {
   readonly ended: Promise<void>;
   /** True once the barrier arrived: everything the stream carries is in `readable`. */
   readonly complete: () => boolean;
+  /** When a frame last came, whether the reader is behind (paused, or data waits in `readable`), and whether the stream is over. */
+  readonly activity: () => { lastFrameAt: number; behind: boolean; eof: boolean };
+  readonly stream: string;
 }
 
 /**
@@ -232,6 +248,7 @@ function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): Outp
   let paused = false;
   let eof = false;
   let complete = false;
+  let lastFrameAt = Date.now();
   let settle!: { resolve: () => void; reject: (err: Error) => void };
   const ended = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
@@ -247,6 +264,7 @@ function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): Outp
     },
   });
   ws.on('message', (data, isBinary) => {
+    lastFrameAt = Date.now();
     if (eof) return;
     if (!isBinary) {
       // an (empty) text frame: the barrier, LXD's end of this stream
@@ -273,7 +291,37 @@ function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): Outp
     eof = true;
     settle.reject(new LxdStreamLostError(stream, `exec: the ${stream} websocket closed (code ${code}) before the end of the stream; the output is incomplete`, failure ? { cause: failure } : undefined));
   });
-  return { readable, ended, complete: () => complete };
+  return {
+    readable,
+    ended,
+    complete: () => complete,
+    activity: () => ({ lastFrameAt, behind: paused || readable.readableLength > 0, eof }),
+    stream,
+  };
+}
+
+/**
+ * Rejects with LxdStreamLostError when the session's streams stay silent for `ms` while one of them
+ * still lacks its barrier and every reader keeps up (time spent waiting for a reader does not count:
+ * the server may hold one stream back behind another); pending until then, and once all have ended.
+ */
+function overdueAfterEnd(outputs: readonly OutputWire[], ms: number): Promise<never> {
+  return new Promise<never>((_resolve, reject) => {
+    let quietSince = Date.now();
+    const timer = setInterval(() => {
+      const states = outputs.map((o) => o.activity());
+      const open = outputs.find((_o, i) => !states[i]!.eof);
+      if (!open) {
+        clearInterval(timer);
+        return;
+      }
+      const now = Date.now();
+      if (states.some((a) => a.lastFrameAt > quietSince || a.behind)) quietSince = now;
+      if (now - quietSince < ms) return;
+      clearInterval(timer);
+      reject(new LxdStreamLostError(open.stream, `exec: the command ended, but the ${open.stream} stream got no end-of-stream barrier within ${ms} ms; the output may be incomplete`));
+    }, Math.max(25, Math.floor(ms / 8)));
+  });
 }
 
 /**
@@ -487,8 +535,15 @@ export class ExecProcess {
       await this.#fetchRecorded(result.operation);
       return this.#result(result.operation);
     }
+    // once the operation ended, each stream gets a short grace to reach its barrier: a server that never
+    // sends one cannot keep the session open until its deadline
+    const overdue = opDone.then(
+      () => overdueAfterEnd(outputs, EXEC_END_GRACE_MS),
+      () => new Promise<never>(() => {}),
+    );
+    overdue.catch(() => {});
     try {
-      await Promise.all(outputs.map((o) => o.ended));
+      await Promise.race([Promise.all(outputs.map((o) => o.ended)), overdue]);
     } catch (lost) {
       // the operation may say why (it failed before the command ran); else the stream was lost
       const why = await within(opDone.then(() => undefined, (err: unknown) => err), LOST_GRACE_MS);
@@ -515,6 +570,10 @@ export class ExecProcess {
     const ret = operation.metadata?.['return'];
     if (typeof ret !== 'number' || !Number.isInteger(ret)) {
       throw new LxdResponseValidationError('GET', `/1.0/operations/${operation.id}`, [{ path: ['metadata', 'return'], message: 'the finished exec operation carries no exit status' }]);
+    }
+    if (ret < 0 || ret > 255) {
+      // a process's exit status is 0 to 255 (128 + n for signal n); anything else is not one
+      throw new LxdResponseValidationError('GET', `/1.0/operations/${operation.id}`, [{ path: ['metadata', 'return'], message: `the exit status ${ret} is outside 0-255` }]);
     }
     const result: ExecResult = { exitCode: ret, operationId: operation.id };
     if (operation.status_code !== 200 && operation.err) result.lxdError = operation.err;
@@ -578,8 +637,8 @@ export class ExecProcess {
   }
 
   /**
-   * Ends a session early: `sig` through the control websocket, a grace for the command to end, then
-   * every socket closed, the control socket last (closing it makes LXD kill what is left).
+   * Ends a session early: `sig` through the control websocket, a grace for the command to end, SIGKILL
+   * and another grace if it did not, then every socket closed, the control socket last.
    */
   async #stop(sig: number): Promise<void> {
     this.#stopStdin();
@@ -587,17 +646,23 @@ export class ExecProcess {
     if (!sockets) return;
     const control = sockets.control;
     if (control && control.readyState === control.OPEN) {
-      control.send(JSON.stringify({ command: 'signal', signal: sig }), () => {});
       // the command's last words (a signal handler's output) still come through if it ends in time
-      const ended = Promise.all([this.#setup.op.wait({ timeoutMs: KILL_GRACE_MS }).catch(() => {}), ...this.#outputs.map((o) => o.ended.catch(() => {}))]);
-      await within(ended, KILL_GRACE_MS);
+      const ended = Promise.all([this.#setup.op.wait({ timeoutMs: 2 * KILL_GRACE_MS }).catch(() => {}), ...this.#outputs.map((o) => o.ended.catch(() => {}))]);
+      control.send(JSON.stringify({ command: 'signal', signal: sig }), () => {});
+      const stopped = await within(ended.then(() => true), KILL_GRACE_MS);
+      // Closing the control socket does not stop the command (LXD 5.0.2, Incus 6.0): one that ignores
+      // or traps the signal gets SIGKILL, which it cannot.
+      if (!stopped && sig !== SIGKILL && control.readyState === control.OPEN) {
+        control.send(JSON.stringify({ command: 'signal', signal: SIGKILL }), () => {});
+        await within(ended, KILL_GRACE_MS);
+      }
     }
     this.#closeAll();
   }
 
   /**
    * Closes the data sockets (a close handshake, so LXD has seen each close), then, once they are
-   * closed or after a short wait, the control socket: closing it while the command runs kills it.
+   * closed or after a short wait, the control socket.
    */
   #closeAll(): void {
     const sockets = this.#sockets;

@@ -4,8 +4,9 @@
  */
 import { z } from 'zod';
 import { LxdValidationError } from '../errors.js';
-import type { Operation } from '../operation.js';
-import { lxdPath, namesFromUrls } from '../path.js';
+import { isValidTimeout } from '../../deadline.js';
+import type { Operation, WaitOptions } from '../operation.js';
+import { lxdPath } from '../path.js';
 import { validateBody, validateInstanceName } from '../validate.js';
 import { requireExtension, type Api, type CallOptions, type WithEtag } from './base.js';
 
@@ -43,11 +44,47 @@ export interface SnapshotCreate {
   expiresAt?: Date | string;
 }
 
-/** Snapshot names: non-empty, no slash, not "." or "..", no NUL. */
+/**
+ * Snapshot names: non-empty, no slash, not "." or "..", no NUL, and no `%`. LXD 5.0.2 and Incus 6.0
+ * decode a snapshot's name in the URL twice: `DELETE …/snapshots/%2576ictim` (the name `%76ictim`,
+ * correctly escaped) deletes the snapshot `victim`, and one named `%2e%2e` can never be reached. So a
+ * name with `%` is refused everywhere, on every server, before any request: lxdkit never acts on
+ * another snapshot than the one named.
+ */
 export function validateSnapshotName(name: unknown, field = 'snapshot name'): string {
   if (typeof name !== 'string' || name === '') throw new LxdValidationError(field, 'must be a non-empty string');
   if (name.includes('/') || name.includes('\0') || name === '.' || name === '..') throw new LxdValidationError(field, `"${name}" must not contain "/" or NUL, nor be "." or ".."`);
+  if (name.includes('%')) {
+    throw new LxdValidationError(field, `"${name}" holds "%": LXD and Incus decode a snapshot name in the URL twice, so the call could reach another snapshot; rename it with lxc/incus, or pick a name without "%"`);
+  }
   return name;
+}
+
+/**
+ * The snapshot an operation names in its resources (Incus: `instances_snapshots`; LXD lists none
+ * for a snapshot it named itself), as URL paths: the query (`?project=`) dropped, the last segment
+ * both as written and decoded (LXD writes a `%` in a snapshot URL unescaped).
+ */
+function snapshotNamesInResources(resources: Record<string, string[] | null> | null | undefined, instance: string): string[] {
+  const names = new Set<string>();
+  const prefix = `/instances/${encodeURIComponent(instance)}/snapshots/`;
+  for (const urls of Object.values(resources ?? {})) {
+    for (const url of Array.isArray(urls) ? urls : []) {
+      if (typeof url !== 'string') continue;
+      const path = url.split('?')[0] ?? '';
+      const at = path.indexOf(prefix);
+      if (at < 0) continue;
+      const last = path.slice(at + prefix.length);
+      if (last === '' || last.includes('/')) continue;
+      names.add(last);
+      try {
+        names.add(decodeURIComponent(last));
+      } catch {
+        // a malformed escape: only the name as written can match
+      }
+    }
+  }
+  return [...names];
 }
 
 /** An RFC 3339 time for LXD from a Date or a string that parses as one. */
@@ -67,11 +104,14 @@ export class InstanceSnapshots {
     return (await this.api.sync('GET', lxdPath`/1.0/instances/${instance}/snapshots`, z.array(SnapshotSchema), { ...opts, query: { recursion: 1 } })).value;
   }
 
-  /** The snapshot names only. */
+  /**
+   * The snapshot names only. They come from the snapshot objects, not from the URLs LXD lists: LXD
+   * writes a `%` in those unescaped, so `%76ictim` would read as `victim`.
+   */
   async names(instance: string, opts: CallOptions = {}): Promise<string[]> {
     validateInstanceName(instance);
     const path = lxdPath`/1.0/instances/${instance}/snapshots`;
-    return namesFromUrls((await this.api.sync('GET', path, z.array(z.string()), opts)).value, 'GET', path);
+    return (await this.api.sync('GET', path, z.array(z.looseObject({ name: z.string() })), { ...opts, query: { recursion: 1 } })).value.map((s) => s.name);
   }
 
   /** One snapshot with its ETag. */
@@ -96,6 +136,32 @@ export class InstanceSnapshots {
     );
     if (body.expires_at !== undefined) await requireExtension(this.api, 'snapshot_expiry_creation', 'a snapshot expiry at creation', opts);
     return this.api.operation('POST', lxdPath`/1.0/instances/${instance}/snapshots`, { ...opts, body });
+  }
+
+  /**
+   * Takes a snapshot and waits for it: resolves to its name, the one given or the one the server
+   * picked (`snap0`, …, or what the instance's `snapshots.pattern` makes). Incus names it in the
+   * operation's resources; LXD 5.0.2 does not, so the new name is the one snapshot that appeared
+   * between a listing before and one after. `undefined` when that cannot tell (another client took or
+   * removed snapshots of the instance meanwhile): the snapshot was taken all the same.
+   */
+  async take(instance: string, snapshot: SnapshotCreate = {}, opts: CallOptions & Pick<WaitOptions, 'onProgress'> = {}): Promise<string | undefined> {
+    validateInstanceName(instance);
+    if (snapshot.name !== undefined) validateSnapshotName(snapshot.name);
+    const { onProgress, ...call } = opts;
+    const started = Date.now();
+    const total = call.timeoutMs ?? this.api.ctx.operationTimeoutMs;
+    if (!isValidTimeout(total)) throw new LxdValidationError('timeoutMs', `${total} is not a deadline: give a positive, finite number of milliseconds`);
+    const left = (): number => Math.max(1, total - (Date.now() - started));
+    const before = snapshot.name === undefined ? new Set(await this.names(instance, { signal: call.signal, timeoutMs: left() })) : undefined;
+    const op = await this.create(instance, snapshot, { signal: call.signal, timeoutMs: left() });
+    const done = await op.wait({ signal: call.signal, timeoutMs: left(), onProgress });
+    if (!before) return snapshot.name;
+    const after = await this.names(instance, { signal: call.signal, timeoutMs: left() });
+    const named = snapshotNamesInResources(done.resources, instance).filter((n) => after.includes(n));
+    if (named.length === 1) return named[0];
+    const fresh = after.filter((n) => !before.has(n));
+    return fresh.length === 1 ? fresh[0] : undefined;
   }
 
   /** PUT: changes a snapshot's expiry (`null`: never). */

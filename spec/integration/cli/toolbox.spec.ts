@@ -11,6 +11,7 @@ import type { LxdClient } from '../../../lib/lxd/index.js';
 import { CLI, ensureBuilt, lxdkit } from '../../helpers/cli.js';
 import { removeLeftovers, requireLxd, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { SERVERS } from '../../helpers/servers.js';
+import { removeProject, removeProjects } from '../../helpers/projects.js';
 import { destroy, launch, processes } from '../../helpers/toolbox.js';
 
 const PREFIX = 'lxdkit-spec-clt-';
@@ -49,6 +50,7 @@ describe('lxdkit exec, file, snapshot, backup against the real daemon', function
     client = await requireLxd(this);
     ensureBuilt();
     await removeLeftovers(client, PREFIX);
+    await removeProjects(client, PREFIX);
     await launch(client, c1);
     dir = mkdtempSync(join(tmpdir(), `${run}-`));
   });
@@ -206,5 +208,40 @@ describe('lxdkit exec, file, snapshot, backup against the real daemon', function
     } finally {
       await destroy(client, copy);
     }
+  });
+
+  it('snapshot create without a name and backup import without --name print the real names, in a project too', async function () {
+    const project = `${run}-p`;
+    // the project shares the default project's images and profiles
+    await client.projects.create({ name: project, config: { 'features.images': 'false', 'features.profiles': 'false' } });
+    const inside = client.withProject(project);
+    try {
+      await launch(inside, c1);
+      const made = await lxdkit(['--project', project, 'snapshot', 'create', c1]);
+      expect(made.code, made.stderr).to.equal(0);
+      expect(made.stdout).to.equal(`created snapshot snap0 of ${c1}\n`);
+      const json = await lxdkit(['--project', project, 'snapshot', 'create', c1, '--json']);
+      expect(JSON.parse(json.stdout)).to.deep.equal({ instance: c1, snapshot: 'snap1' });
+      expect((await inside.instances.snapshots.names(c1)).sort()).to.deep.equal(['snap0', 'snap1']);
+      // a backup of the default project's c1, imported into the project under the name it holds
+      const file = join(dir, 'to-project.tar.gz');
+      expect((await lxdkit(['backup', 'export', c1, file, '--instance-only'])).code).to.equal(0);
+      await destroy(inside, c1);
+      const im = await lxdkit(['--project', project, 'backup', 'import', file]);
+      expect(im.code, im.stderr).to.equal(0);
+      expect(im.stdout).to.equal(`imported ${file} as instance ${c1}\n`);
+    } finally {
+      await inside.close();
+      await removeProject(client, project);
+    }
+  });
+
+  it('backup export refuses a directory, or a missing directory, with exit 3 before the server makes a backup', async function () {
+    for (const target of [dir, join(dir, 'missing', 'x.tar.gz')]) {
+      const r = await lxdkit(['backup', 'export', c1, target]);
+      expect(r.code, r.stderr).to.equal(3);
+      expect(r.stderr).to.match(/is a directory|does not exist/);
+    }
+    expect(await client.instances.backups.list(c1)).to.deep.equal([]);
   });
 });

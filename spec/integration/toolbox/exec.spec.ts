@@ -117,6 +117,85 @@ describeEachServer('instances.exec', (server) => {
     expect((await processes(lxd, c1)).filter((l) => /sleep 61/.test(l))).to.deep.equal([]);
   });
 
+  describe('what an abort or a deadline stops, and what survives (ps in the container afterwards)', function () {
+    // unique durations name this run's processes; whatever survives is killed at the end of each case
+    let n = 700 + Math.floor(Math.random() * 200);
+    const tag = (): string => String(n++);
+    /** `ps` lines (pid, ppid, args) of the processes whose command line holds `sleep <s>`. */
+    const left = async (s: string): Promise<{ pid: number; ppid: number; args: string }[]> => {
+      const r = await lxd.instances.execOutput(c1, { command: ['ps', '-o', 'pid,ppid,args'] });
+      return r.stdout
+        .toString()
+        .split('\n')
+        .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null && m[3]!.includes(`sleep ${s}`) && !m[3]!.startsWith('ps '))
+        .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
+    };
+    const killLeft = async (s: string): Promise<void> => {
+      for (const p of await left(s)) await lxd.instances.execOutput(c1, { command: ['kill', '-9', String(p.pid)] }).catch(() => {});
+    };
+    const abortAfter = (ms: number): AbortSignal => {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(new Error('stop it')), ms);
+      return ac.signal;
+    };
+
+    it('without a pty, an abort stops the command itself; its children survive, adopted by init', async function () {
+      const s = tag();
+      try {
+        const err = await lxd.instances.execOutput(c1, { command: ['sh', '-c', `sleep ${s}; echo done`], signal: abortAfter(300) }).catch((e: unknown) => e);
+        expect((err as Error).message).to.equal('stop it');
+        const procs = await left(s);
+        expect(procs.map((p) => p.args), 'the shell is gone, its child sleep is not').to.deep.equal([`sleep ${s}`]);
+        expect(procs[0]!.ppid, 'adopted by the container\'s init').to.equal(1);
+      } finally {
+        await killLeft(s);
+      }
+    });
+
+    it('a command that ignores killSignal (SIGTERM) gets SIGKILL a second later, at an abort and at the deadline', async function () {
+      for (const how of ['abort', 'deadline'] as const) {
+        const s = tag();
+        try {
+          const opts = how === 'abort' ? { signal: abortAfter(300) } : { timeoutMs: 300 };
+          const err = await lxd.instances.execOutput(c1, { command: ['sh', '-c', `trap '' TERM; sleep ${s}; echo done`], killSignal: 'SIGTERM', ...opts }).catch((e: unknown) => e);
+          if (how === 'deadline') expect(err).to.be.instanceOf(LxdTimeoutError);
+          else expect((err as Error).message).to.equal('stop it');
+          expect((await left(s)).map((p) => p.args), `${how}: the shell is gone, its child sleep is not`).to.deep.equal([`sleep ${s}`]);
+        } finally {
+          await killLeft(s);
+        }
+      }
+    });
+
+    it('with a pty, the hang-up stops the whole foreground process group, background children of the shell included', async function () {
+      const a = tag();
+      const b = tag();
+      try {
+        const err = await lxd.instances.execOutput(c1, { command: ['sh', '-c', `sleep ${a} & sleep ${b}; echo done`], interactive: true, signal: abortAfter(300) }).catch((e: unknown) => e);
+        expect((err as Error).message).to.equal('stop it');
+        await new Promise((r) => setTimeout(r, 200));
+        expect([...(await left(a)), ...(await left(b))]).to.deep.equal([]);
+      } finally {
+        await killLeft(a);
+        await killLeft(b);
+      }
+    });
+
+    it('a command run under setsid that passes the signal on to its process group leaves nothing behind', async function () {
+      const s = tag();
+      try {
+        const command = ['setsid', 'sh', '-c', `trap 'trap - TERM; kill -TERM -$$' TERM; sleep ${s} & wait`];
+        const err = await lxd.instances.execOutput(c1, { command, killSignal: 'SIGTERM', signal: abortAfter(300) }).catch((e: unknown) => e);
+        expect((err as Error).message).to.equal('stop it');
+        await new Promise((r) => setTimeout(r, 200));
+        expect(await left(s)).to.deep.equal([]);
+      } finally {
+        await killLeft(s);
+      }
+    });
+  });
+
   it('sends a signal with kill(): SIGTERM ends `sleep` with 128 + 15', async function () {
     const proc = await lxd.instances.exec(c1, { command: ['sleep', '62'] });
     proc.stdout.resume();

@@ -71,6 +71,43 @@ describeEachServer('instances.snapshots, backups, console', (server) => {
     expect(await lxd.instances.snapshots.create(c1, { name: 'a/b' }).catch((e: unknown) => e)).to.be.instanceOf(LxdValidationError);
   });
 
+  it('never reaches another snapshot than the one named: a name with "%" is refused before any request (the server decodes it twice)', async function () {
+    // the server itself takes "%76ictim" (lxc can make one); lxdkit must not delete "victim" for it
+    await (await lxd.instances.snapshots.create(c1, { name: 'victim' })).wait(OP);
+    const made = await lxd.query('POST', `/1.0/instances/${c1}/snapshots`, { body: { name: '%76ictim' } });
+    await made.operation!.wait(OP);
+    try {
+      expect(await lxd.instances.snapshots.names(c1), 'names as the server holds them').to.include.members(['%76ictim', 'victim']);
+      const calls: (() => Promise<unknown>)[] = [
+        () => lxd.instances.snapshots.delete(c1, '%76ictim'),
+        () => lxd.instances.snapshots.get(c1, '%76ictim'),
+        () => lxd.instances.snapshots.restore(c1, '%76ictim'),
+        () => lxd.instances.snapshots.rename(c1, '%76ictim', 'other'),
+        () => lxd.instances.snapshots.update(c1, '%76ictim', { expiresAt: null }),
+        () => lxd.instances.snapshots.create(c1, { name: '%2e%2e' }),
+        () => lxd.instances.snapshots.rename(c1, 'victim', '%2e%2e'),
+      ];
+      for (const call of calls) {
+        const err = await Promise.resolve().then(call).catch((e: unknown) => e);
+        expect(err).to.be.instanceOf(LxdValidationError);
+        expect((err as Error).message).to.match(/decode a snapshot name in the URL twice/);
+      }
+      expect((await lxd.instances.snapshots.get(c1, 'victim')).value.name).to.equal('victim');
+      expect(await lxd.instances.snapshots.names(c1)).to.include.members(['%76ictim', 'victim']);
+    } finally {
+      await (await lxd.instances.snapshots.delete(c1, 'victim')).wait(OP);
+      // "%76ictim" cannot be deleted by name through either server (it decodes to "victim"): it goes with the instance
+    }
+  });
+
+  it('take() without a name resolves to the name the server picked', async function () {
+    const picked = await lxd.instances.snapshots.take(c1);
+    expect(picked).to.be.a('string').and.match(/^snap\d+$/);
+    expect(await lxd.instances.snapshots.names(c1)).to.include(picked);
+    expect(await lxd.instances.snapshots.take(c1, { name: 'given' })).to.equal('given');
+    for (const n of [picked!, 'given']) await (await lxd.instances.snapshots.delete(c1, n)).wait(OP);
+  });
+
   it('exports a backup and imports it as a new instance that holds the same file', async function () {
     this.timeout(300_000);
     await lxd.instances.files.push(c1, '/root/backed-up.txt', 'in the backup\n', { mode: 0o600, uid: 1000 });

@@ -9,6 +9,7 @@ import { runCli } from '../../../lib/cli/program.js';
 import { parseExpiry } from '../../../lib/cli/commands/snapshot.js';
 import { splitTarget } from '../../../lib/cli/commands/file.js';
 import { silentLogger } from '../../../lib/logger.js';
+import { EXEC_END_GRACE_MS } from '../../../lib/lxd/resources/instance-exec.js';
 import { done, fakeExec } from '../../helpers/fake-exec.js';
 import { startFakeLxd, type FakeLxd } from '../../helpers/fake-lxd.js';
 import { cli } from './helpers.js';
@@ -80,6 +81,36 @@ describe('cli toolbox commands (in-process)', function () {
       expect(stdout.text).to.equal('got: hello');
       expect(stderr.text).to.equal('warning\n');
       expect(fake.requestsTo('POST', '/1.0/instances/c1/exec')[0]?.body).to.deep.include({ command: ['cat'], environment: { A: 'b=c' }, interactive: false });
+    });
+
+    it('exits 7 (LXD_ERR_INVALID_RESPONSE) for an exit status outside 0-255, never 0', async function () {
+      for (const status of [256, 512, -1]) {
+        fakeExec(fake, {}, (s) => {
+          s.sockets['1']!.send('');
+          s.sockets['2']!.send('');
+          s.finish(done(status));
+        });
+        const stdout = new StringStream();
+        const stderr = new StringStream();
+        const code = await runCli(['--socket', fake.socketPath, 'exec', 'c1', '--', 'x'], { stdout, stderr, env: {}, cwd: '/' }, { logger: silentLogger });
+        expect(code, String(status)).to.equal(7);
+        expect(stderr.text).to.include(`unexpected response from LXD at metadata.return: the exit status ${status} is outside 0-255`);
+      }
+    });
+
+    it(`exits 7 a short time (${EXEC_END_GRACE_MS} ms) after the command ended when an output never gets its end-of-stream barrier`, async function () {
+      this.timeout(EXEC_END_GRACE_MS * 5);
+      fakeExec(fake, {}, (s) => {
+        s.sockets['1']!.send(Buffer.from('partial'), { binary: true });
+        s.sockets['2']!.send('');
+        s.finish(done(0));
+      });
+      const stdout = new StringStream();
+      const stderr = new StringStream();
+      const code = await runCli(['--socket', fake.socketPath, 'exec', 'c1', '--', 'x'], { stdout, stderr, env: {}, cwd: '/' }, { logger: silentLogger });
+      expect(code).to.equal(7);
+      expect(stdout.text).to.equal('partial');
+      expect(stderr.text).to.match(/^lxdkit: exec: the command ended, but the stdout stream got no end-of-stream barrier within \d+ ms/);
     });
   });
 });

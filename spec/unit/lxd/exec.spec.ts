@@ -10,6 +10,7 @@ import {
   LxdStreamLostError,
 } from '../../../lib/lxd/index.js';
 import type { Logger } from '../../../lib/logger.js';
+import { EXEC_END_GRACE_MS } from '../../../lib/lxd/resources/instance-exec.js';
 import { done, fakeExec, type Session } from '../../helpers/fake-exec.js';
 import { operationObject, startFakeLxd, type FakeLxd } from '../../helpers/fake-lxd.js';
 import { pauseNock } from '../../helpers/simplestreams-server.js';
@@ -136,6 +137,66 @@ describe('instances.exec (protocol)', function () {
     });
     const err = await lxd.instances.execOutput('c1', { command: ['x'] }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(LxdResponseValidationError);
+  });
+
+  it('refuses an exit status outside 0-255 (256, 300, -1) with LxdResponseValidationError, never a status', async function () {
+    for (const status of [256, 300, -1]) {
+      fakeExec(fake, {}, (s) => {
+        s.sockets['1']!.send('');
+        s.sockets['2']!.send('');
+        s.finish(done(status));
+      });
+      const err = await lxd.instances.execOutput('c1', { command: ['x'] }).catch((e: unknown) => e);
+      expect(err, String(status)).to.be.instanceOf(LxdResponseValidationError);
+      expect((err as Error).message).to.include(`the exit status ${status} is outside 0-255`);
+    }
+  });
+
+  it(`ends the session with LxdStreamLostError when the operation ended but a stream gets no barrier within ${EXEC_END_GRACE_MS} ms`, async function () {
+    this.timeout(EXEC_END_GRACE_MS * 5);
+    fakeExec(fake, {}, (s) => {
+      s.sockets['1']!.send(Buffer.from('partial'), { binary: true });
+      s.sockets['2']!.send('');
+      // the operation ends; stdout's barrier never comes and its socket stays open
+      s.finish(done(0));
+    });
+    const proc = await lxd.instances.exec('c1', { command: ['x'] });
+    proc.stderr.resume();
+    const out = readAll(proc.stdout).catch((e: unknown) => e);
+    const err = await proc.wait().catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(LxdStreamLostError);
+    expect((err as LxdStreamLostError).stream).to.equal('stdout');
+    expect((err as Error).message).to.match(/no end-of-stream barrier/);
+    expect(await out, 'the stream ends with the error too').to.be.instanceOf(LxdStreamLostError);
+  });
+
+  it('does not count the time a slow reader takes: a stream read late after the operation ended still completes', async function () {
+    this.timeout(EXEC_END_GRACE_MS * 5);
+    const size = 4 * 1024 * 1024;
+    fakeExec(fake, {}, (s) => {
+      s.finish(done(0));
+      const frame = Buffer.alloc(64 * 1024, 1);
+      let sent = 0;
+      const push = (): void => {
+        while (sent < size && s.sockets['1']!.bufferedAmount < 1024 * 1024) {
+          s.sockets['1']!.send(frame, { binary: true });
+          sent += frame.length;
+        }
+        if (sent < size) setTimeout(push, 5);
+        else {
+          s.sockets['1']!.send('');
+          s.sockets['2']!.send('');
+        }
+      };
+      push();
+    });
+    const proc = await lxd.instances.exec('c1', { command: ['x'] });
+    proc.stderr.resume();
+    // nobody reads stdout for longer than the grace
+    await new Promise((r) => setTimeout(r, EXEC_END_GRACE_MS * 1.5));
+    const [all, result] = await Promise.all([readAll(proc.stdout), proc.wait()]);
+    expect(all.length).to.equal(size);
+    expect(result.exitCode).to.equal(0);
   });
 
   it('fails to start when a websocket is refused, and closes the ones it opened', async function () {

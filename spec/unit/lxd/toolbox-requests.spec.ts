@@ -2,7 +2,8 @@
  * What the toolbox sends (snapshots, backups, files): bodies, headers per server, and clean-up on
  * failure, against the fake daemon.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -46,6 +47,55 @@ describe('toolbox requests', function () {
     expect(fake.requestsTo('PUT', '/1.0/instances/c1')[0]?.body).to.deep.equal({ restore: 's1' });
     expect(fake.requestsTo('POST', '/1.0/instances/c1/snapshots/s1')[0]?.body).to.deep.equal({ name: 's2' });
     expect(await lxd.instances.snapshots.create('c1', { expiresAt: 'not a date' }).catch((e: unknown) => e)).to.be.instanceOf(LxdValidationError);
+  });
+
+  it('refuses a snapshot name holding "%" before any request: LXD and Incus decode it twice', async function () {
+    const calls: (() => Promise<unknown>)[] = [
+      () => lxd.instances.snapshots.delete('c1', '%76ictim'),
+      () => lxd.instances.snapshots.get('c1', '%76ictim'),
+      () => lxd.instances.snapshots.restore('c1', '%76ictim'),
+      () => lxd.instances.snapshots.rename('c1', 'victim', '%2e%2e'),
+      () => lxd.instances.snapshots.update('c1', '50%', { expiresAt: null }),
+      () => lxd.instances.snapshots.create('c1', { name: '%2e%2e' }),
+      () => lxd.instances.snapshots.take('c1', { name: '%' }),
+    ];
+    for (const call of calls) {
+      const err = await Promise.resolve().then(call).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(LxdValidationError);
+      expect((err as Error).message).to.match(/holds "%"/);
+    }
+    expect(fake.requests).to.deep.equal([]);
+  });
+
+  it('lists snapshot names from the objects, not from URLs that hold "%" unescaped', async function () {
+    fake.on('GET', '/1.0/instances/c1/snapshots', (req) =>
+      sync(req.query.get('recursion') === '1' ? [{ name: '%76ictim' }, { name: 'victim' }] : ['/1.0/instances/c1/snapshots/%76ictim', '/1.0/instances/c1/snapshots/victim']),
+    );
+    expect(await lxd.instances.snapshots.names('c1')).to.deep.equal(['%76ictim', 'victim']);
+  });
+
+  it("take() resolves to the snapshot's name: from the operation's resources (Incus, ?project= dropped), else the one new in the listing (LXD 5.0.2)", async function () {
+    const p1 = lxd.withProject('p1');
+    const listings: string[][] = [];
+    fake.on('GET', '/1.0/instances/c1/snapshots', () => sync((listings.shift() ?? []).map((name) => ({ name }))));
+    const take = async (resources: Record<string, string[]> | undefined, before: string[], after: string[]): Promise<string | undefined> => {
+      listings.push(before, after);
+      fake.on('POST', '/1.0/instances/c1/snapshots', () => fake.operation(resources ? { resources } : {}));
+      return p1.instances.snapshots.take('c1');
+    };
+    // LXD 5.0.2: the operation names only the instance
+    expect(await take({ instances: ['/1.0/instances/c1?project=p1'] }, ['snap0'], ['snap0', 'snap1'])).to.equal('snap1');
+    // Incus: instances_snapshots names it, even when another client took one meanwhile
+    expect(await take({ instances: ['/1.0/instances/c1?project=p1'], instances_snapshots: ['/1.0/instances/c1/snapshots/snap3?project=p1'] }, [], ['snap2', 'snap3'])).to.equal('snap3');
+    // two new ones and no resource: it cannot tell
+    expect(await take(undefined, [], ['a', 'b'])).to.equal(undefined);
+    expect(fake.requestsTo('POST', '/1.0/instances/c1/snapshots').map((r) => r.body)).to.deep.equal([{}, {}, {}]);
+    expect(fake.requestsTo('POST', '/1.0/instances/c1/snapshots').every((r) => r.query.get('project') === 'p1')).to.equal(true);
+    // a name given is the name, with no listing
+    const listed = fake.requestsTo('GET', '/1.0/instances/c1/snapshots').length;
+    expect(await p1.instances.snapshots.take('c1', { name: 'mine' })).to.equal('mine');
+    expect(fake.requestsTo('GET', '/1.0/instances/c1/snapshots').length).to.equal(listed);
+    await p1.close();
   });
 
   for (const kind of ['lxd', 'incus'] as const) {
@@ -92,6 +142,40 @@ describe('toolbox requests', function () {
     fake.on('GET', '/1.0/instances/c1/backups/:name/export', () => lxdError(404, 'Not Found'));
     expect(await lxd.instances.backups.export('c1', join(dir, 'x.tar'), { name: 'bk2' }).catch((e: unknown) => e)).to.be.instanceOf(LxdNotFoundError);
     expect(fake.requestsTo('DELETE', '/1.0/instances/c1/backups/bk2')).to.have.length(1);
+  });
+
+  it('backups.export and downloadToFile check the target before the server makes or sends anything', async function () {
+    fake.on('POST', '/1.0/instances/c1/backups', () => fake.operation());
+    fake.on('DELETE', '/1.0/instances/c1/backups/:name', () => fake.operation());
+    fake.on('GET', '/1.0/instances/c1/backups/:name/export', () => ({ status: 200, body: 'TARBALL', headers: { 'content-type': 'application/octet-stream' } }));
+    await mkdir(join(dir, 'existing-dir'));
+    await writeFile(join(dir, 'a-file'), 'not a directory');
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    const refused: [string, RegExp][] = [
+      [join(dir, 'existing-dir'), /is a directory/],
+      [`${join(dir, 'existing-dir')}/`, /names a directory/],
+      [join(dir, 'missing', 'out.tar.gz'), /directory .* does not exist/],
+      [join(dir, 'a-file', 'out.tar.gz'), /is not a directory/],
+      [join(dir, 'fifo'), /not a regular file/],
+      [join(dir, 'x'.repeat(256)), /longer than 255 bytes/],
+    ];
+    for (const [target, why] of refused) {
+      for (const call of [() => lxd.instances.backups.export('c1', target), () => lxd.instances.backups.downloadToFile('c1', 'bk', target)]) {
+        const err = await call().catch((e: unknown) => e);
+        expect(err, target).to.be.instanceOf(LxdValidationError);
+        expect((err as LxdValidationError).field).to.equal('file');
+        expect((err as Error).message, target).to.match(why);
+      }
+    }
+    expect(fake.requests.filter((r) => r.path !== '/1.0'), 'no request at all').to.deep.equal([]);
+    expect((await readdir(dir)).sort()).to.deep.equal(['a-file', 'existing-dir', 'fifo']);
+    expect(await readdir(join(dir, 'existing-dir'))).to.deep.equal([]);
+
+    // a name of 250 bytes: the temporary name beside it stays within the 255-byte limit
+    const long = join(dir, 'y'.repeat(250));
+    expect((await lxd.instances.backups.export('c1', long, { name: 'bk3' })).size).to.equal(7);
+    expect(await readFile(long, 'utf8')).to.equal('TARBALL');
+    expect((await readdir(dir)).sort()).to.deep.equal(['a-file', 'existing-dir', 'fifo', 'y'.repeat(250)]);
   });
 
   it('files: octet-stream bodies with X-LXD-* headers, an octal mode, mkdir -p one level at a time', async function () {
