@@ -30,7 +30,7 @@ export async function profileShow(ctx: CliContext, name: string): Promise<void> 
 }
 
 export async function profileValidate(ctx: CliContext, files: string[], opts: { charm?: boolean }): Promise<void> {
-  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true });
+  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true, signal: ctx.signal });
   ctx.print(
     { valid: true, charm: opts.charm === true, profiles: docs.map((d) => ({ name: d.name, file: d.file, line: d.line })) },
     () => docs.map((d) => `ok  ${d.name}  (${d.file}:${d.line})${opts.charm ? '  charm rules: ok' : ''}`).join('\n') + '\n',
@@ -48,7 +48,7 @@ function planJson(plan: readonly PlanItem[], dryRun: boolean, verbs: (i: PlanIte
 }
 
 export async function profileDiff(ctx: CliContext, files: string[], opts: { charm?: boolean; exitCode?: boolean; prune?: boolean; prunePrefix?: string }): Promise<number> {
-  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true });
+  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true, signal: ctx.signal });
   const plan = await planProfiles(ctx.client(), docs, { prune: opts.prune === true, prunePrefix: opts.prunePrefix, signal: ctx.signal });
   ctx.print(planJson(plan, true, (i) => i.action), () => {
     const parts = plan.map((i) => (i.action === 'unchanged' ? `  ${i.name}: unchanged\n` : i.action === 'keep' ? `  ${i.name}: kept (${i.reason})\n` : renderDiff(i)));
@@ -96,7 +96,7 @@ function planForNewProject(docs: readonly ProfileDoc[]): PlanItem[] {
 }
 
 export async function profileApply(ctx: CliContext, files: string[], opts: { charm?: boolean; dryRun?: boolean; prune?: boolean; prunePrefix?: string; createProject?: boolean }): Promise<void> {
-  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true });
+  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true, signal: ctx.signal });
   const client = ctx.client();
   const dryRun = opts.dryRun === true;
   const project = opts.createProject ? await ensureProject(ctx, dryRun) : undefined;
