@@ -15,7 +15,7 @@ import { runCli } from '../../lib/cli/program.js';
 import { ManagerConfig } from '../../lib/container/manager-config.js';
 import { LxdClient } from '../../lib/lxd/client.js';
 import { describeKeys, isRedactedKey, REDACTED, redact, redactText, type Logger } from '../../lib/logger.js';
-import { loadFixture } from '../../lib/testing/fixture.js';
+import { loadFixture, type Fixture } from '../../lib/testing/fixture.js';
 import { normaliseFixture } from '../../lib/testing/normalise.js';
 import { Recorder } from '../../lib/testing/recorder.js';
 import { Replayer } from '../../lib/testing/replayer.js';
@@ -281,7 +281,7 @@ describe('secrets never reach logs or fixtures', () => {
     it("normaliseFixture() redacts an exec's environment wherever the fixture holds it: request, answers, operation lists, events", () => {
       const m = marker();
       const op = (status: string) => ({ id: '3f6c1a2e-9b7d-4c55-8e21-0a1b2c3d4e5f', class: 'websocket', description: 'Executing command', status, metadata: { command: ['sh'], environment: { DB_PASSWORD: m, PATH: '/bin' }, fds: { '0': 'fd0' } } });
-      const fx = {
+      const fx: Fixture = {
         format: 1 as const,
         lxd: { version: '5.0.2', api_extensions_count: 1 },
         recordedAt: '2026-01-01T00:00:00Z',
