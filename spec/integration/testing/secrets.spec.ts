@@ -178,7 +178,10 @@ describe('secrets against the real daemon', function () {
     writeFileSync(file, `name: ${run}-cli\nconfig:\n${lines.join('\n')}\n  user.extra: "${marker}-2"\n`);
     const diff = await lxdkit(['--log-level', 'trace', 'profile', 'diff', file], dir);
     expect(diff.code, diff.stderr).to.equal(0);
-    expect(diff.stdout).to.contain(`+   user.extra: ${marker}-2`); // the diff itself shows what the file says
+    expect(diff.stdout).to.contain('+   user.extra: "[redacted]"'); // the diff names the secret that changes...
+    expect(diff.stdout).not.to.contain(marker); // ...never a value, unless asked
+    const shown = await lxdkit(['profile', 'diff', file, '--show-secrets'], dir);
+    expect(shown.stdout).to.contain(`+   user.extra: ${marker}-2`);
     const updated = await lxdkit(['--log-level', 'trace', 'profile', 'apply', file], dir);
     expect(updated.code, updated.stderr).to.equal(0);
     expect(updated.stdout).to.match(new RegExp(`^updated +${run}-cli`, 'm'));
