@@ -277,7 +277,8 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--all-projects', 'events of every project')
     .option('--count <n>', 'stop after n events', int('--count', 1))
     .option('--for <seconds>', 'stop after this long', positive('--for'))
-    .action((o: { type?: string[]; allProjects?: boolean; count?: number; for?: number }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/events.js')).eventsCommand(ctx, o)));
+    .option('--server-events', 'with --project: also the server-wide events (every logging event), which belong to no project')
+    .action((o: { type?: string[]; allProjects?: boolean; count?: number; for?: number; serverEvents?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/events.js')).eventsCommand(ctx, o)));
 
   program
     .command('operations')
