@@ -63,6 +63,34 @@ export const REDACTED_KEY_PREFIXES: readonly string[] = ['user.', 'cloud-init.',
 
 const PRIVATE_KEY_PEM = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 
+/**
+ * Variables of an exec's environment whose values are kept: the ones LXD and Incus set themselves
+ * (`PATH`, `HOME`, `USER`, `LANG`, and `TERM` on a pty). They are never secrets, and the client reads
+ * `PATH` back to tell a missing program from a command that exits 127.
+ */
+export const EXEC_ENVIRONMENT_KEPT: readonly string[] = ['PATH', 'HOME', 'USER', 'LANG', 'TERM'];
+
+/**
+ * True when `parent[key]` is the environment of an exec (`environment` beside a `command` list): the
+ * body of `POST /1.0/instances/NAME/exec`, and the metadata of its operation, which LXD echoes in the
+ * exec answer, `/wait`, `GET /1.0/operations/ID`, operation lists and `operation` events. Its values
+ * (all but {@link EXEC_ENVIRONMENT_KEPT}) are secrets; its variable names are not.
+ */
+export function isExecEnvironment(parent: Readonly<Record<string, unknown>>, key: string): boolean {
+  return key === 'environment' && Array.isArray(parent['command']);
+}
+
+/** An exec environment map with every value but those of {@link EXEC_ENVIRONMENT_KEPT} replaced by `"[redacted]"`. */
+export function redactExecEnvironment(env: unknown): unknown {
+  if (env === null || typeof env !== 'object' || Array.isArray(env)) return REDACTED;
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(env)) {
+    const kept = EXEC_ENVIRONMENT_KEPT.includes(k) && typeof v === 'string' && !isSecretText(v);
+    Object.defineProperty(copy, k, { value: kept || v === '' ? v : REDACTED, enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
 /** True when the value under `key` is a secret: a name in `names` or a key with a redacted prefix. */
 export function isRedactedKey(key: string, names: readonly string[] | ReadonlySet<string> = REDACTED_KEYS): boolean {
   const named = Array.isArray(names) ? names.includes(key) : (names as ReadonlySet<string>).has(key);
@@ -90,8 +118,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 const MAX_DEPTH = 32;
 
 /**
- * Returns a deep copy of `value` in which the value under every secret key ({@link isRedactedKey})
- * and every string holding a PEM private key is `"[redacted]"`. Plain objects and arrays are copied;
+ * Returns a deep copy of `value` in which the value under every secret key ({@link isRedactedKey}),
+ * the values of every exec environment ({@link isExecEnvironment}) and every string holding a PEM
+ * private key are `"[redacted]"`. Plain objects and arrays are copied;
  * other objects (errors, dates, buffers) are kept as they are. Anything nested deeper than 32
  * levels is redacted too, so that no secret escapes by depth.
  */
@@ -109,7 +138,8 @@ export function redact(value: unknown): unknown {
       const copy: Record<string, unknown> = {};
       for (const [k, item] of Object.entries(v)) {
         // defineProperty: a `__proto__` key stays an ordinary key of the copy
-        Object.defineProperty(copy, k, { value: isRedactedKey(k) ? REDACTED : walk(item, depth + 1), enumerable: true, writable: true, configurable: true });
+        const value = isRedactedKey(k) ? REDACTED : isExecEnvironment(v, k) ? redactExecEnvironment(item) : walk(item, depth + 1);
+        Object.defineProperty(copy, k, { value, enumerable: true, writable: true, configurable: true });
       }
       out = copy;
     }

@@ -2,9 +2,11 @@
  * Profiles kept as YAML files in the shape `lxc profile show` prints (`name`, `description`,
  * `config`, `devices`; `used_by` and `project` are accepted and ignored). A syntax or schema error
  * names the file, the line and the field; nothing is sent to LXD until every file is valid. Hostile
- * YAML is refused the same way: aliases that expand too much ("billion laughs") and `__proto__` keys.
+ * YAML is refused the same way: a file over 1 MiB (read no further than that), aliases that expand
+ * too much ("billion laughs"), repeated keys (found in linear time) and `__proto__` keys, also through
+ * an alias or a merge key.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, stringify, type Document } from 'yaml';
 import { z } from 'zod';
@@ -65,30 +67,96 @@ const EXTENSIONS = new Set(['.yaml', '.yml']);
  */
 export const MAX_ALIAS_COUNT = 100;
 
-/** Keys refused anywhere in a profile file: `__proto__` would be dropped or set an object's prototype. */
+/**
+ * Keys refused anywhere in a profile file, also when written through an alias (`*k :`) or brought in
+ * by a merge key (`<<`): `__proto__` would be dropped or set an object's prototype.
+ */
 const FORBIDDEN_KEYS = new Set(['__proto__']);
+
+/**
+ * The largest profile file read (1 MiB): a profile is a few KB; a bigger file is refused before it is
+ * parsed (parsing 1 MiB of YAML takes about a second and 150 MB).
+ */
+export const MAX_PROFILE_FILE_BYTES = 1024 * 1024;
 
 type YamlRange = { range?: [number, number, number] | null };
 
+/** A key problem: a forbidden key, or a key a map already has. */
+interface KeyProblem {
+  kind: 'forbidden' | 'duplicate';
+  path: string[];
+  /** The offset of the offending key. */
+  offset: number | undefined;
+  /** For a duplicate: the offset of the first occurrence. */
+  first?: number | undefined;
+}
+
 /**
- * The first forbidden key in the document, with its path (`config.__proto__`, `devices.eth0.__proto__`)
- * and the offset of the key. Walks the syntax tree once; aliases are not followed.
+ * Each alias of the document and the node it stands for: the last node before it with that anchor,
+ * as YAML defines it. One walk in document order (aliases are not followed), so linear in the size of
+ * the document however many aliases it has.
  */
-function forbiddenKey(node: unknown, path: string[] = []): { path: string[]; offset: number | undefined } | undefined {
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
-      if (key !== undefined && FORBIDDEN_KEYS.has(key)) return { path: [...path, key], offset: (pair.key as YamlRange).range?.[0] };
-      const found = forbiddenKey(pair.value, key === undefined ? [...path, '?'] : [...path, key]);
-      if (found) return found;
+function resolveAliases(root: unknown): Map<unknown, unknown> {
+  const anchors = new Map<string, unknown>();
+  const targets = new Map<unknown, unknown>();
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const node = stack.pop();
+    if (isAlias(node)) {
+      targets.set(node, anchors.get(node.source));
+      continue;
     }
-  } else if (isSeq(node)) {
-    for (const [i, item] of node.items.entries()) {
-      const found = forbiddenKey(item, [...path, String(i)]);
-      if (found) return found;
-    }
+    const anchor = (node as { anchor?: unknown } | null)?.anchor;
+    if (typeof anchor === 'string' && anchor !== '') anchors.set(anchor, node);
+    // children pushed in reverse, so that they are visited in document order
+    if (isMap(node)) for (let i = node.items.length - 1; i >= 0; i--) stack.push(node.items[i]!.value, node.items[i]!.key);
+    else if (isSeq(node)) for (let i = node.items.length - 1; i >= 0; i--) stack.push(node.items[i]);
   }
-  return undefined;
+  return targets;
+}
+
+/**
+ * The first forbidden or repeated key in the document, with its path (`config.__proto__`,
+ * `devices.eth0.__proto__`) and the offset of the key. Keys are compared as the text they become in
+ * the profile (`1` and `"1"` are the same key). Aliases are resolved, in keys as in values, and every
+ * node is checked once however often it is aliased, so the walk is linear in the size of the
+ * document (a Set per map): a "billion laughs" file costs no more than its text.
+ */
+function checkKeys(root: unknown): KeyProblem | undefined {
+  const targets = resolveAliases(root);
+  const seen = new Set<unknown>();
+  const deref = (node: unknown): unknown => (isAlias(node) ? targets.get(node) : node);
+  const walk = (start: unknown, path: string[]): KeyProblem | undefined => {
+    const node = deref(start);
+    if (node === undefined || node === null || seen.has(node)) return undefined;
+    seen.add(node);
+    if (isMap(node)) {
+      const keys = new Map<string, number | undefined>();
+      for (const pair of node.items) {
+        const keyNode = deref(pair.key);
+        // a merge key (`<<` in a %YAML 1.1 document) is a symbol; its maps are checked where they are
+        const key = isScalar(keyNode) ? (typeof keyNode.value === 'symbol' ? (keyNode.value.description ?? '<<') : String(keyNode.value)) : undefined;
+        const at = (pair.key as YamlRange | null)?.range?.[0];
+        if (key !== undefined) {
+          if (FORBIDDEN_KEYS.has(key)) return { kind: 'forbidden', path: [...path, key], offset: at };
+          if (keys.has(key)) return { kind: 'duplicate', path: [...path, key], offset: at, first: keys.get(key) };
+          keys.set(key, at);
+        } else {
+          const found = walk(pair.key, [...path, '?']);
+          if (found) return found;
+        }
+        const found = walk(pair.value, key === undefined ? [...path, '?'] : [...path, key]);
+        if (found) return found;
+      }
+    } else if (isSeq(node)) {
+      for (const [i, item] of node.items.entries()) {
+        const found = walk(item, [...path, String(i)]);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return walk(root, []);
 }
 
 /** The offset of the first alias (`*name`) in the document, for the line of an alias error. */
@@ -135,19 +203,51 @@ function display(abs: string, cwd: string): string {
   return rel.startsWith('..') ? abs : rel;
 }
 
+/**
+ * The text of one profile file, read in chunks up to `MAX_PROFILE_FILE_BYTES`: one byte more and the
+ * file is refused (exit 3) without reading on, so `/dev/zero`, a FIFO or a huge file costs at most the
+ * cap. A FIFO (`<(generate)`) or `/dev/stdin` is read like a file, up to the same cap.
+ */
+async function readProfileFile(abs: string, file: string, signal?: AbortSignal): Promise<string> {
+  let handle;
+  try {
+    handle = await open(abs, 'r');
+  } catch (err) {
+    throw new ProfileFileError(file, undefined, undefined, `cannot read: ${(err as Error).message}`);
+  }
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      const buf = Buffer.allocUnsafe(64 * 1024);
+      let n: number;
+      try {
+        ({ bytesRead: n } = await handle.read(buf, 0, buf.length, null));
+      } catch (err) {
+        throw new ProfileFileError(file, undefined, undefined, `cannot read: ${(err as Error).message}`);
+      }
+      if (n === 0) break;
+      size += n;
+      if (size > MAX_PROFILE_FILE_BYTES) {
+        throw new ProfileFileError(file, undefined, undefined, `file too large: a profile file is at most ${MAX_PROFILE_FILE_BYTES / 1024 / 1024} MiB (${MAX_PROFILE_FILE_BYTES} bytes); split the profiles over several files`);
+      }
+      chunks.push(n === buf.length ? buf : buf.subarray(0, n));
+    }
+    return Buffer.concat(chunks, size).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Reads and validates profile files (and directories of them). Duplicate names are an error. */
-export async function loadProfileFiles(paths: readonly string[], cwd: string, opts: { charm?: boolean } = {}): Promise<ProfileDoc[]> {
+export async function loadProfileFiles(paths: readonly string[], cwd: string, opts: { charm?: boolean; signal?: AbortSignal | undefined } = {}): Promise<ProfileDoc[]> {
   if (paths.length === 0) throw new CliError(ExitCode.USAGE, 'give at least one profile file or directory');
   const docs: ProfileDoc[] = [];
   const seen = new Map<string, ProfileDoc>();
   for (const abs of await expandPaths(paths, cwd)) {
     const file = display(abs, cwd);
-    let text: string;
-    try {
-      text = await readFile(abs, 'utf8');
-    } catch (err) {
-      throw new ProfileFileError(file, undefined, undefined, `cannot read: ${(err as Error).message}`);
-    }
+    const text = await readProfileFile(abs, file, opts.signal);
     for (const doc of parseProfileText(text, file, opts)) {
       const before = seen.get(doc.name);
       if (before) throw new ProfileFileError(file, doc.line, 'name', `profile "${doc.name}" is also defined in ${before.file}:${before.line}`);
@@ -161,7 +261,9 @@ export async function loadProfileFiles(paths: readonly string[], cwd: string, op
 /** Parses the text of one file (one or more YAML documents, one profile each). */
 export function parseProfileText(text: string, file: string, opts: { charm?: boolean } = {}): ProfileDoc[] {
   const lc = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  // duplicate keys are found by checkKeys: linear, where the parser's own check compares each key with
+  // every key before it (40,000 keys took seconds)
+  const documents = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false });
   if (!Array.isArray(documents)) throw new ProfileFileError(file, undefined, undefined, 'not a YAML document stream');
   const out: ProfileDoc[] = [];
   const lineAt = (offset: number | undefined): number | undefined => (offset === undefined ? undefined : lc.linePos(offset).line);
@@ -170,9 +272,13 @@ export function parseProfileText(text: string, file: string, opts: { charm?: boo
     if (bad) throw new ProfileFileError(file, bad.linePos?.[0].line ?? lineAt(bad.pos[0]), undefined, `YAML syntax: ${bad.message.split('\n')[0]}`);
     if (doc.contents === null) continue;
     const start = lineAt(doc.contents.range?.[0]) ?? 1;
-    const forbidden = forbiddenKey(doc.contents);
-    if (forbidden) {
-      throw new ProfileFileError(file, lineAt(forbidden.offset) ?? start, forbidden.path.join('.'), `the key "${forbidden.path.at(-1)}" is not allowed in a profile file`);
+    const problem = checkKeys(doc.contents);
+    if (problem?.kind === 'forbidden') {
+      throw new ProfileFileError(file, lineAt(problem.offset) ?? start, problem.path.join('.'), `the key "${problem.path.at(-1)}" is not allowed in a profile file`);
+    }
+    if (problem?.kind === 'duplicate') {
+      const first = lineAt(problem.first);
+      throw new ProfileFileError(file, lineAt(problem.offset) ?? start, undefined, `YAML syntax: Map keys must be unique: ${problem.path.join('.')} is given twice${first ? ` (first on line ${first})` : ''}`);
     }
     let data: unknown;
     try {

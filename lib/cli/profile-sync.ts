@@ -4,6 +4,7 @@
  * never overwritten; and a readable diff.
  */
 import { isNotFound, isPreconditionFailed } from '../lxd/errors.js';
+import { isRedactedKey, isSecretText, REDACTED } from '../logger.js';
 import type { LxdClient } from '../lxd/client.js';
 import type { LxdProfile } from '../lxd/schemas.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -158,12 +159,74 @@ export async function applyPlan(client: LxdClient, plan: readonly PlanItem[], op
   }
 }
 
-/** A unified diff (`-` LXD now, `+` the file) of one plan item, in `lxc profile show` form; '' when unchanged. */
-export function renderDiff(item: PlanItem): string {
+/** What a secret value that changed is shown as on the file's side of a masked diff. */
+export const REDACTED_CHANGED = '[redacted, changed]';
+
+/** True when the value under this config key or device field is masked: the rule of log lines (`user.*`, `cloud-init.*`, `environment.*`, `password`, ...). */
+function secretValue(key: string, value: string): boolean {
+  return isRedactedKey(key) || isSecretText(value);
+}
+
+/**
+ * A config map (or a device) with secret values masked. With `compareTo`, a masked value that differs
+ * from the one there (or is not there) is shown as `[redacted, changed]`, so that a diff of two masked
+ * maps still shows which secret changed, and never its value.
+ */
+export function maskValues(map: Readonly<Record<string, string>>, compareTo?: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(map)) {
+    const masked = !secretValue(k, v) ? v : compareTo && Object.hasOwn(compareTo, k) && compareTo[k] !== v ? REDACTED_CHANGED : REDACTED;
+    Object.defineProperty(out, k, { value: masked, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function maskDevices(devices: Readonly<Record<string, Record<string, string>>>, compareTo?: Readonly<Record<string, Record<string, string>>>): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [name, d] of Object.entries(devices)) {
+    Object.defineProperty(out, name, { value: maskValues(d, compareTo && Object.hasOwn(compareTo, name) ? compareTo[name] : undefined), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/**
+ * Whether the string value of a change at `path` is a secret: a config key by the rule, or a device
+ * field (device names may hold dots: any tail of the path that is a secret key counts), or a PEM key.
+ */
+function secretAt(path: string, value: string): boolean {
+  if (isSecretText(value)) return true;
+  if (path.startsWith('config.')) return isRedactedKey(path.slice('config.'.length));
+  if (!path.startsWith('devices.')) return false;
+  const parts = path.split('.');
+  for (let i = 2; i < parts.length; i++) if (isRedactedKey(parts.slice(i).join('.'))) return true;
+  return false;
+}
+
+/** A field change with its secret values masked (`from`/`to` of a secret key, the secret fields of a whole device). */
+export function maskChange(c: FieldChange): FieldChange {
+  const one = (v: string | Record<string, string> | undefined): string | Record<string, string> | undefined =>
+    v === undefined ? undefined : typeof v === 'string' ? (secretAt(c.path, v) ? REDACTED : v) : maskValues(v);
+  return change(c.path, one(c.from), one(c.to));
+}
+
+/**
+ * A unified diff (`-` LXD now, `+` the file) of one plan item, in `lxc profile show` form; '' when
+ * unchanged. Unless `showSecrets`, the values of secret keys (`user.*`, `cloud-init.*`,
+ * `environment.*`, ... as in log lines) are masked: `[redacted]`, or `[redacted, changed]` on the
+ * file's side when the value differs from LXD's.
+ */
+export function renderDiff(item: PlanItem, opts: { showSecrets?: boolean } = {}): string {
   if (item.action === 'unchanged' || item.action === 'keep') return '';
   const empty = { description: '', config: {}, devices: {} };
-  const before = item.current ? profileYaml({ name: item.name, description: item.current.description, config: item.current.config, devices: item.current.devices }) : '';
-  const after = item.desired ? profileYaml({ ...empty, ...item.desired }) : '';
+  const show = opts.showSecrets === true;
+  const cur = item.current;
+  const want = item.desired ? { ...empty, ...item.desired } : undefined;
+  const before = cur
+    ? profileYaml({ name: item.name, description: cur.description, config: show ? cur.config : maskValues(cur.config), devices: show ? cur.devices : maskDevices(cur.devices) })
+    : '';
+  const after = want
+    ? profileYaml(show ? want : { ...want, config: maskValues(want.config, cur?.config ?? {}), devices: maskDevices(want.devices, cur?.devices ?? {}) })
+    : '';
   const header = `--- lxd: profile ${item.name}${item.current ? '' : ' (absent)'}\n+++ ${item.file ?? `(no file: deleted by --prune)`}\n`;
   return header + lineDiff(before, after);
 }

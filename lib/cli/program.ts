@@ -119,7 +119,8 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--prune', 'also show the profiles apply --prune would delete')
     .option('--prune-prefix <prefix>', 'with --prune: only profiles whose name starts with this')
     .option('--exit-code', 'exit with 10 when there are differences')
-    .action((files: string[], o: { charm?: boolean; prune?: boolean; prunePrefix?: string; exitCode?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileDiff(ctx, files, o)));
+    .option('--show-secrets', 'print the values of user.*, cloud-init.* and environment.* keys (masked by default: diffs end up in CI logs)')
+    .action((files: string[], o: { charm?: boolean; prune?: boolean; prunePrefix?: string; exitCode?: boolean; showSecrets?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileDiff(ctx, files, o)));
   profile
     .command('apply')
     .description('create or update profiles from files (with ETags); reports created / updated / unchanged')
@@ -129,7 +130,8 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--prune-prefix <prefix>', 'with --prune: only profiles whose name starts with this')
     .option('--charm', "refuse files that break Juju's charm-profile rules")
     .option('--create-project', 'with --project: create the project first when it does not exist (with the server\'s default features: profiles, images and storage volumes of its own)')
-    .action((files: string[], o: { dryRun?: boolean; prune?: boolean; prunePrefix?: string; charm?: boolean; createProject?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileApply(ctx, files, o)));
+    .option('--show-secrets', 'with --json: print the values of user.*, cloud-init.* and environment.* keys in "changes" (masked by default)')
+    .action((files: string[], o: { dryRun?: boolean; prune?: boolean; prunePrefix?: string; charm?: boolean; createProject?: boolean; showSecrets?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileApply(ctx, files, o)));
 
   const container = program.command('container').description("containers of one model (Juju's namespace juju-<uuid tail>-<machine>), through LxdManager or KvmManager");
   container
@@ -278,7 +280,8 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--all-projects', 'events of every project')
     .option('--count <n>', 'stop after n events', int('--count', 1))
     .option('--for <seconds>', 'stop after this long', positive('--for'))
-    .action((o: { type?: string[]; allProjects?: boolean; count?: number; for?: number }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/events.js')).eventsCommand(ctx, o)));
+    .option('--server-events', 'with --project: also the server-wide events (every logging event), which belong to no project')
+    .action((o: { type?: string[]; allProjects?: boolean; count?: number; for?: number; serverEvents?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/events.js')).eventsCommand(ctx, o)));
 
   program
     .command('operations')

@@ -86,6 +86,11 @@ export const RecordedWebsocketSchema = z.strictObject({
   fd: z.string(),
   /** How many interactions had completed when it connected. */
   after: z.number().int().min(0),
+  /**
+   * `omitted`: recorded with `recordExecStreams: false`; `frames` holds only the end-of-stream
+   * barriers (and, on `control`, its messages), no data.
+   */
+  streams: z.literal('omitted').optional(),
   frames: z.array(WebsocketFrameSchema),
 });
 export type RecordedWebsocket = z.infer<typeof RecordedWebsocketSchema>;

@@ -4,7 +4,7 @@
  * never reach a file.
  */
 import { hostname } from 'node:os';
-import { isRedactedKey, isSecretText, REDACTED, REDACTED_KEYS } from '../logger.js';
+import { isExecEnvironment, isRedactedKey, isSecretText, REDACTED, REDACTED_KEYS, redactExecEnvironment } from '../logger.js';
 import { withoutUndefined } from '../objects.js';
 import type { Fixture, Json } from './fixture.js';
 
@@ -13,8 +13,10 @@ export { REDACTED } from '../logger.js';
 /**
  * Keys whose values are replaced by `[redacted]` (string leaves only; keys and structure stay): the
  * library's own list (`REDACTED_KEYS`, the one log lines use) plus `certificate_fingerprint`. Keys
- * with a prefix in `REDACTED_KEY_PREFIXES` (`user.`, `cloud-init.`, `environment.`) and strings
- * holding a PEM private key are redacted as well, whatever the list.
+ * with a prefix in `REDACTED_KEY_PREFIXES` (`user.`, `cloud-init.`, `environment.`), the values of exec
+ * environments (`environment` beside `command`: an exec's request body and its operation's metadata,
+ * but `PATH`, `HOME`, `USER`, `LANG` and `TERM`) and strings holding a PEM private key are redacted as
+ * well, whatever the list.
  */
 export const FIXTURE_REDACTED_KEYS: readonly string[] = [...REDACTED_KEYS, 'certificate_fingerprint'];
 
@@ -69,7 +71,10 @@ function redact(value: Json, keys: ReadonlySet<string>, inside = false): Json {
   if (Array.isArray(value)) return value.map((v) => redact(v, keys, inside));
   if (value && typeof value === 'object') {
     const out: Record<string, Json> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = redact(v, keys, inside || isRedactedKey(k, keys));
+    for (const [k, v] of Object.entries(value)) {
+      // an exec's environment: in its request body, and echoed in its operation's metadata everywhere
+      out[k] = !inside && isExecEnvironment(value, k) ? redact(redactExecEnvironment(v) as Json, keys, false) : redact(v, keys, inside || isRedactedKey(k, keys));
+    }
     return out;
   }
   return value;
@@ -91,8 +96,8 @@ function escapeRegExp(s: string): string {
  * Returns a normalised copy of a fixture:
  * 1. every `replace` key becomes its value (longest first), in keys and values alike;
  * 2. values under secret keys (`secret`, `fds`, `certificate`, `password`, `token`, ...), under keys with
- *    a secret prefix (`user.`, `cloud-init.`, `environment.`), and strings holding a PEM private key
- *    become `[redacted]`;
+ *    a secret prefix (`user.`, `cloud-init.`, `environment.`), the values of exec environments (but the
+ *    variables LXD sets itself) and strings holding a PEM private key become `[redacted]`;
  * 3. each distinct UUID becomes `00000000-0000-4000-8000-00000000000N`, numbered by first appearance,
  *    so an operation id is the same in the 202 response, the `/wait` path and the final GET;
  * 4. each distinct timestamp becomes `2000-01-01T00:00:NNZ`, numbered in chronological order

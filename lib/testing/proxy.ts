@@ -22,6 +22,8 @@ export interface RecordingProxyOptions {
   /** The recorder's raw (not yet normalised) interactions: the exec answers hold the fd secrets. */
   interactions: () => readonly Interaction[];
   onWebsocket: (ws: RecordedWebsocket) => void;
+  /** Keep the data frames of exec websockets (stdin, stdout, stderr); false keeps barriers and control messages only. */
+  recordStreams: boolean;
 }
 
 export interface RecordingProxy {
@@ -96,6 +98,9 @@ export async function startRecordingProxy(opts: RecordingProxyOptions): Promise<
     const operation = decodeURIComponent(m[1]!);
     const fd = fdOf(opts.interactions(), operation, query['secret'] ?? '') ?? 'unknown';
     const recorded: RecordedWebsocket = { path, operation, fd, after: opts.interactions().length, frames: [] };
+    if (!opts.recordStreams) recorded.streams = 'omitted';
+    // without streams: the control websocket's messages and the empty end-of-stream barriers, no data
+    const keep = (bytes: Buffer, isBinary: boolean): boolean => opts.recordStreams || fd === 'control' || (!isBinary && bytes.length === 0);
     const daemon = new WebSocket(`ws+unix://${opts.daemonSocket}:${req.url ?? '/'}`, { handshakeTimeout: 10_000 });
     sockets.add(daemon);
     daemon.once('unexpected-response', (_r, res) => {
@@ -109,12 +114,12 @@ export async function startRecordingProxy(opts: RecordingProxyOptions): Promise<
         sockets.add(client);
         daemon.on('message', (data, isBinary) => {
           const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
-          recorded.frames.push(frame('daemon', bytes, isBinary));
+          if (keep(bytes, isBinary)) recorded.frames.push(frame('daemon', bytes, isBinary));
           if (client.readyState === client.OPEN) client.send(bytes, { binary: isBinary });
         });
         client.on('message', (data, isBinary) => {
           const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
-          recorded.frames.push(frame('client', bytes, isBinary));
+          if (keep(bytes, isBinary)) recorded.frames.push(frame('client', bytes, isBinary));
           if (daemon.readyState === daemon.OPEN) daemon.send(bytes, { binary: isBinary });
         });
         // a side that goes away takes the other with it, as LXD drops its sockets

@@ -42,6 +42,14 @@ export interface RecorderOptions extends NormaliseOptions {
   normalise?: (fixture: Fixture) => Fixture;
   /** Per-request deadline for the recorder's own `GET /1.0` in `fixture()` (default 30 s). */
   timeoutMs?: number;
+  /**
+   * Whether the bytes of exec sessions recorded through `listen()` are kept (default `true`): what the
+   * client fed the command (stdin) and what it printed (stdout, stderr, a pty) are written to the
+   * fixture as they are, unredacted. With `false` only the frames that carry no data are kept (the
+   * end-of-stream barriers, and the control websocket's messages: window size, signals); each
+   * websocket is marked `"streams": "omitted"`, and its replay sends no output and accepts any input.
+   */
+  recordExecStreams?: boolean;
 }
 
 export interface RecordEventsOptions {
@@ -163,6 +171,7 @@ export class Recorder {
       daemonSocket: this.socketPath,
       interactions: () => this.recorded,
       onWebsocket: (ws) => this.websockets.push(ws),
+      recordStreams: this.opts.recordExecStreams !== false,
     });
     return this.proxy.socketPath;
   }

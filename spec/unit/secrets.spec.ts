@@ -15,7 +15,7 @@ import { runCli } from '../../lib/cli/program.js';
 import { ManagerConfig } from '../../lib/container/manager-config.js';
 import { LxdClient } from '../../lib/lxd/client.js';
 import { describeKeys, isRedactedKey, REDACTED, redact, redactText, type Logger } from '../../lib/logger.js';
-import { loadFixture } from '../../lib/testing/fixture.js';
+import { loadFixture, type Fixture } from '../../lib/testing/fixture.js';
 import { normaliseFixture } from '../../lib/testing/normalise.js';
 import { Recorder } from '../../lib/testing/recorder.js';
 import { Replayer } from '../../lib/testing/replayer.js';
@@ -62,6 +62,23 @@ describe('secrets never reach logs or fixtures', () => {
       expect(out.config['user.user-data']).to.equal(REDACTED);
       expect(out.tls).to.deep.equal({ key: REDACTED, cert: REDACTED, chain: REDACTED, note: 'kept' });
       expect(out.operation.metadata.fds).to.equal(REDACTED);
+    });
+
+    it("redact() hides the values of an exec's environment (request body, operation metadata), not LXD's own variables nor the server's environment", () => {
+      const m = marker();
+      const env = { DB_PASSWORD: m, HOME: '/root', PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', USER: 'root', TERM: 'xterm', EMPTY: '' };
+      const body = { command: ['sh', '-c', 'echo $DB_PASSWORD'], environment: env, interactive: false };
+      const event = { type: 'operation', metadata: { id: 'x', description: 'Executing command', metadata: { ...body, fds: { '0': m } } } };
+      const out = redact({ body, event, list: [event.metadata] }) as { body: typeof body; event: typeof event };
+      expect(JSON.stringify(out)).not.to.contain(m);
+      expect(out.body.environment).to.deep.equal({ ...env, DB_PASSWORD: REDACTED });
+      expect(out.body.command).to.deep.equal(body.command);
+      // without a command beside it, `environment` is something else (GET /1.0's server environment)
+      const server = { environment: { server: 'lxd', server_version: '5.0.2', kernel: 'Linux' } };
+      expect(redact(server)).to.deep.equal(server);
+      // a hostile environment that is not a map is hidden whole; a PEM key under a kept name too
+      expect(redact({ command: ['x'], environment: m })).to.deep.equal({ command: ['x'], environment: REDACTED });
+      expect(redact({ command: ['x'], environment: { PATH: pem(m) } })).to.deep.equal({ command: ['x'], environment: { PATH: REDACTED } });
     });
 
     it('matches config keys by prefix (user., cloud-init., environment.) and exact names, nothing else', () => {
@@ -259,6 +276,34 @@ describe('secrets never reach logs or fixtures', () => {
         await replay.close();
         await replayer.close();
       }
+    });
+
+    it("normaliseFixture() redacts an exec's environment wherever the fixture holds it: request, answers, operation lists, events", () => {
+      const m = marker();
+      const op = (status: string) => ({ id: '3f6c1a2e-9b7d-4c55-8e21-0a1b2c3d4e5f', class: 'websocket', description: 'Executing command', status, metadata: { command: ['sh'], environment: { DB_PASSWORD: m, PATH: '/bin' }, fds: { '0': 'fd0' } } });
+      const fx: Fixture = {
+        format: 1 as const,
+        lxd: { version: '5.0.2', api_extensions_count: 1 },
+        recordedAt: '2026-01-01T00:00:00Z',
+        interactions: [
+          { request: { method: 'POST', path: '/1.0/instances/c/exec', query: {}, body: { command: ['sh'], environment: { DB_PASSWORD: m }, 'wait-for-websocket': true } }, response: { status: 202, headers: {}, body: { type: 'async', metadata: op('Running') } } },
+          { request: { method: 'GET', path: '/1.0/operations/3f6c1a2e-9b7d-4c55-8e21-0a1b2c3d4e5f/wait', query: {} }, response: { status: 200, headers: {}, body: { type: 'sync', metadata: { ...op('Success'), metadata: { ...op('Success').metadata, return: 0 } } } } },
+          { request: { method: 'GET', path: '/1.0/operations', query: { recursion: '1' } }, response: { status: 200, headers: {}, body: { type: 'sync', metadata: { running: [op('Running')] } } } },
+          { request: { method: 'GET', path: '/1.0', query: {} }, response: { status: 200, headers: {}, body: { type: 'sync', metadata: { environment: { server: 'lxd', server_version: '5.0.2' } } } } },
+        ],
+        events: [{ path: '/1.0/events' as const, query: { type: 'operation' }, messages: [{ after: 0, message: { type: 'operation', metadata: op('Running') } }] }],
+      };
+      const out = normaliseFixture(fx, { hostname: 'h', redactKeys: [] });
+      const text = JSON.stringify(out);
+      expect(text).not.to.contain(m);
+      expect(text.split('"DB_PASSWORD":"[redacted]"').length - 1).to.equal(5); // body, answer, /wait, list, event
+      expect(text.split('"PATH":"/bin"').length - 1).to.equal(4);
+      expect(text).to.contain('"server_version":"5.0.2"');
+      expect(normaliseFixture(out, { hostname: 'h', redactKeys: [] })).to.deep.equal(out);
+      // the replayed client sends its real environment, which matches the redacted one
+      const replayer = new Replayer(out);
+      expect(replayer.handle({ method: 'POST', path: '/1.0/instances/c/exec', body: JSON.stringify({ command: ['sh'], environment: { DB_PASSWORD: 'the real one' }, 'wait-for-websocket': true }) }).status).to.equal(202);
+      void replayer.close();
     });
 
     it('a replay mismatch does not echo the secrets sent', async () => {

@@ -2,6 +2,10 @@
  * `lxdkit events`: LXD's event stream. One JSON object per line when stdout is not a terminal (or
  * with --json), a short line per event on a terminal. Runs until Ctrl-C, `--count` events or
  * `--for` seconds.
+ *
+ * LXD sends a project's subscribers the server-wide events too (every `logging` event, and lifecycle
+ * events of server objects), which carry no project. With `--project P` they are left out, so that
+ * what is printed under "(project P)" is P's; `--server-events` keeps them, marked `[server-wide]`.
  */
 import type { LxdEvent } from '../../lxd/schemas.js';
 import type { CliContext } from '../context.js';
@@ -12,14 +16,21 @@ export interface EventsOptions {
   allProjects?: boolean;
   count?: number;
   for?: number;
+  /** With a project: also the server-wide events (no project), which LXD sends every subscriber. */
+  serverEvents?: boolean;
 }
 
 const KNOWN = ['operation', 'logging', 'lifecycle', 'ovn', 'security', 'network-acl'];
 
-/** One human line for an event. */
-export function describeEvent(e: LxdEvent): string {
+/** True for an event that belongs to no project: every `logging` event, lifecycle events of server objects. */
+export function isServerWide(e: LxdEvent): boolean {
+  return e.project === undefined || e.project === '';
+}
+
+/** One human line for an event; with `markServerWide`, an event of no project ends in `[server-wide]`. */
+export function describeEvent(e: LxdEvent, opts: { markServerWide?: boolean } = {}): string {
   const time = e.timestamp.replace(/^.*T(\d\d:\d\d:\d\d).*$/, '$1');
-  const project = e.project && e.project !== 'default' ? ` [${e.project}]` : '';
+  const project = e.project && e.project !== 'default' ? ` [${e.project}]` : opts.markServerWide && isServerWide(e) ? ' [server-wide]' : '';
   switch (e.type) {
     case 'lifecycle':
       return `${time} lifecycle ${e.metadata.action} ${e.metadata.source}${project}`;
@@ -38,6 +49,12 @@ export async function eventsCommand(ctx: CliContext, o: EventsOptions): Promise<
   for (const t of o.type ?? []) {
     if (!KNOWN.includes(t)) throw new CliError(ExitCode.USAGE, `--type: unknown event type "${t}" (one of ${KNOWN.join(', ')})`);
   }
+  const project = ctx.client().project;
+  const scoped = project !== undefined && o.allProjects !== true;
+  const serverWide = !scoped || o.serverEvents === true;
+  if (scoped && !serverWide && o.type?.includes('logging')) {
+    throw new CliError(ExitCode.USAGE, `--type logging with --project ${project}: logging events are server-wide, none belongs to a project; add --server-events to see them`);
+  }
   const asJson = ctx.json || !ctx.io.stdout.isTTY;
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
@@ -49,12 +66,20 @@ export async function eventsCommand(ctx: CliContext, o: EventsOptions): Promise<
   try {
     await sub.ready;
     const what = o.type?.length ? o.type.join(', ') : 'all';
-    ctx.io.stderr.write(`lxdkit: listening for ${what} events on ${ctx.client().endpoint}${ctx.client().project ? ` (project ${ctx.client().project})` : ''}; Ctrl-C stops\n`);
+    const scope = o.allProjects
+      ? ' (all projects)'
+      : !scoped
+        ? ''
+        : serverWide
+          ? ` (project ${project}, and server-wide events)`
+          : ` (project ${project}; server-wide events left out, --server-events shows them)`;
+    ctx.io.stderr.write(`lxdkit: listening for ${what} events on ${ctx.client().endpoint}${scope}; Ctrl-C stops\n`);
     await new Promise<void>((resolveDone) => {
       stop.signal.addEventListener('abort', () => resolveDone(), { once: true });
       sub.on('event', (e: LxdEvent) => {
         if (stop.signal.aborted) return;
-        ctx.io.stdout.write(asJson ? `${JSON.stringify(e)}\n` : `${describeEvent(e)}\n`);
+        if (!serverWide && isServerWide(e)) return;
+        ctx.io.stdout.write(asJson ? `${JSON.stringify(e)}\n` : `${describeEvent(e, { markServerWide: scoped })}\n`);
         seen++;
         if (o.count !== undefined && seen >= o.count) stop.abort();
       });

@@ -6,7 +6,7 @@ import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { renderTable } from '../output.js';
 import { loadProfileFiles, profileYaml, type ProfileDoc } from '../profile-files.js';
-import { applyPlan, planProfiles, profileChanges, renderDiff, resultOf, type PlanItem } from '../profile-sync.js';
+import { applyPlan, maskChange, planProfiles, profileChanges, renderDiff, resultOf, type PlanItem } from '../profile-sync.js';
 
 export async function profileList(ctx: CliContext): Promise<void> {
   const profiles = await ctx.client().profiles.list({ signal: ctx.signal });
@@ -30,28 +30,30 @@ export async function profileShow(ctx: CliContext, name: string): Promise<void> 
 }
 
 export async function profileValidate(ctx: CliContext, files: string[], opts: { charm?: boolean }): Promise<void> {
-  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true });
+  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true, signal: ctx.signal });
   ctx.print(
     { valid: true, charm: opts.charm === true, profiles: docs.map((d) => ({ name: d.name, file: d.file, line: d.line })) },
     () => docs.map((d) => `ok  ${d.name}  (${d.file}:${d.line})${opts.charm ? '  charm rules: ok' : ''}`).join('\n') + '\n',
   );
 }
 
-function planJson(plan: readonly PlanItem[], dryRun: boolean, verbs: (i: PlanItem) => string) {
+/** The plan as `--json` prints it; secret values masked unless `showSecrets`. */
+function planJson(plan: readonly PlanItem[], dryRun: boolean, verbs: (i: PlanItem) => string, showSecrets: boolean) {
   const summary: Record<string, number> = {};
   for (const i of plan) summary[verbs(i)] = (summary[verbs(i)] ?? 0) + 1;
   return {
     dryRun,
-    profiles: plan.map((i) => ({ name: i.name, file: i.file ?? null, result: verbs(i), changes: i.changes, reason: i.reason })),
+    profiles: plan.map((i) => ({ name: i.name, file: i.file ?? null, result: verbs(i), changes: showSecrets ? i.changes : i.changes.map(maskChange), reason: i.reason })),
     summary,
   };
 }
 
-export async function profileDiff(ctx: CliContext, files: string[], opts: { charm?: boolean; exitCode?: boolean; prune?: boolean; prunePrefix?: string }): Promise<number> {
-  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true });
+export async function profileDiff(ctx: CliContext, files: string[], opts: { charm?: boolean; exitCode?: boolean; prune?: boolean; prunePrefix?: string; showSecrets?: boolean }): Promise<number> {
+  const showSecrets = opts.showSecrets === true;
+  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true, signal: ctx.signal });
   const plan = await planProfiles(ctx.client(), docs, { prune: opts.prune === true, prunePrefix: opts.prunePrefix, signal: ctx.signal });
-  ctx.print(planJson(plan, true, (i) => i.action), () => {
-    const parts = plan.map((i) => (i.action === 'unchanged' ? `  ${i.name}: unchanged\n` : i.action === 'keep' ? `  ${i.name}: kept (${i.reason})\n` : renderDiff(i)));
+  ctx.print(planJson(plan, true, (i) => i.action, showSecrets), () => {
+    const parts = plan.map((i) => (i.action === 'unchanged' ? `  ${i.name}: unchanged\n` : i.action === 'keep' ? `  ${i.name}: kept (${i.reason})\n` : renderDiff(i, { showSecrets })));
     return parts.join('');
   });
   const differs = plan.some((i) => i.action !== 'unchanged' && i.action !== 'keep');
@@ -95,8 +97,8 @@ function planForNewProject(docs: readonly ProfileDoc[]): PlanItem[] {
     : { name: d.name, action: 'create' as const, file: d.file, changes: profileChanges(empty, d), desired: d }));
 }
 
-export async function profileApply(ctx: CliContext, files: string[], opts: { charm?: boolean; dryRun?: boolean; prune?: boolean; prunePrefix?: string; createProject?: boolean }): Promise<void> {
-  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true });
+export async function profileApply(ctx: CliContext, files: string[], opts: { charm?: boolean; dryRun?: boolean; prune?: boolean; prunePrefix?: string; createProject?: boolean; showSecrets?: boolean }): Promise<void> {
+  const docs = await loadProfileFiles(files, ctx.io.cwd, { charm: opts.charm === true, signal: ctx.signal });
   const client = ctx.client();
   const dryRun = opts.dryRun === true;
   const project = opts.createProject ? await ensureProject(ctx, dryRun) : undefined;
@@ -110,7 +112,7 @@ export async function profileApply(ctx: CliContext, files: string[], opts: { cha
   };
   if (!dryRun) await applyPlan(client, plan, { signal: ctx.signal, onDone: ctx.json ? undefined : (i) => ctx.io.stdout.write(`${line(i)}\n`) });
   const verb = (i: PlanItem): string => (dryRun ? i.action : resultOf(i.action));
-  const result = { project: project || undefined, ...planJson(plan, dryRun, verb) };
+  const result = { project: project || undefined, ...planJson(plan, dryRun, verb, opts.showSecrets === true) };
   if (ctx.json) {
     ctx.print(result, () => '');
     return;
