@@ -86,6 +86,7 @@ const KVM_EXITS: Partial<Record<KvmErrorCode, ExitCode>> = {
   [KvmErrorCode.INVALID_ARGUMENT]: ExitCode.INVALID_INPUT,
   [KvmErrorCode.COMMAND_NOT_FOUND]: ExitCode.UNAVAILABLE,
   [KvmErrorCode.TIMEOUT]: ExitCode.TIMEOUT,
+  [KvmErrorCode.ALREADY_EXISTS]: ExitCode.CONFLICT,
 };
 
 /** The exit code for an error: the most specific one found along its `cause` chain. */
