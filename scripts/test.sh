@@ -29,8 +29,8 @@ trap cluster_down EXIT
 trap 'status=130; exit 130' INT TERM
 say "cluster: scripts/cluster.sh up"
 if "$here/cluster.sh" up; then
-  say "mocha 'spec/cluster/**/*.spec.ts' spec/unit/docs-examples.spec.ts (the test cluster) $*"
-  LXDKIT_CLUSTER_SPECS=1 CI_INTEGRATION=1 npx mocha 'spec/cluster/**/*.spec.ts' spec/unit/docs-examples.spec.ts "$@" || status=$?
+  say "mocha 'spec/cluster/**/*.spec.ts' spec/integration/docs-examples.spec.ts (the test cluster) $*"
+  LXDKIT_CLUSTER_SPECS=1 CI_INTEGRATION=1 npx mocha 'spec/cluster/**/*.spec.ts' spec/integration/docs-examples.spec.ts "$@" || status=$?
 else
   say "cluster: scripts/cluster.sh up failed; the cluster specs did not run"
   status=1

@@ -52,8 +52,10 @@ export class CliError extends Error {
 
 function* causes(err: unknown): Generator<unknown> {
   let e: unknown = err;
+  // Stryker disable next-line ConditionalExpression: going on past undefined only yields more undefineds, which match nothing
   for (let i = 0; i < 8 && e !== undefined && e !== null; i++) {
     yield e;
+    // Stryker disable next-line ConditionalExpression: a primitive's .cause is undefined too; only null would throw, and the loop ends before it
     e = typeof e === 'object' && 'cause' in e ? (e as { cause?: unknown }).cause : undefined;
   }
 }
@@ -92,6 +94,7 @@ const KVM_EXITS: Partial<Record<KvmErrorCode, ExitCode>> = {
   [KvmErrorCode.INVALID_ARGUMENT]: ExitCode.INVALID_INPUT,
   [KvmErrorCode.COMMAND_NOT_FOUND]: ExitCode.UNAVAILABLE,
   [KvmErrorCode.TIMEOUT]: ExitCode.TIMEOUT,
+  [KvmErrorCode.ALREADY_EXISTS]: ExitCode.CONFLICT,
 };
 
 /** The exit code for an error: the most specific one found along its `cause` chain. */

@@ -55,12 +55,25 @@ describe('Namespace (Juju NamespaceSuite)', () => {
     ['', false],
     [`model-${modelUUID}-extra`, true],
     ['f47ac10b58cc4372a5670e02b2c3d479', false],
+    // each group needs all its digits, the first and the last included
+    ['f47ac10-58cc-4372-a567-0e02b2c3d479', false],
+    ['f47ac10b-58cc-4372-a567-0e02b2c3d47', false],
+    ['f47ac10b-58c-4372-a567-0e02b2c3d479', false],
   ];
   for (const [uuid, valid] of uuids) {
     it(`isValidModelUUID(${JSON.stringify(uuid)}) is ${valid} (unanchored, lowercase only)`, () => {
       expect(isValidModelUUID(uuid)).to.equal(valid);
     });
   }
+
+  it('a MachineTag needs a valid machine id, and names it machine-<id with - for />', () => {
+    const e = thrown(() => new MachineTag('01'));
+    expect(e.code).to.equal(ContainerErrorCode.NOT_VALID);
+    expect(e.message).to.equal('"01" is not a valid machine id');
+    expect(() => new MachineTag('2/LXD/4')).to.throw('"2/LXD/4" is not a valid machine id');
+    const tag = new MachineTag('2/lxd/4');
+    expect([tag.id, tag.kind, String(tag)]).to.deep.equal(['2/lxd/4', 'machine', 'machine-2-lxd-4']);
+  });
 
   it('keeps the last 6 characters of a string that merely contains a UUID', () => {
     expect(new Namespace(`model-${modelUUID}-xyz123`).prefix()).to.equal('juju-xyz123-');

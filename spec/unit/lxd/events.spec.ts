@@ -61,6 +61,41 @@ describe('events websocket', function () {
     sub.close();
   });
 
+  it('counts failed attempts in a row only: a successful reconnect starts the count again (drop, reconnect, drop)', async function () {
+    // One attempt allowed per drop: were the count kept across reconnects, the second drop would end the stream.
+    const sub = lxd.events.subscribe({ reconnect: { maxAttempts: 1, initialDelayMs: 10, maxDelayMs: 20 } });
+    await sub.ready;
+    const failed = new Promise<Error>((resolve) => sub.on('error', resolve));
+    for (let drop = 1; drop <= 3; drop++) {
+      const gap = new Promise<EventGap>((resolve) => sub.once('gap', resolve));
+      fake.dropEvents();
+      const outcome = await Promise.race([gap, failed]);
+      expect(outcome, `drop ${drop} ended the stream: ${(outcome as Error).message}`).not.to.be.instanceOf(Error);
+      expect(fake.eventQueries, `after drop ${drop}`).to.have.length(drop + 1);
+    }
+    const next = new Promise<LxdEvent>((resolve) => sub.on('event', resolve));
+    fake.emit('lifecycle', { action: 'instance-stopped', source: '/1.0/instances/c1' });
+    expect((await next).type).to.equal('lifecycle');
+    expect(sub.isClosed).to.equal(false);
+    sub.close();
+  });
+
+  it('gives up after maxAttempts failed attempts in a row, saying how many', async function () {
+    const sub = lxd.events.subscribe({ reconnect: { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 20 } });
+    await sub.ready;
+    const failed = new Promise<Error>((resolve) => sub.on('error', resolve));
+    const disconnects: Error[] = [];
+    sub.on('disconnect', (e) => disconnects.push(e));
+    fake.eventsEnabled = false;
+    fake.dropEvents();
+    const err = await failed;
+    expect(err).to.be.instanceOf(LxdEventsError);
+    expect(err.message).to.match(/^events connection lost and 2 reconnect attempts failed: /);
+    expect(disconnects).to.have.length(2);
+    expect(fake.eventQueries, 'only the first connection was accepted').to.have.length(1);
+    expect(sub.isClosed).to.equal(true);
+  });
+
   it('treats a silent connection (no pings) as dead and reconnects', async function () {
     const sub = lxd.events.subscribe({ livenessTimeoutMs: 150, reconnect: { initialDelayMs: 10 } });
     await sub.ready;

@@ -77,6 +77,30 @@ describe('Operation.wait', function () {
       expect(waits).to.equal(2);
     });
 
+    it('rejects an operation that ended Cancelled (401), as one that ended in Failure', async function () {
+      const op = operation();
+      startAsync(op);
+      const cancelled = { ...op, status: 'Cancelled', status_code: 401, err: 'Operation cancelled' };
+      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => sync(cancelled));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => sync(cancelled));
+      const err = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(LxdOperationError);
+      expect(err).to.have.property('code', 'LXD_ERR_OPERATION_FAILED');
+      expect((err as LxdOperationError).message).to.equal('Operation cancelled');
+      expect((err as LxdOperationError).operation.status_code).to.equal(401);
+    });
+
+    it('names the status of a Cancelled operation that has no err text', async function () {
+      const op = operation();
+      startAsync(op);
+      const cancelled = { ...op, status: 'Cancelled', status_code: 401, err: '' };
+      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => sync(cancelled));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => sync(cancelled));
+      const err = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(LxdOperationError);
+      expect((err as Error).message).to.equal(`operation ${String(op['id'])} ended with status Cancelled`);
+    });
+
     it('reports an operation that vanished before its outcome was seen', async function () {
       const op = operation();
       startAsync(op);
@@ -194,6 +218,19 @@ describe('Operation.wait', function () {
       const err = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 5_000 }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(LxdOperationError);
       expect((err as Error).message).to.equal('The container is already running');
+    });
+
+    it('surfaces a Cancelled (401) event as LxdOperationError, never as a result', async function () {
+      const op = operation();
+      fake.on('PUT', '/1.0/instances/c1/state', () => {
+        setTimeout(() => fake.emit('operation', { ...op, status: 'Cancelled', status_code: 401, err: 'Operation cancelled' }), 20);
+        return asyncAnswer(op);
+      });
+      fake.on('GET', `/1.0/operations/${String(op['id'])}`, () => sync(op));
+      const err = await (await lxd.instances.setState('c1', { action: 'start' })).wait({ timeoutMs: 5_000 }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(LxdOperationError);
+      expect((err as Error).message).to.equal('Operation cancelled');
+      expect((err as LxdOperationError).operation.status).to.equal('Cancelled');
     });
 
     it('recovers when the events socket drops mid-wait (a daemon restart): it asks the operation itself', async function () {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { LxdClient } from '../../../lib/lxd/client.js';
 import { LxdError, LxdErrorCode, LxdResponseValidationError, LxdValidationError } from '../../../lib/lxd/errors.js';
-import { lxdPath, nameFromUrl, namesFromUrls, segment } from '../../../lib/lxd/path.js';
+import { buildQuery, lxdPath, nameFromUrl, namesFromUrls, segment } from '../../../lib/lxd/path.js';
 import { rejection } from '../../helpers/rejection.js';
 import { startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 
@@ -30,6 +30,41 @@ describe('lxd: path segments', () => {
     expect(segment('.hidden')).to.equal('.hidden');
     expect(lxdPath`/1.0/images/aliases/${'juju/focal/amd64'}`).to.equal('/1.0/images/aliases/juju%2Ffocal%2Famd64');
     expect(lxdPath`/1.0/profiles/${'a..b'}`).to.equal('/1.0/profiles/a..b');
+  });
+
+  it('segment() says what is wrong, under the field it is given ("name" by default)', () => {
+    const message = (value: unknown, field?: string): string => {
+      try {
+        segment(value as string, field);
+      } catch (e) {
+        expect((e as LxdValidationError).field).to.equal(field ?? 'name');
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(message(5)).to.equal('name: must be a string, got number');
+    expect(message(null, 'alias')).to.equal('alias: must be a string, got null');
+    expect(message(undefined)).to.equal('name: must be a string, got undefined');
+    expect(message('')).to.equal('name: must not be empty');
+    expect(message('.')).to.equal('name: "." is not a valid name: a path segment cannot be "." or ".."');
+    expect(message('a\0')).to.equal('name: must not contain NUL');
+    expect(message('\0')).to.equal('name: must not contain NUL');
+    expect(message('a b/c?d#e%f')).to.equal('accepted');
+    expect(segment('a b/c?d#e%f')).to.equal('a%20b%2Fc%3Fd%23e%25f');
+  });
+
+  it('lxdPath escapes each value in its place, and a template without values is itself', () => {
+    expect(lxdPath`/1.0`).to.equal('/1.0');
+    expect(lxdPath`/1.0/instances/${'c 1'}/snapshots/${'s/1'}`).to.equal('/1.0/instances/c%201/snapshots/s%2F1');
+    expect(lxdPath`${'a'}${'b'}`).to.equal('ab');
+    expect(lxdPath`/x/${'é'}?`).to.equal('/x/%C3%A9?');
+  });
+
+  it('buildQuery leaves out undefined values, writes the others as text, and is empty for nothing', () => {
+    expect(buildQuery(undefined)).to.equal('');
+    expect(buildQuery({})).to.equal('');
+    expect(buildQuery({ a: undefined })).to.equal('');
+    expect(buildQuery({ project: 'p 1', recursion: 1, force: true, off: false, skip: undefined, empty: '' })).to.equal('?project=p+1&recursion=1&force=true&off=false&empty=');
   });
 
   describe('every resource refuses "." and ".." before any I/O', () => {
@@ -109,6 +144,36 @@ describe('lxd: path segments', () => {
         LxdResponseValidationError,
         /^GET \/1\.0\/profiles: unexpected response from LXD at 1: "\/1\.0\/profiles\/%" has a malformed percent-escape/,
       );
+    });
+
+    it('nameFromUrl() takes the last segment, with or without a query, and names the URL itself by default', () => {
+      expect(nameFromUrl('c1')).to.equal('c1');
+      expect(nameFromUrl('/1.0/instances/')).to.equal('');
+      expect(nameFromUrl('/1.0/instances/c1?project=a/b')).to.equal('c1');
+      expect(nameFromUrl('/1.0/images/aliases/juju%2Ffocal')).to.equal('juju/focal');
+      const err = (() => {
+        try {
+          nameFromUrl('/1.0/profiles/%zz?x=1');
+        } catch (e) {
+          return e as LxdResponseValidationError;
+        }
+        throw new Error('accepted');
+      })();
+      expect([err.method, err.path]).to.deep.equal(['GET', '/1.0/profiles/%zz?x=1']);
+      expect(err.issues).to.have.length(1);
+      expect(err.issues[0]!.path).to.deep.equal([]);
+      expect(err.issues[0]!.message).to.equal('"/1.0/profiles/%zz?x=1" has a malformed percent-escape in its name (URI malformed)');
+      expect(err.message).to.equal('GET /1.0/profiles/%zz?x=1: unexpected response from LXD at (root): "/1.0/profiles/%zz?x=1" has a malformed percent-escape in its name (URI malformed)');
+      const listed = (() => {
+        try {
+          namesFromUrls(['/1.0/a/ok', '/1.0/a/ok2', '/1.0/a/%'], 'GET', '/1.0/a');
+        } catch (e) {
+          return e as LxdResponseValidationError;
+        }
+        throw new Error('accepted');
+      })();
+      expect(listed.issues[0]!.path).to.deep.equal([2]);
+      expect(namesFromUrls(['/1.0/a/x%20y', '/1.0/a/z'], 'GET', '/1.0/a')).to.deep.equal(['x y', 'z']);
     });
 
     it('a listing with a malformed name rejects with LxdResponseValidationError naming the request', async () => {

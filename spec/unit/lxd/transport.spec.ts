@@ -135,6 +135,17 @@ describe('lxd transport and envelope', function () {
   });
 
   describe('a daemon that stalls in the middle of a body', function () {
+    // A broken deadline would leave the request waiting for ever: each wait here has a guard of its own
+    // that fails in seconds and says which deadline did not fire, instead of mocha's 120 s time-out.
+    this.timeout(10_000);
+    const GUARD_MS = 3_000;
+    function guarded<T>(what: string, promise: Promise<T>): Promise<T> {
+      let timer: NodeJS.Timeout | undefined;
+      const guard = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${GUARD_MS} ms, so it never fired`)), GUARD_MS);
+      });
+      return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
+    }
     let server: Server;
     let dir: string;
     let socketPath: string;
@@ -180,7 +191,7 @@ describe('lxd transport and envelope', function () {
     it('gives up at the deadline with LxdTimeoutError and drops the connection', async function () {
       const c = new LxdClient({ socketPath, useEvents: false });
       const started = Date.now();
-      const err = await c.profiles.get('stalls', { timeoutMs: 150 }).catch((e: unknown) => e);
+      const err = await guarded('the 150 ms deadline of a request whose body stalls', c.profiles.get('stalls', { timeoutMs: 150 }).catch((e: unknown) => e));
       expect(err).to.be.instanceOf(LxdTimeoutError);
       expect(Date.now() - started).to.be.lessThan(2_000);
       // the half-read connection is not reused: the server sees it close
@@ -194,7 +205,7 @@ describe('lxd transport and envelope', function () {
       const ac = new AbortController();
       const reason = new Error('user cancelled');
       setTimeout(() => ac.abort(reason), 80);
-      expect(await c.profiles.get('stalls', { signal: ac.signal }).catch((e: unknown) => e)).to.equal(reason);
+      expect(await guarded("the caller's abort of a request whose body stalls", c.profiles.get('stalls', { signal: ac.signal }).catch((e: unknown) => e))).to.equal(reason);
       let requests = 0;
       server.on('request', () => requests++);
       expect(await c.profiles.get('ok', { signal: ac.signal }).catch((e: unknown) => e)).to.equal(reason);

@@ -78,6 +78,12 @@ describe('lxdprofile names (Juju LXDProfileNameSuite)', () => {
       ['juju-a-b-1.0', false],
       ['juju-a-b-', false],
       ['JUJU-a-b-1', false],
+      // Go measures the suffix in bytes: 'é' is 2 bytes (1 UTF-16 unit), '😀' 4 bytes (2 units)
+      ['juju-é-12', true], // 5 bytes, 4 units
+      ['juju-éé-1', true], // 6 bytes, 4 units
+      ['juju-😀-1', true], // 6 bytes, 4 units
+      ['juju-é-1', false], // 4 bytes
+      ['juju-éab', false], // 5 bytes, but no integer at the end
     ];
     for (const [input, valid] of table) {
       it(`${JSON.stringify(input)} is ${valid ? 'valid' : 'invalid'}`, () => expect(isValidProfileName(input)).to.equal(valid));
@@ -91,6 +97,8 @@ describe('lxdprofile names (Juju LXDProfileNameSuite)', () => {
       { input: 'juju-model', err: 'not a juju profile name: "juju-model"' },
       { input: profileName('foo', 'bar', 1), output: 1 },
       { input: profileName('aaa-zzz', odd, 100), output: 100 },
+      { input: 'juju-é-12', output: 12 },
+      { input: 'juju-é-1', err: 'not a juju profile name: "juju-é-1"' },
     ];
     for (const { input, output, err } of table) {
       it(`${JSON.stringify(input)} ${err ? `fails with ${err}` : `is ${output}`}`, () => {

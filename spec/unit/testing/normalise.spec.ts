@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Fixture } from '../../../lib/testing/fixture.js';
-import { normaliseFixture, RECORDED_AT } from '../../../lib/testing/normalise.js';
+import { FIXTURE_REDACTED_KEYS, normaliseFixture, RECORDED_AT } from '../../../lib/testing/normalise.js';
 
 const OP = '3f6c1a2e-9b7d-4c55-8e21-0a1b2c3d4e5f';
 const OTHER = 'a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d';
@@ -78,6 +78,59 @@ describe('testing: normaliseFixture', () => {
     expect(i.response.headers['etag']).to.equal('"abc123"');
     expect(i.response.body).to.deep.equal({
       metadata: { metadata: { fds: { '0': '[redacted]', control: '[redacted]' } }, environment: { certificate: '[redacted]', server_name: 'lxd-host' }, secret: '[redacted]' },
+    });
+  });
+
+  // The keys docs/testing.md lists. Each is given a real, unredacted value here: a fixture that
+  // holds "[redacted]" already cannot tell whether normalising redacted it.
+  const DOCUMENTED_KEYS = [
+    'secret', 'secrets', 'fds', 'certificate', 'certificate_fingerprint', 'cert', 'key', 'password', 'token',
+    'trust_token', 'core.trust_password', 'user-data', 'userData', 'vendor-data', 'vendorData',
+  ];
+
+  it('the default redacted keys are the documented ones', () => {
+    expect([...FIXTURE_REDACTED_KEYS].sort()).to.deep.equal([...DOCUMENTED_KEYS].sort());
+  });
+
+  for (const key of DOCUMENTED_KEYS) {
+    it(`redacts an unredacted value under "${key}" in requests, responses and events, nested or not`, () => {
+      const value = key === 'certificate_fingerprint' ? '7b2e8c1f0d9a4e6b3c5d7f9a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9c' : `real-${key}-value`;
+      const fx = normaliseFixture(
+        raw(
+          [
+            {
+              request: { method: 'POST', path: '/1.0/images', query: {}, body: { source: { [key]: value, server: 'https://images.example' } } },
+              response: { status: 200, headers: {}, body: { metadata: [{ [key]: value, name: 'kept' }], [key]: [value, ''] } },
+            },
+          ],
+          [{ path: '/1.0/events', query: { type: 'lifecycle' }, messages: [{ after: 0, message: { metadata: { [key]: value } } }] }],
+        ),
+        { hostname: 'h' },
+      );
+      const i = fx.interactions[0]!;
+      expect(i.request.body).to.deep.equal({ source: { [key]: '[redacted]', server: 'https://images.example' } });
+      expect(i.response.body).to.deep.equal({ metadata: [{ [key]: '[redacted]', name: 'kept' }], [key]: ['[redacted]', ''] });
+      expect(fx.events![0]!.messages[0]!.message).to.deep.equal({ metadata: { [key]: '[redacted]' } });
+      expect(JSON.stringify(fx)).not.to.contain(value);
+    });
+  }
+
+  it('redactKeys replaces the list: certificate_fingerprint is kept when it is not in it, prefixes and PEM keys never are', () => {
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';
+    const fx = normaliseFixture(
+      raw([
+        {
+          request: { method: 'GET', path: '/1.0/x', query: {} },
+          response: { status: 200, headers: {}, body: { certificate_fingerprint: 'abc', mine: 'hidden', config: { 'user.x': 'u', 'cloud-init.y': 'c', 'environment.Z': 'e' }, other: pem } },
+        },
+      ]),
+      { redactKeys: ['mine'], hostname: 'h' },
+    );
+    expect(fx.interactions[0]!.response.body).to.deep.equal({
+      certificate_fingerprint: 'abc',
+      mine: '[redacted]',
+      config: { 'user.x': '[redacted]', 'cloud-init.y': '[redacted]', 'environment.Z': '[redacted]' },
+      other: '[redacted]',
     });
   });
 

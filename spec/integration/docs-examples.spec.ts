@@ -1,6 +1,7 @@
 /**
  * Every docs/examples/*.ts runs to completion (tsc type-checks them: tsconfig.json includes
- * docs/examples). Examples that talk to LXD, Incus or libvirt run against the real daemons; outside
+ * docs/examples). Examples that talk to LXD, Incus or libvirt run against the real daemons, which
+ * is why this is an integration spec (unit specs never reach a daemon); outside
  * CI, when there is no LXD socket (or, for Incus or libvirt examples, no socket of theirs), those are
  * skipped with a message. In CI (CI=true) nothing is skipped.
  *
@@ -8,8 +9,8 @@
  * cluster part of the suite: scripts/test.sh runs this file again with LXDKIT_CLUSTER_SPECS=1 after
  * `scripts/cluster.sh up`, and then runs only those. The single-daemon run leaves them to it, and says so.
  *
- * Every ```ts block of every docs/*.md page and of README.md is an excerpt of one of those examples,
- * so no code shown in the documentation goes untested.
+ * spec/unit/docs-pages.spec.ts checks that every ```ts block of the docs and of README.md is an
+ * excerpt of one of those examples, so no code shown in the documentation goes untested.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -51,55 +52,6 @@ function runExample(file: string): Promise<{ code: number; stdout: string; stder
     execFile(process.execPath, [TSX, file], { cwd: ROOT, timeout: 180_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
-  });
-}
-
-/** The ```ts blocks of a page: each must be lines of one example, in order (`'lxdkit'` stands for the barrel). */
-function tsBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-}
-
-function isExcerpt(block: string, example: string): boolean {
-  const lines = example.split('\n').map((l) => l.trim());
-  let at = 0;
-  for (const raw of block.split('\n')) {
-    const line = raw
-      .trim()
-      .replace(/from 'lxdkit'/, "from '../../lib/index.js'")
-      .replace(/from 'lxdkit\/testing'/, "from '../../lib/testing/index.js'");
-    if (line === '') continue;
-    const found = lines.indexOf(line, at);
-    if (found < 0) return false;
-    at = found + 1;
-  }
-  return true;
-}
-
-/** Every page of docs/ and the README (pages without TypeScript blocks pass trivially). */
-const PAGES = [
-  ...readdirSync(join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .sort()
-    .map((f) => join('docs', f)),
-  'README.md',
-];
-
-// The pages are checked once, in the single-daemon part.
-if (!CLUSTER_PART) {
-  describe('docs pages', () => {
-    const examples = readdirSync(DIR).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(DIR, f), 'utf8'));
-
-    it('are all checked', () => {
-      expect(PAGES).to.include.members(['docs/index.md', 'docs/client.md', 'docs/container.md', 'docs/testing.md', 'README.md']);
-    });
-
-    for (const page of PAGES) {
-      it(`${page}: every TypeScript block is taken from a docs example that runs`, () => {
-        for (const block of tsBlocks(readFileSync(join(ROOT, page), 'utf8'))) {
-          expect(examples.some((e) => isExcerpt(block, e)), `not an excerpt of any docs/examples/*.ts:\n${block}`).to.equal(true);
-        }
-      });
-    }
   });
 }
 
