@@ -57,7 +57,7 @@ describe('cli exit codes: each family table, walked', () => {
         RESPONSE_TOO_LARGE: LXD_FAILED, OPERATION_LOST: LXD_FAILED, EXTENSION_MISSING: LXD_FAILED,
         INVALID_ARGUMENT: INVALID_INPUT, EVENTS: UNAVAILABLE, MEMBER_UNREACHABLE: UNAVAILABLE,
         INSTANCE_NOT_RUNNING: LXD_FAILED, COMMAND_NOT_FOUND: LXD_FAILED, STREAM_LOST: LXD_FAILED,
-        OUTPUT_TOO_LARGE: LXD_FAILED,
+        OUTPUT_TOO_LARGE: LXD_FAILED, LOCAL_FILE: INVALID_INPUT,
       },
     },
     ContainerError: {
@@ -103,7 +103,7 @@ describe('cli exit codes: each family table, walked', () => {
   it('the exit codes are the documented numbers', () => {
     expect(ExitCode).to.deep.equal({
       OK: 0, FAILURE: 1, USAGE: 2, INVALID_INPUT: 3, NOT_FOUND: 4, CONFLICT: 5, UNAVAILABLE: 6, LXD_FAILED: 7,
-      TIMEOUT: 8, INTERRUPTED: 130, DIFFERENCES: 10,
+      TIMEOUT: 8, INTERRUPTED: 130, PIPE_CLOSED: 141, DIFFERENCES: 10,
     });
   });
 });
