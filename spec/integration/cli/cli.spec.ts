@@ -358,7 +358,7 @@ describeEachServer('lxdkit command against the real daemon', function (server) {
         });
         events.on('exit', () => reject(new Error(`events exited early: ${err}`)));
       });
-      expect(err).to.contain(`(project ${project})`);
+      expect(err).to.contain(`(project ${project};`);
       const assigned = await lxdkit([...P, 'container', 'profiles', pContainer, '--assign', 'default', '--json']);
       expect(assigned.code, assigned.stderr).to.equal(0);
       expect(await exited).to.equal(0);
