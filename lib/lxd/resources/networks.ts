@@ -33,7 +33,6 @@ export const NETWORKS: CollectionDecl<LxdNetwork, NetworksPost, NetworkPut> = {
   target: ['get', 'create', 'update', 'patch'],
   extension: undefined,
   servers: BOTH,
-  tested: ['lxd', 'incus', 'fake'],
   listVariants: ['?recursion=1'],
 };
 
@@ -52,7 +51,6 @@ export const STORAGE_POOLS: CollectionDecl<LxdStoragePool, StoragePoolsPost, Sto
   project: true,
   target: ['get', 'create', 'update', 'patch'],
   servers: BOTH,
-  tested: ['lxd', 'incus', 'fake'],
   listVariants: ['?recursion=1'],
 };
 

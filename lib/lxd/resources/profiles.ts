@@ -20,7 +20,6 @@ export const PROFILES: CollectionDecl<LxdProfile, ProfilesPost, ProfilePut> = {
   validateName: validateProfileName,
   project: true,
   servers: BOTH,
-  tested: ['lxd', 'incus', 'recorded', 'fake'],
   listVariants: ['?recursion=1'],
 };
 

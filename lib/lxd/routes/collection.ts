@@ -11,7 +11,7 @@ import type { Operation } from '../operation.js';
 import { namesFromUrls, segment } from '../path.js';
 import { validateBody, validateSegment } from '../validate.js';
 import { requireExtension, type Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from '../resources/base.js';
-import type { Answer, HttpMethod, Route, Servers, Tested } from './route.js';
+import type { Answer, HttpMethod, Route, Servers } from './route.js';
 
 export type Verb = 'list' | 'get' | 'create' | 'update' | 'patch' | 'rename' | 'delete';
 
@@ -56,7 +56,6 @@ export interface CollectionDecl<T = unknown, Post = unknown, Put = unknown, Patc
   /** The API extension the whole collection needs. */
   extension?: string;
   servers: Servers;
-  tested: readonly Tested[];
   /** The list's query-string variants in the specs (`?recursion=1`), each a row of the table. */
   listVariants?: readonly string[];
   /** The servers that have each variant, when not all of `servers` do. */
@@ -169,7 +168,7 @@ export function collectionRoutes(decl: CollectionDecl<never, never, never, never
   const has = (v: Verb) => d.verbs.includes(v);
   const target = (v: Verb) => d.target?.includes(v) ?? false;
   const write: Answer = d.writes;
-  const base = { extension: d.extension, servers: d.servers, project: d.project, tested: d.tested };
+  const base = { extension: d.extension, servers: d.servers, project: d.project };
   const out: Route[] = [];
   if (has('list')) {
     out.push({ ...base, method: 'GET', path: d.path, name: `${d.name}.list`, answer: 'sync', target: target('list'), response: NAMES });

@@ -17,9 +17,6 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
  */
 export type Answer = 'sync' | 'operation' | 'sync-or-operation' | 'raw' | 'websocket';
 
-/** Where a route's method is tested. */
-export type Tested = 'lxd' | 'incus' | 'recorded' | 'fake';
-
 /** Which of the two specs of `../shared/reference/rest-api/` have the route. */
 export interface Servers {
   /** In LXD 5.0's `rest-api.yaml` (`lxd-5.0.pairs.tsv`). */
@@ -51,7 +48,6 @@ export interface Route {
   request?: z.ZodType | undefined;
   /** Loose schema of the answer's metadata (sync routes). */
   response?: z.ZodType | undefined;
-  tested: readonly Tested[];
 }
 
 export const BOTH: Servers = Object.freeze({ lxd: true, incus: true });
