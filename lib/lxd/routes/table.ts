@@ -10,6 +10,7 @@ import { collectionRoutes, type CollectionDecl } from './collection.js';
 import { BOTH, INCUS_ONLY, type Answer, type HttpMethod, type Route, type Servers } from './route.js';
 import { NETWORKS, STORAGE_POOLS } from '../resources/networks.js';
 import { PROFILES } from '../resources/profiles.js';
+import { STORAGE_VOLUME_SNAPSHOTS, STORAGE_VOLUMES } from '../resources/storage-volumes.js';
 
 interface Extra {
   extension?: string;
@@ -203,17 +204,18 @@ const HAND_WRITTEN: readonly Route[] = [
   r('GET', '/1.0/projects/{name}/state', 'client.projects.state', 'sync', { project: false }),
   // storage (beyond the pool collection)
   r('GET', '/1.0/storage-pools/{name}/resources', undefined, 'sync', { target: true, why: LATER }),
+  r('GET', '/1.0/storage-pools/{poolName}/volumes', 'client.storageVolumes.list', 'sync', { target: true, why: 'without a `type`: every type' }),
+  r('GET', '/1.0/storage-pools/{poolName}/volumes?recursion=1', 'client.storageVolumes.list', 'sync', { target: true, why: 'without a `type`: every type' }),
+  r('POST', '/1.0/storage-pools/{poolName}/volumes', 'client.storageVolumes.create', 'operation', { target: true }),
+  none('POST', '/1.0/storage-pools/{poolName}/volumes/{type}', 'the same handler as `POST …/volumes` with the type in the path: `storageVolumes.create` sends the type in the body'),
+  none('PATCH', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}', 'the description and the expiry are a snapshot\'s only writable fields: `storageVolumes.snapshots.update` sends both with PUT'),
+  r('GET', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/state', 'client.storageVolumes.state', 'sync', { target: true }),
   ...[
-    'GET /1.0/storage-pools/{poolName}/volumes', 'GET /1.0/storage-pools/{poolName}/volumes?recursion=1', 'POST /1.0/storage-pools/{poolName}/volumes',
-    'GET /1.0/storage-pools/{poolName}/volumes/{type}', 'GET /1.0/storage-pools/{poolName}/volumes/{type}?recursion=1', 'POST /1.0/storage-pools/{poolName}/volumes/{type}',
-    'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}', 'PUT /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}', 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}', 'PATCH /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}', 'DELETE /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}',
-    'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/state',
     'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups', 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups?recursion=1', 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups',
     'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups/{backupName}', 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups/{backupName}', 'DELETE /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups/{backupName}', 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups/{backupName}/export',
-    'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots', 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots?recursion=1', 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots',
-    'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}', 'PUT /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}', 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}', 'PATCH /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}', 'DELETE /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}',
-  ].map((p) => untyped(p, {})),
-  ...['GET /1.0/storage-pools/{poolName}/volumes/{type}?recursion=2', 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}?recursion=1'].map((p) => untyped(p, { servers: INCUS_ONLY })),
+  ].map((p) => untyped(p, { extension: 'custom_volume_backup' })),
+  none('GET', '/1.0/storage-pools/{poolName}/volumes/{type}?recursion=2', 'the volumes with their state (Incus): `storageVolumes.list` and `state`', { servers: INCUS_ONLY }),
+  none('GET', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}?recursion=1', 'the volume with its state (Incus): `storageVolumes.get` and `state`', { servers: INCUS_ONLY }),
   ...[
     'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'DELETE /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'HEAD /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/sftp',
   ].map((p) => untyped(p, { servers: INCUS_ONLY, extension: 'custom_volume_sftp', why: 'files of a custom volume over SFTP (Incus); not typed yet, reachable through `client.query()`' })),
@@ -236,4 +238,7 @@ function untyped(pair: string, extra: Extra): Route {
 }
 
 /** Every route, declared collections first. */
-export const ROUTES: readonly Route[] = [...COLLECTIONS.flatMap((d) => collectionRoutes(d)), ...HAND_WRITTEN];
+/** Declarations whose typed methods take more than their parents' names (a volume's `type` option). */
+export const SHAPED: readonly CollectionDecl<never, never, never, never>[] = [STORAGE_VOLUMES, STORAGE_VOLUME_SNAPSHOTS] as unknown as CollectionDecl<never, never, never, never>[];
+
+export const ROUTES: readonly Route[] = [...[...COLLECTIONS, ...SHAPED].flatMap((d) => collectionRoutes(d)), ...HAND_WRITTEN];

@@ -62,13 +62,53 @@ describe('lxd: the route table', () => {
     let client: LxdClient;
     before(async () => {
       fake = await startFakeLxd();
-      fake.on('GET', /.*/, (q) => (q.path.endsWith('/item1') ? sync({ name: 'item1', driver: 'dir', type: 'bridge' }, { etag: '"e"' }) : sync([])));
+      fake.on('GET', /.*/, (q) => (/\/(item1|s|state)$/.test(q.path) ? sync({ name: 'item1', driver: 'dir', type: 'bridge' }, { etag: '"e"' }) : sync([])));
       for (const m of ['POST', 'PUT', 'PATCH', 'DELETE']) fake.on(m, /.*/, () => sync(null));
       client = fake.client();
     });
     after(async () => {
       await client.close();
       await fake.close();
+    });
+
+    it('client.storageVolumes and its snapshots (type in the options, custom by default)', async () => {
+      const v = client.storageVolumes;
+      const calls: [() => Promise<unknown>, string][] = [
+        [() => v.list('p', { type: 'custom', recursion: 0 }), 'GET /1.0/storage-pools/{poolName}/volumes/{type}'],
+        [() => v.list('p', { type: 'custom' }), 'GET /1.0/storage-pools/{poolName}/volumes/{type}?recursion=1'],
+        [() => v.list('p', { recursion: 0 }), 'GET /1.0/storage-pools/{poolName}/volumes'],
+        [() => v.list('p'), 'GET /1.0/storage-pools/{poolName}/volumes?recursion=1'],
+        [() => v.create('p', { name: 'item1' }), 'POST /1.0/storage-pools/{poolName}/volumes'],
+        [() => v.get('p', 'item1'), 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}'],
+        [() => v.update('p', 'item1', {}), 'PUT /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}'],
+        [() => v.patch('p', 'item1', {}), 'PATCH /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}'],
+        [() => v.rename('p', 'item1', 'item2'), 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}'],
+        [() => v.delete('p', 'item1'), 'DELETE /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}'],
+        [() => v.state('p', 'item1'), 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/state'],
+        [() => v.snapshots.list('p', 'item1', { recursion: 0 }), 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots'],
+        [() => v.snapshots.list('p', 'item1'), 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots?recursion=1'],
+        [() => v.snapshots.create('p', 'item1', { name: 's' }), 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots'],
+        [() => v.snapshots.get('p', 'item1', 's'), 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}'],
+        [() => v.snapshots.update('p', 'item1', 's', { description: 'd' }), 'PUT /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}'],
+        [() => v.snapshots.rename('p', 'item1', 's', 't'), 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}'],
+        [() => v.snapshots.delete('p', 'item1', 's'), 'DELETE /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}'],
+      ];
+      const values: Record<string, string> = { poolName: 'p', type: 'custom', volumeName: 'item1', snapshotName: 's' };
+      for (const [call, pair] of calls) {
+        const route = ROUTES.find((r) => key(r.method, r.path) === pair);
+        expect(route?.name, pair).to.match(/^client\.storageVolumes\./);
+        fake.requests.length = 0;
+        await call();
+        const [method, path] = pair.split(' ') as [string, string];
+        const sent = fake.requests.filter((q) => q.path !== '/1.0');
+        expect(sent.map((q) => `${q.method} ${q.path}`), pair).to.deep.equal([`${method} ${path.split('?')[0]!.replace(/\{(\w+)\}/g, (_, k: string) => values[k]!)}`]);
+        expect(sent[0]!.query.get('recursion'), pair).to.equal(path.includes('?recursion=1') ? '1' : null);
+      }
+      fake.requests.length = 0;
+      for (const bad of [() => v.get('p', 'item1', { type: 'nope' as never }), () => v.get('p', 'a/b'), () => v.create('p', { name: 'x', type: 'container' as never })]) {
+        expect(await bad().catch((e: unknown) => e)).to.have.property('code', 'LXD_ERR_INVALID_ARGUMENT');
+      }
+      expect(fake.requests.filter((q) => q.path !== '/1.0')).to.deep.equal([]);
     });
 
     for (const decl of COLLECTIONS) {
