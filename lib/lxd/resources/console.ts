@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { LxdApiError, LxdValidationError } from '../errors.js';
+import { isNotFound, LxdApiError, LxdValidationError } from '../errors.js';
 import { lxdPath, namesFromUrls } from '../path.js';
 import { validateInstanceName } from '../validate.js';
 import type { Api, CallOptions } from './base.js';
@@ -78,7 +78,12 @@ export class InstanceLogs {
     const names = namesFromUrls(logs.value, 'GET', path);
     if (!apart) return names;
     const outPath = `${path}/exec-output`;
-    return [...names, ...namesFromUrls((await this.api.sync('GET', outPath, UrlList, opts)).value, 'GET', outPath)];
+    // Incus answers 404 until the instance's first recorded exec makes the directory
+    const out = await this.api.sync('GET', outPath, UrlList, opts).catch((err: unknown) => {
+      if (isNotFound(err)) return { value: [] as string[] };
+      throw err;
+    });
+    return [...names, ...namesFromUrls(out.value, 'GET', outPath)];
   }
 
   /** One log file as text (up to the client's maxResponseBytes; `stream()` for any size). */

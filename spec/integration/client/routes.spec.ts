@@ -139,6 +139,8 @@ describeEachServer('the declared collections and per-server endpoints', (server)
     const name = `${PREFIX}${run}-logs`;
     await (await lxd.instances.create({ name, source: { type: 'image', alias: TEST_IMAGE_ALIAS } })).wait({ timeoutMs: 120_000 });
     await (await lxd.instances.setState(name, { action: 'start' })).wait({ timeoutMs: 60_000 });
+    // before any recorded exec (Incus has no exec-output directory yet, and answers 404 for it)
+    expect(await lxd.instances.logs.list(name)).to.include('lxc.log');
     // the raw request, so that nothing of lxdkit's exec deletes the files first
     const res = await lxd.query('POST', `/1.0/instances/${name}/exec`, { body: { command: ['echo', 'recorded'], 'record-output': true, 'wait-for-websocket': false, interactive: false } });
     const done = await res.operation!.wait({ timeoutMs: 60_000 });

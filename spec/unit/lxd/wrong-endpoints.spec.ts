@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import type { LxdClient } from '../../../lib/lxd/client.js';
-import { serverInfo, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
+import { lxdError, serverInfo, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 
 function server(kind: 'lxd' | 'incus', extensions: string[] = []): unknown {
   const info = serverInfo({ extensions: ['clustering', 'container_exec_recording', ...extensions], version: kind === 'incus' ? '6.0.4' : '5.0.2' }) as { environment: Record<string, unknown> };
@@ -40,6 +40,12 @@ describe('lxd: endpoints that differ between servers', () => {
       await client.instances.logs.delete('c1', 'lxc.log');
       expect(fake.calls().filter((c) => c.startsWith('DELETE'))).to.deep.equal([`DELETE /1.0/instances/c1/logs/exec-output/${out}`, 'DELETE /1.0/instances/c1/logs/lxc.log']);
       expect(await client.instances.logs.list('c1')).to.deep.equal(['lxc.log', out]);
+    });
+
+    it('on Incus before any recorded exec: the 404 of the missing exec-output directory is an empty listing', async () => {
+      await wire('incus')();
+      fake.on('GET', '/1.0/instances/c1/logs/exec-output', () => lxdError(404, 'open /var/lib/incus/containers/c1/exec-output: no such file or directory'));
+      expect(await client.instances.logs.list('c1')).to.deep.equal(['lxc.log']);
     });
 
     it('on LXD ≥ 6.8 (storage_and_network_operations): logs/exec-output/{file} too', async () => {
