@@ -18,6 +18,7 @@ import { ProfilesResource } from './resources/profiles.js';
 import { ProjectsResource, validateProjectName } from './resources/projects.js';
 import { checkRemoteUrl, checkTlsOptions } from './remote.js';
 import { ServerResource } from './resources/server.js';
+import { StorageVolumesResource } from './resources/storage-volumes.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, Transport, type TlsOptions } from './transport.js';
 
 export interface QueryOptions extends CallOptions {
@@ -93,6 +94,8 @@ export class LxdClient {
   readonly images: ImagesResource;
   readonly networks: NetworksResource;
   readonly storagePools: StoragePoolsResource;
+  /** `/1.0/storage-pools/{pool}/volumes`: storage volumes, their state and snapshots. */
+  readonly storageVolumes: StorageVolumesResource;
   readonly operations: OperationsResource;
   readonly certificates: CertificatesResource;
   /** `/1.0/projects`: server-wide, whatever the client's project. */
@@ -160,6 +163,7 @@ export class LxdClient {
     this.images = new ImagesResource(api);
     this.networks = new NetworksResource(api);
     this.storagePools = new StoragePoolsResource(api);
+    this.storageVolumes = new StorageVolumesResource(api);
     this.operations = new OperationsResource(api, this.server);
     this.certificates = new CertificatesResource(api);
     this.projects = new ProjectsResource(api);

@@ -82,3 +82,25 @@ export {
   type ClusterGroupsResource,
   type ClusterJoinTokensResource,
 } from './resources/cluster.js';
+export {
+  StorageVolumeSchema,
+  StorageVolumePutSchema,
+  StorageVolumesPostSchema,
+  StorageVolumeStateSchema,
+  StorageVolumeSnapshotSchema,
+  StorageVolumeTypes,
+  validateVolumeName,
+  type LxdStorageVolume,
+  type StorageVolumePut,
+  type StorageVolumesPost,
+  type LxdStorageVolumeState,
+  type LxdStorageVolumeSnapshot,
+  type StorageVolumeType,
+  type VolumeOptions,
+  type VolumeListOptions,
+  type StorageVolumesResource,
+  type StorageVolumeSnapshots,
+} from './resources/storage-volumes.js';
+export { Collection, RenamableCollection, NestedCollection, RenamableNestedCollection, type CollectionDecl, type Verb } from './routes/collection.js';
+export { ROUTES } from './routes/table.js';
+export type { Route as ApiRoute, Answer, HttpMethod, Servers } from './routes/route.js';

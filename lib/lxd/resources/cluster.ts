@@ -3,7 +3,7 @@
  * Every call answers for the whole cluster through whichever member the client talks to.
  */
 import { z } from 'zod';
-import { LxdNotFoundError } from '../errors.js';
+import { LxdNotFoundError, LxdValidationError } from '../errors.js';
 import type { Operation } from '../operation.js';
 import { lxdPath } from '../path.js';
 import { OperationListSchema, OperationSchema, type OperationData } from '../schemas.js';
@@ -42,7 +42,9 @@ export const ClusterPutSchema = z.strictObject({
   server_address: z.string().optional(),
   cluster_address: z.string().optional(),
   cluster_certificate: z.string().optional(),
+  /** LXD 5.0's trust password of the cluster (Incus has none). A join token goes in `cluster_token`. */
   cluster_password: z.string().optional(),
+  /** A join token (`cluster.joinTokens.create()`): sent as `cluster_password` to an LXD without `explicit_trust_token`. */
   cluster_token: z.string().optional(),
   member_config: z.array(z.strictObject({ entity: z.string(), name: z.string(), key: z.string(), value: z.string(), description: z.string().optional() })).optional(),
 });
@@ -347,9 +349,24 @@ export class ClusterResource {
     return this.api.sync('GET', '/1.0/cluster', ClusterSchema, { ...opts, noProject: true });
   }
 
-  /** PUT /1.0/cluster: enable clustering, join with a token, or leave (an operation). */
+  /**
+   * PUT /1.0/cluster: enable clustering, join with a token, or leave (an operation). A join token is
+   * given as `cluster_token` and sent as the server reads it: `cluster_token` on Incus and on LXD with
+   * the `explicit_trust_token` extension, `cluster_password` on older LXD (5.0 reads the token there
+   * and ignores a `cluster_token` field).
+   */
   update(body: ClusterPut, opts: EtagOptions = {}): Promise<Operation> {
     const b = validateBody(ClusterPutSchema, body, 'cluster');
-    return this.api.operation('PUT', '/1.0/cluster', { ...opts, noProject: true, body: b });
+    return this.#put(b, opts);
+  }
+
+  async #put(b: ClusterPut, opts: EtagOptions): Promise<Operation> {
+    let wire: ClusterPut = b;
+    if (b.cluster_token !== undefined && (await this.api.ctx.serverKind(opts)) === 'lxd' && !(await this.api.ctx.hasExtension('explicit_trust_token', opts))) {
+      const { cluster_token: token, ...rest } = b;
+      if (rest.cluster_password !== undefined && rest.cluster_password !== token) throw new LxdValidationError('cluster.cluster_password', 'give the join token as cluster_token only: this server reads it from cluster_password');
+      wire = { ...rest, cluster_password: token };
+    }
+    return this.api.operation('PUT', '/1.0/cluster', { ...opts, noProject: true, body: wire });
   }
 }

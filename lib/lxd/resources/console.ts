@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { LxdApiError, LxdValidationError } from '../errors.js';
+import { isNotFound, LxdApiError, LxdValidationError } from '../errors.js';
 import { lxdPath, namesFromUrls } from '../path.js';
 import { validateInstanceName } from '../validate.js';
 import type { Api, CallOptions } from './base.js';
@@ -49,37 +49,78 @@ function validateLogFile(file: string): void {
   }
 }
 
-/** `client.instances.logs`: the log files LXD keeps for an instance. */
+/** The name LXD gives the output files of `exec` with `record-output`: `exec_<uuid>.stdout` / `.stderr`. */
+const EXEC_OUTPUT = /^exec_[^/]+\.(stdout|stderr)$/;
+
+/**
+ * The API extension of LXD 6.8, the release that moved the output files of `exec` from `logs/` to
+ * `logs/exec-output/` (and dropped `DELETE logs/{file}` for them). Incus keeps them there in 6.0 already.
+ */
+export const EXEC_OUTPUT_DIR_EXTENSION = 'storage_and_network_operations';
+
+/**
+ * `client.instances.logs`: the log files LXD keeps for an instance: `lxc.log`, `lxc.conf`, and the
+ * output files of `exec` with `recordOutput` (`exec_<uuid>.stdout`, `.stderr`). Those live in
+ * `logs/` on LXD 5.0 and in `logs/exec-output/` on Incus and LXD ≥ 6.8; each method finds them
+ * where the server keeps them, by the server's own word (`serverKind()`, its API extensions).
+ */
 export class InstanceLogs {
+  /** Whether the server keeps exec output files in `logs/exec-output/` (asked once per client). */
+  #apart: Promise<boolean> | undefined;
+
   constructor(private readonly api: Api) {}
 
-  /** GET /1.0/instances/{name}/logs: the file names, e.g. `lxc.log`, `lxc.conf`. */
+  /** GET /1.0/instances/{name}/logs (and `logs/exec-output` where exec output is kept apart): the file names. */
   async list(name: string, opts: CallOptions = {}): Promise<string[]> {
     validateInstanceName(name);
     const path = lxdPath`/1.0/instances/${name}/logs`;
-    return namesFromUrls((await this.api.sync('GET', path, UrlList, opts)).value, 'GET', path);
+    const [logs, apart] = await Promise.all([this.api.sync('GET', path, UrlList, opts), this.#execOutputApart(opts)]);
+    const names = namesFromUrls(logs.value, 'GET', path);
+    if (!apart) return names;
+    const outPath = `${path}/exec-output`;
+    // Incus answers 404 until the instance's first recorded exec makes the directory
+    const out = await this.api.sync('GET', outPath, UrlList, opts).catch((err: unknown) => {
+      if (isNotFound(err)) return { value: [] as string[] };
+      throw err;
+    });
+    return [...names, ...namesFromUrls(out.value, 'GET', outPath)];
   }
 
   /** One log file as text (up to the client's maxResponseBytes; `stream()` for any size). */
   async read(name: string, file: string, opts: CallOptions = {}): Promise<string> {
-    const path = this.path(name, file);
+    const path = await this.path(name, file, opts);
     const res = await this.api.stream('GET', path, opts);
     return (await readCapped(res.body, this.api.ctx.transport.maxResponseBytes, 'GET', path)).toString('utf8');
   }
 
   /** One log file as a stream (consume or destroy it). */
   async stream(name: string, file: string, opts: CallOptions = {}): Promise<Readable> {
-    return (await this.api.stream('GET', this.path(name, file), opts)).body;
+    return (await this.api.stream('GET', await this.path(name, file, opts), opts)).body;
   }
 
-  /** DELETE one log file (LXD allows it for the `exec` output files and rotated logs). */
+  /**
+   * DELETE one log file (LXD allows it for the `exec` output files and rotated logs): `logs/{file}`,
+   * or `logs/exec-output/{file}` for an exec output file on a server that keeps them there.
+   */
   async delete(name: string, file: string, opts: CallOptions = {}): Promise<void> {
-    await this.api.call('DELETE', this.path(name, file), opts);
+    await this.api.call('DELETE', await this.path(name, file, opts), opts);
   }
 
-  private path(name: string, file: string): string {
+  private async path(name: string, file: string, opts: CallOptions): Promise<string> {
     validateInstanceName(name);
     validateLogFile(file);
+    if (EXEC_OUTPUT.test(file) && (await this.#execOutputApart(opts))) return lxdPath`/1.0/instances/${name}/logs/exec-output/${file}`;
     return lxdPath`/1.0/instances/${name}/logs/${file}`;
+  }
+
+  #execOutputApart(opts: CallOptions): Promise<boolean> {
+    if (!this.#apart) {
+      const p = Promise.all([this.api.ctx.serverKind(opts), this.api.ctx.hasExtension(EXEC_OUTPUT_DIR_EXTENSION, opts)]).then(([kind, moved]) => kind === 'incus' || moved);
+      this.#apart = p;
+      p.catch(() => {
+        if (this.#apart === p) this.#apart = undefined;
+      });
+    }
+    return this.#apart;
   }
 }

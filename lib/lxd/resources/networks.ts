@@ -1,4 +1,3 @@
-import { lxdPath } from '../path.js';
 import {
   NetworkPutSchema,
   NetworkSchema,
@@ -13,53 +12,55 @@ import {
   type StoragePoolPut,
   type StoragePoolsPost,
 } from '../schemas.js';
-import { validateBody, validateNetworkName, validatePoolName } from '../validate.js';
-import { Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
-import type { ListOptions } from './profiles.js';
+import { validateNetworkName, validatePoolName } from '../validate.js';
+import { Collection, RenamableCollection, type CollectionDecl } from '../routes/collection.js';
+import { BOTH } from '../routes/route.js';
+import type { Api } from './base.js';
+
+/** `/1.0/networks`, declared. */
+export const NETWORKS: CollectionDecl<LxdNetwork, NetworksPost, NetworkPut> = {
+  name: 'client.networks',
+  path: '/1.0/networks',
+  itemPath: '/1.0/networks/{name}',
+  what: 'network',
+  schema: NetworkSchema,
+  post: NetworksPostSchema,
+  put: NetworkPutSchema,
+  verbs: ['list', 'get', 'create', 'update', 'patch', 'rename', 'delete'],
+  writes: 'sync-or-operation',
+  validateName: validateNetworkName,
+  project: true,
+  target: ['get', 'create', 'update', 'patch'],
+  extension: undefined,
+  servers: BOTH,
+  listVariants: ['?recursion=1'],
+};
+
+/** `/1.0/storage-pools`, declared. */
+export const STORAGE_POOLS: CollectionDecl<LxdStoragePool, StoragePoolsPost, StoragePoolPut> = {
+  name: 'client.storagePools',
+  path: '/1.0/storage-pools',
+  itemPath: '/1.0/storage-pools/{poolName}',
+  what: 'storage pool',
+  schema: StoragePoolSchema,
+  post: StoragePoolsPostSchema,
+  put: StoragePoolPutSchema,
+  verbs: ['list', 'get', 'create', 'update', 'patch', 'delete'],
+  writes: 'sync-or-operation',
+  validateName: validatePoolName,
+  project: true,
+  target: ['get', 'create', 'update', 'patch'],
+  servers: BOTH,
+  listVariants: ['?recursion=1'],
+};
 
 /**
  * `/1.0/networks` (sync on LXD 5.0.2, operations on LXD ≥ 6.8; both handled). In a cluster, `target`
  * on get, create, update and patch is a member's own part (a member-specific key, a pending create).
  */
-export class NetworksResource {
-  constructor(private readonly api: Api) {}
-
-  list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdNetwork[]>;
-  list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
-  async list(opts: ListOptions = {}): Promise<LxdNetwork[] | string[]> {
-    return this.api.list('/1.0/networks', NetworkSchema, { ...opts });
-  }
-
-  async get(name: string, opts: TargetOptions = {}): Promise<WithEtag<LxdNetwork>> {
-    validateNetworkName(name);
-    return this.api.sync('GET', lxdPath`/1.0/networks/${name}`, NetworkSchema, opts);
-  }
-
-  async create(body: NetworksPost, opts: TargetOptions = {}): Promise<void> {
-    const b = validateBody(NetworksPostSchema, body, 'network');
-    validateNetworkName(b.name);
-    await this.api.call('POST', '/1.0/networks', { ...opts, body: b });
-  }
-
-  async update(name: string, body: NetworkPut, opts: EtagOptions & TargetOptions = {}): Promise<void> {
-    validateNetworkName(name);
-    await this.api.call('PUT', lxdPath`/1.0/networks/${name}`, { ...opts, body: validateBody(NetworkPutSchema, body, 'network') });
-  }
-
-  async patch(name: string, body: NetworkPut, opts: EtagOptions & TargetOptions = {}): Promise<void> {
-    validateNetworkName(name);
-    await this.api.call('PATCH', lxdPath`/1.0/networks/${name}`, { ...opts, body: validateBody(NetworkPutSchema, body, 'network') });
-  }
-
-  async rename(name: string, newName: string, opts: CallOptions = {}): Promise<void> {
-    validateNetworkName(name);
-    validateNetworkName(newName, 'new network name');
-    await this.api.call('POST', lxdPath`/1.0/networks/${name}`, { ...opts, body: { name: newName } });
-  }
-
-  async delete(name: string, opts: CallOptions = {}): Promise<void> {
-    validateNetworkName(name);
-    await this.api.call('DELETE', lxdPath`/1.0/networks/${name}`, opts);
+export class NetworksResource extends RenamableCollection<LxdNetwork, NetworksPost, NetworkPut> {
+  constructor(api: Api) {
+    super(api, NETWORKS);
   }
 }
 
@@ -67,38 +68,8 @@ export class NetworksResource {
  * `/1.0/storage-pools` (sync on LXD 5.0.2, operations on LXD ≥ 6.8; both handled). In a cluster,
  * `target` on get, create, update and patch is a member's own part (e.g. its `source`).
  */
-export class StoragePoolsResource {
-  constructor(private readonly api: Api) {}
-
-  list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdStoragePool[]>;
-  list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
-  async list(opts: ListOptions = {}): Promise<LxdStoragePool[] | string[]> {
-    return this.api.list('/1.0/storage-pools', StoragePoolSchema, { ...opts });
-  }
-
-  async get(name: string, opts: TargetOptions = {}): Promise<WithEtag<LxdStoragePool>> {
-    validatePoolName(name);
-    return this.api.sync('GET', lxdPath`/1.0/storage-pools/${name}`, StoragePoolSchema, opts);
-  }
-
-  async create(body: StoragePoolsPost, opts: TargetOptions = {}): Promise<void> {
-    const b = validateBody(StoragePoolsPostSchema, body, 'storage pool');
-    validatePoolName(b.name);
-    await this.api.call('POST', '/1.0/storage-pools', { ...opts, body: b });
-  }
-
-  async update(name: string, body: StoragePoolPut, opts: EtagOptions & TargetOptions = {}): Promise<void> {
-    validatePoolName(name);
-    await this.api.call('PUT', lxdPath`/1.0/storage-pools/${name}`, { ...opts, body: validateBody(StoragePoolPutSchema, body, 'storage pool') });
-  }
-
-  async patch(name: string, body: StoragePoolPut, opts: EtagOptions & TargetOptions = {}): Promise<void> {
-    validatePoolName(name);
-    await this.api.call('PATCH', lxdPath`/1.0/storage-pools/${name}`, { ...opts, body: validateBody(StoragePoolPutSchema, body, 'storage pool') });
-  }
-
-  async delete(name: string, opts: CallOptions = {}): Promise<void> {
-    validatePoolName(name);
-    await this.api.call('DELETE', lxdPath`/1.0/storage-pools/${name}`, opts);
+export class StoragePoolsResource extends Collection<LxdStoragePool, StoragePoolsPost, StoragePoolPut> {
+  constructor(api: Api) {
+    super(api, STORAGE_POOLS);
   }
 }

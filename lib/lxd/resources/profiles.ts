@@ -1,65 +1,35 @@
-import { lxdPath } from '../path.js';
-import {
-  ProfilePutSchema,
-  LxdProfileSchema,
-  ProfilesPostSchema,
-  type LxdProfile,
-  type ProfilePut,
-  type ProfilesPost,
-} from '../schemas.js';
-import { validateBody, validateProfileName } from '../validate.js';
-import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
+import { LxdProfileSchema, ProfilePutSchema, ProfilesPostSchema, type LxdProfile, type ProfilePut, type ProfilesPost } from '../schemas.js';
+import { validateProfileName } from '../validate.js';
+import { RenamableCollection, type CollectionDecl } from '../routes/collection.js';
+import { BOTH } from '../routes/route.js';
+import type { Api } from './base.js';
 
-export interface ListOptions extends CallOptions {
-  /** 0: names; 1 (default): objects. */
-  recursion?: 0 | 1;
-}
+export type { ListOptions } from '../routes/collection.js';
+
+/** `/1.0/profiles`, declared. */
+export const PROFILES: CollectionDecl<LxdProfile, ProfilesPost, ProfilePut> = {
+  name: 'client.profiles',
+  path: '/1.0/profiles',
+  itemPath: '/1.0/profiles/{name}',
+  what: 'profile',
+  schema: LxdProfileSchema,
+  post: ProfilesPostSchema,
+  put: ProfilePutSchema,
+  verbs: ['list', 'get', 'create', 'update', 'patch', 'rename', 'delete'],
+  writes: 'sync-or-operation',
+  validateName: validateProfileName,
+  project: true,
+  servers: BOTH,
+  listVariants: ['?recursion=1'],
+};
 
 /**
  * `/1.0/profiles`. PUT and PATCH are synchronous on LXD 5.0.2 and operations on LXD ≥ 6.6; both are
- * handled, and the methods resolve once the change is applied.
+ * handled, and the methods resolve once the change is applied. A duplicate name on `create` throws
+ * LxdConflictError (LXD answers 500 "already exists").
  */
-export class ProfilesResource {
-  constructor(private readonly api: Api) {}
-
-  list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdProfile[]>;
-  list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
-  async list(opts: ListOptions = {}): Promise<LxdProfile[] | string[]> {
-    return this.api.list('/1.0/profiles', LxdProfileSchema, { ...opts });
-  }
-
-  async get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdProfile>> {
-    validateProfileName(name);
-    return this.api.sync('GET', lxdPath`/1.0/profiles/${name}`, LxdProfileSchema, opts);
-  }
-
-  /** POST /1.0/profiles. A duplicate name throws LxdConflictError (LXD answers 500 "already exists"). */
-  async create(body: ProfilesPost, opts: CallOptions = {}): Promise<void> {
-    const b = validateBody(ProfilesPostSchema, body, 'profile');
-    validateProfileName(b.name);
-    await this.api.call('POST', '/1.0/profiles', { ...opts, body: b });
-  }
-
-  async update(name: string, body: ProfilePut, opts: EtagOptions = {}): Promise<void> {
-    validateProfileName(name);
-    const b = validateBody(ProfilePutSchema, body, 'profile');
-    await this.api.call('PUT', lxdPath`/1.0/profiles/${name}`, { ...opts, body: b });
-  }
-
-  async patch(name: string, body: ProfilePut, opts: EtagOptions = {}): Promise<void> {
-    validateProfileName(name);
-    const b = validateBody(ProfilePutSchema, body, 'profile');
-    await this.api.call('PATCH', lxdPath`/1.0/profiles/${name}`, { ...opts, body: b });
-  }
-
-  async rename(name: string, newName: string, opts: CallOptions = {}): Promise<void> {
-    validateProfileName(name);
-    validateProfileName(newName, 'new profile name');
-    await this.api.call('POST', lxdPath`/1.0/profiles/${name}`, { ...opts, body: { name: newName } });
-  }
-
-  async delete(name: string, opts: CallOptions = {}): Promise<void> {
-    validateProfileName(name);
-    await this.api.call('DELETE', lxdPath`/1.0/profiles/${name}`, opts);
+export class ProfilesResource extends RenamableCollection<LxdProfile, ProfilesPost, ProfilePut> {
+  constructor(api: Api) {
+    super(api, PROFILES);
   }
 }

@@ -1,0 +1,285 @@
+/**
+ * `/1.0/storage-pools/{pool}/volumes`: storage volumes (custom volumes, and the volumes of instances
+ * and images), their state and their snapshots, as declarations of the route table. Every write is
+ * an `Operation`: LXD 5.0.2 and Incus 6.0 answer most of them synchronously (a finished Operation),
+ * LXD ≥ 6.6 and every copy with an operation.
+ */
+import { z } from 'zod';
+import { LxdValidationError } from '../errors.js';
+import type { Operation } from '../operation.js';
+import { segment } from '../path.js';
+import { CollectionCore, type CollectionDecl } from '../routes/collection.js';
+import { BOTH } from '../routes/route.js';
+import { validateBody, validateSegment } from '../validate.js';
+import type { Api, CallOptions, EtagOptions, TargetOptions, WithEtag } from './base.js';
+import { rfc3339 } from './snapshots.js';
+
+const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
+const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+
+/** The volume types of a pool: `custom` (yours), `container`, `virtual-machine`, `image` (LXD's own). */
+export const StorageVolumeTypes = ['custom', 'container', 'virtual-machine', 'image'] as const;
+export type StorageVolumeType = (typeof StorageVolumeTypes)[number];
+
+export const StorageVolumeSchema = z.looseObject({
+  name: z.string(),
+  type: z.string(),
+  description: z.string().default(''),
+  config: StringMap,
+  /** `filesystem`, `block` or `iso`. */
+  content_type: z.string().default('filesystem'),
+  used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
+  location: z.string().default(''),
+  project: z.string().optional(),
+  created_at: z.string().optional(),
+});
+export type LxdStorageVolume = z.infer<typeof StorageVolumeSchema>;
+
+export const StorageVolumePutSchema = z.strictObject({
+  config: ConfigMap.optional(),
+  description: z.string().optional(),
+});
+export type StorageVolumePut = z.infer<typeof StorageVolumePutSchema>;
+
+/** Where a new volume's content comes from: a copy of another volume of this server. */
+export const StorageVolumeSourceSchema = z.strictObject({
+  type: z.literal('copy'),
+  /** The pool of the volume to copy. */
+  pool: z.string().min(1),
+  /** The volume to copy (`vol/snap` copies a snapshot). */
+  name: z.string().min(1),
+  /** Leave the source's snapshots out. */
+  volume_only: z.boolean().optional(),
+  /** The project of the source, when it is not the client's. */
+  project: z.string().optional(),
+});
+
+export const StorageVolumesPostSchema = StorageVolumePutSchema.extend({
+  name: z.string(),
+  /** Only `custom` volumes can be created (the default). */
+  type: z.literal('custom', { error: 'only custom volumes can be created' }).default('custom'),
+  content_type: z.enum(['filesystem', 'block', 'iso']).optional(),
+  source: StorageVolumeSourceSchema.optional(),
+});
+export type StorageVolumesPost = z.input<typeof StorageVolumesPostSchema>;
+
+/** `GET …/state`: what the volume uses (`usage` is null where the driver cannot tell). */
+export const StorageVolumeStateSchema = z.looseObject({
+  usage: z.looseObject({ used: z.number(), total: z.number().default(-1) }).nullish(),
+});
+export type LxdStorageVolumeState = z.infer<typeof StorageVolumeStateSchema>;
+
+/** A snapshot of a volume; `name` is the snapshot's own (LXD lists `volume/snapshot`). */
+export const StorageVolumeSnapshotSchema = z.looseObject({
+  name: z.string().transform((n) => n.slice(n.lastIndexOf('/') + 1)),
+  description: z.string().default(''),
+  config: StringMap,
+  content_type: z.string().default('filesystem'),
+  created_at: z.string().optional(),
+  /** Go's zero time, or null (in lists), when it never expires. */
+  expires_at: z.string().nullish(),
+});
+export type LxdStorageVolumeSnapshot = z.infer<typeof StorageVolumeSnapshotSchema>;
+
+const StorageVolumeSnapshotPutSchema = z.strictObject({
+  description: z.string().optional(),
+  expires_at: z.string().optional(),
+});
+
+/** Volume names: a path segment without a slash (a slash names a snapshot). */
+export function validateVolumeName(name: unknown, field = 'storage volume name'): string {
+  validateSegment(name, field);
+  if ((name as string).includes('/')) throw new LxdValidationError(field, `"${String(name)}" must not contain a slash`);
+  return name as string;
+}
+
+function validateType(type: unknown): StorageVolumeType {
+  if (!StorageVolumeTypes.includes(type as StorageVolumeType)) throw new LxdValidationError('type', `"${String(type)}" is not a volume type: give one of ${StorageVolumeTypes.join(', ')}`);
+  return type as StorageVolumeType;
+}
+
+export interface VolumeOptions extends TargetOptions {
+  /** The volume's type (default `custom`). */
+  type?: StorageVolumeType;
+}
+
+export interface VolumeListOptions extends CallOptions {
+  /** Only volumes of this type (default: every type). */
+  type?: StorageVolumeType;
+  /** 0: names; 1 (default): objects. */
+  recursion?: 0 | 1;
+}
+
+/** `/1.0/storage-pools/{pool}/volumes/{type}`, declared. */
+export const STORAGE_VOLUMES: CollectionDecl<LxdStorageVolume, StorageVolumesPost, StorageVolumePut> = {
+  name: 'client.storageVolumes',
+  path: '/1.0/storage-pools/{poolName}/volumes/{type}',
+  itemPath: '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}',
+  what: 'storage volume',
+  parents: ['storage pool name', 'type'],
+  schema: StorageVolumeSchema,
+  post: StorageVolumesPostSchema as unknown as z.ZodType<StorageVolumesPost>,
+  put: StorageVolumePutSchema,
+  verbs: ['list', 'get', 'update', 'patch', 'rename', 'delete'],
+  writes: 'operation',
+  validateName: validateVolumeName,
+  project: true,
+  target: ['list', 'get', 'update', 'patch', 'delete'],
+  servers: BOTH,
+  listVariants: ['?recursion=1'],
+};
+
+/** `/1.0/storage-pools/{pool}/volumes/{type}/{volume}/snapshots`, declared. */
+export const STORAGE_VOLUME_SNAPSHOTS: CollectionDecl<LxdStorageVolumeSnapshot, never, z.infer<typeof StorageVolumeSnapshotPutSchema>> = {
+  name: 'client.storageVolumes.snapshots',
+  path: '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots',
+  itemPath: '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}',
+  what: 'storage volume snapshot',
+  parents: ['storage pool name', 'type', 'storage volume name'],
+  schema: StorageVolumeSnapshotSchema,
+  put: StorageVolumeSnapshotPutSchema,
+  verbs: ['list', 'get', 'create', 'update', 'rename', 'delete'],
+  writes: 'operation',
+  validateName: validateVolumeName,
+  project: true,
+  servers: BOTH,
+  listVariants: ['?recursion=1'],
+};
+
+/** `client.storageVolumes.snapshots`: snapshots of custom volumes. */
+export class StorageVolumeSnapshots {
+  readonly #core: CollectionCore<LxdStorageVolumeSnapshot, never, z.infer<typeof StorageVolumeSnapshotPutSchema>, z.infer<typeof StorageVolumeSnapshotPutSchema>>;
+
+  constructor(api: Api) {
+    this.#core = new CollectionCore(api, STORAGE_VOLUME_SNAPSHOTS);
+  }
+
+  #coll(pool: string, volume: string): string {
+    validateVolumeName(volume);
+    return this.#core.collection(pool, 'custom', volume);
+  }
+
+  list(pool: string, volume: string, opts?: CallOptions & { recursion?: 1 }): Promise<LxdStorageVolumeSnapshot[]>;
+  list(pool: string, volume: string, opts: CallOptions & { recursion: 0 }): Promise<string[]>;
+  async list(pool: string, volume: string, opts: CallOptions & { recursion?: 0 | 1 } = {}): Promise<LxdStorageVolumeSnapshot[] | string[]> {
+    return this.#core.list(this.#coll(pool, volume), opts);
+  }
+
+  async get(pool: string, volume: string, name: string, opts: CallOptions = {}): Promise<WithEtag<LxdStorageVolumeSnapshot>> {
+    return this.#core.get(this.#core.item(this.#coll(pool, volume), name), opts);
+  }
+
+  /** A snapshot of a custom volume (`name` default: LXD picks `snap0`, …), with an expiry if given. */
+  async create(pool: string, volume: string, snapshot: { name?: string; expiresAt?: Date | string } = {}, opts: CallOptions = {}): Promise<Operation> {
+    const path = this.#coll(pool, volume);
+    const body: Record<string, unknown> = {};
+    if (snapshot.name !== undefined) body['name'] = validateVolumeName(snapshot.name, 'storage volume snapshot name');
+    if (snapshot.expiresAt !== undefined) body['expires_at'] = rfc3339(snapshot.expiresAt, 'expiresAt');
+    return (await this.#core.write('POST', path, body, opts)) as Operation;
+  }
+
+  /** PUT: the description and the expiry (`expiresAt: null` never expires). */
+  async update(pool: string, volume: string, name: string, change: { description?: string; expiresAt?: Date | string | null }, opts: EtagOptions = {}): Promise<Operation> {
+    const path = this.#core.item(this.#coll(pool, volume), name);
+    const body: Record<string, unknown> = {};
+    if (change.description !== undefined) body['description'] = change.description;
+    if (change.expiresAt !== undefined) body['expires_at'] = change.expiresAt === null ? '0001-01-01T00:00:00Z' : rfc3339(change.expiresAt, 'expiresAt');
+    return (await this.#core.write('PUT', path, validateBody(StorageVolumeSnapshotPutSchema, body, 'storage volume snapshot'), opts)) as Operation;
+  }
+
+  async rename(pool: string, volume: string, name: string, newName: string, opts: CallOptions = {}): Promise<Operation> {
+    const path = this.#core.item(this.#coll(pool, volume), name);
+    validateVolumeName(newName, 'new storage volume snapshot name');
+    return (await this.#core.write('POST', path, { name: newName }, opts)) as Operation;
+  }
+
+  /** Puts the volume back as it was in the snapshot (`PUT` of the volume with `restore`). */
+  async restore(pool: string, volume: string, snapshot: string, opts: CallOptions = {}): Promise<Operation> {
+    validateVolumeName(snapshot, 'storage volume snapshot name');
+    const path = `/1.0/storage-pools/${segment(pool, 'storage pool name')}/volumes/custom/${segment(validateVolumeName(volume), 'storage volume name')}`;
+    return (await this.#core.write('PUT', path, { restore: snapshot }, opts)) as Operation;
+  }
+
+  async delete(pool: string, volume: string, name: string, opts: CallOptions = {}): Promise<Operation> {
+    return (await this.#core.write('DELETE', this.#core.item(this.#coll(pool, volume), name), undefined, opts)) as Operation;
+  }
+}
+
+/**
+ * `client.storageVolumes`: the volumes of a pool. `type` (in the options) defaults to `custom`;
+ * `list(pool)` without one lists every type.
+ */
+export class StorageVolumesResource {
+  readonly snapshots: StorageVolumeSnapshots;
+  readonly #core: CollectionCore<LxdStorageVolume, StorageVolumesPost, StorageVolumePut, StorageVolumePut>;
+  readonly #names = z.array(z.string());
+
+  constructor(private readonly api: Api) {
+    this.#core = new CollectionCore(api, STORAGE_VOLUMES);
+    this.snapshots = new StorageVolumeSnapshots(api);
+  }
+
+  #item(pool: string, name: string, type: StorageVolumeType | undefined): string {
+    return this.#core.item(this.#core.collection(pool, type === undefined ? 'custom' : validateType(type)), name);
+  }
+
+  list(pool: string, opts?: VolumeListOptions & { recursion?: 1 }): Promise<LxdStorageVolume[]>;
+  list(pool: string, opts: VolumeListOptions & { recursion: 0 }): Promise<string[]>;
+  async list(pool: string, opts: VolumeListOptions = {}): Promise<LxdStorageVolume[] | string[]> {
+    const { type, ...rest } = opts;
+    if (type !== undefined) return this.#core.list(this.#core.collection(pool, validateType(type)), rest);
+    // every type: GET /volumes, whose names are `<type>/<name>` URLs
+    const path = `/1.0/storage-pools/${segment(pool, 'storage pool name')}/volumes`;
+    if (rest.recursion === 0) {
+      const urls = (await this.api.sync('GET', path, this.#names, { ...rest })).value;
+      return urls.map((u) => decodeURIComponent(u.split('?')[0]!.slice(path.length + 1)));
+    }
+    return (await this.api.sync('GET', path, this.#core.items, { ...rest, query: { recursion: 1 } })).value;
+  }
+
+  async get(pool: string, name: string, opts: VolumeOptions = {}): Promise<WithEtag<LxdStorageVolume>> {
+    const { type, ...rest } = opts;
+    return this.#core.get(this.#item(pool, name, type), rest);
+  }
+
+  /** A custom volume: empty, or a copy of another volume of this server (`source: { type: 'copy', pool, name }`). */
+  async create(pool: string, body: StorageVolumesPost, opts: TargetOptions = {}): Promise<Operation> {
+    const b = validateBody(StorageVolumesPostSchema, body, 'storage volume');
+    validateVolumeName(b.name);
+    const path = `/1.0/storage-pools/${segment(pool, 'storage pool name')}/volumes`;
+    return (await this.#core.write('POST', path, b, opts)) as Operation;
+  }
+
+  async update(pool: string, name: string, body: StorageVolumePut, opts: VolumeOptions & EtagOptions = {}): Promise<Operation> {
+    const { type, ...rest } = opts;
+    const path = this.#item(pool, name, type);
+    return (await this.#core.write('PUT', path, validateBody(StorageVolumePutSchema, body, 'storage volume'), rest)) as Operation;
+  }
+
+  async patch(pool: string, name: string, body: StorageVolumePut, opts: VolumeOptions & EtagOptions = {}): Promise<Operation> {
+    const { type, ...rest } = opts;
+    const path = this.#item(pool, name, type);
+    return (await this.#core.write('PATCH', path, validateBody(StorageVolumePutSchema, body, 'storage volume'), rest)) as Operation;
+  }
+
+  /** Renames the volume; with `pool`, moves it to that pool of the same server. */
+  async rename(pool: string, name: string, newName: string, opts: VolumeOptions & { pool?: string } = {}): Promise<Operation> {
+    const { type, pool: toPool, ...rest } = opts;
+    const path = this.#item(pool, name, type);
+    validateVolumeName(newName, 'new storage volume name');
+    const body: Record<string, unknown> = { name: newName };
+    if (toPool !== undefined) body['pool'] = validateSegment(toPool, 'pool');
+    return (await this.#core.write('POST', path, body, rest)) as Operation;
+  }
+
+  async delete(pool: string, name: string, opts: VolumeOptions = {}): Promise<Operation> {
+    const { type, ...rest } = opts;
+    return (await this.#core.write('DELETE', this.#item(pool, name, type), undefined, rest)) as Operation;
+  }
+
+  /** GET …/state: the space the volume uses (a `dir` pool of LXD 5.0.2 answers 500 "Not supported"). */
+  async state(pool: string, name: string, opts: VolumeOptions = {}): Promise<LxdStorageVolumeState> {
+    const { type, ...rest } = opts;
+    return (await this.api.sync('GET', `${this.#item(pool, name, type)}/state`, StorageVolumeStateSchema, rest)).value;
+  }
+}
