@@ -165,17 +165,16 @@ function inputChunks(input: ExecInput): AsyncIterator<Uint8Array | string> {
 }
 
 /** Opens one operation websocket; rejects with a typed error when it cannot. */
-function openSocket(api: Api, opId: string, secret: string, handshakeMs: number, signal: AbortSignal, onSocket: (ws: WebSocket) => void): Promise<WebSocket> {
+async function openSocket(api: Api, opId: string, secret: string, handshakeMs: number, signal: AbortSignal, onSocket: (ws: WebSocket) => void): Promise<WebSocket> {
+  let ws: WebSocket;
+  try {
+    const query: Record<string, string> = { secret };
+    if (api.ctx.project !== undefined) query['project'] = api.ctx.project;
+    ws = await api.ctx.transport.websocket(lxdPath`/1.0/operations/${opId}/websocket`, query, handshakeMs);
+  } catch (err) {
+    throw api.ctx.transport.websocketError(err);
+  }
   return new Promise((resolve, reject) => {
-    let ws: WebSocket;
-    try {
-      const query: Record<string, string> = { secret };
-      if (api.ctx.project !== undefined) query['project'] = api.ctx.project;
-      ws = api.ctx.transport.websocket(lxdPath`/1.0/operations/${opId}/websocket`, query, handshakeMs);
-    } catch (err) {
-      reject(api.ctx.transport.websocketError(err));
-      return;
-    }
     // listeners go on at once: the command may write before the last of its websockets is open here
     onSocket(ws);
     const onAbort = (): void => {
