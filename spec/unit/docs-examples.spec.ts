@@ -54,7 +54,7 @@ function runExample(file: string): Promise<{ code: number; stdout: string; stder
   });
 }
 
-/** The ```ts blocks of a page: each must be lines of one example, in order (`'lxdkit'` stands for the barrel). */
+/** The ```ts blocks of a page: each must be lines of one example, in order. */
 function tsBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
@@ -63,10 +63,7 @@ function isExcerpt(block: string, example: string): boolean {
   const lines = example.split('\n').map((l) => l.trim());
   let at = 0;
   for (const raw of block.split('\n')) {
-    const line = raw
-      .trim()
-      .replace(/from 'lxdkit'/, "from '../../lib/index.js'")
-      .replace(/from 'lxdkit\/testing'/, "from '../../lib/testing/index.js'");
+    const line = raw.trim();
     if (line === '') continue;
     const found = lines.indexOf(line, at);
     if (found < 0) return false;
