@@ -120,6 +120,7 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
   private readonly onAbort = (): void => this.close();
 
   /**
+   * @internal made by `client.events.subscribe()`
    * @param opts.before runs before the first connection (the client checks that the project exists); a
    *   failure fails the subscription
    */

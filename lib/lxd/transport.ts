@@ -706,6 +706,7 @@ export class Transport {
   }
 
   /**
+   * @internal
    * Opens a websocket (events, operation fds) to `path` on the same endpoint. It resolves once the
    * websocket library is loaded (the first call loads it), with the socket connecting.
    */

@@ -314,6 +314,7 @@ function closeSocket(ws: WebSocket | undefined, hard = false): void {
   else ws.close();
 }
 
+/** @internal */
 interface Sockets {
   control: WebSocket | undefined;
   /** By fd: `0` (stdin, or the pty), `1`, `2`. */
@@ -324,7 +325,7 @@ interface Sockets {
   pty: { barrier: boolean; answer: (() => void) | undefined };
 }
 
-/** What a running session needs to know. */
+/** @internal What a running session needs to know. */
 interface SessionSetup {
   api: Api;
   name: string;

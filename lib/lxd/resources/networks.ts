@@ -26,6 +26,7 @@ export class NetworksResource {
 
   list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdNetwork[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
+  list(opts: ListOptions & { recursion: 0 | 1 }): Promise<LxdNetwork[] | string[]>;
   async list(opts: ListOptions = {}): Promise<LxdNetwork[] | string[]> {
     return this.api.list('/1.0/networks', NetworkSchema, { ...opts });
   }
@@ -72,6 +73,7 @@ export class StoragePoolsResource {
 
   list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdStoragePool[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
+  list(opts: ListOptions & { recursion: 0 | 1 }): Promise<LxdStoragePool[] | string[]>;
   async list(opts: ListOptions = {}): Promise<LxdStoragePool[] | string[]> {
     return this.api.list('/1.0/storage-pools', StoragePoolSchema, { ...opts });
   }

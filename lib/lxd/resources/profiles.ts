@@ -24,6 +24,7 @@ export class ProfilesResource {
 
   list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdProfile[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
+  list(opts: ListOptions & { recursion: 0 | 1 }): Promise<LxdProfile[] | string[]>;
   async list(opts: ListOptions = {}): Promise<LxdProfile[] | string[]> {
     return this.api.list('/1.0/profiles', LxdProfileSchema, { ...opts });
   }
