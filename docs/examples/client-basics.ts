@@ -11,7 +11,7 @@ import {
   LxdOperationError,
   LxdPreconditionFailedError,
   instanceWritable,
-} from '../../lib/index.js';
+} from 'lxdkit';
 
 const image = process.env['LXDKIT_TEST_IMAGE_ALIAS'] ?? 'lxdkit/busybox';
 const name = `lxdkit-example-${randomBytes(3).toString('hex')}`;

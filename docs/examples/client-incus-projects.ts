@@ -6,7 +6,7 @@
  * Run: npx tsx docs/examples/client-incus-projects.ts
  */
 import { randomBytes } from 'node:crypto';
-import { LxdClient, LxdNotFoundError, projectFeatures } from '../../lib/index.js';
+import { LxdClient, LxdNotFoundError, projectFeatures } from 'lxdkit';
 
 const run = randomBytes(3).toString('hex');
 

@@ -5,7 +5,7 @@
  * Run: npx tsx docs/examples/client-operations.ts
  */
 import { randomBytes } from 'node:crypto';
-import { LxdClient, type EventGap } from '../../lib/index.js';
+import { LxdClient, type EventGap } from 'lxdkit';
 
 const image = process.env['LXDKIT_TEST_IMAGE_ALIAS'] ?? 'lxdkit/busybox';
 const name = `lxdkit-example-ops-${randomBytes(3).toString('hex')}`;

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LxdClient } from '../../lib/index.js';
+import { LxdClient } from 'lxdkit';
 
 const lxd = new LxdClient();                       // local socket, found on first use
 const p = new LxdClient({ project: 'staging' });   // every call carries ?project=staging

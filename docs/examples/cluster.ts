@@ -6,7 +6,7 @@
  * Run: npx tsx docs/examples/cluster.ts
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { LxdClient, LxdManager, hostArch, isMemberUnreachable, isNotFound, localImageAlias } from '../../lib/index.js';
+import { LxdClient, LxdManager, hostArch, isMemberUnreachable, isNotFound, localImageAlias } from 'lxdkit';
 
 const socketPath = process.env['LXDKIT_CLUSTER_M1_SOCKET'] ?? '/var/lib/lxdkit-cluster/m1/unix.socket';
 const lxd = new LxdClient({ socketPath }); // any member answers for the whole cluster

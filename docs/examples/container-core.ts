@@ -16,8 +16,8 @@ import {
   newDirectory,
   newInterfaceInfo,
   removeDirectory,
-} from '../../lib/container/index.js';
-import { lxdProfileNames, profileName, validateProfile } from '../../lib/lxdprofile/index.js';
+} from 'lxdkit';
+import { lxdProfileNames, profileName, validateProfile } from 'lxdkit';
 
 const cfg = new ManagerConfig({ 'model-uuid': 'f47ac10b-58cc-4372-a567-0e02b2c3d479' });
 const ns = new Namespace(cfg.popValue('model-uuid'));

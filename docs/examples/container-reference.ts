@@ -9,8 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // Imported as the page's snippets show them.
-import { ContainerError, ContainerErrorCode, Namespace } from '../../lib/index.js';
-import { ConfigModelUUID, ManagerConfig } from '../../lib/index.js';
+import { ContainerError, ContainerErrorCode, Namespace } from 'lxdkit';
+import { ConfigModelUUID, ManagerConfig } from 'lxdkit';
 import {
   CloudInitNetworkConfigDisabled,
   annotateErrorStatus,
@@ -40,7 +40,7 @@ import {
   validateProfile,
   type Logger,
   type ProfilePost,
-} from '../../lib/index.js';
+} from 'lxdkit';
 
 /** A pino-compatible logger that prints `LEVEL message` lines, so the page's log lines show. */
 function consoleLogger(): Logger {

@@ -2,7 +2,7 @@
  * Recognising lxdkit's errors: one `Family.is(err, code?)` per family, codes from the family's table.
  * Run: npx tsx docs/examples/errors.ts   (needs a running LXD)
  */
-import { ContainerError, ContainerErrorCode, LxdClient, LxdError, LxdErrorCode, LxdkitError, Namespace, errorText } from '../../lib/index.js';
+import { ContainerError, ContainerErrorCode, LxdClient, LxdError, LxdErrorCode, LxdkitError, Namespace, errorText } from 'lxdkit';
 
 const lxd = new LxdClient();
 try {

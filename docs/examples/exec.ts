@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { LxdClient, LxdCommandNotFoundError, LxdError, LxdErrorCode } from '../../lib/index.js';
+import { LxdClient, LxdCommandNotFoundError, LxdError, LxdErrorCode } from 'lxdkit';
 
 const image = process.env['LXDKIT_TEST_IMAGE_ALIAS'] ?? 'lxdkit/busybox';
 const name = `lxdkit-example-exec-${randomBytes(3).toString('hex')}`;

@@ -5,7 +5,7 @@
  * Run: npx tsx docs/examples/getting-started.ts
  */
 import { randomUUID } from 'node:crypto';
-import { LxdClient, LxdManager, hostArch, isNotFound, localImageAlias, type NetworkConfig } from '../../lib/index.js';
+import { LxdClient, LxdManager, hostArch, isNotFound, localImageAlias, type NetworkConfig } from 'lxdkit';
 
 const image = process.env['LXDKIT_TEST_IMAGE_ALIAS'] ?? 'lxdkit/busybox';
 const bridge = process.env['LXDKIT_TEST_BRIDGE'] ?? 'lxdkitbr0';

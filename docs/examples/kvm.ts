@@ -13,8 +13,8 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { KvmError, KvmErrorCode, KvmInitialiser, KvmManager, bridgeNetworkConfig, errorText } from '../../lib/index.js';
-import { hostArch } from '../../lib/index.js';
+import { KvmError, KvmErrorCode, KvmInitialiser, KvmManager, bridgeNetworkConfig, errorText } from 'lxdkit';
+import { hostArch } from 'lxdkit';
 
 const sh = async (cmd: string, ...args: string[]): Promise<string> => (await promisify(execFile)(cmd, args, { timeout: 120_000 })).stdout;
 const quiet = (p: Promise<unknown>): Promise<unknown> => p.catch(() => undefined);

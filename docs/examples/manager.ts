@@ -7,8 +7,8 @@
  * Run: npx tsx docs/examples/manager.ts
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { LxdClient, LxdInitialiser, LxdManager, bridgeNetworkConfig, generateVirtualMacAddress, hostArch, isNotFound, localImageAlias, newInterfaceInfo } from '../../lib/index.js';
-import type { Manager, StatusCallback } from '../../lib/index.js';
+import { LxdClient, LxdInitialiser, LxdManager, bridgeNetworkConfig, generateVirtualMacAddress, hostArch, isNotFound, localImageAlias, newInterfaceInfo } from 'lxdkit';
+import type { Manager, StatusCallback } from 'lxdkit';
 
 const ignoreNotFound = (err: unknown): void => {
   if (!isNotFound(err)) throw err;

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ContainerError, ContainerErrorCode, isEmptyProfile, parseProfile, validateProfile } from '../../lib/index.js';
+import { ContainerError, ContainerErrorCode, isEmptyProfile, parseProfile, validateProfile } from 'lxdkit';
 
 const dir = join(import.meta.dirname, '..', '..', 'profiles');
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {

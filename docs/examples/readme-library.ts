@@ -6,8 +6,8 @@
  * Run: npx tsx docs/examples/readme-library.ts
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { LxdClient, LxdManager, bridgeNetworkConfig, newInterfaceInfo } from '../../lib/index.js';
-import { hostArch, isNotFound, localImageAlias } from '../../lib/index.js';
+import { LxdClient, LxdManager, bridgeNetworkConfig, newInterfaceInfo } from 'lxdkit';
+import { hostArch, isNotFound, localImageAlias } from 'lxdkit';
 
 const ignoreNotFound = (err: unknown): void => {
   if (!isNotFound(err)) throw err;

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { describeKeys, isRedactedKey, redact } from '../../lib/index.js';
+import { describeKeys, isRedactedKey, redact } from 'lxdkit';
 
 const body = {
   name: 'web',

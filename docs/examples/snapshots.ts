@@ -4,7 +4,7 @@
  * Run: npx tsx docs/examples/snapshots.ts
  */
 import { randomBytes } from 'node:crypto';
-import { LxdClient } from '../../lib/index.js';
+import { LxdClient } from 'lxdkit';
 
 const image = process.env['LXDKIT_TEST_IMAGE_ALIAS'] ?? 'lxdkit/busybox';
 const name = `lxdkit-example-snap-${randomBytes(3).toString('hex')}`;

@@ -6,7 +6,7 @@
  * Run: npx tsx docs/examples/storage-volumes.ts
  */
 import { randomBytes } from 'node:crypto';
-import { LxdClient } from '../../lib/index.js';
+import { LxdClient } from 'lxdkit';
 
 const run = randomBytes(3).toString('hex');
 

@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LxdClient } from '../../lib/index.js';
-import { Recorder, loadFixture, startReplayServer } from '../../lib/testing/index.js';
+import { LxdClient } from 'lxdkit';
+import { Recorder, loadFixture, startReplayServer } from 'lxdkit/testing';
 
 /** The code under test: a command and a file in an instance. */
 async function deploy(client: LxdClient, instance: string): Promise<{ checksum: string; config: string }> {

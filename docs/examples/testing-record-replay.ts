@@ -12,8 +12,8 @@ import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LxdClient } from '../../lib/index.js';
-import { Recorder, Replayer, startReplayServer, loadFixture } from '../../lib/testing/index.js';
+import { LxdClient } from 'lxdkit';
+import { Recorder, Replayer, startReplayServer, loadFixture } from 'lxdkit/testing';
 
 const work = await mkdtemp(join(tmpdir(), 'lxdkit-example-fixtures-'));
 process.chdir(work); // the fixture paths below are relative, as in a project

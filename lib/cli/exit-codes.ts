@@ -28,8 +28,10 @@ export const ExitCode = {
   LXD_FAILED: 7,
   /** A deadline passed (`--timeout`, operation waits). */
   TIMEOUT: 8,
-  /** Interrupted (SIGINT / SIGTERM). */
+  /** Interrupted (SIGINT, Ctrl-C). */
   INTERRUPTED: 130,
+  /** Stopped by SIGTERM (128 + 15); the command stopped and cleaned up as on a Ctrl-C. */
+  TERMINATED: 143,
   /** The reader of stdout or stderr went away (a broken pipe, `lxdkit … | head`); the command stopped and cleaned up. */
   PIPE_CLOSED: 141,
   /** `profile diff --exit-code` found differences. */

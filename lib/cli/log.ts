@@ -1,6 +1,6 @@
 /**
- * The CLI's pino logger: always on stderr (stdout is for results), pretty on a terminal (when
- * pino-pretty is installed), JSON lines otherwise. Every line goes through the library's redaction
+ * The CLI's pino logger: always on stderr (stdout is for results), pretty on a terminal (./log-pretty.ts:
+ * time, level, message, fields, control characters escaped), JSON lines otherwise. Every line goes through the library's redaction
  * rule (`redact()` in lib/logger.ts) before it is written.
  */
 import type pino from 'pino';
@@ -20,8 +20,10 @@ export interface LoggerOptions {
   level: LogLevel;
   /** Pretty lines (stderr is a terminal). */
   pretty: boolean;
-  /** Where JSON lines go (default: fd 2). Specs pass a stream. */
+  /** Where the lines go (default: fd 2). Specs pass a stream. */
   stream?: { write(s: string): unknown };
+  /** Pretty lines in colour (default: unless NO_COLOR is set). */
+  color?: boolean;
 }
 
 /**
@@ -63,15 +65,13 @@ export function redactingChildren<L extends pino.Logger>(logger: L): L {
 export async function createCliLogger(opts: LoggerOptions): Promise<Logger> {
   const { default: pino } = await import('pino');
   const base: PinoOptions = { level: opts.level satisfies Level | 'silent', base: { name: 'lxdkit' }, ...redactingPinoOptions() };
-  if (opts.stream) return asLogger(redactingChildren(pino(base, opts.stream)));
   if (opts.pretty && opts.level !== 'silent') {
-    try {
-      const mod = (await import('pino-pretty')) as unknown as { default: (o: Record<string, unknown>) => NodeJS.WritableStream };
-      return asLogger(redactingChildren(pino(base, mod.default({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss' }))));
-    } catch {
-      // pino-pretty is a development dependency: without it, JSON lines
-    }
+    const { prettyDestination } = await import('./log-pretty.js');
+    const out = opts.stream;
+    const write = out ? (line: string): unknown => out.write(line) : (await import('node:fs')).writeSync.bind(null, 2);
+    return asLogger(redactingChildren(pino(base, prettyDestination(write, opts.color ?? !('NO_COLOR' in process.env)))));
   }
+  if (opts.stream) return asLogger(redactingChildren(pino(base, opts.stream)));
   return asLogger(redactingChildren(pino(base, pino.destination({ fd: 2, sync: true }))));
 }
 

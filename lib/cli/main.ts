@@ -8,9 +8,14 @@ import { runCli } from './program.js';
 
 const controller = new AbortController();
 let interrupts = 0;
-const onSignal = (): void => {
+let running = true;
+// SIGTERM stops the command as a Ctrl-C does (it removes what it made), and lxdkit then exits 143
+// (128 + 15) where a Ctrl-C exits 130, as a shell reports a process ended by either signal.
+let terminated = false;
+const onSignal = (signal: NodeJS.Signals): void => {
   interrupts++;
-  if (interrupts > 1) process.exit(130);
+  if (signal === 'SIGTERM' && running) terminated = true;
+  if (interrupts > 1) process.exit(signal === 'SIGTERM' ? ExitCode.TERMINATED : ExitCode.INTERRUPTED);
   controller.abort();
 };
 process.on('SIGINT', onSignal);
@@ -31,4 +36,5 @@ process.stderr.on('error', onStreamError);
 // The handlers stay until the process exits (they do not keep it alive): a Ctrl-C that comes after
 // the command finished, while the process winds down, leaves its outcome and exit code as they are.
 const code = await runCli(process.argv.slice(2), processIo(), { signal: controller.signal });
-process.exitCode = pipeClosed && code !== ExitCode.OK ? ExitCode.PIPE_CLOSED : code;
+running = false;
+process.exitCode = terminated ? ExitCode.TERMINATED : pipeClosed && code !== ExitCode.OK ? ExitCode.PIPE_CLOSED : code;

@@ -29,7 +29,9 @@ Exit codes:
   7    LXD or Incus refused the request or an operation failed
   8    timed out
   10   profile diff --exit-code: there are differences
-  130  interrupted
+  130  interrupted (Ctrl-C)
+  141  the reader of the output went away (a closed pipe)
+  143  stopped by SIGTERM
   exec exits with the command's own exit status (127: the program is not there)`;
 
 function version(): string {

@@ -4,10 +4,9 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { lazyModule } from '../lazy.js';
-
-/** The YAML library, loaded on first use. */
-const yaml = lazyModule<typeof import('yaml')>('yaml');
+// The functions here are synchronous, as Juju's are, so YAML loads with the module (a bundled CLI
+// evaluates it only when a command that makes containers runs).
+import { Document, isMap, isPair, isScalar, isSeq, parse as parseYaml, visit } from 'yaml';
 import { ContainerError, ContainerErrorCode } from '../errors.js';
 import type { InstanceConfig, InterfaceInfo, NetworkConfig } from './types.js';
 import { InstanceConfigSchema, InterfaceInfoSchema, NetworkConfigSchema, parseArg, UserDataSchema } from './validate.js';
@@ -86,7 +85,6 @@ export function generateNetplan(interfaces: readonly InterfaceInfo[]): string {
     ethernets[info.interfaceName] = iface;
   }
   const sorted = Object.fromEntries(Object.keys(ethernets).sort().map((k) => [k, ethernets[k]]));
-  const { Document, isMap, isPair, isScalar, isSeq, visit } = yaml();
   const doc = new Document({ network: { version: 2, ethernets: sorted } });
   // Juju's netplan marshals nameservers as flow sequences: `addresses: [10.0.0.1, 10.0.0.2]`.
   visit(doc, {
@@ -111,7 +109,7 @@ export function parseUserData(userData: string | Readonly<Record<string, unknown
   if (userData.trim() === '') return {};
   let parsed: unknown;
   try {
-    parsed = yaml().parse(userData);
+    parsed = parseYaml(userData);
   } catch (err) {
     throw new ContainerError(ContainerErrorCode.NOT_VALID, `parsing cloud-init user data: ${(err as Error).message}`, {
       cause: err,
@@ -196,5 +194,5 @@ export function cloudInitUserData(instanceConfig: InstanceConfig, networkConfig?
   const merged = merge(generated, user);
   const sorted = Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]]));
   if (Object.keys(sorted).length === 0) return `${CloudConfigHeader}{}\n`;
-  return CloudConfigHeader + new (yaml().Document)(sorted).toString({ indentSeq: false, lineWidth: 0, flowCollectionPadding: false });
+  return CloudConfigHeader + new Document(sorted).toString({ indentSeq: false, lineWidth: 0, flowCollectionPadding: false });
 }

@@ -93,3 +93,4 @@ export {
   validateCreateArgs,
   type CreateArgs,
 } from './validate.js';
+export type { CreationProgress, CreationStage, CreateOptions } from './progress.js';

@@ -24,7 +24,7 @@ import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, Transport, type TlsOpti
 export interface QueryOptions extends CallOptions {
   query?: Record<string, QueryValue>;
   body?: unknown;
-  etag?: string;
+  etag?: string | undefined;
 }
 
 export interface LxdClientOptions {

@@ -120,6 +120,7 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
   private readonly onAbort = (): void => this.close();
 
   /**
+   * @internal made by `client.events.subscribe()`
    * @param opts.before runs before the first connection (the client checks that the project exists); a
    *   failure fails the subscription
    */
@@ -185,13 +186,16 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
   }
 
   private connect(): void {
-    let ws: WebSocket;
-    try {
-      ws = this.transport.websocket('/1.0/events', this.query(), this.opts.connectTimeoutMs ?? 10_000);
-    } catch (err) {
-      this.onDown(this.transport.websocketError(err));
-      return;
-    }
+    this.transport.websocket('/1.0/events', this.query(), this.opts.connectTimeoutMs ?? 10_000).then(
+      (ws) => {
+        if (this.closed) ws.terminate();
+        else this.attach(ws);
+      },
+      (err: unknown) => this.onDown(this.transport.websocketError(err)),
+    );
+  }
+
+  private attach(ws: WebSocket): void {
     this.ws = ws;
     let errored: Error | undefined;
     ws.on('open', () => {

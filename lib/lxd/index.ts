@@ -1,12 +1,12 @@
 export * from './errors.js';
 export * from './schemas.js';
 export { LxdClient, EventsResource, type LxdClientOptions, type QueryOptions } from './client.js';
-export { EventSubscription, parseEvent, type EventGap, type EventType, type SubscribeOptions, type ReconnectOptions } from './events.js';
+export { EventSubscription, parseEvent, type EventSubscriptionEvents, type EventGap, type EventType, type SubscribeOptions, type ReconnectOptions } from './events.js';
 export { Operation, isFinal, progressOf, type OperationProgress, type WaitOptions, DEFAULT_OPERATION_TIMEOUT_MS } from './operation.js';
 export { resolveSocketPath, DEBIAN_SOCKET, SNAP_SOCKET, INCUS_SOCKET, INCUS_RUN_SOCKET, type ServerKind } from './socket.js';
 export { serverHeader } from './headers.js';
 export { LOCAL_ORIGIN, DEFAULT_TIMEOUT_MS, type TlsOptions } from './transport.js';
-export { lxdPath, segment, nameFromUrl, namesFromUrls, type UrlSource } from './path.js';
+export { lxdPath, segment, nameFromUrl, namesFromUrls, type QueryValue, type UrlSource } from './path.js';
 export {
   validateInstanceName,
   validateProfileName,

@@ -93,6 +93,7 @@ const LONG_POLL_S = 5;
  */
 const MEMBER_CHECK_MS = 5_000;
 
+/** @internal what an operation needs from the client that made it */
 export interface OperationContext {
   transport: Transport;
   hub: OperationsHub;
@@ -111,6 +112,7 @@ export class Operation {
   #gapSeen = false;
 
   /**
+   * @internal made by the client's resources
    * @param leased the events socket was subscribed before the request was sent
    * @param generation the hub's generation when it was subscribed (every event since then was seen
    *   unless it changed)
@@ -144,7 +146,7 @@ export class Operation {
     });
   }
 
-  /** An already-finished operation (used when an endpoint that may be async answered synchronously). */
+  /** @internal An already-finished operation (used when an endpoint that may be async answered synchronously). */
   static completed(ctx: OperationContext, description: string, metadata: Record<string, unknown> | null): Operation {
     const now = new Date().toISOString();
     return new Operation(ctx, { id: '', class: 'task', description, created_at: now, updated_at: now, status: 'Success', status_code: 200, resources: null, metadata, may_cancel: false, err: '' }, false);

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Agent, Dispatcher } from 'undici';
 import type WebSocket from 'ws';
-import { lazyModule } from '../lazy.js';
+import { setFlagsFromString } from 'node:v8';
 import { deadline, DeadlineExceeded, isValidTimeout } from '../deadline.js';
 import type { Logger } from '../logger.js';
 import {
@@ -28,20 +28,17 @@ import { resolveSocketPath, type ServerKind } from './socket.js';
 /**
  * undici's connection pool alone: its package entry also loads fetch, its websocket, caches and mocks,
  * which lxdkit does not use (that is half of undici's load time and memory). The entry is the
- * fallback should a future undici move the file.
+ * fallback should a future undici move the file. Both are literal `import()`s, which bundlers follow:
+ * undici loads with the first request, ws with the first websocket.
  */
-const undiciAgent = lazyModule<{ Agent: typeof Agent } | typeof Agent>('undici/lib/dispatcher/agent.js');
-function AgentClass(): typeof Agent {
-  try {
-    const mod = undiciAgent();
-    return typeof mod === 'function' ? mod : mod.Agent;
-  } catch {
-    return lazyModule<{ Agent: typeof Agent }>('undici')().Agent;
-  }
+let agentClass: typeof Agent | undefined;
+async function loadAgentClass(): Promise<typeof Agent> {
+  if (agentClass) return agentClass;
+  // the file has no types of its own: what it exports is checked here
+  const file = (await import('undici/lib/dispatcher/agent.js' as string).catch(() => undefined)) as { default?: unknown } | undefined;
+  agentClass = typeof file?.default === 'function' ? (file.default as typeof Agent) : (await import('undici')).Agent;
+  return agentClass;
 }
-
-/** The websocket library, loaded with the first websocket (a client that only makes requests never loads it). */
-const ws = lazyModule<typeof import('ws')>('ws');
 
 let wasmTuned = false;
 
@@ -58,8 +55,6 @@ function tuneWasmTiering(): void {
   wasmTuned = true;
   if ([...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].some((a) => a.includes('wasm'))) return;
   try {
-    // loaded only here: the one use of node:v8
-    const { setFlagsFromString } = lazyModule<typeof import('node:v8')>('node:v8')();
     setFlagsFromString('--wasm-tiering-budget=1000000000');
   } catch {
     // not fatal: only memory is at stake
@@ -513,7 +508,8 @@ export class Transport {
     if (this.closed) throw new LxdConnectionError(this.endpoint, undefined, `${this.endpoint}: the client was closed; make a new LxdClient`);
     if (!this.dispatcher) {
       const connect = this.remote ? this.tlsConnectOptions() : { socketPath: this.endpoint };
-      this.dispatcher = new (AgentClass())({
+      if (!agentClass) throw new Error('internal: undici was not loaded before the first request');
+      this.dispatcher = new agentClass({
         connect,
         keepAliveTimeout: 20_000,
         keepAliveMaxTimeout: 25_000,
@@ -579,6 +575,7 @@ export class Transport {
     }
     if (opts.etag) headers['if-match'] = opts.etag;
 
+    if (!agentClass && !this.dispatcher) await loadAgentClass();
     const started = performance.now();
     const exchange = body === undefined || typeof body === 'string'
       ? this.exchange(method, fullPath, headers, body, opts.signal, timeoutMs)
@@ -630,6 +627,7 @@ export class Transport {
       if (isHttpParserError(err)) return malformedResponse(method, path, err);
       return this.connectionError(err) ?? err;
     };
+    if (!agentClass && !this.dispatcher) await loadAgentClass();
     const started = performance.now();
     const res = await new Promise<{ status: number; headers: Record<string, string>; body?: Readable; text?: string }>((resolve, reject) => {
       if (opts.signal?.aborted) {
@@ -769,15 +767,25 @@ export class Transport {
     return env;
   }
 
-  /** Opens a websocket (events, operation fds) to `path` on the same endpoint. */
-  websocket(path: string, query?: Record<string, QueryValue>, handshakeTimeoutMs = 10_000): WebSocket {
-    if (this.closed) throw new LxdConnectionError(this.endpoint, undefined, `${this.endpoint}: the client was closed; make a new LxdClient`);
+  /**
+   * @internal
+   * Opens a websocket (events, operation fds) to `path` on the same endpoint. It resolves once the
+   * websocket library is loaded (the first call loads it), with the socket connecting.
+   */
+  async websocket(path: string, query?: Record<string, QueryValue>, handshakeTimeoutMs = 10_000): Promise<WebSocket> {
+    this.checkOpen();
+    const { WebSocket: Ws } = await import('ws');
+    this.checkOpen();
     const q = buildQuery(query);
     if (this.url) {
       const wsUrl = `${this.url.protocol === 'https:' ? 'wss:' : 'ws:'}//${this.url.host}${this.basePath}${path}${q}`;
-      return new (ws().WebSocket)(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...this.tlsConnectOptions() });
+      return new Ws(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...this.tlsConnectOptions() });
     }
-    return new (ws().WebSocket)(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs });
+    return new Ws(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new LxdConnectionError(this.endpoint, undefined, `${this.endpoint}: the client was closed; make a new LxdClient`);
   }
 
   /** Maps a websocket connection failure to a typed error. */

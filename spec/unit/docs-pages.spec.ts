@@ -15,14 +15,19 @@ function tsBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
+/** A line with the package's own import paths written as the relative paths inside the repository. */
+function normalise(line: string): string {
+  return line
+    .trim()
+    .replace(/from 'lxdkit'/, "from '../../lib/index.js'")
+    .replace(/from 'lxdkit\/testing'/, "from '../../lib/testing/index.js'");
+}
+
 function isExcerpt(block: string, example: string): boolean {
-  const lines = example.split('\n').map((l) => l.trim());
+  const lines = example.split('\n').map(normalise);
   let at = 0;
   for (const raw of block.split('\n')) {
-    const line = raw
-      .trim()
-      .replace(/from 'lxdkit'/, "from '../../lib/index.js'")
-      .replace(/from 'lxdkit\/testing'/, "from '../../lib/testing/index.js'");
+    const line = normalise(raw);
     if (line === '') continue;
     const found = lines.indexOf(line, at);
     if (found < 0) return false;

@@ -1,12 +1,9 @@
 /**
  * The libvirt domain XML of a KVM guest (Juju's container/kvm/libvirt/domainxml.go), built as a
- * DOM with xmlbuilder2 so every value is escaped: no XML is assembled from strings.
+ * tree of elements (./xml.ts) so every value is escaped: no XML is assembled from strings.
  */
-import { lazyModule } from '../../lazy.js';
-
-/** xmlbuilder2, loaded when the first domain XML is built. */
-const xmlbuilder2 = lazyModule<typeof import('xmlbuilder2')>('xmlbuilder2');
 import { KvmError, KvmErrorCode } from './errors.js';
+import { XmlElement, XmlValueError } from './xml.js';
 
 /** A disk of the guest: the qcow2 system disk or the raw NoCloud data-source ISO. */
 export interface DiskInfo {
@@ -79,12 +76,22 @@ export function validateDomainParams(p: DomainParams): void {
  * Juju's order), one bridge `<interface>` per interface (MAC, virtio model, source bridge, guest
  * device, OVS virtualport), and a pty serial port and console.
  *
- * @throws KvmError `KVM_ERR_INVALID_ARGUMENT` with Juju's validation texts.
+ * @throws KvmError `KVM_ERR_INVALID_ARGUMENT` with Juju's validation texts, or when a value has a
+ *   character XML cannot carry (a control character other than tab, newline and carriage return).
  */
 export function domainXml(p: DomainParams): string {
   validateDomainParams(p);
+  try {
+    return buildDomain(p);
+  } catch (err) {
+    if (err instanceof XmlValueError) throw new KvmError(KvmErrorCode.INVALID_ARGUMENT, `domain XML of ${JSON.stringify(p.name)}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+function buildDomain(p: DomainParams): string {
   const memory = String(p.memory === 0 ? 512 : p.memory);
-  const root = xmlbuilder2().create().ele('domain', { type: p.domainType });
+  const root = new XmlElement('domain', { type: p.domainType });
   root.ele('name').txt(p.name);
   if (p.uuid !== undefined) root.ele('uuid').txt(p.uuid);
   root.ele('vcpu').txt(String(p.cpuCores === 0 ? 1 : p.cpuCores));
@@ -126,5 +133,5 @@ export function domainXml(p: DomainParams): string {
   const consoleEl = devices.ele('console', { type: 'pty', tty: SERIAL_PTY });
   consoleEl.ele('source', { path: SERIAL_PTY });
   consoleEl.ele('target', { port: '0' });
-  return `${root.end({ headless: true, prettyPrint: true, indent: '    ' })}\n`;
+  return `${root.render('    ')}\n`;
 }

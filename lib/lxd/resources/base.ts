@@ -12,8 +12,8 @@ import type { RawBody, StreamResponse, Transport } from '../transport.js';
 export type { CallOptions } from '../../deadline.js';
 
 export interface EtagOptions extends CallOptions {
-  /** Sent as If-Match; a stale value makes LXD answer 412 (LxdPreconditionFailedError). */
-  etag?: string;
+  /** Sent as If-Match; a stale value makes LXD answer 412 (LxdPreconditionFailedError). `undefined` sends none, so the `etag` of a `get()` can be passed as it is. */
+  etag?: string | undefined;
 }
 
 /** Options of a call LXD accepts `?target=` on (placement, a member's own config or state). */

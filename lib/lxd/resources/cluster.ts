@@ -167,6 +167,7 @@ export class ClusterMembersResource {
 
   list(opts?: MemberListOptions & { recursion?: 1 }): Promise<LxdClusterMember[]>;
   list(opts: MemberListOptions & { recursion: 0 }): Promise<string[]>;
+  list(opts: MemberListOptions & { recursion: 0 | 1 }): Promise<LxdClusterMember[] | string[]>;
   async list(opts: MemberListOptions = {}): Promise<LxdClusterMember[] | string[]> {
     return this.api.list('/1.0/cluster/members', ClusterMemberSchema, { ...opts, noProject: true });
   }
@@ -246,6 +247,7 @@ export class ClusterGroupsResource {
 
   list(opts?: MemberListOptions & { recursion?: 1 }): Promise<LxdClusterGroup[]>;
   list(opts: MemberListOptions & { recursion: 0 }): Promise<string[]>;
+  list(opts: MemberListOptions & { recursion: 0 | 1 }): Promise<LxdClusterGroup[] | string[]>;
   async list(opts: MemberListOptions = {}): Promise<LxdClusterGroup[] | string[]> {
     await this.#need(opts);
     return this.api.list('/1.0/cluster/groups', ClusterGroupSchema, { ...opts, noProject: true });

@@ -178,17 +178,16 @@ function inputChunks(input: ExecInput): AsyncIterator<Uint8Array | string> {
 }
 
 /** Opens one operation websocket; rejects with a typed error when it cannot. */
-function openSocket(api: Api, opId: string, secret: string, handshakeMs: number, signal: AbortSignal, onSocket: (ws: WebSocket) => void): Promise<WebSocket> {
+async function openSocket(api: Api, opId: string, secret: string, handshakeMs: number, signal: AbortSignal, onSocket: (ws: WebSocket) => void): Promise<WebSocket> {
+  let ws: WebSocket;
+  try {
+    const query: Record<string, string> = { secret };
+    if (api.ctx.project !== undefined) query['project'] = api.ctx.project;
+    ws = await api.ctx.transport.websocket(lxdPath`/1.0/operations/${opId}/websocket`, query, handshakeMs);
+  } catch (err) {
+    throw api.ctx.transport.websocketError(err);
+  }
   return new Promise((resolve, reject) => {
-    let ws: WebSocket;
-    try {
-      const query: Record<string, string> = { secret };
-      if (api.ctx.project !== undefined) query['project'] = api.ctx.project;
-      ws = api.ctx.transport.websocket(lxdPath`/1.0/operations/${opId}/websocket`, query, handshakeMs);
-    } catch (err) {
-      reject(api.ctx.transport.websocketError(err));
-      return;
-    }
     // listeners go on at once: the command may write before the last of its websockets is open here
     onSocket(ws);
     const onAbort = (): void => {
@@ -363,6 +362,7 @@ function closeSocket(ws: WebSocket | undefined, hard = false): void {
   else ws.close();
 }
 
+/** @internal */
 interface Sockets {
   control: WebSocket | undefined;
   /** By fd: `0` (stdin, or the pty), `1`, `2`. */
@@ -373,7 +373,7 @@ interface Sockets {
   pty: { barrier: boolean; answer: (() => void) | undefined };
 }
 
-/** What a running session needs to know. */
+/** @internal What a running session needs to know. */
 interface SessionSetup {
   api: Api;
   name: string;

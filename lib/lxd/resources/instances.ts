@@ -73,6 +73,7 @@ export class InstancesResource {
   list(opts?: InstanceListOptions & { recursion?: 1 }): Promise<LxdInstance[]>;
   list(opts: InstanceListOptions & { recursion: 0 }): Promise<string[]>;
   list(opts: InstanceListOptions & { recursion: 2 }): Promise<LxdInstanceFull[]>;
+  list(opts: InstanceListOptions & { recursion: 0 | 1 | 2 }): Promise<LxdInstance[] | string[] | LxdInstanceFull[]>;
   async list(opts: InstanceListOptions = {}): Promise<LxdInstance[] | string[] | LxdInstanceFull[]> {
     const recursion = opts.recursion ?? 1;
     const query = {

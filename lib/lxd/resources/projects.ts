@@ -64,6 +64,7 @@ export class ProjectsResource {
 
   list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdProject[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
+  list(opts: ListOptions & { recursion: 0 | 1 }): Promise<LxdProject[] | string[]>;
   async list(opts: ListOptions = {}): Promise<LxdProject[] | string[]> {
     return this.api.list('/1.0/projects', ProjectSchema, { ...opts, noProject: true });
   }

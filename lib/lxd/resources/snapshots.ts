@@ -165,7 +165,7 @@ export class InstanceSnapshots {
   }
 
   /** PUT: changes a snapshot's expiry (`null`: never). */
-  async update(instance: string, name: string, change: { expiresAt: Date | string | null }, opts: CallOptions & { etag?: string } = {}): Promise<Operation> {
+  async update(instance: string, name: string, change: { expiresAt: Date | string | null }, opts: CallOptions & { etag?: string | undefined } = {}): Promise<Operation> {
     validateInstanceName(instance);
     validateSnapshotName(name);
     await requireExtension(this.api, 'snapshot_expiry', 'a snapshot expiry', opts);

@@ -199,6 +199,7 @@ export class Collection<T, Post, Put, Patch = Put, R extends void | Operation = 
 
   list(opts?: ListOptions & { recursion?: 1 }): Promise<T[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
+  list(opts: ListOptions & { recursion: 0 | 1 }): Promise<T[] | string[]>;
   list(opts: ListOptions = {}): Promise<T[] | string[]> {
     return this.core.list(this.core.pieces[0]!, opts);
   }
@@ -252,6 +253,7 @@ export class NestedCollection<T, Post, Put, Patch = Put, R extends void | Operat
 
   list(parent: string, opts?: ListOptions & { recursion?: 1 }): Promise<T[]>;
   list(parent: string, opts: ListOptions & { recursion: 0 }): Promise<string[]>;
+  list(parent: string, opts: ListOptions & { recursion: 0 | 1 }): Promise<T[] | string[]>;
   async list(parent: string, opts: ListOptions = {}): Promise<T[] | string[]> {
     return this.core.list(this.core.collection(parent), opts);
   }

@@ -103,7 +103,7 @@ describe('cli exit codes: each family table, walked', () => {
   it('the exit codes are the documented numbers', () => {
     expect(ExitCode).to.deep.equal({
       OK: 0, FAILURE: 1, USAGE: 2, INVALID_INPUT: 3, NOT_FOUND: 4, CONFLICT: 5, UNAVAILABLE: 6, LXD_FAILED: 7,
-      TIMEOUT: 8, INTERRUPTED: 130, PIPE_CLOSED: 141, DIFFERENCES: 10,
+      TIMEOUT: 8, INTERRUPTED: 130, PIPE_CLOSED: 141, TERMINATED: 143, DIFFERENCES: 10,
     });
   });
 });

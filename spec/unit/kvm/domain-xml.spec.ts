@@ -1,6 +1,8 @@
 import { expect } from 'chai';
-import { convert } from 'xmlbuilder2';
+import fc from 'fast-check';
 import { domainXml, KvmError, type DomainParams } from '../../../lib/container/kvm/index.js';
+import { escapeAttribute, escapeText, XmlElement } from '../../../lib/container/kvm/xml.js';
+import { child, readXml, type XmlNode } from '../../helpers/xml-reader.js';
 
 const base: DomainParams = {
   name: 'juju-06f00d-0',
@@ -15,8 +17,16 @@ const base: DomainParams = {
   interfaces: [{ macAddress: '52:54:00:aa:bb:cc', parentBridge: 'br0', guestDevice: 'eth0' }],
 };
 
-type Obj = Record<string, unknown>;
-const parse = (xml: string): Obj => (convert(xml, { format: 'object' }) as Obj)['domain'] as Obj;
+const parse = (xml: string): XmlNode => readXml(xml);
+const at = (node: XmlNode, ...path: string[]): XmlNode => {
+  let n = node;
+  for (const name of path) {
+    const c = child(n, name);
+    if (!c) throw new Error(`no <${name}> in <${n.name}>`);
+    n = c;
+  }
+  return n;
+};
 
 describe('kvm domainXml', () => {
   it("renders Juju's domain with 4-space indentation", () => {
@@ -76,20 +86,25 @@ describe('kvm domainXml', () => {
         interfaces: [{ macAddress: '', parentBridge: 'ovsbr', guestDevice: 'eth1', virtualPortType: 'openvswitch' }],
       }),
     );
-    expect(d['@type']).to.equal('qemu');
-    expect(d['vcpu']).to.equal('1');
-    expect(d['memory']).to.deep.equal({ '@unit': 'MiB', '#': '512' });
-    const iface = (d['devices'] as Obj)['interface'] as Obj;
-    expect(iface).to.not.have.property('mac');
-    expect(iface['virtualport']).to.deep.equal({ '@type': 'openvswitch' });
+    expect(d.attrs).to.deep.equal({ type: 'qemu' });
+    expect(at(d, 'vcpu').text).to.equal('1');
+    expect(at(d, 'memory').attrs).to.deep.equal({ unit: 'MiB' });
+    expect(at(d, 'memory').text).to.equal('512');
+    const iface = at(d, 'devices', 'interface');
+    expect(child(iface, 'mac')).to.equal(undefined);
+    expect(at(iface, 'virtualport').attrs).to.deep.equal({ type: 'openvswitch' });
   });
 
   it('adds the aarch64 machine, UEFI loader, GIC and CPU model on arm64', () => {
     const d = parse(domainXml({ ...base, arch: 'arm64' }));
-    expect((d['os'] as Obj)['type']).to.deep.equal({ '@arch': 'aarch64', '@machine': 'virt', '#': 'hvm' });
-    expect((d['os'] as Obj)['loader']).to.deep.equal({ '@readonly': 'yes', '@type': 'pflash', '#': '/usr/share/AAVMF/AAVMF_CODE.fd' });
-    expect((d['features'] as Obj)['gic']).to.deep.equal({ '@version': 'host' });
-    expect(d['cpu']).to.deep.equal({ '@mode': 'custom', '@match': 'exact', model: { '@fallback': 'allow', '#': 'cortex-a53' } });
+    expect(at(d, 'os', 'type').attrs).to.deep.equal({ arch: 'aarch64', machine: 'virt' });
+    expect(at(d, 'os', 'type').text).to.equal('hvm');
+    expect(at(d, 'os', 'loader').attrs).to.deep.equal({ readonly: 'yes', type: 'pflash' });
+    expect(at(d, 'os', 'loader').text).to.equal('/usr/share/AAVMF/AAVMF_CODE.fd');
+    expect(at(d, 'features', 'gic').attrs).to.deep.equal({ version: 'host' });
+    expect(at(d, 'cpu').attrs).to.deep.equal({ mode: 'custom', match: 'exact' });
+    expect(at(d, 'cpu', 'model').attrs).to.deep.equal({ fallback: 'allow' });
+    expect(at(d, 'cpu', 'model').text).to.equal('cortex-a53');
   });
 
   it('escapes every value instead of splicing it into the markup', () => {
@@ -99,11 +114,62 @@ describe('kvm domainXml', () => {
     expect(xml).to.not.contain('<evil/>');
   });
 
+  it('gives a parser back exactly the hostile names, paths, bridges and MACs it was given', () => {
+    // any string XML can carry: markup, quotes, entities, CDATA ends, tabs, newlines, CRs, astral characters
+    const xmlChar = fc.oneof(
+      fc.constantFrom('<', '>', '&', '"', "'", ']]>', '&amp;', '&#0;', '\t', '\n', '\r', '\r\n', ' ', '<!--', '<![CDATA[', '😀', '\u2028'),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 3 }).filter((g) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(g)),
+    );
+    const hostile = fc.array(xmlChar, { minLength: 1, maxLength: 12 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(hostile, hostile, hostile, hostile, hostile, (name, source, bridge, mac, guest) => {
+        const d = parse(domainXml({
+          ...base,
+          name,
+          disks: [{ driver: 'qcow2', source }, base.disks[1]!],
+          interfaces: [{ macAddress: mac, parentBridge: bridge, guestDevice: guest, virtualPortType: name }],
+        }));
+        expect(at(d, 'name').text).to.equal(name);
+        expect(at(d, 'devices', 'disk', 'source').attrs['file']).to.equal(source);
+        const iface = at(d, 'devices', 'interface');
+        expect(at(iface, 'mac').attrs['address']).to.equal(mac);
+        expect(at(iface, 'source').attrs['bridge']).to.equal(bridge);
+        expect(at(iface, 'guest').attrs['dev']).to.equal(guest);
+        expect(at(iface, 'virtualport').attrs['type']).to.equal(name);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a value XML cannot carry (control characters, lone surrogates, U+FFFE) with a typed error', () => {
+    for (const bad of ['\u0000', '\u0001', '\u001b[31m', '\u000b', '\ud800', '\udc00x', '\ufffe', '\uffff']) {
+      for (const patch of [{ name: `n${bad}` }, { disks: [{ driver: 'qcow2' as const, source: `/g/${bad}` }, base.disks[1]!] }]) {
+        expect(() => domainXml({ ...base, ...patch }), JSON.stringify(patch))
+          .to.throw(KvmError, /which XML cannot carry/)
+          .with.property('code', 'KVM_ERR_INVALID_ARGUMENT');
+      }
+    }
+  });
+
+  it('the writer escapes text and attributes as XML 1.0 reads them back', () => {
+    expect(escapeText('a&b<c>d"e\'f\tg\nh\ri')).to.equal('a&amp;b&lt;c&gt;d"e\'f\tg\nh&#13;i');
+    expect(escapeAttribute('a&b<c>d"e\'f\tg\nh\ri')).to.equal('a&amp;b&lt;c&gt;d&quot;e\'f&#9;g&#10;h&#13;i');
+    const root = new XmlElement('r', { a: ' x\ty\n' });
+    root.ele('t').txt('\r\n');
+    root.ele('e');
+    const back = readXml(root.render());
+    expect(back.attrs['a']).to.equal(' x\ty\n');
+    expect(at(back, 't').text).to.equal('\r\n');
+    expect(() => new XmlElement('bad name')).to.throw(/not an XML name/);
+    expect(() => new XmlElement('r', { 'x"y': '1' })).to.throw(/not an XML name/);
+    expect(() => new XmlElement('r').txt('a').ele('b')).to.throw(/has text/);
+  });
+
   it('names the domain by the UUID given, and by none otherwise', () => {
     const uuid = '6f1c7c5e-2b1a-4c3e-9d1f-0a1b2c3d4e5f';
-    expect(parse(domainXml({ ...base, uuid }))['uuid']).to.equal(uuid);
+    expect(at(parse(domainXml({ ...base, uuid })), 'uuid').text).to.equal(uuid);
     expect(domainXml({ ...base, uuid })).to.contain(`    <name>juju-06f00d-0</name>\n    <uuid>${uuid}</uuid>\n`);
-    expect(parse(domainXml(base))).to.not.have.property('uuid');
+    expect(child(parse(domainXml(base)), 'uuid')).to.equal(undefined);
   });
 
   it("refuses what Juju's NewDomain refuses, with Juju's texts", () => {
