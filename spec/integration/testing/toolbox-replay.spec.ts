@@ -6,9 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { LxdClient, type ExecOutput } from '../../../lib/lxd/index.js';
 import { Recorder, startReplayServer } from '../../../lib/testing/index.js';
-import { removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
-import { describeEachServer, requireServer } from '../../helpers/servers.js';
-import { launch } from '../../helpers/toolbox.js';
+import { describeEachServer } from '../../helpers/servers.js';
+import { useContainer } from '../../helpers/toolbox.js';
 
 const PREFIX = 'lxdkit-spec-rr-';
 
@@ -33,21 +32,8 @@ async function scenario(client: LxdClient, name: string, payload: Buffer): Promi
 }
 
 describeEachServer('record and replay of exec sessions and file transfers', (server) => {
-  let lxd: LxdClient;
-  const run = `${PREFIX}${uniqueSuffix()}`;
-  const c1 = `${run}-a`;
-
-  before(async function () {
-    lxd = await requireServer(this, server);
-    await removeLeftovers(lxd, PREFIX);
-    await launch(lxd, c1);
-  });
-
-  after(async function () {
-    if (!lxd) return;
-    await removeLeftovers(lxd, run);
-    await lxd.close();
-  });
+  const box = useContainer(server, PREFIX);
+  const { run, name: c1 } = box;
 
   it('replays offline with the outcome it had against the daemon', async function () {
     const payload = randomBytes(64 * 1024);

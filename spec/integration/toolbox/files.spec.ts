@@ -5,8 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, readlink, readdir, rm, stat, symlink, writeFile, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, mkdir, readFile, readlink, readdir, stat, symlink, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
@@ -14,9 +13,8 @@ import { StringStream } from '../../../lib/cli/io.js';
 import { runCli } from '../../../lib/cli/program.js';
 import { LxdNotFoundError, LxdTimeoutError, LxdValidationError, type LxdClient, type PullWarning, type TransferProgress } from '../../../lib/lxd/index.js';
 import { silentLogger } from '../../../lib/logger.js';
-import { removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
-import { describeEachServer, requireServer } from '../../helpers/servers.js';
-import { launch } from '../../helpers/toolbox.js';
+import { describeEachServer } from '../../helpers/servers.js';
+import { useContainer } from '../../helpers/toolbox.js';
 
 const PREFIX = 'lxdkit-spec-fi-';
 
@@ -34,24 +32,11 @@ async function lxdkit(socket: string, args: string[], cwd: string): Promise<{ co
 }
 
 describeEachServer('instances.files', (server) => {
+  const box = useContainer(server, PREFIX, { tempDir: true });
+  const { run, name: c1 } = box;
   let lxd: LxdClient;
   let dir: string;
-  const run = `${PREFIX}${uniqueSuffix()}`;
-  const c1 = `${run}-a`;
-
-  before(async function () {
-    lxd = await requireServer(this, server);
-    await removeLeftovers(lxd, PREFIX);
-    await launch(lxd, c1);
-    dir = await mkdtemp(join(tmpdir(), `${run}-`));
-  });
-
-  after(async function () {
-    if (dir) await rm(dir, { recursive: true, force: true });
-    if (!lxd) return;
-    await removeLeftovers(lxd, run);
-    await lxd.close();
-  });
+  before(() => ({ lxd, dir } = box));
 
   it('pushes and pulls back a 200 MiB file: the same SHA-256, mode and owner', async function () {
     const local = join(dir, 'big.bin');

@@ -1,14 +1,13 @@
 /**
  * Snapshots, backups, the console log and the log files on the real daemons (LXD 5.0.2 and Incus).
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { LxdNotFoundError, LxdValidationError, type LxdClient, type OperationProgress, type TransferProgress } from '../../../lib/lxd/index.js';
-import { removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
-import { describeEachServer, requireServer } from '../../helpers/servers.js';
-import { destroy, launch } from '../../helpers/toolbox.js';
+import { uniqueSuffix } from '../../helpers/lxd-env.js';
+import { describeEachServer } from '../../helpers/servers.js';
+import { destroy, useContainer } from '../../helpers/toolbox.js';
 
 const PREFIX = 'lxdkit-spec-sb-';
 const OP = { timeoutMs: 180_000 };
@@ -21,24 +20,11 @@ async function read(lxd: LxdClient, instance: string, path: string): Promise<str
 }
 
 describeEachServer('instances.snapshots, backups, console', (server) => {
+  const box = useContainer(server, PREFIX, { tempDir: true });
+  const { run, name: c1 } = box;
   let lxd: LxdClient;
   let dir: string;
-  const run = `${PREFIX}${uniqueSuffix()}`;
-  const c1 = `${run}-a`;
-
-  before(async function () {
-    lxd = await requireServer(this, server);
-    await removeLeftovers(lxd, PREFIX);
-    await launch(lxd, c1);
-    dir = await mkdtemp(join(tmpdir(), `${run}-`));
-  });
-
-  after(async function () {
-    if (dir) await rm(dir, { recursive: true, force: true });
-    if (!lxd) return;
-    await removeLeftovers(lxd, run);
-    await lxd.close();
-  });
+  before(() => ({ lxd, dir } = box));
 
   it('restores a snapshot: a file deleted after it comes back', async function () {
     await lxd.instances.files.push(c1, '/root/keep.txt', 'precious\n');

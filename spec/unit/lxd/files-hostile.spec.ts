@@ -4,7 +4,6 @@
  * refuses. Served by the fake LXD on a temporary unix socket; everything local is under one temp
  * directory whose parts outside the destination are compared before and after.
  */
-import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,30 +13,11 @@ import { LxdError, LxdErrorCode, LxdLocalFileError, LxdResponseValidationError, 
 import { dir, fifo, file, link, serveFiles, type FakeFiles } from '../../helpers/fake-files.js';
 import { startFakeLxd, type FakeLxd } from '../../helpers/fake-lxd.js';
 import { pauseNock } from '../../helpers/simplestreams-server.js';
+import { snapshotTree } from '../../helpers/host-tree.js';
 import { StringStream } from '../../../lib/cli/io.js';
 import { runCli } from '../../../lib/cli/program.js';
 import { silentLogger, type Logger } from '../../../lib/logger.js';
 import { cli } from '../cli/helpers.js';
-
-/** Every path under `root` but `skip`, with its type, mode and content (or target). */
-async function snapshot(root: string, skip: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (at: string): Promise<void> => {
-    for (const name of (await readdir(at)).sort()) {
-      const p = join(at, name);
-      if (p === skip) continue;
-      const st = await lstat(p);
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isSymbolicLink()) out.push(`${p} -> ${await readlink(p)}`);
-      else if (st.isDirectory()) {
-        out.push(`${p}/ ${mode}`);
-        await walk(p);
-      } else out.push(`${p} ${mode} ${createHash('sha256').update(await readFile(p)).digest('hex')}`);
-    }
-  };
-  await walk(root);
-  return out;
-}
 
 describe('files: pulls from a hostile server (#18)', function () {
   let fake: FakeLxd;
@@ -83,11 +63,11 @@ describe('files: pulls from a hostile server (#18)', function () {
     for (const [what, name] of hostile) {
       it(`refuses a listing with ${what}: LXD_ERR_INVALID_RESPONSE, nothing written outside the destination`, async function () {
         tree.set(dir([['ok', file('fine\n')], [name, file('planted\n')]]));
-        const before = await snapshot(work, dest);
+        const before = await snapshotTree(work, dest);
         const err = await lxd.instances.files.pullRecursive('c1', '/t', dest, { signal: AbortSignal.timeout(5000) }).catch((e: unknown) => e);
         expect(LxdError.is(err, LxdErrorCode.INVALID_RESPONSE), String(err)).to.equal(true);
         expect(err).to.be.instanceOf(LxdResponseValidationError);
-        expect(await snapshot(work, dest)).to.deep.equal(before);
+        expect(await snapshotTree(work, dest)).to.deep.equal(before);
         // refused before any entry is fetched
         expect(await readdir(dest)).to.deep.equal([]);
       });
@@ -125,10 +105,10 @@ describe('files: pulls from a hostile server (#18)', function () {
       await lxd.instances.files.pullRecursive('c1', '/t', dest);
       expect(await readlink(join(dest, 'sync', 'x'))).to.equal(outside);
       tree.set(dir([['sync', dir([['x', dir([['secret', file('overwritten\n', 0o666)], ['owned', file('planted\n', 0o4777)]], 0o777)]])]]));
-      const before = await snapshot(work, dest);
+      const before = await snapshotTree(work, dest);
       const warnings: PullWarning[] = [];
       const got = await lxd.instances.files.pullRecursive('c1', '/t', dest, { onWarning: (w) => warnings.push(w) });
-      expect(await snapshot(work, dest)).to.deep.equal(before);
+      expect(await snapshotTree(work, dest)).to.deep.equal(before);
       expect((await stat(outside)).mode & 0o7777).to.equal(0o700);
       expect(await readFile(join(outside, 'secret'), 'utf8')).to.equal('the host secret\n');
       expect((await lstat(join(dest, 'sync', 'x'))).isDirectory()).to.equal(true);
@@ -141,9 +121,9 @@ describe('files: pulls from a hostile server (#18)', function () {
       await symlink(join(outside, 'secret'), join(dest, 'f'));
       await symlink(outside, join(dest, 'sub'));
       tree.set(dir([['f', file('from the instance\n', 0o777)], ['sub', dir([['deeper', dir([['g', file('g\n')]])]])]]));
-      const before = await snapshot(work, dest);
+      const before = await snapshotTree(work, dest);
       await lxd.instances.files.pullRecursive('c1', '/t', dest);
-      expect(await snapshot(work, dest)).to.deep.equal(before);
+      expect(await snapshotTree(work, dest)).to.deep.equal(before);
       expect((await lstat(join(dest, 'f'))).isFile()).to.equal(true);
       expect(await readFile(join(dest, 'f'), 'utf8')).to.equal('from the instance\n');
       expect(await readFile(join(dest, 'sub', 'deeper', 'g'), 'utf8')).to.equal('g\n');
@@ -152,9 +132,9 @@ describe('files: pulls from a hostile server (#18)', function () {
     it('pullFile replaces a symlink at the local path instead of writing through it', async function () {
       await symlink(join(outside, 'secret'), join(dest, 'f'));
       tree.set(dir([['f', file('new\n')]]));
-      const before = await snapshot(work, dest);
+      const before = await snapshotTree(work, dest);
       await lxd.instances.files.pullFile('c1', '/t/f', join(dest, 'f'));
-      expect(await snapshot(work, dest)).to.deep.equal(before);
+      expect(await snapshotTree(work, dest)).to.deep.equal(before);
       expect(await readFile(join(dest, 'f'), 'utf8')).to.equal('new\n');
     });
 

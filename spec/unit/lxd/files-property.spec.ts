@@ -5,8 +5,7 @@
  * `pullRecursive` runs into the same destination change nothing outside it, leave no temporary
  * entry and no setuid/setgid/sticky bit behind, and fail, if they fail, only with an lxdkit error.
  */
-import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -15,41 +14,7 @@ import { LxdError, type LxdClient } from '../../../lib/lxd/index.js';
 import { dir, fifo, file, link, serveFiles, type FakeFiles, type FakeNode } from '../../helpers/fake-files.js';
 import { startFakeLxd, type FakeLxd } from '../../helpers/fake-lxd.js';
 import { pauseNock } from '../../helpers/simplestreams-server.js';
-
-/** Every path under `root` but `skip`, with its type, mode and content (or target). */
-async function snapshot(root: string, skip: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (at: string): Promise<void> => {
-    for (const name of (await readdir(at)).sort()) {
-      const p = join(at, name);
-      if (p === skip) continue;
-      const st = await lstat(p);
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isSymbolicLink()) out.push(`${p} -> ${await readlink(p)}`);
-      else if (st.isDirectory()) {
-        out.push(`${p}/ ${mode}`);
-        await walk(p);
-      } else out.push(`${p} ${mode} ${createHash('sha256').update(await readFile(p)).digest('hex')}`);
-    }
-  };
-  await walk(root);
-  return out;
-}
-
-/** Every entry under `root`: [path, lstat]. */
-async function entries(root: string): Promise<[string, Awaited<ReturnType<typeof lstat>>][]> {
-  const out: [string, Awaited<ReturnType<typeof lstat>>][] = [];
-  const walk = async (at: string): Promise<void> => {
-    for (const name of await readdir(at)) {
-      const p = join(at, name);
-      const st = await lstat(p);
-      out.push([p, st]);
-      if (st.isDirectory()) await walk(p);
-    }
-  };
-  await walk(root);
-  return out;
-}
+import { snapshotTree, treeEntries } from '../../helpers/host-tree.js';
 
 describe('files: property: a pull -r stays inside its destination (#18)', function () {
   let fake: FakeLxd;
@@ -108,14 +73,14 @@ describe('files: property: a pull -r stays inside its destination (#18)', functi
           await mkdir(dest, { recursive: true });
           await writeFile(join(work, 'l1', 'l2', 'sibling'), 'sibling\n');
           for (const [n, to] of links) await symlink(to, join(dest, n));
-          const before = await snapshot(work, dest);
+          const before = await snapshotTree(work, dest);
           for (const t of [first, second]) {
             tree.set(t);
             const err = await lxd.instances.files.pullRecursive('c1', '/t', dest, { stallTimeoutMs: 200, signal: AbortSignal.timeout(20_000) }).then(() => undefined, (e: unknown) => e);
             if (err !== undefined) expect(LxdError.is(err), `a typed error, not ${String(err)}`).to.equal(true);
-            expect(await snapshot(work, dest)).to.deep.equal(before);
+            expect(await snapshotTree(work, dest)).to.deep.equal(before);
           }
-          for (const [p, st] of await entries(dest)) {
+          for (const [p, st] of await treeEntries(dest)) {
             expect(p.startsWith(`${dest}/`), p).to.equal(true);
             expect(p, 'no temporary entry is left').not.to.match(/\/\.lxdkit-[0-9a-f]{12}$/);
             if (!st.isSymbolicLink()) expect(Number(st.mode) & 0o7000, `${p} has no setuid, setgid or sticky bit`).to.equal(0);
