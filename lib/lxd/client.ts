@@ -76,6 +76,13 @@ export interface LxdClientOptions {
   /** Wait for operations through the events websocket (default true; false uses `/wait`). */
   useEvents?: boolean;
   userAgent?: string;
+  /**
+   * A remote goes through the proxy of `HTTPS_PROXY` unless `NO_PROXY` names it or it is a loopback
+   * address, as `lxc` does (a CONNECT tunnel: TLS stays end to end). `false`: never through a proxy.
+   */
+  proxy?: boolean;
+  /** Where the proxy variables are read (default `process.env`). */
+  proxyEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -145,6 +152,8 @@ export class LxdClient {
         dispatcher: options.dispatcher,
         logger: this.logger,
         userAgent: options.userAgent,
+        proxy: options.proxy,
+        proxyEnv: options.proxyEnv,
       });
     this.hub = new OperationsHub(this.transport, this.project, this.logger, options.useEvents ?? true);
     const api = (this.api = new Api({

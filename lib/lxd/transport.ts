@@ -7,10 +7,11 @@ import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Agent, Dispatcher } from 'undici';
+import type { Agent, buildConnector, Dispatcher } from 'undici';
 import type WebSocket from 'ws';
 import { setFlagsFromString } from 'node:v8';
 import { deadline, DeadlineExceeded, isValidTimeout } from '../deadline.js';
+import { openTunnel, ProxyError, proxyFor, tlsOverTunnel, TunnelAgent, type Proxy } from '../proxy.js';
 import type { Logger } from '../logger.js';
 import {
   apiErrorFor,
@@ -99,6 +100,10 @@ export interface TransportOptions {
   dispatcher?: Dispatcher | undefined;
   logger: Logger;
   userAgent?: string | undefined;
+  /** false: never through a proxy, whatever the environment says. */
+  proxy?: boolean | undefined;
+  /** Where `HTTPS_PROXY` and `NO_PROXY` are read (default `process.env`). */
+  proxyEnv?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 export interface RawBody {
@@ -425,6 +430,8 @@ export class Transport {
   private socket: string | undefined;
   private dispatcher: Dispatcher | undefined;
   private readonly ownsDispatcher: boolean;
+  private proxyChecked = false;
+  private proxied: Proxy | undefined;
   private closed = false;
 
   constructor(opts: TransportOptions) {
@@ -504,10 +511,55 @@ export class Transport {
     return `${server}, and that your client certificate is trusted`;
   }
 
+  /**
+   * The proxy of a remote from the environment (`HTTPS_PROXY`, `NO_PROXY`), worked out once; none for
+   * the unix socket, for a dispatcher of the caller's, or when `proxy: false`.
+   */
+  private proxy(): Proxy | undefined {
+    if (this.proxyChecked) return this.proxied;
+    this.proxyChecked = true;
+    if (this.url && this.url.protocol === 'https:' && this.ownsDispatcher && this.opts.proxy !== false) {
+      try {
+        this.proxied = proxyFor(this.url, this.opts.proxyEnv ?? process.env);
+      } catch (err) {
+        this.proxyChecked = false;
+        throw err instanceof ProxyError ? new LxdConnectionError(this.endpoint, undefined, `LXD server ${this.endpoint}: ${err.message}`, { cause: err }) : err;
+      }
+    }
+    if (this.proxied) this.logger.debug({ endpoint: this.endpoint, proxy: this.proxied.display }, 'remote through a proxy');
+    return this.proxied;
+  }
+
+  /** undici's connector through a CONNECT tunnel: TLS end to end, with the remote's options. */
+  private tunnelConnector(proxy: Proxy, tls: ConnectionOptions): buildConnector.connector {
+    return (o, callback): void => {
+      const port = o.port !== '' ? Number(o.port) : 443;
+      openTunnel(proxy, o.hostname, port, { timeoutMs: this.timeoutMs }).then(
+        (raw) => {
+          const socket = tlsOverTunnel(raw, o.hostname, { ...tls, ALPNProtocols: ['http/1.1'] });
+          let done = false;
+          socket.once('secureConnect', () => {
+            if (done) return;
+            done = true;
+            callback(null, socket);
+          });
+          socket.once('error', (err) => {
+            if (done) return;
+            done = true;
+            socket.destroy();
+            callback(err, null);
+          });
+        },
+        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), null),
+      );
+    };
+  }
+
   private getDispatcher(): Dispatcher {
     if (this.closed) throw new LxdConnectionError(this.endpoint, undefined, `${this.endpoint}: the client was closed; make a new LxdClient`);
     if (!this.dispatcher) {
-      const connect = this.remote ? this.tlsConnectOptions() : { socketPath: this.endpoint };
+      const proxy = this.remote ? this.proxy() : undefined;
+      const connect = proxy ? this.tunnelConnector(proxy, this.tlsConnectOptions()) : this.remote ? this.tlsConnectOptions() : { socketPath: this.endpoint };
       if (!agentClass) throw new Error('internal: undici was not loaded before the first request');
       this.dispatcher = new agentClass({
         connect,
@@ -527,6 +579,7 @@ export class Transport {
     const daemon = incus ? 'Incus' : 'LXD';
     const where = this.remote ? `LXD server ${this.endpoint}` : `${daemon} socket ${this.endpoint}`;
     const msg = err instanceof Error ? err.message : String(err);
+    if (err instanceof ProxyError) return new LxdConnectionError(this.endpoint, undefined, `${where}: ${msg}`, { cause: err });
     switch (code) {
       case 'ENOENT':
         return new LxdConnectionError(this.endpoint, code, `${where}: no such socket; is ${daemon} installed and running? Start the daemon, or point ${incus ? 'INCUS_SOCKET / INCUS_DIR' : 'LXD_SOCKET / LXD_DIR'} / the socketPath option at its socket`, { cause: err });
@@ -779,7 +832,9 @@ export class Transport {
     const q = buildQuery(query);
     if (this.url) {
       const wsUrl = `${this.url.protocol === 'https:' ? 'wss:' : 'ws:'}//${this.url.host}${this.basePath}${path}${q}`;
-      return new Ws(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...this.tlsConnectOptions() });
+      const proxy = this.proxy();
+      const agent = proxy && this.url.protocol === 'https:' ? new TunnelAgent(proxy, { tunnelTimeoutMs: handshakeTimeoutMs }) : undefined;
+      return new Ws(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...this.tlsConnectOptions(), ...(agent ? { agent } : {}) });
     }
     return new Ws(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs });
   }

@@ -21,6 +21,13 @@ export interface SimplestreamsClientOptions {
   /** Extra CA certificate(s) to trust for https (e.g. a self-signed test server). */
   ca?: string | Buffer | Array<string | Buffer>;
   /**
+   * The image server is reached through the proxy of `HTTPS_PROXY` (`HTTP_PROXY` for http) unless
+   * `NO_PROXY` names it or it is a loopback address, as `lxc` does. `false`: never through a proxy.
+   */
+  proxy?: boolean;
+  /** Where the proxy variables are read (default `process.env`). */
+  proxyEnv?: Readonly<Record<string, string | undefined>>;
+  /**
    * Milliseconds to wait for a response, and for each chunk of a body (an idle timeout, so a large
    * download is not cut off while data flows). Defaults to 30 000.
    */
@@ -70,7 +77,7 @@ export class SimplestreamsClient {
   constructor(baseUrl: string, options: SimplestreamsClientOptions = {}) {
     this.#base = parseBaseUrl(baseUrl);
     this.baseUrl = this.#base.href;
-    this.#http = { ca: options.ca, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, logger: options.logger ?? silentLogger };
+    this.#http = { ca: options.ca, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, logger: options.logger ?? silentLogger, proxy: options.proxy, proxyEnv: options.proxyEnv };
     this.#maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
   }
 

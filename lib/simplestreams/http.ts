@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import { errorText } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { ProxyError, ProxyErrorCode, proxyFor, TunnelAgent } from '../proxy.js';
 import { SimplestreamsError, SimplestreamsErrorCode } from './errors.js';
 
 export interface RequestOptions {
@@ -23,6 +24,10 @@ export interface HttpSettings {
   /** An idle timeout: the wait for the answer and every pause in the body. */
   timeoutMs: number;
   logger: Logger;
+  /** false: never through a proxy. Otherwise `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` as `lxc` reads them. */
+  proxy?: boolean | undefined;
+  /** Where the proxy variables are read (default `process.env`). */
+  proxyEnv?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 const MAX_REDIRECTS = 5;
@@ -47,32 +52,37 @@ export async function get<T>(
   try {
     outcome = await new Promise<typeof outcome>((resolve, reject) => {
       const target = new URL(url);
-      const mod = target.protocol === 'https:' ? https : http;
+      const secure = target.protocol === 'https:';
+      const proxy = settings.proxy === false ? undefined : proxyFor(target, settings.proxyEnv ?? process.env);
+      if (proxy) settings.logger.debug({ url, proxy: proxy.display }, 'simplestreams GET through a proxy');
+      const headers: Record<string, string> = { accept: '*/*', 'user-agent': 'lxdkit-simplestreams' };
       let response: IncomingMessage | undefined;
-      const req = mod.get(
-        target,
-        { agent: false, headers: { accept: '*/*', 'user-agent': 'lxdkit-simplestreams' }, signal: opts.signal, ca: target.protocol === 'https:' ? settings.ca : undefined },
-        (res) => {
-          response = res;
-          const status = res.statusCode ?? 0;
-          if (status >= 300 && status < 400 && res.headers.location) {
-            res.resume();
-            resolve({ redirect: new URL(res.headers.location, url).href, status });
-            return;
-          }
-          if (status !== 200) {
-            res.resume();
-            const basename = target.pathname.split('/').pop() ?? url;
-            // For images this is Juju's text: got <code> fetching image "<basename>".
-            const message = what === 'image' ? `got ${status} fetching image "${basename}"` : `got ${status} fetching simplestreams document ${url}`;
-            reject(new SimplestreamsError(SimplestreamsErrorCode.HTTP, message, { url, status }));
-            return;
-          }
-          const result = consume(res);
-          result.catch(() => undefined); // handled by the caller that awaits it
-          resolve({ result });
-        },
-      );
+      const onResponse = (res: IncomingMessage): void => {
+        response = res;
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location) {
+          res.resume();
+          resolve({ redirect: new URL(res.headers.location, url).href, status });
+          return;
+        }
+        if (status !== 200) {
+          res.resume();
+          const basename = target.pathname.split('/').pop() ?? url;
+          // For images this is Juju's text: got <code> fetching image "<basename>".
+          const message = what === 'image' ? `got ${status} fetching image "${basename}"` : `got ${status} fetching simplestreams document ${url}`;
+          reject(new SimplestreamsError(SimplestreamsErrorCode.HTTP, message, { url, status }));
+          return;
+        }
+        const result = consume(res);
+        result.catch(() => undefined); // handled by the caller that awaits it
+        resolve({ result });
+      };
+      // https through a proxy: a CONNECT tunnel (TLS end to end); plain http: the absolute URL to the proxy
+      const req = secure
+        ? https.get(target, { agent: proxy ? new TunnelAgent(proxy, { tunnelTimeoutMs: timeoutMs }) : false, headers, signal: opts.signal, ca: settings.ca }, onResponse)
+        : proxy
+          ? http.get({ host: proxy.host, port: proxy.port, path: target.href, agent: false, headers: { ...headers, host: target.host, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) }, signal: opts.signal }, onResponse)
+          : http.get(target, { agent: false, headers, signal: opts.signal }, onResponse);
       req.setTimeout(timeoutMs, () => {
         const err = new SimplestreamsError(SimplestreamsErrorCode.TIMEOUT, `${response ? 'no data' : 'no answer'} from ${url} for ${timeoutMs} ms`, { url });
         if (response) response.destroy(err);
@@ -135,6 +145,7 @@ export async function getJson<S extends z.ZodType>(url: string, schema: S, maxBy
 /** A failure of a GET as a SimplestreamsError; the caller's abort reason passes through unchanged. */
 export function wrapError(err: unknown, url: string, signal: AbortSignal | undefined): unknown {
   if (SimplestreamsError.is(err)) return err;
+  if (err instanceof ProxyError && err.code === ProxyErrorCode.INVALID) return new SimplestreamsError(SimplestreamsErrorCode.INVALID_ARGUMENT, err.message, { url, cause: err });
   if (signal?.aborted) return signal.reason ?? err;
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
   if (code === 'ABORT_ERR') return err;
