@@ -60,6 +60,8 @@ export interface CollectionDecl<T = unknown, Post = unknown, Put = unknown, Patc
   listVariants?: readonly string[];
   /** The servers that have each variant, when not all of `servers` do. */
   variantServers?: Readonly<Record<string, Servers>>;
+  /** A note for every row of the collection in `docs/api.md` (e.g. where what the host cannot run is tested). */
+  note?: string;
 }
 
 const NAMES = z.array(z.string());
@@ -168,7 +170,7 @@ export function collectionRoutes(decl: CollectionDecl<never, never, never, never
   const has = (v: Verb) => d.verbs.includes(v);
   const target = (v: Verb) => d.target?.includes(v) ?? false;
   const write: Answer = d.writes;
-  const base = { extension: d.extension, servers: d.servers, project: d.project };
+  const base = { extension: d.extension, servers: d.servers, project: d.project, ...(d.note === undefined ? {} : { why: d.note }) };
   const out: Route[] = [];
   if (has('list')) {
     out.push({ ...base, method: 'GET', path: d.path, name: `${d.name}.list`, answer: 'sync', target: target('list'), response: NAMES });
