@@ -78,6 +78,8 @@ export const NETWORK_ACLS: CollectionDecl<LxdNetworkAcl, NetworkAclsPost, Networ
   writes: 'sync-or-operation',
   project: true,
   extension: 'network_acl',
+  // both servers' PATCH merges the config but resets the description and the rules left out
+  mergePatch: true,
   servers: BOTH,
   listVariants: ['?recursion=1'],
 };
@@ -87,7 +89,9 @@ export const NETWORK_ACL_LOG_EXTENSION = 'network_acl_log';
 
 /**
  * `client.networkAcls` (extension `network_acl`): list, get (with its ETag), create, update (PUT: the
- * rules given replace all of them), patch, rename, delete; and `log(name)`.
+ * rules given replace all of them), patch, rename, delete; and `log(name)`. `patch` merges: the
+ * servers' own PATCH empties the rules left out of it, so lxdkit GETs the ACL and PUTs the merged
+ * fields with the ETag it read.
  */
 export class NetworkAclsResource extends RenamableCollection<LxdNetworkAcl, NetworkAclsPost, NetworkAclPut> {
   constructor(api: Api) {

@@ -76,6 +76,8 @@ export const NETWORK_ZONES: CollectionDecl<LxdNetworkZone, NetworkZonesPost, Net
   writes: 'sync-or-operation',
   project: true,
   extension: 'network_dns',
+  // both servers' PATCH merges the config but resets the description left out
+  mergePatch: true,
   servers: BOTH,
   listVariants: ['?recursion=1'],
 };
@@ -94,18 +96,28 @@ export const NETWORK_ZONE_RECORDS: CollectionDecl<LxdNetworkZoneRecord, NetworkZ
   writes: 'sync-or-operation',
   project: true,
   extension: 'network_dns_records',
+  // both servers' PATCH merges the *zone's* config into the record (refused when the zone has keys a
+  // record cannot have) and resets the description and the entries left out
+  mergePatch: true,
   servers: BOTH,
   listVariants: ['?recursion=1'],
 };
 
-/** `client.networkZones.records` (extension `network_dns_records`): `list(zone)`, `get(zone, name)`, `create(zone, body)`, … */
+/**
+ * `client.networkZones.records` (extension `network_dns_records`): `list(zone)`, `get(zone, name)`,
+ * `create(zone, body)`, `update`, `patch`, `delete`. `patch` merges through a GET and a PUT with its
+ * ETag: LXD 5.0.2's and Incus 6.0's own PATCH merge the zone's config into the record.
+ */
 export class NetworkZoneRecordsResource extends NestedCollection<LxdNetworkZoneRecord, NetworkZoneRecordsPost, NetworkZoneRecordPut> {
   constructor(api: Api) {
     super(api, NETWORK_ZONE_RECORDS);
   }
 }
 
-/** `client.networkZones` (extension `network_dns`): list, get (with its ETag), create, update, patch, delete; and `records`. */
+/**
+ * `client.networkZones` (extension `network_dns`): list, get (with its ETag), create, update, patch
+ * (a GET and a merged PUT: the servers' PATCH resets the description left out), delete; and `records`.
+ */
 export class NetworkZonesResource extends Collection<LxdNetworkZone, NetworkZonesPost, NetworkZonePut> {
   readonly records: NetworkZoneRecordsResource;
 

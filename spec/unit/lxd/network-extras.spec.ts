@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { LxdClient } from '../../../lib/lxd/client.js';
-import { LxdApiError, LxdExtensionMissingError, LxdResponseTooLargeError, LxdResponseValidationError, LxdValidationError } from '../../../lib/lxd/errors.js';
+import { LxdApiError, LxdExtensionMissingError, LxdPreconditionFailedError, LxdResponseTooLargeError, LxdResponseValidationError, LxdValidationError } from '../../../lib/lxd/errors.js';
 import { lxdError, serverInfo, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 
 const ALL = [
@@ -201,6 +201,29 @@ describe('lxd: network ACLs, zones, forwards, load balancers, peers, integration
       expect(value.egress).to.deep.equal([]);
       expect(value.ingress[0]).to.include({ action: 'allow', new_key: true });
       expect(await rejection(client.networkAcls.create({ name: 'acl2', ingress: [{ action: 'permit' as never, state: 'enabled' }] }))).to.be.instanceOf(LxdValidationError);
+    });
+
+    it('patch merges: a GET, then a PUT of every writable field with the ETag read (config merged key by key)', async () => {
+      const rule = { action: 'allow', state: 'enabled', destination_port: '22' };
+      fake.on('GET', '/1.0/network-acls/acl1', () => sync({ name: 'acl1', description: 'keep', ingress: [rule], egress: [], config: { 'user.a': '1' }, used_by: ['/1.0/networks/br0'], project: 'default' }, { etag: '"a1"' }));
+      await client.networkAcls.patch('acl1', { config: { 'user.b': '2' } });
+      const calls = sent();
+      expect(calls.map((q) => `${q.method} ${q.path}`)).to.deep.equal(['GET /1.0/network-acls/acl1', 'PUT /1.0/network-acls/acl1']);
+      expect(calls[1]!.headers['if-match']).to.equal('"a1"');
+      expect(calls[1]!.body).to.deep.equal({ description: 'keep', egress: [], ingress: [rule], config: { 'user.a': '1', 'user.b': '2' } });
+    });
+
+    it('patch: a change in between (412) is merged again; with an ETag given, it is refused', async () => {
+      let puts = 0;
+      fake.on('GET', '/1.0/network-acls/acl1', () => sync({ name: 'acl1', description: `v${puts}`, ingress: [], egress: [], config: {} }, { etag: `"v${puts}"` }));
+      fake.on('PUT', '/1.0/network-acls/acl1', () => (++puts === 1 ? lxdError(412, 'ETag does not match') : sync(null)));
+      await client.networkAcls.patch('acl1', { config: { 'user.b': '2' } });
+      expect(sent().map((q) => `${q.method} ${String(q.headers['if-match'] ?? '')}`)).to.deep.equal(['GET ', 'PUT "v0"', 'GET ', 'PUT "v1"']);
+      expect(sent()[3]!.body).to.deep.include({ description: 'v1' });
+      fake.requests.length = 0;
+      fake.on('PUT', '/1.0/network-acls/acl1', () => lxdError(412, 'ETag does not match'));
+      expect(await rejection(client.networkAcls.patch('acl1', { description: 'x' }, { etag: '"old"' }))).to.be.instanceOf(LxdPreconditionFailedError);
+      expect(sent().map((q) => `${q.method} ${String(q.headers['if-match'] ?? '')}`)).to.deep.equal(['GET ', 'PUT "old"']);
     });
 
     it('log returns the server\'s text as it is, and caps it at maxResponseBytes', async () => {
