@@ -97,23 +97,22 @@ describeEachServer('network ACLs, zones, state, leases, allocations, integration
       expect(await lxd.networkZones.list({ recursion: 0 })).to.include(zone);
       expect((await lxd.networkZones.list()).find((z) => z.name === zone)?.description).to.equal('patched');
 
-      const records = lxd.networkZones.records;
-      await records.create(zone, { name: 'www', description: 'web', entries: [{ type: 'A', value: '192.0.2.1', ttl: 300 }] });
-      const rec = await records.get(zone, 'www');
+      await lxd.networkZones.records.create(zone, { name: 'www', description: 'web', entries: [{ type: 'A', value: '192.0.2.1', ttl: 300 }] });
+      const rec = await lxd.networkZones.records.get(zone, 'www');
       expect([rec.value.name, rec.value.description, rec.value.entries]).to.deep.equal(['www', 'web', [{ type: 'A', value: '192.0.2.1', ttl: 300 }]]);
-      await records.update(zone, 'www', { description: 'web2', entries: [{ type: 'AAAA', value: '2001:db8::1' }], config: {} }, { etag: rec.etag });
+      await lxd.networkZones.records.update(zone, 'www', { description: 'web2', entries: [{ type: 'AAAA', value: '2001:db8::1' }], config: {} }, { etag: rec.etag });
       // the servers' own PATCH merges the zone's config (dns.nameservers) into the record, and refuses it
       const raw = await rejection(lxd.query('PATCH', `/1.0/network-zones/${zone}/records/www`, { body: { config: { 'user.spec': 'r' } } }));
       expect((raw as LxdApiError).lxdMessage).to.match(/dns\.nameservers/);
-      await records.patch(zone, 'www', { config: { 'user.spec': 'r' } });
-      await records.patch(zone, 'www', { config: { 'user.other': 's' } });
-      const after = (await records.get(zone, 'www')).value;
+      await lxd.networkZones.records.patch(zone, 'www', { config: { 'user.spec': 'r' } });
+      await lxd.networkZones.records.patch(zone, 'www', { config: { 'user.other': 's' } });
+      const after = (await lxd.networkZones.records.get(zone, 'www')).value;
       expect([after.description, after.entries, after.config]).to.deep.equal(['web2', [{ type: 'AAAA', value: '2001:db8::1' }], { 'user.spec': 'r', 'user.other': 's' }]);
-      expect(await records.list(zone, { recursion: 0 })).to.deep.equal(['www']);
-      expect((await records.list(zone)).map((r) => r.name)).to.deep.equal(['www']);
-      await records.delete(zone, 'www');
-      expect(await records.list(zone, { recursion: 0 })).to.deep.equal([]);
-      expect(await rejection(records.get(zone, 'www'))).to.be.instanceOf(LxdNotFoundError);
+      expect(await lxd.networkZones.records.list(zone, { recursion: 0 })).to.deep.equal(['www']);
+      expect((await lxd.networkZones.records.list(zone)).map((r) => r.name)).to.deep.equal(['www']);
+      await lxd.networkZones.records.delete(zone, 'www');
+      expect(await lxd.networkZones.records.list(zone, { recursion: 0 })).to.deep.equal([]);
+      expect(await rejection(lxd.networkZones.records.get(zone, 'www'))).to.be.instanceOf(LxdNotFoundError);
     } finally {
       await lxd.networkZones.delete(zone);
     }

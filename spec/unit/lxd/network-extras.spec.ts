@@ -135,6 +135,18 @@ describe('lxd: network ACLs, zones, forwards, load balancers, peers, integration
       expect((await client.networkLoadBalancers.state('ovn1', '192.0.2.20')).backend_health).to.deep.equal({});
     });
 
+    it('update and patch send the writable fields with If-Match; list(network) objects', async () => {
+      await client.networkLoadBalancers.update('ovn1', '192.0.2.20', { description: 'lb', backends: [], ports: [] }, { etag: '"l1"' });
+      await client.networkLoadBalancers.patch('ovn1', '192.0.2.20', { config: { 'healthcheck': 'true' } });
+      fake.on('GET', '/1.0/networks/ovn1/load-balancers', () => sync([{ listen_address: '192.0.2.20', backends: null, ports: null, config: {}, description: '', location: '' }]));
+      const [lb] = await client.networkLoadBalancers.list('ovn1');
+      expect([lb!.listen_address, lb!.backends, lb!.ports]).to.deep.equal(['192.0.2.20', [], []]);
+      const calls = sent();
+      expect(calls.slice(0, 2).map((q) => `${q.method} ${q.path} ${String(q.headers['if-match'])}`)).to.deep.equal(['PUT /1.0/networks/ovn1/load-balancers/192.0.2.20 "l1"', 'PATCH /1.0/networks/ovn1/load-balancers/192.0.2.20 undefined']);
+      expect(calls.slice(0, 2).map((q) => q.body)).to.deep.equal([{ description: 'lb', backends: [], ports: [] }, { config: { healthcheck: 'true' } }]);
+      expect(calls[2]!.query.get('recursion')).to.equal('1');
+    });
+
     it('a port without a backend is refused before any request', async () => {
       const call = client.networkLoadBalancers.create('ovn1', { listen_address: '192.0.2.20', ports: [{ protocol: 'tcp', listen_port: '80', target_backend: [] }] });
       expect(await rejection(call)).to.be.instanceOf(LxdValidationError);
@@ -157,6 +169,7 @@ describe('lxd: network ACLs, zones, forwards, load balancers, peers, integration
       fake.on('GET', '/1.0/networks/ovn1/peers/to-ovn2', () => sync({ name: 'to-ovn2', description: 'peer', config: {}, target_project: 'p2', target_network: 'ovn2', status: 'Pending', used_by: null }, { etag: '"p"' }));
       const { value, etag } = await scoped.networkPeers.get('ovn1', 'to-ovn2');
       await scoped.networkPeers.update('ovn1', 'to-ovn2', { description: 'x', config: {} }, { etag });
+      await scoped.networkPeers.patch('ovn1', 'to-ovn2', { config: { 'user.a': 'b' } });
       await scoped.networkPeers.delete('ovn1', 'to-ovn2');
       expect([value.status, value.used_by]).to.deep.equal(['Pending', []]);
       const calls = sent();
@@ -164,10 +177,12 @@ describe('lxd: network ACLs, zones, forwards, load balancers, peers, integration
         'POST /1.0/networks/ovn1/peers?project=p1',
         'GET /1.0/networks/ovn1/peers/to-ovn2?project=p1',
         'PUT /1.0/networks/ovn1/peers/to-ovn2?project=p1',
+        'PATCH /1.0/networks/ovn1/peers/to-ovn2?project=p1',
         'DELETE /1.0/networks/ovn1/peers/to-ovn2?project=p1',
       ]);
       expect(calls[0]!.body).to.deep.equal({ name: 'to-ovn2', target_project: 'p2', target_network: 'ovn2', description: 'peer' });
       expect(calls[2]!.headers['if-match']).to.equal('"p"');
+      expect(calls[3]!.body).to.deep.equal({ config: { 'user.a': 'b' } });
     });
 
     it('an Incus remote peering names its integration; a bad type or name is refused before any request', async () => {
