@@ -40,7 +40,81 @@ export { SnapshotSchema, validateSnapshotName, type LxdSnapshot, type SnapshotCr
 export { BackupSchema, type LxdBackup, type BackupCreate, type CreateFromBackupOptions, type DownloadedBackup, type ExportOptions, type InstanceBackups } from './resources/backups.js';
 export type { ListOptions, ProfilesResource } from './resources/profiles.js';
 export type { ImageFiles, ImportOptions, UploadOptions, UploadProgress, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
-export type { NetworksResource, StoragePoolsResource } from './resources/networks.js';
+export {
+  NetworkStateSchema,
+  NetworkLeaseSchema,
+  NetworkAllocationSchema,
+  type LxdNetworkState,
+  type LxdNetworkLease,
+  type LxdNetworkAllocation,
+  type NetworksResource,
+  type NetworkAllocationsResource,
+  type StoragePoolsResource,
+} from './resources/networks.js';
+export {
+  NetworkAclSchema,
+  NetworkAclPutSchema,
+  NetworkAclsPostSchema,
+  type LxdNetworkAcl,
+  type LxdNetworkAclRule,
+  type NetworkAclRule,
+  type NetworkAclPut,
+  type NetworkAclsPost,
+  type NetworkAclsResource,
+} from './resources/network-acls.js';
+export {
+  NetworkZoneSchema,
+  NetworkZonePutSchema,
+  NetworkZonesPostSchema,
+  NetworkZoneRecordSchema,
+  NetworkZoneRecordPutSchema,
+  NetworkZoneRecordsPostSchema,
+  type LxdNetworkZone,
+  type NetworkZonePut,
+  type NetworkZonesPost,
+  type LxdNetworkZoneRecord,
+  type NetworkZoneRecordEntry,
+  type NetworkZoneRecordPut,
+  type NetworkZoneRecordsPost,
+  type NetworkZonesResource,
+  type NetworkZoneRecordsResource,
+} from './resources/network-zones.js';
+export {
+  NetworkForwardSchema,
+  NetworkForwardPutSchema,
+  NetworkForwardsPostSchema,
+  NetworkLoadBalancerSchema,
+  NetworkLoadBalancerPutSchema,
+  NetworkLoadBalancersPostSchema,
+  NetworkLoadBalancerStateSchema,
+  validateListenAddress,
+  type LxdNetworkForward,
+  type NetworkForwardPort,
+  type NetworkForwardPut,
+  type NetworkForwardsPost,
+  type LxdNetworkLoadBalancer,
+  type NetworkLoadBalancerPut,
+  type NetworkLoadBalancersPost,
+  type LxdNetworkLoadBalancerState,
+  type NetworkForwardsResource,
+  type NetworkLoadBalancersResource,
+} from './resources/network-forwards.js';
+export {
+  NetworkPeerSchema,
+  NetworkPeerPutSchema,
+  NetworkPeersPostSchema,
+  NetworkIntegrationSchema,
+  NetworkIntegrationPutSchema,
+  NetworkIntegrationsPostSchema,
+  type LxdNetworkPeer,
+  type NetworkPeerPut,
+  type NetworkPeersPost,
+  type LxdNetworkIntegration,
+  type NetworkIntegrationPut,
+  type NetworkIntegrationsPost,
+  type NetworkPeersResource,
+  type NetworkIntegrationsResource,
+} from './resources/network-peers.js';
 export type { OperationsResource } from './resources/operations.js';
 export type { ServerResource } from './resources/server.js';
 export { CertificateSchema, CertificatesPostSchema, type LxdCertificate, type CertificatesPost, type CertificatesResource } from './resources/certificates.js';

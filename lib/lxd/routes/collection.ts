@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { Operation } from '../operation.js';
 import { namesFromUrls, segment } from '../path.js';
+import { isPreconditionFailed } from '../errors.js';
 import { validateBody, validateSegment } from '../validate.js';
 import { requireExtension, type Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from '../resources/base.js';
 import type { Answer, HttpMethod, Route, Servers } from './route.js';
@@ -60,7 +61,17 @@ export interface CollectionDecl<T = unknown, Post = unknown, Put = unknown, Patc
   listVariants?: readonly string[];
   /** The servers that have each variant, when not all of `servers` do. */
   variantServers?: Readonly<Record<string, Servers>>;
+  /** A note for every row of the collection in `docs/api.md` (e.g. where what the host cannot run is tested). */
+  note?: string;
+  /**
+   * The server's PATCH drops (or breaks) fields left out of the body, so `patch` is a GET, then a PUT
+   * of the merged fields (config merged key by key) with the ETag it read.
+   */
+  mergePatch?: boolean;
 }
+
+/** The note on the PATCH row of a collection whose `patch` merges itself. */
+export const MERGE_PATCH_NOTE = "a GET, then a PUT of the merged fields with its ETag: the server's own PATCH drops the fields left out";
 
 const NAMES = z.array(z.string());
 
@@ -143,6 +154,31 @@ export class CollectionCore<T, Post, Put, Patch> {
     await this.api.call(method, path, r);
   }
 
+  /**
+   * PATCH of the member at `path`: the server's own, or (`mergePatch`) a GET, then a PUT of the
+   * merged writable fields with the ETag read. With `opts.etag`, a member changed since that ETag
+   * is refused (412); without, a change in between is merged again (up to 3 tries).
+   */
+  async patch(path: string, body: unknown, opts: EtagOptions & TargetOptions): Promise<void | Operation> {
+    const b = this.body(this.patchSchema, body) as Record<string, unknown>;
+    if (!this.decl.mergePatch) return this.write('PATCH', path, b, opts);
+    const { etag, ...call } = opts;
+    const writable = Object.keys((this.decl.put as unknown as { shape?: Record<string, unknown> } | undefined)?.shape ?? b);
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(path, call);
+      const cur = current.value as Record<string, unknown>;
+      const merged: Record<string, unknown> = {};
+      for (const k of writable) if (cur[k] !== undefined) merged[k] = cur[k];
+      Object.assign(merged, b);
+      if (b['config'] !== undefined) merged['config'] = { ...(cur['config'] as object | undefined), ...(b['config'] as object) };
+      try {
+        return await this.write('PUT', path, merged, { ...call, etag: etag ?? current.etag });
+      } catch (err) {
+        if (etag !== undefined || attempt >= 3 || !isPreconditionFailed(err)) throw err;
+      }
+    }
+  }
+
   /** The create body, checked, with the new member's name checked too. */
   created(body: unknown): Post {
     const b = this.body(this.decl.post, body);
@@ -168,7 +204,7 @@ export function collectionRoutes(decl: CollectionDecl<never, never, never, never
   const has = (v: Verb) => d.verbs.includes(v);
   const target = (v: Verb) => d.target?.includes(v) ?? false;
   const write: Answer = d.writes;
-  const base = { extension: d.extension, servers: d.servers, project: d.project };
+  const base = { extension: d.extension, servers: d.servers, project: d.project, ...(d.note === undefined ? {} : { why: d.note }) };
   const out: Route[] = [];
   if (has('list')) {
     out.push({ ...base, method: 'GET', path: d.path, name: `${d.name}.list`, answer: 'sync', target: target('list'), response: NAMES });
@@ -177,7 +213,10 @@ export function collectionRoutes(decl: CollectionDecl<never, never, never, never
   if (has('create')) out.push({ ...base, method: 'POST', path: d.path, name: `${d.name}.create`, answer: write, target: target('create'), request: d.post });
   if (has('get')) out.push({ ...base, method: 'GET', path: d.itemPath, name: `${d.name}.get`, answer: 'sync', target: target('get'), response: d.schema });
   if (has('update')) out.push({ ...base, method: 'PUT', path: d.itemPath, name: `${d.name}.update`, answer: write, target: target('update'), request: d.put });
-  if (has('patch')) out.push({ ...base, method: 'PATCH', path: d.itemPath, name: `${d.name}.patch`, answer: write, target: target('patch'), request: d.patch ?? d.put });
+  if (has('patch')) {
+    const why = d.mergePatch ? [d.note, MERGE_PATCH_NOTE].filter((n) => n !== undefined).join('; ') : d.note;
+    out.push({ ...base, ...(why === undefined ? {} : { why }), method: 'PATCH', path: d.itemPath, name: `${d.name}.patch`, answer: write, target: target('patch'), request: d.patch ?? d.put });
+  }
   if (has('rename')) out.push({ ...base, method: 'POST', path: d.itemPath, name: `${d.name}.rename`, answer: write, target: false });
   if (has('delete')) out.push({ ...base, method: 'DELETE', path: d.itemPath, name: `${d.name}.delete`, answer: write, target: target('delete') });
   return out;
@@ -221,8 +260,7 @@ export class Collection<T, Post, Put, Patch = Put, R extends void | Operation = 
 
   /** PATCH: merges the given fields. */
   async patch(name: string, body: Patch, opts: EtagOptions & TargetOptions = {}): Done<R> {
-    const path = this.core.item(this.core.pieces[0]!, name);
-    return (await this.core.write('PATCH', path, this.core.body(this.core.patchSchema, body), opts)) as R;
+    return (await this.core.patch(this.core.item(this.core.pieces[0]!, name), body, opts)) as R;
   }
 
   async delete(name: string, opts: CallOptions = {}): Done<R> {
@@ -273,8 +311,7 @@ export class NestedCollection<T, Post, Put, Patch = Put, R extends void | Operat
   }
 
   async patch(parent: string, name: string, body: Patch, opts: EtagOptions & TargetOptions = {}): Done<R> {
-    const path = this.core.item(this.core.collection(parent), name);
-    return (await this.core.write('PATCH', path, this.core.body(this.core.patchSchema, body), opts)) as R;
+    return (await this.core.patch(this.core.item(this.core.collection(parent), name), body, opts)) as R;
   }
 
   async delete(parent: string, name: string, opts: CallOptions = {}): Done<R> {

@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { LxdClient } from '../../../lib/lxd/client.js';
 import { COLLECTIONS, ROUTES } from '../../../lib/lxd/routes/table.js';
-import { collectionRoutes, templatePieces } from '../../../lib/lxd/routes/collection.js';
+import { collectionRoutes, MERGE_PATCH_NOTE, templatePieces } from '../../../lib/lxd/routes/collection.js';
 import { key, readPairs, renderApiDoc, ROOT } from '../../../scripts/api-doc.js';
-import { startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
+import { serverInfo, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 
 /** What a create body needs besides its name. */
-const SAMPLE_POST: Record<string, Record<string, unknown>> = { 'client.storagePools': { driver: 'dir' } };
+const SAMPLE_POST: Record<string, Record<string, unknown>> = { 'client.storagePools': { driver: 'dir' }, 'client.networkIntegrations': { type: 'ovn' } };
+/** Members not named by a plain name (forwards and load balancers: their listen address). */
+const SAMPLE_NAME: Record<string, string> = { 'client.networkForwards': '192.0.2.10', 'client.networkLoadBalancers': '192.0.2.10' };
 
 const lxd = readPairs('lxd-5.0.pairs.tsv');
 const incus = readPairs('incus-6.0.pairs.tsv');
@@ -62,7 +64,10 @@ describe('lxd: the route table', () => {
     let client: LxdClient;
     before(async () => {
       fake = await startFakeLxd();
-      fake.on('GET', /.*/, (q) => (/\/(item1|s|state)$/.test(q.path) ? sync({ name: 'item1', driver: 'dir', type: 'bridge' }, { etag: '"e"' }) : sync([])));
+      fake.on('GET', /.*/, (q) => (/\/(item1|s|state|192\.0\.2\.10)$/.test(q.path) ? sync({ name: 'item1', driver: 'dir', type: 'bridge', listen_address: '192.0.2.10' }, { etag: '"e"' }) : sync([])));
+      // a server with every extension the table names
+      const extensions = [...new Set(ROUTES.map((r) => r.extension).filter((e): e is string => e !== undefined))];
+      fake.on('GET', '/1.0', () => sync(serverInfo({ extensions })));
       for (const m of ['POST', 'PUT', 'PATCH', 'DELETE']) fake.on(m, /.*/, () => sync(null));
       client = fake.client();
     });
@@ -120,21 +125,25 @@ describe('lxd: the route table', () => {
           let i = 0;
           return template.replace(/\{[^}]+\}/g, () => (i < parents ? args[i++]! : name!)).split('?')[0]!;
         };
+        const item = SAMPLE_NAME[decl.name] ?? 'item1';
+        const nameKey = decl.nameKey === undefined ? 'name' : decl.nameKey;
         for (const route of collectionRoutes(decl)) {
           const verb = route.name!.split('.').at(-1)!;
           fake.requests.length = 0;
           const call: Record<string, () => Promise<unknown>> = {
             list: () => owner['list']!(...args, route.path.includes('?recursion=1') ? {} : { recursion: 0 }),
-            get: () => owner['get']!(...args, 'item1'),
-            create: () => owner['create']!(...args, { name: 'item1', ...SAMPLE_POST[decl.name] }),
-            update: () => owner['update']!(...args, 'item1', {}),
-            patch: () => owner['patch']!(...args, 'item1', {}),
-            rename: () => owner['rename']!(...args, 'item1', 'item2'),
-            delete: () => owner['delete']!(...args, 'item1'),
+            get: () => owner['get']!(...args, item),
+            create: () => owner['create']!(...args, { ...(nameKey === false ? {} : { [nameKey]: item }), ...SAMPLE_POST[decl.name] }),
+            update: () => owner['update']!(...args, item, {}),
+            patch: () => owner['patch']!(...args, item, {}),
+            rename: () => owner['rename']!(...args, item, 'item2'),
+            delete: () => owner['delete']!(...args, item),
           };
           await call[verb]!();
           const sent = fake.requests.filter((q) => q.path !== '/1.0');
-          expect(sent.map((q) => `${q.method} ${q.path}`), `${route.name} → ${key(route.method, route.path)}`).to.deep.equal([`${route.method} ${fill(route.path, 'item1')}`]);
+          // a patch that merges itself reads the member, then PUTs it
+          const expected = route.method === 'PATCH' && route.why?.includes(MERGE_PATCH_NOTE) ? ['GET', 'PUT'] : [route.method];
+          expect(sent.map((q) => `${q.method} ${q.path}`), `${route.name} → ${key(route.method, route.path)}`).to.deep.equal(expected.map((m) => `${m} ${fill(route.path, item)}`));
           if (route.path.includes('?recursion=1')) expect(sent[0]!.query.get('recursion')).to.equal('1');
         }
       });

@@ -1,0 +1,128 @@
+/**
+ * `/1.0/network-zones` (DNS zones the server serves for its networks) and their records
+ * (`/1.0/network-zones/{zone}/records`), declared as plain collections. A zone is served only once
+ * the server has `core.dns_address`; creating and editing zones and records needs no address.
+ */
+import { z } from 'zod';
+import { Collection, NestedCollection, type CollectionDecl } from '../routes/collection.js';
+import { BOTH } from '../routes/route.js';
+import type { Api } from './base.js';
+
+const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
+const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+
+export const NetworkZoneSchema = z.looseObject({
+  name: z.string(),
+  description: z.string().default(''),
+  config: StringMap,
+  used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
+  /** Incus only. */
+  project: z.string().optional(),
+});
+export type LxdNetworkZone = z.infer<typeof NetworkZoneSchema>;
+
+export const NetworkZonePutSchema = z.strictObject({
+  description: z.string().optional(),
+  config: ConfigMap.optional(),
+});
+export type NetworkZonePut = z.infer<typeof NetworkZonePutSchema>;
+
+export const NetworkZonesPostSchema = NetworkZonePutSchema.extend({ name: z.string() });
+export type NetworkZonesPost = z.infer<typeof NetworkZonesPostSchema>;
+
+/** One DNS entry of a record, as the server sends it. */
+export const NetworkZoneRecordEntrySchema = z.looseObject({
+  type: z.string(),
+  value: z.string(),
+  ttl: z.number().optional(),
+});
+
+export const NetworkZoneRecordSchema = z.looseObject({
+  name: z.string(),
+  description: z.string().default(''),
+  entries: z.array(NetworkZoneRecordEntrySchema).nullish().transform((v) => v ?? []),
+  config: StringMap,
+});
+export type LxdNetworkZoneRecord = z.infer<typeof NetworkZoneRecordSchema>;
+
+/** One DNS entry, as lxdkit sends it: `{ type: 'A', value: '192.0.2.1', ttl?: 300 }`. */
+export const NetworkZoneRecordEntryInputSchema = z.strictObject({
+  type: z.string().min(1),
+  value: z.string().min(1),
+  ttl: z.number().int().nonnegative().optional(),
+});
+export type NetworkZoneRecordEntry = z.infer<typeof NetworkZoneRecordEntryInputSchema>;
+
+export const NetworkZoneRecordPutSchema = z.strictObject({
+  description: z.string().optional(),
+  entries: z.array(NetworkZoneRecordEntryInputSchema).optional(),
+  config: ConfigMap.optional(),
+});
+export type NetworkZoneRecordPut = z.infer<typeof NetworkZoneRecordPutSchema>;
+
+export const NetworkZoneRecordsPostSchema = NetworkZoneRecordPutSchema.extend({ name: z.string() });
+export type NetworkZoneRecordsPost = z.infer<typeof NetworkZoneRecordsPostSchema>;
+
+/** `/1.0/network-zones`, declared. */
+export const NETWORK_ZONES: CollectionDecl<LxdNetworkZone, NetworkZonesPost, NetworkZonePut> = {
+  name: 'client.networkZones',
+  path: '/1.0/network-zones',
+  itemPath: '/1.0/network-zones/{zone}',
+  what: 'network zone',
+  schema: NetworkZoneSchema,
+  post: NetworkZonesPostSchema,
+  put: NetworkZonePutSchema,
+  verbs: ['list', 'get', 'create', 'update', 'patch', 'delete'],
+  writes: 'sync-or-operation',
+  project: true,
+  extension: 'network_dns',
+  // both servers' PATCH merges the config but resets the description left out
+  mergePatch: true,
+  servers: BOTH,
+  listVariants: ['?recursion=1'],
+};
+
+/** `/1.0/network-zones/{zone}/records`, declared. */
+export const NETWORK_ZONE_RECORDS: CollectionDecl<LxdNetworkZoneRecord, NetworkZoneRecordsPost, NetworkZoneRecordPut> = {
+  name: 'client.networkZones.records',
+  path: '/1.0/network-zones/{zone}/records',
+  itemPath: '/1.0/network-zones/{zone}/records/{name}',
+  what: 'network zone record',
+  parents: ['network zone name'],
+  schema: NetworkZoneRecordSchema,
+  post: NetworkZoneRecordsPostSchema,
+  put: NetworkZoneRecordPutSchema,
+  verbs: ['list', 'get', 'create', 'update', 'patch', 'delete'],
+  writes: 'sync-or-operation',
+  project: true,
+  extension: 'network_dns_records',
+  // both servers' PATCH merges the *zone's* config into the record (refused when the zone has keys a
+  // record cannot have) and resets the description and the entries left out
+  mergePatch: true,
+  servers: BOTH,
+  listVariants: ['?recursion=1'],
+};
+
+/**
+ * `client.networkZones.records` (extension `network_dns_records`): `list(zone)`, `get(zone, name)`,
+ * `create(zone, body)`, `update`, `patch`, `delete`. `patch` merges through a GET and a PUT with its
+ * ETag: LXD 5.0.2's and Incus 6.0's own PATCH merge the zone's config into the record.
+ */
+export class NetworkZoneRecordsResource extends NestedCollection<LxdNetworkZoneRecord, NetworkZoneRecordsPost, NetworkZoneRecordPut> {
+  constructor(api: Api) {
+    super(api, NETWORK_ZONE_RECORDS);
+  }
+}
+
+/**
+ * `client.networkZones` (extension `network_dns`): list, get (with its ETag), create, update, patch
+ * (a GET and a merged PUT: the servers' PATCH resets the description left out), delete; and `records`.
+ */
+export class NetworkZonesResource extends Collection<LxdNetworkZone, NetworkZonesPost, NetworkZonePut> {
+  readonly records: NetworkZoneRecordsResource;
+
+  constructor(api: Api) {
+    super(api, NETWORK_ZONES);
+    this.records = new NetworkZoneRecordsResource(api);
+  }
+}
