@@ -7,7 +7,7 @@
  * Run: npx tsx docs/examples/network-extras.ts
  */
 import { randomBytes } from 'node:crypto';
-import { LxdClient } from '../../lib/index.js';
+import { LxdClient } from 'lxdkit';
 
 const run = randomBytes(3).toString('hex');
 
