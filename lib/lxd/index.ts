@@ -42,8 +42,23 @@ export type { ListOptions, ProfilesResource } from './resources/profiles.js';
 export type { ImageFiles, ImportOptions, UploadOptions, UploadProgress, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
 export type { NetworksResource, StoragePoolsResource } from './resources/networks.js';
 export type { OperationsResource } from './resources/operations.js';
-export type { ServerResource } from './resources/server.js';
-export { CertificateSchema, CertificatesPostSchema, type LxdCertificate, type CertificatesPost, type CertificatesResource } from './resources/certificates.js';
+export { ServerResourcesSchema, ConfigurationMetadataSchema, type LxdServerResources, type LxdConfigurationMetadata, type ServerResource } from './resources/server.js';
+export {
+  CertificateSchema,
+  CertificatesPostSchema,
+  CertificatePutSchema,
+  CertificatePatchSchema,
+  type LxdCertificate,
+  type CertificatesPost,
+  type CertificatePut,
+  type CertificatePatch,
+  type CertificateToken,
+  type CreateTokenOptions,
+  type CertificatesResource,
+} from './resources/certificates.js';
+export { WarningSchema, WarningPutSchema, WarningStatuses, type LxdWarning, type WarningPut, type WarningStatus, type WarningsResource } from './resources/warnings.js';
+export { parseMetrics, MetricTypes, type MetricSample, type MetricType, type ParsedMetrics } from './metrics-text.js';
+export type { LxdMetrics, MetricsResource } from './resources/metrics.js';
 export {
   ProjectSchema,
   ProjectPutSchema,
@@ -60,6 +75,7 @@ export {
 export {
   ClusterSchema,
   ClusterPutSchema,
+  ClusterCertificatePutSchema,
   ClusterMemberSchema,
   ClusterMemberPutSchema,
   ClusterMemberStateSchema,
@@ -69,6 +85,7 @@ export {
   clusterMemberWritable,
   type LxdCluster,
   type ClusterPut,
+  type ClusterCertificatePut,
   type LxdClusterMember,
   type ClusterMemberPut,
   type LxdClusterMemberState,
