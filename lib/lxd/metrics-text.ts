@@ -74,9 +74,9 @@ function parseSample(line: string): MetricSample {
   let i = nameEnd(line, 0, true, 'metric name');
   const name = line.slice(0, i);
   const labels = Object.create(null) as Record<string, string>;
-  i = skipBlanks(line, i);
-  if (line.charCodeAt(i) === 123 /* { */) {
-    i++;
+  const brace = skipBlanks(line, i);
+  if (line.charCodeAt(brace) === 123 /* { */) {
+    i = brace + 1;
     for (;;) {
       i = skipBlanks(line, i);
       if (line.charCodeAt(i) === 125 /* } */) {
@@ -206,7 +206,7 @@ export function parseMetrics(text: string, method = 'GET', path = '/1.0/metrics'
     }
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
-    throw new LxdResponseValidationError(method, path, [{ path: ['line', n], message: err.message }]);
+    throw new LxdResponseValidationError(method, path, [{ path: [`line ${n}`], message: err.message }]);
   }
   return out;
 }

@@ -181,7 +181,7 @@ export class CertificatesResource {
   }
 
   /** One certificate (its PEM in `certificate`) with its ETag. */
-  get(fingerprint: string, opts: CallOptions = {}): Promise<WithEtag<LxdCertificate>> {
+  async get(fingerprint: string, opts: CallOptions = {}): Promise<WithEtag<LxdCertificate>> {
     return this.#core.get(this.#core.item('/1.0/certificates', fingerprint), opts);
   }
 

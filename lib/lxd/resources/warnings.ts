@@ -82,7 +82,7 @@ export class WarningsResource {
     return this.#core.list('/1.0/warnings', opts);
   }
 
-  get(uuid: string, opts: CallOptions = {}): Promise<WithEtag<LxdWarning>> {
+  async get(uuid: string, opts: CallOptions = {}): Promise<WithEtag<LxdWarning>> {
     return this.#core.get(this.#core.item('/1.0/warnings', uuid), opts);
   }
 
