@@ -5,11 +5,13 @@
  * servers can run is in spec/integration/client/certificates-warnings-metrics.spec.ts.
  */
 import { execFileSync } from 'node:child_process';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { LxdClient, LxdErrorCode, LxdExtensionMissingError, LxdNotFoundError, LxdResponseValidationError, LxdValidationError } from '../../../lib/lxd/index.js';
+import { LxdClient, LxdConnectionError, LxdErrorCode, LxdExtensionMissingError, LxdForbiddenError, LxdNotFoundError, LxdResponseValidationError, LxdValidationError } from '../../../lib/lxd/index.js';
 import { asyncAnswer, operationObject, serverInfo, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 import { rejection } from '../../helpers/rejection.js';
 
@@ -314,6 +316,31 @@ describe('certificates, warnings, resources, metrics (fake LXD)', () => {
       fake.on('GET', '/1.0', () => sync(serverInfo({ extensions: [] })));
       expect(await rejection(client.metrics.get())).to.be.instanceOf(LxdExtensionMissingError).and.have.property('extension', 'metrics');
       expect(sent()).to.deep.equal([]);
+    });
+  });
+
+  describe('a token refused over HTTPS', () => {
+    it('is the server\'s 403 (LxdForbiddenError), not a TLS failure, though its text speaks of a certificate', async () => {
+      const serverPem = makeCert(dir, 'lxdkit-spec-certx-server');
+      const srv = https.createServer({ cert: serverPem.cert, key: serverPem.key, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+        const envelope =
+          req.url?.split('?')[0] === '/1.0'
+            ? { type: 'sync', status: 'Success', status_code: 200, operation: '', error_code: 0, error: '', metadata: untrustedInfo(LXD_502) }
+            : { type: 'error', status: '', status_code: 0, operation: '', error_code: 403, error: 'No matching certificate add operation found', metadata: null };
+        res.writeHead(envelope.type === 'error' ? 403 : 200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(envelope));
+      });
+      await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+      const remote = new LxdClient({ url: `https://127.0.0.1:${(srv.address() as AddressInfo).port}`, tls: { cert: pem.cert, key: pem.key, serverCert: serverPem.cert } });
+      try {
+        const err = await rejection(remote.certificates.add({ token: 'dG9rZW4=' }));
+        expect(err, String(err)).to.be.instanceOf(LxdForbiddenError);
+        expect(err).to.not.be.instanceOf(LxdConnectionError);
+        expect(err.message).to.contain('No matching certificate add operation found');
+      } finally {
+        await remote.close();
+        await new Promise((resolve) => srv.close(resolve));
+      }
     });
   });
 });
