@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
-import { LxdNotFoundError, LxdValidationError } from '../errors.js';
+import { LxdNotFoundError, LxdResponseValidationError, LxdValidationError } from '../errors.js';
 import { lxdPath } from '../path.js';
 import { CollectionCore, type CollectionDecl, type ListOptions } from '../routes/collection.js';
 import { BOTH } from '../routes/route.js';
@@ -245,7 +245,11 @@ export class CertificatesResource {
     await requireExtension(this.api, 'certificate_token', 'client.certificates.createToken', call);
     const { value: op } = await this.api.sync('POST', '/1.0/certificates', OperationSchema, { ...call, noProject: true, body });
     const token = certificateToken(op);
-    if (!token) throw new LxdNotFoundError({ status: 200, errorCode: 0, method: 'POST', path: '/1.0/certificates', lxdMessage: `the server answered without a trust token for "${name}"` });
+    if (!token) {
+      const md = TokenMetadataSchema.safeParse(op.metadata);
+      const issues = md.success ? [{ path: ['class'], message: `a running token operation was expected, got class "${op.class}", status ${op.status_code}` }] : md.error.issues.map((i) => ({ path: ['metadata', ...i.path], message: i.message }));
+      throw new LxdResponseValidationError('POST', '/1.0/certificates', issues);
+    }
     return token;
   }
 

@@ -162,6 +162,17 @@ describe('certificates, warnings, resources, metrics (fake LXD)', () => {
       expect(await rejection(client.certificates.revokeToken('nobody'))).to.be.instanceOf(LxdNotFoundError);
     });
 
+    it('createToken: an answer without a usable token (a lying server) is LxdResponseValidationError, saying what is missing', async () => {
+      const op = tokenOp('t5');
+      delete (op['metadata'] as Record<string, unknown>)['secret'];
+      fake.on('POST', '/1.0/certificates', () => asyncAnswer(op));
+      const err = await rejection(client.certificates.createToken('t5'));
+      expect(err).to.be.instanceOf(LxdResponseValidationError);
+      expect(err.message).to.contain('metadata.secret');
+      fake.on('POST', '/1.0/certificates', () => asyncAnswer(tokenOp('t5', { class: 'task' })));
+      expect((await rejection(client.certificates.createToken('t5'))).message).to.contain('a running token operation was expected');
+    });
+
     it('createToken needs certificate_token: checked before the request', async () => {
       fake.on('GET', '/1.0', () => sync(serverInfo({ extensions: [] })));
       expect(await rejection(client.certificates.createToken('t'))).to.be.instanceOf(LxdExtensionMissingError).and.have.property('extension', 'certificate_token');
