@@ -11,8 +11,9 @@
  *   npm run bench -- --cluster         the launch over the test cluster (scripts/cluster.sh up first):
  *                                      its section of bench/RESULTS.md (with --quick: printed)
  *   npm run bench -- --scale           the simulated large cluster (no daemon needed): its section
+ *   npm run bench -- --metrics         parsing a /1.0/metrics answer of 10,000 samples (no daemon needed)
  *
- * The --cluster and --scale sections are kept when the main report is written again.
+ * The --cluster, --scale and --metrics sections are kept when the main report is written again.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import { renderClusterLaunch, runClusterLaunch } from './cluster-launch.js';
 import { BENCH_DIR, removeWorkerBundle } from './harness.js';
 import { renderReport } from './report.js';
 import { renderScale, runScale } from './scale.js';
+import { renderMetricsParse, runMetricsParse } from './metrics-parse.js';
 import { markedSections, spliceSection, type SectionId } from './sections.js';
 
 /** The report with the sections of --cluster and --scale that `previous` had. */
@@ -57,9 +59,11 @@ async function main(): Promise<number> {
       render: { type: 'boolean', default: false },
       cluster: { type: 'boolean', default: false },
       scale: { type: 'boolean', default: false },
+      metrics: { type: 'boolean', default: false },
     },
   });
   if (values.cluster) return section('cluster-launch', values.quick, values.out, async () => renderClusterLaunch(await runClusterLaunch({ mode: values.quick ? 'quick' : 'full', ...(values.socket ? { socketPath: values.socket } : {}) })));
+  if (values.metrics) return section('metrics-parse', values.quick, values.out, async () => renderMetricsParse(runMetricsParse(values.quick ? { runs: 5 } : {})));
   if (values.scale) return section('scale', values.quick, values.out, async () => renderScale(await runScale(values.quick ? { sizes: [200, 1_000], listings: 2 } : {})));
   const last = join(BENCH_DIR, '.work', 'last-result.json');
   const analysis = await readFile(join(BENCH_DIR, 'analysis.md'), 'utf8').catch(() => '');

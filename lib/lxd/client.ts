@@ -23,6 +23,8 @@ import { ProjectsResource, validateProjectName } from './resources/projects.js';
 import { checkRemoteUrl, checkTlsOptions } from './remote.js';
 import { ServerResource } from './resources/server.js';
 import { StorageVolumesResource } from './resources/storage-volumes.js';
+import { WarningsResource } from './resources/warnings.js';
+import { MetricsResource } from './resources/metrics.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, Transport, type TlsOptions } from './transport.js';
 
 export interface QueryOptions extends CallOptions {
@@ -116,6 +118,10 @@ export class LxdClient {
   readonly storageVolumes: StorageVolumesResource;
   readonly operations: OperationsResource;
   readonly certificates: CertificatesResource;
+  /** `/1.0/warnings`: what the server found wrong with itself. */
+  readonly warnings: WarningsResource;
+  /** `/1.0/metrics`: the server's metrics, parsed. */
+  readonly metrics: MetricsResource;
   /** `/1.0/projects`: server-wide, whatever the client's project. */
   readonly projects: ProjectsResource;
   readonly events: EventsResource;
@@ -193,6 +199,8 @@ export class LxdClient {
     this.storageVolumes = new StorageVolumesResource(api);
     this.operations = new OperationsResource(api, this.server);
     this.certificates = new CertificatesResource(api);
+    this.warnings = new WarningsResource(api);
+    this.metrics = new MetricsResource(api);
     this.projects = new ProjectsResource(api);
     this.cluster = new ClusterResource(api, this.server);
     this.events = new EventsResource(this.transport, this.project, this.logger, (project) => api.ensureProject({}, project));

@@ -116,8 +116,23 @@ export {
   type NetworkIntegrationsResource,
 } from './resources/network-peers.js';
 export type { OperationsResource } from './resources/operations.js';
-export type { ServerResource } from './resources/server.js';
-export { CertificateSchema, CertificatesPostSchema, type LxdCertificate, type CertificatesPost, type CertificatesResource } from './resources/certificates.js';
+export { ServerResourcesSchema, ConfigurationMetadataSchema, type LxdServerResources, type LxdConfigurationMetadata, type ServerResource } from './resources/server.js';
+export {
+  CertificateSchema,
+  CertificatesPostSchema,
+  CertificatePutSchema,
+  CertificatePatchSchema,
+  type LxdCertificate,
+  type CertificatesPost,
+  type CertificatePut,
+  type CertificatePatch,
+  type CertificateToken,
+  type CreateTokenOptions,
+  type CertificatesResource,
+} from './resources/certificates.js';
+export { WarningSchema, WarningPutSchema, WarningStatuses, type LxdWarning, type WarningPut, type WarningStatus, type WarningsResource } from './resources/warnings.js';
+export { parseMetrics, MetricTypes, type MetricSample, type MetricType, type ParsedMetrics } from './metrics-text.js';
+export type { LxdMetrics, MetricsResource } from './resources/metrics.js';
 export {
   ProjectSchema,
   ProjectPutSchema,
@@ -134,6 +149,7 @@ export {
 export {
   ClusterSchema,
   ClusterPutSchema,
+  ClusterCertificatePutSchema,
   ClusterMemberSchema,
   ClusterMemberPutSchema,
   ClusterMemberStateSchema,
@@ -143,6 +159,7 @@ export {
   clusterMemberWritable,
   type LxdCluster,
   type ClusterPut,
+  type ClusterCertificatePut,
   type LxdClusterMember,
   type ClusterMemberPut,
   type LxdClusterMemberState,

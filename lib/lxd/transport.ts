@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import {
   apiErrorFor,
   LxdConnectionError,
+  LxdError,
   LxdResponseTooLargeError,
   LxdResponseValidationError,
   LxdTimeoutError,
@@ -573,6 +574,9 @@ export class Transport {
   }
 
   private connectionError(err: unknown): LxdConnectionError | undefined {
+    // the server's own answer, already typed: a 403 "No matching certificate add operation found" is
+    // no TLS failure, whatever its text says
+    if (err instanceof LxdError) return undefined;
     const code = errnoOf(err);
     // A local socket is Incus's when Incus was asked for or the socket is in Incus's directories.
     const incus = !this.remote && (this.opts.server === 'incus' || /\/incus\//.test(this.endpoint));

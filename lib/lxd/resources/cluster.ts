@@ -2,13 +2,14 @@
  * `/1.0/cluster`: the cluster, its members (with evacuate and restore), cluster groups and join tokens.
  * Every call answers for the whole cluster through whichever member the client talks to.
  */
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { LxdNotFoundError, LxdValidationError } from '../errors.js';
 import type { Operation } from '../operation.js';
 import { lxdPath } from '../path.js';
 import { OperationListSchema, OperationSchema, type OperationData } from '../schemas.js';
 import { validateBody, validateSegment } from '../validate.js';
-import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
+import { Api, requireExtension, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
 import type { ServerResource } from './server.js';
 
 const StringMap = z.record(z.string(), z.string());
@@ -108,6 +109,31 @@ export type ClusterGroupPut = z.infer<typeof ClusterGroupPutSchema>;
 
 export const ClusterGroupsPostSchema = ClusterGroupPutSchema.extend({ name: z.string().min(1, 'a cluster group needs a name') });
 export type ClusterGroupsPost = z.infer<typeof ClusterGroupsPostSchema>;
+
+/** `PUT /1.0/cluster/certificate`: the cluster's new certificate and key, both PEM. */
+export const ClusterCertificatePutSchema = z.strictObject({
+  cluster_certificate: z.string().min(1, 'the PEM certificate is required'),
+  cluster_certificate_key: z.string().min(1, 'the PEM private key is required'),
+});
+export type ClusterCertificatePut = z.infer<typeof ClusterCertificatePutSchema>;
+
+function checkCertificateAndKey(certPem: string, keyPem: string): void {
+  let cert: X509Certificate;
+  try {
+    if (!certPem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('not PEM');
+    cert = new X509Certificate(certPem);
+  } catch {
+    throw new LxdValidationError('cluster certificate.cluster_certificate', 'is not a PEM certificate (-----BEGIN CERTIFICATE-----)');
+  }
+  let key: KeyObject;
+  try {
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keyPem)) throw new Error('not PEM');
+    key = createPrivateKey(keyPem);
+  } catch {
+    throw new LxdValidationError('cluster certificate.cluster_certificate_key', 'is not a PEM private key (-----BEGIN PRIVATE KEY-----)');
+  }
+  if (!cert.checkPrivateKey(key)) throw new LxdValidationError('cluster certificate.cluster_certificate_key', 'is not the key of cluster_certificate');
+}
 
 /** The metadata of a join token's operation (`POST /1.0/cluster/members`). */
 const JoinTokenMetadataSchema = z.looseObject({
@@ -360,6 +386,18 @@ export class ClusterResource {
   update(body: ClusterPut, opts: EtagOptions = {}): Promise<Operation> {
     const b = validateBody(ClusterPutSchema, body, 'cluster');
     return this.#put(b, opts);
+  }
+
+  /**
+   * PUT /1.0/cluster/certificate: replaces the certificate and key every member of the cluster serves
+   * (extension `clustering_update_cert`). Both are PEM, checked (and the key matched to the certificate)
+   * before any request. The key is a secret: it is never logged.
+   */
+  async updateCertificate(body: ClusterCertificatePut, opts: EtagOptions = {}): Promise<void> {
+    const b = validateBody(ClusterCertificatePutSchema, body, 'cluster certificate');
+    checkCertificateAndKey(b.cluster_certificate, b.cluster_certificate_key);
+    await requireExtension(this.api, 'clustering_update_cert', 'client.cluster.updateCertificate', opts);
+    await this.api.call('PUT', '/1.0/cluster/certificate', { ...opts, noProject: true, body: b });
   }
 
   async #put(b: ClusterPut, opts: EtagOptions): Promise<Operation> {

@@ -1,7 +1,39 @@
+import { z } from 'zod';
 import { LxdExtensionMissingError } from '../errors.js';
 import { ServerPutSchema, ServerSchema, type LxdServer, type ServerPut } from '../schemas.js';
 import { validateBody } from '../validate.js';
-import { Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
+import { requireExtension, Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
+
+const Loose = z.looseObject({});
+
+/** `GET /1.0/resources`: the host's hardware, loosely (the fields grow with every release). */
+export const ServerResourcesSchema = z.looseObject({
+  cpu: z.looseObject({ architecture: z.string().default(''), total: z.number().default(0), sockets: z.array(Loose).nullish() }),
+  memory: z.looseObject({ used: z.number().default(0), total: z.number().default(0) }),
+  gpu: Loose.optional(),
+  network: Loose.optional(),
+  storage: Loose.optional(),
+  usb: Loose.optional(),
+  pci: Loose.optional(),
+  system: Loose.optional(),
+  /** Incus (`resources_load`). */
+  load: Loose.optional(),
+});
+export type LxdServerResources = z.infer<typeof ServerResourcesSchema>;
+
+/** One configuration key's documentation. */
+const ConfigKeyDocSchema = z.looseObject({
+  type: z.string().optional(),
+  shortdesc: z.string().optional(),
+  longdesc: z.string().optional(),
+  defaultdesc: z.string().optional(),
+});
+
+/** `GET /1.0/metadata/configuration` (Incus): every configuration key, by entity and group. */
+export const ConfigurationMetadataSchema = z.looseObject({
+  configs: z.record(z.string(), z.record(z.string(), z.looseObject({ keys: z.array(z.record(z.string(), ConfigKeyDocSchema)).nullish() }))),
+});
+export type LxdConfigurationMetadata = z.infer<typeof ConfigurationMetadataSchema>;
 
 /** `GET/PUT/PATCH /1.0`: server information, API extensions, server config. */
 export class ServerResource {
@@ -48,5 +80,23 @@ export class ServerResource {
     const b = validateBody(ServerPutSchema, body, 'server');
     this.cached = undefined;
     await this.api.call('PATCH', '/1.0', { ...opts, body: b });
+  }
+
+  /**
+   * GET /1.0/resources: the host's CPUs, memory, GPUs, NICs, disks, USB and PCI devices (extension
+   * `resources`). In a cluster, `target` reads that member's.
+   */
+  async resources(opts: TargetOptions = {}): Promise<LxdServerResources> {
+    await requireExtension(this.api, 'resources', 'client.server.resources', opts);
+    return (await this.api.sync('GET', '/1.0/resources', ServerResourcesSchema, { ...opts, noProject: true })).value;
+  }
+
+  /**
+   * GET /1.0/metadata/configuration: the documentation of every configuration key (Incus, extension
+   * `metadata_configuration`; LXD 5.0 has none: LxdExtensionMissingError before any request).
+   */
+  async configurationMetadata(opts: CallOptions = {}): Promise<LxdConfigurationMetadata> {
+    await requireExtension(this.api, 'metadata_configuration', 'client.server.configurationMetadata', opts);
+    return (await this.api.sync('GET', '/1.0/metadata/configuration', ConfigurationMetadataSchema, { ...opts, noProject: true })).value;
   }
 }

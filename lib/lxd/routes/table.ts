@@ -15,6 +15,8 @@ import { NETWORK_INTEGRATIONS, NETWORK_PEERS } from '../resources/network-peers.
 import { NETWORK_ZONE_RECORDS, NETWORK_ZONES } from '../resources/network-zones.js';
 import { PROFILES } from '../resources/profiles.js';
 import { STORAGE_VOLUME_SNAPSHOTS, STORAGE_VOLUMES } from '../resources/storage-volumes.js';
+import { CERTIFICATES } from '../resources/certificates.js';
+import { WARNINGS } from '../resources/warnings.js';
 
 interface Extra {
   extension?: string;
@@ -62,22 +64,18 @@ const HAND_WRITTEN: readonly Route[] = [
   r('PATCH', '/1.0', 'client.server.patch', 'sync', { target: true }),
   none('GET', '/1.0?public', UNTRUSTED, { project: false }),
   r('GET', '/1.0/events', 'client.events.subscribe', 'websocket'),
-  r('GET', '/1.0/resources', undefined, 'sync', { project: false, target: true, why: LATER }),
-  r('GET', '/1.0/metrics', undefined, 'raw', { extension: 'metrics', why: LATER }),
-  r('GET', '/1.0/metadata/configuration', undefined, 'sync', { servers: INCUS_ONLY, project: false, why: 'the server\'s configuration key documentation (Incus); reachable through `client.query()`' }),
-  // certificates
-  r('GET', '/1.0/certificates', 'client.certificates.list', 'sync', { project: false }),
-  r('GET', '/1.0/certificates?recursion=1', 'client.certificates.list', 'sync', { project: false }),
-  r('POST', '/1.0/certificates', 'client.certificates.add', 'sync', { project: false }),
-  none('POST', '/1.0/certificates?public', UNTRUSTED, { project: false }),
-  r('GET', '/1.0/certificates/{fingerprint}', undefined, 'sync', { project: false, why: LATER }),
-  r('PUT', '/1.0/certificates/{fingerprint}', undefined, 'sync', { project: false, why: LATER }),
-  r('PATCH', '/1.0/certificates/{fingerprint}', undefined, 'sync', { project: false, why: LATER }),
-  r('DELETE', '/1.0/certificates/{fingerprint}', 'client.certificates.delete', 'sync', { project: false }),
+  r('GET', '/1.0/resources', 'client.server.resources', 'sync', { project: false, target: true, extension: 'resources' }),
+  r('GET', '/1.0/metrics', 'client.metrics.get', 'raw', { extension: 'metrics', why: 'Prometheus text, parsed strictly into samples' }),
+  r('GET', '/1.0/metadata/configuration', 'client.server.configurationMetadata', 'sync', { servers: INCUS_ONLY, project: false, extension: 'metadata_configuration' }),
+  // certificates (beyond the collection)
+  r('POST', '/1.0/certificates', 'client.certificates.add', 'sync', { project: false, why: 'and `createToken` (`token: true`: an operation whose metadata carries the trust token)' }),
+  r('POST', '/1.0/certificates?public', 'client.certificates.add', 'sync', { project: false, why: 'with `token`: redeems a trust token from a client the server does not trust yet (`password` on LXD 5.0, `trust_token` on Incus)' }),
+  r('PUT', '/1.0/certificates/{fingerprint}', 'client.certificates.update', 'sync', { project: false, extension: 'certificate_update' }),
+  r('PATCH', '/1.0/certificates/{fingerprint}', 'client.certificates.patch', 'sync', { project: false, extension: 'certificate_update' }),
   // cluster
   r('GET', '/1.0/cluster', 'client.cluster.get', 'sync', { project: false }),
   r('PUT', '/1.0/cluster', 'client.cluster.update', 'operation', { project: false, why: 'a join token goes as `cluster_password` to LXD 5.0, as `cluster_token` to Incus' }),
-  r('PUT', '/1.0/cluster/certificate', undefined, 'sync', { project: false, extension: 'clustering_update_cert', why: LATER }),
+  r('PUT', '/1.0/cluster/certificate', 'client.cluster.updateCertificate', 'sync', { project: false, extension: 'clustering_update_cert', why: 'tested on a fake server only: the host\'s daemons keep their certificates' }),
   r('GET', '/1.0/cluster/groups', 'client.cluster.groups.list', 'sync', { project: false, extension: 'clustering_groups' }),
   r('GET', '/1.0/cluster/groups?recursion=1', 'client.cluster.groups.list', 'sync', { project: false, extension: 'clustering_groups' }),
   r('POST', '/1.0/cluster/groups', 'client.cluster.groups.create', 'sync', { project: false, extension: 'clustering_groups' }),
@@ -227,8 +225,6 @@ const HAND_WRITTEN: readonly Route[] = [
     'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups', 'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups?recursion=1', 'POST /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups',
     'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups/{backupName}', 'POST /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups/{backupName}', 'DELETE /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups/{backupName}', 'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups/{backupName}/export',
   ].map((p) => untyped(p, { servers: INCUS_ONLY, extension: 'storage_buckets', why: NO_S3 })),
-  // warnings
-  ...['GET /1.0/warnings', 'GET /1.0/warnings?recursion=1', 'GET /1.0/warnings/{uuid}', 'PUT /1.0/warnings/{uuid}', 'PATCH /1.0/warnings/{uuid}', 'DELETE /1.0/warnings/{uuid}'].map((p) => untyped(p, { extension: 'warnings' })),
 ];
 
 function untyped(pair: string, extra: Extra): Route {
@@ -239,6 +235,6 @@ function untyped(pair: string, extra: Extra): Route {
 
 /** Every route, declared collections first. */
 /** Declarations whose typed methods take more than their parents' names (a volume's `type` option). */
-export const SHAPED: readonly CollectionDecl<never, never, never, never>[] = [STORAGE_VOLUMES, STORAGE_VOLUME_SNAPSHOTS] as unknown as CollectionDecl<never, never, never, never>[];
+export const SHAPED: readonly CollectionDecl<never, never, never, never>[] = [STORAGE_VOLUMES, STORAGE_VOLUME_SNAPSHOTS, CERTIFICATES, WARNINGS] as unknown as CollectionDecl<never, never, never, never>[];
 
 export const ROUTES: readonly Route[] = [...[...COLLECTIONS, ...SHAPED].flatMap((d) => collectionRoutes(d)), ...HAND_WRITTEN];
