@@ -9,6 +9,7 @@ import { LxdClient, LxdConnectionError, LxdForbiddenError, type LxdEvent } from 
 import { hostArch } from '../../../lib/container/arch.js';
 import { Namespace } from '../../../lib/container/namespace.js';
 import { ensureBuilt, lxdkit } from '../../helpers/cli.js';
+import { startConnectProxy } from '../../helpers/connect-proxy.js';
 import { TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { describeEachServer, requireServer } from '../../helpers/servers.js';
 
@@ -44,6 +45,7 @@ describeEachServer('LxdClient against a remote server over HTTPS on 127.0.0.1', 
   let serverCert: string;
   let trusted: { cert: string; key: string };
   let previousAddress: string | undefined;
+  let setAddress = false;
   let fingerprint: string | undefined;
   const run = `${PREFIX}${uniqueSuffix()}`;
 
@@ -56,9 +58,14 @@ describeEachServer('LxdClient against a remote server over HTTPS on 127.0.0.1', 
     const { value } = await local.server.get();
     previousAddress = typeof value.config['core.https_address'] === 'string' ? value.config['core.https_address'] : undefined;
     serverCert = value.environment?.certificate ?? '';
-    const port = await freePort();
-    url = `https://127.0.0.1:${port}`;
-    await local.server.patch({ config: { 'core.https_address': `127.0.0.1:${port}` } });
+    // a 127.0.0.1 listener already there (another spec's) is used as it is and left alone
+    const existing = previousAddress && /^127\.0\.0\.1:\d+$/.test(previousAddress) ? previousAddress : undefined;
+    const address = existing ?? `127.0.0.1:${await freePort()}`;
+    url = `https://${address}`;
+    if (!existing) {
+      setAddress = true;
+      await local.server.patch({ config: { 'core.https_address': address } });
+    }
     await local.certificates.add({ certificate: trusted.cert, name: run });
     await removeLeftovers(local, `juju-${MODEL_TAIL}-`);
     for (const al of await local.images.listAliases()) if (SERIES_ALIAS.test(al.name)) await local.images.deleteAlias(al.name);
@@ -71,7 +78,7 @@ describeEachServer('LxdClient against a remote server over HTTPS on 127.0.0.1', 
     await removeLeftovers(local, `juju-${MODEL_TAIL}-`).catch(() => {});
     for (const al of await local.images.listAliases().catch(() => [])) if (SERIES_ALIAS.test(al.name)) await local.images.deleteAlias(al.name).catch(() => {});
     if (fingerprint) await local.certificates.delete(fingerprint).catch(() => {});
-    await local.server.patch({ config: { 'core.https_address': previousAddress ?? '' } });
+    if (setAddress) await local.server.patch({ config: { 'core.https_address': previousAddress ?? '' } });
     await local.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -107,6 +114,33 @@ describeEachServer('LxdClient against a remote server over HTTPS on 127.0.0.1', 
     } finally {
       sub.close();
       await remote.close();
+    }
+  });
+
+  it('goes through an HTTPS proxy (CONNECT) named by HTTPS_PROXY: requests, an operation and events, TLS pinned end to end', async function () {
+    // lxd.test resolves only through the proxy, so a call that did not go through it could not succeed
+    const proxy = await startConnectProxy({ hosts: { 'lxd.test': '127.0.0.1' } });
+    const port = new URL(url).port;
+    const remote = new LxdClient({ url: `https://lxd.test:${port}`, tls: { ...trusted, serverCert }, proxyEnv: { HTTPS_PROXY: proxy.url, NO_PROXY: 'localhost,127.0.0.1' } });
+    const name = `${run}-px`;
+    const sub = remote.events.subscribe({ types: ['lifecycle'] });
+    try {
+      await sub.ready;
+      const created = new Promise<void>((resolve) => {
+        sub.on('event', (e: LxdEvent) => {
+          if (e.type === 'lifecycle' && e.metadata.action === 'instance-created' && e.metadata.source === `/1.0/instances/${name}`) resolve();
+        });
+      });
+      expect((await remote.server.get()).value.auth).to.equal('trusted');
+      await (await remote.instances.create({ name, source: { type: 'image', alias: TEST_IMAGE_ALIAS } })).wait({ timeoutMs: 120_000 });
+      await created;
+      await (await remote.instances.delete(name)).wait({ timeoutMs: 60_000 });
+      expect(proxy.requests.length).to.be.greaterThanOrEqual(2);
+      expect(new Set(proxy.requests)).to.deep.equal(new Set([`CONNECT lxd.test:${port} HTTP/1.1`]));
+    } finally {
+      sub.close();
+      await remote.close();
+      await proxy.close();
     }
   });
 

@@ -11,6 +11,7 @@ import {
 } from '../../../lib/lxd/index.js';
 import type { Logger } from '../../../lib/logger.js';
 import { EXEC_END_GRACE_MS } from '../../../lib/lxd/resources/instance-exec.js';
+import { captureLogger } from '../../helpers/capture-logger.js';
 import { done, fakeExec, type Session } from '../../helpers/fake-exec.js';
 import { operationObject, startFakeLxd, type FakeLxd } from '../../helpers/fake-lxd.js';
 import { pauseNock } from '../../helpers/simplestreams-server.js';
@@ -41,15 +42,7 @@ describe('instances.exec (protocol)', function () {
   let fake: FakeLxd;
   let lxd: LxdClient;
   const lines: string[] = [];
-  const capture: Logger = {
-    trace: (...a: unknown[]) => void lines.push(JSON.stringify(a)),
-    debug: (...a: unknown[]) => void lines.push(JSON.stringify(a)),
-    info: (...a: unknown[]) => void lines.push(JSON.stringify(a)),
-    warn: (...a: unknown[]) => void lines.push(JSON.stringify(a)),
-    error: (...a: unknown[]) => void lines.push(JSON.stringify(a)),
-    child: () => capture,
-    isLevelEnabled: () => true,
-  };
+  const capture: Logger = captureLogger(lines);
 
   // nock (loaded by other specs of the suite) wraps every node:http socket, websocket upgrades
   // included, and its wrapper ignores pause(): backpressure is measured on real sockets

@@ -15,6 +15,12 @@ import { LxdClient, LxdConnectionError, LxdErrorCode } from '../../../lib/lxd/in
 import { ensureBuilt, lxdkit } from '../../helpers/cli.js';
 import { serverInfo } from '../../helpers/fake-lxd.js';
 import { rejection } from '../../helpers/rejection.js';
+import { startConnectProxy, type ConnectProxy } from '../../helpers/connect-proxy.js';
+import { pauseNock, startSimplestreamsServer, type SimplestreamsServer } from '../../helpers/simplestreams-server.js';
+import { SimplestreamsClient } from '../../../lib/simplestreams/index.js';
+import { bypassesProxy, ProxyError, proxyFor } from '../../../lib/proxy.js';
+import type { Logger } from '../../../lib/logger.js';
+import { captureLogger } from '../../helpers/capture-logger.js';
 
 interface Pem {
   cert: string;
@@ -197,5 +203,199 @@ describe('a remote over HTTPS: pinned, by CA, by the system CAs', function () {
     });
     expect(run.code, run.stderr).to.equal(0);
     expect(JSON.parse(run.stdout)).to.deep.include({ endpoint: good.url });
+  });
+});
+
+describe('a remote and an image server through HTTPS_PROXY / HTTP_PROXY, as lxc honours them', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let ca: Pem;
+  let client: Pem;
+  /** Signed by `ca` for the name lxd.test, which only the proxy resolves (to 127.0.0.1). */
+  let named: FakeRemote;
+  let namedPort: number;
+  let proxy: ConnectProxy;
+  let images: SimplestreamsServer;
+  let resumeNock: () => void = () => undefined;
+
+  before(async function () {
+    resumeNock = pauseNock();
+    dir = mkdtempSync(join(tmpdir(), 'lxdkit-proxy-spec-'));
+    ca = makeCa(dir, 'ca');
+    client = makeSigned(dir, 'client', ca, 'DNS:client.invalid');
+    named = await startRemote(makeSigned(dir, 'named', ca, 'DNS:lxd.test'));
+    namedPort = Number(new URL(named.url).port);
+    proxy = await startConnectProxy({ hosts: { 'lxd.test': '127.0.0.1', 'images.test': '127.0.0.1' } });
+    images = await startSimplestreamsServer({ streams: [{ products: [{ release: 'focal', arch: 'amd64', versions: { '20240101': [{ ftype: 'lxd.tar.xz', content: 'x' }] } }] }] });
+  });
+
+  after(async function () {
+    await Promise.all([named?.close(), proxy?.close(), images?.close()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    resumeNock();
+  });
+
+  const remoteAt = (env: Record<string, string>, extra: { proxy?: boolean; logger?: Logger } = {}): LxdClient =>
+    new LxdClient({ url: `https://lxd.test:${namedPort}`, tls: { cert: client.cert, key: client.key, ca: ca.cert }, proxyEnv: env, ...extra });
+
+  it('tunnels requests and the events websocket through the proxy (CONNECT), TLS checked end to end, credentials sent and never logged', async function () {
+    const lines: string[] = [];
+    const logger = captureLogger(lines);
+    const lxd = remoteAt({ HTTPS_PROXY: `http://alice:s3cret-pw@127.0.0.1:${proxy.port}` }, { logger });
+    const asked = proxy.requests.length;
+    const reached = named.reached.length;
+    try {
+      expect((await lxd.server.get()).value.auth).to.equal('trusted');
+      const sub = lxd.events.subscribe({ connectTimeoutMs: 5_000, reconnect: false });
+      try {
+        await sub.ready;
+      } finally {
+        sub.close();
+      }
+    } finally {
+      await lxd.close();
+    }
+    expect(named.reached.slice(reached)).to.deep.equal(['GET /1.0', 'WS /1.0/events']);
+    expect(proxy.requests.slice(asked)).to.deep.equal([`CONNECT lxd.test:${namedPort} HTTP/1.1`, `CONNECT lxd.test:${namedPort} HTTP/1.1`]);
+    expect(proxy.authorizations.slice(asked)).to.deep.equal(Array(2).fill(`Basic ${Buffer.from('alice:s3cret-pw').toString('base64')}`));
+    expect(lines.join('\n')).to.contain('127.0.0.1').and.not.contain('s3cret-pw').and.not.contain(Buffer.from('alice:s3cret-pw').toString('base64'));
+  });
+
+  it('lowercase https_proxy works too; the uppercase one wins when both are set', async function () {
+    const asked = proxy.requests.length;
+    const lower = remoteAt({ https_proxy: proxy.url });
+    try {
+      expect((await lower.server.get()).value.auth).to.equal('trusted');
+    } finally {
+      await lower.close();
+    }
+    const both = remoteAt({ HTTPS_PROXY: proxy.url, https_proxy: 'http://127.0.0.1:1' });
+    try {
+      expect((await both.server.get()).value.auth).to.equal('trusted');
+    } finally {
+      await both.close();
+    }
+    expect(proxy.requests.length - asked).to.equal(2);
+  });
+
+  it('goes direct for a host NO_PROXY names, for a loopback address, and with proxy: false (the proxy sees nothing)', async function () {
+    const asked = proxy.requests.length;
+    for (const noProxy of ['lxd.test', '.test', 'test', `lxd.test:${namedPort}`, '*']) {
+      const lxd = remoteAt({ HTTPS_PROXY: proxy.url, NO_PROXY: noProxy });
+      try {
+        // lxd.test resolves nowhere but through the proxy: going direct fails to resolve it
+        const err = await rejection(lxd.server.get());
+        expect(err, noProxy).to.be.instanceOf(LxdConnectionError);
+        expect((err as Error).message, noProxy).to.match(/ENOTFOUND|EAI_AGAIN|getaddrinfo/);
+      } finally {
+        await lxd.close();
+      }
+    }
+    const other = remoteAt({ HTTPS_PROXY: proxy.url, NO_PROXY: `lxd.test:${namedPort + 1}, example.com` });
+    try {
+      expect((await other.server.get()).value.auth, 'another port or host in NO_PROXY: still proxied').to.equal('trusted');
+    } finally {
+      await other.close();
+    }
+    const off = remoteAt({ HTTPS_PROXY: proxy.url }, { proxy: false });
+    try {
+      expect(await rejection(off.server.get())).to.be.instanceOf(LxdConnectionError);
+    } finally {
+      await off.close();
+    }
+    const loopback = new LxdClient({ url: named.url.replace('lxd.test', '127.0.0.1'), tls: { cert: client.cert, key: client.key, serverCert: readFileSync(join(dir, 'named.crt'), 'utf8') }, proxyEnv: { HTTPS_PROXY: proxy.url } });
+    try {
+      expect((await loopback.server.get()).value.auth, 'a loopback remote is never proxied').to.equal('trusted');
+    } finally {
+      await loopback.close();
+    }
+    expect(proxy.requests.length - asked, 'only the remote NO_PROXY did not name went through').to.equal(1);
+  });
+
+  it('a proxy that refuses the tunnel, or a proxy URL that is not http://, is LXD_ERR_CONNECTION saying what to do', async function () {
+    const refusing = await startConnectProxy({ status: 407 });
+    try {
+      const lxd = remoteAt({ HTTPS_PROXY: refusing.url });
+      try {
+        const err = await rejection(lxd.server.get());
+        expect(err).to.be.instanceOf(LxdConnectionError);
+        expect((err as Error).message).to.contain(`proxy 127.0.0.1:${refusing.port}`).and.contain('needs credentials').and.contain(`lxd.test:${namedPort}`);
+      } finally {
+        await lxd.close();
+      }
+    } finally {
+      await refusing.close();
+    }
+    const asked = proxy.requests.length;
+    const socks = remoteAt({ HTTPS_PROXY: `socks5://bob:hunter2@127.0.0.1:${proxy.port}` });
+    try {
+      const err = await rejection(socks.server.get());
+      expect(err).to.be.instanceOf(LxdConnectionError);
+      expect((err as Error).message).to.contain('only http:// proxies').and.not.contain('hunter2');
+    } finally {
+      await socks.close();
+    }
+    expect(proxy.requests.length).to.equal(asked);
+  });
+
+  it('an image server: an http URL goes to the proxy as an absolute URL; NO_PROXY sends it direct', async function () {
+    const base = images.baseUrl.replace('127.0.0.1', 'images.test');
+    const asked = proxy.requests.length;
+    const ss = new SimplestreamsClient(base, { proxyEnv: { HTTP_PROXY: proxy.url } });
+    const index = await ss.index();
+    expect(Object.keys(index.index)).to.have.length(1);
+    expect(proxy.requests.slice(asked)).to.deep.equal([`GET ${base}streams/v1/index.json HTTP/1.1`]);
+    const direct = new SimplestreamsClient(base, { proxyEnv: { HTTP_PROXY: proxy.url, NO_PROXY: 'images.test' } });
+    const err = await rejection(direct.index());
+    expect((err as { code?: string }).code).to.equal('SIMPLESTREAMS_ERR_CONNECTION');
+    expect(proxy.requests.length - asked).to.equal(1);
+  });
+});
+
+describe('proxyFor: which proxy the environment gives a URL', function () {
+  const at = (url: string, env: Record<string, string>): string | undefined => proxyFor(new URL(url), env)?.display;
+
+  it('HTTPS_PROXY for https and wss, HTTP_PROXY for http and ws; a proxy without a scheme is http://', function () {
+    const env = { HTTPS_PROXY: 'proxy.example:3128', HTTP_PROXY: 'http://plain.example:8080' };
+    expect([at('https://lxd.example:8443', env), at('wss://lxd.example:8443', env), at('http://images.example/', env), at('ws://x.example/', env)]).to.deep.equal([
+      'proxy.example:3128', 'proxy.example:3128', 'plain.example:8080', 'plain.example:8080',
+    ]);
+    expect(at('https://lxd.example', {})).to.equal(undefined);
+    expect(at('https://lxd.example', { HTTPS_PROXY: '  ' })).to.equal(undefined);
+  });
+
+  it('never proxies localhost or loopback addresses', function () {
+    const env = { HTTPS_PROXY: 'http://p.example:1' };
+    for (const u of ['https://localhost:8443', 'https://127.0.0.1:8443', 'https://127.1.2.3', 'https://[::1]:8443', 'https://a.localhost']) expect(at(u, env), u).to.equal(undefined);
+    expect(at('https://10.0.0.1:8443', env)).to.equal('p.example:1');
+  });
+
+  it('NO_PROXY: hosts, domains with and without a dot, host:port, IPs and IPv4 CIDRs; other hosts stay proxied', function () {
+    const proxied = (host: string, port: number, noProxy: string): boolean => !bypassesProxy(host, port, noProxy);
+    expect(proxied('lxd.example.com', 443, 'example.com')).to.equal(false);
+    expect(proxied('example.com', 443, '.example.com')).to.equal(false);
+    expect(proxied('notexample.com', 443, 'example.com')).to.equal(true);
+    expect(proxied('lxd.example.com', 8443, 'lxd.example.com:8443')).to.equal(false);
+    expect(proxied('lxd.example.com', 443, 'lxd.example.com:8443')).to.equal(true);
+    expect(proxied('10.1.2.3', 8443, '10.0.0.0/8')).to.equal(false);
+    expect(proxied('11.1.2.3', 8443, '10.0.0.0/8')).to.equal(true);
+    expect(proxied('fd00::1', 8443, 'fd00::1')).to.equal(false);
+    expect(proxied('anything', 1, ' a.example , * ')).to.equal(false);
+    expect(proxied('x.example', 1, '*.example')).to.equal(false);
+    expect(proxied('x.example', 1, ',,')).to.equal(true);
+  });
+
+  it('refuses a proxy that is not http://, without repeating its credentials', function () {
+    const err = (() => {
+      try {
+        proxyFor(new URL('https://lxd.example'), { HTTPS_PROXY: 'socks5://u:topsecret@p.example:1080' });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).to.be.instanceOf(ProxyError);
+    expect((err as ProxyError).code).to.equal('PROXY_ERR_INVALID');
+    expect((err as Error).message).to.contain('only http:// proxies').and.not.contain('topsecret');
   });
 });
