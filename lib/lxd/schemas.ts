@@ -3,6 +3,7 @@
  * fields are optional), request bodies are strict (what we send is exactly what we mean).
  */
 import { z } from 'zod';
+import type { Closed } from '../closed.js';
 
 const StringMap = z.record(z.string(), z.string());
 const NullableStringMap = StringMap.nullish().transform((v) => v ?? {});
@@ -21,7 +22,7 @@ export const EnvelopeSchema = z.looseObject({
   error: z.string().optional(),
   metadata: z.unknown().optional(),
 });
-export type Envelope = z.infer<typeof EnvelopeSchema>;
+export type Envelope = Closed<z.infer<typeof EnvelopeSchema>>;
 
 // ---------------------------------------------------------------- operations
 
@@ -39,7 +40,7 @@ export const OperationSchema = z.looseObject({
   err: z.string().default(''),
   location: z.string().optional(),
 });
-export type OperationData = z.infer<typeof OperationSchema>;
+export type OperationData = Closed<z.infer<typeof OperationSchema>>;
 
 /** `GET /1.0/operations?recursion=1`: a map keyed by status. */
 export const OperationListSchema = z.record(z.string(), z.array(OperationSchema).nullable());
@@ -78,12 +79,12 @@ export const ServerSchema = z.looseObject({
     })
     .optional(),
 });
-export type LxdServer = z.infer<typeof ServerSchema>;
+export type LxdServer = Closed<z.infer<typeof ServerSchema>>;
 
 export const ServerPutSchema = z.strictObject({
   config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
 });
-export type ServerPut = z.infer<typeof ServerPutSchema>;
+export type ServerPut = Closed<z.infer<typeof ServerPutSchema>>;
 
 // ---------------------------------------------------------------- instances
 
@@ -106,7 +107,7 @@ export const InstanceSchema = z.looseObject({
   expanded_config: NullableStringMap.optional(),
   expanded_devices: NullableDeviceMap.optional(),
 });
-export type LxdInstance = z.infer<typeof InstanceSchema>;
+export type LxdInstance = Closed<z.infer<typeof InstanceSchema>>;
 
 export const InstanceStateSchema = z.looseObject({
   status: z.string(),
@@ -132,14 +133,14 @@ export const InstanceStateSchema = z.looseObject({
     )
     .nullish(),
 });
-export type LxdInstanceState = z.infer<typeof InstanceStateSchema>;
+export type LxdInstanceState = Closed<z.infer<typeof InstanceStateSchema>>;
 
 export const InstanceFullSchema = InstanceSchema.extend({
   state: InstanceStateSchema.nullish(),
   snapshots: z.array(z.looseObject({ name: z.string() })).nullish(),
   backups: z.array(z.looseObject({ name: z.string() })).nullish(),
 });
-export type LxdInstanceFull = z.infer<typeof InstanceFullSchema>;
+export type LxdInstanceFull = Closed<z.infer<typeof InstanceFullSchema>>;
 
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
 const Devices = z.record(z.string(), z.record(z.string(), z.string({ error: 'device values must be strings' })));
@@ -168,7 +169,7 @@ export const InstanceSourceSchema = z.discriminatedUnion('type', [
     allow_inconsistent: z.boolean().optional(),
   }),
 ]);
-export type InstanceSource = z.infer<typeof InstanceSourceSchema>;
+export type InstanceSource = Closed<z.infer<typeof InstanceSourceSchema>>;
 
 export const InstancesPostSchema = z.strictObject({
   name: z.string(),
@@ -185,7 +186,7 @@ export const InstancesPostSchema = z.strictObject({
   /** Needs the `instance_create_start` extension (not in LXD 5.0.x). */
   start: z.boolean().optional(),
 });
-export type InstancesPost = z.infer<typeof InstancesPostSchema>;
+export type InstancesPost = Closed<z.infer<typeof InstancesPostSchema>>;
 
 export const InstancePutSchema = z.strictObject({
   architecture: z.string().optional(),
@@ -197,10 +198,10 @@ export const InstancePutSchema = z.strictObject({
   stateful: z.boolean().optional(),
   restore: z.string().optional(),
 });
-export type InstancePut = z.infer<typeof InstancePutSchema>;
+export type InstancePut = Closed<z.infer<typeof InstancePutSchema>>;
 
 export const InstancePatchSchema = InstancePutSchema.partial();
-export type InstancePatch = z.infer<typeof InstancePatchSchema>;
+export type InstancePatch = Closed<z.infer<typeof InstancePatchSchema>>;
 
 export const InstanceStateActions = ['start', 'stop', 'restart', 'freeze', 'unfreeze'] as const;
 export type InstanceStateAction = (typeof InstanceStateActions)[number];
@@ -212,7 +213,7 @@ export const InstanceStatePutSchema = z.strictObject({
   force: z.boolean().optional(),
   stateful: z.boolean().optional(),
 });
-export type InstanceStatePut = z.infer<typeof InstanceStatePutSchema>;
+export type InstanceStatePut = Closed<z.infer<typeof InstanceStatePutSchema>>;
 
 // ---------------------------------------------------------------- profiles
 
@@ -224,17 +225,17 @@ export const LxdProfileSchema = z.looseObject({
   used_by: NullableStringList,
   project: z.string().optional(),
 });
-export type LxdProfile = z.infer<typeof LxdProfileSchema>;
+export type LxdProfile = Closed<z.infer<typeof LxdProfileSchema>>;
 
 export const ProfilePutSchema = z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
   devices: Devices.optional(),
 });
-export type ProfilePut = z.infer<typeof ProfilePutSchema>;
+export type ProfilePut = Closed<z.infer<typeof ProfilePutSchema>>;
 
 export const ProfilesPostSchema = ProfilePutSchema.extend({ name: z.string() });
-export type ProfilesPost = z.infer<typeof ProfilesPostSchema>;
+export type ProfilesPost = Closed<z.infer<typeof ProfilesPostSchema>>;
 
 // ---------------------------------------------------------------- images
 
@@ -244,7 +245,7 @@ export const ImageAliasSchema = z.looseObject({
   description: z.string().default(''),
   type: z.string().optional(),
 });
-export type ImageAlias = z.infer<typeof ImageAliasSchema>;
+export type ImageAlias = Closed<z.infer<typeof ImageAliasSchema>>;
 
 export const ImageSchema = z.looseObject({
   fingerprint: z.string(),
@@ -267,7 +268,7 @@ export const ImageSchema = z.looseObject({
   last_used_at: z.string().optional(),
   update_source: z.looseObject({ server: z.string(), protocol: z.string(), alias: z.string() }).nullish(),
 });
-export type LxdImage = z.infer<typeof ImageSchema>;
+export type LxdImage = Closed<z.infer<typeof ImageSchema>>;
 
 export const ImageAliasesPostSchema = z.strictObject({
   name: z.string().min(1, 'alias name must not be empty'),
@@ -275,13 +276,13 @@ export const ImageAliasesPostSchema = z.strictObject({
   description: z.string().optional(),
   type: z.enum(['container', 'virtual-machine']).optional(),
 });
-export type ImageAliasesPost = z.infer<typeof ImageAliasesPostSchema>;
+export type ImageAliasesPost = Closed<z.infer<typeof ImageAliasesPostSchema>>;
 
 export const ImageAliasPutSchema = z.strictObject({
   target: z.string().min(1),
   description: z.string().optional(),
 });
-export type ImageAliasPut = z.infer<typeof ImageAliasPutSchema>;
+export type ImageAliasPut = Closed<z.infer<typeof ImageAliasPutSchema>>;
 
 export const ImageRemoteSourceSchema = z.strictObject({
   type: z.literal('image'),
@@ -303,7 +304,7 @@ export const ImagesPostSchema = z.strictObject({
   properties: StringMap.optional(),
   filename: z.string().optional(),
 });
-export type ImagesPost = z.infer<typeof ImagesPostSchema>;
+export type ImagesPost = Closed<z.infer<typeof ImagesPostSchema>>;
 
 export const ImagePutSchema = z.strictObject({
   auto_update: z.boolean().optional(),
@@ -312,7 +313,7 @@ export const ImagePutSchema = z.strictObject({
   expires_at: z.string().optional(),
   profiles: z.array(z.string()).optional(),
 });
-export type ImagePut = z.infer<typeof ImagePutSchema>;
+export type ImagePut = Closed<z.infer<typeof ImagePutSchema>>;
 
 // ---------------------------------------------------------------- networks and storage pools
 
@@ -326,19 +327,19 @@ export const NetworkSchema = z.looseObject({
   used_by: NullableStringList,
   locations: NullableStringList.optional(),
 });
-export type LxdNetwork = z.infer<typeof NetworkSchema>;
+export type LxdNetwork = Closed<z.infer<typeof NetworkSchema>>;
 
 export const NetworkPutSchema = z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
 });
-export type NetworkPut = z.infer<typeof NetworkPutSchema>;
+export type NetworkPut = Closed<z.infer<typeof NetworkPutSchema>>;
 
 export const NetworksPostSchema = NetworkPutSchema.extend({
   name: z.string(),
   type: z.string().optional(),
 });
-export type NetworksPost = z.infer<typeof NetworksPostSchema>;
+export type NetworksPost = Closed<z.infer<typeof NetworksPostSchema>>;
 
 export const StoragePoolSchema = z.looseObject({
   name: z.string(),
@@ -349,19 +350,19 @@ export const StoragePoolSchema = z.looseObject({
   used_by: NullableStringList,
   locations: NullableStringList.optional(),
 });
-export type LxdStoragePool = z.infer<typeof StoragePoolSchema>;
+export type LxdStoragePool = Closed<z.infer<typeof StoragePoolSchema>>;
 
 export const StoragePoolPutSchema = z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
 });
-export type StoragePoolPut = z.infer<typeof StoragePoolPutSchema>;
+export type StoragePoolPut = Closed<z.infer<typeof StoragePoolPutSchema>>;
 
 export const StoragePoolsPostSchema = StoragePoolPutSchema.extend({
   name: z.string(),
   driver: z.string().min(1, 'a storage driver (dir, zfs, btrfs, lvm, ceph, ...) is required'),
 });
-export type StoragePoolsPost = z.infer<typeof StoragePoolsPostSchema>;
+export type StoragePoolsPost = Closed<z.infer<typeof StoragePoolsPostSchema>>;
 
 // ---------------------------------------------------------------- events
 
@@ -381,14 +382,14 @@ export const LifecycleMetadataSchema = z.looseObject({
   name: z.string().optional(),
   project: z.string().optional(),
 });
-export type LifecycleMetadata = z.infer<typeof LifecycleMetadataSchema>;
+export type LifecycleMetadata = Closed<z.infer<typeof LifecycleMetadataSchema>>;
 
 export const LoggingMetadataSchema = z.looseObject({
   message: z.string(),
   level: z.string(),
   context: z.record(z.string(), z.unknown()).nullish(),
 });
-export type LoggingMetadata = z.infer<typeof LoggingMetadataSchema>;
+export type LoggingMetadata = Closed<z.infer<typeof LoggingMetadataSchema>>;
 
 interface EventBase {
   timestamp: string;

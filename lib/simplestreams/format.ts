@@ -4,6 +4,7 @@
  * No I/O here.
  */
 import { z } from 'zod';
+import type { Closed } from '../closed.js';
 import { withoutUndefined } from '../objects.js';
 import { SimplestreamsError, SimplestreamsErrorCode } from './errors.js';
 
@@ -23,8 +24,8 @@ export const SimplestreamsIndexSchema = z.looseObject({
   updated: z.string().optional(),
   index: z.record(z.string(), IndexEntrySchema),
 });
-export type SimplestreamsIndex = z.infer<typeof SimplestreamsIndexSchema>;
-export type SimplestreamsIndexEntry = z.infer<typeof IndexEntrySchema>;
+export type SimplestreamsIndex = Closed<z.infer<typeof SimplestreamsIndexSchema>>;
+export type SimplestreamsIndexEntry = Closed<z.infer<typeof IndexEntrySchema>>;
 
 const ItemSchema = z.looseObject({
   ftype: z.string().optional(),
@@ -65,7 +66,7 @@ export const SimplestreamsProductsSchema = z.looseObject({
   format: z.string().optional(),
   products: z.record(z.string(), ProductSchema),
 });
-export type SimplestreamsProducts = z.infer<typeof SimplestreamsProductsSchema>;
+export type SimplestreamsProducts = Closed<z.infer<typeof SimplestreamsProductsSchema>>;
 
 /** One file of a product version, with its absolute URL. */
 export interface SimplestreamsItem {

@@ -9,6 +9,7 @@ import { access, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { isValidTimeout } from '../../deadline.js';
 import { LxdValidationError } from '../errors.js';
 import { readFileChunks } from '../file-chunks.js';
@@ -28,7 +29,7 @@ export const BackupSchema = z.looseObject({
   instance_only: z.boolean().default(false),
   optimized_storage: z.boolean().default(false),
 });
-export type LxdBackup = z.infer<typeof BackupSchema>;
+export type LxdBackup = Closed<z.infer<typeof BackupSchema>>;
 
 const BackupsPostSchema = z.strictObject({
   name: z.string().optional(),

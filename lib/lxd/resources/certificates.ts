@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { LxdNotFoundError, LxdResponseValidationError, LxdValidationError } from '../errors.js';
 import { lxdPath } from '../path.js';
 import { CollectionCore, type CollectionDecl, type ListOptions } from '../routes/collection.js';
@@ -23,7 +24,7 @@ export const CertificateSchema = z.looseObject({
   /** Incus (`certificate_description`). */
   description: z.string().optional(),
 });
-export type LxdCertificate = z.infer<typeof CertificateSchema>;
+export type LxdCertificate = Closed<z.infer<typeof CertificateSchema>>;
 
 const CertificateType = z.enum(['client', 'metrics'], { error: 'the type must be "client" or "metrics"' });
 
@@ -73,11 +74,11 @@ export const CertificatePutSchema = z.strictObject({
   /** Incus only (extension `certificate_description`). */
   description: z.string().optional(),
 });
-export type CertificatePut = z.infer<typeof CertificatePutSchema>;
+export type CertificatePut = Closed<z.infer<typeof CertificatePutSchema>>;
 
 /** `PATCH /1.0/certificates/{fingerprint}`: merges the fields given. */
 export const CertificatePatchSchema = CertificatePutSchema.partial();
-export type CertificatePatch = z.infer<typeof CertificatePatchSchema>;
+export type CertificatePatch = Closed<z.infer<typeof CertificatePatchSchema>>;
 
 /** Fingerprints: the SHA-256 of the certificate, in hex (a prefix of it is accepted by the servers). */
 export function validateFingerprint(value: unknown, field = 'certificate fingerprint'): string {

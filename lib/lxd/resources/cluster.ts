@@ -4,6 +4,7 @@
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { LxdNotFoundError, LxdValidationError } from '../errors.js';
 import type { Operation } from '../operation.js';
 import { lxdPath } from '../path.js';
@@ -34,7 +35,7 @@ export const ClusterSchema = z.looseObject({
   enabled: z.boolean(),
   member_config: z.array(ClusterMemberConfigKeySchema).nullish().transform((v) => v ?? []),
 });
-export type LxdCluster = z.infer<typeof ClusterSchema>;
+export type LxdCluster = Closed<z.infer<typeof ClusterSchema>>;
 
 /** `PUT /1.0/cluster`: enable clustering on this server, join a cluster (with a join token), or leave one. */
 export const ClusterPutSchema = z.strictObject({
@@ -49,7 +50,7 @@ export const ClusterPutSchema = z.strictObject({
   cluster_token: z.string().optional(),
   member_config: z.array(z.strictObject({ entity: z.string(), name: z.string(), key: z.string(), value: z.string(), description: z.string().optional() })).optional(),
 });
-export type ClusterPut = z.infer<typeof ClusterPutSchema>;
+export type ClusterPut = Closed<z.infer<typeof ClusterPutSchema>>;
 
 /** One member, as `GET /1.0/cluster/members/{name}` gives it. */
 export const ClusterMemberSchema = z.looseObject({
@@ -67,7 +68,7 @@ export const ClusterMemberSchema = z.looseObject({
   groups: NullableStringList,
   config: NullableStringMap,
 });
-export type LxdClusterMember = z.infer<typeof ClusterMemberSchema>;
+export type LxdClusterMember = Closed<z.infer<typeof ClusterMemberSchema>>;
 
 /** The writable part of a member (`PUT` replaces all of it: read, change, put back with the ETag). */
 export const ClusterMemberPutSchema = z.strictObject({
@@ -77,7 +78,7 @@ export const ClusterMemberPutSchema = z.strictObject({
   config: ConfigMap.optional(),
   groups: z.array(z.string()).optional(),
 });
-export type ClusterMemberPut = z.infer<typeof ClusterMemberPutSchema>;
+export type ClusterMemberPut = Closed<z.infer<typeof ClusterMemberPutSchema>>;
 
 /** `GET /1.0/cluster/members/{name}/state` (extension `cluster_member_state`). */
 export const ClusterMemberStateSchema = z.looseObject({
@@ -92,30 +93,30 @@ export const ClusterMemberStateSchema = z.looseObject({
     .optional(),
   storage_pools: z.record(z.string(), z.unknown()).nullish(),
 });
-export type LxdClusterMemberState = z.infer<typeof ClusterMemberStateSchema>;
+export type LxdClusterMemberState = Closed<z.infer<typeof ClusterMemberStateSchema>>;
 
 export const ClusterGroupSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   members: NullableStringList,
 });
-export type LxdClusterGroup = z.infer<typeof ClusterGroupSchema>;
+export type LxdClusterGroup = Closed<z.infer<typeof ClusterGroupSchema>>;
 
 export const ClusterGroupPutSchema = z.strictObject({
   description: z.string().optional(),
   members: z.array(z.string()).optional(),
 });
-export type ClusterGroupPut = z.infer<typeof ClusterGroupPutSchema>;
+export type ClusterGroupPut = Closed<z.infer<typeof ClusterGroupPutSchema>>;
 
 export const ClusterGroupsPostSchema = ClusterGroupPutSchema.extend({ name: z.string().min(1, 'a cluster group needs a name') });
-export type ClusterGroupsPost = z.infer<typeof ClusterGroupsPostSchema>;
+export type ClusterGroupsPost = Closed<z.infer<typeof ClusterGroupsPostSchema>>;
 
 /** `PUT /1.0/cluster/certificate`: the cluster's new certificate and key, both PEM. */
 export const ClusterCertificatePutSchema = z.strictObject({
   cluster_certificate: z.string().min(1, 'the PEM certificate is required'),
   cluster_certificate_key: z.string().min(1, 'the PEM private key is required'),
 });
-export type ClusterCertificatePut = z.infer<typeof ClusterCertificatePutSchema>;
+export type ClusterCertificatePut = Closed<z.infer<typeof ClusterCertificatePutSchema>>;
 
 function checkCertificateAndKey(certPem: string, keyPem: string): void {
   let cert: X509Certificate;

@@ -3,6 +3,7 @@
  * declared as a plain collection with rename, plus the ACL log (`GET …/log`, plain text).
  */
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { lxdPath } from '../path.js';
 import { RenamableCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH } from '../routes/route.js';
@@ -25,7 +26,7 @@ export const NetworkAclRuleSchema = z.looseObject({
   icmp_code: z.string().optional(),
   description: z.string().optional(),
 });
-export type LxdNetworkAclRule = z.infer<typeof NetworkAclRuleSchema>;
+export type LxdNetworkAclRule = Closed<z.infer<typeof NetworkAclRuleSchema>>;
 
 export const NetworkAclSchema = z.looseObject({
   name: z.string(),
@@ -37,7 +38,7 @@ export const NetworkAclSchema = z.looseObject({
   /** Incus only. */
   project: z.string().optional(),
 });
-export type LxdNetworkAcl = z.infer<typeof NetworkAclSchema>;
+export type LxdNetworkAcl = Closed<z.infer<typeof NetworkAclSchema>>;
 
 /** One rule, as lxdkit sends it (`allow-stateless` needs Incus's `network_acl_stateless`). */
 export const NetworkAclRuleInputSchema = z.strictObject({
@@ -52,7 +53,7 @@ export const NetworkAclRuleInputSchema = z.strictObject({
   icmp_code: z.string().optional(),
   description: z.string().optional(),
 });
-export type NetworkAclRule = z.infer<typeof NetworkAclRuleInputSchema>;
+export type NetworkAclRule = Closed<z.infer<typeof NetworkAclRuleInputSchema>>;
 
 export const NetworkAclPutSchema = z.strictObject({
   description: z.string().optional(),
@@ -60,10 +61,10 @@ export const NetworkAclPutSchema = z.strictObject({
   ingress: z.array(NetworkAclRuleInputSchema).optional(),
   config: ConfigMap.optional(),
 });
-export type NetworkAclPut = z.infer<typeof NetworkAclPutSchema>;
+export type NetworkAclPut = Closed<z.infer<typeof NetworkAclPutSchema>>;
 
 export const NetworkAclsPostSchema = NetworkAclPutSchema.extend({ name: z.string() });
-export type NetworkAclsPost = z.infer<typeof NetworkAclsPostSchema>;
+export type NetworkAclsPost = Closed<z.infer<typeof NetworkAclsPostSchema>>;
 
 /** `/1.0/network-acls`, declared. */
 export const NETWORK_ACLS: CollectionDecl<LxdNetworkAcl, NetworkAclsPost, NetworkAclPut> = {

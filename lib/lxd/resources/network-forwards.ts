@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import { NestedCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH, INCUS_ONLY } from '../routes/route.js';
@@ -44,7 +45,7 @@ export const NetworkForwardSchema = z.looseObject({
   /** The cluster member of a forward on a bridge (empty elsewhere). */
   location: z.string().default(''),
 });
-export type LxdNetworkForward = z.infer<typeof NetworkForwardSchema>;
+export type LxdNetworkForward = Closed<z.infer<typeof NetworkForwardSchema>>;
 
 /** One forwarded port, as lxdkit sends it (`listen_port` and `target_port`: `80`, `8080-8090`, `80,443`). */
 export const NetworkForwardPortInputSchema = z.strictObject({
@@ -56,7 +57,7 @@ export const NetworkForwardPortInputSchema = z.strictObject({
   /** Incus only: source-NAT the forwarded traffic. */
   snat: z.boolean().optional(),
 });
-export type NetworkForwardPort = z.infer<typeof NetworkForwardPortInputSchema>;
+export type NetworkForwardPort = Closed<z.infer<typeof NetworkForwardPortInputSchema>>;
 
 export const NetworkForwardPutSchema = z.strictObject({
   description: z.string().optional(),
@@ -64,10 +65,10 @@ export const NetworkForwardPutSchema = z.strictObject({
   config: ConfigMap.optional(),
   ports: z.array(NetworkForwardPortInputSchema).optional(),
 });
-export type NetworkForwardPut = z.infer<typeof NetworkForwardPutSchema>;
+export type NetworkForwardPut = Closed<z.infer<typeof NetworkForwardPutSchema>>;
 
 export const NetworkForwardsPostSchema = NetworkForwardPutSchema.extend({ listen_address: IpAddress });
-export type NetworkForwardsPost = z.infer<typeof NetworkForwardsPostSchema>;
+export type NetworkForwardsPost = Closed<z.infer<typeof NetworkForwardsPostSchema>>;
 
 /** `/1.0/networks/{network}/forwards`, declared. */
 export const NETWORK_FORWARDS: CollectionDecl<LxdNetworkForward, NetworkForwardsPost, NetworkForwardPut> = {
@@ -116,7 +117,7 @@ export const NetworkLoadBalancerSchema = z.looseObject({
     .transform((v) => v ?? []),
   location: z.string().default(''),
 });
-export type LxdNetworkLoadBalancer = z.infer<typeof NetworkLoadBalancerSchema>;
+export type LxdNetworkLoadBalancer = Closed<z.infer<typeof NetworkLoadBalancerSchema>>;
 
 export const NetworkLoadBalancerBackendInputSchema = z.strictObject({
   name: z.string().min(1),
@@ -139,10 +140,10 @@ export const NetworkLoadBalancerPutSchema = z.strictObject({
   backends: z.array(NetworkLoadBalancerBackendInputSchema).optional(),
   ports: z.array(NetworkLoadBalancerPortInputSchema).optional(),
 });
-export type NetworkLoadBalancerPut = z.infer<typeof NetworkLoadBalancerPutSchema>;
+export type NetworkLoadBalancerPut = Closed<z.infer<typeof NetworkLoadBalancerPutSchema>>;
 
 export const NetworkLoadBalancersPostSchema = NetworkLoadBalancerPutSchema.extend({ listen_address: IpAddress });
-export type NetworkLoadBalancersPost = z.infer<typeof NetworkLoadBalancersPostSchema>;
+export type NetworkLoadBalancersPost = Closed<z.infer<typeof NetworkLoadBalancersPostSchema>>;
 
 /** `GET …/load-balancers/{listenAddress}/state`: each backend's health, by backend name. */
 export const NetworkLoadBalancerStateSchema = z.looseObject({
@@ -160,7 +161,7 @@ export const NetworkLoadBalancerStateSchema = z.looseObject({
     .nullish()
     .transform((v) => v ?? {}),
 });
-export type LxdNetworkLoadBalancerState = z.infer<typeof NetworkLoadBalancerStateSchema>;
+export type LxdNetworkLoadBalancerState = Closed<z.infer<typeof NetworkLoadBalancerStateSchema>>;
 
 /** `/1.0/networks/{network}/load-balancers`, declared. */
 export const NETWORK_LOAD_BALANCERS: CollectionDecl<LxdNetworkLoadBalancer, NetworkLoadBalancersPost, NetworkLoadBalancerPut> = {

@@ -4,6 +4,7 @@
  * OVN networks; an integration is stored without contacting OVN (a peering through it needs OVN).
  */
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { NestedCollection, RenamableCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH, INCUS_ONLY } from '../routes/route.js';
 import type { Api } from './base.js';
@@ -26,13 +27,13 @@ export const NetworkPeerSchema = z.looseObject({
   type: z.string().optional(),
   target_integration: z.string().optional(),
 });
-export type LxdNetworkPeer = z.infer<typeof NetworkPeerSchema>;
+export type LxdNetworkPeer = Closed<z.infer<typeof NetworkPeerSchema>>;
 
 export const NetworkPeerPutSchema = z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
 });
-export type NetworkPeerPut = z.infer<typeof NetworkPeerPutSchema>;
+export type NetworkPeerPut = Closed<z.infer<typeof NetworkPeerPutSchema>>;
 
 export const NetworkPeersPostSchema = NetworkPeerPutSchema.extend({
   name: z.string(),
@@ -45,7 +46,7 @@ export const NetworkPeersPostSchema = NetworkPeerPutSchema.extend({
   /** Incus: the network integration of a remote peering. */
   target_integration: z.string().min(1).optional(),
 });
-export type NetworkPeersPost = z.infer<typeof NetworkPeersPostSchema>;
+export type NetworkPeersPost = Closed<z.infer<typeof NetworkPeersPostSchema>>;
 
 /** `/1.0/networks/{network}/peers`, declared. */
 export const NETWORK_PEERS: CollectionDecl<LxdNetworkPeer, NetworkPeersPost, NetworkPeerPut> = {
@@ -83,19 +84,19 @@ export const NetworkIntegrationSchema = z.looseObject({
   type: z.string(),
   used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
 });
-export type LxdNetworkIntegration = z.infer<typeof NetworkIntegrationSchema>;
+export type LxdNetworkIntegration = Closed<z.infer<typeof NetworkIntegrationSchema>>;
 
 export const NetworkIntegrationPutSchema = z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
 });
-export type NetworkIntegrationPut = z.infer<typeof NetworkIntegrationPutSchema>;
+export type NetworkIntegrationPut = Closed<z.infer<typeof NetworkIntegrationPutSchema>>;
 
 export const NetworkIntegrationsPostSchema = NetworkIntegrationPutSchema.extend({
   name: z.string(),
   type: z.literal('ovn', { error: 'the only network integration type is "ovn"' }),
 });
-export type NetworkIntegrationsPost = z.infer<typeof NetworkIntegrationsPostSchema>;
+export type NetworkIntegrationsPost = Closed<z.infer<typeof NetworkIntegrationsPostSchema>>;
 
 /** `/1.0/network-integrations`, declared (server-wide: no project). */
 export const NETWORK_INTEGRATIONS: CollectionDecl<LxdNetworkIntegration, NetworkIntegrationsPost, NetworkIntegrationPut> = {

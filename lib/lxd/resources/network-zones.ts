@@ -4,6 +4,7 @@
  * the server has `core.dns_address`; creating and editing zones and records needs no address.
  */
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { Collection, NestedCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH } from '../routes/route.js';
 import type { Api } from './base.js';
@@ -19,16 +20,16 @@ export const NetworkZoneSchema = z.looseObject({
   /** Incus only. */
   project: z.string().optional(),
 });
-export type LxdNetworkZone = z.infer<typeof NetworkZoneSchema>;
+export type LxdNetworkZone = Closed<z.infer<typeof NetworkZoneSchema>>;
 
 export const NetworkZonePutSchema = z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
 });
-export type NetworkZonePut = z.infer<typeof NetworkZonePutSchema>;
+export type NetworkZonePut = Closed<z.infer<typeof NetworkZonePutSchema>>;
 
 export const NetworkZonesPostSchema = NetworkZonePutSchema.extend({ name: z.string() });
-export type NetworkZonesPost = z.infer<typeof NetworkZonesPostSchema>;
+export type NetworkZonesPost = Closed<z.infer<typeof NetworkZonesPostSchema>>;
 
 /** One DNS entry of a record, as the server sends it. */
 export const NetworkZoneRecordEntrySchema = z.looseObject({
@@ -43,7 +44,7 @@ export const NetworkZoneRecordSchema = z.looseObject({
   entries: z.array(NetworkZoneRecordEntrySchema).nullish().transform((v) => v ?? []),
   config: StringMap,
 });
-export type LxdNetworkZoneRecord = z.infer<typeof NetworkZoneRecordSchema>;
+export type LxdNetworkZoneRecord = Closed<z.infer<typeof NetworkZoneRecordSchema>>;
 
 /** One DNS entry, as lxdkit sends it: `{ type: 'A', value: '192.0.2.1', ttl?: 300 }`. */
 export const NetworkZoneRecordEntryInputSchema = z.strictObject({
@@ -51,17 +52,17 @@ export const NetworkZoneRecordEntryInputSchema = z.strictObject({
   value: z.string().min(1),
   ttl: z.number().int().nonnegative().optional(),
 });
-export type NetworkZoneRecordEntry = z.infer<typeof NetworkZoneRecordEntryInputSchema>;
+export type NetworkZoneRecordEntry = Closed<z.infer<typeof NetworkZoneRecordEntryInputSchema>>;
 
 export const NetworkZoneRecordPutSchema = z.strictObject({
   description: z.string().optional(),
   entries: z.array(NetworkZoneRecordEntryInputSchema).optional(),
   config: ConfigMap.optional(),
 });
-export type NetworkZoneRecordPut = z.infer<typeof NetworkZoneRecordPutSchema>;
+export type NetworkZoneRecordPut = Closed<z.infer<typeof NetworkZoneRecordPutSchema>>;
 
 export const NetworkZoneRecordsPostSchema = NetworkZoneRecordPutSchema.extend({ name: z.string() });
-export type NetworkZoneRecordsPost = z.infer<typeof NetworkZoneRecordsPostSchema>;
+export type NetworkZoneRecordsPost = Closed<z.infer<typeof NetworkZoneRecordsPostSchema>>;
 
 /** `/1.0/network-zones`, declared. */
 export const NETWORK_ZONES: CollectionDecl<LxdNetworkZone, NetworkZonesPost, NetworkZonePut> = {

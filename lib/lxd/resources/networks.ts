@@ -13,6 +13,7 @@ import {
   type StoragePoolsPost,
 } from '../schemas.js';
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { lxdPath } from '../path.js';
 import { validateNetworkName, validatePoolName } from '../validate.js';
 import { Collection, RenamableCollection, type CollectionDecl } from '../routes/collection.js';
@@ -73,7 +74,7 @@ export const NetworkStateSchema = z.looseObject({
   vlan: z.looseObject({}).nullish(),
   ovn: z.looseObject({}).nullish(),
 });
-export type LxdNetworkState = z.infer<typeof NetworkStateSchema>;
+export type LxdNetworkState = Closed<z.infer<typeof NetworkStateSchema>>;
 
 /** One DHCP lease (or static allocation) of a managed network. */
 export const NetworkLeaseSchema = z.looseObject({
@@ -85,7 +86,7 @@ export const NetworkLeaseSchema = z.looseObject({
   /** The cluster member that holds it. */
   location: z.string().optional(),
 });
-export type LxdNetworkLease = z.infer<typeof NetworkLeaseSchema>;
+export type LxdNetworkLease = Closed<z.infer<typeof NetworkLeaseSchema>>;
 
 const NetworkLeasesSchema = nullishArray(NetworkLeaseSchema);
 
@@ -129,7 +130,7 @@ export const NetworkAllocationSchema = z.looseObject({
   /** The URL of what uses it. */
   used_by: z.string(),
 });
-export type LxdNetworkAllocation = z.infer<typeof NetworkAllocationSchema>;
+export type LxdNetworkAllocation = Closed<z.infer<typeof NetworkAllocationSchema>>;
 
 const NetworkAllocationsSchema = nullishArray(NetworkAllocationSchema);
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { isPreconditionFailed, LxdValidationError } from '../errors.js';
 import { lxdPath } from '../path.js';
 import { validateBody } from '../validate.js';
@@ -13,7 +14,7 @@ export const ProjectSchema = z.looseObject({
   config: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),
   used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
 });
-export type LxdProject = z.infer<typeof ProjectSchema>;
+export type LxdProject = Closed<z.infer<typeof ProjectSchema>>;
 
 /**
  * `PUT`/`PATCH /1.0/projects/{name}`. `config` holds the `features.*` switches (`features.images`,
@@ -24,17 +25,17 @@ export const ProjectPutSchema = z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
 });
-export type ProjectPut = z.infer<typeof ProjectPutSchema>;
+export type ProjectPut = Closed<z.infer<typeof ProjectPutSchema>>;
 
 export const ProjectsPostSchema = ProjectPutSchema.extend({ name: z.string() });
-export type ProjectsPost = z.infer<typeof ProjectsPostSchema>;
+export type ProjectsPost = Closed<z.infer<typeof ProjectsPostSchema>>;
 
 /** One resource of `GET /1.0/projects/{name}/state`: -1 as the limit means none. */
 export const ProjectResourceStateSchema = z.looseObject({ Limit: z.number(), Usage: z.number() });
 export const ProjectStateSchema = z.looseObject({
   resources: z.record(z.string(), ProjectResourceStateSchema).nullish().transform((v) => v ?? {}),
 });
-export type LxdProjectState = z.infer<typeof ProjectStateSchema>;
+export type LxdProjectState = Closed<z.infer<typeof ProjectStateSchema>>;
 
 /** The `features.*` keys of a project's config that are `"true"`, without the prefix (`images`, `profiles`, ...). */
 export function projectFeatures(project: Pick<LxdProject, 'config'>): string[] {

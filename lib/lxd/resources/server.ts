@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { LxdExtensionMissingError } from '../errors.js';
 import { ServerPutSchema, ServerSchema, type LxdServer, type ServerPut } from '../schemas.js';
 import { validateBody } from '../validate.js';
@@ -19,7 +20,7 @@ export const ServerResourcesSchema = z.looseObject({
   /** Incus (`resources_load`). */
   load: Loose.optional(),
 });
-export type LxdServerResources = z.infer<typeof ServerResourcesSchema>;
+export type LxdServerResources = Closed<z.infer<typeof ServerResourcesSchema>>;
 
 /** One configuration key's documentation. */
 const ConfigKeyDocSchema = z.looseObject({
@@ -33,7 +34,7 @@ const ConfigKeyDocSchema = z.looseObject({
 export const ConfigurationMetadataSchema = z.looseObject({
   configs: z.record(z.string(), z.record(z.string(), z.looseObject({ keys: z.array(z.record(z.string(), ConfigKeyDocSchema)).nullish() }))),
 });
-export type LxdConfigurationMetadata = z.infer<typeof ConfigurationMetadataSchema>;
+export type LxdConfigurationMetadata = Closed<z.infer<typeof ConfigurationMetadataSchema>>;
 
 /** `GET/PUT/PATCH /1.0`: server information, API extensions, server config. */
 export class ServerResource {

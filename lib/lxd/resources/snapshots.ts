@@ -3,6 +3,7 @@
  * (`PUT /1.0/instances/{name}` with `restore`). Every change is an operation.
  */
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import { isValidTimeout } from '../../deadline.js';
 import type { Operation, WaitOptions } from '../operation.js';
@@ -27,7 +28,7 @@ export const SnapshotSchema = z.looseObject({
   /** Bytes used, or -1 when the storage driver cannot tell. */
   size: z.number().optional(),
 });
-export type LxdSnapshot = z.infer<typeof SnapshotSchema>;
+export type LxdSnapshot = Closed<z.infer<typeof SnapshotSchema>>;
 
 const SnapshotsPostSchema = z.strictObject({
   name: z.string().optional(),

@@ -5,6 +5,7 @@
  * LXD ≥ 6.6 and every copy with an operation.
  */
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import type { Operation } from '../operation.js';
 import { segment } from '../path.js';
@@ -33,13 +34,13 @@ export const StorageVolumeSchema = z.looseObject({
   project: z.string().optional(),
   created_at: z.string().optional(),
 });
-export type LxdStorageVolume = z.infer<typeof StorageVolumeSchema>;
+export type LxdStorageVolume = Closed<z.infer<typeof StorageVolumeSchema>>;
 
 export const StorageVolumePutSchema = z.strictObject({
   config: ConfigMap.optional(),
   description: z.string().optional(),
 });
-export type StorageVolumePut = z.infer<typeof StorageVolumePutSchema>;
+export type StorageVolumePut = Closed<z.infer<typeof StorageVolumePutSchema>>;
 
 /** Where a new volume's content comes from: a copy of another volume of this server. */
 export const StorageVolumeSourceSchema = z.strictObject({
@@ -67,7 +68,7 @@ export type StorageVolumesPost = z.input<typeof StorageVolumesPostSchema>;
 export const StorageVolumeStateSchema = z.looseObject({
   usage: z.looseObject({ used: z.number(), total: z.number().default(-1) }).nullish(),
 });
-export type LxdStorageVolumeState = z.infer<typeof StorageVolumeStateSchema>;
+export type LxdStorageVolumeState = Closed<z.infer<typeof StorageVolumeStateSchema>>;
 
 /** A snapshot of a volume; `name` is the snapshot's own (LXD lists `volume/snapshot`). */
 export const StorageVolumeSnapshotSchema = z.looseObject({
@@ -79,7 +80,7 @@ export const StorageVolumeSnapshotSchema = z.looseObject({
   /** Go's zero time, or null (in lists), when it never expires. */
   expires_at: z.string().nullish(),
 });
-export type LxdStorageVolumeSnapshot = z.infer<typeof StorageVolumeSnapshotSchema>;
+export type LxdStorageVolumeSnapshot = Closed<z.infer<typeof StorageVolumeSnapshotSchema>>;
 
 const StorageVolumeSnapshotPutSchema = z.strictObject({
   description: z.string().optional(),

@@ -4,6 +4,7 @@
  * until the server raises it again.
  */
 import { z } from 'zod';
+import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import { CollectionCore, type CollectionDecl, type ListOptions } from '../routes/collection.js';
 import { BOTH } from '../routes/route.js';
@@ -27,7 +28,7 @@ export const WarningSchema = z.looseObject({
   project: z.string().default(''),
   entity_url: z.string().default(''),
 });
-export type LxdWarning = z.infer<typeof WarningSchema>;
+export type LxdWarning = Closed<z.infer<typeof WarningSchema>>;
 
 /** The statuses a client may set (`resolved` is the server's own). */
 export const WarningStatuses = ['new', 'acknowledged'] as const;
@@ -36,7 +37,7 @@ export type WarningStatus = (typeof WarningStatuses)[number];
 export const WarningPutSchema = z.strictObject({
   status: z.enum(WarningStatuses, { error: 'a warning\'s status can be set to "new" or "acknowledged" only' }),
 });
-export type WarningPut = z.infer<typeof WarningPutSchema>;
+export type WarningPut = Closed<z.infer<typeof WarningPutSchema>>;
 
 /** Warning ids are UUIDs. */
 export function validateWarningUuid(value: unknown, field = 'warning uuid'): string {
