@@ -19,6 +19,7 @@ import { ProjectsResource, validateProjectName } from './resources/projects.js';
 import { checkRemoteUrl, checkTlsOptions } from './remote.js';
 import { ServerResource } from './resources/server.js';
 import { StorageVolumesResource } from './resources/storage-volumes.js';
+import { StorageBucketsResource } from './resources/storage-buckets.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, Transport, type TlsOptions } from './transport.js';
 
 export interface QueryOptions extends CallOptions {
@@ -96,6 +97,8 @@ export class LxdClient {
   readonly storagePools: StoragePoolsResource;
   /** `/1.0/storage-pools/{pool}/volumes`: storage volumes, their state and snapshots. */
   readonly storageVolumes: StorageVolumesResource;
+  /** `/1.0/storage-pools/{pool}/buckets`: S3 buckets of a pool (Incus), their keys and backups. */
+  readonly storageBuckets: StorageBucketsResource;
   readonly operations: OperationsResource;
   readonly certificates: CertificatesResource;
   /** `/1.0/projects`: server-wide, whatever the client's project. */
@@ -164,6 +167,7 @@ export class LxdClient {
     this.networks = new NetworksResource(api);
     this.storagePools = new StoragePoolsResource(api);
     this.storageVolumes = new StorageVolumesResource(api);
+    this.storageBuckets = new StorageBucketsResource(api);
     this.operations = new OperationsResource(api, this.server);
     this.certificates = new CertificatesResource(api);
     this.projects = new ProjectsResource(api);

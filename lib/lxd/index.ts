@@ -40,7 +40,7 @@ export { SnapshotSchema, validateSnapshotName, type LxdSnapshot, type SnapshotCr
 export { BackupSchema, type LxdBackup, type BackupCreate, type CreateFromBackupOptions, type DownloadedBackup, type ExportOptions, type InstanceBackups } from './resources/backups.js';
 export type { ListOptions, ProfilesResource } from './resources/profiles.js';
 export type { ImageFiles, ImportOptions, UploadOptions, UploadProgress, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
-export type { NetworksResource, StoragePoolsResource } from './resources/networks.js';
+export { StoragePoolResourcesSchema, type LxdStoragePoolResources, type NetworksResource, type StoragePoolsResource } from './resources/networks.js';
 export type { OperationsResource } from './resources/operations.js';
 export type { ServerResource } from './resources/server.js';
 export { CertificateSchema, CertificatesPostSchema, type LxdCertificate, type CertificatesPost, type CertificatesResource } from './resources/certificates.js';
@@ -88,6 +88,7 @@ export {
   StorageVolumesPostSchema,
   StorageVolumeStateSchema,
   StorageVolumeSnapshotSchema,
+  StorageVolumeFullSchema,
   StorageVolumeTypes,
   validateVolumeName,
   type LxdStorageVolume,
@@ -95,12 +96,37 @@ export {
   type StorageVolumesPost,
   type LxdStorageVolumeState,
   type LxdStorageVolumeSnapshot,
+  type LxdStorageVolumeFull,
   type StorageVolumeType,
   type VolumeOptions,
   type VolumeListOptions,
   type StorageVolumesResource,
   type StorageVolumeSnapshots,
 } from './resources/storage-volumes.js';
+export { StorageVolumeBackupSchema, StorageVolumeBackupsPostSchema, type LxdStorageVolumeBackup, type StorageVolumeBackupCreate, type ImportVolumeBackupOptions, type StorageVolumeBackups } from './resources/storage-volume-backups.js';
+export {
+  StorageBucketSchema,
+  StorageBucketPutSchema,
+  StorageBucketsPostSchema,
+  StorageBucketKeySchema,
+  StorageBucketKeyPutSchema,
+  StorageBucketKeysPostSchema,
+  StorageBucketBackupSchema,
+  StorageBucketFullSchema,
+  StorageBucketKeyRoles,
+  validateBucketName,
+  type LxdStorageBucket,
+  type StorageBucketPut,
+  type StorageBucketsPost,
+  type LxdStorageBucketKey,
+  type StorageBucketKeyPut,
+  type StorageBucketKeysPost,
+  type LxdStorageBucketBackup,
+  type LxdStorageBucketFull,
+  type StorageBucketsResource,
+  type StorageBucketKeys,
+  type StorageBucketBackups,
+} from './resources/storage-buckets.js';
 export { Collection, RenamableCollection, NestedCollection, RenamableNestedCollection, type CollectionDecl, type Verb } from './routes/collection.js';
 export { ROUTES } from './routes/table.js';
 export type { Route as ApiRoute, Answer, HttpMethod, Servers } from './routes/route.js';
