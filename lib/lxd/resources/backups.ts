@@ -87,7 +87,7 @@ const NAME_MAX = 255;
  * file (a device or FIFO would be replaced by the rename), with a name short enough for the file system.
  * `LxdValidationError` (field `file`) otherwise.
  */
-async function checkTarget(file: unknown): Promise<string> {
+export async function checkTarget(file: unknown): Promise<string> {
   if (typeof file !== 'string' || file === '' || file.includes('\0')) throw new LxdValidationError('file', 'give the path of the file to write (non-empty, no NUL)');
   const name = basename(file);
   if (name === '' || name === '.' || name === '..' || file.endsWith('/')) throw new LxdValidationError('file', `${file} names a directory: give the path of the file to write, e.g. ${join(file, 'backup.tar.gz')}`);

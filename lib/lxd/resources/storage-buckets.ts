@@ -11,7 +11,7 @@ import type { Operation } from '../operation.js';
 import { CollectionCore, type CollectionDecl, type ListOptions } from '../routes/collection.js';
 import { INCUS_ONLY } from '../routes/route.js';
 import { validateBody, validatePoolName, validateSegment } from '../validate.js';
-import { checkTimeout, downloadTarball, validateBackupName } from './backups.js';
+import { checkTarget, checkTimeout, downloadTarball, validateBackupName } from './backups.js';
 import { requireExtension, type Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
 import type { TransferOptions } from './instance-files.js';
 import { rfc3339 } from './snapshots.js';
@@ -265,6 +265,7 @@ export class StorageBucketBackups {
   async export(pool: string, bucket: string, backup: string, file: string, opts: TransferOptions = {}): Promise<{ size: number }> {
     const path = `${this.#core.item(this.#coll(pool, bucket), backup)}/export`;
     checkTimeout(opts);
+    await checkTarget(file);
     await this.#core.need(opts);
     return downloadTarball(this.api, path, file, opts);
   }

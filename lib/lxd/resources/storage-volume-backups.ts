@@ -12,7 +12,7 @@ import { segment } from '../path.js';
 import { CollectionCore, type CollectionDecl } from '../routes/collection.js';
 import { BOTH } from '../routes/route.js';
 import { validateBody, validatePoolName, validateVolumeName } from '../validate.js';
-import { checkTimeout, downloadTarball, postTarball, validateBackupName } from './backups.js';
+import { checkTarget, checkTimeout, downloadTarball, postTarball, validateBackupName } from './backups.js';
 import { requireExtension, type Api, type CallOptions, type WithEtag } from './base.js';
 import type { TransferOptions } from './instance-files.js';
 import { rfc3339 } from './snapshots.js';
@@ -138,6 +138,7 @@ export class StorageVolumeBackups {
   async export(pool: string, volume: string, backup: string, file: string, opts: TransferOptions = {}): Promise<{ size: number }> {
     const path = `${this.#core.item(this.#coll(pool, volume), backup)}/export`;
     checkTimeout(opts);
+    await checkTarget(file);
     await this.#core.need(opts);
     return downloadTarball(this.api, path, file, opts);
   }
