@@ -216,7 +216,7 @@ const HAND_WRITTEN: readonly Route[] = [
   r('GET', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}?recursion=1', 'client.storageVolumes.get', 'sync', { servers: INCUS_ONLY, target: true, extension: 'storage_volume_full', why: 'with `{ recursion: 1 }`: the volume with its snapshots, backups and state' }),
   ...[
     'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'DELETE /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'HEAD /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/sftp',
-  ].map((p) => untyped(p, { servers: INCUS_ONLY, extension: 'custom_volume_sftp', why: 'files of a custom volume over SFTP (Incus); not typed yet, reachable through `client.query()`' })),
+  ].map((p) => untyped(p, { servers: INCUS_ONLY, extension: 'custom_volume_sftp', why: 'the files of a custom volume (Incus ≥ 6.0.5); the host\'s Incus 6.0.4 lacks `custom_volume_sftp`, so nothing here could run a typed method; reachable through `client.query()`' })),
   // buckets (Incus; tested on a fake server: they need an S3 server, MinIO, that this host does not run)
   r('GET', '/1.0/storage-pools/{poolName}/buckets?recursion=2', 'client.storageBuckets.list', 'sync', { servers: INCUS_ONLY, extension: 'storage_bucket_full', why: 'with `{ recursion: 2 }`: each bucket with its keys and backups' }),
   r('GET', '/1.0/storage-pools/{poolName}/buckets/{bucketName}?recursion=1', 'client.storageBuckets.get', 'sync', { servers: INCUS_ONLY, extension: 'storage_bucket_full', why: 'with `{ recursion: 1 }`: the bucket with its keys and backups' }),
