@@ -211,6 +211,19 @@ describe('lxd: storage beyond volumes (fake server)', () => {
     expect(sent()).to.deep.equal([]);
   });
 
+  it('an export to a target that cannot be written is refused with no request at all, not even for the server\'s extensions', async () => {
+    const fresh = fake.client();
+    try {
+      fake.requests.length = 0;
+      for (const call of [() => fresh.storageVolumes.backups.export('p', 'vol1', 'b0', dir), () => fresh.storageBuckets.backups.export('p', 'bucket1', 'b0', join(dir, 'missing-dir', 'x.tar.gz'))]) {
+        expect(await call().catch((e: unknown) => e)).to.have.property('code', 'LXD_ERR_INVALID_ARGUMENT');
+      }
+      expect(fake.requests).to.deep.equal([]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('a server without the extension gets LxdExtensionMissingError and no request', async () => {
     fake.on('GET', '/1.0', () => sync(info('lxd', ['storage'])));
     const old = fake.client();
