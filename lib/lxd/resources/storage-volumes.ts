@@ -17,6 +17,7 @@ import { importVolumeBackup, StorageVolumeBackups, StorageVolumeBackupSchema, ty
 
 export { validateVolumeName };
 import type { Readable } from 'node:stream';
+import { StorageVolumeFiles } from './storage-volume-files.js';
 
 const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
@@ -236,6 +237,8 @@ export class StorageVolumeSnapshots {
 export class StorageVolumesResource {
   readonly snapshots: StorageVolumeSnapshots;
   readonly backups: StorageVolumeBackups;
+  /** Files in a custom volume (Incus, `custom_volume_sftp`), as `instances.files`. */
+  readonly files: StorageVolumeFiles;
   readonly #core: CollectionCore<LxdStorageVolume, StorageVolumesPost, StorageVolumePut, StorageVolumePut>;
   readonly #names = z.array(z.string());
   readonly #full = z.array(StorageVolumeFullSchema);
@@ -244,6 +247,7 @@ export class StorageVolumesResource {
     this.#core = new CollectionCore(api, STORAGE_VOLUMES);
     this.snapshots = new StorageVolumeSnapshots(api);
     this.backups = new StorageVolumeBackups(api);
+    this.files = new StorageVolumeFiles(api);
   }
 
   #item(pool: string, name: string, type: StorageVolumeType | undefined): string {

@@ -112,11 +112,14 @@ describeEachServer('storage: volume backups and import, snapshot PATCH, pool res
     expect(await lxd.storagePools.resources(`${run}-no-pool`).catch((e: unknown) => e)).to.be.instanceOf(LxdApiError).and.have.property('lxdMessage').that.matches(/not found/i);
   });
 
-  it('what this server lacks is its typed error: the full-volume answers, buckets (LXD 5.0.2), a bucket without MinIO (Incus)', async () => {
+  it('what this server lacks is its typed error: the full-volume answers, a volume\'s files, buckets (LXD 5.0.2), a bucket without MinIO (Incus)', async () => {
     const volumes = lxd.storageVolumes;
     for (const call of [() => volumes.get(POOL, 'any', { recursion: 1 }), () => volumes.list(POOL, { type: 'custom', recursion: 2 })]) {
       expect(await call().catch((e: unknown) => e)).to.be.instanceOf(LxdExtensionMissingError).and.have.property('extension', 'storage_volume_full');
     }
+    // the files of a custom volume are Incus ≥ 6.0.5's (custom_volume_sftp): neither server here has them
+    const files = lxd.storageVolumes.files;
+    expect(await files.list(POOL, 'any', '/').catch((e: unknown) => e)).to.be.instanceOf(LxdExtensionMissingError).and.have.property('extension', 'custom_volume_sftp');
     const buckets = lxd.storageBuckets;
     if (server.kind === 'lxd') {
       expect(await buckets.list(POOL).catch((e: unknown) => e)).to.be.instanceOf(LxdExtensionMissingError).and.have.property('extension', 'storage_buckets');
