@@ -25,6 +25,7 @@ import { ServerResource } from './resources/server.js';
 import { StorageVolumesResource } from './resources/storage-volumes.js';
 import { WarningsResource } from './resources/warnings.js';
 import { MetricsResource } from './resources/metrics.js';
+import { StorageBucketsResource } from './resources/storage-buckets.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, Transport, type TlsOptions } from './transport.js';
 
 export interface QueryOptions extends CallOptions {
@@ -116,6 +117,8 @@ export class LxdClient {
   readonly storagePools: StoragePoolsResource;
   /** `/1.0/storage-pools/{pool}/volumes`: storage volumes, their state and snapshots. */
   readonly storageVolumes: StorageVolumesResource;
+  /** `/1.0/storage-pools/{pool}/buckets`: S3 buckets of a pool (Incus), their keys and backups. */
+  readonly storageBuckets: StorageBucketsResource;
   readonly operations: OperationsResource;
   readonly certificates: CertificatesResource;
   /** `/1.0/warnings`: what the server found wrong with itself. */
@@ -197,6 +200,7 @@ export class LxdClient {
     this.networkIntegrations = new NetworkIntegrationsResource(api);
     this.storagePools = new StoragePoolsResource(api);
     this.storageVolumes = new StorageVolumesResource(api);
+    this.storageBuckets = new StorageBucketsResource(api);
     this.operations = new OperationsResource(api, this.server);
     this.certificates = new CertificatesResource(api);
     this.warnings = new WarningsResource(api);

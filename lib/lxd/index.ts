@@ -42,6 +42,8 @@ export type { ListOptions, ProfilesResource } from './resources/profiles.js';
 export type { ImageFiles, ImportOptions, UploadOptions, UploadProgress, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
 export {
   NetworkStateSchema,
+  StoragePoolResourcesSchema,
+  type LxdStoragePoolResources,
   NetworkLeaseSchema,
   NetworkAllocationSchema,
   type LxdNetworkState,
@@ -179,6 +181,7 @@ export {
   StorageVolumesPostSchema,
   StorageVolumeStateSchema,
   StorageVolumeSnapshotSchema,
+  StorageVolumeFullSchema,
   StorageVolumeTypes,
   validateVolumeName,
   type LxdStorageVolume,
@@ -186,12 +189,37 @@ export {
   type StorageVolumesPost,
   type LxdStorageVolumeState,
   type LxdStorageVolumeSnapshot,
+  type LxdStorageVolumeFull,
   type StorageVolumeType,
   type VolumeOptions,
   type VolumeListOptions,
   type StorageVolumesResource,
   type StorageVolumeSnapshots,
 } from './resources/storage-volumes.js';
+export { StorageVolumeBackupSchema, StorageVolumeBackupsPostSchema, type LxdStorageVolumeBackup, type StorageVolumeBackupCreate, type ImportVolumeBackupOptions, type StorageVolumeBackups } from './resources/storage-volume-backups.js';
+export {
+  StorageBucketSchema,
+  StorageBucketPutSchema,
+  StorageBucketsPostSchema,
+  StorageBucketKeySchema,
+  StorageBucketKeyPutSchema,
+  StorageBucketKeysPostSchema,
+  StorageBucketBackupSchema,
+  StorageBucketFullSchema,
+  StorageBucketKeyRoles,
+  validateBucketName,
+  type LxdStorageBucket,
+  type StorageBucketPut,
+  type StorageBucketsPost,
+  type LxdStorageBucketKey,
+  type StorageBucketKeyPut,
+  type StorageBucketKeysPost,
+  type LxdStorageBucketBackup,
+  type LxdStorageBucketFull,
+  type StorageBucketsResource,
+  type StorageBucketKeys,
+  type StorageBucketBackups,
+} from './resources/storage-buckets.js';
 export { Collection, RenamableCollection, NestedCollection, RenamableNestedCollection, type CollectionDecl, type Verb } from './routes/collection.js';
 export { ROUTES } from './routes/table.js';
 export type { Route as ApiRoute, Answer, HttpMethod, Servers } from './routes/route.js';

@@ -56,3 +56,10 @@ export function validateBody<S extends z.ZodType>(schema: S, body: unknown, what
   const field = issue && issue.path.length ? `${what}.${issue.path.map(String).join('.')}` : what;
   throw new LxdValidationError(field, issue?.message ?? 'invalid');
 }
+
+/** Volume names: a path segment without a slash (a slash names a snapshot). */
+export function validateVolumeName(name: unknown, field = 'storage volume name'): string {
+  validateSegment(name, field);
+  if ((name as string).includes('/')) throw new LxdValidationError(field, `"${String(name)}" must not contain a slash`);
+  return name as string;
+}

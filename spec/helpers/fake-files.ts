@@ -33,8 +33,14 @@ export interface FakeFiles {
   asked: string[];
 }
 
-/** Serves `root` at `rootPath` (for every instance name). */
-export function serveFiles(fake: FakeLxd, rootPath: string, root: FakeNode): FakeFiles {
+/**
+ * Serves `root` at `rootPath` (for every instance name). `at` is the files endpoint (default an
+ * instance's; a custom volume's is `/1.0/storage-pools/:pool/volumes/custom/:volume/files`), `kind`
+ * the server whose header names it uses (`X-LXD-*` or `X-Incus-*`).
+ */
+export function serveFiles(fake: FakeLxd, rootPath: string, root: FakeNode, opts: { at?: string; kind?: 'lxd' | 'incus' } = {}): FakeFiles {
+  const at = opts.at ?? '/1.0/instances/:name/files';
+  const h = opts.kind === 'incus' ? 'x-incus' : 'x-lxd';
   let byPath = new Map<string, FakeNode>();
   const asked: string[] = [];
   const set = (node: FakeNode): void => {
@@ -47,7 +53,7 @@ export function serveFiles(fake: FakeLxd, rootPath: string, root: FakeNode): Fak
     add(rootPath, node);
   };
   set(root);
-  const headers = (type: string, mode: number): Record<string, string> => ({ 'x-lxd-type': type, 'x-lxd-uid': '0', 'x-lxd-gid': '0', 'x-lxd-mode': `0${mode.toString(8)}` });
+  const headers = (type: string, mode: number): Record<string, string> => ({ [`${h}-type`]: type, [`${h}-uid`]: '0', [`${h}-gid`]: '0', [`${h}-mode`]: `0${mode.toString(8)}` });
   const answer = (head: boolean) => (req: { query: URLSearchParams }): FakeResponse | Promise<FakeResponse> => {
     const path = req.query.get('path') ?? '';
     asked.push(path);
@@ -66,7 +72,7 @@ export function serveFiles(fake: FakeLxd, rootPath: string, root: FakeNode): Fak
         return head ? { body: '', headers: headers('file', 0o644) } : new Promise<FakeResponse>(() => undefined);
     }
   };
-  fake.on('GET', '/1.0/instances/:name/files', answer(false));
-  fake.on('HEAD', '/1.0/instances/:name/files', answer(true));
+  fake.on('GET', at, answer(false));
+  fake.on('HEAD', at, answer(true));
   return { set, asked };
 }

@@ -73,7 +73,7 @@ export interface CreateFromBackupOptions extends TransferOptions {
   pool?: string | undefined;
 }
 
-function validateBackupName(name: unknown, field = 'backup name'): string {
+export function validateBackupName(name: unknown, field = 'backup name'): string {
   if (typeof name !== 'string' || name === '') throw new LxdValidationError(field, 'must be a non-empty string');
   if (name.includes('/') || name.includes('\0') || name === '.' || name === '..') throw new LxdValidationError(field, `"${name}" must not contain "/" or NUL, nor be "." or ".."`);
   return name;
@@ -88,7 +88,7 @@ const NAME_MAX = 255;
  * file (a device or FIFO would be replaced by the rename), with a name short enough for the file system.
  * `LxdValidationError` (field `file`) otherwise.
  */
-async function checkTarget(file: unknown): Promise<string> {
+export async function checkTarget(file: unknown): Promise<string> {
   if (typeof file !== 'string' || file === '' || file.includes('\0')) throw new LxdValidationError('file', 'give the path of the file to write (non-empty, no NUL)');
   const name = basename(file);
   if (name === '' || name === '.' || name === '..' || file.endsWith('/')) throw new LxdValidationError('file', `${file} names a directory: give the path of the file to write, e.g. ${join(file, 'backup.tar.gz')}`);
@@ -124,6 +124,81 @@ function report(cb: ((p: TransferProgress) => void) | undefined, p: TransferProg
   } catch {
     // a progress callback must not break the transfer
   }
+}
+
+/** Throws LxdValidationError unless `timeoutMs` is absent or a deadline. */
+export function checkTimeout(opts: { timeoutMs?: number | undefined }): void {
+  if (opts.timeoutMs !== undefined && !isValidTimeout(opts.timeoutMs)) throw new LxdValidationError('timeoutMs', `${opts.timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
+}
+
+/**
+ * GET `path` (a backup's `/export`) into `file`: the target is checked before the request (see
+ * `checkTarget`), the body goes to a temporary name beside it (mode 0600), renamed into place once
+ * complete, and removed on any failure. Over the local socket it goes from the socket to the file
+ * through one reused buffer. Resolves to its size. Shared by every kind of backup.
+ */
+export async function downloadTarball(api: Api, path: string, file: string, opts: TransferOptions = {}): Promise<{ size: number }> {
+  checkTimeout(opts);
+  await checkTarget(file);
+  const tmp = temporaryName(file);
+  const fh = await open(tmp, 'wx', 0o600);
+  let closed = false;
+  try {
+    const cb = opts.onProgress;
+    const res = await api.download('GET', path, fh, {
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs ?? api.ctx.operationTimeoutMs,
+      onBytes: cb && ((bytes: number, totalBytes: number | undefined) => report(cb, { bytes, totalBytes })),
+    });
+    closed = true;
+    await fh.close();
+    await rename(tmp, file);
+    return { size: res.bytes };
+  } catch (err) {
+    if (!closed) await fh.close().catch(() => {});
+    await rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * POST a backup tarball (application/octet-stream) to `path`, streamed from a file (checked to be a
+ * regular file first) or a stream, with `headers`; the server unpacks it into a new instance or
+ * volume. Resolves to the operation. Shared by every kind of backup.
+ */
+export async function postTarball(api: Api, path: string, source: string | Readable | AsyncIterable<Uint8Array>, headers: Record<string, string>, opts: TransferOptions = {}): Promise<Operation> {
+  let size: number | undefined;
+  let chunks: AsyncIterable<Uint8Array>;
+  let reusesChunks = false;
+  if (typeof source === 'string') {
+    try {
+      const s = await stat(source);
+      if (!s.isFile()) throw new LxdValidationError('file', `${source} is not a regular file`);
+      size = s.size;
+    } catch (err) {
+      if (err instanceof LxdValidationError) throw err;
+      throw new LxdValidationError('file', `cannot read ${source}: ${(err as Error).message}`);
+    }
+    chunks = readFileChunks(source, { signal: opts.signal });
+    reusesChunks = true;
+  } else {
+    chunks = source;
+  }
+  const cb = opts.onProgress;
+  const counted = async function* (): AsyncGenerator<Uint8Array> {
+    let bytes = 0;
+    for await (const chunk of chunks) {
+      yield chunk;
+      bytes += chunk.length;
+      report(cb, { bytes, totalBytes: size });
+    }
+  };
+  return api.operation('POST', path, {
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs ?? api.ctx.operationTimeoutMs,
+    headers,
+    rawBody: { stream: counted(), contentType: 'application/octet-stream', contentLength: size, reusesChunks },
+  });
 }
 
 /** `client.instances.backups`. */
@@ -202,27 +277,7 @@ export class InstanceBackups {
   async downloadToFile(instance: string, name: string, file: string, opts: TransferOptions = {}): Promise<{ size: number }> {
     validateInstanceName(instance);
     validateBackupName(name);
-    if (opts.timeoutMs !== undefined && !isValidTimeout(opts.timeoutMs)) throw new LxdValidationError('timeoutMs', `${opts.timeoutMs} is not a deadline: give a positive, finite number of milliseconds`);
-    await checkTarget(file);
-    const tmp = temporaryName(file);
-    const fh = await open(tmp, 'wx', 0o600);
-    let closed = false;
-    try {
-      const cb = opts.onProgress;
-      const res = await this.api.download('GET', lxdPath`/1.0/instances/${instance}/backups/${name}/export`, fh, {
-        signal: opts.signal,
-        timeoutMs: opts.timeoutMs ?? this.api.ctx.operationTimeoutMs,
-        onBytes: cb && ((bytes: number, totalBytes: number | undefined) => report(cb, { bytes, totalBytes })),
-      });
-      closed = true;
-      await fh.close();
-      await rename(tmp, file);
-      return { size: res.bytes };
-    } catch (err) {
-      if (!closed) await fh.close().catch(() => {});
-      await rm(tmp, { force: true }).catch(() => {});
-      throw err;
-    }
+    return downloadTarball(this.api, lxdPath`/1.0/instances/${instance}/backups/${name}/export`, file, opts);
   }
 
   /**
@@ -271,37 +326,6 @@ export async function createFromBackup(api: Api, source: string | Readable | Asy
   const headers: Record<string, string> = {};
   if (opts.name !== undefined) headers[serverHeader(kind, 'name')] = opts.name;
   if (opts.pool !== undefined) headers[serverHeader(kind, 'pool')] = opts.pool;
-  let size: number | undefined;
-  let chunks: AsyncIterable<Uint8Array>;
-  let reusesChunks = false;
-  if (typeof source === 'string') {
-    try {
-      const s = await stat(source);
-      if (!s.isFile()) throw new LxdValidationError('file', `${source} is not a regular file`);
-      size = s.size;
-    } catch (err) {
-      if (err instanceof LxdValidationError) throw err;
-      throw new LxdValidationError('file', `cannot read ${source}: ${(err as Error).message}`);
-    }
-    chunks = readFileChunks(source, { signal: opts.signal });
-    reusesChunks = true;
-  } else {
-    chunks = source;
-  }
-  const cb = opts.onProgress;
-  const counted = async function* (): AsyncGenerator<Uint8Array> {
-    let bytes = 0;
-    for await (const chunk of chunks) {
-      yield chunk;
-      bytes += chunk.length;
-      report(cb, { bytes, totalBytes: size });
-    }
-  };
-  return api.operation('POST', '/1.0/instances', {
-    signal: opts.signal,
-    timeoutMs: opts.timeoutMs ?? api.ctx.operationTimeoutMs,
-    headers,
-    rawBody: { stream: counted(), contentType: 'application/octet-stream', contentLength: size, reusesChunks },
-  });
+  return postTarball(api, '/1.0/instances', source, headers, opts);
 }
 

@@ -406,7 +406,7 @@ async function makeTemp<T>(dir: LocalDir, make: (at: string) => Promise<T>): Pro
 export class InstanceFiles {
   constructor(private readonly api: Api) {}
 
-  private path(name: string, path: string): string {
+  protected path(name: string, path: string): string {
     validateInstanceName(name);
     validateInstancePath(path);
     return lxdPath`/1.0/instances/${name}/files`;

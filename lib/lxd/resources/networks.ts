@@ -14,11 +14,22 @@ import {
 } from '../schemas.js';
 import { z } from 'zod';
 import type { Closed } from '../../closed.js';
-import { lxdPath } from '../path.js';
+import { lxdPath, segment } from '../path.js';
 import { validateNetworkName, validatePoolName } from '../validate.js';
 import { Collection, RenamableCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH } from '../routes/route.js';
 import { requireExtension, type Api, type CallOptions, type TargetOptions } from './base.js';
+
+/** Used and total, in bytes or inodes (`used` is left out by the server when it is 0). */
+const Usage = z.looseObject({ used: z.number().nonnegative().default(0), total: z.number().nonnegative().default(0) });
+
+/** `GET /1.0/storage-pools/{name}/resources`: the space and inodes of the pool's storage. */
+export const StoragePoolResourcesSchema = z.looseObject({
+  space: Usage.default({ used: 0, total: 0 }),
+  /** Absent where the driver cannot tell. */
+  inodes: Usage.optional(),
+});
+export type LxdStoragePoolResources = Closed<z.infer<typeof StoragePoolResourcesSchema>>;
 
 /** `/1.0/networks`, declared. */
 export const NETWORKS: CollectionDecl<LxdNetwork, NetworksPost, NetworkPut> = {
@@ -153,7 +164,17 @@ export class NetworkAllocationsResource {
  * `target` on get, create, update and patch is a member's own part (e.g. its `source`).
  */
 export class StoragePoolsResource extends Collection<LxdStoragePool, StoragePoolsPost, StoragePoolPut> {
-  constructor(api: Api) {
+  constructor(private readonly api: Api) {
     super(api, STORAGE_POOLS);
+  }
+
+  /**
+   * GET …/resources: the space and inodes used and available on the pool's storage (`lxc storage
+   * info`); in a cluster, `target` names the member whose local pool is meant.
+   */
+  async resources(name: string, opts: TargetOptions = {}): Promise<LxdStoragePoolResources> {
+    validatePoolName(name);
+    await requireExtension(this.api, 'resources', 'storage pool resources', opts);
+    return (await this.api.sync('GET', `/1.0/storage-pools/${segment(name)}/resources`, StoragePoolResourcesSchema, { ...opts, noProject: true })).value;
   }
 }

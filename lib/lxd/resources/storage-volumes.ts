@@ -11,9 +11,14 @@ import type { Operation } from '../operation.js';
 import { segment } from '../path.js';
 import { CollectionCore, type CollectionDecl } from '../routes/collection.js';
 import { BOTH } from '../routes/route.js';
-import { validateBody, validateSegment } from '../validate.js';
-import type { Api, CallOptions, EtagOptions, TargetOptions, WithEtag } from './base.js';
+import { validateBody, validateSegment, validateVolumeName } from '../validate.js';
+import { requireExtension, type Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
 import { rfc3339 } from './snapshots.js';
+import { importVolumeBackup, StorageVolumeBackups, StorageVolumeBackupSchema, type ImportVolumeBackupOptions } from './storage-volume-backups.js';
+
+export { validateVolumeName };
+import type { Readable } from 'node:stream';
+import { StorageVolumeFiles } from './storage-volume-files.js';
 
 const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
@@ -82,17 +87,24 @@ export const StorageVolumeSnapshotSchema = z.looseObject({
 });
 export type LxdStorageVolumeSnapshot = Closed<z.infer<typeof StorageVolumeSnapshotSchema>>;
 
+/**
+ * A volume with its snapshots, backups and state in one answer (Incus's `storage_volume_full`:
+ * `get(…, { recursion: 1 })`, `list(…, { type, recursion: 2 })`).
+ */
+export const StorageVolumeFullSchema = StorageVolumeSchema.extend({
+  snapshots: z.array(StorageVolumeSnapshotSchema).nullish().transform((v) => v ?? []),
+  backups: z.array(StorageVolumeBackupSchema).nullish().transform((v) => v ?? []),
+  state: StorageVolumeStateSchema.nullish(),
+});
+export type LxdStorageVolumeFull = Closed<z.infer<typeof StorageVolumeFullSchema>>;
+
+/** The extension of the volume-with-everything answers (Incus). */
+const FULL = 'storage_volume_full';
+
 const StorageVolumeSnapshotPutSchema = z.strictObject({
   description: z.string().optional(),
   expires_at: z.string().optional(),
 });
-
-/** Volume names: a path segment without a slash (a slash names a snapshot). */
-export function validateVolumeName(name: unknown, field = 'storage volume name'): string {
-  validateSegment(name, field);
-  if ((name as string).includes('/')) throw new LxdValidationError(field, `"${String(name)}" must not contain a slash`);
-  return name as string;
-}
 
 function validateType(type: unknown): StorageVolumeType {
   if (!StorageVolumeTypes.includes(type as StorageVolumeType)) throw new LxdValidationError('type', `"${String(type)}" is not a volume type: give one of ${StorageVolumeTypes.join(', ')}`);
@@ -107,8 +119,11 @@ export interface VolumeOptions extends TargetOptions {
 export interface VolumeListOptions extends CallOptions {
   /** Only volumes of this type (default: every type). */
   type?: StorageVolumeType;
-  /** 0: names; 1 (default): objects. */
-  recursion?: 0 | 1;
+  /**
+   * 0: names; 1 (default): objects; 2 (with a `type`): each with its snapshots, backups and state
+   * (Incus, `storage_volume_full`).
+   */
+  recursion?: 0 | 1 | 2;
 }
 
 /** `/1.0/storage-pools/{pool}/volumes/{type}`, declared. */
@@ -147,6 +162,13 @@ export const STORAGE_VOLUME_SNAPSHOTS: CollectionDecl<LxdStorageVolumeSnapshot, 
   listVariants: ['?recursion=1'],
 };
 
+function snapshotChange(change: { description?: string; expiresAt?: Date | string | null }): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (change.description !== undefined) body['description'] = change.description;
+  if (change.expiresAt !== undefined) body['expires_at'] = change.expiresAt === null ? '0001-01-01T00:00:00Z' : rfc3339(change.expiresAt, 'expiresAt');
+  return body;
+}
+
 /** `client.storageVolumes.snapshots`: snapshots of custom volumes. */
 export class StorageVolumeSnapshots {
   readonly #core: CollectionCore<LxdStorageVolumeSnapshot, never, z.infer<typeof StorageVolumeSnapshotPutSchema>, z.infer<typeof StorageVolumeSnapshotPutSchema>>;
@@ -182,10 +204,13 @@ export class StorageVolumeSnapshots {
   /** PUT: the description and the expiry (`expiresAt: null` never expires). */
   async update(pool: string, volume: string, name: string, change: { description?: string; expiresAt?: Date | string | null }, opts: EtagOptions = {}): Promise<Operation> {
     const path = this.#core.item(this.#coll(pool, volume), name);
-    const body: Record<string, unknown> = {};
-    if (change.description !== undefined) body['description'] = change.description;
-    if (change.expiresAt !== undefined) body['expires_at'] = change.expiresAt === null ? '0001-01-01T00:00:00Z' : rfc3339(change.expiresAt, 'expiresAt');
-    return (await this.#core.write('PUT', path, validateBody(StorageVolumeSnapshotPutSchema, body, 'storage volume snapshot'), opts)) as Operation;
+    return (await this.#core.write('PUT', path, validateBody(StorageVolumeSnapshotPutSchema, snapshotChange(change), 'storage volume snapshot'), opts)) as Operation;
+  }
+
+  /** PATCH: only the fields given (the description, the expiry; `expiresAt: null` never expires). */
+  async patch(pool: string, volume: string, name: string, change: { description?: string; expiresAt?: Date | string | null }, opts: EtagOptions = {}): Promise<Operation> {
+    const path = this.#core.item(this.#coll(pool, volume), name);
+    return (await this.#core.write('PATCH', path, validateBody(StorageVolumeSnapshotPutSchema, snapshotChange(change), 'storage volume snapshot'), opts)) as Operation;
   }
 
   async rename(pool: string, volume: string, name: string, newName: string, opts: CallOptions = {}): Promise<Operation> {
@@ -212,12 +237,18 @@ export class StorageVolumeSnapshots {
  */
 export class StorageVolumesResource {
   readonly snapshots: StorageVolumeSnapshots;
+  readonly backups: StorageVolumeBackups;
+  /** Files in a custom volume (Incus, `custom_volume_sftp`), as `instances.files`. */
+  readonly files: StorageVolumeFiles;
   readonly #core: CollectionCore<LxdStorageVolume, StorageVolumesPost, StorageVolumePut, StorageVolumePut>;
   readonly #names = z.array(z.string());
+  readonly #full = z.array(StorageVolumeFullSchema);
 
   constructor(private readonly api: Api) {
     this.#core = new CollectionCore(api, STORAGE_VOLUMES);
     this.snapshots = new StorageVolumeSnapshots(api);
+    this.backups = new StorageVolumeBackups(api);
+    this.files = new StorageVolumeFiles(api);
   }
 
   #item(pool: string, name: string, type: StorageVolumeType | undefined): string {
@@ -226,21 +257,46 @@ export class StorageVolumesResource {
 
   list(pool: string, opts?: VolumeListOptions & { recursion?: 1 }): Promise<LxdStorageVolume[]>;
   list(pool: string, opts: VolumeListOptions & { recursion: 0 }): Promise<string[]>;
-  async list(pool: string, opts: VolumeListOptions = {}): Promise<LxdStorageVolume[] | string[]> {
+  list(pool: string, opts: VolumeListOptions & { type: StorageVolumeType; recursion: 2 }): Promise<LxdStorageVolumeFull[]>;
+  async list(pool: string, opts: VolumeListOptions = {}): Promise<LxdStorageVolume[] | LxdStorageVolumeFull[] | string[]> {
     const { type, ...rest } = opts;
-    if (type !== undefined) return this.#core.list(this.#core.collection(pool, validateType(type)), rest);
+    if (rest.recursion === 2) {
+      if (type === undefined) throw new LxdValidationError('recursion', '2 (each volume with its snapshots, backups and state) needs a `type`, e.g. { type: \'custom\', recursion: 2 }');
+      const path = this.#core.collection(pool, validateType(type));
+      const { recursion: _, ...r } = rest;
+      await requireExtension(this.api, FULL, 'volumes with their snapshots, backups and state (recursion 2)', r);
+      return (await this.api.sync('GET', path, this.#full, { ...r, query: { recursion: 2 } })).value;
+    }
+    const r = rest as CallOptions & { recursion?: 0 | 1 };
+    if (type !== undefined) return this.#core.list(this.#core.collection(pool, validateType(type)), r);
     // every type: GET /volumes, whose names are `<type>/<name>` URLs
     const path = `/1.0/storage-pools/${segment(pool, 'storage pool name')}/volumes`;
-    if (rest.recursion === 0) {
-      const urls = (await this.api.sync('GET', path, this.#names, { ...rest })).value;
+    if (r.recursion === 0) {
+      const urls = (await this.api.sync('GET', path, this.#names, { ...r })).value;
       return urls.map((u) => decodeURIComponent(u.split('?')[0]!.slice(path.length + 1)));
     }
-    return (await this.api.sync('GET', path, this.#core.items, { ...rest, query: { recursion: 1 } })).value;
+    return (await this.api.sync('GET', path, this.#core.items, { ...r, query: { recursion: 1 } })).value;
   }
 
-  async get(pool: string, name: string, opts: VolumeOptions = {}): Promise<WithEtag<LxdStorageVolume>> {
-    const { type, ...rest } = opts;
-    return this.#core.get(this.#item(pool, name, type), rest);
+  /** One volume with its ETag; `recursion: 1`: with its snapshots, backups and state (Incus, `storage_volume_full`). */
+  get(pool: string, name: string, opts?: VolumeOptions & { recursion?: 0 }): Promise<WithEtag<LxdStorageVolume>>;
+  get(pool: string, name: string, opts: VolumeOptions & { recursion: 1 }): Promise<WithEtag<LxdStorageVolumeFull>>;
+  async get(pool: string, name: string, opts: VolumeOptions & { recursion?: 0 | 1 } = {}): Promise<WithEtag<LxdStorageVolume | LxdStorageVolumeFull>> {
+    const { type, recursion, ...rest } = opts;
+    const path = this.#item(pool, name, type);
+    if (recursion === 1) {
+      await requireExtension(this.api, FULL, 'a volume with its snapshots, backups and state (recursion 1)', rest);
+      return this.api.sync('GET', path, StorageVolumeFullSchema, { ...rest, query: { recursion: 1 } });
+    }
+    return this.#core.get(path, rest);
+  }
+
+  /**
+   * A new custom volume of `pool` from a backup tarball (`backups.export`, `lxc storage volume
+   * export`), streamed from a file or a stream; `name` default: the backup's. Resolves to the operation.
+   */
+  importBackup(pool: string, source: string | Readable | AsyncIterable<Uint8Array>, opts: ImportVolumeBackupOptions = {}): Promise<Operation> {
+    return importVolumeBackup(this.api, pool, source, opts);
   }
 
   /** A custom volume: empty, or a copy of another volume of this server (`source: { type: 'copy', pool, name }`). */

@@ -29,6 +29,11 @@ export interface CollectionDecl<T = unknown, Post = unknown, Put = unknown, Patc
   path: string;
   /** One member's path in the spec's words: `/1.0/network-zones/{zone}/records/{name}`. */
   itemPath: string;
+  /**
+   * The member's path of PUT, PATCH and DELETE where the spec names its placeholders otherwise
+   * (Incus's buckets: `/1.0/storage-pools/{name}/buckets/{bucketName}`); the same URL is sent.
+   */
+  writeItemPath?: string;
   /** What one member is called in messages: `network zone record`. */
   what: string;
   /** What each parent is called in messages, outermost first: `['network zone name']`. */
@@ -205,6 +210,7 @@ export function collectionRoutes(decl: CollectionDecl<never, never, never, never
   const target = (v: Verb) => d.target?.includes(v) ?? false;
   const write: Answer = d.writes;
   const base = { extension: d.extension, servers: d.servers, project: d.project, ...(d.note === undefined ? {} : { why: d.note }) };
+  const writeItem = d.writeItemPath ?? d.itemPath;
   const out: Route[] = [];
   if (has('list')) {
     out.push({ ...base, method: 'GET', path: d.path, name: `${d.name}.list`, answer: 'sync', target: target('list'), response: NAMES });
@@ -212,13 +218,13 @@ export function collectionRoutes(decl: CollectionDecl<never, never, never, never
   }
   if (has('create')) out.push({ ...base, method: 'POST', path: d.path, name: `${d.name}.create`, answer: write, target: target('create'), request: d.post });
   if (has('get')) out.push({ ...base, method: 'GET', path: d.itemPath, name: `${d.name}.get`, answer: 'sync', target: target('get'), response: d.schema });
-  if (has('update')) out.push({ ...base, method: 'PUT', path: d.itemPath, name: `${d.name}.update`, answer: write, target: target('update'), request: d.put });
+  if (has('update')) out.push({ ...base, method: 'PUT', path: writeItem, name: `${d.name}.update`, answer: write, target: target('update'), request: d.put });
   if (has('patch')) {
     const why = d.mergePatch ? [d.note, MERGE_PATCH_NOTE].filter((n) => n !== undefined).join('; ') : d.note;
-    out.push({ ...base, ...(why === undefined ? {} : { why }), method: 'PATCH', path: d.itemPath, name: `${d.name}.patch`, answer: write, target: target('patch'), request: d.patch ?? d.put });
+    out.push({ ...base, ...(why === undefined ? {} : { why }), method: 'PATCH', path: writeItem, name: `${d.name}.patch`, answer: write, target: target('patch'), request: d.patch ?? d.put });
   }
   if (has('rename')) out.push({ ...base, method: 'POST', path: d.itemPath, name: `${d.name}.rename`, answer: write, target: false });
-  if (has('delete')) out.push({ ...base, method: 'DELETE', path: d.itemPath, name: `${d.name}.delete`, answer: write, target: target('delete') });
+  if (has('delete')) out.push({ ...base, method: 'DELETE', path: writeItem, name: `${d.name}.delete`, answer: write, target: target('delete') });
   return out;
 }
 

@@ -17,6 +17,8 @@ import { PROFILES } from '../resources/profiles.js';
 import { STORAGE_VOLUME_SNAPSHOTS, STORAGE_VOLUMES } from '../resources/storage-volumes.js';
 import { CERTIFICATES } from '../resources/certificates.js';
 import { WARNINGS } from '../resources/warnings.js';
+import { STORAGE_VOLUME_BACKUPS } from '../resources/storage-volume-backups.js';
+import { STORAGE_BUCKET_BACKUPS, STORAGE_BUCKET_KEYS, STORAGE_BUCKETS } from '../resources/storage-buckets.js';
 
 interface Extra {
   extension?: string;
@@ -38,7 +40,6 @@ function none(method: HttpMethod, path: string, why: string, extra: Extra = {}):
 
 const UNTRUSTED = 'for clients the server does not trust (`?public`); lxdkit always talks as a trusted client';
 const LATER = 'not typed yet (planned): reachable through `client.query()`';
-const NO_S3 = 'storage buckets need an S3 server (MinIO) this host does not run; not typed yet, reachable through `client.query()`';
 /** Why a route of the network area is tested on a fake server only. */
 const OVN_FAKE = 'needs an OVN network (none on this host): runs on a fake server';
 
@@ -201,40 +202,30 @@ const HAND_WRITTEN: readonly Route[] = [
   r('GET', '/1.0/projects/{name}/access', undefined, 'sync', { servers: INCUS_ONLY, project: false, why: 'who may reach the project under fine-grained authorization (OpenFGA), which this host does not run' }),
   r('GET', '/1.0/projects/{name}/state', 'client.projects.state', 'sync', { project: false }),
   // storage (beyond the pool collection)
-  r('GET', '/1.0/storage-pools/{name}/resources', undefined, 'sync', { target: true, why: LATER }),
+  r('GET', '/1.0/storage-pools/{name}/resources', 'client.storagePools.resources', 'sync', { project: false, target: true, extension: 'resources' }),
   r('GET', '/1.0/storage-pools/{poolName}/volumes', 'client.storageVolumes.list', 'sync', { target: true, why: 'without a `type`: every type' }),
   r('GET', '/1.0/storage-pools/{poolName}/volumes?recursion=1', 'client.storageVolumes.list', 'sync', { target: true, why: 'without a `type`: every type' }),
   r('POST', '/1.0/storage-pools/{poolName}/volumes', 'client.storageVolumes.create', 'operation', { target: true }),
-  none('POST', '/1.0/storage-pools/{poolName}/volumes/{type}', 'the same handler as `POST …/volumes` with the type in the path: `storageVolumes.create` sends the type in the body'),
-  none('PATCH', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}', 'the description and the expiry are a snapshot\'s only writable fields: `storageVolumes.snapshots.update` sends both with PUT'),
+  r('POST', '/1.0/storage-pools/{poolName}/volumes/{type}', 'client.storageVolumes.importBackup', 'operation', { target: true, extension: 'custom_volume_backup', why: 'a custom volume from a backup tarball (`…/volumes/custom`, streamed); `create` sends a new volume\'s type in its body to `POST …/volumes`' }),
+  r('PATCH', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/snapshots/{snapshotName}', 'client.storageVolumes.snapshots.patch', 'operation'),
   r('GET', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/state', 'client.storageVolumes.state', 'sync', { target: true }),
-  ...[
-    'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups', 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups?recursion=1', 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups',
-    'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups/{backupName}', 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups/{backupName}', 'DELETE /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups/{backupName}', 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups/{backupName}/export',
-  ].map((p) => untyped(p, { extension: 'custom_volume_backup' })),
-  none('GET', '/1.0/storage-pools/{poolName}/volumes/{type}?recursion=2', 'the volumes with their state (Incus): `storageVolumes.list` and `state`', { servers: INCUS_ONLY }),
-  none('GET', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}?recursion=1', 'the volume with its state (Incus): `storageVolumes.get` and `state`', { servers: INCUS_ONLY }),
-  ...[
-    'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'POST /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'DELETE /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'HEAD /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'GET /1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/sftp',
-  ].map((p) => untyped(p, { servers: INCUS_ONLY, extension: 'custom_volume_sftp', why: 'files of a custom volume over SFTP (Incus); not typed yet, reachable through `client.query()`' })),
-  ...[
-    'GET /1.0/storage-pools/{poolName}/buckets', 'GET /1.0/storage-pools/{poolName}/buckets?recursion=1', 'GET /1.0/storage-pools/{poolName}/buckets?recursion=2', 'POST /1.0/storage-pools/{poolName}/buckets',
-    'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}', 'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}?recursion=1', 'PUT /1.0/storage-pools/{name}/buckets/{bucketName}', 'PATCH /1.0/storage-pools/{name}/buckets/{bucketName}', 'DELETE /1.0/storage-pools/{name}/buckets/{bucketName}',
-    'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}/keys', 'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}/keys?recursion=1', 'POST /1.0/storage-pools/{poolName}/buckets/{bucketName}/keys',
-    'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}/keys/{keyName}', 'PUT /1.0/storage-pools/{name}/buckets/{bucketName}/keys/{keyName}', 'DELETE /1.0/storage-pools/{name}/buckets/{bucketName}/keys/{keyName}',
-    'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups', 'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups?recursion=1', 'POST /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups',
-    'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups/{backupName}', 'POST /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups/{backupName}', 'DELETE /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups/{backupName}', 'GET /1.0/storage-pools/{poolName}/buckets/{bucketName}/backups/{backupName}/export',
-  ].map((p) => untyped(p, { servers: INCUS_ONLY, extension: 'storage_buckets', why: NO_S3 })),
+  r('GET', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/backups/{backupName}/export', 'client.storageVolumes.backups.export', 'raw', { target: true, extension: 'custom_volume_backup', why: 'streamed into a file' }),
+  r('GET', '/1.0/storage-pools/{poolName}/volumes/{type}?recursion=2', 'client.storageVolumes.list', 'sync', { servers: INCUS_ONLY, target: true, extension: 'storage_volume_full', why: 'with `{ type, recursion: 2 }`: each volume with its snapshots, backups and state; Incus 6.0.4 lacks the extension, so this variant runs on a fake server only' }),
+  r('GET', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}?recursion=1', 'client.storageVolumes.get', 'sync', { servers: INCUS_ONLY, target: true, extension: 'storage_volume_full', why: 'with `{ recursion: 1 }`: the volume with its snapshots, backups and state; Incus 6.0.4 lacks the extension, so this variant runs on a fake server only' }),
+  r('GET', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'client.storageVolumes.files.pull', 'raw', { servers: INCUS_ONLY, extension: 'custom_volume_sftp', why: 'and `pullFile`, `list`, `pullRecursive` (custom volumes; Incus ≥ 6.0.5, so a fake server here)' }),
+  r('HEAD', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'client.storageVolumes.files.stat', 'raw', { servers: INCUS_ONLY, extension: 'custom_volume_sftp' }),
+  r('POST', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'client.storageVolumes.files.push', 'raw', { servers: INCUS_ONLY, extension: 'custom_volume_sftp', why: 'and `pushFile`, `mkdir`, `symlink`, `pushRecursive`' }),
+  r('DELETE', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/files', 'client.storageVolumes.files.delete', 'sync', { servers: INCUS_ONLY, extension: 'custom_volume_sftp' }),
+  r('GET', '/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}/sftp', undefined, 'websocket', { servers: INCUS_ONLY, extension: 'custom_volume_sftp', why: 'an SFTP connection upgrade: `storageVolumes.files` covers its uses' }),
+  // buckets (Incus; tested on a fake server: they need an S3 server, MinIO, that this host does not run)
+  r('GET', '/1.0/storage-pools/{poolName}/buckets?recursion=2', 'client.storageBuckets.list', 'sync', { servers: INCUS_ONLY, extension: 'storage_bucket_full', why: 'with `{ recursion: 2 }`: each bucket with its keys and backups; Incus 6.0.4 lacks the extension, so this variant runs on a fake server only' }),
+  r('GET', '/1.0/storage-pools/{poolName}/buckets/{bucketName}?recursion=1', 'client.storageBuckets.get', 'sync', { servers: INCUS_ONLY, extension: 'storage_bucket_full', why: 'with `{ recursion: 1 }`: the bucket with its keys and backups; Incus 6.0.4 lacks the extension, so this variant runs on a fake server only' }),
+  r('GET', '/1.0/storage-pools/{poolName}/buckets/{bucketName}/backups/{backupName}/export', 'client.storageBuckets.backups.export', 'raw', { servers: INCUS_ONLY, target: true, extension: 'storage_bucket_backup', why: 'streamed into a file' }),
 ];
 
-function untyped(pair: string, extra: Extra): Route {
-  const [method, path] = pair.split(' ') as [HttpMethod, string];
-  const answer: Answer = method === 'GET' ? 'sync' : 'sync-or-operation';
-  return r(method, path, undefined, answer, { ...extra, why: extra.why ?? LATER });
-}
 
 /** Every route, declared collections first. */
 /** Declarations whose typed methods take more than their parents' names (a volume's `type` option). */
-export const SHAPED: readonly CollectionDecl<never, never, never, never>[] = [STORAGE_VOLUMES, STORAGE_VOLUME_SNAPSHOTS, CERTIFICATES, WARNINGS] as unknown as CollectionDecl<never, never, never, never>[];
+export const SHAPED: readonly CollectionDecl<never, never, never, never>[] = [STORAGE_VOLUMES, STORAGE_VOLUME_SNAPSHOTS, STORAGE_VOLUME_BACKUPS, STORAGE_BUCKETS, STORAGE_BUCKET_KEYS, STORAGE_BUCKET_BACKUPS, CERTIFICATES, WARNINGS] as unknown as CollectionDecl<never, never, never, never>[];
 
 export const ROUTES: readonly Route[] = [...[...COLLECTIONS, ...SHAPED].flatMap((d) => collectionRoutes(d)), ...HAND_WRITTEN];
