@@ -180,6 +180,8 @@ export async function runMigration(plan: MigrationPlan): Promise<{ location: str
   let relay: Relay | undefined;
   let sourceSecrets: Record<string, string> = {};
   let targetSecrets: Record<string, string> = {};
+  /** The websockets of each side that someone (the other side, or the relay) may have connected to. */
+  const taken = { source: new Set<string>(), target: new Set<string>() };
   try {
     existedBefore = await plan.targetExists(signal);
     const progress = (side: 'source' | 'target', secrets: () => Record<string, string>) =>
@@ -197,6 +199,8 @@ export async function runMigration(plan: MigrationPlan): Promise<{ location: str
       OPERATION_APIS.set(targetOp, plan.target);
       targetSecrets = secretsOf(targetOp);
       const url = operationUrls(info.addresses, targetOp.id)[0]!;
+      // from here on the source may connect to every websocket of the target
+      for (const n of Object.keys(targetSecrets)) taken.target.add(n);
       sourceOp = await plan.source.operation('POST', plan.sourcePath, { body: { ...plan.sourceBody, target: { operation: url, secrets: targetSecrets, certificate: info.certificate } }, signal });
       waits = [sourceOp.wait({ signal, timeoutMs, onProgress: progress('source', () => targetSecrets) }), targetOp.wait({ signal, timeoutMs, onProgress: progress('target', () => targetSecrets) })];
     } else {
@@ -207,12 +211,14 @@ export async function runMigration(plan: MigrationPlan): Promise<{ location: str
       sourceSecrets = secretsOf(sourceOp);
       if (plan.mode === 'pull') {
         const url = operationUrls(info!.addresses, sourceOp.id)[0]!;
+        // from here on the target may connect to every websocket of the source
+        for (const n of Object.keys(sourceSecrets)) taken.source.add(n);
         targetOp = await plan.target.operation('POST', plan.targetPath, { ...plan.targetQuery, body: plan.targetBody({ type: 'migration', mode: 'pull', operation: url, certificate: info!.certificate, secrets: sourceSecrets }), signal });
       } else {
         targetOp = await plan.target.operation('POST', plan.targetPath, { ...plan.targetQuery, body: plan.targetBody({ type: 'migration', mode: 'push' }), signal });
         OPERATION_APIS.set(targetOp, plan.target);
         targetSecrets = secretsOf(targetOp);
-        relay = await openRelay(plan.source, sourceOp.id, sourceSecrets, plan.target, targetOp.id, targetSecrets, signal);
+        relay = await openRelay(plan.source, sourceOp.id, sourceSecrets, plan.target, targetOp.id, targetSecrets, signal, taken);
       }
       const hidden = () => ({ ...sourceSecrets, ...targetSecrets });
       waits = [sourceOp.wait({ signal, timeoutMs, onProgress: progress('source', hidden) }), targetOp.wait({ signal, timeoutMs, onProgress: progress('target', hidden) })];
@@ -224,8 +230,8 @@ export async function runMigration(plan: MigrationPlan): Promise<{ location: str
   } catch (err) {
     relay?.close(true);
     await cleanUp(plan, [
-      { op: targetOp, secrets: targetSecrets },
-      { op: sourceOp, secrets: sourceSecrets },
+      { op: targetOp, secrets: unconnected(targetSecrets, taken.target) },
+      { op: sourceOp, secrets: unconnected(sourceSecrets, taken.source) },
     ], existedBefore);
     if (dl.timedOut) throw new LxdTimeoutError(`${plan.what} migration did not finish within ${timeoutMs} ms; nothing was left on the target`, { timeoutMs }, { cause: err });
     throw err;
@@ -262,7 +268,7 @@ async function cleanUp(plan: MigrationPlan, sides: { op: Operation | undefined; 
     await Promise.all(live.map((s) => s.op.cancel({ signal }).catch(() => {})));
     await Promise.all(live.map(async (s) => {
       const now = await s.op.refresh({ signal }).catch(() => undefined);
-      if (now?.status_code === 103 || now?.status_code === 105) await dropSockets(s.op, s.secrets, signal);
+      if ((now?.status_code === 103 || now?.status_code === 105) && Object.keys(s.secrets).length > 0) await dropSockets(s.op, s.secrets, signal);
     }));
     await Promise.all(live.map((s) => s.op.wait({ signal, timeoutMs: CLEANUP_MS }).catch(() => {})));
     if (!existedBefore && (await plan.targetExists(signal).catch(() => false))) await plan.removeTarget(signal);
@@ -273,7 +279,16 @@ async function cleanUp(plan: MigrationPlan, sides: { op: Operation | undefined; 
   }
 }
 
-/** Opens and drops an operation's websockets that nobody connected to: the operation then fails. */
+/** The secrets of the websockets nobody may have connected to. */
+function unconnected(secrets: Record<string, string>, taken: Set<string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(secrets).filter(([n]) => !taken.has(n)));
+}
+
+/**
+ * Opens and drops an operation's websockets that nobody connected to: the operation then fails. Never
+ * a websocket someone else may have connected to: a second connection to a migration websocket makes
+ * LXD 5.0.2's daemon panic ("close of closed channel" in migrationSink.Connect).
+ */
 async function dropSockets(op: Operation, secrets: Record<string, string>, signal: AbortSignal): Promise<void> {
   const api = OPERATION_APIS.get(op);
   if (!api) return;
@@ -300,7 +315,16 @@ const HIGH_WATER = 4 << 20;
  * Opens the source's and the target's websockets, control first, as LXD's Go client does, and copies
  * every frame (text or binary) between each pair, both ways. A socket that closes closes its peer.
  */
-export async function openRelay(source: Api, sourceId: string, sourceSecrets: Record<string, string>, target: Api, targetId: string, targetSecrets: Record<string, string>, signal: AbortSignal): Promise<Relay> {
+export async function openRelay(
+  source: Api,
+  sourceId: string,
+  sourceSecrets: Record<string, string>,
+  target: Api,
+  targetId: string,
+  targetSecrets: Record<string, string>,
+  signal: AbortSignal,
+  taken: { source: Set<string>; target: Set<string> } = { source: new Set(), target: new Set() },
+): Promise<Relay> {
   for (const name of Object.keys(targetSecrets)) {
     if (!(name in sourceSecrets)) throw new LxdStreamLostError(`migration:${name}`, `relay: the target expects a "${name}" websocket that the source does not offer`);
   }
@@ -316,7 +340,9 @@ export async function openRelay(source: Api, sourceId: string, sourceSecrets: Re
   const pairs: Promise<void>[] = [];
   try {
     for (const name of names) {
+      taken.source.add(name);
       const a = await openSocket(source, sourceId, sourceSecrets[name]!, name, signal, sockets);
+      taken.target.add(name);
       const b = await openSocket(target, targetId, targetSecrets[name]!, name, signal, sockets);
       pairs.push(pipePair(a, b, name));
     }
