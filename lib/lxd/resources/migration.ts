@@ -19,7 +19,7 @@
 import type WebSocket from 'ws';
 import { z } from 'zod';
 import { deadline, isValidTimeout } from '../../deadline.js';
-import { isNotFound, LxdStreamLostError, LxdTimeoutError, LxdValidationError } from '../errors.js';
+import { isNotFound, LxdApiError, LxdStreamLostError, LxdTimeoutError, LxdValidationError } from '../errors.js';
 import type { Operation, OperationProgress } from '../operation.js';
 import { lxdPath } from '../path.js';
 import { validateBody, validateSegment } from '../validate.js';
@@ -201,7 +201,7 @@ export async function runMigration(plan: MigrationPlan): Promise<{ location: str
       const url = operationUrls(info.addresses, targetOp.id)[0]!;
       // from here on the source may connect to every websocket of the target
       for (const n of Object.keys(targetSecrets)) taken.target.add(n);
-      sourceOp = await plan.source.operation('POST', plan.sourcePath, { body: { ...plan.sourceBody, target: { operation: url, secrets: targetSecrets, certificate: info.certificate } }, signal });
+      sourceOp = await refusedFrees(taken.target, () => plan.source.operation('POST', plan.sourcePath, { body: { ...plan.sourceBody, target: { operation: url, secrets: targetSecrets, certificate: info.certificate } }, signal }));
       waits = [sourceOp.wait({ signal, timeoutMs, onProgress: progress('source', () => targetSecrets) }), targetOp.wait({ signal, timeoutMs, onProgress: progress('target', () => targetSecrets) })];
     } else {
       const info = plan.mode === 'pull' ? await connectionInfo(plan.source, signal) : undefined;
@@ -213,7 +213,7 @@ export async function runMigration(plan: MigrationPlan): Promise<{ location: str
         const url = operationUrls(info!.addresses, sourceOp.id)[0]!;
         // from here on the target may connect to every websocket of the source
         for (const n of Object.keys(sourceSecrets)) taken.source.add(n);
-        targetOp = await plan.target.operation('POST', plan.targetPath, { ...plan.targetQuery, body: plan.targetBody({ type: 'migration', mode: 'pull', operation: url, certificate: info!.certificate, secrets: sourceSecrets }), signal });
+        targetOp = await refusedFrees(taken.source, () => plan.target.operation('POST', plan.targetPath, { ...plan.targetQuery, body: plan.targetBody({ type: 'migration', mode: 'pull', operation: url, certificate: info!.certificate, secrets: sourceSecrets }), signal }));
       } else {
         targetOp = await plan.target.operation('POST', plan.targetPath, { ...plan.targetQuery, body: plan.targetBody({ type: 'migration', mode: 'push' }), signal });
         OPERATION_APIS.set(targetOp, plan.target);
@@ -276,6 +276,16 @@ async function cleanUp(plan: MigrationPlan, sides: { op: Operation | undefined; 
     plan.target.ctx.logger.warn({ err: (err as Error).message }, `lxd migration: could not remove the partial ${plan.what} from the target`);
   } finally {
     dl.clear();
+  }
+}
+
+/** `post()`; when the server refused it (an error answer), nobody got the websockets of `taken`. */
+async function refusedFrees<T>(taken: Set<string>, post: () => Promise<T>): Promise<T> {
+  try {
+    return await post();
+  } catch (err) {
+    if (err instanceof LxdApiError) taken.clear();
+    throw err;
   }
 }
 
