@@ -769,15 +769,18 @@ export class Transport {
     return env;
   }
 
-  /** Opens a websocket (events, operation fds) to `path` on the same endpoint. */
-  websocket(path: string, query?: Record<string, QueryValue>, handshakeTimeoutMs = 10_000): WebSocket {
+  /**
+   * Opens a websocket (events, operation fds) to `path` on the same endpoint. `extra` adds options of
+   * the ws library (the migration relay passes `generateMask`).
+   */
+  websocket(path: string, query?: Record<string, QueryValue>, handshakeTimeoutMs = 10_000, extra: { generateMask?: (mask: Buffer) => void } = {}): WebSocket {
     if (this.closed) throw new LxdConnectionError(this.endpoint, undefined, `${this.endpoint}: the client was closed; make a new LxdClient`);
     const q = buildQuery(query);
     if (this.url) {
       const wsUrl = `${this.url.protocol === 'https:' ? 'wss:' : 'ws:'}//${this.url.host}${this.basePath}${path}${q}`;
-      return new (ws().WebSocket)(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...this.tlsConnectOptions() });
+      return new (ws().WebSocket)(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...extra, ...this.tlsConnectOptions() });
     }
-    return new (ws().WebSocket)(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs });
+    return new (ws().WebSocket)(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs, ...extra });
   }
 
   /** Maps a websocket connection failure to a typed error. */
