@@ -198,6 +198,57 @@ describe('migration between servers (fake servers)', () => {
     noSecretIn(lines.join('\n'), 'logs');
   });
 
+  describe('instances', () => {
+    const inst = (status: 'Running' | 'Stopped') => ({
+      name: 'c1',
+      type: 'container',
+      architecture: 'x86_64',
+      config: { 'limits.cpu': '1', 'volatile.base_image': 'abc123', 'volatile.eth0.hwaddr': '00:16:3e:00:00:01' },
+      devices: { root: { type: 'disk', path: '/', pool: 'default' } },
+      ephemeral: false,
+      profiles: ['default'],
+      stateful: false,
+      description: 'web',
+      status,
+      status_code: status === 'Running' ? 103 : 102,
+    });
+
+    beforeEach(() => {
+      target.fake.on('GET', '/1.0/instances/c1', () => lxdError(404, 'Instance not found'));
+      source.fake.on('POST', '/1.0/instances/c1', () => asyncAnswer({ ...operationObject({ class: 'websocket', metadata: SOURCE_SECRETS }), status: 'Success', status_code: 200 }));
+      target.fake.on('POST', '/1.0/instances', () => target.fake.operation());
+    });
+
+    it('a copy: the root disk goes to the target\'s default-profile pool when it lacks the source\'s, volatile keys stay behind but the base image', async () => {
+      source.fake.on('GET', '/1.0/instances/c1', () => sync(inst('Stopped')));
+      const r = await source.client.instances.migrate('c1', { to: target.client, target: 'm2' });
+      expect(r).to.deep.include({ name: 'c1', pool: 'local', mode: 'pull', moved: false });
+      const post = target.fake.requestsTo('POST', '/1.0/instances')[0]!;
+      expect(post.query.get('target')).to.equal('m2');
+      const body = post.body as Record<string, unknown>;
+      expect(body['devices']).to.deep.equal({ root: { type: 'disk', path: '/', pool: 'local' } });
+      expect(body['config']).to.deep.equal({ 'limits.cpu': '1' });
+      expect(body['source']).to.deep.include({ type: 'migration', mode: 'pull', 'base-image': 'abc123', live: false, instance_only: false });
+      expect(source.fake.requestsTo('POST', '/1.0/instances/c1')[0]!.body).to.deep.equal({ migration: true, live: false, instance_only: false, container_only: false });
+      expect(source.fake.calls().filter((c) => c.startsWith('DELETE'))).to.deep.equal([]);
+    });
+
+    it('a move keeps the volatile keys and deletes the source only after both sides succeeded; a running instance is moved only live', async () => {
+      source.fake.on('GET', '/1.0/instances/c1', () => sync(inst('Stopped')));
+      source.fake.on('DELETE', '/1.0/instances/c1', () => source.fake.operation());
+      await source.client.instances.migrate('c1', { to: target.client, move: true, pool: 'local' });
+      const body = target.fake.requestsTo('POST', '/1.0/instances')[0]!.body as Record<string, unknown>;
+      expect(body['config']).to.include({ 'volatile.eth0.hwaddr': '00:16:3e:00:00:01' });
+      const calls = source.fake.calls();
+      expect(calls.indexOf('DELETE /1.0/instances/c1')).to.be.greaterThan(calls.indexOf('POST /1.0/instances/c1'));
+      source.fake.on('GET', '/1.0/instances/c1', () => sync(inst('Running')));
+      const err = await source.client.instances.migrate('c1', { to: target.client, move: true }).then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(LxdValidationError);
+      expect((err as LxdValidationError).field).to.equal('move');
+      expect(source.fake.requestsTo('POST', '/1.0/instances/c1')).to.have.length(1);
+    });
+  });
+
   it('checks input and extensions before any request', async () => {
     for (const [opts, field] of [
       [{ to: {} }, 'to'],
