@@ -180,7 +180,7 @@ export function renderMigration(r: MigrationBenchResult): string {
     ...rows,
     '',
     `- The volume is a \`block\` volume of ${r.sizeMiB} MiB of random bytes; each client copies it to the cluster's \`local\` pool under the same new name, which is deleted (untimed) after each run; ${r.repeats} run(s) of each, alternating the order.`,
-    `- lxdkit: \`storageVolumes.migrate(pool, name, { to, mode, newName })\` in a fresh bundled worker process (its fixed cost, loading lxdkit and one request, is ${mb(r.baselineKiB)}); relay carries every byte through the client's two websockets, with a 1 MiB high-water mark per direction and zero-masked frames (no copy per frame); pull only makes the requests and waits while the cluster pulls from the host's HTTPS listener.`,
+    `- lxdkit: \`storageVolumes.migrate(pool, name, { to, mode, newName })\` in a fresh bundled worker process (its fixed cost, loading lxdkit and one request, is ${mb(r.baselineKiB)}); relay carries every byte through the client's two websockets, with a 1 MiB high-water mark per direction, zero-masked frames (no copy per frame) and a young-generation garbage collection every 8 MiB relayed; pull only makes the requests and waits while the cluster pulls from the host's HTTPS listener.`,
     '- lxc: `lxc storage volume copy local:default/VOL REMOTE:local/VOL-copy` (pull, its default), with the cluster added as a remote of a name of the run, under bench/peers/measure.py.',
   ].join('\n');
 }

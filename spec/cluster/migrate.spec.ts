@@ -205,6 +205,21 @@ describe('cluster: migration between the host LXD and the test cluster', functio
     });
   }
 
+  it('live: LXD 5.0.2 refuses a live migration of a running container; nothing is left on the target, the source still runs', async () => {
+    const src = `${run}live`;
+    await sourceContainer(src, 'live');
+    await (await host!.instances.setState(src, { action: 'start' })).wait({ timeoutMs: 60_000 });
+    try {
+      const err = await host!.instances.migrate(src, { to: cluster, mode: 'relay', live: true, move: true }).then(() => undefined, (e: unknown) => e as Error);
+      expect(err).to.be.instanceOf(Error);
+      expect(err!.message).to.match(/criu|live|migrat/i);
+      expect(await instanceExists(cluster, src)).to.equal(false);
+      expect((await host!.instances.state(src)).value.status).to.equal('Running');
+    } finally {
+      await (await host!.instances.setState(src, { action: 'stop', force: true })).wait({ timeoutMs: 60_000 });
+    }
+  });
+
   it('refuses bad input before any request', async () => {
     for (const [opts, field] of [
       [{ to: {} }, 'to'],
