@@ -189,7 +189,7 @@ const HAND_WRITTEN: readonly Route[] = [
   r('DELETE', '/1.0/operations/{id}', 'client.operations.cancel', 'sync'),
   r('GET', '/1.0/operations/{id}/wait', 'client.operations.attach', 'sync', { why: '`Operation.wait()` uses it when the events websocket is unavailable' }),
   none('GET', '/1.0/operations/{id}/wait?public', UNTRUSTED),
-  r('GET', '/1.0/operations/{id}/websocket', 'client.instances.exec', 'websocket', { why: 'the websockets of exec sessions' }),
+  r('GET', '/1.0/operations/{id}/websocket', 'client.instances.exec', 'websocket', { why: 'the websockets of exec sessions, and of migrations in relay mode (`instances.migrate`, `storageVolumes.migrate`)' }),
   none('GET', '/1.0/operations/{id}/websocket?public', UNTRUSTED),
   // projects
   r('GET', '/1.0/projects', 'client.projects.list', 'sync', { project: false }),
