@@ -241,10 +241,40 @@ export async function runMigration(plan: MigrationPlan): Promise<{ location: str
       { op: targetOp, secrets: unconnected(targetSecrets, taken.target) },
       { op: sourceOp, secrets: unconnected(sourceSecrets, taken.source) },
     ], existedBefore);
+    const hidden = [...Object.values(sourceSecrets), ...Object.values(targetSecrets)];
+    redactSecrets(err, hidden);
     if (dl.timedOut) throw new LxdTimeoutError(`${plan.what} migration did not finish within ${timeoutMs} ms; nothing was left on the target`, { timeoutMs }, { cause: err });
     throw err;
   } finally {
     dl.clear();
+  }
+}
+
+/**
+ * Takes the websocket secrets out of an error and its causes: a server's own text may quote the URL it
+ * failed to reach (`…/websocket?secret=…`), and an operation error carries the operation, whose
+ * metadata holds the secrets of a migration.
+ */
+export function redactSecrets(err: unknown, secrets: readonly string[]): void {
+  const all = secrets.filter((x) => x.length > 0);
+  if (all.length === 0) return;
+  const clean = (text: string): string => all.reduce((t, x) => t.split(x).join('***'), text);
+  const seen = new Set<unknown>();
+  for (let e = err, depth = 0; e instanceof Error && !seen.has(e) && depth < 8; e = e.cause, depth++) {
+    seen.add(e);
+    e.message = clean(e.message);
+    if (e.stack) e.stack = clean(e.stack);
+    const rec = e as unknown as Record<string, unknown>;
+    if (typeof rec['lxdMessage'] === 'string') rec['lxdMessage'] = clean(rec['lxdMessage']);
+    const op = rec['operation'];
+    if (op && typeof op === 'object') {
+      const o = op as Record<string, unknown>;
+      if (typeof o['err'] === 'string') o['err'] = clean(o['err']);
+      const md = o['metadata'];
+      if (md && typeof md === 'object') {
+        for (const [k, v] of Object.entries(md as Record<string, unknown>)) if (typeof v === 'string') (md as Record<string, unknown>)[k] = clean(v);
+      }
+    }
   }
 }
 

@@ -249,6 +249,19 @@ describe('migration between servers (fake servers)', () => {
     });
   });
 
+  it('a failure whose text quotes a websocket URL: the secret is taken out of the error and of the operation it carries', async () => {
+    const sourceOp = operationObject({ class: 'websocket', metadata: SOURCE_SECRETS });
+    source.fake.on('POST', '/1.0/storage-pools/default/volumes/custom/v1', () => asyncAnswer({ ...sourceOp, status: 'Success', status_code: 200 }));
+    const why = `Failed to connect to https://127.0.0.1:8443/1.0/operations/x/websocket?secret=${SOURCE_SECRETS.fs}`;
+    target.fake.on('POST', '/1.0/storage-pools/local/volumes/custom', () => target.fake.operation({ err: why, metadata: { ...SOURCE_SECRETS } }));
+    const err = await source.client.storageVolumes.migrate('default', 'v1', { to: target.client }).then(() => undefined, (e: unknown) => e as Error & { operation?: unknown });
+    expect(err).to.be.instanceOf(Error);
+    expect(err!.message).to.match(/Failed to connect to .*secret=\*\*\*/);
+    noSecretIn(err!.message, 'the message');
+    noSecretIn(err!.stack ?? '', 'the stack');
+    noSecretIn(JSON.stringify(err!.operation), 'the operation');
+  });
+
   it('checks input and extensions before any request', async () => {
     for (const [opts, field] of [
       [{ to: {} }, 'to'],
