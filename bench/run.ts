@@ -12,8 +12,10 @@
  *                                      its section of bench/RESULTS.md (with --quick: printed)
  *   npm run bench -- --scale           the simulated large cluster (no daemon needed): its section
  *   npm run bench -- --metrics         parsing a /1.0/metrics answer of 10,000 samples (no daemon needed)
+ *   npm run bench -- --migration       a 1 GiB volume from the host's LXD to the test cluster (relay, pull,
+ *                                      lxc storage volume copy): its section (with --quick: 64 MiB, printed)
  *
- * The --cluster, --scale and --metrics sections are kept when the main report is written again.
+ * The --cluster, --scale, --metrics and --migration sections are kept when the main report is written again.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ import { CASES, runBench, type BenchResult, type CaseId } from './bench.js';
 import { renderClusterLaunch, runClusterLaunch } from './cluster-launch.js';
 import { BENCH_DIR, removeWorkerBundle } from './harness.js';
 import { renderReport } from './report.js';
+import { renderMigration, runMigrationBench } from './migration.js';
 import { renderScale, runScale } from './scale.js';
 import { renderMetricsParse, runMetricsParse } from './metrics-parse.js';
 import { markedSections, spliceSection, type SectionId } from './sections.js';
@@ -60,10 +63,12 @@ async function main(): Promise<number> {
       cluster: { type: 'boolean', default: false },
       scale: { type: 'boolean', default: false },
       metrics: { type: 'boolean', default: false },
+      migration: { type: 'boolean', default: false },
     },
   });
   if (values.cluster) return section('cluster-launch', values.quick, values.out, async () => renderClusterLaunch(await runClusterLaunch({ mode: values.quick ? 'quick' : 'full', ...(values.socket ? { socketPath: values.socket } : {}) })));
   if (values.metrics) return section('metrics-parse', values.quick, values.out, async () => renderMetricsParse(runMetricsParse(values.quick ? { runs: 5 } : {})));
+  if (values.migration) return section('migration', values.quick, values.out, async () => renderMigration(await runMigrationBench({ mode: values.quick ? 'quick' : 'full' })));
   if (values.scale) return section('scale', values.quick, values.out, async () => renderScale(await runScale(values.quick ? { sizes: [200, 1_000], listings: 2 } : {})));
   const last = join(BENCH_DIR, '.work', 'last-result.json');
   const analysis = await readFile(join(BENCH_DIR, 'analysis.md'), 'utf8').catch(() => '');

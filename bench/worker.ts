@@ -344,6 +344,22 @@ async function pull(a: Args): Promise<unknown> {
   return { wallMs, size: info.size, maxRssKiB: process.resourceUsage().maxRSS };
 }
 
+/** Migration bench: copy a custom volume to another server (`mode` relay or pull) and report this process's peak RSS. */
+async function migrateVolume(a: Args): Promise<unknown> {
+  const source = new LxdClient({ socketPath: str(a, 'source') });
+  const target = new LxdClient({ socketPath: str(a, 'target') });
+  await source.server.info();
+  await target.server.info();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await source.storageVolumes.migrate(str(a, 'pool'), str(a, 'name'), { to: target, mode: str(a, 'mode') as 'relay' | 'pull', newName: str(a, 'newName'), timeoutMs: 30 * 60_000 });
+  const wallMs = performance.now() - t0;
+  const cpu = cpuMs(cpu0);
+  await source.close();
+  await target.close();
+  return { wallMs, cpuMs: cpu, maxRssKiB: process.resourceUsage().maxRSS };
+}
+
 /** The peak RSS of a worker that loads lxdkit and makes one request (the fixed cost under the import). */
 async function baseline(a: Args): Promise<unknown> {
   const client = new LxdClient({ socketPath: str(a, 'socketPath') });
@@ -368,6 +384,7 @@ const tasks: Record<string, (a: Args) => Promise<unknown>> = {
   'scale-list-peak': scaleListPeak,
   'scale-events': scaleEvents,
   'cluster-launch': clusterLaunch,
+  'migrate-volume': migrateVolume,
 };
 
 async function main(): Promise<void> {

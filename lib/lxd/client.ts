@@ -22,6 +22,7 @@ import { ProfilesResource } from './resources/profiles.js';
 import { ProjectsResource, validateProjectName } from './resources/projects.js';
 import { checkRemoteUrl, checkTlsOptions } from './remote.js';
 import { ServerResource } from './resources/server.js';
+import { registerMigrationApi } from './resources/migration.js';
 import { StorageVolumesResource } from './resources/storage-volumes.js';
 import { WarningsResource } from './resources/warnings.js';
 import { MetricsResource } from './resources/metrics.js';
@@ -186,6 +187,7 @@ export class LxdClient {
       hasExtension: (name, opts) => this.server.hasExtension(name, opts),
       operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
     }));
+    registerMigrationApi(this, api);
     this.server = new ServerResource(api);
     this.instances = new InstancesResource(api);
     this.profiles = new ProfilesResource(api);

@@ -222,4 +222,5 @@ export {
 } from './resources/storage-buckets.js';
 export { Collection, RenamableCollection, NestedCollection, RenamableNestedCollection, type CollectionDecl, type Verb } from './routes/collection.js';
 export { ROUTES } from './routes/table.js';
+export { MigrationModes, MigrationInstancesPostSchema, MigrationVolumesPostSchema, type MigrationMode, type MigrationProgress, type MigrationResult, type MigrateOptions, type InstanceMigrateOptions, type VolumeMigrateOptions } from './resources/migration.js';
 export type { Route as ApiRoute, Answer, HttpMethod, Servers } from './routes/route.js';

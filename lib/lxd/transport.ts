@@ -827,9 +827,10 @@ export class Transport {
   /**
    * @internal
    * Opens a websocket (events, operation fds) to `path` on the same endpoint. It resolves once the
-   * websocket library is loaded (the first call loads it), with the socket connecting.
+   * websocket library is loaded (the first call loads it), with the socket connecting. `extra` adds
+   * options of the ws library (the migration relay passes `generateMask`).
    */
-  async websocket(path: string, query?: Record<string, QueryValue>, handshakeTimeoutMs = 10_000): Promise<WebSocket> {
+  async websocket(path: string, query?: Record<string, QueryValue>, handshakeTimeoutMs = 10_000, extra: { generateMask?: (mask: Buffer) => void } = {}): Promise<WebSocket> {
     this.checkOpen();
     const { WebSocket: Ws } = await import('ws');
     this.checkOpen();
@@ -838,9 +839,9 @@ export class Transport {
       const wsUrl = `${this.url.protocol === 'https:' ? 'wss:' : 'ws:'}//${this.url.host}${this.basePath}${path}${q}`;
       const proxy = this.proxy();
       const agent = proxy && this.url.protocol === 'https:' ? new TunnelAgent(proxy, { tunnelTimeoutMs: handshakeTimeoutMs }) : undefined;
-      return new Ws(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...this.tlsConnectOptions(), ...(agent ? { agent } : {}) });
+      return new Ws(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...extra, ...this.tlsConnectOptions(), ...(agent ? { agent } : {}) });
     }
-    return new Ws(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs });
+    return new Ws(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs, ...extra });
   }
 
   private checkOpen(): void {

@@ -24,6 +24,7 @@ import { InstanceConsole, InstanceLogs } from './console.js';
 import { InstanceFiles } from './instance-files.js';
 import { createFromBackup, InstanceBackups, type CreateFromBackupOptions } from './backups.js';
 import { InstanceSnapshots } from './snapshots.js';
+import { migrateInstance, type InstanceMigrateOptions, type MigrationResult } from './migration.js';
 import { execInstance, execOutput, type ExecOptions, type ExecOutput, type ExecOutputOptions, type ExecProcess } from './instance-exec.js';
 
 export interface InstanceListOptions extends CallOptions {
@@ -135,6 +136,16 @@ export class InstancesResource {
     validateInstanceName(name);
     validateInstanceName(newName, 'new instance name');
     return this.api.operation('POST', lxdPath`/1.0/instances/${name}`, { ...opts, body: { name: newName } });
+  }
+
+  /**
+   * Copies the instance to another server (`to`, an `LxdClient`), or moves it (`move: true`: the source
+   * is deleted once the target reports success), as `lxc copy`/`lxc move` with a remote do, in `pull`
+   * (default), `push` or `relay` mode. An abort or a failure leaves nothing on the target and the source
+   * as it was. See docs/client.md, "Migration between servers".
+   */
+  migrate(name: string, opts: InstanceMigrateOptions): Promise<MigrationResult> {
+    return migrateInstance(this.api, name, opts, validateInstanceName);
   }
 
   /** DELETE /1.0/instances/{name} (the instance must be stopped). */

@@ -19,6 +19,7 @@ import { importVolumeBackup, StorageVolumeBackups, StorageVolumeBackupSchema, ty
 export { validateVolumeName };
 import type { Readable } from 'node:stream';
 import { StorageVolumeFiles } from './storage-volume-files.js';
+import { migrateVolume, type MigrationResult, type VolumeMigrateOptions } from './migration.js';
 
 const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
@@ -332,6 +333,15 @@ export class StorageVolumesResource {
   async delete(pool: string, name: string, opts: VolumeOptions = {}): Promise<Operation> {
     const { type, ...rest } = opts;
     return (await this.#core.write('DELETE', this.#item(pool, name, type), undefined, rest)) as Operation;
+  }
+
+  /**
+   * Copies a custom volume to another server (`to`, an `LxdClient`), or moves it (`move: true`), in
+   * `pull` (default), `push` or `relay` mode, into `pool` (default: the same pool name, or the pool of
+   * the target's default profile's root disk when the target lacks it). See docs/client.md.
+   */
+  migrate(pool: string, name: string, opts: VolumeMigrateOptions): Promise<MigrationResult> {
+    return migrateVolume(this.api, pool, name, opts, validateVolumeName);
   }
 
   /** GET …/state: the space the volume uses (a `dir` pool of LXD 5.0.2 answers 500 "Not supported"). */
