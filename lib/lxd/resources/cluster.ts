@@ -12,6 +12,8 @@ import { OperationListSchema, OperationSchema, type OperationData } from '../sch
 import { validateBody, validateSegment } from '../validate.js';
 import { Api, requireExtension, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
 import type { ServerResource } from './server.js';
+import { RenamableCollection, type CollectionDecl } from '../routes/collection.js';
+import { BOTH } from '../routes/route.js';
 
 const StringMap = z.record(z.string(), z.string());
 const NullableStringMap = StringMap.nullish().transform((v) => v ?? {});
@@ -261,63 +263,27 @@ export class ClusterMembersResource {
   }
 }
 
-/** `/1.0/cluster/groups` (extension `clustering_groups`). */
-export class ClusterGroupsResource {
-  constructor(
-    private readonly api: Api,
-    private readonly server: ServerResource,
-  ) {}
+/** `/1.0/cluster/groups`, declared (extension `clustering_groups`; server-wide). */
+export const CLUSTER_GROUPS: CollectionDecl<LxdClusterGroup, ClusterGroupsPost, ClusterGroupPut> = {
+  name: 'client.cluster.groups',
+  path: '/1.0/cluster/groups',
+  itemPath: '/1.0/cluster/groups/{name}',
+  what: 'cluster group',
+  schema: ClusterGroupSchema,
+  post: ClusterGroupsPostSchema,
+  put: ClusterGroupPutSchema,
+  verbs: ['list', 'get', 'create', 'update', 'patch', 'rename', 'delete'],
+  writes: 'sync-or-operation',
+  project: false,
+  extension: 'clustering_groups',
+  servers: BOTH,
+  listVariants: ['?recursion=1'],
+};
 
-  #need(opts: CallOptions): Promise<void> {
-    return this.server.requireExtension('clustering_groups', 'cluster groups', opts);
-  }
-
-  list(opts?: MemberListOptions & { recursion?: 1 }): Promise<LxdClusterGroup[]>;
-  list(opts: MemberListOptions & { recursion: 0 }): Promise<string[]>;
-  list(opts: MemberListOptions & { recursion: 0 | 1 }): Promise<LxdClusterGroup[] | string[]>;
-  async list(opts: MemberListOptions = {}): Promise<LxdClusterGroup[] | string[]> {
-    await this.#need(opts);
-    return this.api.list('/1.0/cluster/groups', ClusterGroupSchema, { ...opts, noProject: true });
-  }
-
-  async get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdClusterGroup>> {
-    validateSegment(name, 'cluster group name');
-    await this.#need(opts);
-    return this.api.sync('GET', lxdPath`/1.0/cluster/groups/${name}`, ClusterGroupSchema, { ...opts, noProject: true });
-  }
-
-  async create(body: ClusterGroupsPost, opts: CallOptions = {}): Promise<void> {
-    const b = validateBody(ClusterGroupsPostSchema, body, 'cluster group');
-    validateSegment(b.name, 'cluster group name');
-    await this.#need(opts);
-    await this.api.call('POST', '/1.0/cluster/groups', { ...opts, noProject: true, body: b });
-  }
-
-  async update(name: string, body: ClusterGroupPut, opts: EtagOptions = {}): Promise<void> {
-    validateSegment(name, 'cluster group name');
-    const b = validateBody(ClusterGroupPutSchema, body, 'cluster group');
-    await this.#need(opts);
-    await this.api.call('PUT', lxdPath`/1.0/cluster/groups/${name}`, { ...opts, noProject: true, body: b });
-  }
-
-  async patch(name: string, body: ClusterGroupPut, opts: EtagOptions = {}): Promise<void> {
-    validateSegment(name, 'cluster group name');
-    const b = validateBody(ClusterGroupPutSchema, body, 'cluster group');
-    await this.#need(opts);
-    await this.api.call('PATCH', lxdPath`/1.0/cluster/groups/${name}`, { ...opts, noProject: true, body: b });
-  }
-
-  async rename(name: string, newName: string, opts: CallOptions = {}): Promise<void> {
-    validateSegment(name, 'cluster group name');
-    validateSegment(newName, 'new cluster group name');
-    await this.#need(opts);
-    await this.api.call('POST', lxdPath`/1.0/cluster/groups/${name}`, { ...opts, noProject: true, body: { name: newName } });
-  }
-
-  async delete(name: string, opts: CallOptions = {}): Promise<void> {
-    validateSegment(name, 'cluster group name');
-    await this.#need(opts);
-    await this.api.call('DELETE', lxdPath`/1.0/cluster/groups/${name}`, { ...opts, noProject: true });
+/** `/1.0/cluster/groups` (extension `clustering_groups`): the plain verbs of a declared collection. */
+export class ClusterGroupsResource extends RenamableCollection<LxdClusterGroup, ClusterGroupsPost, ClusterGroupPut> {
+  constructor(api: Api) {
+    super(api, CLUSTER_GROUPS);
   }
 }
 
@@ -369,7 +335,7 @@ export class ClusterResource {
     server: ServerResource,
   ) {
     this.members = new ClusterMembersResource(api, server);
-    this.groups = new ClusterGroupsResource(api, server);
+    this.groups = new ClusterGroupsResource(api);
     this.joinTokens = new ClusterJoinTokensResource(api, server);
   }
 

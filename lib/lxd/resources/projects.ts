@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { Closed } from '../../closed.js';
-import { isPreconditionFailed, LxdValidationError } from '../errors.js';
+import { LxdValidationError } from '../errors.js';
 import { lxdPath } from '../path.js';
-import { validateBody } from '../validate.js';
-import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
-import type { ListOptions } from './profiles.js';
+import { RenamableCollection, type CollectionDecl } from '../routes/collection.js';
+import { BOTH } from '../routes/route.js';
+import type { Api, CallOptions } from './base.js';
 
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
 
@@ -56,78 +56,42 @@ export function validateProjectName(name: unknown, field = 'project name'): stri
   return name;
 }
 
+/** `/1.0/projects`, declared: server-wide (no `?project=`), `patch` merges (see `ProjectsResource.patch`). */
+export const PROJECTS: CollectionDecl<LxdProject, ProjectsPost, ProjectPut> = {
+  name: 'client.projects',
+  path: '/1.0/projects',
+  itemPath: '/1.0/projects/{name}',
+  what: 'project',
+  schema: ProjectSchema,
+  post: ProjectsPostSchema,
+  put: ProjectPutSchema,
+  verbs: ['list', 'get', 'create', 'update', 'patch', 'rename', 'delete'],
+  writes: 'sync-or-operation',
+  validateName: validateProjectName,
+  project: false,
+  servers: BOTH,
+  listVariants: ['?recursion=1'],
+  mergePatch: true,
+};
+
 /**
  * `/1.0/projects`. Projects are server-wide, so these calls carry no `project=` whatever the
  * client's project. Rename is an operation on both LXD and Incus; the method resolves once it is done.
+ *
+ * - `create`: `features.*` left out of `config` take the server's defaults (images, profiles and
+ *   storage volumes of its own, and on Incus storage buckets; networks shared with `default`). A
+ *   project with its own profiles starts with an empty `default` profile. A duplicate name throws
+ *   LxdConflictError.
+ * - `patch` merges the given config keys (and description) into the project: LXD 5.0.2 and Incus 6.0
+ *   both answer `PATCH` by *replacing* the whole config (a patch of one limit drops every
+ *   `features.*` key), so lxdkit reads the project and PUTs the merged config with the ETag it read.
+ *   With `opts.etag`, a project changed since then is refused (412); without, a change in between is
+ *   merged again (up to 3 tries).
+ * - `delete`: the project must be empty (no instances, images, volumes, profiles but `default`).
  */
-export class ProjectsResource {
-  constructor(private readonly api: Api) {}
-
-  list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdProject[]>;
-  list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
-  list(opts: ListOptions & { recursion: 0 | 1 }): Promise<LxdProject[] | string[]>;
-  async list(opts: ListOptions = {}): Promise<LxdProject[] | string[]> {
-    return this.api.list('/1.0/projects', ProjectSchema, { ...opts, noProject: true });
-  }
-
-  /** GET /1.0/projects/{name} with its ETag. */
-  get(name: string, opts: CallOptions = {}): Promise<WithEtag<LxdProject>> {
-    validateProjectName(name);
-    return this.api.sync('GET', lxdPath`/1.0/projects/${name}`, ProjectSchema, { ...opts, noProject: true });
-  }
-
-  /**
-   * POST /1.0/projects. `features.*` left out of `config` take the server's defaults: images, profiles
-   * and storage volumes of its own (and, on Incus, storage buckets); networks shared with `default`.
-   * A project with its own profiles starts with an empty `default` profile (no root disk, no NIC).
-   * A duplicate name throws LxdConflictError.
-   */
-  async create(body: ProjectsPost, opts: CallOptions = {}): Promise<void> {
-    const b = validateBody(ProjectsPostSchema, body, 'project');
-    validateProjectName(b.name);
-    await this.api.call('POST', '/1.0/projects', { ...opts, body: b, noProject: true });
-  }
-
-  /** PUT /1.0/projects/{name}: replaces description and config (GET it first and pass its ETag). */
-  async update(name: string, body: ProjectPut, opts: EtagOptions = {}): Promise<void> {
-    validateProjectName(name);
-    await this.api.call('PUT', lxdPath`/1.0/projects/${name}`, { ...opts, body: validateBody(ProjectPutSchema, body, 'project'), noProject: true });
-  }
-
-  /**
-   * Merges the given config keys (and description) into the project. LXD 5.0.2 and Incus 6.0 both
-   * answer `PATCH /1.0/projects/{name}` by *replacing* the whole config (a patch of one limit drops
-   * every `features.*` key), so lxdkit reads the project and PUTs the merged config with the ETag it
-   * read. With `opts.etag`, a project changed since then is refused (412); without, a change in
-   * between is merged again (up to 3 tries).
-   */
-  async patch(name: string, body: ProjectPut, opts: EtagOptions = {}): Promise<void> {
-    validateProjectName(name);
-    const b = validateBody(ProjectPutSchema, body, 'project');
-    const { etag, ...call } = opts;
-    for (let attempt = 1; ; attempt++) {
-      const current = await this.get(name, call);
-      const merged: ProjectPut = { description: b.description ?? current.value.description, config: { ...current.value.config, ...b.config } };
-      try {
-        await this.update(name, merged, { ...call, etag: etag ?? current.etag });
-        return;
-      } catch (err) {
-        if (etag !== undefined || attempt >= 3 || !isPreconditionFailed(err)) throw err;
-      }
-    }
-  }
-
-  /** POST /1.0/projects/{name} {name}: an operation on LXD and Incus; resolves when it is done. `default` cannot be renamed. */
-  async rename(name: string, newName: string, opts: CallOptions = {}): Promise<void> {
-    validateProjectName(name);
-    validateProjectName(newName, 'new project name');
-    await this.api.call('POST', lxdPath`/1.0/projects/${name}`, { ...opts, body: { name: newName }, noProject: true });
-  }
-
-  /** DELETE /1.0/projects/{name}: the project must be empty (no instances, images, volumes, profiles but `default`). */
-  async delete(name: string, opts: CallOptions = {}): Promise<void> {
-    validateProjectName(name);
-    await this.api.call('DELETE', lxdPath`/1.0/projects/${name}`, { ...opts, noProject: true });
+export class ProjectsResource extends RenamableCollection<LxdProject, ProjectsPost, ProjectPut> {
+  constructor(private readonly api: Api) {
+    super(api, PROJECTS);
   }
 
   /** GET /1.0/projects/{name}/state: usage and limit of each resource (instances, containers, cpu, memory, disk, networks, processes, ...). */

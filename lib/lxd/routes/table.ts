@@ -14,6 +14,8 @@ import { NETWORK_FORWARDS, NETWORK_LOAD_BALANCERS } from '../resources/network-f
 import { NETWORK_INTEGRATIONS, NETWORK_PEERS } from '../resources/network-peers.js';
 import { NETWORK_ZONE_RECORDS, NETWORK_ZONES } from '../resources/network-zones.js';
 import { PROFILES } from '../resources/profiles.js';
+import { PROJECTS } from '../resources/projects.js';
+import { CLUSTER_GROUPS } from '../resources/cluster.js';
 import { STORAGE_VOLUME_SNAPSHOTS, STORAGE_VOLUMES } from '../resources/storage-volumes.js';
 import { CERTIFICATES } from '../resources/certificates.js';
 import { WARNINGS } from '../resources/warnings.js';
@@ -55,6 +57,8 @@ export const COLLECTIONS: readonly CollectionDecl<never, never, never, never>[] 
   NETWORK_LOAD_BALANCERS,
   NETWORK_PEERS,
   NETWORK_INTEGRATIONS,
+  PROJECTS,
+  CLUSTER_GROUPS,
 ] as unknown as CollectionDecl<never, never, never, never>[];
 
 const HAND_WRITTEN: readonly Route[] = [
@@ -77,14 +81,6 @@ const HAND_WRITTEN: readonly Route[] = [
   r('GET', '/1.0/cluster', 'client.cluster.get', 'sync', { project: false }),
   r('PUT', '/1.0/cluster', 'client.cluster.update', 'operation', { project: false, why: 'a join token goes as `cluster_password` to LXD 5.0, as `cluster_token` to Incus' }),
   r('PUT', '/1.0/cluster/certificate', 'client.cluster.updateCertificate', 'sync', { project: false, extension: 'clustering_update_cert', why: 'tested on a fake server only: the host\'s daemons keep their certificates' }),
-  r('GET', '/1.0/cluster/groups', 'client.cluster.groups.list', 'sync', { project: false, extension: 'clustering_groups' }),
-  r('GET', '/1.0/cluster/groups?recursion=1', 'client.cluster.groups.list', 'sync', { project: false, extension: 'clustering_groups' }),
-  r('POST', '/1.0/cluster/groups', 'client.cluster.groups.create', 'sync', { project: false, extension: 'clustering_groups' }),
-  r('GET', '/1.0/cluster/groups/{name}', 'client.cluster.groups.get', 'sync', { project: false, extension: 'clustering_groups' }),
-  r('PUT', '/1.0/cluster/groups/{name}', 'client.cluster.groups.update', 'sync', { project: false, extension: 'clustering_groups' }),
-  r('POST', '/1.0/cluster/groups/{name}', 'client.cluster.groups.rename', 'sync', { project: false, extension: 'clustering_groups' }),
-  r('PATCH', '/1.0/cluster/groups/{name}', 'client.cluster.groups.patch', 'sync', { project: false, extension: 'clustering_groups' }),
-  r('DELETE', '/1.0/cluster/groups/{name}', 'client.cluster.groups.delete', 'sync', { project: false, extension: 'clustering_groups' }),
   r('GET', '/1.0/cluster/members', 'client.cluster.members.list', 'sync', { project: false }),
   r('GET', '/1.0/cluster/members?recursion=1', 'client.cluster.members.list', 'sync', { project: false }),
   r('POST', '/1.0/cluster/members', 'client.cluster.joinTokens.create', 'sync', { project: false, extension: 'clustering_join_token' }),
@@ -191,14 +187,6 @@ const HAND_WRITTEN: readonly Route[] = [
   r('GET', '/1.0/operations/{id}/websocket', 'client.instances.exec', 'websocket', { why: 'the websockets of exec sessions, and of migrations in relay mode (`instances.migrate`, `storageVolumes.migrate`)' }),
   none('GET', '/1.0/operations/{id}/websocket?public', UNTRUSTED),
   // projects
-  r('GET', '/1.0/projects', 'client.projects.list', 'sync', { project: false }),
-  r('GET', '/1.0/projects?recursion=1', 'client.projects.list', 'sync', { project: false }),
-  r('POST', '/1.0/projects', 'client.projects.create', 'sync', { project: false }),
-  r('GET', '/1.0/projects/{name}', 'client.projects.get', 'sync', { project: false }),
-  r('PUT', '/1.0/projects/{name}', 'client.projects.update', 'sync', { project: false }),
-  r('POST', '/1.0/projects/{name}', 'client.projects.rename', 'operation', { project: false }),
-  r('PATCH', '/1.0/projects/{name}', 'client.projects.patch', 'sync', { project: false, why: 'a GET, then a PUT of the merged config with its ETag: both servers\' PATCH replaces the whole config' }),
-  r('DELETE', '/1.0/projects/{name}', 'client.projects.delete', 'sync', { project: false }),
   r('GET', '/1.0/projects/{name}/access', undefined, 'sync', { servers: INCUS_ONLY, project: false, why: 'who may reach the project under fine-grained authorization (OpenFGA), which this host does not run' }),
   r('GET', '/1.0/projects/{name}/state', 'client.projects.state', 'sync', { project: false }),
   // storage (beyond the pool collection)
