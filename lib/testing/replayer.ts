@@ -9,6 +9,8 @@ import { REDACTED, redact } from '../logger.js';
 import { TestingError, TestingErrorCode } from './errors.js';
 import { responseBytes, sha256 } from './bodies.js';
 import { describeRequest, splitPath, type Fixture, type Interaction, type Json } from './fixture.js';
+import { describeRoute } from '../lxd/routes/match.js';
+import { ROUTES } from '../lxd/routes/table.js';
 
 /** A request as the replayer sees it. */
 export interface ReplayRequest {
@@ -192,7 +194,7 @@ export class Replayer {
     }
     const miss = this.miss(method, path, query, body, ifMatch, candidates);
     this.misses.push(miss);
-    const message = `lxdkit replay: no recorded interaction for ${key(method, path, query)}: ${miss.reason}${miss.closest ? `; closest recorded: ${miss.closest}` : ''}`;
+    const message = `lxdkit replay: no recorded interaction for ${key(method, path, query)} (${describeRoute(ROUTES, method, decodePath(path))}): ${miss.reason}${miss.closest ? `; closest recorded: ${miss.closest}` : ''}`;
     return {
       status: 500,
       headers: { 'content-type': 'application/json' },

@@ -19,7 +19,7 @@ describe('testing: Replayer', () => {
     const err = await rejection(r.client.profiles.get('lxdkit-fx-other'));
     expect(err).to.be.instanceOf(LxdApiError);
     const msg = (err as LxdApiError).lxdMessage;
-    expect(msg).to.include('no recorded interaction for GET /1.0/profiles/lxdkit-fx-other');
+    expect(msg).to.include('no recorded interaction for GET /1.0/profiles/lxdkit-fx-other (GET /1.0/profiles/{name}, served by client.profiles.get)');
     expect(msg).to.include('it was never recorded');
     expect(msg).to.include('closest recorded: GET /1.0/profiles/lxdkit-fx-prof');
     expect(r.replayer.unmatched()).to.have.length(1);
@@ -36,6 +36,15 @@ describe('testing: Replayer', () => {
     expect((done as ReplayMismatchError).message).to.include('unmatched: GET /1.0/profiles/lxdkit-fx-other');
     expect((done as ReplayMismatchError).pending).to.have.length(r.fixture.interactions.length);
     expect(() => r.replayer.assertDone({ allowPending: true })).to.throw(ReplayMismatchError);
+  });
+
+  it('an unrecorded request names the route and method of the table that serve it, or says that no spec has it', async () => {
+    const zone = await rejection(r.client.query('GET', '/1.0/network-zones/example.com/records/www'));
+    expect((zone as LxdApiError).lxdMessage).to.include('(GET /1.0/network-zones/{zone}/records/{name}, served by client.networkZones.records.get)');
+    const raw = await rejection(r.client.query('GET', '/1.0/not-an-endpoint/x'));
+    expect((raw as LxdApiError).lxdMessage).to.include("(not a path of LXD 5.0's or Incus 6.0's API)");
+    const method = await rejection(r.client.query('PUT', '/1.0/operations'));
+    expect((method as LxdApiError).lxdMessage).to.include("(no PUT on this path in LXD 5.0's or Incus 6.0's API)");
   });
 
   it('a request whose body differs from the recorded one is unmatched and the reason shows both bodies', async () => {
