@@ -10,26 +10,16 @@
  * side trusts the other's certificate for the run (added here, removed afterwards). Everything is named
  * `lxdkit-spec-mig-<run>-…` and removed; leftovers of the prefix are removed first.
  */
-import { createServer } from 'node:net';
 import { expect } from 'chai';
 import { LxdClient, LxdValidationError, isNotFound, type MigrationMode, type MigrationProgress } from '../../lib/lxd/index.js';
 import { requireLxd, uniqueSuffix, TEST_IMAGE_ALIAS } from '../helpers/lxd-env.js';
 import { closeAll, removeClusterLeftovers, requireCluster, type Members } from '../helpers/cluster-env.js';
+import { freePort } from '../helpers/tls-test.js';
 
 const PREFIX = 'lxdkit-spec-mig-';
 const HOST_POOL = 'default';
 const CLUSTER_POOL = 'local';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function removeVolumes(c: LxdClient, prefix: string): Promise<void> {
   for (const pool of await c.storagePools.list({ recursion: 0 })) {

@@ -5,37 +5,19 @@
  * `lxdkit-spec-certx-…`. The HTTPS listener: one already on 127.0.0.1 is used as it is; otherwise
  * `core.https_address` is set to 127.0.0.1:<free port> for the run and emptied afterwards.
  */
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { LxdClient, LxdExtensionMissingError, LxdForbiddenError, LxdNotFoundError, LxdPreconditionFailedError, type LxdMetrics } from '../../../lib/lxd/index.js';
 import { TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { describeEachServer, requireServer } from '../../helpers/servers.js';
+import { makeCert, freePort } from '../../helpers/tls-test.js';
 
 const PREFIX = 'lxdkit-spec-certx-';
 
-function makeCert(dir: string, cn: string): { cert: string; key: string; fingerprint: string } {
-  const cert = join(dir, `${cn}.crt`);
-  const key = join(dir, `${cn}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp384r1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`], { stdio: 'ignore' });
-  const pem = readFileSync(cert, 'utf8');
-  return { cert: pem, key: readFileSync(key, 'utf8'), fingerprint: new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase() };
-}
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 async function removeCertxLeftovers(lxd: LxdClient, prefix: string): Promise<void> {
   await removeLeftovers(lxd, prefix);

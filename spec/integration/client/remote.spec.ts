@@ -1,7 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { X509Certificate, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -12,6 +10,7 @@ import { ensureBuilt, lxdkit } from '../../helpers/cli.js';
 import { startConnectProxy } from '../../helpers/connect-proxy.js';
 import { TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { describeEachServer, requireServer } from '../../helpers/servers.js';
+import { makeCert, freePort } from '../../helpers/tls-test.js';
 
 const PREFIX = 'lxdkit-spec-rm-';
 /** Models of this spec end in this, so a killed run's containers (juju-ad0e7e-*) are found again. */
@@ -19,23 +18,7 @@ const MODEL_TAIL = 'ad0e7e';
 /** Series aliases of this spec: juju/rmspec<hex>/<arch>. */
 const SERIES_ALIAS = /^juju\/rmspec[0-9a-f]{6}\//;
 
-function makeCert(dir: string, cn: string): { cert: string; key: string } {
-  const cert = join(dir, `${cn}.crt`);
-  const key = join(dir, `${cn}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp384r1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`], { stdio: 'ignore' });
-  return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
-}
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 describeEachServer('LxdClient against a remote server over HTTPS on 127.0.0.1', (server) => {
   const TEST_BRIDGE = server.bridge;

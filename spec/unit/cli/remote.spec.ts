@@ -3,19 +3,19 @@
  * exits 3 without repeating the password; a client key that others may read exits 3 naming chmod 600.
  */
 import { chmodSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { ExitCode } from '../../../lib/cli/exit-codes.js';
 import { selfSignedCert } from '../../helpers/simplestreams-server.js';
 import { cli, removeTempFiles, tempFiles } from './helpers.js';
+import { startHangUpListener } from '../../helpers/tls-test.js';
 
 const SECRET = 'hunter2-s3cret';
 
 describe('cli remote options (in-process)', function () {
-  let server: Server;
+  let listener: Awaited<ReturnType<typeof startHangUpListener>>;
   let port: number;
-  let connections = 0;
+  const connections = (): number => listener.connections();
   let dir: string;
   let files: { cert: string; key: string };
 
@@ -24,17 +24,12 @@ describe('cli remote options (in-process)', function () {
     dir = tempFiles({ 'client.crt': pem.cert, 'client.key': pem.key });
     files = { cert: join(dir, 'client.crt'), key: join(dir, 'client.key') };
     chmodSync(files.key, 0o600);
-    // a listener that hangs up at once: a connection attempt is seen, and fails fast
-    server = createServer((socket) => {
-      connections++;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as { port: number }).port;
+    listener = await startHangUpListener();
+    port = listener.port;
   });
   after(async function () {
     removeTempFiles();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await listener.close();
   });
 
   it('--remote or LXDKIT_REMOTE with user:password@ exits 3 before any connection, never repeating the password', async function () {
@@ -55,7 +50,7 @@ describe('cli remote options (in-process)', function () {
     expect(runs[0]!.stderr).to.equal(`lxdkit: --remote: "https://***@127.0.0.1:${port}" holds a user name or password: a remote authenticates with a client certificate (tls.cert and tls.key, or --client-cert and --client-key), never with a password in its URL; remove the "user:password@" part\n`);
     expect(JSON.parse(runs[1]!.stdout)).to.deep.include({ error: { message: runs[1]!.stderr.slice('lxdkit: '.length, -1), code: 'LXD_ERR_INVALID_ARGUMENT', exitCode: 3 } });
     expect(runs[5]!.stderr).to.match(/^lxdkit: LXDKIT_REMOTE: "https:\/\/\*\*\*@127\.0\.0\.1:\d+" holds a user name or password/);
-    expect(connections, 'no connection was made').to.equal(0);
+    expect(connections(), 'no connection was made').to.equal(0);
   });
 
   it('refuses a client key file its group or others may read or write (exit 3, naming chmod 600); a 0600 key goes on', async function () {
@@ -68,7 +63,7 @@ describe('cli remote options (in-process)', function () {
       expect(run.code, run.stderr).to.equal(ExitCode.INVALID_INPUT);
       expect(run.stderr).to.equal(`lxdkit: --client-key: ${key} is open to others (mode 0${mode.toString(8)}): a private key must be readable by its owner alone; run "chmod 600 ${key}"\n`);
     }
-    expect(connections, 'refused before any connection').to.equal(0);
+    expect(connections(), 'refused before any connection').to.equal(0);
     for (const mode of [0o600, 0o400]) {
       chmodSync(files.key, mode);
       const run = await cli(['--remote', url, '--client-cert', files.cert, '--client-key', files.key, 'status']);
@@ -76,6 +71,6 @@ describe('cli remote options (in-process)', function () {
       expect(run.code, run.stderr).to.equal(ExitCode.UNAVAILABLE);
     }
     chmodSync(files.key, 0o600);
-    expect(connections).to.be.above(0);
+    expect(connections()).to.be.above(0);
   });
 });

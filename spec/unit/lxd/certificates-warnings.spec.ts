@@ -4,16 +4,16 @@
  * fake LXD: the requests sent, the answers read, the input refused before any I/O. What the host's real
  * servers can run is in spec/integration/client/certificates-warnings-metrics.spec.ts.
  */
-import { execFileSync } from 'node:child_process';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { LxdClient, LxdConnectionError, LxdErrorCode, LxdExtensionMissingError, LxdForbiddenError, LxdNotFoundError, LxdResponseValidationError, LxdValidationError } from '../../../lib/lxd/index.js';
 import { asyncAnswer, operationObject, serverInfo, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 import { rejection } from '../../helpers/rejection.js';
+import { makeCert } from '../../helpers/tls-test.js';
 
 const FP = 'a'.repeat(64);
 const LXD_502 = ['certificate_update', 'certificate_token', 'warnings', 'metrics', 'resources', 'clustering_update_cert', 'remote_token_expiry'];
@@ -29,12 +29,6 @@ function untrustedInfo(extensions: string[]): Record<string, unknown> {
   return { config: {}, api_extensions: extensions, api_status: 'stable', api_version: '1.0', auth: 'untrusted', public: false, auth_methods: ['tls'] };
 }
 
-function makeCert(dir: string, cn: string): { cert: string; key: string } {
-  const cert = join(dir, `${cn}.crt`);
-  const key = join(dir, `${cn}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`], { stdio: 'ignore' });
-  return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
-}
 
 function tokenOp(name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return operationObject({
@@ -55,7 +49,7 @@ describe('certificates, warnings, resources, metrics (fake LXD)', () => {
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'lxdkit-certx-'));
-    pem = makeCert(dir, 'lxdkit-spec-certx-a');
+    pem = makeCert(dir, 'lxdkit-spec-certx-a', 'prime256v1');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -284,7 +278,7 @@ describe('certificates, warnings, resources, metrics (fake LXD)', () => {
     });
 
     it('refuses before any request: a certificate or key that is not PEM, a key of another certificate, a missing extension', async () => {
-      const other = makeCert(dir, 'lxdkit-spec-certx-b');
+      const other = makeCert(dir, 'lxdkit-spec-certx-b', 'prime256v1');
       const der = pem.cert.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
       for (const [body, field] of [
         [{ cluster_certificate: der, cluster_certificate_key: pem.key }, 'cluster_certificate'],
@@ -332,7 +326,7 @@ describe('certificates, warnings, resources, metrics (fake LXD)', () => {
 
   describe('a token refused over HTTPS', () => {
     it('is the server\'s 403 (LxdForbiddenError), not a TLS failure, though its text speaks of a certificate', async () => {
-      const serverPem = makeCert(dir, 'lxdkit-spec-certx-server');
+      const serverPem = makeCert(dir, 'lxdkit-spec-certx-server', 'prime256v1');
       const srv = https.createServer({ cert: serverPem.cert, key: serverPem.key, requestCert: true, rejectUnauthorized: false }, (req, res) => {
         const envelope =
           req.url?.split('?')[0] === '/1.0'

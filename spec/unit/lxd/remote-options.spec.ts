@@ -2,31 +2,27 @@
  * A remote's URL and TLS options are checked before any I/O: user information in the URL is refused
  * and never repeated in a message; certificates and keys that do not parse are refused by field.
  */
-import { createServer, type Server } from 'node:net';
 import { expect } from 'chai';
 import { LxdClient, LxdErrorCode, LxdValidationError } from '../../../lib/lxd/index.js';
 import { checkRemoteUrl, redactUrlUserInfo } from '../../../lib/lxd/remote.js';
 import { selfSignedCert } from '../../helpers/simplestreams-server.js';
+import { startHangUpListener } from '../../helpers/tls-test.js';
 
 const SECRET = 'hunter2-s3cret';
 
 describe('remote options, checked before any I/O', function () {
-  let server: Server;
+  let listener: Awaited<ReturnType<typeof startHangUpListener>>;
   let port: number;
-  let connections = 0;
+  const connections = (): number => listener.connections();
   let pem: { cert: string; key: string };
 
   before(async function () {
     pem = await selfSignedCert();
-    server = createServer((socket) => {
-      connections++;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as { port: number }).port;
+    listener = await startHangUpListener();
+    port = listener.port;
   });
   after(async function () {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await listener.close();
   });
 
   const withUserInfo = (): string[] => [
@@ -69,7 +65,7 @@ describe('remote options, checked before any I/O', function () {
       return '';
     })();
     expect(plain).to.equal(`url: "https://***@127.0.0.1:${port}" holds a user name or password: a remote authenticates with a client certificate (tls.cert and tls.key, or --client-cert and --client-key), never with a password in its URL; remove the "user:password@" part`);
-    expect(connections, 'no connection was made').to.equal(0);
+    expect(connections(), 'no connection was made').to.equal(0);
   });
 
   it('redactUrlUserInfo hides whatever WHATWG URL parsing would take as user information', function () {
@@ -100,6 +96,6 @@ describe('remote options, checked before any I/O', function () {
       expect((err as LxdValidationError).field).to.equal(field);
       expect((err as Error).message).not.to.contain(SECRET);
     }
-    expect(connections).to.equal(0);
+    expect(connections()).to.equal(0);
   });
 });
