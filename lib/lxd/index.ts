@@ -15,8 +15,19 @@ export {
 } from './validate.js';
 export type { CallOptions, EtagOptions, TargetOptions, WithEtag, QueryResult } from './resources/base.js';
 export type { InstanceListOptions, StateChange, InstancesResource } from './resources/instances.js';
+export { InstanceMovePostSchema, InstancesStatePutSchema, InstanceRebuildPostSchema, type MoveTarget, type RebuildSource } from './resources/instances.js';
+export {
+  InstanceMetadataSchema,
+  InstanceMetadataPutSchema,
+  ImageTemplateSchema,
+  validateTemplateName,
+  type LxdInstanceMetadata,
+  type InstanceMetadataPut,
+  type InstanceMetadata,
+  type InstanceTemplates,
+} from './resources/instance-metadata.js';
 export { ExecProcess, DEFAULT_MAX_OUTPUT_BYTES, type ExecInput, type ExecOptions, type ExecOutput, type ExecOutputOptions, type ExecResult } from './resources/instance-exec.js';
-export type { InstanceConsole, InstanceLogs } from './resources/console.js';
+export type { InstanceConsole, InstanceLogs, ConsoleSession, ConsoleAttachOptions } from './resources/console.js';
 export {
   parseMode,
   validateInstancePath,
@@ -40,6 +51,8 @@ export { SnapshotSchema, validateSnapshotName, type LxdSnapshot, type SnapshotCr
 export { BackupSchema, type LxdBackup, type BackupCreate, type CreateFromBackupOptions, type DownloadedBackup, type ExportOptions, type InstanceBackups } from './resources/backups.js';
 export type { ListOptions, ProfilesResource } from './resources/profiles.js';
 export type { ImageFiles, ImportOptions, UploadOptions, UploadProgress, RemoteImageSource, CopyOptions, ImagesResource } from './resources/images.js';
+export { ImagePublishPostSchema, ImageExportPostSchema, type PublishRequest, type PublishSource, type ImagePushTarget, type ImageSecret } from './resources/images.js';
+export type { ExportedFile } from './resources/image-export.js';
 export type { NetworksResource, StoragePoolsResource } from './resources/networks.js';
 export type { OperationsResource } from './resources/operations.js';
 export type { ServerResource } from './resources/server.js';

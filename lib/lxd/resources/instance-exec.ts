@@ -178,7 +178,7 @@ function inputChunks(input: ExecInput): AsyncIterator<Uint8Array | string> {
 }
 
 /** Opens one operation websocket; rejects with a typed error when it cannot. */
-function openSocket(api: Api, opId: string, secret: string, handshakeMs: number, signal: AbortSignal, onSocket: (ws: WebSocket) => void): Promise<WebSocket> {
+export function openSocket(api: Api, opId: string, secret: string, handshakeMs: number, signal: AbortSignal, onSocket: (ws: WebSocket) => void): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     let ws: WebSocket;
     try {
@@ -244,7 +244,7 @@ interface OutputWire {
  * when it is full the websocket is paused (so LXD's writes block and nothing piles up here), and
  * resumed when the consumer reads again. The barrier ends it.
  */
-function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): OutputWire {
+export function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): OutputWire {
   let paused = false;
   let eof = false;
   let complete = false;
@@ -357,7 +357,7 @@ async function pumpStdin(ws: WebSocket, source: AsyncIterator<Uint8Array | strin
   }
 }
 
-function closeSocket(ws: WebSocket | undefined, hard = false): void {
+export function closeSocket(ws: WebSocket | undefined, hard = false): void {
   if (!ws || ws.readyState === ws.CLOSED) return;
   if (hard || ws.readyState === ws.CONNECTING) ws.terminate();
   else ws.close();
