@@ -53,9 +53,9 @@ export const InstanceMetadataPutSchema = z.strictObject({
 });
 export type InstanceMetadataPut = z.infer<typeof InstanceMetadataPutSchema>;
 
-/** A template file name: a plain name (no slash, no `..`, no NUL), at most 255 bytes. */
+/** A template file name: a plain name (not `.`, no slash, no `..`, no NUL), at most 255 bytes. */
 export function validateTemplateName(file: unknown): string {
-  if (typeof file !== 'string' || file === '' || file.includes('/') || file.includes('\\') || file.includes('..') || file.includes('\0') || Buffer.byteLength(file) > 255) {
+  if (typeof file !== 'string' || file === '' || file === '.' || file.includes('/') || file.includes('\\') || file.includes('..') || file.includes('\0') || Buffer.byteLength(file) > 255) {
     throw new LxdValidationError('template', `${JSON.stringify(file)} is not a template file name: give a plain name such as "hostname.tpl" (no slash, no "..")`);
   }
   return file;

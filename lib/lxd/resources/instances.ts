@@ -22,6 +22,7 @@ import { LxdValidationError } from '../errors.js';
 import { validateBody, validateInstanceName, validatePoolName, validateSegment } from '../validate.js';
 import { Api, requireExtension, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
 import { InstanceMetadata, InstanceTemplates } from './instance-metadata.js';
+import { validateProjectName } from './projects.js';
 import { InstanceConsole, InstanceLogs } from './console.js';
 import { InstanceFiles } from './instance-files.js';
 import { createFromBackup, InstanceBackups, type CreateFromBackupOptions } from './backups.js';
@@ -253,7 +254,7 @@ export class InstancesResource {
     const { pool, project, target, newName } = to;
     if (newName !== undefined) validateInstanceName(newName, 'new instance name');
     if (pool !== undefined) validatePoolName(pool, 'pool');
-    if (project !== undefined) validateSegment(project, 'project');
+    if (project !== undefined) validateProjectName(project, 'project');
     if (target !== undefined) validateSegment(target, 'target');
     if (pool === undefined && project === undefined && target === undefined) {
       if (newName === undefined) throw new LxdValidationError('to', 'give a pool, a project, a target or a new name');
