@@ -10,7 +10,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { LxdExtensionMissingError, LxdLocalFileError, LxdValidationError, type LxdClient } from '../../../lib/lxd/index.js';
+import { LxdExtensionMissingError, LxdLocalFileError, LxdOperationError, LxdValidationError, type LxdClient } from '../../../lib/lxd/index.js';
 import { TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { removeProjects } from '../../helpers/projects.js';
 import { describeEachServer, requireServer } from '../../helpers/servers.js';
@@ -218,9 +218,10 @@ describeEachServer('instances and images beyond CRUD', function (server) {
     expect((await lxd.operations.list()).map((o) => o.id)).to.include(operationId);
     await lxd.operations.cancel(operationId);
 
-    // a published image has no source server: there is nothing newer to find
+    // a published image has no image server to look for a newer version on: both servers say so
     const refreshed = await (await lxd.images.refresh(fp)).wait({ timeoutMs: 60_000 }).catch((e: unknown) => e);
-    expect(refreshed).to.not.be.instanceOf(LxdValidationError);
+    expect(refreshed).to.be.instanceOf(LxdOperationError);
+    expect((refreshed as LxdOperationError).message).to.match(/Image source not found/);
 
     for (const f of [fp, fp2]) await (await lxd.images.delete(f)).wait();
     await (await pa.instances.delete(name)).wait();
