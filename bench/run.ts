@@ -11,6 +11,8 @@
  *   npm run bench -- --cluster         the launch over the test cluster (scripts/cluster.sh up first):
  *                                      its section of bench/RESULTS.md (with --quick: printed)
  *   npm run bench -- --scale           the simulated large cluster (no daemon needed): its section
+ *   npm run bench -- --bulk-state      start 100 containers with setStateAll, 100 setState calls and
+ *                                      `lxc start` (`--bulk-count N` for another count): its section
  *
  * The --cluster and --scale sections are kept when the main report is written again.
  */
@@ -18,6 +20,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CASES, runBench, type BenchResult, type CaseId } from './bench.js';
+import { renderBulkState, runBulkState } from './bulk-state.js';
 import { renderClusterLaunch, runClusterLaunch } from './cluster-launch.js';
 import { BENCH_DIR, removeWorkerBundle } from './harness.js';
 import { renderReport } from './report.js';
@@ -57,9 +60,16 @@ async function main(): Promise<number> {
       render: { type: 'boolean', default: false },
       cluster: { type: 'boolean', default: false },
       scale: { type: 'boolean', default: false },
+      'bulk-state': { type: 'boolean', default: false },
+      'bulk-count': { type: 'string' },
     },
   });
   if (values.cluster) return section('cluster-launch', values.quick, values.out, async () => renderClusterLaunch(await runClusterLaunch({ mode: values.quick ? 'quick' : 'full', ...(values.socket ? { socketPath: values.socket } : {}) })));
+  if (values['bulk-state']) {
+    const count = values['bulk-count'] !== undefined ? Number(values['bulk-count']) : values.quick ? 5 : 100;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`--bulk-count ${values['bulk-count']}: give a whole number of containers`);
+    return section('bulk-state', values.quick, values.out, async () => renderBulkState(await runBulkState({ count, ...(values.socket ? { socketPath: values.socket } : {}) })));
+  }
   if (values.scale) return section('scale', values.quick, values.out, async () => renderScale(await runScale(values.quick ? { sizes: [200, 1_000], listings: 2 } : {})));
   const last = join(BENCH_DIR, '.work', 'last-result.json');
   const analysis = await readFile(join(BENCH_DIR, 'analysis.md'), 'utf8').catch(() => '');
