@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { LxdClient } from '../../../lib/lxd/client.js';
 import { LxdExtensionMissingError, LxdResponseValidationError, LxdValidationError } from '../../../lib/lxd/index.js';
-import { serverInfo, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
+import { asyncAnswer, operationObject, serverInfo, startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 
 const FP = 'a'.repeat(64);
 const ALL = ['instance_bulk_state_change', 'instance_pool_move', 'instance_project_move', 'console', 'instances_rebuild'];
@@ -103,6 +103,55 @@ describe('lxd: instances and images beyond CRUD (fake server)', () => {
       await client.instances.templates.put('c1', 'motd.tpl', 'hi {{ name }}\n');
       const [req] = fake.requestsTo('POST', '/1.0/instances/c1/metadata/templates');
       expect([req!.query.get('path'), req!.body, req!.headers['content-type']]).to.deep.equal(['motd.tpl', 'hi {{ name }}\n', 'application/octet-stream']);
+    });
+
+    const until = async (cond: () => boolean): Promise<void> => {
+      const by = Date.now() + 5_000;
+      while (!cond() && Date.now() < by) await new Promise((r) => setTimeout(r, 10));
+    };
+
+    it('console.attach connects the data and control websockets with their secrets; input goes in, output comes back; an abort closes both', async () => {
+      await start();
+      const op = operationObject({ class: 'websocket', metadata: { fds: { '0': 'sdata', control: 'sctl' } } });
+      const id = String(op['id']);
+      const done = { ...op, status: 'Success', status_code: 200 };
+      fake.on('POST', '/1.0/instances/c1/console', () => asyncAnswer(op));
+      fake.on('GET', `/1.0/operations/${id}`, () => sync(done));
+      fake.on('GET', `/1.0/operations/${id}/wait`, () => sync(done));
+      const secrets: string[] = [];
+      let closed = 0;
+      fake.onWebsocket(new RegExp(`^/1\\.0/operations/${id}/websocket$`), (ws, url) => {
+        secrets.push(url.searchParams.get('secret') ?? '');
+        ws.on('close', () => closed++);
+        if (url.searchParams.get('secret') === 'sdata') ws.on('message', (d: Buffer) => ws.send(Buffer.concat([Buffer.from('echo:'), d]), { binary: true }));
+      });
+      const ac = new AbortController();
+      const session = await client.instances.console.attach('c1', { signal: ac.signal, width: 100, height: 30 });
+      expect(fake.requestsTo('POST', '/1.0/instances/c1/console')[0]!.body).to.deep.equal({ type: 'console', width: 100, height: 30 });
+      let out = '';
+      session.output.on('data', (d: Buffer) => (out += d.toString()));
+      const ended = new Promise((resolve) => session.output.once('end', resolve));
+      await session.write('hi');
+      await until(() => out === 'echo:hi');
+      expect(out).to.equal('echo:hi');
+      ac.abort();
+      await ended;
+      await session.close();
+      await until(() => closed === 2);
+      expect([secrets, closed]).to.deep.equal([['sdata', 'sctl'], 2]);
+      expect(await session.write('late').catch((e: unknown) => e)).to.be.instanceOf(Error);
+    });
+
+    it('console.attach: a bad type or size is refused before any request; an answer without the websocket secrets is refused', async () => {
+      await start();
+      for (const o of [{ type: 'spice' }, { width: 0 }, { height: 1.5 }]) {
+        expect(await client.instances.console.attach('c1', o as never).catch((e: unknown) => e), JSON.stringify(o)).to.be.instanceOf(LxdValidationError);
+      }
+      expect(fake.calls()).to.deep.equal([]);
+      const op = operationObject({ class: 'websocket', metadata: { fds: { '0': 'sdata' } } });
+      fake.on('POST', '/1.0/instances/c1/console', () => asyncAnswer(op));
+      fake.on('GET', `/1.0/operations/${String(op['id'])}/wait`, () => sync({ ...op, status: 'Success', status_code: 200 }));
+      expect(await client.instances.console.attach('c1').catch((e: unknown) => e)).to.be.instanceOf(LxdResponseValidationError);
     });
 
     it('metadata.update sends a strict body and refuses unknown fields before any request', async () => {
