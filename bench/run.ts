@@ -14,13 +14,16 @@
  *   npm run bench -- --metrics         parsing a /1.0/metrics answer of 10,000 samples (no daemon needed)
  *   npm run bench -- --migration       a 1 GiB volume from the host's LXD to the test cluster (relay, pull,
  *                                      lxc storage volume copy): its section (with --quick: 64 MiB, printed)
+ *   npm run bench -- --bulk-state      start 100 containers with setStateAll, 100 setState calls and
+ *                                      `lxc start` (`--bulk-count N` for another count): its section
  *
- * The --cluster, --scale, --metrics and --migration sections are kept when the main report is written again.
+ * The --cluster, --scale, --metrics, --migration and --bulk-state sections are kept when the main report is written again.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CASES, runBench, type BenchResult, type CaseId } from './bench.js';
+import { renderBulkState, runBulkState } from './bulk-state.js';
 import { renderClusterLaunch, runClusterLaunch } from './cluster-launch.js';
 import { BENCH_DIR, removeWorkerBundle } from './harness.js';
 import { renderReport } from './report.js';
@@ -64,11 +67,18 @@ async function main(): Promise<number> {
       scale: { type: 'boolean', default: false },
       metrics: { type: 'boolean', default: false },
       migration: { type: 'boolean', default: false },
+      'bulk-state': { type: 'boolean', default: false },
+      'bulk-count': { type: 'string' },
     },
   });
   if (values.cluster) return section('cluster-launch', values.quick, values.out, async () => renderClusterLaunch(await runClusterLaunch({ mode: values.quick ? 'quick' : 'full', ...(values.socket ? { socketPath: values.socket } : {}) })));
   if (values.metrics) return section('metrics-parse', values.quick, values.out, async () => renderMetricsParse(runMetricsParse(values.quick ? { runs: 5 } : {})));
   if (values.migration) return section('migration', values.quick, values.out, async () => renderMigration(await runMigrationBench({ mode: values.quick ? 'quick' : 'full' })));
+  if (values['bulk-state']) {
+    const count = values['bulk-count'] !== undefined ? Number(values['bulk-count']) : values.quick ? 5 : 100;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`--bulk-count ${values['bulk-count']}: give a whole number of containers`);
+    return section('bulk-state', values.quick, values.out, async () => renderBulkState(await runBulkState({ count, ...(values.socket ? { socketPath: values.socket } : {}) })));
+  }
   if (values.scale) return section('scale', values.quick, values.out, async () => renderScale(await runScale(values.quick ? { sizes: [200, 1_000], listings: 2 } : {})));
   const last = join(BENCH_DIR, '.work', 'last-result.json');
   const analysis = await readFile(join(BENCH_DIR, 'analysis.md'), 'utf8').catch(() => '');

@@ -1,9 +1,9 @@
 /**
- * Sections of bench/RESULTS.md that runs of their own write (`--cluster`, `--scale`, `--metrics`, `--migration`): each sits between
+ * Sections of bench/RESULTS.md that runs of their own write (`--cluster`, `--scale`, `--metrics`, `--migration`, `--bulk-state`): each sits between
  * `<!-- bench:<id> -->` and `<!-- /bench:<id> -->`, is replaced in place by its next run, and is kept
  * when the main report is written again.
  */
-export type SectionId = 'cluster-launch' | 'scale' | 'metrics-parse' | 'migration';
+export type SectionId = 'cluster-launch' | 'scale' | 'metrics-parse' | 'migration' | 'bulk-state';
 
 const open = (id: string): string => `<!-- bench:${id} -->`;
 const close = (id: string): string => `<!-- /bench:${id} -->`;

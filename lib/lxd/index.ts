@@ -15,8 +15,19 @@ export {
 } from './validate.js';
 export type { CallOptions, EtagOptions, TargetOptions, WithEtag, QueryResult } from './resources/base.js';
 export type { InstanceListOptions, StateChange, InstancesResource } from './resources/instances.js';
+export { InstanceMovePostSchema, InstancesStatePutSchema, InstanceRebuildPostSchema, type MoveTarget, type RebuildSource } from './resources/instances.js';
+export {
+  InstanceMetadataSchema,
+  InstanceMetadataPutSchema,
+  ImageTemplateSchema,
+  validateTemplateName,
+  type LxdInstanceMetadata,
+  type InstanceMetadataPut,
+  type InstanceMetadata,
+  type InstanceTemplates,
+} from './resources/instance-metadata.js';
 export { ExecProcess, DEFAULT_MAX_OUTPUT_BYTES, type ExecInput, type ExecOptions, type ExecOutput, type ExecOutputOptions, type ExecResult } from './resources/instance-exec.js';
-export type { InstanceConsole, InstanceLogs } from './resources/console.js';
+export type { InstanceConsole, InstanceLogs, ConsoleSession, ConsoleAttachOptions } from './resources/console.js';
 export {
   parseMode,
   validateInstancePath,
@@ -117,6 +128,8 @@ export {
   type NetworkPeersResource,
   type NetworkIntegrationsResource,
 } from './resources/network-peers.js';
+export { ImagePublishPostSchema, ImageExportPostSchema, type PublishRequest, type PublishSource, type ImagePushTarget, type ImageSecret } from './resources/images.js';
+export type { ExportedFile } from './resources/image-export.js';
 export type { OperationsResource } from './resources/operations.js';
 export { ServerResourcesSchema, ConfigurationMetadataSchema, type LxdServerResources, type LxdConfigurationMetadata, type ServerResource } from './resources/server.js';
 export {

@@ -3,12 +3,90 @@
  * files: lxc.log, lxc.conf, and the output files of `exec` with recordOutput).
  */
 import type { Readable } from 'node:stream';
+import type WebSocket from 'ws';
 import { z } from 'zod';
-import { isNotFound, LxdApiError, LxdValidationError } from '../errors.js';
+import { isNotFound, LxdApiError, LxdResponseValidationError, LxdStreamLostError, LxdValidationError } from '../errors.js';
+import type { Operation } from '../operation.js';
 import { lxdPath, namesFromUrls } from '../path.js';
 import { validateInstanceName } from '../validate.js';
-import type { Api, CallOptions } from './base.js';
+import { requireExtension, type Api, type CallOptions } from './base.js';
+import { closeSocket, openSocket, wireOutput } from './instance-exec.js';
 import { readCapped } from './stream-util.js';
+
+export interface ConsoleAttachOptions extends CallOptions {
+  /** `console` (default: the text console) or `vga` (a virtual machine's SPICE stream; extension `console_vga_type`). */
+  type?: 'console' | 'vga';
+  /** The console's size (text console; default 80×24). */
+  width?: number;
+  height?: number;
+}
+
+/** How long `close()` waits for the server to end the console operation. */
+const CONSOLE_END_MS = 5_000;
+
+/**
+ * An attached console: `output` is what the instance writes (a stream with backpressure: the
+ * websocket is paused while it is full), `write()` types into it. `close()` (or the `signal` given
+ * to `attach()`) detaches: both websockets are closed and the server's operation ends; the instance
+ * keeps running. `output` ends when the session does.
+ */
+export class ConsoleSession {
+  readonly #data: WebSocket;
+  readonly #control: WebSocket;
+  readonly #op: Operation;
+  #closing: Promise<void> | undefined;
+  readonly #onAbort: () => void;
+
+  /** @internal made by `instances.console.attach()` */
+  constructor(
+    op: Operation,
+    data: WebSocket,
+    control: WebSocket,
+    /** What the instance writes to its console. */
+    readonly output: Readable,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.#op = op;
+    this.#data = data;
+    this.#control = control;
+    this.#onAbort = () => void this.close();
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    // the session ends when the server closes either socket
+    const ended = (): void => void this.close();
+    data.once('close', ended);
+    control.once('close', ended);
+  }
+
+  /** The id of the server's console operation. */
+  get operationId(): string {
+    return this.#op.id;
+  }
+
+  /** Sends `input` to the console (as a terminal would type it; a newline is `\r` or `\n`). */
+  write(input: string | Uint8Array): Promise<void> {
+    if (typeof input !== 'string' && !(input instanceof Uint8Array)) return Promise.reject(new LxdValidationError('input', 'give a string or bytes'));
+    if (this.#closing || this.#data.readyState !== this.#data.OPEN) return Promise.reject(new LxdStreamLostError('console', 'console: the session is closed'));
+    const chunk = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
+    return new Promise((resolve, reject) => {
+      this.#data.send(chunk, { binary: true }, (err) => (err ? reject(new LxdStreamLostError('console', `console: cannot send: ${err.message}`, { cause: err })) : resolve()));
+    });
+  }
+
+  /** Detaches: closes both websockets and waits (a few seconds at most) for the server to end the operation. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.signal?.removeEventListener('abort', this.#onAbort);
+      closeSocket(this.#data);
+      closeSocket(this.#control);
+      this.output.push(null);
+      // the operation ends once the server sees the control socket go; its outcome does not matter here
+      await this.#op.wait({ timeoutMs: CONSOLE_END_MS }).catch(() => {});
+      closeSocket(this.#data, true);
+      closeSocket(this.#control, true);
+    })();
+    return this.#closing;
+  }
+}
 
 /** LXD 5.0.2's answer for a running container whose console buffer is empty (liblxc finds no log). */
 const EMPTY_CONSOLE_5_0 = 'open : no such file or directory';
@@ -30,6 +108,48 @@ export class InstanceConsole {
       return (await readCapped(res.body, this.api.ctx.transport.maxResponseBytes, 'GET', path)).toString('utf8');
     } catch (err) {
       if (err instanceof LxdApiError && err.status === 500 && err.lxdMessage === EMPTY_CONSOLE_5_0) return '';
+      throw err;
+    }
+  }
+
+  /**
+   * POST /1.0/instances/{name}/console: attaches to the running instance's console (`lxc console`),
+   * over the same operation websockets as `exec`. `timeoutMs` bounds the attach (the request and the
+   * websockets' handshakes), not the session; the session lasts until `close()` or `signal`.
+   */
+  async attach(name: string, opts: ConsoleAttachOptions = {}): Promise<ConsoleSession> {
+    validateInstanceName(name);
+    const type = opts.type ?? 'console';
+    if (type !== 'console' && type !== 'vga') throw new LxdValidationError('type', `"${String(type)}" is not a console type: give console or vga`);
+    for (const [field, v] of [['width', opts.width], ['height', opts.height]] as const) {
+      if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 10_000)) throw new LxdValidationError(field, `${String(v)} is not a console size: give a whole number of characters`);
+    }
+    await requireExtension(this.api, 'console', 'attaching to a console', opts);
+    if (type === 'vga') await requireExtension(this.api, 'console_vga_type', 'a VGA console', opts);
+    const path = lxdPath`/1.0/instances/${name}/console`;
+    const body: Record<string, unknown> = { type, width: opts.width ?? 80, height: opts.height ?? 24 };
+    const op = await this.api.operation('POST', path, { body, signal: opts.signal, timeoutMs: opts.timeoutMs });
+    const fds = op.current.metadata?.['fds'];
+    const secrets = fds && typeof fds === 'object' ? (fds as Record<string, unknown>) : {};
+    const opened: WebSocket[] = [];
+    try {
+      for (const fd of ['0', 'control']) {
+        if (typeof secrets[fd] !== 'string') throw new LxdResponseValidationError('POST', path, [{ path: ['metadata', 'metadata', 'fds', fd], message: 'missing websocket secret' }]);
+      }
+      const handshakeMs = opts.timeoutMs ?? 10_000;
+      const signal = opts.signal ?? new AbortController().signal;
+      let output: Readable | undefined;
+      const data = await openSocket(this.api, op.id, secrets['0'] as string, handshakeMs, signal, (ws) => {
+        opened.push(ws);
+        output = wireOutput(ws, 'console').readable;
+        // the output ends with the session (a console has no end-of-stream frame)
+        ws.once('close', () => output?.push(null));
+      });
+      const control = await openSocket(this.api, op.id, secrets['control'] as string, handshakeMs, signal, (ws) => opened.push(ws));
+      return new ConsoleSession(op, data, control, output!, opts.signal);
+    } catch (err) {
+      for (const ws of opened) closeSocket(ws, true);
+      await op.wait({ timeoutMs: CONSOLE_END_MS }).catch(() => {});
       throw err;
     }
   }

@@ -14,6 +14,7 @@ import {
   ImagePutSchema,
   ImageSchema,
   ImagesPostSchema,
+  OperationSchema,
   type LxdImage,
   type ImageAlias,
   type ImageAliasesPost,
@@ -21,8 +22,75 @@ import {
   type ImagePut,
   type ImagesPost,
 } from '../schemas.js';
-import { validateBody, validateSegment } from '../validate.js';
+import { validateBody, validateInstanceName, validateSegment } from '../validate.js';
 import { Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
+import { checkExportDir, dispositionFileName, multipartBoundary, safeServerFileName, writeMultipart, writeUnified, type ExportedFile } from './image-export.js';
+
+/** Where `images.publish()` takes the new image from: a (stopped) instance, or a snapshot (`instance/snapshot`). */
+export interface PublishSource {
+  type: 'instance' | 'snapshot';
+  name: string;
+}
+
+export interface PublishRequest {
+  source: PublishSource;
+  /** Aliases to point at the new image (each must not exist yet). */
+  aliases?: string[];
+  public?: boolean;
+  /** Properties of the new image (`os`, `release`, `description`, …). */
+  properties?: Record<string, string>;
+  /** `gzip`, `xz`, `none`, … (default: the server's `images.compression_algorithm`). */
+  compressionAlgorithm?: string;
+  /** Days until the new image expires, as the server counts them; omitted: the server's default. */
+  expiresAt?: string;
+}
+
+/** Strict schema of `POST /1.0/images` publishing an instance or a snapshot. */
+export const ImagePublishPostSchema = z.strictObject({
+  source: z.strictObject({ type: z.enum(['instance', 'snapshot']), name: z.string().min(1) }),
+  aliases: z.array(z.strictObject({ name: z.string().min(1), description: z.string().optional() })).optional(),
+  public: z.boolean().optional(),
+  properties: z.record(z.string(), z.string()).optional(),
+  compression_algorithm: z.string().min(1).optional(),
+  expires_at: z.string().optional(),
+});
+
+/** Where `images.push()` sends an image: another server, which gave `secret` for it. */
+export interface ImagePushTarget {
+  /** The other server's HTTPS address, e.g. `https://127.0.0.1:8443`. */
+  url: string;
+  /** The secret of the other server's push operation (`POST /1.0/images` with `source: { type: 'image', mode: 'push' }`). */
+  secret: string;
+  /** PEM certificate of the other server, when this server would not trust it otherwise. */
+  certificate?: string;
+  /** Aliases the image gets on the other server. */
+  aliases?: string[];
+  /** The project on the other server. */
+  project?: string;
+}
+
+/** Strict schema of `POST /1.0/images/{fingerprint}/export`. */
+export const ImageExportPostSchema = z.strictObject({
+  target: z.url({ protocol: /^https$/, error: 'the target must be an https:// URL' }),
+  secret: z.string().min(1),
+  certificate: z.string().optional(),
+  aliases: z.array(z.strictObject({ name: z.string().min(1) })).optional(),
+  project: z.string().optional(),
+});
+
+/** The answer of `images.secret()`: the secret, and the id of the token operation that holds it. */
+export interface ImageSecret {
+  secret: string;
+  /** Cancel it (`client.operations.cancel(operationId)`) to withdraw the secret before it is used. */
+  operationId: string;
+}
+
+/** A fingerprint (or a unique prefix of one), checked before any I/O. */
+function validateFingerprint(fp: unknown): string {
+  validateSegment(fp, 'image fingerprint');
+  if (!/^[0-9a-f]{1,64}$/i.test(fp as string)) throw new LxdValidationError('image fingerprint', `${JSON.stringify(fp)} is not a fingerprint (hexadecimal, as images.list() gives it)`);
+  return fp as string;
+}
 
 /** Files of an image to upload: a unified tarball, or split metadata + rootfs tarballs. */
 export type ImageFiles = { unified: string } | { metadata: string; rootfs: string };
@@ -128,6 +196,100 @@ export class ImagesResource {
   async delete(fingerprint: string, opts: CallOptions = {}): Promise<Operation> {
     validateSegment(fingerprint, 'image fingerprint');
     return this.api.operation('DELETE', lxdPath`/1.0/images/${fingerprint}`, opts);
+  }
+
+  // ------------------------------------------------------------------ export, publish, refresh, secret, push
+
+  /**
+   * GET /1.0/images/{fingerprint}/export, streamed into the directory `dir` (which must exist): a
+   * unified image gives one file, a split image two, metadata first. The file names are the server's,
+   * checked as hostile (a plain name only); an existing file is never replaced, and a failed export
+   * leaves no file behind. Resolves to the files written.
+   */
+  async export(fingerprint: string, dir: string, opts: CallOptions = {}): Promise<{ files: ExportedFile[] }> {
+    validateFingerprint(fingerprint);
+    await checkExportDir(dir);
+    const path = lxdPath`/1.0/images/${fingerprint}/export`;
+    const res = await this.api.stream('GET', path, { signal: opts.signal, timeoutMs: opts.timeoutMs ?? this.api.ctx.operationTimeoutMs });
+    const boundary = multipartBoundary(res.headers['content-type']);
+    if (boundary !== undefined) return { files: await writeMultipart(res.body, boundary, dir, 'GET', path) };
+    let name: string;
+    try {
+      name = safeServerFileName(dispositionFileName(res.headers['content-disposition']) ?? `${fingerprint}.tar`, 'GET', path);
+    } catch (err) {
+      res.body.destroy();
+      throw err;
+    }
+    return { files: await writeUnified(res.body, dir, name) };
+  }
+
+  /**
+   * POST /1.0/images from an instance or a snapshot (`lxc publish`): the instance should be stopped.
+   * Resolves to the operation; its metadata holds the new image's fingerprint.
+   */
+  async publish(request: PublishRequest, opts: CallOptions = {}): Promise<Operation> {
+    const src = request?.source;
+    if (src?.type === 'snapshot') {
+      const [instance, snap, ...rest] = String(src.name).split('/');
+      if (rest.length > 0 || snap === undefined) throw new LxdValidationError('source.name', `"${src.name}" is not a snapshot: give it as instance/snapshot`);
+      validateInstanceName(instance);
+      validateSegment(snap, 'snapshot name');
+    } else if (src?.type === 'instance') {
+      validateInstanceName(src.name);
+    }
+    for (const a of request?.aliases ?? []) validateSegment(a, 'image alias');
+    const body = validateBody(
+      ImagePublishPostSchema,
+      {
+        source: src,
+        aliases: request.aliases?.map((name) => ({ name })),
+        public: request.public,
+        properties: request.properties,
+        compression_algorithm: request.compressionAlgorithm,
+        expires_at: request.expiresAt,
+      },
+      'image publish',
+    );
+    return this.api.operation('POST', '/1.0/images', { ...opts, body });
+  }
+
+  /**
+   * POST /1.0/images/{fingerprint}/refresh: asks the server to look for a newer version of an image it
+   * copied from an image server with auto-update. The operation's metadata says whether it refreshed.
+   */
+  async refresh(fingerprint: string, opts: CallOptions = {}): Promise<Operation> {
+    validateFingerprint(fingerprint);
+    return this.api.operation('POST', lxdPath`/1.0/images/${fingerprint}/refresh`, opts);
+  }
+
+  /**
+   * POST /1.0/images/{fingerprint}/secret: a one-time secret that lets a server which does not trust
+   * this one download the image. The operation stays running until the secret is used or cancelled.
+   */
+  async secret(fingerprint: string, opts: CallOptions = {}): Promise<ImageSecret> {
+    validateFingerprint(fingerprint);
+    const path = lxdPath`/1.0/images/${fingerprint}/secret`;
+    // the token operation runs until the secret is used or cancelled: it is read, never waited on
+    const { value: op } = await this.api.sync('POST', path, OperationSchema, opts);
+    const secret = op.metadata?.['secret'];
+    if (typeof secret !== 'string' || secret === '') throw new LxdResponseValidationError('POST', path, [{ path: ['metadata', 'metadata', 'secret'], message: 'the operation carries no secret' }]);
+    return { secret, operationId: op.id };
+  }
+
+  /**
+   * POST /1.0/images/{fingerprint}/export: this server sends the image to another one (`lxc image copy
+   * --mode push`). `to.secret` comes from the other server's push operation. Resolves to the operation.
+   */
+  async push(fingerprint: string, target: { to: ImagePushTarget }, opts: CallOptions = {}): Promise<Operation> {
+    validateFingerprint(fingerprint);
+    const to = target?.to;
+    for (const a of to?.aliases ?? []) validateSegment(a, 'image alias');
+    const body = validateBody(
+      ImageExportPostSchema,
+      { target: to?.url, secret: to?.secret, certificate: to?.certificate, aliases: to?.aliases?.map((name) => ({ name })), project: to?.project },
+      'image push',
+    );
+    return this.api.operation('POST', lxdPath`/1.0/images/${fingerprint}/export`, { ...opts, body });
   }
 
   // ------------------------------------------------------------------ aliases

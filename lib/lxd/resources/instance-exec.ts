@@ -177,8 +177,8 @@ function inputChunks(input: ExecInput): AsyncIterator<Uint8Array | string> {
   return input[Symbol.asyncIterator]();
 }
 
-/** Opens one operation websocket; rejects with a typed error when it cannot. */
-async function openSocket(api: Api, opId: string, secret: string, handshakeMs: number, signal: AbortSignal, onSocket: (ws: WebSocket) => void): Promise<WebSocket> {
+/** @internal Opens one operation websocket; rejects with a typed error when it cannot. */
+export async function openSocket(api: Api, opId: string, secret: string, handshakeMs: number, signal: AbortSignal, onSocket: (ws: WebSocket) => void): Promise<WebSocket> {
   let ws: WebSocket;
   try {
     const query: Record<string, string> = { secret };
@@ -239,11 +239,12 @@ interface OutputWire {
 }
 
 /**
+ * @internal
  * stdout or stderr (or the pty's output) from one websocket: binary frames are pushed into a Readable;
  * when it is full the websocket is paused (so LXD's writes block and nothing piles up here), and
  * resumed when the consumer reads again. The barrier ends it.
  */
-function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): OutputWire {
+export function wireOutput(ws: WebSocket, stream: string, onBarrier?: () => void): OutputWire {
   let paused = false;
   let eof = false;
   let complete = false;
@@ -356,7 +357,8 @@ async function pumpStdin(ws: WebSocket, source: AsyncIterator<Uint8Array | strin
   }
 }
 
-function closeSocket(ws: WebSocket | undefined, hard = false): void {
+/** @internal Closes an operation websocket: a close frame, or (`hard`) at once. */
+export function closeSocket(ws: WebSocket | undefined, hard = false): void {
   if (!ws || ws.readyState === ws.CLOSED) return;
   if (hard || ws.readyState === ws.CONNECTING) ws.terminate();
   else ws.close();

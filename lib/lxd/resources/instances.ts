@@ -18,8 +18,11 @@ import {
   type InstanceStateAction,
   type InstancesPost,
 } from '../schemas.js';
-import { validateBody, validateInstanceName } from '../validate.js';
-import { Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
+import { LxdValidationError } from '../errors.js';
+import { validateBody, validateInstanceName, validatePoolName, validateSegment } from '../validate.js';
+import { Api, requireExtension, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
+import { InstanceMetadata, InstanceTemplates } from './instance-metadata.js';
+import { validateProjectName } from './projects.js';
 import { InstanceConsole, InstanceLogs } from './console.js';
 import { InstanceFiles } from './instance-files.js';
 import { createFromBackup, InstanceBackups, type CreateFromBackupOptions } from './backups.js';
@@ -50,6 +53,58 @@ export interface StateChange {
 
 const UrlList = z.array(z.string());
 
+/** Where `instances.move()` takes an instance, on the same server (at least one of them). */
+export interface MoveTarget {
+  /** Another storage pool of the server (extension `instance_pool_move`). */
+  pool?: string;
+  /** Another project of the server (extension `instance_project_move`). */
+  project?: string;
+  /** Another member of the cluster (`?target=`; a member or `@group`). */
+  target?: string;
+  /** A new name (alone: a rename). */
+  newName?: string;
+}
+
+/** Strict schema of `POST /1.0/instances/{name}` moving an instance on the same server. */
+export const InstanceMovePostSchema = z.strictObject({
+  name: z.string().min(1),
+  migration: z.literal(true),
+  pool: z.string().min(1).optional(),
+  project: z.string().min(1).optional(),
+});
+
+/** Strict schema of the bulk state change, `PUT /1.0/instances`. */
+export const InstancesStatePutSchema = z.strictObject({ state: InstanceStatePutSchema });
+
+/** What `instances.rebuild()` rebuilds the root disk from: an image, or nothing (an empty root disk). */
+export type RebuildSource =
+  | { type: 'none' }
+  | { type: 'image'; alias?: string; fingerprint?: string; server?: string; protocol?: 'lxd' | 'simplestreams'; secret?: string; certificate?: string };
+
+/** Strict schema of `POST /1.0/instances/{name}/rebuild` (Incus, extension `instances_rebuild`). */
+export const InstanceRebuildPostSchema = z.strictObject({
+  source: z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('none') }),
+    z.strictObject({
+      type: z.literal('image'),
+      alias: z.string().min(1).optional(),
+      fingerprint: z.string().min(1).optional(),
+      server: z.string().optional(),
+      protocol: z.enum(['lxd', 'simplestreams']).optional(),
+      secret: z.string().optional(),
+      certificate: z.string().optional(),
+    }),
+  ]),
+});
+
+function stateBody(change: StateChange): Record<string, unknown> {
+  const body: Record<string, unknown> = { action: change?.action };
+  if (change?.timeout !== undefined) body['timeout'] = change.timeout;
+  if (change?.force !== undefined) body['force'] = change.force;
+  if (change?.stateful !== undefined) body['stateful'] = change.stateful;
+  return body;
+}
+
 /** `/1.0/instances`: containers and virtual machines. */
 export class InstancesResource {
   /** The console log: `log()`, `clearLog()`. */
@@ -62,6 +117,10 @@ export class InstancesResource {
   readonly snapshots: InstanceSnapshots;
   /** Backups: the collection verbs, `download()`, `downloadToFile()`, `export()`. */
   readonly backups: InstanceBackups;
+  /** The instance's image metadata: `get()` (with its ETag), `update()`, `patch()`. */
+  readonly metadata: InstanceMetadata;
+  /** The template files of its metadata: `list()`, `get()`, `put()`, `delete()`. */
+  readonly templates: InstanceTemplates;
 
   constructor(private readonly api: Api) {
     this.console = new InstanceConsole(api);
@@ -69,6 +128,8 @@ export class InstancesResource {
     this.files = new InstanceFiles(api);
     this.snapshots = new InstanceSnapshots(api);
     this.backups = new InstanceBackups(api);
+    this.metadata = new InstanceMetadata(api);
+    this.templates = new InstanceTemplates(api);
   }
 
   list(opts?: InstanceListOptions & { recursion?: 1 }): Promise<LxdInstance[]>;
@@ -179,11 +240,55 @@ export class InstancesResource {
 
   async setState(name: string, change: StateChange, opts: EtagOptions = {}): Promise<Operation> {
     validateInstanceName(name);
-    const body: Record<string, unknown> = { action: change.action };
-    if (change.timeout !== undefined) body['timeout'] = change.timeout;
-    if (change.force !== undefined) body['force'] = change.force;
-    if (change.stateful !== undefined) body['stateful'] = change.stateful;
-    const b = validateBody(InstanceStatePutSchema, body, 'state');
+    const b = validateBody(InstanceStatePutSchema, stateBody(change), 'state');
     return this.api.operation('PUT', lxdPath`/1.0/instances/${name}/state`, { ...opts, body: b });
+  }
+
+  /**
+   * PUT /1.0/instances: changes the state of every instance of the client's project at once (extension
+   * `instance_bulk_state_change`): one operation for all of them. Instances already in the state asked
+   * for are left as they are.
+   */
+  async setStateAll(change: StateChange, opts: CallOptions = {}): Promise<Operation> {
+    const b = validateBody(InstancesStatePutSchema, { state: stateBody(change) }, 'state');
+    await requireExtension(this.api, 'instance_bulk_state_change', 'a state change of every instance', opts);
+    return this.api.operation('PUT', '/1.0/instances', { ...opts, body: b });
+  }
+
+  /**
+   * POST /1.0/instances/{name} with `migration: true`: moves a stopped instance to another storage
+   * pool (`pool`), project (`project`) or cluster member (`target`) of the same server, with a new
+   * name if given. `newName` alone is a rename. Moving between servers is `instances.migrate()`.
+   */
+  async move(name: string, to: MoveTarget, opts: CallOptions = {}): Promise<Operation> {
+    validateInstanceName(name);
+    if (to === null || typeof to !== 'object') throw new LxdValidationError('to', 'give where to move the instance: { pool?, project?, target?, newName? }');
+    const { pool, project, target, newName } = to;
+    if (newName !== undefined) validateInstanceName(newName, 'new instance name');
+    if (pool !== undefined) validatePoolName(pool, 'pool');
+    if (project !== undefined) validateProjectName(project, 'project');
+    if (target !== undefined) validateSegment(target, 'target');
+    if (pool === undefined && project === undefined && target === undefined) {
+      if (newName === undefined) throw new LxdValidationError('to', 'give a pool, a project, a target or a new name');
+      return this.rename(name, newName, opts);
+    }
+    const body = validateBody(InstanceMovePostSchema, { name: newName ?? name, migration: true, pool, project }, 'instance move');
+    if (pool !== undefined) await requireExtension(this.api, 'instance_pool_move', 'moving an instance to another storage pool', opts);
+    if (project !== undefined) await requireExtension(this.api, 'instance_project_move', 'moving an instance to another project', opts);
+    return this.api.operation('POST', lxdPath`/1.0/instances/${name}`, { ...opts, body, target });
+  }
+
+  /**
+   * POST /1.0/instances/{name}/rebuild (Incus, extension `instances_rebuild`): replaces a stopped
+   * instance's root disk with a fresh one from an image (`{ type: 'image', alias | fingerprint }`) or an
+   * empty one (`{ type: 'none' }`), keeping its configuration. A server without the extension gets
+   * `LxdExtensionMissingError` before any request.
+   */
+  async rebuild(name: string, request: { source: RebuildSource }, opts: CallOptions = {}): Promise<Operation> {
+    validateInstanceName(name);
+    const b = validateBody(InstanceRebuildPostSchema, request, 'instance rebuild');
+    if (b.source.type === 'image' && !b.source.alias && !b.source.fingerprint) throw new LxdValidationError('instance rebuild.source', 'an image source needs an alias or a fingerprint');
+    await requireExtension(this.api, 'instances_rebuild', 'rebuilding an instance', opts);
+    return this.api.operation('POST', lxdPath`/1.0/instances/${name}/rebuild`, { ...opts, body: b });
   }
 }
