@@ -47,6 +47,12 @@ export interface MigrateOptions extends CallOptions {
   move?: boolean;
   /** Progress of both sides' operations (secrets left out). */
   onProgress?: (progress: MigrationProgress) => void;
+  /**
+   * Relay mode: run a young-generation collection every 8 MiB carried (default true), which keeps
+   * the client's memory near its fixed cost. It turns on V8's `--expose-gc` for the process once
+   * (unless it runs with it); `false` leaves V8's flags alone, at the cost of ~30 MiB more RSS.
+   */
+  relayCollectsGarbage?: boolean;
 }
 
 /** What a finished migration made. */
@@ -158,6 +164,8 @@ export interface MigrationPlan {
   /** Deletes what the migration made on the target (only called when the name was free before). */
   removeTarget: (signal: AbortSignal) => Promise<void>;
   onProgress: ((p: MigrationProgress) => void) | undefined;
+  /** Relay mode: collect the relayed buffers every 8 MiB (see `MigrateOptions.relayCollectsGarbage`). */
+  collectGarbage: boolean;
   signal: AbortSignal | undefined;
   timeoutMs: number | undefined;
 }
@@ -227,7 +235,7 @@ export async function runMigration(plan: MigrationPlan): Promise<{ location: str
         targetOp = await plan.target.operation('POST', plan.targetPath, { ...plan.targetQuery, body: plan.targetBody({ type: 'migration', mode: 'push' }), signal });
         OPERATION_APIS.set(targetOp, plan.target);
         targetSecrets = secretsOf(targetOp);
-        relay = await openRelay(plan.source, sourceOp.id, sourceSecrets, plan.target, targetOp.id, targetSecrets, signal, taken);
+        relay = await openRelay(plan.source, sourceOp.id, sourceSecrets, plan.target, targetOp.id, targetSecrets, signal, taken, plan.collectGarbage);
       }
       const hidden = () => ({ ...sourceSecrets, ...targetSecrets });
       waits = [sourceOp.wait({ signal, timeoutMs, onProgress: progress('source', hidden) }), targetOp.wait({ signal, timeoutMs, onProgress: progress('target', hidden) })];
@@ -373,6 +381,7 @@ export async function openRelay(
   targetSecrets: Record<string, string>,
   signal: AbortSignal,
   taken: { source: Set<string>; target: Set<string> } = { source: new Set(), target: new Set() },
+  collectGarbage = true,
 ): Promise<Relay> {
   for (const name of Object.keys(targetSecrets)) {
     if (!(name in sourceSecrets)) throw new LxdStreamLostError(`migration:${name}`, `relay: the target expects a "${name}" websocket that the source does not offer`);
@@ -393,7 +402,7 @@ export async function openRelay(
       const a = await openSocket(source, sourceId, sourceSecrets[name]!, name, signal, sockets);
       taken.target.add(name);
       const b = await openSocket(target, targetId, targetSecrets[name]!, name, signal, sockets);
-      pairs.push(pipePair(a, b, name));
+      pairs.push(pipePair(a, b, name, collectGarbage));
     }
   } catch (err) {
     closeAll(true);
@@ -478,14 +487,14 @@ function collectRelayGarbage(bytes: number): void {
  * Copies frames both ways between `a` and `b`, pausing a reader while its peer has more than
  * HIGH_WATER bytes queued. Resolves when both closed; rejects when one failed.
  */
-function pipePair(a: WebSocket, b: WebSocket, name: string): Promise<void> {
+function pipePair(a: WebSocket, b: WebSocket, name: string, collectGarbage: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     let failed: Error | undefined;
     let closed = 0;
     const forward = (from: WebSocket, to: WebSocket): void => {
       from.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
         if (to.readyState !== to.OPEN) return;
-        if (Buffer.isBuffer(data)) collectRelayGarbage(data.length);
+        if (collectGarbage && Buffer.isBuffer(data)) collectRelayGarbage(data.length);
         to.send(data, { binary: isBinary }, () => {
           if (to.bufferedAmount < HIGH_WATER && from.isPaused) from.resume();
         });
@@ -635,6 +644,7 @@ export async function migrateInstance(source: Api, name: string, opts: InstanceM
       await (await target.operation('DELETE', targetItem, { signal: s })).wait({ signal: s });
     },
     onProgress: opts.onProgress,
+    collectGarbage: opts.relayCollectsGarbage !== false,
     signal,
     timeoutMs: opts.timeoutMs,
   });
@@ -729,6 +739,7 @@ export async function migrateVolume(source: Api, pool: string, name: string, opt
       await (await target.operation('DELETE', targetItem, { signal: s, ...(member === undefined ? {} : { target: member }) })).wait({ signal: s });
     },
     onProgress: opts.onProgress,
+    collectGarbage: opts.relayCollectsGarbage !== false,
     signal,
     timeoutMs: opts.timeoutMs,
   });
