@@ -9,3 +9,4 @@ export * from './container/lxd/index.js';
 export * from './container/kvm/index.js';
 export { LxdkitError, errorText, annotate, type CodeOf, type ErrorFamily } from './errors.js';
 export * from './simplestreams/index.js';
+export * from './stacks/index.js';

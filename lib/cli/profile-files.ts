@@ -82,7 +82,7 @@ export const MAX_PROFILE_FILE_BYTES = 1024 * 1024;
 type YamlRange = { range?: [number, number, number] | null };
 
 /** A key problem: a forbidden key, or a key a map already has. */
-interface KeyProblem {
+export interface KeyProblem {
   kind: 'forbidden' | 'duplicate';
   path: string[];
   /** The offset of the offending key. */
@@ -122,7 +122,7 @@ function resolveAliases(root: unknown): Map<unknown, unknown> {
  * node is checked once however often it is aliased, so the walk is linear in the size of the
  * document (a Set per map): a "billion laughs" file costs no more than its text.
  */
-function checkKeys(root: unknown): KeyProblem | undefined {
+export function checkKeys(root: unknown): KeyProblem | undefined {
   const targets = resolveAliases(root);
   const seen = new Set<unknown>();
   const deref = (node: unknown): unknown => (isAlias(node) ? targets.get(node) : node);
@@ -160,7 +160,7 @@ function checkKeys(root: unknown): KeyProblem | undefined {
 }
 
 /** The offset of the first alias (`*name`) in the document, for the line of an alias error. */
-function firstAlias(node: unknown): number | undefined {
+export function firstAlias(node: unknown): number | undefined {
   if (isAlias(node)) return (node as YamlRange).range?.[0];
   if (isMap(node)) {
     for (const pair of node.items) {
@@ -198,22 +198,27 @@ export async function expandPaths(paths: readonly string[], cwd: string): Promis
   return out;
 }
 
-function display(abs: string, cwd: string): string {
+export function display(abs: string, cwd: string): string {
   const rel = relative(cwd, abs);
   return rel.startsWith('..') ? abs : rel;
 }
 
+/** A file that cannot be read, or is over the cap: `message` says which (no file name in it). */
+export class CappedReadError extends Error {
+  override readonly name = 'CappedReadError';
+}
+
 /**
- * The text of one profile file, read in chunks up to `MAX_PROFILE_FILE_BYTES`: one byte more and the
- * file is refused (exit 3) without reading on, so `/dev/zero`, a FIFO or a huge file costs at most the
- * cap. A FIFO (`<(generate)`) or `/dev/stdin` is read like a file, up to the same cap.
+ * The text of a file, read in chunks up to `cap` bytes: one byte more and it is refused
+ * (`CappedReadError` with `tooLarge` as its message) without reading on, so `/dev/zero`, a FIFO or a
+ * huge file costs at most the cap. A FIFO (`<(generate)`) or `/dev/stdin` is read like a file.
  */
-async function readProfileFile(abs: string, file: string, signal?: AbortSignal): Promise<string> {
+export async function readCappedText(abs: string, cap: number, tooLarge: string, signal?: AbortSignal): Promise<string> {
   let handle;
   try {
     handle = await open(abs, 'r');
   } catch (err) {
-    throw new ProfileFileError(file, undefined, undefined, `cannot read: ${(err as Error).message}`);
+    throw new CappedReadError(`cannot read: ${(err as Error).message}`);
   }
   try {
     const chunks: Buffer[] = [];
@@ -225,18 +230,26 @@ async function readProfileFile(abs: string, file: string, signal?: AbortSignal):
       try {
         ({ bytesRead: n } = await handle.read(buf, 0, buf.length, null));
       } catch (err) {
-        throw new ProfileFileError(file, undefined, undefined, `cannot read: ${(err as Error).message}`);
+        throw new CappedReadError(`cannot read: ${(err as Error).message}`);
       }
       if (n === 0) break;
       size += n;
-      if (size > MAX_PROFILE_FILE_BYTES) {
-        throw new ProfileFileError(file, undefined, undefined, `file too large: a profile file is at most ${MAX_PROFILE_FILE_BYTES / 1024 / 1024} MiB (${MAX_PROFILE_FILE_BYTES} bytes); split the profiles over several files`);
-      }
+      if (size > cap) throw new CappedReadError(tooLarge);
       chunks.push(n === buf.length ? buf : buf.subarray(0, n));
     }
     return Buffer.concat(chunks, size).toString('utf8');
   } finally {
     await handle.close();
+  }
+}
+
+/** The text of one profile file, up to `MAX_PROFILE_FILE_BYTES` (see `readCappedText`). */
+async function readProfileFile(abs: string, file: string, signal?: AbortSignal): Promise<string> {
+  try {
+    return await readCappedText(abs, MAX_PROFILE_FILE_BYTES, `file too large: a profile file is at most ${MAX_PROFILE_FILE_BYTES / 1024 / 1024} MiB (${MAX_PROFILE_FILE_BYTES} bytes); split the profiles over several files`, signal);
+  } catch (err) {
+    if (err instanceof CappedReadError) throw new ProfileFileError(file, undefined, undefined, err.message);
+    throw err;
   }
 }
 
@@ -344,7 +357,7 @@ function checkCharmRules(doc: Document, p: ProfileDoc, lineAt: (o: number | unde
 }
 
 /** The line of the deepest node along `path` that exists (the key's line for map entries). */
-function locate(doc: Document, path: readonly string[], lineAt: (o: number | undefined) => number | undefined): number | undefined {
+export function locate(doc: Document, path: readonly string[], lineAt: (o: number | undefined) => number | undefined): number | undefined {
   let node: unknown = doc.contents;
   let line = lineAt((doc.contents as { range?: [number, number, number] } | null)?.range?.[0]);
   for (const key of path) {
