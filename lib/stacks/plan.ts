@@ -222,6 +222,13 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
     for (const d of desired.values()) {
       const found = current.get(d.adapter.kind)?.get(d.key);
       const base = { id: d.id, kind: d.adapter.kind, key: d.key, project: d.project, source: d.source, item: d.item, deps: refsOf.get(d.id) ?? [] };
+      if (!found && d.adapter.kind === 'profiles' && d.key === `${d.project}/default`) {
+        // a new project's own `default` profile exists as soon as the project does: empty, updated in place
+        const empty: Found<unknown> = { key: d.key, project: d.project, value: { name: 'default', description: '', config: {}, devices: {}, used_by: [] } };
+        const changes = d.adapter.diff(empty.value as never, d.item as never);
+        steps.push({ ...base, action: changes.length ? 'update' : 'unchanged', changes, current: empty });
+        continue;
+      }
       if (!found) {
         steps.push({ ...base, action: 'create', changes: creationChanges(d.item) });
         continue;
