@@ -356,11 +356,19 @@ function checkCharmRules(doc: Document, p: ProfileDoc, lineAt: (o: number | unde
   }
 }
 
-/** The line of the deepest node along `path` that exists (the key's line for map entries). */
+/** The line of the deepest node along `path` that exists (the key's line for map entries, the item's for list items). */
 export function locate(doc: Document, path: readonly string[], lineAt: (o: number | undefined) => number | undefined): number | undefined {
   let node: unknown = doc.contents;
   let line = lineAt((doc.contents as { range?: [number, number, number] } | null)?.range?.[0]);
   for (const key of path) {
+    if (isSeq(node)) {
+      // a list item (stack files): its index
+      const item = /^\d+$/.test(key) ? node.items[Number(key)] : undefined;
+      if (item === undefined) break;
+      line = lineAt((item as { range?: [number, number, number] }).range?.[0]) ?? line;
+      node = item;
+      continue;
+    }
     if (!isMap(node)) break;
     const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === key);
     if (!pair || !isPair(pair)) break;

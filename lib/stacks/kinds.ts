@@ -31,6 +31,8 @@ export interface Ref {
   kind: StackKind;
   key: string;
   path: string;
+  /** Needed only to create the resource (an instance's image): not checked once it exists. */
+  createOnly?: boolean;
 }
 
 /** What a step of apply is given. */
@@ -424,7 +426,7 @@ const instances: KindAdapter<'instances', LxdInstance> = {
   refs: (i, p) => [
     ...i.profiles.map((name, n): Ref => ({ kind: 'profiles', key: `${p}/${name}`, path: `profiles.${n}` })),
     ...deviceRefs(i.devices, p, 'devices'),
-    ...(FINGERPRINT.test(i.image) ? [] : [{ kind: 'images' as const, key: `${p}/${i.image}`, path: 'image' }]),
+    ...(FINGERPRINT.test(i.image) ? [] : [{ kind: 'images' as const, key: `${p}/${i.image}`, path: 'image', createOnly: true }]),
   ],
   create: async (ctx, i, p) => {
     const source = FINGERPRINT.test(i.image) ? { type: 'image' as const, fingerprint: i.image } : { type: 'image' as const, alias: i.image };
@@ -453,7 +455,8 @@ const instances: KindAdapter<'instances', LxdInstance> = {
     const base = v.config['volatile.base_image'];
     return {
       name: v.name,
-      image: base ?? 'unknown',
+      // an instance made without an image (`source: none`) has none: the name is only used to create it
+      image: base ?? 'none',
       type: v.type === 'virtual-machine' ? 'virtual-machine' : 'container',
       description: v.description,
       profiles: v.profiles,

@@ -196,7 +196,9 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
       const refs: Ref[] = d.adapter.refs(d.item as never, own);
       if (d.adapter.feature !== undefined && own !== 'default') refs.push({ kind: 'projects', key: own, path: 'project' });
       const ids: string[] = [];
+      const exists = current.get(d.adapter.kind)?.has(d.key) === true;
       for (const r of refs) {
+        if (r.createOnly && exists) continue;
         const target = adapterOf(r.kind)!;
         let key = r.key;
         if (target.feature !== undefined) {
