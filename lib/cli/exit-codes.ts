@@ -105,6 +105,7 @@ const STACK_EXITS: Partial<Record<StackErrorCode, ExitCode>> = {
   [StackErrorCode.CYCLE]: ExitCode.INVALID_INPUT,
   [StackErrorCode.UNSUPPORTED]: ExitCode.INVALID_INPUT,
   [StackErrorCode.CONFLICT]: ExitCode.CONFLICT,
+  [StackErrorCode.APPLY]: ExitCode.LXD_FAILED,
 };
 const KVM_EXITS: Partial<Record<KvmErrorCode, ExitCode>> = {
   [KvmErrorCode.INVALID_ARGUMENT]: ExitCode.INVALID_INPUT,

@@ -6,6 +6,7 @@
  * interrupted apply leaves nothing half-made without a line about it; the next plan sees where it got
  * to and the next apply goes on from there.
  */
+import { setMaxListeners } from 'node:events';
 import type { LxdClient } from '../lxd/client.js';
 import { errorText } from '../errors.js';
 import { StackError, StackErrorCode } from './errors.js';
@@ -63,6 +64,8 @@ export async function apply(plan: Plan, client: LxdClient, opts: ApplyOptions = 
   const clients = new ProjectClients(client);
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  // every step running waits on it
+  setMaxListeners(0, signal);
   const ctx: StepContext = { client: clients.get, stack: plan.stack, signal, timeoutMs: opts.timeoutMs ?? 600_000 };
   const limit = limiter(Math.max(1, opts.concurrency ?? 8));
   let failure: unknown;
