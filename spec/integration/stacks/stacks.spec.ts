@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { isNotFound, type LxdClient } from '../../../lib/lxd/index.js';
-import { apply, loadStack, plan } from '../../../lib/stacks/index.js';
+import { apply, loadStack, plan, stackFromObject } from '../../../lib/stacks/index.js';
 import { cli } from '../../unit/cli/helpers.js';
 import { describeEachServer, requireServer } from '../../helpers/servers.js';
-import { TEST_IMAGE_ALIAS, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { IMAGE_DIR, TEST_IMAGE_ALIAS, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { rejection } from '../../helpers/rejection.js';
 
 const execFileP = promisify(execFile);
@@ -42,6 +42,9 @@ async function removeStackProject(client: LxdClient, project: string): Promise<v
       for (const v of await inside.storageVolumes.list(pool, { type: 'custom', recursion: 0 })) await (await inside.storageVolumes.delete(pool, v)).wait(OP);
     }
     for (const name of await inside.profiles.list({ recursion: 0 })) if (name !== 'default') await inside.profiles.delete(name);
+    if ((await client.projects.get(project)).value.config['features.images'] === 'true') {
+      for (const image of await inside.images.list()) await (await inside.images.delete(image.fingerprint)).wait(OP);
+    }
     await client.projects.delete(project);
   } catch (err) {
     if (!isNotFound(err)) throw err;
@@ -239,3 +242,45 @@ describeEachServer('stacks: plan, apply, drift, prune, export', function (server
     expect((await client.networks.list({ recursion: 0 })).includes(network)).to.equal(false);
   });
 });
+
+describeEachServer('stacks: an image alias from a local file', function (server) {
+  let client: LxdClient;
+  let dir: string;
+  const project = `${PREFIX}img-${uniqueSuffix()}`;
+  const name = project;
+
+  before(async function () {
+    client = await requireServer(this, server);
+    for (const p of await client.projects.list({ recursion: 0 })) if (p.startsWith(`${PREFIX}img-`)) await removeStackProject(client, p);
+    dir = mkdtempSync(join(tmpdir(), 'lxdkit-spec-stk-'));
+    writeFileSync(
+      join(dir, 'images.yaml'),
+      `name: ${name}\nprojects:\n  - name: ${project}\nprofiles:\n  - name: default\n    project: ${project}\n    devices:\n      root: { type: disk, path: /, pool: default }\nimages:\n  - alias: stk/busybox\n    project: ${project}\n    file: ${join(IMAGE_DIR, 'busybox-unified.tar.xz')}\ninstances:\n  - name: from-file\n    project: ${project}\n    image: stk/busybox\n    state: stopped\n`,
+    );
+  });
+  after(async function () {
+    if (!client) return;
+    await removeStackProject(client, project);
+    await client.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('imports the file, points the alias with its marker, plans nothing after, and prune takes the image too', async function () {
+    const stack = await loadStack(join(dir, 'images.yaml'));
+    await apply(await plan(stack, client), client);
+    const inside = client.withProject(project);
+    try {
+      const alias = (await inside.images.getAlias('stk/busybox')).value;
+      expect(alias.description).to.equal(`(lxdkit.stack=${name})`);
+      expect((await inside.images.get(alias.target)).value.properties['lxdkit.stack']).to.equal(name);
+      expect((await inside.instances.get('from-file')).value.status).to.equal('Stopped');
+      expect((await plan(stack, client)).changed).to.equal(false);
+      // an empty stack of the same name, with prune: the instance, the alias, the image it imported, the project
+      await apply(await plan(stackFromObject({ name }), client, { prune: true }), client);
+      expect(await client.projects.list({ recursion: 0 })).to.not.include(project);
+    } finally {
+      await inside.close();
+    }
+  });
+});
+
