@@ -185,4 +185,25 @@ describe('stacks: plan and apply against a simulated server', () => {
     await apply(next, client);
     expect((await plan(stackOf(many), client)).changed).to.equal(false);
   });
+
+  it('copies an image from a simplestreams source and points the alias, with the marker in its description', async () => {
+    server.fake.on('POST', '/1.0/images', () => server.fake.operation({ metadata: { fingerprint: 'b'.repeat(64) } }));
+    server.fake.on('POST', '/1.0/images/aliases', (req) => {
+      const body = req.body as { name: string; target: string; description: string };
+      server.world.aliases.get('default')!.set(body.name, { ...body, type: 'container' });
+      return { body: { type: 'sync', status: 'Success', status_code: 200, metadata: null } };
+    });
+    const text = 'name: s1\nimages:\n  - alias: jammy\n    source:\n      server: https://127.0.0.1:8443/streams\n      alias: ubuntu/22.04\ninstances:\n  - name: c1\n    image: jammy\n';
+    const p = await plan(stackOf(text), client);
+    expect(actions(p)).to.deep.equal(['create images:default/jammy', 'create instances:default/c1']);
+    expect(p.steps[1]!.deps).to.deep.equal(['images:default/jammy']);
+    await apply(p, client);
+    const copy = server.fake.requests.find((r) => r.method === 'POST' && r.path === '/1.0/images')!;
+    expect((copy.body as { source: Record<string, unknown> }).source).to.include({ type: 'image', mode: 'pull', server: 'https://127.0.0.1:8443/streams', protocol: 'simplestreams', alias: 'ubuntu/22.04' });
+    expect(server.world.aliases.get('default')!.get('jammy')).to.deep.include({ target: 'b'.repeat(64), description: '(lxdkit.stack=s1)' });
+    // the instance was created after the alias, from it
+    const create = server.fake.requests.find((r) => r.method === 'POST' && r.path === '/1.0/instances')!;
+    expect(server.fake.requests.indexOf(create)).to.be.greaterThan(server.fake.requests.indexOf(copy));
+    expect((await plan(stackOf(text), client)).changed).to.equal(false);
+  });
 });
