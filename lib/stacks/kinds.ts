@@ -9,11 +9,11 @@ import type { LxdClient } from '../lxd/client.js';
 import type { ImageAlias, LxdInstance, LxdNetwork, LxdProfile, LxdStoragePool } from '../lxd/schemas.js';
 import type { LxdProject } from '../lxd/resources/projects.js';
 import type { LxdStorageVolume } from '../lxd/resources/storage-volumes.js';
-import { profileChanges, type FieldChange } from '../cli/profile-sync.js';
+import { profileChanges, type FieldChange } from '../changes.js';
 import { StackError, StackErrorCode } from './errors.js';
 import type { ImageItem, InstanceItem, NetworkItem, ProfileItem, ProjectItem, StackItems, StackKind, StoragePoolItem, StorageVolumeItem } from './schema.js';
 
-export type { FieldChange } from '../cli/profile-sync.js';
+export type { FieldChange } from '../changes.js';
 
 /** The config key that marks what a stack created: its value is the stack's name. */
 export const STACK_MARKER = 'user.lxdkit.stack';

@@ -4,9 +4,10 @@
  * `__proto__` keys); a schema error names the file, the line and the key; a resource defined twice
  * names both places.
  */
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { CappedReadError, checkKeys, display, expandPaths, firstAlias, locate, MAX_ALIAS_COUNT, ProfileFileError, readCappedText } from '../cli/profile-files.js';
+import { CappedReadError, checkKeys, firstAlias, locate, MAX_ALIAS_COUNT, readCappedText } from '../yaml-safe.js';
 import { StackError, StackErrorCode } from './errors.js';
 import { keyOf } from './kinds.js';
 import { STACK_KINDS, StackFileSchema, type ImageItem, type Sourced, type Stack, type StackItems, type StackKind } from './schema.js';
@@ -99,13 +100,7 @@ export async function loadStack(fileOrDir: string | readonly string[], opts: { c
   const cwd = opts.cwd ?? process.cwd();
   const paths = typeof fileOrDir === 'string' ? [fileOrDir] : fileOrDir;
   if (paths.length === 0) throw new StackError(StackErrorCode.INVALID, 'give a stack file or a directory of them');
-  let files: string[];
-  try {
-    files = await expandPaths(paths, cwd);
-  } catch (err) {
-    if (err instanceof ProfileFileError) throw new StackError(StackErrorCode.INVALID, `${err.file}: ${err.reason}`, { cause: err });
-    throw err;
-  }
+  const files = await expandPaths(paths, cwd);
   const parts: Parsed[] = [];
   for (const abs of files) {
     const file = display(abs, cwd);
@@ -119,6 +114,34 @@ export async function loadStack(fileOrDir: string | readonly string[], opts: { c
     parts.push(parseStackText(text, file, dirname(abs)));
   }
   return mergeStacks(parts, files.length === 1 ? dirname(files[0]!) : resolve(cwd, paths[0]!));
+}
+
+/** Directories expanded to their `*.yaml` / `*.yml` files (sorted, not recursive). */
+async function expandPaths(paths: readonly string[], cwd: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    const abs = resolve(cwd, p);
+    let s;
+    try {
+      s = await stat(abs);
+    } catch {
+      throw new StackError(StackErrorCode.INVALID, `${p}: no such file or directory`);
+    }
+    if (!s.isDirectory()) {
+      out.push(abs);
+      continue;
+    }
+    const names = (await readdir(abs)).filter((n) => extname(n) === '.yaml' || extname(n) === '.yml').sort();
+    if (names.length === 0) throw new StackError(StackErrorCode.INVALID, `${p}: the directory has no .yaml or .yml files`);
+    out.push(...names.map((n) => join(abs, n)));
+  }
+  return out;
+}
+
+/** A path as messages show it: relative to `cwd` when under it. */
+function display(abs: string, cwd: string): string {
+  const rel = relative(cwd, abs);
+  return rel.startsWith('..') ? abs : rel;
 }
 
 /** Merges the parts of a stack; a name defined twice is an error that names both places. */
