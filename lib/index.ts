@@ -10,3 +10,4 @@ export * from './container/kvm/index.js';
 export { LxdkitError, errorText, annotate, type CodeOf, type ErrorFamily } from './errors.js';
 export * from './simplestreams/index.js';
 export { ProxyError, ProxyErrorCode, proxyFor, bypassesProxy, type Proxy } from './proxy.js';
+export * from './stacks/index.js';

@@ -5,6 +5,7 @@ import { ContainerError, ContainerErrorCode } from '../errors.js';
 import { KvmError, KvmErrorCode } from '../container/kvm/errors.js';
 import { LxdManagerError, LxdManagerErrorCode } from '../container/lxd/errors.js';
 import { LxdError, LxdErrorCode } from '../lxd/errors.js';
+import { StackError, StackErrorCode } from '../stacks/errors.js';
 
 export const ExitCode = {
   /** Everything asked for was done. */
@@ -36,6 +37,11 @@ export const ExitCode = {
   PIPE_CLOSED: 141,
   /** `profile diff --exit-code` found differences. */
   DIFFERENCES: 10,
+  /**
+   * `lxdkit plan`: applying the stack would change something (Terraform's `-detailed-exitcode`). The
+   * same number as USAGE: `plan` prints the plan on stdout only in this case (`--json`: `changed: true`).
+   */
+  PLAN_CHANGES: 2,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -92,6 +98,15 @@ const LXD_MANAGER_EXITS: Partial<Record<LxdManagerErrorCode, ExitCode>> = {
   [LxdManagerErrorCode.ALREADY_EXISTS]: ExitCode.CONFLICT,
   [LxdManagerErrorCode.MEMBER_UNREACHABLE]: ExitCode.UNAVAILABLE,
 };
+const STACK_EXITS: Partial<Record<StackErrorCode, ExitCode>> = {
+  [StackErrorCode.INVALID]: ExitCode.INVALID_INPUT,
+  [StackErrorCode.DUPLICATE]: ExitCode.INVALID_INPUT,
+  [StackErrorCode.REFERENCE]: ExitCode.INVALID_INPUT,
+  [StackErrorCode.CYCLE]: ExitCode.INVALID_INPUT,
+  [StackErrorCode.UNSUPPORTED]: ExitCode.INVALID_INPUT,
+  [StackErrorCode.CONFLICT]: ExitCode.CONFLICT,
+  [StackErrorCode.APPLY]: ExitCode.LXD_FAILED,
+};
 const KVM_EXITS: Partial<Record<KvmErrorCode, ExitCode>> = {
   [KvmErrorCode.INVALID_ARGUMENT]: ExitCode.INVALID_INPUT,
   [KvmErrorCode.COMMAND_NOT_FOUND]: ExitCode.UNAVAILABLE,
@@ -110,6 +125,8 @@ export function exitCodeFor(err: unknown): ExitCode {
     else if (ContainerError.is(e)) return CONTAINER_EXITS[e.code] ?? ExitCode.INVALID_INPUT;
     else if (LxdManagerError.is(e)) code = LXD_MANAGER_EXITS[e.code] ?? ExitCode.LXD_FAILED;
     else if (KvmError.is(e)) code = KVM_EXITS[e.code] ?? ExitCode.LXD_FAILED;
+    // a failed apply step: the code of what the server said (its cause), else 7
+    else if (StackError.is(e)) code = STACK_EXITS[e.code];
     else if (e instanceof Error && e.name === 'AbortError') return ExitCode.INTERRUPTED;
     // a local path the system refuses as too long, wherever it comes from
     else if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENAMETOOLONG') return ExitCode.INVALID_INPUT;

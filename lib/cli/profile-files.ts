@@ -6,9 +6,12 @@
  * too much ("billion laughs"), repeated keys (found in linear time) and `__proto__` keys, also through
  * an alias or a merge key.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, stringify, type Document } from 'yaml';
+import { LineCounter, parseAllDocuments, stringify, type Document } from 'yaml';
+import { CappedReadError, checkKeys, firstAlias, locate, MAX_ALIAS_COUNT, readCappedText } from '../yaml-safe.js';
+
+export { CappedReadError, checkKeys, firstAlias, locate, MAX_ALIAS_COUNT, readCappedText, type KeyProblem } from '../yaml-safe.js';
 import { z } from 'zod';
 import { AllowedDeviceTypes, ForbiddenConfigPrefixes, validateProfile } from '../lxdprofile/profile.js';
 import { validateProfileName } from '../lxd/validate.js';
@@ -61,120 +64,10 @@ const ProfileFileSchema = z.strictObject({
 const EXTENSIONS = new Set(['.yaml', '.yml']);
 
 /**
- * The `yaml` package's limit on alias expansion (its own default, spelled out): converting a document
- * fails once the aliases of one anchor, times the aliases nested in it, pass this. A "billion laughs"
- * document is refused after a few dozen steps, before anything is expanded.
- */
-export const MAX_ALIAS_COUNT = 100;
-
-/**
- * Keys refused anywhere in a profile file, also when written through an alias (`*k :`) or brought in
- * by a merge key (`<<`): `__proto__` would be dropped or set an object's prototype.
- */
-const FORBIDDEN_KEYS = new Set(['__proto__']);
-
-/**
  * The largest profile file read (1 MiB): a profile is a few KB; a bigger file is refused before it is
  * parsed (parsing 1 MiB of YAML takes about a second and 150 MB).
  */
 export const MAX_PROFILE_FILE_BYTES = 1024 * 1024;
-
-type YamlRange = { range?: [number, number, number] | null };
-
-/** A key problem: a forbidden key, or a key a map already has. */
-interface KeyProblem {
-  kind: 'forbidden' | 'duplicate';
-  path: string[];
-  /** The offset of the offending key. */
-  offset: number | undefined;
-  /** For a duplicate: the offset of the first occurrence. */
-  first?: number | undefined;
-}
-
-/**
- * Each alias of the document and the node it stands for: the last node before it with that anchor,
- * as YAML defines it. One walk in document order (aliases are not followed), so linear in the size of
- * the document however many aliases it has.
- */
-function resolveAliases(root: unknown): Map<unknown, unknown> {
-  const anchors = new Map<string, unknown>();
-  const targets = new Map<unknown, unknown>();
-  const stack: unknown[] = [root];
-  while (stack.length) {
-    const node = stack.pop();
-    if (isAlias(node)) {
-      targets.set(node, anchors.get(node.source));
-      continue;
-    }
-    const anchor = (node as { anchor?: unknown } | null)?.anchor;
-    if (typeof anchor === 'string' && anchor !== '') anchors.set(anchor, node);
-    // children pushed in reverse, so that they are visited in document order
-    if (isMap(node)) for (let i = node.items.length - 1; i >= 0; i--) stack.push(node.items[i]!.value, node.items[i]!.key);
-    else if (isSeq(node)) for (let i = node.items.length - 1; i >= 0; i--) stack.push(node.items[i]);
-  }
-  return targets;
-}
-
-/**
- * The first forbidden or repeated key in the document, with its path (`config.__proto__`,
- * `devices.eth0.__proto__`) and the offset of the key. Keys are compared as the text they become in
- * the profile (`1` and `"1"` are the same key). Aliases are resolved, in keys as in values, and every
- * node is checked once however often it is aliased, so the walk is linear in the size of the
- * document (a Set per map): a "billion laughs" file costs no more than its text.
- */
-function checkKeys(root: unknown): KeyProblem | undefined {
-  const targets = resolveAliases(root);
-  const seen = new Set<unknown>();
-  const deref = (node: unknown): unknown => (isAlias(node) ? targets.get(node) : node);
-  const walk = (start: unknown, path: string[]): KeyProblem | undefined => {
-    const node = deref(start);
-    if (node === undefined || node === null || seen.has(node)) return undefined;
-    seen.add(node);
-    if (isMap(node)) {
-      const keys = new Map<string, number | undefined>();
-      for (const pair of node.items) {
-        const keyNode = deref(pair.key);
-        // a merge key (`<<` in a %YAML 1.1 document) is a symbol; its maps are checked where they are
-        const key = isScalar(keyNode) ? (typeof keyNode.value === 'symbol' ? (keyNode.value.description ?? '<<') : String(keyNode.value)) : undefined;
-        const at = (pair.key as YamlRange | null)?.range?.[0];
-        if (key !== undefined) {
-          if (FORBIDDEN_KEYS.has(key)) return { kind: 'forbidden', path: [...path, key], offset: at };
-          if (keys.has(key)) return { kind: 'duplicate', path: [...path, key], offset: at, first: keys.get(key) };
-          keys.set(key, at);
-        } else {
-          const found = walk(pair.key, [...path, '?']);
-          if (found) return found;
-        }
-        const found = walk(pair.value, key === undefined ? [...path, '?'] : [...path, key]);
-        if (found) return found;
-      }
-    } else if (isSeq(node)) {
-      for (const [i, item] of node.items.entries()) {
-        const found = walk(item, [...path, String(i)]);
-        if (found) return found;
-      }
-    }
-    return undefined;
-  };
-  return walk(root, []);
-}
-
-/** The offset of the first alias (`*name`) in the document, for the line of an alias error. */
-function firstAlias(node: unknown): number | undefined {
-  if (isAlias(node)) return (node as YamlRange).range?.[0];
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      const at = firstAlias(pair.key) ?? firstAlias(pair.value);
-      if (at !== undefined) return at;
-    }
-  } else if (isSeq(node)) {
-    for (const item of node.items) {
-      const at = firstAlias(item);
-      if (at !== undefined) return at;
-    }
-  }
-  return undefined;
-}
 
 /** Expands directories to their `*.yaml` / `*.yml` files (sorted, not recursive). */
 export async function expandPaths(paths: readonly string[], cwd: string): Promise<string[]> {
@@ -203,40 +96,13 @@ function display(abs: string, cwd: string): string {
   return rel.startsWith('..') ? abs : rel;
 }
 
-/**
- * The text of one profile file, read in chunks up to `MAX_PROFILE_FILE_BYTES`: one byte more and the
- * file is refused (exit 3) without reading on, so `/dev/zero`, a FIFO or a huge file costs at most the
- * cap. A FIFO (`<(generate)`) or `/dev/stdin` is read like a file, up to the same cap.
- */
+/** The text of one profile file, up to `MAX_PROFILE_FILE_BYTES` (see `readCappedText`). */
 async function readProfileFile(abs: string, file: string, signal?: AbortSignal): Promise<string> {
-  let handle;
   try {
-    handle = await open(abs, 'r');
+    return await readCappedText(abs, MAX_PROFILE_FILE_BYTES, `file too large: a profile file is at most ${MAX_PROFILE_FILE_BYTES / 1024 / 1024} MiB (${MAX_PROFILE_FILE_BYTES} bytes); split the profiles over several files`, signal);
   } catch (err) {
-    throw new ProfileFileError(file, undefined, undefined, `cannot read: ${(err as Error).message}`);
-  }
-  try {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for (;;) {
-      signal?.throwIfAborted();
-      const buf = Buffer.allocUnsafe(64 * 1024);
-      let n: number;
-      try {
-        ({ bytesRead: n } = await handle.read(buf, 0, buf.length, null));
-      } catch (err) {
-        throw new ProfileFileError(file, undefined, undefined, `cannot read: ${(err as Error).message}`);
-      }
-      if (n === 0) break;
-      size += n;
-      if (size > MAX_PROFILE_FILE_BYTES) {
-        throw new ProfileFileError(file, undefined, undefined, `file too large: a profile file is at most ${MAX_PROFILE_FILE_BYTES / 1024 / 1024} MiB (${MAX_PROFILE_FILE_BYTES} bytes); split the profiles over several files`);
-      }
-      chunks.push(n === buf.length ? buf : buf.subarray(0, n));
-    }
-    return Buffer.concat(chunks, size).toString('utf8');
-  } finally {
-    await handle.close();
+    if (err instanceof CappedReadError) throw new ProfileFileError(file, undefined, undefined, err.message);
+    throw err;
   }
 }
 
@@ -341,20 +207,6 @@ function checkCharmRules(doc: Document, p: ProfileDoc, lineAt: (o: number | unde
     }
     throw new ProfileFileError(p.file, locate(doc, path, lineAt) ?? p.line, path.join('.') || undefined, `not allowed in a charm profile: ${(err as Error).message}`);
   }
-}
-
-/** The line of the deepest node along `path` that exists (the key's line for map entries). */
-function locate(doc: Document, path: readonly string[], lineAt: (o: number | undefined) => number | undefined): number | undefined {
-  let node: unknown = doc.contents;
-  let line = lineAt((doc.contents as { range?: [number, number, number] } | null)?.range?.[0]);
-  for (const key of path) {
-    if (!isMap(node)) break;
-    const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === key);
-    if (!pair || !isPair(pair)) break;
-    line = lineAt((pair.key as { range?: [number, number, number] }).range?.[0]) ?? line;
-    node = pair.value;
-  }
-  return line;
 }
 
 /** The profile as `lxc profile show` prints it (keys sorted), for `profile show` and diffs. */

@@ -15,6 +15,7 @@ import type { DemoOptions } from './commands/demo.js';
 import type { ClusterMembersOptions } from './commands/cluster.js';
 import type { ExecCommandOptions } from './commands/exec.js';
 import type { PullCommandOptions, PushCommandOptions } from './commands/file.js';
+import type { ApplyCommandOptions, PlanCommandOptions } from './commands/stack.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -29,6 +30,7 @@ Exit codes:
   7    LXD or Incus refused the request or an operation failed
   8    timed out
   10   profile diff --exit-code: there are differences
+  plan exits 2 when applying the stack would change something (0: nothing would)
   130  interrupted (Ctrl-C)
   141  the reader of the output went away (a closed pipe)
   143  stopped by SIGTERM
@@ -70,6 +72,8 @@ export interface RunOptions {
 /** Builds the program; `run` receives each command's work and its context. */
 function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): Command {
   const program = new Command('lxdkit');
+  // every --project given, in order (the option itself keeps the last): `export` exports each
+  const projectArgs: string[] = [];
   program
     .description('Drive LXD (or Incus) from a shell or a script: status, profiles as YAML files, containers of a model, images, events, and inside instances: exec, files, snapshots, backups.')
     .version(version(), '-V, --version')
@@ -83,7 +87,10 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--client-key <file>', 'PEM key of the client certificate (env LXDKIT_CLIENT_KEY)')
     .option('--server-cert <file>', "the remote's PEM certificate, pinned (env LXDKIT_SERVER_CERT)")
     .option('--ca <file>', "PEM CA certificates the remote's certificate must chain to, instead of the system's (env LXDKIT_CA)")
-    .option('--project <name>', 'project of every call (default: "default")')
+    .option('--project <name>', 'project of every call (default: "default"); export takes it more than once', (v: string) => {
+      projectArgs.push(v);
+      return v;
+    })
     .option('--target <member>', 'in an LXD cluster: the member to create on, or whose own config and state to read (LXD\'s ?target=)')
     .option('--json', 'machine-readable JSON on stdout')
     .option('--no-progress', 'no progress bars, even on a terminal')
@@ -290,6 +297,28 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .description("LXD's operations (running, and finished in the last seconds)")
     .option('--all-projects', 'operations of every project')
     .action((o: { allProjects?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/operations.js')).operationsCommand(ctx, o)));
+
+  program
+    .command('plan')
+    .description('what apply would change to make the server match a stack (a YAML file, or a folder of them): exit 0 when nothing, 2 when something')
+    .argument('<path>', 'stack file or directory')
+    .option('--prune', 'also what apply --prune would delete (only what this stack created)')
+    .option('--show-secrets', 'show the values of secret keys (user.*, cloud-init.*, environment.*, ...) in changes')
+    .action((path: string, o: PlanCommandOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/stack.js')).planCommand(ctx, path, o)));
+  program
+    .command('apply')
+    .description('make the server match a stack, in dependency order, with ETags; asks nothing')
+    .argument('<path>', 'stack file or directory')
+    .option('--prune', 'delete what this stack created and no longer declares (never anything else)')
+    .option('--dry-run', 'print the plan, change nothing')
+    .option('--show-secrets', 'show the values of secret keys in changes')
+    .action((path: string, o: ApplyCommandOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/stack.js')).applyCommand(ctx, path, o)));
+  program
+    .command('export')
+    .description('the server\'s projects, pools, networks, volumes, profiles and instances as a stack that plan finds equal (--project P, repeated: only those projects)')
+    .option('--name <name>', 'the stack name written into the file', 'exported')
+    .option('-o, --output <file>', 'write the stack to this file (mode 0600) instead of stdout')
+    .action((o: { name?: string; output?: string }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/stack.js')).exportCommand(ctx, { ...o, projects: [...new Set(projectArgs)] })));
 
   const cluster = program.command('cluster').description('an LXD cluster: its members and their state');
   cluster

@@ -3,6 +3,7 @@ import { ContainerError, ContainerErrorCode } from '../../../lib/errors.js';
 import { KvmError, KvmErrorCode } from '../../../lib/container/kvm/errors.js';
 import { LxdManagerError, LxdManagerErrorCode } from '../../../lib/container/lxd/errors.js';
 import { CliError, ExitCode, exitCodeFor } from '../../../lib/cli/exit-codes.js';
+import { StackError, StackErrorCode } from '../../../lib/stacks/errors.js';
 import {
   LxdConnectionError,
   LxdMemberUnreachableError,
@@ -77,6 +78,14 @@ describe('cli exit codes: each family table, walked', () => {
         START: LXD_FAILED, REMOVE: LXD_FAILED, PROFILE: LXD_FAILED, INITIALISE: LXD_FAILED,
       },
     },
+    StackError: {
+      codes: StackErrorCode,
+      make: (code: string) => new StackError(code as StackErrorCode, 'm'),
+      exits: {
+        INVALID: INVALID_INPUT, DUPLICATE: INVALID_INPUT, REFERENCE: INVALID_INPUT, CYCLE: INVALID_INPUT, UNSUPPORTED: INVALID_INPUT,
+        CONFLICT, APPLY: LXD_FAILED,
+      },
+    },
     KvmError: {
       codes: KvmErrorCode,
       make: (code: string) => new KvmError(code as KvmErrorCode, 'm'),
@@ -103,13 +112,18 @@ describe('cli exit codes: each family table, walked', () => {
   it('the exit codes are the documented numbers', () => {
     expect(ExitCode).to.deep.equal({
       OK: 0, FAILURE: 1, USAGE: 2, INVALID_INPUT: 3, NOT_FOUND: 4, CONFLICT: 5, UNAVAILABLE: 6, LXD_FAILED: 7,
-      TIMEOUT: 8, INTERRUPTED: 130, PIPE_CLOSED: 141, TERMINATED: 143, DIFFERENCES: 10,
+      TIMEOUT: 8, INTERRUPTED: 130, PIPE_CLOSED: 141, TERMINATED: 143, DIFFERENCES: 10, PLAN_CHANGES: 2,
     });
   });
 });
 
 describe('cli exit codes: the cause chain', () => {
   const lxd = (code: LxdErrorCode, cause?: unknown) => new LxdError(code, 'm', { cause });
+
+  it('a failed apply step exits with the code of what the server said', () => {
+    expect(exitCodeFor(new StackError(StackErrorCode.APPLY, 'step', { cause: lxd(LxdErrorCode.NOT_FOUND) }))).to.equal(ExitCode.NOT_FOUND);
+    expect(exitCodeFor(new StackError(StackErrorCode.APPLY, 'step', { cause: lxd(LxdErrorCode.API) }))).to.equal(ExitCode.LXD_FAILED);
+  });
 
   it('a specific code deeper down wins over a generic "LXD failed" above it', () => {
     const err = new LxdManagerError(LxdManagerErrorCode.CREATE, 'creating', { cause: lxd(LxdErrorCode.API, lxd(LxdErrorCode.NOT_FOUND)) });

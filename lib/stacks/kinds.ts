@@ -1,0 +1,514 @@
+/**
+ * The kinds a stack holds, one small adapter each: how to list them (one listing per kind and
+ * project, with recursion), compare one with its declaration, create, update (with the ETag it read,
+ * reading again on a 412), delete, what cannot change in place, what each one refers to, and how it
+ * is written back as a stack. A new kind is an adapter and an entry in `KINDS`.
+ */
+import { isNotFound, isPreconditionFailed } from '../lxd/errors.js';
+import type { LxdClient } from '../lxd/client.js';
+import type { ImageAlias, LxdInstance, LxdNetwork, LxdProfile, LxdStoragePool } from '../lxd/schemas.js';
+import type { LxdProject } from '../lxd/resources/projects.js';
+import type { LxdStorageVolume } from '../lxd/resources/storage-volumes.js';
+import { profileChanges, type FieldChange } from '../changes.js';
+import { StackError, StackErrorCode } from './errors.js';
+import type { ImageItem, InstanceItem, NetworkItem, ProfileItem, ProjectItem, StackItems, StackKind, StoragePoolItem, StorageVolumeItem } from './schema.js';
+
+export type { FieldChange } from '../changes.js';
+
+/** The config key that marks what a stack created: its value is the stack's name. */
+export const STACK_MARKER = 'user.lxdkit.stack';
+
+/** A resource found on the server. */
+export interface Found<C> {
+  /** Its identity, as `keyOf` gives it for a declaration: `name`, `project/name`, `project/pool/name`. */
+  key: string;
+  project: string | undefined;
+  value: C;
+}
+
+/** What an item refers to: a resource of `kind` with `key`, at `path` in the item. */
+export interface Ref {
+  kind: StackKind;
+  key: string;
+  path: string;
+  /** Needed only to create the resource (an instance's image): not checked once it exists. */
+  createOnly?: boolean;
+}
+
+/** What a step of apply is given. */
+export interface StepContext {
+  /** A client in `project` (shared, closed by apply). */
+  client: (project?: string) => LxdClient;
+  stack: string;
+  signal: AbortSignal | undefined;
+  /** Deadline of each operation wait. */
+  timeoutMs: number;
+}
+
+/** Where the listings look. */
+export interface ListScope {
+  client: (project?: string) => LxdClient;
+  /** The projects (that exist) the kind is listed in. */
+  projects: readonly string[];
+  /** The storage pools (that exist). */
+  pools: readonly string[];
+  signal: AbortSignal | undefined;
+}
+
+export interface KindAdapter<K extends StackKind = StackKind, C = unknown> {
+  kind: K;
+  /** One resource, in messages: `storage volume`. */
+  what: string;
+  /** Order of apply: lower first (deletes run in the reverse order). */
+  tier: number;
+  /**
+   * The project feature (`features.<feature>`) that gives a project its own resources of this kind;
+   * in a project without it they are the `default` project's. `true`: always per project; absent:
+   * server-wide.
+   */
+  feature?: string | true;
+  /** The identity of a declaration in its (effective) project. */
+  key(item: StackItems[K], project: string): string;
+  /** Every resource of the kind in the scope: one listing per project (and pool), with recursion. */
+  list(scope: ListScope): Promise<Found<C>[]>;
+  /** Field-level differences from the server's resource to the declaration. */
+  diff(current: C, item: StackItems[K]): FieldChange[];
+  /** Change paths (or their prefixes, ending in `.`) that cannot change in place: the resource is replaced. */
+  immutable: readonly string[];
+  /** The stack that created it, from its marker. */
+  owner(current: C): string | undefined;
+  /** What it refers to (profiles, networks, pools, volumes, images; its project is added by the plan). */
+  refs(item: StackItems[K], project: string): Ref[];
+  /**
+   * Why prune must keep it even when the stack created it (in use), if so; `gone(url)` says whether a
+   * user of it (as `used_by` lists it) is deleted by the same plan.
+   */
+  inUse?(current: C, gone: (url: string) => boolean): string | undefined;
+  create(ctx: StepContext, item: StackItems[K], project: string): Promise<void>;
+  /** Reads it with its ETag, recomputes the changes and writes them with that ETag (read again on a 412). */
+  update(ctx: StepContext, item: StackItems[K], project: string): Promise<void>;
+  remove(ctx: StepContext, found: Found<C>): Promise<void>;
+  /** The declaration that gives this resource as it is (undefined: not written by export). */
+  exportItem(found: Found<C>): StackItems[K] | undefined;
+}
+
+/** The project of a declaration (server-wide kinds have none). */
+export function projectOf(item: unknown): string {
+  const p = (item as { project?: unknown }).project;
+  return typeof p === 'string' ? p : 'default';
+}
+
+/** `map` without the keys `drop` says no to. */
+function without(map: Readonly<Record<string, string>>, drop: (k: string) => boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(map)) if (!drop(k)) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+const isMarker = (k: string): boolean => k === STACK_MARKER;
+/** Keys the server writes into an instance's config itself. */
+const serverInstanceKey = (k: string): boolean => k === STACK_MARKER || k.startsWith('volatile.') || k.startsWith('image.');
+
+/**
+ * Changes of the keys a declaration gives (pools, networks, projects and volumes get keys from the
+ * server that the declaration does not mention: those are left alone).
+ */
+function declaredChanges(current: { description: string; config: Record<string, string> }, item: { description: string; config: Record<string, string> }): FieldChange[] {
+  const out: FieldChange[] = [];
+  if (current.description !== item.description) out.push({ path: 'description', from: current.description, to: item.description });
+  for (const k of Object.keys(item.config).sort()) {
+    const from = Object.hasOwn(current.config, k) ? current.config[k] : undefined;
+    if (from !== item.config[k]) out.push(from === undefined ? { path: `config.${k}`, to: item.config[k]! } : { path: `config.${k}`, from, to: item.config[k]! });
+  }
+  return out;
+}
+
+/** The marker, added to a new resource's config. */
+function marked(config: Record<string, string>, stack: string): Record<string, string> {
+  return { ...config, [STACK_MARKER]: stack };
+}
+
+/**
+ * Reads a resource with its ETag, and writes it when the declaration differs, with that ETag; a 412
+ * (someone changed it in between) reads it again and recomputes, up to three times.
+ */
+async function updateWithEtag<C>(what: string, key: string, read: () => Promise<{ value: C; etag: string | undefined }>, differs: (c: C) => boolean, write: (c: C, etag: string | undefined) => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const { value, etag } = await read();
+    if (!differs(value)) return;
+    try {
+      await write(value, etag);
+      return;
+    } catch (err) {
+      if (!isPreconditionFailed(err)) throw err;
+      if (attempt >= 3) throw new StackError(StackErrorCode.CONFLICT, `${what} "${key}" was changed by someone else three times while it was being updated; nothing was overwritten, run apply again`, { cause: err });
+    }
+  }
+}
+
+/** A config (without its marker) for export, without the keys the server keeps for itself. */
+function exportedConfig(config: Record<string, string>): Record<string, string> {
+  return without(config, (k) => k.startsWith('volatile.'));
+}
+
+/** References made by devices: disks on pools and volumes, NICs on managed networks. */
+function deviceRefs(devices: Record<string, Record<string, string>>, project: string, at: string): Ref[] {
+  const refs: Ref[] = [];
+  for (const [name, d] of Object.entries(devices)) {
+    const pool = d['pool'];
+    if (d['type'] === 'disk' && pool !== undefined) {
+      refs.push({ kind: 'storage_pools', key: pool, path: `${at}.${name}.pool` });
+      const source = d['source'];
+      if (source !== undefined && !source.includes('/')) refs.push({ kind: 'storage_volumes', key: `${project}/${pool}/${source}`, path: `${at}.${name}.source` });
+    }
+    const network = d['network'];
+    if (d['type'] === 'nic' && network !== undefined) refs.push({ kind: 'networks', key: `${project}/${network}`, path: `${at}.${name}.network` });
+  }
+  return refs;
+}
+
+function describeUse(all: readonly string[], gone: (url: string) => boolean): string | undefined {
+  const usedBy = all.filter((u) => !gone(u));
+  if (usedBy.length === 0) return undefined;
+  return `in use by ${usedBy.length} (${usedBy.slice(0, 3).join(', ')}${usedBy.length > 3 ? ', …' : ''})`;
+}
+
+async function perProject<C>(scope: ListScope, list: (client: LxdClient, project: string) => Promise<C[]>, key: (c: C, project: string) => string): Promise<Found<C>[]> {
+  const lists = await Promise.all(scope.projects.map(async (p) => (await list(scope.client(p), p)).map((value) => ({ key: key(value, p), project: p, value }))));
+  return lists.flat();
+}
+
+// ------------------------------------------------------------------ projects
+
+const projects: KindAdapter<'projects', LxdProject> = {
+  kind: 'projects',
+  what: 'project',
+  tier: 0,
+  key: (i) => i.name,
+  list: async (s) => (await s.client().projects.list({ signal: s.signal })).map((value) => ({ key: value.name, project: undefined, value })),
+  diff: (c, i) => declaredChanges(c, i),
+  immutable: [],
+  owner: (c) => c.config[STACK_MARKER],
+  refs: () => [],
+  create: (ctx, i) => ctx.client().projects.create({ name: i.name, description: i.description, config: marked(i.config, ctx.stack) }, { signal: ctx.signal }),
+  update: (ctx, i) =>
+    updateWithEtag('project', i.name, () => ctx.client().projects.get(i.name, { signal: ctx.signal }), (c) => declaredChanges(c, i).length > 0, (c, etag) =>
+      ctx.client().projects.update(i.name, { description: i.description, config: { ...c.config, ...i.config } }, { signal: ctx.signal, etag })),
+  remove: (ctx, f) => ctx.client().projects.delete(f.value.name, { signal: ctx.signal }),
+  exportItem: (f): ProjectItem => ({ name: f.value.name, description: f.value.description, config: exportedConfig(f.value.config) }),
+};
+
+// ------------------------------------------------------------------ storage pools
+
+const storagePools: KindAdapter<'storage_pools', LxdStoragePool> = {
+  kind: 'storage_pools',
+  what: 'storage pool',
+  tier: 1,
+  key: (i) => i.name,
+  list: async (s) => (await s.client().storagePools.list({ signal: s.signal })).map((value) => ({ key: value.name, project: undefined, value })),
+  diff: (c, i) => {
+    const out = declaredChanges(c, i);
+    if (c.driver !== i.driver) out.unshift({ path: 'driver', from: c.driver, to: i.driver });
+    return out;
+  },
+  immutable: ['driver'],
+  owner: (c) => c.config[STACK_MARKER],
+  refs: () => [],
+  inUse: (c, gone) => describeUse(c.used_by, gone),
+  create: (ctx, i) => ctx.client().storagePools.create({ name: i.name, driver: i.driver, description: i.description, config: marked(i.config, ctx.stack) }, { signal: ctx.signal }).then(() => undefined),
+  update: (ctx, i) =>
+    updateWithEtag('storage pool', i.name, () => ctx.client().storagePools.get(i.name, { signal: ctx.signal }), (c) => declaredChanges(c, i).length > 0, async (c, etag) => {
+      await ctx.client().storagePools.update(i.name, { description: i.description, config: { ...c.config, ...i.config } }, { signal: ctx.signal, etag });
+    }),
+  remove: (ctx, f) => ctx.client().storagePools.delete(f.value.name, { signal: ctx.signal }).then(() => undefined),
+  exportItem: (f): StoragePoolItem => ({ name: f.value.name, driver: f.value.driver, description: f.value.description, config: exportedConfig(f.value.config) }),
+};
+
+// ------------------------------------------------------------------ networks
+
+const networks: KindAdapter<'networks', LxdNetwork> = {
+  kind: 'networks',
+  what: 'network',
+  tier: 2,
+  feature: 'networks',
+  key: (i, p) => `${p}/${i.name}`,
+  list: (s) => perProject(s, async (c) => (await c.networks.list({ signal: s.signal })).filter((n) => n.managed), (n, p) => `${p}/${n.name}`),
+  diff: (c, i) => {
+    const out = declaredChanges(c, i);
+    if (c.type !== i.type) out.unshift({ path: 'type', from: c.type, to: i.type });
+    return out;
+  },
+  immutable: ['type'],
+  owner: (c) => c.config[STACK_MARKER],
+  // an OVN network's uplink
+  refs: (i) => (i.config['network'] !== undefined ? [{ kind: 'networks', key: `default/${i.config['network']}`, path: 'config.network' }] : []),
+  inUse: (c, gone) => describeUse(c.used_by, gone),
+  create: (ctx, i, p) => ctx.client(p).networks.create({ name: i.name, type: i.type, description: i.description, config: marked(i.config, ctx.stack) }, { signal: ctx.signal }).then(() => undefined),
+  update: (ctx, i, p) =>
+    updateWithEtag('network', i.name, () => ctx.client(p).networks.get(i.name, { signal: ctx.signal }), (c) => declaredChanges(c, i).length > 0, async (c, etag) => {
+      await ctx.client(p).networks.update(i.name, { description: i.description, config: { ...c.config, ...i.config } }, { signal: ctx.signal, etag });
+    }),
+  remove: (ctx, f) => ctx.client(f.project).networks.delete(f.value.name, { signal: ctx.signal }).then(() => undefined),
+  exportItem: (f): NetworkItem => ({ name: f.value.name, type: f.value.type, description: f.value.description, config: exportedConfig(f.value.config), project: f.project ?? 'default' }),
+};
+
+// ------------------------------------------------------------------ storage volumes
+
+const volumeParts = (c: Pick<StorageVolumeItem, 'description' | 'config'>) => ({ description: c.description, config: c.config });
+
+const storageVolumes: KindAdapter<'storage_volumes', LxdStorageVolume & { pool: string }> = {
+  kind: 'storage_volumes',
+  what: 'storage volume',
+  tier: 3,
+  feature: 'storage.volumes',
+  key: (i, p) => `${p}/${i.pool}/${i.name}`,
+  list: async (s) => {
+    const lists = await Promise.all(
+      s.projects.flatMap((p) =>
+        s.pools.map(async (pool) => (await s.client(p).storageVolumes.list(pool, { type: 'custom', signal: s.signal })).map((v) => ({ key: `${p}/${pool}/${v.name}`, project: p, value: { ...v, pool } }))),
+      ),
+    );
+    return lists.flat();
+  },
+  diff: (c, i) => {
+    const out = declaredChanges(volumeParts(c), i);
+    if (c.content_type !== i.content_type) out.unshift({ path: 'content_type', from: c.content_type, to: i.content_type });
+    return out;
+  },
+  immutable: ['content_type'],
+  owner: (c) => c.config[STACK_MARKER],
+  refs: (i) => [{ kind: 'storage_pools', key: i.pool, path: 'pool' }],
+  inUse: (c, gone) => describeUse(c.used_by, gone),
+  create: async (ctx, i, p) => {
+    const op = await ctx.client(p).storageVolumes.create(i.pool, { name: i.name, type: 'custom', content_type: i.content_type, description: i.description, config: marked(i.config, ctx.stack) }, { signal: ctx.signal, target: i.target });
+    await op.wait({ signal: ctx.signal, timeoutMs: ctx.timeoutMs });
+  },
+  update: (ctx, i, p) => {
+    const vols = ctx.client(p).storageVolumes;
+    return updateWithEtag('storage volume', `${i.pool}/${i.name}`, () => vols.get(i.pool, i.name, { signal: ctx.signal }), (c) => declaredChanges(volumeParts(c), i).length > 0, async (c, etag) => {
+      const op = await vols.update(i.pool, i.name, { description: i.description, config: { ...c.config, ...i.config } }, { signal: ctx.signal, etag });
+      await op.wait({ signal: ctx.signal, timeoutMs: ctx.timeoutMs });
+    });
+  },
+  remove: async (ctx, f) => {
+    const op = await ctx.client(f.project).storageVolumes.delete(f.value.pool, f.value.name, { signal: ctx.signal });
+    await op.wait({ signal: ctx.signal, timeoutMs: ctx.timeoutMs });
+  },
+  exportItem: (f): StorageVolumeItem => ({
+    pool: f.value.pool,
+    name: f.value.name,
+    type: 'custom',
+    content_type: f.value.content_type === 'block' ? 'block' : 'filesystem',
+    description: f.value.description,
+    config: exportedConfig(f.value.config),
+    project: f.project ?? 'default',
+  }),
+};
+
+// ------------------------------------------------------------------ profiles
+
+const profilePart = (c: Pick<LxdProfile, 'description' | 'config' | 'devices'>) => ({ description: c.description, config: without(c.config, isMarker), devices: c.devices });
+
+const profiles: KindAdapter<'profiles', LxdProfile> = {
+  kind: 'profiles',
+  what: 'profile',
+  tier: 4,
+  feature: 'profiles',
+  key: (i, p) => `${p}/${i.name}`,
+  list: (s) => perProject(s, (c) => c.profiles.list({ signal: s.signal }), (v, p) => `${p}/${v.name}`),
+  // the same comparison as `lxdkit profile diff`, with the marker left out
+  diff: (c, i) => profileChanges(profilePart(c), profilePart(i)),
+  immutable: [],
+  owner: (c) => c.config[STACK_MARKER],
+  refs: (i, p) => deviceRefs(i.devices, p, 'devices'),
+  inUse: (c, gone) => (c.name === 'default' ? 'every project has its "default" profile' : describeUse(c.used_by, gone)),
+  create: (ctx, i, p) => ctx.client(p).profiles.create({ name: i.name, description: i.description, config: marked(i.config, ctx.stack), devices: i.devices }, { signal: ctx.signal }).then(() => undefined),
+  update: (ctx, i, p) =>
+    updateWithEtag('profile', i.name, () => ctx.client(p).profiles.get(i.name, { signal: ctx.signal }), (c) => profileChanges(profilePart(c), profilePart(i)).length > 0, async (c, etag) => {
+      const config = c.config[STACK_MARKER] !== undefined ? { ...i.config, [STACK_MARKER]: c.config[STACK_MARKER] } : i.config;
+      await ctx.client(p).profiles.update(i.name, { description: i.description, config, devices: i.devices }, { signal: ctx.signal, etag });
+    }),
+  remove: (ctx, f) => ctx.client(f.project).profiles.delete(f.value.name, { signal: ctx.signal }).then(() => undefined),
+  exportItem: (f): ProfileItem => ({ name: f.value.name, description: f.value.description, config: f.value.config, devices: f.value.devices, project: f.project ?? 'default' }),
+};
+
+// ------------------------------------------------------------------ images
+
+/** The marker of an image alias, which has no config: written into its description. */
+export const ALIAS_MARKER = /\(lxdkit\.stack=([A-Za-z0-9._-]+)\)$/;
+
+function aliasDescription(i: ImageItem, stack: string): string {
+  return `${i.description ? `${i.description} ` : ''}(lxdkit.stack=${stack})`;
+}
+
+const images: KindAdapter<'images', ImageAlias> = {
+  kind: 'images',
+  what: 'image alias',
+  tier: 5,
+  feature: 'images',
+  key: (i, p) => `${p}/${i.alias}`,
+  list: (s) => perProject(s, (c) => c.images.listAliases({ signal: s.signal }), (a, p) => `${p}/${a.name}`),
+  // an alias that exists is what the stack asks for: the image behind it is not compared (see docs/stacks.md)
+  diff: () => [],
+  immutable: [],
+  owner: (c) => ALIAS_MARKER.exec(c.description)?.[1],
+  refs: () => [],
+  create: async (ctx, i, p) => {
+    const client = ctx.client(p);
+    let fingerprint: string;
+    if (i.file !== undefined) {
+      const files = typeof i.file === 'string' ? { unified: i.file } : i.file;
+      fingerprint = (await client.images.import(files, { signal: ctx.signal, timeoutMs: ctx.timeoutMs, properties: { 'lxdkit.stack': ctx.stack } })).fingerprint;
+    } else {
+      const src = i.source!;
+      const op = await client.images.copyFrom({ server: src.server, protocol: src.protocol, alias: src.alias, type: src.type }, { signal: ctx.signal });
+      const done = await op.wait({ signal: ctx.signal, timeoutMs: ctx.timeoutMs });
+      const fp = done.metadata?.['fingerprint'];
+      if (typeof fp !== 'string') throw new StackError(StackErrorCode.APPLY, `image "${i.alias}": the server did not say which image it copied from ${src.server}`);
+      fingerprint = fp;
+    }
+    await client.images.createAlias({ name: i.alias, target: fingerprint, description: aliasDescription(i, ctx.stack) }, { signal: ctx.signal });
+  },
+  update: async () => {},
+  remove: async (ctx, f) => {
+    const client = ctx.client(f.project);
+    await client.images.deleteAlias(f.value.name, { signal: ctx.signal });
+    // the image goes too when the stack imported it and no other alias points at it
+    try {
+      const { value } = await client.images.get(f.value.target, { signal: ctx.signal });
+      if (value.aliases.length === 0 && value.properties['lxdkit.stack'] !== undefined) await (await client.images.delete(value.fingerprint, { signal: ctx.signal })).wait({ signal: ctx.signal, timeoutMs: ctx.timeoutMs });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  },
+  exportItem: () => undefined,
+};
+
+// ------------------------------------------------------------------ instances
+
+/** An instance as it is compared: its own config without the keys the server writes, its devices, its profiles. */
+const instancePart = (c: { description: string; config: Record<string, string>; devices: Record<string, Record<string, string>> }) => ({ description: c.description, config: without(c.config, serverInstanceKey), devices: c.devices });
+
+function stateOf(c: LxdInstance): 'running' | 'stopped' {
+  return c.status === 'Running' ? 'running' : 'stopped';
+}
+
+/** The differences of an instance, state included (`state` is changed last, after every create and update). */
+function instanceChanges(c: LxdInstance, i: InstanceItem): FieldChange[] {
+  const out: FieldChange[] = [];
+  if (c.type !== i.type) out.push({ path: 'type', from: c.type, to: i.type });
+  const cp = c.profiles.join(', ');
+  const ip = i.profiles.join(', ');
+  if (cp !== ip) out.push({ path: 'profiles', from: cp, to: ip });
+  out.push(...profileChanges(instancePart(c), instancePart(i)));
+  if (stateOf(c) !== i.state) out.push({ path: 'state', from: stateOf(c), to: i.state });
+  return out;
+}
+
+/** True when only `state` differs: a start or a stop, no update. */
+export function onlyState(changes: readonly FieldChange[]): boolean {
+  return changes.length > 0 && changes.every((c) => c.path === 'state');
+}
+
+/** A fingerprint (or a prefix of one): 12 to 64 hex digits. */
+export const FINGERPRINT = /^[0-9a-f]{12,64}$/;
+
+const instances: KindAdapter<'instances', LxdInstance> = {
+  kind: 'instances',
+  what: 'instance',
+  tier: 6,
+  feature: true,
+  key: (i, p) => `${p}/${i.name}`,
+  list: (s) => perProject(s, (c) => c.instances.list({ signal: s.signal }), (v, p) => `${p}/${v.name}`),
+  diff: instanceChanges,
+  immutable: ['type'],
+  owner: (c) => c.config[STACK_MARKER],
+  refs: (i, p) => [
+    ...i.profiles.map((name, n): Ref => ({ kind: 'profiles', key: `${p}/${name}`, path: `profiles.${n}` })),
+    ...deviceRefs(i.devices, p, 'devices'),
+    ...(FINGERPRINT.test(i.image) ? [] : [{ kind: 'images' as const, key: `${p}/${i.image}`, path: 'image', createOnly: true }]),
+  ],
+  create: async (ctx, i, p) => {
+    const source = FINGERPRINT.test(i.image) ? { type: 'image' as const, fingerprint: i.image } : { type: 'image' as const, alias: i.image };
+    const op = await ctx.client(p).instances.create(
+      { name: i.name, type: i.type, description: i.description, profiles: i.profiles, config: marked(i.config, ctx.stack), devices: i.devices, source },
+      { signal: ctx.signal, target: i.target },
+    );
+    await op.wait({ signal: ctx.signal, timeoutMs: ctx.timeoutMs });
+  },
+  update: (ctx, i, p) => {
+    const client = ctx.client(p);
+    return updateWithEtag('instance', i.name, () => client.instances.get(i.name, { signal: ctx.signal }), (c) => !onlyStateOrNone(instanceChanges(c, i)), async (c, etag) => {
+      // the keys the server keeps (volatile.*, image.*) and the marker stay as they are
+      const kept = Object.fromEntries(Object.entries(c.config).filter(([k]) => serverInstanceKey(k)));
+      const op = await client.instances.update(i.name, { config: { ...kept, ...i.config }, devices: i.devices, profiles: i.profiles, description: i.description }, { signal: ctx.signal, etag });
+      await op.wait({ signal: ctx.signal, timeoutMs: ctx.timeoutMs });
+    });
+  },
+  remove: async (ctx, f) => {
+    const client = ctx.client(f.project);
+    if (f.value.status !== 'Stopped') await setState(ctx, f.project ?? 'default', f.value.name, 'stopped');
+    await (await client.instances.delete(f.value.name, { signal: ctx.signal })).wait({ signal: ctx.signal, timeoutMs: ctx.timeoutMs });
+  },
+  exportItem: (f): InstanceItem => {
+    const v = f.value;
+    const base = v.config['volatile.base_image'];
+    return {
+      name: v.name,
+      // an instance made without an image (`source: none`) has none: the name is only used to create it
+      image: base ?? 'none',
+      type: v.type === 'virtual-machine' ? 'virtual-machine' : 'container',
+      description: v.description,
+      profiles: v.profiles,
+      config: without(v.config, (k) => k.startsWith('volatile.') || k.startsWith('image.')),
+      devices: v.devices,
+      project: f.project ?? 'default',
+      state: stateOf(v),
+    };
+  },
+};
+
+function onlyStateOrNone(changes: readonly FieldChange[]): boolean {
+  return changes.length === 0 || onlyState(changes);
+}
+
+/** Starts or stops an instance (a stop waits 30 s for a clean shutdown, then forces it). */
+export async function setState(ctx: StepContext, project: string, name: string, state: 'running' | 'stopped'): Promise<void> {
+  const client = ctx.client(project);
+  const call = { signal: ctx.signal, timeoutMs: ctx.timeoutMs };
+  if (state === 'running') {
+    await (await client.instances.setState(name, { action: 'start' }, { signal: ctx.signal })).wait(call);
+    return;
+  }
+  try {
+    await (await client.instances.setState(name, { action: 'stop', timeout: 30 }, { signal: ctx.signal })).wait(call);
+  } catch (err) {
+    ctx.signal?.throwIfAborted();
+    const { value } = await client.instances.get(name, { signal: ctx.signal });
+    if (value.status === 'Stopped') return;
+    await (await client.instances.setState(name, { action: 'stop', force: true }, { signal: ctx.signal })).wait(call).catch((e: unknown) => {
+      throw new StackError(StackErrorCode.APPLY, `instance "${name}" did not stop: ${(e as Error).message}`, { cause: err });
+    });
+  }
+}
+
+// ------------------------------------------------------------------ the registry
+
+/** Kinds accepted in a stack that have no adapter yet: a plan that holds any of them is refused. */
+export const PENDING_KINDS: readonly StackKind[] = ['network_acls', 'network_zones', 'network_forwards'];
+
+/** Every kind with an adapter, in the order of apply. */
+export const KINDS: readonly KindAdapter[] = [projects, storagePools, networks, storageVolumes, profiles, images, instances] as unknown as readonly KindAdapter[];
+
+/** The adapter of `kind` (undefined for the kinds that have none yet). */
+export function adapterOf(kind: StackKind): KindAdapter | undefined {
+  return KINDS.find((k) => k.kind === kind);
+}
+
+/** The identity of a declaration as written (its own project): `name`, `project/name`, `project/pool/name`. */
+export function keyOf(kind: StackKind, item: unknown): string {
+  const a = adapterOf(kind);
+  if (a) return a.key(item as never, projectOf(item));
+  const o = item as { name?: unknown; project?: unknown };
+  return `${projectOf(item)}/${typeof o.name === 'string' ? o.name : '?'}`;
+}

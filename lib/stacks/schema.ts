@@ -1,0 +1,184 @@
+/**
+ * The stack file, typed with zod: LXD's preseed shape (`projects`, `storage_pools`, `networks`,
+ * `profiles`, each item with `project:` where it applies) plus `storage_volumes`, `images`,
+ * `instances`, `network_acls`, `network_zones`, `network_forwards` and the stack's `name`.
+ * Every config value is a string (quote numbers and booleans); unknown keys are refused.
+ */
+import { z } from 'zod';
+import type { Closed } from '../closed.js';
+
+const StringValue = z.string({
+  error: (issue) =>
+    issue.input === null || issue.input === undefined
+      ? 'must be a string, not empty (write "" for an empty value)'
+      : typeof issue.input === 'object'
+        ? 'must be a string, not a map or list'
+        : `must be a string: quote it ("${String(issue.input)}")`,
+});
+const Config = z.record(z.string(), StringValue, { error: 'must be a map of key: "value"' });
+const Devices = z.record(z.string(), Config, { error: 'must be a map of device name to device' });
+const Name = z.string({ error: 'is required: a name' }).min(1, 'must not be empty');
+const Project = z.string({ error: 'must be a project name' }).min(1, 'must not be empty').default('default');
+
+/** The name of a stack: it is written into what the stack creates (`user.lxdkit.stack`), so it is kept plain. */
+export const StackNameSchema = z
+  .string({ error: 'is required: the stack name (it marks what the stack creates)' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+export const ProjectItemSchema = z.strictObject({
+  name: Name,
+  description: z.string().default(''),
+  config: Config.default({}),
+});
+
+export const StoragePoolItemSchema = z.strictObject({
+  name: Name,
+  driver: z.string({ error: 'is required: the storage driver (dir, zfs, btrfs, lvm, ceph, ...)' }).min(1),
+  description: z.string().default(''),
+  config: Config.default({}),
+});
+
+export const NetworkItemSchema = z.strictObject({
+  name: Name,
+  type: z.string().default('bridge'),
+  description: z.string().default(''),
+  config: Config.default({}),
+  project: Project,
+});
+
+export const ProfileItemSchema = z.strictObject({
+  name: Name,
+  description: z.string().default(''),
+  config: Config.default({}),
+  devices: Devices.default({}),
+  project: Project,
+});
+
+export const StorageVolumeItemSchema = z.strictObject({
+  pool: Name,
+  name: Name,
+  type: z.literal('custom', { error: 'only custom volumes can be declared' }).default('custom'),
+  content_type: z.enum(['filesystem', 'block']).default('filesystem'),
+  description: z.string().default(''),
+  config: Config.default({}),
+  project: Project,
+  /** In a cluster: the member the volume is on. */
+  target: z.string().min(1).optional(),
+});
+
+const ImageFileSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ unified: z.string().min(1) }),
+  z.strictObject({ metadata: z.string().min(1), rootfs: z.string().min(1) }),
+]);
+
+export const ImageItemSchema = z
+  .strictObject({
+    alias: Name,
+    description: z.string().default(''),
+    project: Project,
+    /** A unified tarball, or `{ metadata, rootfs }`, relative to the stack file. */
+    file: ImageFileSchema.optional(),
+    /** A simplestreams (or LXD) image server. */
+    source: z
+      .strictObject({
+        server: z.string().url('must be an https:// URL'),
+        alias: z.string().min(1),
+        protocol: z.enum(['simplestreams', 'lxd']).default('simplestreams'),
+        type: z.enum(['container', 'virtual-machine']).optional(),
+      })
+      .optional(),
+  })
+  .refine((i) => (i.file === undefined) !== (i.source === undefined), { message: 'give either file or source' });
+
+export const InstanceItemSchema = z.strictObject({
+  name: Name,
+  /** A local alias (of the stack or the server) or a fingerprint; used when the instance is created. */
+  image: z.string({ error: 'is required: a local image alias or fingerprint' }).min(1),
+  type: z.enum(['container', 'virtual-machine']).default('container'),
+  description: z.string().default(''),
+  profiles: z.array(z.string().min(1)).default(['default']),
+  config: Config.default({}),
+  devices: Devices.default({}),
+  project: Project,
+  /** In a cluster: the member (or `@group`) the instance is created on. */
+  target: z.string().min(1).optional(),
+  state: z.enum(['running', 'stopped']).default('running'),
+});
+
+/** Kinds accepted in a stack whose adapters this version does not have yet (see docs/stacks.md). */
+const Pending = z.array(z.looseObject({})).default([]);
+
+export const StackFileSchema = z.strictObject({
+  name: StackNameSchema.optional(),
+  projects: z.array(ProjectItemSchema).optional(),
+  storage_pools: z.array(StoragePoolItemSchema).optional(),
+  networks: z.array(NetworkItemSchema).optional(),
+  profiles: z.array(ProfileItemSchema).optional(),
+  storage_volumes: z.array(StorageVolumeItemSchema).optional(),
+  images: z.array(ImageItemSchema).optional(),
+  instances: z.array(InstanceItemSchema).optional(),
+  network_acls: Pending.optional(),
+  network_zones: Pending.optional(),
+  network_forwards: Pending.optional(),
+});
+
+export type ProjectItem = Closed<z.infer<typeof ProjectItemSchema>>;
+export type StoragePoolItem = Closed<z.infer<typeof StoragePoolItemSchema>>;
+export type NetworkItem = Closed<z.infer<typeof NetworkItemSchema>>;
+export type ProfileItem = Closed<z.infer<typeof ProfileItemSchema>>;
+export type StorageVolumeItem = Closed<z.infer<typeof StorageVolumeItemSchema>>;
+export type ImageItem = Closed<z.infer<typeof ImageItemSchema>>;
+export type InstanceItem = Closed<z.infer<typeof InstanceItemSchema>>;
+export type StackFile = Closed<z.infer<typeof StackFileSchema>>;
+
+/** The kinds of a stack, as its keys. */
+export const STACK_KINDS = [
+  'projects',
+  'storage_pools',
+  'networks',
+  'network_acls',
+  'network_zones',
+  'network_forwards',
+  'storage_volumes',
+  'profiles',
+  'images',
+  'instances',
+] as const;
+export type StackKind = (typeof STACK_KINDS)[number];
+
+/** Where an item was written. */
+export interface ItemSource {
+  file: string;
+  line: number;
+  /** Its key path in the file: `instances.2`. */
+  key: string;
+}
+
+/** What each kind's items are. */
+export interface StackItems {
+  projects: ProjectItem;
+  storage_pools: StoragePoolItem;
+  networks: NetworkItem;
+  profiles: ProfileItem;
+  storage_volumes: StorageVolumeItem;
+  images: ImageItem;
+  instances: InstanceItem;
+  network_acls: Record<string, unknown>;
+  network_zones: Record<string, unknown>;
+  network_forwards: Record<string, unknown>;
+}
+
+/** One item of a stack with where it was written. */
+export interface Sourced<T> {
+  value: T;
+  source: ItemSource;
+}
+
+/** A loaded stack: its name and its items by kind, each with its file and line. */
+export interface Stack {
+  name: string;
+  /** The directory files in the stack (image files) are relative to. */
+  baseDir: string;
+  items: { [K in StackKind]: Sourced<StackItems[K]>[] };
+}
