@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LineCounter, parseDocument, stringify } from 'yaml';
 import { instanceWritable, InstancePutSchema, type InstancePut, type LxdInstance } from '../../lxd/schemas.js';
 import { validateBody, validateInstanceName, validateProfileName } from '../../lxd/validate.js';
 import type { CliContext } from '../context.js';
@@ -32,7 +33,6 @@ function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void
 }
 
 async function yamlText(value: unknown): Promise<string> {
-  const { stringify } = await import('yaml');
   return stringify(value, { lineWidth: 0 });
 }
 
@@ -114,7 +114,6 @@ function protoPath(v: unknown, path: string[] = []): string | undefined {
  */
 export async function parseInstanceYaml(text: string, source: string): Promise<InstancePut> {
   if (Buffer.byteLength(text) > MAX_PROFILE_FILE_BYTES) throw new CliError(ExitCode.INVALID_INPUT, `${source}: larger than ${MAX_PROFILE_FILE_BYTES} bytes`);
-  const { parseDocument, LineCounter } = await import('yaml');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const first = doc.errors[0];

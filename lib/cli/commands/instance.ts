@@ -2,6 +2,7 @@
  * The everyday `lxc` commands for any instance, named as `lxc` names them: `launch`, `init`, `list`,
  * `info`, `start`, `stop`, `restart`, `pause`, `delete`, `rename`.
  */
+import { stringify } from 'yaml';
 import { isNotFound } from '../../lxd/errors.js';
 import type { LxdInstance } from '../../lxd/schemas.js';
 import type { InstancesPost } from '../../lxd/schemas.js';
@@ -124,7 +125,6 @@ export async function listCommand(ctx: CliContext, filterArgs: string[], o: List
     return;
   }
   if (format === 'yaml') {
-    const { stringify } = await import('yaml');
     ctx.io.stdout.write(rows.length ? stringify(rows, { lineWidth: 0 }) : '[]\n');
     return;
   }
