@@ -33,7 +33,7 @@ function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void
 }
 
 async function yamlText(value: unknown): Promise<string> {
-  return stringify(value, { lineWidth: 0 });
+  return stringify(value, { lineWidth: 0, indentSeq: false });
 }
 
 // ------------------------------------------------------------------------------------ config get|set|unset|show
