@@ -16,6 +16,7 @@ import type { ClusterMembersOptions } from './commands/cluster.js';
 import type { ExecCommandOptions } from './commands/exec.js';
 import type { PullCommandOptions, PushCommandOptions } from './commands/file.js';
 import type { ApplyCommandOptions, PlanCommandOptions } from './commands/stack.js';
+import type { LaunchOptions, ListOptions, StateCommand } from './commands/instance.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -67,6 +68,174 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** A logger instead of pino on stderr (specs). */
   logger?: Logger;
+}
+
+/** A repeatable option's values, in order. */
+function collect(v: string, all: string[]): string[] {
+  return [...all, v];
+}
+
+const LIST_COLUMNS_HELP = `
+Columns (-c), as lxc names them (default ns46tS, and L in a cluster):
+  n name, s state, 4 IPv4, 6 IPv6, t type, S snapshots, L location, a architecture,
+  b storage pool, c created at, l last used at, d description, e project, f base image,
+  F base image (full), p PID, N processes, P profiles, m memory usage, u CPU usage,
+  D disk usage; KEY[:HEADER] a config key (user.comment:COMMENT)
+Filters, as lxc takes them (all must match):
+  NAME          a regular expression the name matches whole (^ or $ in it: as written), or its start
+  KEY=VALUE     type, status, architecture, location, ipv4, ipv6, name, or a config key (image.os=busybox;
+                parts may be shortened: i.os=busybox); VALUE is a regular expression matched whole`;
+
+/** The everyday lxc commands for any instance: launch, init, list, info, start…, delete, rename, config, shell, console. */
+function addInstanceCommands(program: Command, profile: Command, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): void {
+  const inst = (): Promise<typeof import('./commands/instance.js')> => import('./commands/instance.js');
+  const conf = (): Promise<typeof import('./commands/instance-config.js')> => import('./commands/instance-config.js');
+  for (const [verb, start] of [['launch', true], ['init', false]] as const) {
+    program
+      .command(verb)
+      .description(start ? 'create an instance from an image and start it (as lxc launch)' : 'create an instance from an image, not started (as lxc init)')
+      .argument('<image>', 'an image alias or fingerprint on the server ([local:]ALIAS)')
+      .argument('<name>', 'the instance name')
+      .option('-p, --profile <profile>', 'a profile, instead of "default" (repeat for more, in order)', collect, [] as string[])
+      .option('--no-profiles', 'no profiles at all')
+      .option('-c, --config <KEY=VALUE>', 'a config key (repeat for more)', collect, [] as string[])
+      .option('-s, --storage <pool>', 'the storage pool of the root disk')
+      .option('-n, --network <network>', 'eth0 on this network')
+      .option('--vm', 'a virtual machine instead of a container')
+      .option('-e, --ephemeral', 'deleted when it stops')
+      .option('--description <text>', 'its description')
+      .action((image: string, name: string, o: LaunchOptions, cmd: Command) => run(cmd, async (ctx) => (await inst()).launchCommand(ctx, image, name, o, start)));
+  }
+  program
+    .command('list')
+    .description('instances (of any name) with their state, addresses, type and snapshots (as lxc list)')
+    .argument('[filters...]', 'NAME (a regular expression) or KEY=VALUE filters; see below')
+    .option('-f, --format <format>', 'table (default), csv, json or yaml')
+    .option('-c, --columns <columns>', 'the columns, as lxc letters (default ns46tS)')
+    .addHelpText('after', LIST_COLUMNS_HELP)
+    .action((filters: string[], o: ListOptions, cmd: Command) => run(cmd, async (ctx) => (await inst()).listCommand(ctx, filters, o)));
+  program
+    .command('info')
+    .description("an instance's state, resources (processes, CPU, memory, disk, network) and snapshots")
+    .argument('<name>', 'the instance')
+    .action((name: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await inst()).infoCommand(ctx, name)));
+  const verbs: [StateCommand, string][] = [
+    ['start', 'start instances (a paused one resumes)'],
+    ['stop', 'stop instances (-f: at once)'],
+    ['restart', 'restart instances (-f: stop them at once)'],
+    ['pause', 'freeze instances (start resumes them)'],
+  ];
+  for (const [verb, description] of verbs) {
+    const c = program
+      .command(verb)
+      .description(`${description}; each failure is reported, and the exit code is the first one's`)
+      .argument('[names...]', 'instance names')
+      .option('--all', verb === 'start' ? 'every stopped or paused instance of the project' : 'every running instance of the project');
+    if (verb === 'stop' || verb === 'restart') c.option('-f, --force', 'kill instead of a clean shutdown');
+    c.action((names: string[], o: { all?: boolean; force?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await inst()).stateCommand(ctx, verb, names, o)));
+  }
+  program
+    .command('delete')
+    .description('delete instances (NAME/SNAPSHOT: a snapshot); -f stops a running one first; each failure is reported')
+    .argument('<names...>', 'instance names, or INSTANCE/SNAPSHOT')
+    .option('-f, --force', 'stop running instances first (killed)')
+    .action((names: string[], o: { force?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await inst()).deleteCommand(ctx, names, o)));
+  program
+    .command('rename')
+    .description('rename a stopped instance')
+    .argument('<old>', 'its name')
+    .argument('<new>', 'the new name')
+    .action((from: string, to: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await inst()).renameCommand(ctx, from, to)));
+
+  const config = program.command('config').description("an instance's configuration: keys, devices, all of it as YAML (as lxc config)");
+  config
+    .command('get')
+    .description('the value of a config key (empty when unset)')
+    .argument('<name>', 'the instance')
+    .argument('<key>', 'the key')
+    .option('-e, --expanded', 'with what its profiles set')
+    .action((name: string, key: string, o: { expanded?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await conf()).configGet(ctx, name, key, o)));
+  config
+    .command('set')
+    .description('set config keys (KEY=VALUE…, or KEY VALUE)')
+    .argument('<name>', 'the instance')
+    .argument('<pairs...>', 'KEY=VALUE pairs')
+    .action((name: string, pairs: string[], _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await conf()).configSet(ctx, name, pairs)));
+  config
+    .command('unset')
+    .description('remove config keys')
+    .argument('<name>', 'the instance')
+    .argument('<keys...>', 'the keys')
+    .action((name: string, keys: string[], _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await conf()).configUnset(ctx, name, keys)));
+  config
+    .command('show')
+    .description('the writable configuration as YAML (what config edit takes)')
+    .argument('<name>', 'the instance')
+    .option('-e, --expanded', 'with what its profiles set')
+    .action((name: string, o: { expanded?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await conf()).configShow(ctx, name, o)));
+  config
+    .command('edit')
+    .description('edit the configuration as YAML in $VISUAL or $EDITOR (default vi), or read it from stdin when stdin is not a terminal')
+    .argument('<name>', 'the instance')
+    .action((name: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await conf()).configEdit(ctx, name)));
+  const device = config.command('device').description("an instance's own devices");
+  device
+    .command('add')
+    .description('add a device: NAME DEVICE TYPE [KEY=VALUE…]')
+    .argument('<name>', 'the instance')
+    .argument('<device>', 'the device name')
+    .argument('<type>', 'disk, nic, unix-char, proxy, …')
+    .argument('[pairs...]', 'its fields, KEY=VALUE')
+    .action((name: string, dev: string, type: string, pairs: string[], _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await conf()).deviceAdd(ctx, name, dev, type, pairs)));
+  device
+    .command('remove')
+    .description('remove devices of the instance (not those of its profiles)')
+    .argument('<name>', 'the instance')
+    .argument('<devices...>', 'device names')
+    .action((name: string, devs: string[], _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await conf()).deviceRemove(ctx, name, devs)));
+  device
+    .command('list')
+    .description("the instance's own devices")
+    .argument('<name>', 'the instance')
+    .action((name: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await conf()).deviceList(ctx, name)));
+  device
+    .command('show')
+    .description("the instance's own devices as YAML")
+    .argument('<name>', 'the instance')
+    .action((name: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await conf()).deviceShow(ctx, name)));
+
+  profile
+    .command('assign')
+    .description('set the profiles of an instance to exactly these (comma-separated, in order; "" for none)')
+    .argument('<name>', 'the instance')
+    .argument('<profiles>', 'P1,P2,…')
+    .action((name: string, list: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await conf()).profileAssign(ctx, name, list)));
+  profile
+    .command('add')
+    .description('add a profile to an instance (last)')
+    .argument('<name>', 'the instance')
+    .argument('<profile>', 'the profile')
+    .action((name: string, p: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await conf()).profileAdd(ctx, name, p)));
+  profile
+    .command('remove')
+    .description('remove a profile from an instance')
+    .argument('<name>', 'the instance')
+    .argument('<profile>', 'the profile')
+    .action((name: string, p: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await conf()).profileRemove(ctx, name, p)));
+
+  program
+    .command('shell')
+    .description('a login shell in an instance (su -l, as lxc shell), a pty on a terminal')
+    .argument('<name>', 'the instance')
+    .option('-t, --force-interactive', 'a pty even when stdin or stdout is not a terminal')
+    .option('-T, --force-noninteractive', 'no pty, even on a terminal')
+    .action((name: string, o: { forceInteractive?: boolean; forceNoninteractive?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await conf()).shellCommand(ctx, name, o)));
+  program
+    .command('console')
+    .description("an instance's console: --show-log prints its log")
+    .argument('<name>', 'the instance')
+    .option('--show-log', 'print the console log')
+    .action((name: string, o: { showLog?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await conf()).consoleCommand(ctx, name, o)));
 }
 
 /** Builds the program; `run` receives each command's work and its context. */
@@ -141,6 +310,8 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--create-project', 'with --project: create the project first when it does not exist (with the server\'s default features: profiles, images and storage volumes of its own)')
     .option('--show-secrets', 'with --json: print the values of user.*, cloud-init.* and environment.* keys in "changes" (masked by default)')
     .action((files: string[], o: { dryRun?: boolean; prune?: boolean; prunePrefix?: string; charm?: boolean; createProject?: boolean; showSecrets?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileApply(ctx, files, o)));
+
+  addInstanceCommands(program, profile, run);
 
   const container = program.command('container').description("containers of one model (Juju's namespace juju-<uuid tail>-<machine>), through LxdManager or KvmManager");
   container
