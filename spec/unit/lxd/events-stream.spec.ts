@@ -224,6 +224,72 @@ describe('events subscription', function () {
     expect(sub.isClosed).to.equal(true);
   });
 
+  it('reconnects by default, logging that events were lost', async function () {
+    const { logger, lines } = recording();
+    await lxd.close();
+    lxd = new LxdClient({ socketPath: fake.socketPath, project: 'p1', logger });
+    const sub = lxd.events.subscribe();
+    await sub.ready;
+    const gap = new Promise<EventGap>((resolve) => sub.once('gap', resolve));
+    fake.dropEvents();
+    const g = await gap;
+    expect(fake.eventQueries).to.have.length(2);
+    const info = lines.find((l) => l.level === 'info' && l.msg === 'lxd events: reconnected; events in between were lost');
+    expect(info?.obj).to.deep.equal({ since: g.since.toISOString() });
+    sub.close();
+  });
+
+  it('waits between half and all of the reconnect delay (capped by maxDelayMs) before reconnecting', async function () {
+    const sub = lxd.events.subscribe({ reconnect: { initialDelayMs: 60_000, maxDelayMs: 400 } });
+    await sub.ready;
+    const gap = new Promise<number>((resolve) => sub.once('gap', () => resolve(Date.now())));
+    const dropped = new Promise<number>((resolve) => sub.once('disconnect', () => resolve(Date.now())));
+    fake.dropEvents();
+    const took = (await gap) - (await dropped);
+    expect(took).to.be.at.least(190);
+    // far below the uncapped delay (30 s and more)
+    expect(took).to.be.below(10_000);
+    sub.close();
+  });
+
+  it('close() never reconnects, and ends an iterator that is waiting', async function () {
+    const sub = lxd.events.subscribe({ reconnect: { initialDelayMs: 10, maxDelayMs: 20 } });
+    await sub.ready;
+    const iterating = (async () => {
+      const got: unknown[] = [];
+      for await (const e of sub) got.push(e);
+      return got;
+    })();
+    await new Promise((r) => setTimeout(r, 50));
+    sub.close();
+    expect(await iterating).to.deep.equal([]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fake.eventQueries).to.have.length(1);
+    expect(fake.eventClients.size).to.equal(0);
+  });
+
+  it('closed while its first connection is being made: that connection is let go', async function () {
+    const sub = lxd.events.subscribe({ allProjects: true });
+    sub.close();
+    expect(await rejection(sub.ready)).to.be.instanceOf(LxdEventsError);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fake.eventClients.size).to.equal(0);
+  });
+
+  it('a project check that fails after close() reports nothing more: no error, one close', async function () {
+    fake.on('GET', '/1.0/projects/nope', () => ({ ...lxdError(404, 'Project not found'), delayMs: 100 }));
+    const sub = lxd.events.subscribe({ project: 'nope' });
+    const errors: Error[] = [];
+    let closes = 0;
+    sub.on('error', (e) => errors.push(e));
+    sub.on('close', () => (closes += 1));
+    sub.close();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(errors).to.deep.equal([]);
+    expect(closes).to.equal(1);
+    expect((await rejection(sub.ready)).message).to.equal('subscription closed before it connected');
+  });
+
   it('an aborted signal ends it before any connection', async function () {
     const ac = new AbortController();
     ac.abort();
