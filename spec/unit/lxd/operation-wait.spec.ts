@@ -306,6 +306,46 @@ describe('Operation', function () {
       expect((err as Error).message).to.contain(`the client was closed while operation ${String(op['id'])} was waited on`);
     });
 
+    it('events lost before wait() was called: wait() asks LXD at once', async function () {
+      const op = operation();
+      const id = String(op['id']);
+      fake.on('PUT', '/1.0/instances/c1/state', () => asyncAnswer(op));
+      fake.on('GET', `/1.0/operations/${id}`, () => sync({ ...op, status: 'Success', status_code: 200 }));
+      const handle = await lxd.instances.setState('c1', { action: 'start' });
+      fake.dropEvents();
+      expect(await until(() => fake.eventQueries.length === 2 && fake.eventClients.size === 1, 5_000), 'reconnected').to.equal(true);
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await handle.wait({ timeoutMs: 5_000 })).status).to.equal('Success');
+      expect(fake.requestsTo('GET', `/1.0/operations/${id}`)).to.have.length(1);
+    });
+
+    it('asks LXD one question at a time: a loss heard while asking is asked about after the answer', async function () {
+      const op = operation();
+      const id = String(op['id']);
+      fake.on('PUT', '/1.0/instances/c1/state', () => asyncAnswer(op));
+      let gets = 0;
+      let inFlight = 0;
+      let most = 0;
+      fake.on('GET', `/1.0/operations/${id}`, async () => {
+        gets += 1;
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        const n = gets;
+        // the first answer comes after the events socket has reconnected (a second loss, the gap)
+        if (n === 1) await until(() => fake.eventQueries.length === 2 && fake.eventClients.size === 1, 5_000);
+        await new Promise((r) => setTimeout(r, n === 1 ? 200 : 0));
+        inFlight -= 1;
+        return sync(n === 1 ? op : { ...op, status: 'Success', status_code: 200 });
+      });
+      const handle = await lxd.instances.setState('c1', { action: 'start' });
+      const waiting = handle.wait({ timeoutMs: 10_000 });
+      await new Promise((r) => setTimeout(r, 50));
+      fake.dropEvents();
+      expect((await waiting).status).to.equal('Success');
+      expect(gets).to.equal(2);
+      expect(most).to.equal(1);
+    });
+
     it('an operation forgotten after events were lost is reported as lost in a restart', async function () {
       const op = operation();
       fake.on('PUT', '/1.0/instances/c1/state', () => asyncAnswer(op));
