@@ -188,8 +188,14 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
   private connect(): void {
     this.transport.websocket('/1.0/events', this.query(), this.opts.connectTimeoutMs ?? 10_000).then(
       (ws) => {
-        if (this.closed) ws.terminate();
-        else this.attach(ws);
+        if (!this.closed) {
+          this.attach(ws);
+          return;
+        }
+        // Closed while it connected: ws reports terminating a connecting socket as an 'error', which
+        // would be thrown (uncaught) without a listener.
+        ws.on('error', () => {});
+        ws.terminate();
       },
       (err: unknown) => this.onDown(this.transport.websocketError(err)),
     );
