@@ -5,16 +5,17 @@
  * temporary unix sockets and undici's MockAgent; nothing reaches a daemon.
  */
 import { expect } from 'chai';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MockAgent } from 'undici';
+import { Agent, MockAgent } from 'undici';
 import {
   LxdApiError,
   LxdConnectionError,
   LxdMemberUnreachableError,
   LxdNotFoundError,
+  LxdResponseTooLargeError,
   LxdResponseValidationError,
   LxdValidationError,
 } from '../../../lib/lxd/errors.js';
@@ -278,6 +279,80 @@ describe('lxd transport: requests, answers and failures in detail', function () 
       qs.body.resume();
       expect(debugCalls).to.equal(0);
       await Promise.all([t.close(), q.close()]);
+    });
+    it('accepts a body of exactly maxResponseBytes and cuts off one byte more', async function () {
+      srv = await startServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(OK);
+      });
+      const size = Buffer.byteLength(OK);
+      const fits = new Transport({ socketPath: srv.socketPath, logger: silentLogger, maxResponseBytes: size });
+      expect((await fits.request('GET', '/1.0/x')).status).to.equal(200);
+      const over = new Transport({ socketPath: srv.socketPath, logger: silentLogger, maxResponseBytes: size - 1 });
+      const err = await rejection(over.request('GET', '/1.0/x'));
+      expect(err).to.be.instanceOf(LxdResponseTooLargeError);
+      expect((err as LxdResponseTooLargeError).maxBytes).to.equal(size - 1);
+      await Promise.all([fits.close(), over.close()]);
+    });
+
+    it('requestToFile: a 3xx answer with a success envelope is no file and no error envelope', async function () {
+      srv = await startServer((_req, res) => {
+        res.writeHead(302, { 'content-type': 'application/json', location: '/elsewhere' });
+        res.end(OK);
+      });
+      const dir = await mkdtemp(join(tmpdir(), 'lxdkit-transport-edges-file-'));
+      const file = await open(join(dir, 'out'), 'w');
+      const t = new Transport({ socketPath: srv.socketPath, logger: silentLogger });
+      try {
+        const err = await rejection(t.requestToFile('GET', '/1.0/f', file));
+        expect([err.constructor, err.message]).to.deep.equal([LxdResponseValidationError, 'GET /1.0/f: unexpected response from LXD at (root): HTTP 302 without an error envelope']);
+      } finally {
+        await file.close();
+        await rm(dir, { recursive: true, force: true });
+        await t.close();
+      }
+    });
+
+    it('requestToFile through a dispatcher of the caller\'s: the body in the file, progress against Content-Length when it is a number, and the file can be closed after', async function () {
+      srv = await startServer((req, res) => {
+        if (req.url === '/1.0/sized') res.writeHead(200, { 'content-length': '11' }).end('hello world');
+        else res.writeHead(200, { 'x-length': '3' }).end('abc');
+      });
+      const agent = new Agent({ connect: { socketPath: srv.socketPath } });
+      const t = new Transport({ socketPath: '/run/none.socket', dispatcher: agent, logger: silentLogger });
+      const dir = await mkdtemp(join(tmpdir(), 'lxdkit-transport-edges-file-'));
+      try {
+        for (const [path, text, total] of [['/1.0/sized', 'hello world', 11], ['/1.0/chunked', 'abc', undefined]] as const) {
+          const name = join(dir, path.slice(5));
+          const file = await open(name, 'w');
+          const progress: [number, number | undefined][] = [];
+          try {
+            const r = await t.requestToFile('GET', path, file, { onBytes: (b, tot) => progress.push([b, tot]) });
+            expect([r.status, r.bytes], path).to.deep.equal([200, text.length]);
+          } finally {
+            await file.close();
+          }
+          expect((await readFile(name)).toString('utf8'), path).to.equal(text);
+          expect(progress.at(-1), path).to.deep.equal([text.length, total]);
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+        await agent.close();
+      }
+    });
+
+    it('opens websockets on the socket, or on the remote (wss for https) under its path, with the query', async function () {
+      const local = new Transport({ socketPath: '/run/lxdkit-none/unix.socket', logger: silentLogger });
+      const ws = await local.websocket('/1.0/events', { type: 'operation' });
+      ws.on('error', () => undefined);
+      expect(ws.url).to.equal('ws+unix:///run/lxdkit-none/unix.socket:/1.0/events?type=operation');
+      ws.terminate();
+      const remote = new Transport({ url: 'https://127.0.0.1:1/base/', logger: silentLogger, proxy: false });
+      const rws = await remote.websocket('/1.0/events');
+      rws.on('error', () => undefined);
+      expect(rws.url).to.equal('wss://127.0.0.1:1/base/1.0/events');
+      rws.terminate();
+      await Promise.all([local.close(), remote.close()]);
     });
   });
 
