@@ -732,7 +732,13 @@ export class Transport {
         bytes += chunk.length;
         opts.onBytes?.(bytes, total);
       });
-      await pipeline(res.body, out);
+      try {
+        await pipeline(res.body, out);
+      } finally {
+        // The stream holds the handle (autoClose: false leaves it open for the caller) until it is
+        // destroyed: without this, the caller's file.close() would wait for ever.
+        out.destroy();
+      }
       return { status: res.status, headers: res.headers, bytes };
     }
     const fullPath = `${this.basePath}${path}${buildQuery(opts.query)}`;

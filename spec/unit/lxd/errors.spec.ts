@@ -16,6 +16,7 @@ import {
   LxdExtensionMissingError,
   LxdForbiddenError,
   LxdInstanceNotRunningError,
+  LxdLocalFileError,
   LxdMemberUnreachableError,
   LxdNotFoundError,
   LxdOperationError,
@@ -61,6 +62,9 @@ describe('lxd errors', () => {
       [new LxdCommandNotFoundError('c1', [], []), 'LxdCommandNotFoundError', LxdErrorCode.COMMAND_NOT_FOUND, 'c1: command not found: '],
       [new LxdStreamLostError('stdout', 'cut', { cause }), 'LxdStreamLostError', LxdErrorCode.STREAM_LOST, 'cut'],
       [new LxdOutputTooLargeError('stderr', 7), 'LxdOutputTooLargeError', LxdErrorCode.OUTPUT_TOO_LARGE, 'the command wrote more than 7 bytes to stderr; raise maxOutputBytes, or read the output as a stream with exec()'],
+      [new LxdError(LxdErrorCode.API, 'plain'), 'LxdError', LxdErrorCode.API, 'plain'],
+      [new LxdMemberUnreachableError(details(500, 'gone', { target: 'm1' })), 'LxdMemberUnreachableError', LxdErrorCode.MEMBER_UNREACHABLE, 'GET /1.0/x: cluster member "m1" is unreachable: gone (HTTP 500)'],
+      [new LxdLocalFileError('/tmp/out', 'ENAMETOOLONG', 'name too long', { cause }), 'LxdLocalFileError', LxdErrorCode.LOCAL_FILE, 'name too long'],
     ];
     for (const [err, name, code, message] of rows) {
       expect([err.name, err.code, err.message], name).to.deep.equal([name, code, message]);
@@ -84,6 +88,8 @@ describe('lxd errors', () => {
     expect([tooLarge.method, tooLarge.path, tooLarge.maxBytes]).to.deep.equal(['GET', '/1.0/x', 10]);
     expect((rows[20]![0] as LxdStreamLostError).stream).to.equal('stdout');
     expect([(rows[21]![0] as LxdOutputTooLargeError).stream, (rows[21]![0] as LxdOutputTooLargeError).maxBytes]).to.deep.equal(['stderr', 7]);
+    const local = rows[24]![0] as LxdLocalFileError;
+    expect([local.localPath, local.syscallCode, local.cause]).to.deep.equal(['/tmp/out', 'ENAMETOOLONG', cause]);
     const cnf = rows[18]![0] as LxdCommandNotFoundError;
     expect([cnf.instance, cnf.command, cnf.searched]).to.deep.equal(['c1', ['nope', '-x'], ['/bin', '/usr/bin']]);
   });
@@ -152,6 +158,8 @@ describe('lxd errors', () => {
       expect([fwd.member, fwd.address]).to.deep.equal([undefined, '10.1.2.3:8443']);
       expect(fwd.text).to.equal('cluster member (10.1.2.3:8443) is unreachable: Put "https://10.1.2.3:8443/1.0/x": EOF');
       expect(new LxdMemberUnreachableError(details(500, 'Unable to connect to: 10.9.9.9:8443')).address).to.equal('10.9.9.9:8443');
+      // a forwarded request names the address only when LXD's text starts with it
+      expect(new LxdMemberUnreachableError(details(500, 'Missing event connection with target cluster member; was: Get "https://10.0.0.9:8443/1.0": EOF')).address).to.equal(undefined);
     });
 
     it('an unknown member and address say so', () => {

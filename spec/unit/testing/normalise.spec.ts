@@ -165,3 +165,89 @@ describe('testing: normaliseFixture', () => {
     expect(normaliseFixture(once)).to.deep.equal(once);
   });
 });
+
+describe('testing: normaliseFixture at the edges', () => {
+  const body = (fx: Fixture, i = 0): unknown => fx.interactions[i]!.response.body;
+  const one = (responseBody: unknown): Fixture => raw([{ request: { method: 'GET', path: '/1.0/x', query: {} }, response: { status: 200, headers: {}, body: responseBody as never } }]);
+
+  it('recordedAt is the fixed 2000-01-01T00:00:00Z; the description and websockets are kept; a fixture without them has none', () => {
+    const ws = [{ path: `/1.0/operations/${OP}/websocket`, operation: `/1.0/operations/${OP}`, fd: '0', after: 1, frames: [{ from: 'daemon' as const, kind: 'text' as const, text: '' }] }];
+    const fx = normaliseFixture({ ...one({}), description: `exec in ${OP}`, websockets: ws }, { hostname: 'h' });
+    expect(RECORDED_AT).to.equal('2000-01-01T00:00:00Z');
+    expect(fx.recordedAt).to.equal('2000-01-01T00:00:00Z');
+    expect(fx.description).to.equal('exec in 00000000-0000-4000-8000-000000000001');
+    expect(fx.websockets).to.deep.equal([{ ...ws[0], path: '/1.0/operations/00000000-0000-4000-8000-000000000001/websocket', operation: '/1.0/operations/00000000-0000-4000-8000-000000000001' }]);
+    expect(Object.keys(normaliseFixture(one({}), { hostname: 'h' })).sort()).to.deep.equal(['format', 'interactions', 'lxd', 'recordedAt']);
+  });
+
+  it('keeps the Unix epoch and non-string leaves (null, numbers, booleans) as they are', () => {
+    const fx = normaliseFixture(one({ epoch: '1970-01-01T00:00:00Z', never: '0001-01-01T00:00:00Z', n: null, size: 42, ok: true, list: [null, 0, false, 'x'] }), { hostname: 'h' });
+    expect(body(fx)).to.deep.equal({ epoch: '1970-01-01T00:00:00Z', never: '0001-01-01T00:00:00Z', n: null, size: 42, ok: true, list: [null, 0, false, 'x'] });
+  });
+
+  it('a UUID that appears only as a key gets its placeholder too', () => {
+    const fx = normaliseFixture(one({ [OP]: { name: 'c1' } }), { hostname: 'h' });
+    expect(body(fx)).to.deep.equal({ '00000000-0000-4000-8000-000000000001': { name: 'c1' } });
+  });
+
+  it('numbers new UUIDs and timestamps after the placeholders a normalised fixture already holds', () => {
+    const fx = normaliseFixture(
+      one({ kept: '00000000-0000-4000-8000-000000000001', fresh: OP, also: OTHER, at: '2000-01-01T00:00:03Z', before: '2000-01-01T00:00:01Z', newer: '2026-01-01T00:00:00Z' }),
+      { hostname: 'h' },
+    );
+    expect(body(fx)).to.deep.equal({
+      kept: '00000000-0000-4000-8000-000000000001',
+      fresh: '00000000-0000-4000-8000-000000000002',
+      also: '00000000-0000-4000-8000-000000000003',
+      at: '2000-01-01T00:00:03Z',
+      before: '2000-01-01T00:00:01Z',
+      newer: '2000-01-01T00:00:04Z',
+    });
+  });
+
+  it('orders timestamps of the same millisecond by their fraction, then by their text, whatever order they appear in', () => {
+    const fx = normaliseFixture(
+      one({
+        // the same instant in two zones, the later text first
+        zoned: '2026-11-25T16:00:00+01:00',
+        utc: '2026-11-25T15:00:00Z',
+        // a fraction below the millisecond: the whole second comes first
+        sub: '2026-11-25T15:00:05.0001Z',
+        whole: '2026-11-25T15:00:05Z',
+        // the same millisecond in two zones: the fraction decides, not the text
+        z: '2026-11-25T15:00:09.0002Z',
+        plus: '2026-11-25T16:00:09.0001+01:00',
+      }),
+      { hostname: 'h' },
+    );
+    expect(body(fx)).to.deep.equal({
+      utc: '2000-01-01T00:00:00Z',
+      zoned: '2000-01-01T00:00:01Z',
+      whole: '2000-01-01T00:00:02Z',
+      sub: '2000-01-01T00:00:03Z',
+      plus: '2000-01-01T00:00:04Z',
+      z: '2000-01-01T00:00:05Z',
+    });
+  });
+
+  it('a MAC address must stand alone: hex glued to either end is not one', () => {
+    const fx = normaliseFixture(one({ mac: 'eth0 00:16:3e:ab:cd:ef up', before: 'a00:16:3e:ab:cd:ef', after: '00:16:3e:ab:cd:ef0' }), { hostname: 'h' });
+    expect(body(fx)).to.deep.equal({ mac: 'eth0 00:16:3e:00:00:01 up', before: 'a00:16:3e:ab:cd:ef', after: '00:16:3e:ab:cd:ef0' });
+  });
+
+  it('replace: keys are literal text (no pattern), and an empty key replaces nothing', () => {
+    const special = 'a.b*c+d?e^f$g{h}i(j)k|l[m]n\\o';
+    const fx = normaliseFixture(one({ name: `x-${special}-y`, lookalike: 'c1Xc2', dot: 'c1.c2', other: 'kept' }), { hostname: 'h', replace: { [special]: 'S', 'c1.c2': 'C', '': 'E' } });
+    expect(body(fx)).to.deep.equal({ name: 'x-S-y', lookalike: 'c1Xc2', dot: 'C', other: 'kept' });
+  });
+
+  it('an empty host name hides nothing: empty strings stay empty', () => {
+    const fx = normaliseFixture(one({ server_name: '', other: 'build-7' }), { hostname: '' });
+    expect(body(fx)).to.deep.equal({ server_name: '', other: 'build-7' });
+  });
+
+  it('a value under a secret key is redacted whole, even when it is shaped like an exec with LXD\'s own variables', () => {
+    const fx = normaliseFixture(one({ secret: { command: ['sh'], environment: { PATH: '/bin', HOME: '/root' } } }), { hostname: 'h' });
+    expect(body(fx)).to.deep.equal({ secret: { command: ['[redacted]'], environment: { PATH: '[redacted]', HOME: '[redacted]' } } });
+  });
+});
