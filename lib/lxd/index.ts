@@ -129,6 +129,8 @@ export {
   type CertificatePut,
   type CertificatePatch,
   type CertificateToken,
+  decodeCertificateToken,
+  type DecodedCertificateToken,
   type CreateTokenOptions,
   type CertificatesResource,
 } from './resources/certificates.js';
