@@ -18,10 +18,13 @@ export type CompletionKind = 'instance' | 'instance-path' | 'profile' | 'project
 
 /** Where names come from (the server, the saved remotes); each may fail, which yields no candidates. */
 export interface CompletionSources {
-  /** Instance names on `remote` (undefined: the default remote, or the one the options name). */
-  instances(remote: string | undefined): Promise<string[]>;
-  profiles(remote: string | undefined): Promise<string[]>;
-  projects(remote: string | undefined): Promise<string[]>;
+  /**
+   * Instance names on `remote` (undefined: the remote the options on the line name, else the default
+   * one); `seen` holds the global options on the line (server, socket, project …).
+   */
+  instances(remote: string | undefined, seen: SeenOptions): Promise<string[]>;
+  profiles(remote: string | undefined, seen: SeenOptions): Promise<string[]>;
+  projects(remote: string | undefined, seen: SeenOptions): Promise<string[]>;
   /** Saved remote names, `local` included. */
   remotes(): string[];
 }
@@ -156,9 +159,9 @@ async function candidates(kind: CompletionKind | undefined, cur: string, seen: S
     case 'remote':
       return sources.remotes();
     case 'profile':
-      return sources.profiles(remoteOf());
+      return sources.profiles(remoteOf(), seen);
     case 'project':
-      return sources.projects(remoteOf());
+      return sources.projects(remoteOf(), seen);
     case 'instance':
     case 'instance-path': {
       const suffix = kind === 'instance-path' ? '/' : '';
@@ -166,9 +169,9 @@ async function candidates(kind: CompletionKind | undefined, cur: string, seen: S
       const colon = cur.indexOf(':');
       if (colon > 0) {
         const remote = cur.slice(0, colon);
-        return (await sources.instances(remote)).map((n) => `${remote}:${n}${suffix}`);
+        return (await sources.instances(remote, seen)).map((n) => `${remote}:${n}${suffix}`);
       }
-      const names = (await sources.instances(remoteOf())).map((n) => `${n}${suffix}`);
+      const names = (await sources.instances(remoteOf(), seen)).map((n) => `${n}${suffix}`);
       return [...names, ...sources.remotes().map((r) => `${r}:`)];
     }
   }
