@@ -150,8 +150,9 @@ export class CliContext {
       // --server picks a local socket; a socket or a remote given too would make it say nothing
       if (named === undefined && o.server !== undefined && (o.socket || remote)) throw new CliError(ExitCode.USAGE, `give --server, --socket or --remote, not more than one`);
     }
-    // nothing chosen on the command line or in the environment: the default remote
-    if (remote === undefined && !o.socket && (server === undefined || server === '')) remote = this.defaultRemote();
+    // no remote, --socket or --server on the command line (nor a remote in the environment): the default
+    // remote; LXDKIT_SERVER only says which daemon "local" is
+    if (remote === undefined && !o.socket && o.server === undefined) remote = this.defaultRemote();
     // `local`: the unix socket the other options name
     if (remote === LOCAL_REMOTE) remote = undefined;
     if ((server === 'lxd' || server === 'incus') && !remote && !o.socket) options.server = server;
