@@ -7,7 +7,7 @@
  * on the servers is named `lxdkit-spec-rmt-…`. The HTTPS listener: one already on 127.0.0.1 is used
  * as it is; otherwise `core.https_address` is set to 127.0.0.1:<free port> and emptied afterwards.
  */
-import { statSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { statSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { ExitCode } from '../../../lib/cli/exit-codes.js';
 import { StringStream } from '../../../lib/cli/io.js';
 import { runCli } from '../../../lib/cli/program.js';
 import { fingerprintOf } from '../../../lib/cli/remote-config.js';
+import { makeSelfSignedCertificate } from '../../../lib/cli/self-signed.js';
 import { silentLogger } from '../../../lib/logger.js';
 import type { LxdClient } from '../../../lib/lxd/index.js';
 import { TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
@@ -50,11 +51,11 @@ describeEachServer('lxdkit remote (saved remotes over HTTPS on 127.0.0.1, real t
   const run = `${PREFIX}${uniqueSuffix()}`;
   const instance = `${run}-c`;
 
-  async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     const stdout = new StringStream();
     const stderr = new StringStream();
-    // the local daemon of this suite: --server picks it where no remote is named
-    const env = { XDG_CONFIG_HOME: xdg, LXDKIT_SERVER: server.kind, HOME: join(xdg, 'home') };
+    // the local daemon of this suite: LXDKIT_SERVER picks it where no remote is named
+    const env = { XDG_CONFIG_HOME: xdg, LXDKIT_SERVER: server.kind, HOME: join(xdg, 'home'), ...extraEnv };
     const code = await runCli(args, { stdout, stderr, env, cwd: xdg }, { logger: silentLogger });
     return { code, stdout: stdout.text, stderr: stderr.text };
   }
@@ -167,5 +168,30 @@ describeEachServer('lxdkit remote (saved remotes over HTTPS on 127.0.0.1, real t
     expect(Object.keys(config().remotes)).to.deep.equal(['r4']);
     expect(existsSync(join(xdg, 'lxdkit', 'servercerts', 'r4.crt'))).to.equal(true);
     expect((await cli(['remote', 'remove', 'r4'])).code).to.equal(ExitCode.OK);
+  });
+
+  it(`remote import ${server.kind === 'lxd' ? 'lxc' : 'incus'}: the HTTPS remotes of that client's configuration, with its server and client certificates, usable at once; the rest skipped with a reason`, async function () {
+    this.timeout(60_000);
+    const tool = server.kind === 'lxd' ? 'lxc' : 'incus';
+    const conf = join(xdg, `${tool}-conf`);
+    mkdirSync(join(conf, 'servercerts'), { recursive: true });
+    const client = makeSelfSignedCertificate(`${run}-imported`);
+    writeFileSync(join(conf, 'client.crt'), client.cert);
+    writeFileSync(join(conf, 'client.key'), client.key, { mode: 0o600 });
+    writeFileSync(join(conf, 'servercerts', 'srv.crt'), (await lxd.server.get()).value.environment?.certificate ?? '');
+    writeFileSync(
+      join(conf, 'config.yml'),
+      `default-remote: srv\nremotes:\n  local:\n    addr: unix://\n  images:\n    addr: https://images.example.org\n    protocol: simplestreams\n    public: true\n  srv:\n    addr: ${url}\n    protocol: ${server.kind}\n  "bad name!":\n    addr: ${url}\naliases: {}\n`,
+    );
+    await lxd.certificates.add({ certificate: client.cert, name: `${run}-imported` });
+    const imported = await cli(['remote', 'import', tool, '--json'], { [tool === 'lxc' ? 'LXD_CONF' : 'INCUS_CONF']: conf });
+    expect(imported.code, imported.stderr).to.equal(ExitCode.OK);
+    const rows = JSON.parse(imported.stdout) as { name: string; status: string }[];
+    expect(rows.map((r) => [r.name, r.status])).to.deep.equal([['local', 'skipped'], ['images', 'skipped'], ['srv', 'imported'], ['"bad name!"', 'skipped']]);
+    expect(config().remotes['srv']).to.deep.equal({ url, 'server-cert': 'srv.crt', 'client-cert': tool });
+    expect(statSync(join(xdg, 'lxdkit', 'clientcerts', `${tool}.key`)).mode & 0o777).to.equal(0o600);
+    const used = await cli(['snapshot', 'list', `srv:${instance}`, '--json']);
+    expect(used.code, used.stderr).to.equal(ExitCode.OK);
+    expect((await cli(['remote', 'remove', 'srv'])).code).to.equal(ExitCode.OK);
   });
 });
