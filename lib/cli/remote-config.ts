@@ -24,6 +24,14 @@ export const MAX_PEM_BYTES = 64 * 1024;
 export const MAX_REMOTES = 500;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** A project's name as the servers take it: no `/`, space, `?`, `#`, `&` or control character; at most 63. */
+const PROJECT = /^[^/\s?#&\u0000-\u001f\u007f]{1,63}$/;
+
+/** Checks a project's name before any I/O (`--project` of `remote add`, `project:` of an imported remote). */
+export function validateProjectName(name: string, what = '--project'): string {
+  if (!PROJECT.test(name)) throw new CliError(ExitCode.INVALID_INPUT, `${what} ${JSON.stringify(name.slice(0, 80))} is not a project name (no "/", spaces, "?", "#" or "&"; at most 63 characters)`);
+  return name;
+}
 
 /** Checks a remote's name: letters, digits, `_`, `.`, `-`, starting with a letter or digit, at most 63 (no `:` or `/`). */
 export function validateRemoteName(name: unknown, what = 'remote name'): string {
@@ -55,7 +63,7 @@ const FileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$/, 'must be 
 
 const EntrySchema = z.object({
   url: z.string().min(1).max(2048),
-  project: z.string().min(1).max(63).regex(/^[^/\s?#&]+$/, 'is not a project name').optional(),
+  project: z.string().regex(PROJECT, 'is not a project name').optional(),
   'server-cert': FileName.optional(),
   'client-cert': FileName.optional(),
 });
@@ -103,13 +111,35 @@ export function readCapped(path: string, max: number, what: string): string | un
   }
 }
 
-/** Parses YAML that may be hostile: the core schema (no custom tags), few aliases, unique keys. */
+/**
+ * Parses YAML that may be hostile: the core schema (no custom tags), few aliases, unique keys; mappings
+ * are read as Maps and turned into null-prototype objects, refusing a `__proto__` key (which would be
+ * dropped or set a prototype) and keys that are not strings.
+ */
 export function parseHostileYaml(text: string, what: string): unknown {
+  let doc: unknown;
   try {
-    return parse(text, { schema: 'core', maxAliasCount: 50, uniqueKeys: true, prettyErrors: false, customTags: [] });
+    doc = parse(text, { schema: 'core', maxAliasCount: 50, uniqueKeys: true, prettyErrors: false, customTags: [], mapAsMap: true, merge: false });
   } catch (err) {
     throw new CliError(ExitCode.INVALID_INPUT, `${what}: not valid YAML: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`, { cause: err });
   }
+  return plain(doc, what, '', 0);
+}
+
+function plain(value: unknown, what: string, path: string, depth: number): unknown {
+  if (depth > 32) throw new CliError(ExitCode.INVALID_INPUT, `${what}: nested too deep`);
+  if (value instanceof Map) {
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const [k, v] of value) {
+      if (typeof k !== 'string' && typeof k !== 'number') throw new CliError(ExitCode.INVALID_INPUT, `${what}: ${path || 'the top level'} has a key that is not a string`);
+      const key = String(k);
+      if (key === '__proto__') throw new CliError(ExitCode.INVALID_INPUT, `${what}: ${path ? `${path}.` : ''}__proto__ is not allowed as a key`);
+      out[key] = plain(v, what, path ? `${path}.${key}` : key, depth + 1);
+    }
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => plain(v, what, `${path}[${i}]`, depth + 1));
+  return value;
 }
 
 /** Checks that `pem` holds one PEM certificate; returns it. */

@@ -10,7 +10,6 @@ import { connect } from 'node:tls';
 import { LxdClient } from '../../lxd/client.js';
 import { decodeCertificateToken, type DecodedCertificateToken } from '../../lxd/resources/certificates.js';
 import { checkRemoteUrl } from '../../lxd/remote.js';
-import { validateSegment } from '../../lxd/validate.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { renderTable } from '../output.js';
@@ -27,6 +26,7 @@ import {
   readCertPair,
   saveRemotesConfig,
   saveServerCert,
+  validateProjectName,
   validateRemoteName,
   writeCertPair,
   type RemoteEntry,
@@ -84,8 +84,9 @@ export async function remoteAdd(ctx: CliContext, name: string, url: string, o: R
   const u = checkRemoteUrl(url, 'URL');
   if (u.pathname !== '/' || u.search !== '' || u.hash !== '') throw new CliError(ExitCode.INVALID_INPUT, `URL "${url}": give only https://HOST[:PORT], without a path`);
   const token: DecodedCertificateToken | undefined = o.token !== undefined ? decodeCertificateToken(o.token) : undefined;
-  if (o.project !== undefined) validateSegment(o.project, '--project');
+  // --project (the global option) is the remote's project
   const project = o.project ?? ctx.opts.project;
+  if (project !== undefined) validateProjectName(project);
   const { dir, config } = ctx.remotes();
   if (name in config.remotes) throw new CliError(ExitCode.CONFLICT, `a remote "${name}" is saved already (${config.remotes[name]!.url}); remove it first, or choose another name`);
 
@@ -291,7 +292,7 @@ export function remoteImport(ctx: CliContext, tool: string): void {
     const project = typeof r['project'] === 'string' && r['project'] !== '' && r['project'] !== 'default' ? r['project'] : undefined;
     if (project !== undefined) {
       try {
-        validateSegment(project, 'project');
+        validateProjectName(project, 'project');
       } catch (err) {
         skip(name, addr, (err as Error).message);
         continue;
