@@ -20,7 +20,7 @@ export async function completeFor(program: Command, words: readonly string[], io
     const opts: GlobalOptions = { timeout: COMPLETION_TIMEOUT_MS / 1000 };
     for (const k of GLOBALS) if (seen[k] !== undefined) opts[k] = seen[k];
     const { LxdClient } = await import('../lxd/client.js');
-    const ctx = new CliContext(quiet, opts, silentLogger, (o) => new LxdClient({ ...o, timeoutMs: COMPLETION_TIMEOUT_MS }));
+    const ctx = new CliContext(quiet, opts, silentLogger, (o) => new LxdClient({ ...o, timeoutMs: COMPLETION_TIMEOUT_MS }), await import('./remote-config.js'));
     contexts.push(ctx);
     const signal = AbortSignal.timeout(COMPLETION_TIMEOUT_MS);
     try {

@@ -11,8 +11,12 @@ import { CliError, ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { emit } from './output.js';
 import { createProgress, type Progress } from './progress.js';
-import { clientCertificateFor, configDir, loadRemotesConfig, LOCAL_REMOTE, readServerCert, validateRemoteName, type RemotesConfig } from './remote-config.js';
-import { isRemoteUrl, splitRemoteArg } from './remote-ref.js';
+// remote-config.js (YAML, zod) is given to the constructor, loaded once a command runs: --help stays light
+import type { RemotesConfig } from './remote-config.js';
+import { isRemoteUrl, LOCAL_REMOTE, splitRemoteArg, validateRemoteName } from './remote-ref.js';
+
+/** The module of the saved remotes' files (lib/cli/remote-config.ts). */
+export type RemotesModule = typeof import('./remote-config.js');
 
 /** The options every command accepts (see `lxdkit --help`). */
 export interface GlobalOptions {
@@ -54,6 +58,8 @@ export class CliContext {
     readonly opts: GlobalOptions,
     readonly logger: Logger,
     private readonly newClient: (options: LxdClientOptions) => LxdClient,
+    /** The saved remotes' files (`await import('./remote-config.js')`). */
+    private readonly remotesModule: RemotesModule,
   ) {}
 
   get json(): boolean {
@@ -115,8 +121,8 @@ export class CliContext {
   /** The saved remotes (`config.yml` read once); none when there is no configuration directory. */
   remotes(): { dir: string; config: RemotesConfig } {
     if (!this.#remotes) {
-      const dir = configDir(this.io.env);
-      this.#remotes = { dir, config: loadRemotesConfig(dir) };
+      const dir = this.remotesModule.configDir(this.io.env);
+      this.#remotes = { dir, config: this.remotesModule.loadRemotesConfig(dir) };
     }
     return this.#remotes;
   }
@@ -125,11 +131,11 @@ export class CliContext {
   private defaultRemote(): string | undefined {
     let dir: string;
     try {
-      dir = configDir(this.io.env);
+      dir = this.remotesModule.configDir(this.io.env);
     } catch {
       return undefined; // no HOME nor XDG_CONFIG_HOME: nothing saved
     }
-    if (this.#remotes?.dir !== dir) this.#remotes = { dir, config: loadRemotesConfig(dir) };
+    if (this.#remotes?.dir !== dir) this.#remotes = { dir, config: this.remotesModule.loadRemotesConfig(dir) };
     const d = this.#remotes.config.defaultRemote;
     return d === LOCAL_REMOTE ? undefined : d;
   }
@@ -191,9 +197,9 @@ export class CliContext {
       throw new CliError(ExitCode.NOT_FOUND, `no remote "${name}" is saved (${known.length ? `saved: ${[LOCAL_REMOTE, ...known].join(', ')}` : 'only "local"'}); add it with "lxdkit remote add ${name} https://HOST:8443 --token TOKEN"`);
     }
     checkRemoteUrl(entry.url, `remote "${name}" url`);
-    const pair = clientCertificateFor(dir, name, entry);
+    const pair = this.remotesModule.clientCertificateFor(dir, name, entry);
     const tls: TlsOptions = { cert: pair.cert, key: pair.key };
-    const pinned = readServerCert(dir, name, entry);
+    const pinned = this.remotesModule.readServerCert(dir, name, entry);
     if (pinned !== undefined) tls.serverCert = pinned;
     options.url = entry.url;
     options.tls = tls;

@@ -386,7 +386,7 @@ export async function runCli(argv: readonly string[], io: CliIo, opts: RunOption
     const level = parseLogLevel(g.logLevel ?? 'warn');
     const logger = opts.logger ?? lazyCliLogger({ level, pretty: io.stderr.isTTY === true });
     const { LxdClient } = await import('../lxd/client.js');
-    ctx = new CliContext(io, g, logger, (options) => new LxdClient(options));
+    ctx = new CliContext(io, g, logger, (options) => new LxdClient(options), await import('./remote-config.js'));
     if (opts.signal) {
       const c = ctx;
       if (opts.signal.aborted) c.controller.abort();

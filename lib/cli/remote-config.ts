@@ -13,9 +13,10 @@ import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { CliError, ExitCode } from './exit-codes.js';
 import { makeSelfSignedCertificate } from './self-signed.js';
+import { LOCAL_REMOTE, validateRemoteName } from './remote-ref.js';
 
-/** The name of the local daemon's unix socket as a remote. */
-export const LOCAL_REMOTE = 'local';
+export { LOCAL_REMOTE, validateRemoteName };
+
 /** The largest config.yml read. */
 export const MAX_CONFIG_BYTES = 256 * 1024;
 /** The largest certificate or key file read. */
@@ -23,22 +24,12 @@ export const MAX_PEM_BYTES = 64 * 1024;
 /** The most remotes one file may hold. */
 export const MAX_REMOTES = 500;
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 /** A project's name as the servers take it: no `/`, space, `?`, `#`, `&` or control character; at most 63. */
 const PROJECT = /^[^/\s?#&\u0000-\u001f\u007f]{1,63}$/;
 
 /** Checks a project's name before any I/O (`--project` of `remote add`, `project:` of an imported remote). */
 export function validateProjectName(name: string, what = '--project'): string {
   if (!PROJECT.test(name)) throw new CliError(ExitCode.INVALID_INPUT, `${what} ${JSON.stringify(name.slice(0, 80))} is not a project name (no "/", spaces, "?", "#" or "&"; at most 63 characters)`);
-  return name;
-}
-
-/** Checks a remote's name: letters, digits, `_`, `.`, `-`, starting with a letter or digit, at most 63 (no `:` or `/`). */
-export function validateRemoteName(name: unknown, what = 'remote name'): string {
-  if (typeof name !== 'string' || !NAME.test(name)) {
-    const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 80)) : String(name);
-    throw new CliError(ExitCode.INVALID_INPUT, `${what} ${shown} is not valid: use letters, digits, "_", "." and "-" (at most 63, starting with a letter or digit)`);
-  }
   return name;
 }
 

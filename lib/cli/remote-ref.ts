@@ -4,7 +4,20 @@
  * client of its remote; `splitRemoteArg` is the pure part.
  */
 import { CliError, ExitCode } from './exit-codes.js';
-import { validateRemoteName } from './remote-config.js';
+
+/** The name of the local daemon's unix socket as a remote. */
+export const LOCAL_REMOTE = 'local';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** Checks a remote's name: letters, digits, `_`, `.`, `-`, starting with a letter or digit, at most 63 (no `:` or `/`). */
+export function validateRemoteName(name: unknown, what = 'remote name'): string {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 80)) : String(name);
+    throw new CliError(ExitCode.INVALID_INPUT, `${what} ${shown} is not valid: use letters, digits, "_", "." and "-" (at most 63, starting with a letter or digit)`);
+  }
+  return name;
+}
 
 export interface RemoteArg {
   /** The remote named before the colon; undefined when there is none (the default remote). */
