@@ -111,6 +111,12 @@ describeEachServer('lxdkit remote (saved remotes over HTTPS on 127.0.0.1, real t
     const listed = await cli(['snapshot', 'list', `r1:${instance}`, '--json']);
     expect(listed.code, listed.stderr).to.equal(ExitCode.OK);
     expect((JSON.parse(listed.stdout) as { name: string }[]).map((s) => s.name)).to.deep.equal(['snap-r1']);
+    // completion: instance names from the server, locally and on the saved remote
+    const complete = async (...words: string[]): Promise<string[]> => (await cli(['__complete', '--', ...words])).stdout.split('\n').filter(Boolean);
+    expect(await complete('exec', run)).to.deep.equal([instance]);
+    expect(await complete('snapshot', 'list', `r1:${run}`)).to.deep.equal([`r1:${instance}`]);
+    expect(await complete('file', 'pull', `r1:${run}`)).to.deep.equal([`r1:${instance}/`]);
+    expect(await complete('--remote', 'r1', 'profile', 'show', 'def')).to.deep.equal(['default']);
     // --remote NAME, and the default remote after remote switch
     expect(JSON.parse((await cli(['--remote', 'r1', 'snapshot', 'list', instance, '--json'])).stdout)).to.have.length(1);
     expect((await cli(['remote', 'switch', 'r1'])).code).to.equal(ExitCode.OK);
