@@ -28,7 +28,7 @@ export interface PushCommandOptions {
 }
 
 /** `c1/etc/hosts` → instance `c1`, path `/etc/hosts`; `r1:c1/etc/hosts`: the same on the saved remote `r1`. */
-export function splitTarget(arg: string): { remote: string | undefined; instance: string; path: string } {
+export function splitTarget(arg: string): { remote?: string; instance: string; path: string } {
   const { remote, name: rest } = splitRemoteArg(arg, { allowEmpty: true });
   const slash = rest.indexOf('/');
   if (slash <= 0) throw new CliError(ExitCode.USAGE, `${arg}: give [<remote>:]<instance>/<path>, e.g. c1/etc/hosts`);
@@ -38,7 +38,7 @@ export function splitTarget(arg: string): { remote: string | undefined; instance
   } catch (err) {
     throw new CliError(ExitCode.INVALID_INPUT, `${arg}: ${(err as Error).message}`, { cause: err });
   }
-  return { remote, instance, path: rest.slice(slash) };
+  return remote === undefined ? { instance, path: rest.slice(slash) } : { remote, instance, path: rest.slice(slash) };
 }
 
 const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
