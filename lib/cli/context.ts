@@ -11,6 +11,12 @@ import { CliError, ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { emit } from './output.js';
 import { createProgress, type Progress } from './progress.js';
+// remote-config.js (YAML, zod) is given to the constructor, loaded once a command runs: --help stays light
+import type { RemotesConfig } from './remote-config.js';
+import { isRemoteUrl, LOCAL_REMOTE, splitRemoteArg, validateRemoteName } from './remote-ref.js';
+
+/** The module of the saved remotes' files (lib/cli/remote-config.ts). */
+export type RemotesModule = typeof import('./remote-config.js');
 
 /** The options every command accepts (see `lxdkit --help`). */
 export interface GlobalOptions {
@@ -20,6 +26,7 @@ export interface GlobalOptions {
   project?: string;
   /** In an LXD cluster: the member every call is for (`LxdClient.withTarget`). */
   target?: string;
+  /** A saved remote's name (`lxdkit remote add`), `local`, or an `https://` URL. */
   remote?: string;
   clientCert?: string;
   clientKey?: string;
@@ -37,6 +44,9 @@ export class CliContext {
   #client: LxdClient | undefined;
   /** The client of the connection options, when `#client` is its `--target` view. */
   #base: LxdClient | undefined;
+  /** Clients of the remotes named as `REMOTE:NAME`. */
+  readonly #remoteClients = new Map<string, LxdClient>();
+  #remotes: { dir: string; config: RemotesConfig } | undefined;
   readonly controller = new AbortController();
 
   /**
@@ -48,6 +58,8 @@ export class CliContext {
     readonly opts: GlobalOptions,
     readonly logger: Logger,
     private readonly newClient: (options: LxdClientOptions) => LxdClient,
+    /** The saved remotes' files (`await import('./remote-config.js')`). */
+    private readonly remotesModule: RemotesModule,
   ) {}
 
   get json(): boolean {
@@ -83,18 +95,76 @@ export class CliContext {
     return this.#client;
   }
 
-  clientOptions(): LxdClientOptions {
+  /**
+   * The client of a saved remote (`REMOTE:` of an argument; `local`: the unix socket), or, with no
+   * remote named, the client of the global options (`ctx.client()`).
+   */
+  clientFor(remote: string | undefined): LxdClient {
+    if (remote === undefined) return this.client();
+    let c = this.#remoteClients.get(remote);
+    if (!c) {
+      c = this.newClient(this.clientOptions(remote));
+      this.#remoteClients.set(remote, c);
+    }
+    return c;
+  }
+
+  /**
+   * `[REMOTE:]NAME` of an instance argument: its name and the client of its remote (the default
+   * remote, `lxdkit remote switch`, when none is named). The remote's name is checked before any I/O.
+   */
+  instanceRef(arg: string, opts: { allowEmpty?: boolean; what?: string } = {}): { client: LxdClient; name: string; remote: string | undefined } {
+    const { remote, name } = splitRemoteArg(arg, opts);
+    return { client: this.clientFor(remote), name, remote };
+  }
+
+  /** The saved remotes (`config.yml` read once); none when there is no configuration directory. */
+  remotes(): { dir: string; config: RemotesConfig } {
+    if (!this.#remotes) {
+      const dir = this.remotesModule.configDir(this.io.env);
+      this.#remotes = { dir, config: this.remotesModule.loadRemotesConfig(dir) };
+    }
+    return this.#remotes;
+  }
+
+  /** The default remote, when a configuration names one other than `local`. */
+  private defaultRemote(): string | undefined {
+    let dir: string;
+    try {
+      dir = this.remotesModule.configDir(this.io.env);
+    } catch {
+      return undefined; // no HOME nor XDG_CONFIG_HOME: nothing saved
+    }
+    if (this.#remotes?.dir !== dir) this.#remotes = { dir, config: this.remotesModule.loadRemotesConfig(dir) };
+    const d = this.#remotes.config.defaultRemote;
+    return d === LOCAL_REMOTE ? undefined : d;
+  }
+
+  /**
+   * The client options: `named` (a `REMOTE:` prefix) first, else `--remote` (a saved name or a URL),
+   * `--socket`, `--server`, else the default remote, else the local socket.
+   */
+  clientOptions(named?: string): LxdClientOptions {
     const o = this.opts;
     const options: LxdClientOptions = { logger: this.logger };
     if (o.project) options.project = o.project;
     if (o.timeout !== undefined) options.timeoutMs = o.timeout * 1000;
-    const remote = o.remote ?? this.io.env['LXDKIT_REMOTE'];
+    let remote = named ?? o.remote ?? this.io.env['LXDKIT_REMOTE'];
     const server = o.server ?? this.io.env['LXDKIT_SERVER'];
     if (server !== undefined && server !== '') {
       if (server !== 'lxd' && server !== 'incus') throw new CliError(ExitCode.USAGE, `LXDKIT_SERVER: "${server}" is not a server: give lxd or incus`);
       // --server picks a local socket; a socket or a remote given too would make it say nothing
-      if (o.server !== undefined && (o.socket || remote)) throw new CliError(ExitCode.USAGE, `give --server, --socket or --remote, not more than one`);
-      if (!o.socket && !remote) options.server = server;
+      if (named === undefined && o.server !== undefined && (o.socket || remote)) throw new CliError(ExitCode.USAGE, `give --server, --socket or --remote, not more than one`);
+    }
+    // no remote, --socket or --server on the command line (nor a remote in the environment): the default
+    // remote; LXDKIT_SERVER only says which daemon "local" is
+    if (remote === undefined && !o.socket && o.server === undefined) remote = this.defaultRemote();
+    // `local`: the unix socket the other options name
+    if (remote === LOCAL_REMOTE) remote = undefined;
+    if ((server === 'lxd' || server === 'incus') && !remote && !o.socket) options.server = server;
+    if (remote !== undefined && remote !== '' && !isRemoteUrl(remote)) {
+      if (named === undefined && o.socket) throw new CliError(ExitCode.USAGE, 'give either --socket or --remote, not both');
+      return this.savedRemoteOptions(validateRemoteName(remote, named !== undefined ? 'remote' : o.remote !== undefined ? '--remote' : 'LXDKIT_REMOTE'), options);
     }
     if (remote) {
       if (o.socket) throw new CliError(ExitCode.USAGE, 'give either --socket or --remote, not both');
@@ -115,6 +185,27 @@ export class CliContext {
     } else if (o.socket) {
       options.socketPath = resolve(this.io.cwd, o.socket);
     }
+    return options;
+  }
+
+  /** The options of a saved remote: its URL, pinned certificate, project, and the client certificate. */
+  private savedRemoteOptions(name: string, options: LxdClientOptions): LxdClientOptions {
+    const { dir, config } = this.remotes();
+    const entry = config.remotes[name];
+    if (!entry) {
+      const known = Object.keys(config.remotes);
+      throw new CliError(ExitCode.NOT_FOUND, `no remote "${name}" is saved (${known.length ? `saved: ${[LOCAL_REMOTE, ...known].join(', ')}` : 'only "local"'}); add it with "lxdkit remote add ${name} https://HOST:8443 --token TOKEN"`);
+    }
+    checkRemoteUrl(entry.url, `remote "${name}" url`);
+    const pair = this.remotesModule.clientCertificateFor(dir, name, entry);
+    const tls: TlsOptions = { cert: pair.cert, key: pair.key };
+    const pinned = this.remotesModule.readServerCert(dir, name, entry);
+    if (pinned !== undefined) tls.serverCert = pinned;
+    options.url = entry.url;
+    options.tls = tls;
+    if (!this.opts.project && entry.project) options.project = entry.project;
+    delete options.server;
+    delete options.socketPath;
     return options;
   }
 
@@ -152,6 +243,7 @@ export class CliContext {
   }
 
   async close(): Promise<void> {
+    for (const c of this.#remoteClients.values()) await c.close().catch(() => {});
     await this.#client?.close();
     if (this.#base !== this.#client) await this.#base?.close();
   }

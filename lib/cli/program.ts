@@ -17,6 +17,7 @@ import type { ExecCommandOptions } from './commands/exec.js';
 import type { PullCommandOptions, PushCommandOptions } from './commands/file.js';
 import type { ApplyCommandOptions, PlanCommandOptions } from './commands/stack.js';
 import type { LaunchOptions, ListOptions, StateCommand } from './commands/instance.js';
+import type { RemoteAddOptions } from './commands/remote.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -251,7 +252,7 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .showHelpAfterError('(add --help for usage)')
     .addOption(new Option('--server <kind>', "the local daemon: lxd ($LXD_SOCKET, $LXD_DIR/unix.socket, the snap socket, /var/lib/lxd/unix.socket) or incus ($INCUS_SOCKET, $INCUS_DIR/unix.socket, /run/incus, /var/lib/incus); default: LXD's socket, else Incus's (env LXDKIT_SERVER)").choices(['lxd', 'incus']))
     .option('--socket <path>', 'the unix socket of LXD or Incus (instead of --server)')
-    .option('--remote <url>', 'a remote LXD over HTTPS, e.g. https://10.0.0.5:8443 (env LXDKIT_REMOTE)')
+    .option('--remote <name|url>', 'a saved remote (lxdkit remote add; "local": the unix socket) or a remote LXD over HTTPS, e.g. https://10.0.0.5:8443 (env LXDKIT_REMOTE); default: the default remote (lxdkit remote switch)')
     .option('--client-cert <file>', 'PEM client certificate the remote trusts (env LXDKIT_CLIENT_CERT)')
     .option('--client-key <file>', 'PEM key of the client certificate (env LXDKIT_CLIENT_KEY)')
     .option('--server-cert <file>', "the remote's PEM certificate, pinned (env LXDKIT_SERVER_CERT)")
@@ -362,7 +363,7 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
   program
     .command('exec')
     .description("run a command in an instance: stdin, stdout and stderr wired through, a pty when stdin and stdout are terminals; exits with the command's status")
-    .argument('<instance>', 'instance name')
+    .argument('<instance>', '[<remote>:]<instance> (a saved remote: lxdkit remote add)')
     .argument('<command...>', 'the command and its arguments (after --)')
     .option('--env <KEY=VALUE>', 'an environment variable (repeat for more)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--cwd <dir>', 'working directory inside the instance')
@@ -389,7 +390,7 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
   file
     .command('pull')
     .description('pull <instance>/<path> (-r: a directory) to a local path; several go into a local directory; - writes one file to stdout')
-    .argument('<sources...>', '<instance>/<path> sources (and the local target last)')
+    .argument('<sources...>', '[<remote>:]<instance>/<path> sources (and the local target last)')
     .option('-r, --recursive', 'pull directories and what is in them')
     .option('--stall-timeout <seconds>', 'give up on a file that sends no data for this long (-r: skip it with a warning; default 30)', positive('--stall-timeout'))
     .action((args: string[], o: PullCommandOptions, cmd: Command) => run(cmd, async (ctx) => {
@@ -399,20 +400,20 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
   file
     .command('delete')
     .description('delete files, symlinks or empty directories (-r: directories and what is in them)')
-    .argument('<targets...>', '<instance>/<path>')
+    .argument('<targets...>', '[<remote>:]<instance>/<path>')
     .option('-r, --recursive', 'delete directories and what is in them')
     .action((targets: string[], o: { recursive?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/file.js')).fileDelete(ctx, targets, o)));
   file
     .command('list')
     .description('the entries of a directory, with their type, mode and owner')
-    .argument('<target>', '<instance>/<path>')
+    .argument('<target>', '[<remote>:]<instance>/<path>')
     .action((target: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/file.js')).fileList(ctx, target)));
 
   const snapshot = program.command('snapshot').description('snapshots of an instance');
   snapshot
     .command('create')
     .description('take a snapshot (LXD names it snapN unless given a name)')
-    .argument('<instance>', 'instance name')
+    .argument('<instance>', '[<remote>:]<instance> (a saved remote: lxdkit remote add)')
     .argument('[snapshot]', 'snapshot name')
     .option('--expiry <when>', 'when LXD deletes it: 30m, 12h, 7d, 2w, or a date')
     .option('--stateful', 'with the running state')
@@ -420,19 +421,19 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
   snapshot
     .command('list')
     .description("an instance's snapshots (--json for scripts)")
-    .argument('<instance>', 'instance name')
+    .argument('<instance>', '[<remote>:]<instance> (a saved remote: lxdkit remote add)')
     .action((instance: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/snapshot.js')).snapshotList(ctx, instance)));
   snapshot
     .command('restore')
     .description('bring the instance back to a snapshot')
-    .argument('<instance>', 'instance name')
+    .argument('<instance>', '[<remote>:]<instance> (a saved remote: lxdkit remote add)')
     .argument('[snapshot]', 'snapshot name')
     .option('--stateful', 'with the running state saved in the snapshot')
     .action((instance: string, name: string | undefined, o: { stateful?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/snapshot.js')).snapshotRestore(ctx, instance, name, o)));
   snapshot
     .command('delete')
     .description('delete a snapshot')
-    .argument('<instance>', 'instance name')
+    .argument('<instance>', '[<remote>:]<instance> (a saved remote: lxdkit remote add)')
     .argument('[snapshot]', 'snapshot name')
     .action((instance: string, name: string | undefined, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/snapshot.js')).snapshotDelete(ctx, instance, name)));
 
@@ -440,7 +441,7 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
   backup
     .command('export')
     .description('make a backup of an instance, download it to <file>, delete it from the server')
-    .argument('<instance>', 'instance name')
+    .argument('<instance>', '[<remote>:]<instance> (a saved remote: lxdkit remote add)')
     .argument('<file>', 'the tarball to write')
     .option('--instance-only', 'without the snapshots')
     .option('--compression <algorithm>', 'gzip (default), none, xz, zstd, ...')
@@ -497,6 +498,71 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .description('the members of the cluster: name, status, URL, roles, groups (--json: an array of them)')
     .action((o: ClusterMembersOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/cluster.js')).clusterMembers(ctx, o)));
 
+  const remote = program.command('remote').description('saved remotes (in $XDG_CONFIG_HOME/lxdkit/, default ~/.config/lxdkit/): use one with --remote NAME or REMOTE:INSTANCE');
+  remote
+    .command('add')
+    .description('save a remote: with --token, redeem a trust token (lxc/incus config trust add) after checking the server\'s certificate against it; without, pin the server\'s certificate once you accept its fingerprint')
+    .argument('<name>', 'the name to save it as')
+    .argument('<url>', 'https://HOST[:PORT] (port 8443 when left out)')
+    .option('--token <token>', 'a trust token made on the server for this client')
+    .option('--accept-certificate', 'trust the certificate the server presents (compare its fingerprint first)')
+    .option('--project <name>', 'the project of every call to this remote')
+    .action((name: string, url: string, o: RemoteAddOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/remote.js')).remoteAdd(ctx, name, url, o)));
+  remote
+    .command('list')
+    .description('the saved remotes and "local" (the unix socket); the default one is marked')
+    .action((_o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/remote.js')).remoteList(ctx)));
+  remote
+    .command('remove')
+    .description('forget a saved remote (not the default one) and its server certificate')
+    .argument('<name>', 'remote name')
+    .action((name: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/remote.js')).remoteRemove(ctx, name)));
+  remote
+    .command('rename')
+    .description('rename a saved remote')
+    .argument('<name>', 'remote name')
+    .argument('<new>', 'its new name')
+    .action((name: string, to: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/remote.js')).remoteRename(ctx, name, to)));
+  remote
+    .command('switch')
+    .description('make a remote the default (used when a command names none; "local": the unix socket)')
+    .argument('<name>', 'remote name')
+    .action((name: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/remote.js')).remoteSwitch(ctx, name)));
+  remote
+    .command('get-default')
+    .description('the default remote')
+    .action((_o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/remote.js')).remoteGetDefault(ctx)));
+  remote
+    .command('import')
+    .description('save the remotes of an lxc ($LXD_CONF, else ~/.config/lxc) or incus ($INCUS_CONF, else ~/.config/incus) configuration, with their server certificates and that client\'s certificate')
+    .argument('<tool>', 'lxc or incus')
+    .action((tool: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/remote.js')).remoteImport(ctx, tool)));
+
+  program
+    .command('completion')
+    .description('print a completion script: commands, options, and instance, profile and remote names (bash: source <(lxdkit completion bash))')
+    .argument('<shell>', 'bash, zsh or fish')
+    .action(async (shell: string) => {
+      const { completionScript, SHELLS } = await import('./completion.js');
+      if (!(SHELLS as readonly string[]).includes(shell)) throw new CliError(ExitCode.USAGE, `completion for bash, zsh or fish, not "${shell.slice(0, 40)}"`);
+      io.stdout.write(completionScript(shell as 'bash' | 'zsh' | 'fish'));
+    });
+  program
+    .command('__complete', { hidden: true })
+    .description('the candidates for the last word (used by the completion scripts)')
+    .argument('[words...]')
+    .helpOption(false)
+    .allowUnknownOption()
+    .action(async (words: string[] | undefined) => {
+      try {
+        const { completeFor } = await import('./complete-run.js');
+        const list = await completeFor(program, words ?? [], io);
+        if (list.length > 0) io.stdout.write(`${list.join('\n')}\n`);
+      } catch {
+        // completion never fails loudly: no candidates
+      }
+    });
+
   program
     .command('demo')
     .description('end to end: three containers of a new model on an address-less bridge, listed, a profile assigned, destroyed')
@@ -520,7 +586,7 @@ export async function runCli(argv: readonly string[], io: CliIo, opts: RunOption
     const level = parseLogLevel(g.logLevel ?? 'warn');
     const logger = opts.logger ?? lazyCliLogger({ level, pretty: io.stderr.isTTY === true });
     const { LxdClient } = await import('../lxd/client.js');
-    ctx = new CliContext(io, g, logger, (options) => new LxdClient(options));
+    ctx = new CliContext(io, g, logger, (options) => new LxdClient(options), await import('./remote-config.js'));
     if (opts.signal) {
       const c = ctx;
       if (opts.signal.aborted) c.controller.abort();

@@ -142,6 +142,8 @@ export {
   type CertificatePut,
   type CertificatePatch,
   type CertificateToken,
+  decodeCertificateToken,
+  type DecodedCertificateToken,
   type CreateTokenOptions,
   type CertificatesResource,
 } from './resources/certificates.js';

@@ -14,13 +14,14 @@ const NO_DEADLINE_MS = 2 ** 31 - 1;
 const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
 
 export async function backupExport(ctx: CliContext, instance: string, file: string, o: { instanceOnly?: boolean; compression?: string }): Promise<void> {
+  const ref = ctx.instanceRef(instance);
   const target = resolve(ctx.io.cwd, file);
   const progress = ctx.progress();
   const line = progress.line(instance);
   line.update(undefined, 'making the backup');
   let size: number;
   try {
-    ({ size } = await ctx.client().instances.backups.export(instance, target, {
+    ({ size } = await ref.client.instances.backups.export(ref.name, target, {
       signal: ctx.signal,
       timeoutMs: NO_DEADLINE_MS,
       instanceOnly: o.instanceOnly,
@@ -39,6 +40,8 @@ export async function backupExport(ctx: CliContext, instance: string, file: stri
 }
 
 export async function backupImport(ctx: CliContext, file: string, o: { name?: string; pool?: string }): Promise<void> {
+  // --name r1:c2: the new instance on the saved remote r1
+  const ref = o.name !== undefined ? ctx.instanceRef(o.name) : undefined;
   const source = resolve(ctx.io.cwd, file);
   const st = await stat(source).catch((err: unknown) => {
     throw new CliError(ExitCode.INVALID_INPUT, `${file}: ${(err as Error).message}`, { cause: err });
@@ -48,10 +51,10 @@ export async function backupImport(ctx: CliContext, file: string, o: { name?: st
   let shown = -1;
   let name: string | undefined;
   try {
-    const op = await ctx.client().instances.createFromBackup(source, {
+    const op = await (ref?.client ?? ctx.client()).instances.createFromBackup(source, {
       signal: ctx.signal,
       timeoutMs: NO_DEADLINE_MS,
-      name: o.name,
+      name: ref?.name,
       pool: o.pool,
       onProgress: (p) => {
         const percent = Math.floor((p.bytes / st.size) * 100);
@@ -63,7 +66,7 @@ export async function backupImport(ctx: CliContext, file: string, o: { name?: st
     const done = await op.wait({ signal: ctx.signal, timeoutMs: NO_DEADLINE_MS, onProgress: (p) => line.update(p.percent, p.text) });
     // the URL's path only (it may end in ?project=), its last segment decoded
     const url = done.resources?.['instances']?.find((u) => /^\/1\.0\/instances\/[^/?]+(\?|$)/.test(u));
-    name = o.name ?? (url === undefined ? undefined : nameFromUrl(url, { method: 'POST', path: '/1.0/instances' }));
+    name = ref?.name ?? (url === undefined ? undefined : nameFromUrl(url, { method: 'POST', path: '/1.0/instances' }));
     line.done(name === undefined ? 'imported' : `imported as ${name}`);
   } catch (err) {
     line.fail((err as Error).message);

@@ -45,6 +45,7 @@ export async function execCommand(ctx: CliContext, instance: string, command: st
   if (command.length === 0) throw new CliError(ExitCode.USAGE, 'give the command after --, e.g. lxdkit exec c1 -- ls -l /');
   if (o.forceInteractive && o.forceNoninteractive) throw new CliError(ExitCode.USAGE, 'give either -t or -T, not both');
   const { io } = ctx;
+  const ref = ctx.instanceRef(instance);
   const environment = parseEnv(o.env ?? []);
   const stdin = io.stdin;
   // like lxc: a pty when both ends are terminals (a pty would turn a piped binary output's \n into \r\n)
@@ -53,7 +54,7 @@ export async function execCommand(ctx: CliContext, instance: string, command: st
   const raw = interactive && stdin?.isTTY === true && typeof stdin.setRawMode === 'function';
   let onResize: (() => void) | undefined;
   try {
-    const proc = await ctx.client().instances.exec(instance, {
+    const proc = await ref.client.instances.exec(ref.name, {
       command,
       environment,
       cwd: o.cwd,

@@ -12,6 +12,7 @@ import { validateInstanceName } from '../../lxd/validate.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { renderTable } from '../output.js';
+import { splitRemoteArg } from '../remote-ref.js';
 import type { ProgressLine } from '../progress.js';
 
 /** No deadline for a transfer the user starts by hand (the longest a Node timer takes). */
@@ -26,17 +27,18 @@ export interface PushCommandOptions {
   gid?: number;
 }
 
-/** `c1/etc/hosts` → instance `c1`, path `/etc/hosts`. */
-export function splitTarget(arg: string): { instance: string; path: string } {
-  const slash = arg.indexOf('/');
-  if (slash <= 0) throw new CliError(ExitCode.USAGE, `${arg}: give <instance>/<path>, e.g. c1/etc/hosts`);
-  const instance = arg.slice(0, slash);
+/** `c1/etc/hosts` → instance `c1`, path `/etc/hosts`; `r1:c1/etc/hosts`: the same on the saved remote `r1`. */
+export function splitTarget(arg: string): { remote?: string; instance: string; path: string } {
+  const { remote, name: rest } = splitRemoteArg(arg, { allowEmpty: true });
+  const slash = rest.indexOf('/');
+  if (slash <= 0) throw new CliError(ExitCode.USAGE, `${arg}: give [<remote>:]<instance>/<path>, e.g. c1/etc/hosts`);
+  const instance = rest.slice(0, slash);
   try {
     validateInstanceName(instance);
   } catch (err) {
     throw new CliError(ExitCode.INVALID_INPUT, `${arg}: ${(err as Error).message}`, { cause: err });
   }
-  return { instance, path: arg.slice(slash) };
+  return remote === undefined ? { instance, path: rest.slice(slash) } : { remote, instance, path: rest.slice(slash) };
 }
 
 const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
@@ -58,9 +60,9 @@ function onProgress(line: ProgressLine, verb: string): (p: TransferProgress) => 
   };
 }
 
-async function isRemoteDir(ctx: CliContext, instance: string, path: string): Promise<boolean> {
+async function isRemoteDir(ctx: CliContext, remote: string | undefined, instance: string, path: string): Promise<boolean> {
   try {
-    return (await ctx.client().instances.files.stat(instance, path, { signal: ctx.signal })).type === 'directory';
+    return (await ctx.clientFor(remote).instances.files.stat(instance, path, { signal: ctx.signal })).type === 'directory';
   } catch (err) {
     if (isNotFound(err)) return false;
     throw err;
@@ -68,19 +70,19 @@ async function isRemoteDir(ctx: CliContext, instance: string, path: string): Pro
 }
 
 export async function filePush(ctx: CliContext, sources: string[], target: string, o: PushCommandOptions): Promise<void> {
-  const { instance, path } = splitTarget(target);
+  const { remote, instance, path } = splitTarget(target);
   let mode: number | undefined;
   try {
     mode = parseMode(o.mode, '--mode');
   } catch (err) {
     throw new CliError(ExitCode.INVALID_INPUT, (err as Error).message, { cause: err });
   }
-  const files = ctx.client().instances.files;
+  const files = ctx.clientFor(remote).instances.files;
   const progress = ctx.progress();
   const done: { source: string; target: string; bytes: number }[] = [];
   try {
     // several sources, a trailing slash or an existing directory: each goes into it by its name
-    const intoDir = sources.length > 1 || path.endsWith('/') || (await isRemoteDir(ctx, instance, path));
+    const intoDir = sources.length > 1 || path.endsWith('/') || (await isRemoteDir(ctx, remote, instance, path));
     for (const src of sources) {
       const local = resolve(ctx.io.cwd, src);
       const st = await stat(local).catch((err: unknown) => {
@@ -118,13 +120,14 @@ export interface PullCommandOptions {
 }
 
 export async function filePull(ctx: CliContext, sources: string[], target: string, o: PullCommandOptions): Promise<void> {
-  const files = ctx.client().instances.files;
+  // every source checked before any I/O
+  const parsed = sources.map((src) => ({ src, ...splitTarget(src) }));
   const stallTimeoutMs = o.stallTimeout !== undefined ? Math.min(Math.round(o.stallTimeout * 1000), NO_DEADLINE_MS) || 1 : undefined;
   if (target === '-') {
     // to stdout: one file, streamed, no progress bar
     if (sources.length !== 1 || o.recursive) throw new CliError(ExitCode.USAGE, 'pull to - (stdout) takes one file and no -r');
-    const { instance, path } = splitTarget(sources[0]!);
-    const pulled = await files.pull(instance, path, { signal: ctx.signal, timeoutMs: NO_DEADLINE_MS, stallTimeoutMs });
+    const { remote, instance, path } = parsed[0]!;
+    const pulled = await ctx.clientFor(remote).instances.files.pull(instance, path, { signal: ctx.signal, timeoutMs: NO_DEADLINE_MS, stallTimeoutMs });
     const out = ctx.io.stdout;
     for await (const chunk of pulled.body as Readable) {
       if (out.write(chunk as Buffer) === false && out.once) await new Promise<void>((r) => out.once!('drain', r));
@@ -138,12 +141,12 @@ export async function filePull(ctx: CliContext, sources: string[], target: strin
   const progress = ctx.progress();
   const done: { source: string; target: string; bytes: number }[] = [];
   try {
-    for (const src of sources) {
-      const { instance, path } = splitTarget(src);
+    for (const { src, remote, instance, path } of parsed) {
+      const files = ctx.clientFor(remote).instances.files;
       const dst = intoDir ? join(local, posix.basename(path) || instance) : local;
       const line = progress.line(src);
       try {
-        if (o.recursive && (await isRemoteDir(ctx, instance, path))) {
+        if (o.recursive && (await isRemoteDir(ctx, remote, instance, path))) {
           // a name lxdkit chose (the source's, inside the target directory) is not followed: a symlink there goes
           if (intoDir && (await lstat(dst).then((s) => s.isSymbolicLink(), () => false))) {
             await unlink(dst);
@@ -170,15 +173,14 @@ export async function filePull(ctx: CliContext, sources: string[], target: strin
 }
 
 export async function fileDelete(ctx: CliContext, targets: string[], o: { recursive?: boolean }): Promise<void> {
-  for (const t of targets) {
-    const { instance, path } = splitTarget(t);
-    await ctx.client().instances.files.delete(instance, path, { signal: ctx.signal, recursive: o.recursive === true });
+  for (const { remote, instance, path } of targets.map(splitTarget)) {
+    await ctx.clientFor(remote).instances.files.delete(instance, path, { signal: ctx.signal, recursive: o.recursive === true });
   }
 }
 
 export async function fileList(ctx: CliContext, target: string): Promise<void> {
-  const { instance, path } = splitTarget(target);
-  const files = ctx.client().instances.files;
+  const { remote, instance, path } = splitTarget(target);
+  const files = ctx.clientFor(remote).instances.files;
   const names = await files.list(instance, path, { signal: ctx.signal });
   const rows: { name: string; type: string; mode: string; uid: number; gid: number }[] = [];
   for (const n of names.sort()) {

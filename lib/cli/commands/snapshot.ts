@@ -20,10 +20,10 @@ export function parseExpiry(v: string, now = Date.now()): Date {
 }
 
 export async function snapshotCreate(ctx: CliContext, instance: string, name: string | undefined, o: { expiry?: string; stateful?: boolean }): Promise<void> {
-  const client = ctx.client();
+  const { client, name: inst } = ctx.instanceRef(instance);
   // the name the server picked when none was given (LXD 5.0.2's operation does not say it)
   const made = await client.instances.snapshots.take(
-    instance,
+    inst,
     { name, expiresAt: o.expiry === undefined ? undefined : parseExpiry(o.expiry), stateful: o.stateful },
     { signal: ctx.signal },
   );
@@ -34,7 +34,8 @@ export async function snapshotCreate(ctx: CliContext, instance: string, name: st
 }
 
 export async function snapshotList(ctx: CliContext, instance: string): Promise<void> {
-  const snaps = await ctx.client().instances.snapshots.list(instance, { signal: ctx.signal });
+  const ref = ctx.instanceRef(instance);
+  const snaps = await ref.client.instances.snapshots.list(ref.name, { signal: ctx.signal });
   const rows = snaps.map((s) => ({ name: s.name, createdAt: s.created_at ?? '', expiresAt: s.expires_at && s.expires_at !== NEVER ? s.expires_at : null, stateful: s.stateful }));
   ctx.print(rows, () =>
     renderTable(rows, [
@@ -48,12 +49,14 @@ export async function snapshotList(ctx: CliContext, instance: string): Promise<v
 
 export async function snapshotRestore(ctx: CliContext, instance: string, name: string | undefined, o: { stateful?: boolean }): Promise<void> {
   if (!name) throw new CliError(ExitCode.USAGE, 'give the snapshot to restore: lxdkit snapshot restore <instance> <snapshot>');
-  await (await ctx.client().instances.snapshots.restore(instance, name, { signal: ctx.signal, stateful: o.stateful })).wait({ signal: ctx.signal });
+  const ref = ctx.instanceRef(instance);
+  await (await ref.client.instances.snapshots.restore(ref.name, name, { signal: ctx.signal, stateful: o.stateful })).wait({ signal: ctx.signal });
   ctx.print({ instance, restored: name }, () => `restored ${instance} to ${name}\n`);
 }
 
 export async function snapshotDelete(ctx: CliContext, instance: string, name: string | undefined): Promise<void> {
   if (!name) throw new CliError(ExitCode.USAGE, 'give the snapshot to delete: lxdkit snapshot delete <instance> <snapshot>');
-  await (await ctx.client().instances.snapshots.delete(instance, name, { signal: ctx.signal })).wait({ signal: ctx.signal });
+  const ref = ctx.instanceRef(instance);
+  await (await ref.client.instances.snapshots.delete(ref.name, name, { signal: ctx.signal })).wait({ signal: ctx.signal });
   ctx.print({ instance, deleted: name }, () => `deleted snapshot ${name} of ${instance}\n`);
 }

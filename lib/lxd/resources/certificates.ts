@@ -142,9 +142,68 @@ function certificateToken(op: OperationData): CertificateToken | undefined {
   const md = TokenMetadataSchema.safeParse(op.metadata);
   if (!md.success) return undefined;
   const { request, secret, fingerprint, addresses, expiresAt } = md.data;
-  // The same JSON, in the same order, as the servers' own CertificateAddToken.String().
-  const json = JSON.stringify({ client_name: request.name, fingerprint, addresses, secret, expires_at: expiresAt ?? ZERO_TIME });
-  return { name: request.name, token: Buffer.from(json).toString('base64'), addresses: [...addresses], fingerprint, expiresAt, operationId: op.id };
+  return { name: request.name, token: encodeCertificateToken({ name: request.name, fingerprint, addresses, secret, expiresAt }), addresses: [...addresses], fingerprint, expiresAt, operationId: op.id };
+}
+
+/** What a trust token carries (`decodeCertificateToken`). */
+export interface DecodedCertificateToken {
+  /** The name the client's certificate will be trusted as. */
+  name: string;
+  /** The SHA-256 fingerprint (lower-case hex) of the server's certificate: a client checks the server it reaches against it. */
+  fingerprint: string;
+  /** The addresses the server listened on when the token was made (`host:port`). */
+  addresses: string[];
+  /** The secret. Never log it. */
+  secret: string;
+  /** When the token expires; undefined when it does not. */
+  expiresAt: string | undefined;
+}
+
+/** The longest token read: a real one is a few hundred bytes. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+
+/** The JSON inside a token, as the servers' `CertificateAddToken` marshals it. */
+const TokenJsonSchema = z.looseObject({
+  client_name: z.string().min(1).max(256),
+  fingerprint: z.string().regex(/^[0-9a-fA-F]{64}$/, 'is not a SHA-256 fingerprint'),
+  addresses: z
+    .array(z.string().max(300))
+    .max(64)
+    .nullish()
+    .transform((v) => v ?? []),
+  secret: z.string().min(1).max(1024),
+  expires_at: z.string().max(64).optional(),
+});
+
+/** The token for `t`: base64 of the same JSON, in the same order, as the servers' own CertificateAddToken.String(). */
+function encodeCertificateToken(t: Omit<DecodedCertificateToken, 'addresses'> & { addresses: readonly string[] }): string {
+  const json = JSON.stringify({ client_name: t.name, fingerprint: t.fingerprint, addresses: t.addresses, secret: t.secret, expires_at: t.expiresAt ?? ZERO_TIME });
+  return Buffer.from(json).toString('base64');
+}
+
+/**
+ * Reads a trust token as `lxc config trust add`, `incus config trust add` or `certificates.createToken()`
+ * print it (base64 JSON: client name, server fingerprint, addresses, secret, expiry). Throws
+ * `LxdValidationError` (field `token`) for anything else; the secret is never quoted in a message.
+ */
+export function decodeCertificateToken(token: unknown): DecodedCertificateToken {
+  if (typeof token !== 'string' || token.trim() === '') throw new LxdValidationError('token', 'give the trust token that "lxc config trust add" or "incus config trust add" printed');
+  const t = token.trim();
+  if (t.length > MAX_TOKEN_LENGTH) throw new LxdValidationError('token', `is ${t.length} characters long: a trust token is a few hundred`);
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) throw new LxdValidationError('token', 'is not a trust token (base64 text expected)');
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(t, t.includes('-') || t.includes('_') ? 'base64url' : 'base64').toString('utf8'));
+  } catch {
+    throw new LxdValidationError('token', 'is not a trust token (its base64 does not hold JSON)');
+  }
+  const r = TokenJsonSchema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new LxdValidationError('token', `is not a trust token: ${issue ? `${issue.path.join('.') || 'the JSON'} ${issue.message}` : 'unexpected JSON'}`);
+  }
+  const d = r.data;
+  return { name: d.client_name, fingerprint: d.fingerprint.toLowerCase(), addresses: [...d.addresses], secret: d.secret, expiresAt: d.expires_at === undefined || d.expires_at === ZERO_TIME ? undefined : d.expires_at };
 }
 
 /** Options of a new trust token. */

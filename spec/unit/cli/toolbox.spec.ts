@@ -45,6 +45,8 @@ describe('cli toolbox commands (in-process)', function () {
   it('splits <instance>/<path> and reads expiries', function () {
     expect(splitTarget('c1/etc/hosts')).to.deep.equal({ instance: 'c1', path: '/etc/hosts' });
     expect(splitTarget('c1/')).to.deep.equal({ instance: 'c1', path: '/' });
+    expect(splitTarget('r1:c1/etc/a:b')).to.deep.equal({ remote: 'r1', instance: 'c1', path: '/etc/a:b' });
+    expect(() => splitTarget('r 1:c1/etc')).to.throw(/"r 1" is not valid/);
     const now = Date.UTC(2030, 0, 1);
     expect(parseExpiry('30m', now).getTime()).to.equal(now + 30 * 60_000);
     expect(parseExpiry('2w', now).getTime()).to.equal(now + 14 * 86_400_000);
