@@ -24,7 +24,7 @@ Exit codes:
   2    usage error (unknown command or option, missing argument)
   3    invalid input, nothing changed (YAML syntax or schema, charm rules, names, UUIDs);
        a local path that cannot take a pulled file (name too long, a directory in the way)
-  4    not found (container, profile, image)
+  4    not found (container, profile, image, network, pool, volume)
   5    conflict: exists already, or changed by someone else (ETag); re-run
   6    LXD, Incus, a cluster member or libvirt unreachable (socket, permissions, TLS)
   7    LXD or Incus refused the request or an operation failed
