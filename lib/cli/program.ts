@@ -9,6 +9,7 @@ import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode, exitCodeFor } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { lazyCliLogger, LOG_LEVELS, parseLogLevel } from './log.js';
+import { addResourceCommands } from './resource-commands.js';
 // Commands are loaded when they run, so `lxdkit --help` (and each command) loads only what it needs.
 import type { CreateOptions as ContainerCreateOptions } from './commands/container.js';
 import type { DemoOptions } from './commands/demo.js';
@@ -26,7 +27,7 @@ Exit codes:
   2    usage error (unknown command or option, missing argument)
   3    invalid input, nothing changed (YAML syntax or schema, charm rules, names, UUIDs);
        a local path that cannot take a pulled file (name too long, a directory in the way)
-  4    not found (container, profile, image)
+  4    not found (container, profile, image, network, pool, volume)
   5    conflict: exists already, or changed by someone else (ETag); re-run
   6    LXD, Incus, a cluster member or libvirt unreachable (socket, permissions, TLS)
   7    LXD or Incus refused the request or an operation failed
@@ -350,15 +351,8 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
     .option('--model <uuid>', 'the model (default: from user.juju-model)')
     .action((name: string, o: { assign?: string[]; model?: string }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/container.js')).containerProfiles(ctx, name, o)));
 
-  const image = program.command('image').description('LXD images');
-  image
-    .command('import')
-    .description('upload an image (streamed): METADATA and ROOTFS tarballs, or one unified tarball')
-    .argument('<metadata>', 'metadata tarball (or the unified tarball)')
-    .argument('[rootfs]', 'rootfs tarball (split image)')
-    .option('--alias <names...>', 'aliases to point at the image (moved when they exist)')
-    .option('--public', 'make the image public')
-    .action((metadata: string, rootfs: string | undefined, o: { alias?: string[]; public?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/image.js')).imageImport(ctx, metadata, rootfs, o)));
+  // image, network and storage (as lxc names them)
+  addResourceCommands(program, run);
 
   program
     .command('exec')
