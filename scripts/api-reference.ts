@@ -94,7 +94,13 @@ function docOf(symbol: ts.Symbol, checker: ts.TypeChecker): string {
   return [text, ...tags].filter((s) => s !== '').join('\n\n');
 }
 
+/** Tagged `@internal`: left out of the published declarations (`stripInternal`), so not public. */
+function isInternal(decl: ts.Node): boolean {
+  return ts.getJSDocTags(decl).some((t) => t.tagName.text === 'internal');
+}
+
 function isPublic(decl: ts.Declaration): boolean {
+  if (isInternal(decl)) return false;
   const flags = ts.getCombinedModifierFlags(decl);
   if (flags & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) return false;
   const name = ts.getNameOfDeclaration(decl);
@@ -259,6 +265,7 @@ export function collectApi(root = ROOT): ApiExport[] {
     if (!module) throw new Error(`${entry.file}: not found or not a module`);
     for (const exported of checker.getExportsOfModule(module)) {
       const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      if (symbol.declarations?.length && symbol.declarations.every(isInternal)) continue;
       const known = bySymbol.get(symbol);
       if (known) {
         if (!known.entries.includes(entry.specifier)) known.entries.push(entry.specifier);

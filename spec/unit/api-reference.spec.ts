@@ -37,7 +37,12 @@ export class Emitter extends EventEmitter {
   start(): void { this.emit('start'); }
   stop(): void { this.#hidden(); }
   #hidden(): void {}
+  /** @internal left out of the published declarations */
+  hook(): void {}
 }
+
+/** @internal */
+export const HIDDEN = 3;
 
 export const UNDOCUMENTED = 1;
 /** A documented constant. */
@@ -85,7 +90,7 @@ describe('the API reference (npm run docs)', () => {
 
     after(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('names each undocumented export and public method once, and nothing private, inherited from Node or documented by a base', () => {
+    it('names each undocumented export and public method once, and nothing private, internal, inherited from Node or documented by a base', () => {
       expect(undocumented(demo)).to.deep.equal([
         'Bare (type, lib/index.ts)',
         'Base.get (method, lib/index.ts)',
