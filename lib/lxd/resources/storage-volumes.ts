@@ -359,7 +359,7 @@ export class StorageVolumesResource {
     return (await this.#core.write('POST', path, body, rest)) as Operation;
   }
 
-  /** DELETE …/volumes/{type}/{name}: resolves to the operation (`LxdApiError` while an instance uses it). */
+  /** DELETE …/volumes/{type}/{name}: resolves to the operation (the server refuses while an instance uses the volume). */
   async delete(pool: string, name: string, opts: VolumeOptions = {}): Promise<Operation> {
     const { type, ...rest } = opts;
     return (await this.#core.write('DELETE', this.#item(pool, name, type), undefined, rest)) as Operation;
