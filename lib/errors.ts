@@ -12,6 +12,9 @@ export interface ErrorFamily<E extends LxdkitError> {
   is(value: unknown, code?: string): value is E;
 }
 
+/**
+ * The base of every error lxdkit throws: a stable string `code` (docs/errors.md) and the message. Test with `SomeError.is(err, code?)`, which holds across copies of lxdkit where `instanceof` does not.
+ */
 export class LxdkitError<Code extends string = string> extends Error {
   override readonly name: string = 'LxdkitError';
   readonly code: Code;

@@ -7,6 +7,7 @@ export interface LogFn {
   (obj: Record<string, unknown>, msg?: string): void;
 }
 
+/** The logger lxdkit writes to: pino's shape (a pino logger fits; `silentLogger` is the default). */
 export interface Logger {
   trace: LogFn;
   debug: LogFn;

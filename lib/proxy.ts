@@ -15,6 +15,7 @@ import { isIP, Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { errorCodes, LxdkitError, type CodeOf } from './errors.js';
 
+/** The codes of `ProxyError`: `PROXY_ERR_INVALID`, `PROXY_ERR_CONNECT`. */
 export const ProxyErrorCode = errorCodes('PROXY_ERR', ['INVALID', 'CONNECT']);
 export type ProxyErrorCode = CodeOf<typeof ProxyErrorCode>;
 

@@ -3,12 +3,17 @@
  */
 import { arch as nodeArch } from 'node:os';
 
-/** Juju's architecture names. */
+/** Juju's name of 64-bit x86 (`amd64`; from `x86_64`). */
 export const AMD64 = 'amd64';
+/** Juju's name of 32-bit x86 (`i386`, `i686`, …). */
 export const I386 = 'i386';
+/** Juju's name of 32-bit ARM (`armhf`; from `arm`, `armv7l`, …). */
 export const ARM = 'armhf';
+/** Juju's name of 64-bit ARM (`arm64`; from `aarch64`). */
 export const ARM64 = 'arm64';
+/** Juju's name of little-endian 64-bit POWER (`ppc64el`; from `ppc64le`, …). */
 export const PPC64EL = 'ppc64el';
+/** Juju's name of IBM Z (`s390x`). */
 export const S390X = 's390x';
 
 // Order matters: the first (unanchored) match wins, as in juju/utils.

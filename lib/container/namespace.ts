@@ -49,6 +49,7 @@ export class MachineTag {
     return 'machine';
   }
 
+  /** The tag string: `machine-` and the id with `/` as `-`. */
   toString(): string {
     return `machine-${this.id.replaceAll('/', '-')}`;
   }

@@ -118,6 +118,7 @@ export interface Instance {
   status(opts?: { signal?: AbortSignal }): Promise<InstanceStatus>;
 }
 
+/** What `createContainer()` resolves to: the instance and its hardware characteristics. */
 export interface CreateContainerResult {
   instance: Instance;
   hardware: HardwareCharacteristics;

@@ -12,6 +12,7 @@ import type { Address, Constraints, InstanceConfig, InterfaceInfo, NetworkConfig
 
 const int = z.number().int();
 
+/** Loose schema of an `Address` a caller hands in (unknown keys kept). */
 export const AddressSchema = z.looseObject({
   value: z.string(),
   cidr: z.string().optional(),
@@ -20,12 +21,14 @@ export const AddressSchema = z.looseObject({
   configType: z.string().optional(),
 }) satisfies z.ZodType<Address>;
 
+/** Loose schema of a `Route` of a network config (unknown keys kept). */
 export const RouteSchema = z.looseObject({
   destinationCidr: z.string(),
   gatewayIp: z.string(),
   metric: int,
 }) satisfies z.ZodType<Route>;
 
+/** Loose schema of an `InterfaceInfo` (one NIC of a network config; unknown keys kept). */
 export const InterfaceInfoSchema = z.looseObject({
   deviceIndex: int,
   macAddress: z.string(),
@@ -47,6 +50,7 @@ export const InterfaceInfoSchema = z.looseObject({
   virtualPortType: z.string(),
 }) satisfies z.ZodType<InterfaceInfo>;
 
+/** Loose schema of a `NetworkConfig`: the interfaces of a new container (unknown keys kept). */
 export const NetworkConfigSchema = z.looseObject({
   networkType: z.string(),
   device: z.string(),
@@ -67,8 +71,12 @@ export const ConstraintsSchema = z.looseObject({
   tags: z.array(z.string()).optional(),
 }) satisfies z.ZodType<Constraints>;
 
+/** Cloud-init user data: YAML text, or an object. */
 export const UserDataSchema = z.union([z.string(), z.record(z.string(), z.unknown())], { error: 'expected string or object' });
 
+/**
+ * Loose schema of an `InstanceConfig`: the machine id, user data, profiles and the rest of a new container (unknown keys kept).
+ */
 export const InstanceConfigSchema = z.looseObject({
   machineId: z.string(),
   userData: UserDataSchema.optional(),
@@ -78,6 +86,7 @@ export const InstanceConfigSchema = z.looseObject({
   authorizedKeys: z.string().optional(),
 }) satisfies z.ZodType<InstanceConfig>;
 
+/** A map of LXD devices: device name to its string config. */
 export const LxdDevicesSchema = z.record(z.string(), z.record(z.string(), z.string()));
 
 function kind(value: unknown): string {

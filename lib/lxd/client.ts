@@ -29,12 +29,16 @@ import { MetricsResource } from './resources/metrics.js';
 import { StorageBucketsResource } from './resources/storage-buckets.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, Transport, type TlsOptions } from './transport.js';
 
+/** Options of `client.query()`: the query string, a JSON body and an ETag to send as If-Match. */
 export interface QueryOptions extends CallOptions {
   query?: Record<string, QueryValue>;
   body?: unknown;
   etag?: string | undefined;
 }
 
+/**
+ * Options of `new LxdClient()`: where the server is (socket, remote URL and TLS), which server kind, the project, and the timeouts and limits.
+ */
 export interface LxdClientOptions {
   /**
    * Unix socket path. Default: as the server's own client finds it (see `server`): for LXD `$LXD_SOCKET`,

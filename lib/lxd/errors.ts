@@ -49,6 +49,9 @@ export class LxdTimeoutError extends LxdError {
   }
 }
 
+/**
+ * What an error answer of the server says: HTTP status, LXD's error code and message, the request's method and path.
+ */
 export interface ApiErrorDetails {
   /** HTTP status of the response. */
   status: number;
@@ -89,6 +92,7 @@ export class LxdApiError extends LxdError {
   }
 }
 
+/** 404: the object does not exist (`LXD_ERR_NOT_FOUND`); create it, or treat it as gone. */
 export class LxdNotFoundError extends LxdApiError {
   override readonly name = 'LxdNotFoundError';
   constructor(details: ApiErrorDetails, options?: { cause?: unknown }) {
@@ -112,6 +116,7 @@ export class LxdPreconditionFailedError extends LxdApiError {
   }
 }
 
+/** 403: not allowed, e.g. an untrusted remote client (`LXD_ERR_FORBIDDEN`); trust the client certificate. */
 export class LxdForbiddenError extends LxdApiError {
   override readonly name = 'LxdForbiddenError';
   constructor(details: ApiErrorDetails, options?: { cause?: unknown }) {
@@ -341,15 +346,21 @@ export function apiErrorFor(details: ApiErrorDetails): LxdApiError {
   return new LxdApiError(details);
 }
 
+/** Whether `err` is an `LxdNotFoundError` (by its code, so across copies of lxdkit too). */
 export function isNotFound(err: unknown): err is LxdNotFoundError {
   return LxdError.is(err, LxdErrorCode.NOT_FOUND);
 }
+/** Whether `err` is an `LxdConflictError` (409: it exists already). */
 export function isConflict(err: unknown): err is LxdConflictError {
   return LxdError.is(err, LxdErrorCode.CONFLICT);
 }
+/**
+ * Whether `err` is an `LxdPreconditionFailedError` (412: the ETag no longer matches; read again and retry).
+ */
 export function isPreconditionFailed(err: unknown): err is LxdPreconditionFailedError {
   return LxdError.is(err, LxdErrorCode.ETAG_MISMATCH);
 }
+/** Whether `err` is an `LxdMemberUnreachableError` (a cluster member cannot be reached). */
 export function isMemberUnreachable(err: unknown): err is LxdMemberUnreachableError {
   return LxdError.is(err, LxdErrorCode.MEMBER_UNREACHABLE);
 }

@@ -16,6 +16,9 @@ import {
 } from './schemas.js';
 import type { Transport } from './transport.js';
 
+/**
+ * The `type` of an event of `/1.0/events`: `operation`, `logging`, `lifecycle`, or one lxdkit does not model.
+ */
 export type EventType = 'operation' | 'logging' | 'lifecycle' | (string & {});
 
 /** Sent to subscribers after a reconnect: events between `since` and `until` were lost. */
@@ -26,6 +29,9 @@ export interface EventGap {
   reason: string;
 }
 
+/**
+ * How a subscription reconnects after its websocket drops: delays double, with jitter, from `initialDelayMs` (default 100 ms) up to `maxDelayMs` (default 5000 ms).
+ */
 export interface ReconnectOptions {
   /** Give up after this many failed attempts in a row (default: never). */
   maxAttempts?: number;
@@ -33,6 +39,9 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * Options of `client.events.subscribe()`: the event types, the project (or every one), reconnects, a signal.
+ */
 export interface SubscribeOptions {
   /** Event types to receive; all types when omitted. */
   types?: EventType[];
@@ -316,6 +325,10 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
     this.shutdown();
   }
 
+  /**
+   * `for await`: each event and gap, in order, from the moment of the first call (earlier ones are not
+   * queued). Ends when the subscription closes, throws what failed it; leaving the loop closes it.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Item> {
     this.queue ??= [];
     try {

@@ -18,9 +18,12 @@ export interface MetricSample {
   timestamp?: number;
 }
 
+/** The metric types of a `# TYPE` line (Prometheus and OpenMetrics). */
 export const MetricTypes = ['counter', 'gauge', 'histogram', 'summary', 'untyped', 'unknown', 'info', 'stateset', 'gaugehistogram'] as const;
+/** One of `MetricTypes`. */
 export type MetricType = (typeof MetricTypes)[number];
 
+/** Metrics text, parsed: the samples, and each family's type and help. */
 export interface ParsedMetrics {
   samples: MetricSample[];
   /** `# TYPE` of each metric family that has one. */

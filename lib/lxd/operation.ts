@@ -23,8 +23,12 @@ import type { Transport } from './transport.js';
 
 export { isFinal } from './operations-hub.js';
 
+/** The default deadline of an operation's wait and of a transfer: 10 minutes, in milliseconds. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 10 * 60_000;
 
+/**
+ * One progress report of an operation, read from its metadata (`percent` 0 to 100 when LXD's text has one).
+ */
 export interface OperationProgress {
   /** The metadata key, e.g. `download_progress`, `create_instance_from_image_unpack_progress`. */
   stage: string;
@@ -34,6 +38,7 @@ export interface OperationProgress {
   metadata: Record<string, unknown>;
 }
 
+/** Options of `Operation.wait()`: a deadline, a signal, a progress callback. */
 export interface WaitOptions {
   /** Deadline for the whole wait (default: the client's operationTimeoutMs, 10 minutes). */
   timeoutMs?: number | undefined;

@@ -25,6 +25,7 @@ export function lxdPath(strings: TemplateStringsArray, ...values: string[]): str
   return out;
 }
 
+/** A value of the query string (`undefined` leaves the key out). */
 export type QueryValue = string | number | boolean | undefined;
 
 export function buildQuery(query: Record<string, QueryValue> | undefined): string {

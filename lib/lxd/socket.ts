@@ -1,9 +1,13 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** LXD's socket when installed from the snap. */
 export const SNAP_SOCKET = '/var/snap/lxd/common/lxd/unix.socket';
+/** LXD's socket when installed from a distribution package (`/var/lib/lxd`). */
 export const DEBIAN_SOCKET = '/var/lib/lxd/unix.socket';
+/** Incus's socket under `/run` (checked before `INCUS_SOCKET`). */
 export const INCUS_RUN_SOCKET = '/run/incus/unix.socket';
+/** Incus's socket under `/var/lib/incus`. */
 export const INCUS_SOCKET = '/var/lib/incus/unix.socket';
 
 /** Which daemon a client talks to: LXD, or Incus (LXD's fork, the same REST API with its own socket). */

@@ -66,10 +66,14 @@ function tuneWasmTiering(): void {
 /** Origin used for requests over the unix socket (the Host header is meaningless there). */
 export const LOCAL_ORIGIN = 'http://unix.socket';
 
+/** The default deadline of one request, in milliseconds (30 s); operations and transfers have their own. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** The largest response body a client accepts by default (a recursive listing of thousands of instances fits). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
+/**
+ * TLS of a remote (`https://`) server: the client certificate and key, and the server's certificate to pin.
+ */
 export interface TlsOptions {
   /** PEM client certificate trusted by the server. */
   cert: string | Buffer;

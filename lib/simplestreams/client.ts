@@ -17,6 +17,7 @@ import {
 } from './format.js';
 import { getJson, type HttpSettings, type RequestOptions } from './http.js';
 
+/** Options of `new SimplestreamsClient()`: extra CA certificates, the proxy, timeouts, logger. */
 export interface SimplestreamsClientOptions {
   /** Extra CA certificate(s) to trust for https (e.g. a self-signed test server). */
   ca?: string | Buffer | Array<string | Buffer>;

@@ -19,6 +19,9 @@ export interface DownloadProgress {
   bytesPerSecond: number;
 }
 
+/**
+ * Options of `SimplestreamsClient.download()`: the expected SHA-256 and size, progress, a signal and a timeout.
+ */
 export interface DownloadOptions extends RequestOptions {
   /** The expected SHA-256 (hex). On a mismatch the file is removed and CHECKSUM_MISMATCH thrown. */
   sha256?: string;
@@ -30,6 +33,7 @@ export interface DownloadOptions extends RequestOptions {
   onProgress?: (progress: DownloadProgress) => void;
 }
 
+/** A finished download: the file, its size in bytes and its SHA-256. */
 export interface DownloadResult {
   path: string;
   bytes: number;

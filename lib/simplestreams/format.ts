@@ -24,7 +24,9 @@ export const SimplestreamsIndexSchema = z.looseObject({
   updated: z.string().optional(),
   index: z.record(z.string(), IndexEntrySchema),
 });
+/** `streams/v1/index.json` (loose: unknown fields kept). */
 export type SimplestreamsIndex = Closed<z.infer<typeof SimplestreamsIndexSchema>>;
+/** One entry of the index: a product file and the products it holds (loose: unknown fields kept). */
 export type SimplestreamsIndexEntry = Closed<z.infer<typeof IndexEntrySchema>>;
 
 const ItemSchema = z.looseObject({
@@ -66,6 +68,7 @@ export const SimplestreamsProductsSchema = z.looseObject({
   format: z.string().optional(),
   products: z.record(z.string(), ProductSchema),
 });
+/** A product file (`products:1.0`) (loose: unknown fields kept). */
 export type SimplestreamsProducts = Closed<z.infer<typeof SimplestreamsProductsSchema>>;
 
 /** One file of a product version, with its absolute URL. */

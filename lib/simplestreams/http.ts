@@ -12,6 +12,9 @@ import type { Logger } from '../logger.js';
 import { ProxyError, ProxyErrorCode, proxyFor, TunnelAgent } from '../proxy.js';
 import { SimplestreamsError, SimplestreamsErrorCode } from './errors.js';
 
+/**
+ * Options of one call of a simplestreams reader (exported as `SimplestreamsRequestOptions`): a signal, and a timeout in ms that overrides the client's.
+ */
 export interface RequestOptions {
   signal?: AbortSignal | undefined;
   /** Overrides the client's timeout for this call. */

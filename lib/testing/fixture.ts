@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { TestingError, TestingErrorCode } from './errors.js';
 
+/** A JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const JsonSchema: z.ZodType<Json> = z.lazy(() =>
@@ -29,6 +30,9 @@ export const RecordedRequestSchema = z.strictObject({
   /** A streamed body (a file push, an upload): its size and SHA-256, not its bytes. */
   stream: z.strictObject({ bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
+/**
+ * One recorded request: method, path, query, the headers kept and the JSON body (strict: unknown fields refused).
+ */
 export type RecordedRequest = z.infer<typeof RecordedRequestSchema>;
 
 export const RecordedResponseSchema = z.strictObject({
@@ -42,12 +46,14 @@ export const RecordedResponseSchema = z.strictObject({
   /** A body that is not UTF-8 text (a file's bytes, a tarball), base64-encoded. */
   base64: z.string().optional(),
 });
+/** One recorded response: status, the headers kept, the JSON body or the raw one (strict). */
 export type RecordedResponse = z.infer<typeof RecordedResponseSchema>;
 
 export const InteractionSchema = z.strictObject({
   request: RecordedRequestSchema,
   response: RecordedResponseSchema,
 });
+/** One recorded request and its response (strict). */
 export type Interaction = z.infer<typeof InteractionSchema>;
 
 export const RecordedEventSchema = z.strictObject({
@@ -56,6 +62,7 @@ export const RecordedEventSchema = z.strictObject({
   /** The message exactly as LXD sent it (after normalisation). */
   message: JsonSchema,
 });
+/** One message of a recorded event stream, with how many interactions came before it (strict). */
 export type RecordedEvent = z.infer<typeof RecordedEventSchema>;
 
 export const EventStreamSchema = z.strictObject({
@@ -64,6 +71,7 @@ export const EventStreamSchema = z.strictObject({
   query: StringRecord,
   messages: z.array(RecordedEventSchema),
 });
+/** A recorded `/1.0/events` subscription: its query and its messages (strict). */
 export type EventStream = z.infer<typeof EventStreamSchema>;
 
 export const WebsocketFrameSchema = z.strictObject({
@@ -75,6 +83,7 @@ export const WebsocketFrameSchema = z.strictObject({
   /** A binary frame's bytes that are not UTF-8 text, base64-encoded. */
   base64: z.string().optional(),
 });
+/** One frame of a recorded operation websocket, from the daemon or the client (strict). */
 export type WebsocketFrame = z.infer<typeof WebsocketFrameSchema>;
 
 /** One websocket of an operation (an exec's stdin, stdout, stderr, pty or control), frame by frame. */
@@ -93,8 +102,12 @@ export const RecordedWebsocketSchema = z.strictObject({
   streams: z.literal('omitted').optional(),
   frames: z.array(WebsocketFrameSchema),
 });
+/** One recorded websocket of an operation, frame by frame (strict). */
 export type RecordedWebsocket = z.infer<typeof RecordedWebsocketSchema>;
 
+/**
+ * Strict schema of a fixture file (format 1): the daemon it was recorded from, the interactions, event streams and websockets; unknown fields refused.
+ */
 export const FixtureSchema = z.strictObject({
   format: z.literal(1),
   description: z.string().optional(),
@@ -107,6 +120,7 @@ export const FixtureSchema = z.strictObject({
   /** Operation websockets (exec sessions), recorded through `Recorder.listen()`. */
   websockets: z.array(RecordedWebsocketSchema).optional(),
 });
+/** A fixture file, as `loadFixture()` and `parseFixture()` give it (strict). */
 export type Fixture = z.infer<typeof FixtureSchema>;
 
 /** A fixture file that cannot be read or does not have the fixture format. */

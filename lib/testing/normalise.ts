@@ -22,6 +22,9 @@ export const FIXTURE_REDACTED_KEYS: readonly string[] = [...REDACTED_KEYS, 'cert
 
 /** The first placeholder timestamp; later ones follow one second apart, in chronological order. */
 export const EPOCH = Date.UTC(2000, 0, 1);
+/**
+ * The fixed `recordedAt` of every normalised fixture, and the first placeholder timestamp: `2000-01-01T00:00:00Z`.
+ */
 export const RECORDED_AT = new Date(EPOCH).toISOString().replace('.000Z', 'Z');
 
 /** LXD's "never" (Go's zero time) and the Unix epoch are kept as they are: they carry meaning. */
@@ -32,6 +35,7 @@ const TIMESTAMP = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\
 const PLACEHOLDER_STAMP = /^2000-01-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const MAC = /\b(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\b/gi;
 
+/** Options of `normaliseFixture()`: run-unique strings to replace, keys to redact, the host name to hide. */
 export interface NormaliseOptions {
   /** Run-unique strings and their stable replacements, e.g. `{ 'lxdkit-fx-3f9a1c': 'lxdkit-fx' }`. */
   replace?: Record<string, string>;

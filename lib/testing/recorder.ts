@@ -31,6 +31,9 @@ export const RECORDED_RESPONSE_HEADERS: readonly string[] = ['content-type', 'et
 /** Request headers kept in fixtures, as they change LXD's answer (and the daemon's own `X-LXD-*`/`X-Incus-*` headers). */
 export const RECORDED_REQUEST_HEADERS: readonly string[] = ['if-match'];
 
+/**
+ * Options of `new Recorder()`: the daemon's socket or server kind (or a dispatcher), extra normalisation, and those of `normaliseFixture()`.
+ */
 export interface RecorderOptions extends NormaliseOptions {
   /** The daemon's unix socket (default: resolved as `LxdClient` does, for `server`). */
   socketPath?: string;
@@ -52,6 +55,9 @@ export interface RecorderOptions extends NormaliseOptions {
   recordExecStreams?: boolean;
 }
 
+/**
+ * Options of `Recorder.recordEvents()`: the event types, the project, a filter, and how long to wait for the events to settle.
+ */
 export interface RecordEventsOptions {
   /** Event types (`lifecycle`, `logging`, `operation`); all types when omitted. */
   types?: string[];

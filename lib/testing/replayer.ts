@@ -45,6 +45,7 @@ export interface UnmatchedRequest {
   reason: string;
 }
 
+/** Options of `new Replayer()` and `startReplayServer()`. */
 export interface ReplayerOptions {
   /**
    * Match request bodies too (default true): a request whose JSON body differs from every recorded one

@@ -12,6 +12,7 @@ import { splitPath, type EventStream, type Fixture } from './fixture.js';
 import { ExecReplay } from './exec-replay.js';
 import { Replayer, type ReplayerOptions } from './replayer.js';
 
+/** A replay server on a temporary unix socket (`startReplayServer()`): answers what its fixture recorded. */
 export interface ReplayServer {
   /** Give this to `new LxdClient({ socketPath })`. */
   socketPath: string;

@@ -32,6 +32,9 @@ export function backingFilePath(guestDir: string, series: string, arch: string):
   return join(guestDir, `${series}-${arch}-backing-file.qcow`);
 }
 
+/**
+ * What `ensureImage()` fetches: the series, architecture and stream of a cloud image, the mirror, and where the guest images live.
+ */
 export interface EnsureImageParams {
   series: string;
   arch: string;
@@ -44,6 +47,9 @@ export interface EnsureImageParams {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * Options of the KVM image cache: logger, command runner, download directory, the mirror's CA and HTTP timeout.
+ */
 export interface ImageCacheOptions {
   logger?: Logger;
   run?: CommandRunner;

@@ -12,6 +12,9 @@ import { annotate } from '../../errors.js';
 import { KvmError, KvmErrorCode } from './errors.js';
 import { Virsh, lookPath, runCommand, type CommandRunner } from './virsh.js';
 
+/**
+ * Options of `new KvmInitialiser()`: guest directory, libvirt URI, storage pool name, logger, command runner.
+ */
 export interface KvmInitialiserOptions {
   /** Default `/var/lib/juju/kvm/guests`. */
   guestDir?: string;

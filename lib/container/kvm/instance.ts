@@ -5,6 +5,9 @@
 import type { Instance, InstanceStatus } from '../types.js';
 import type { Virsh } from './virsh.js';
 
+/**
+ * A KVM guest as Juju's `instances.Instance`: its libvirt domain name as `id`; `status()` is `running` or `stopped`, as `virsh domstate` says.
+ */
 export class KvmInstance implements Instance {
   readonly id: string;
   readonly #virsh: Virsh;

@@ -193,6 +193,9 @@ export class KvmManager implements Manager {
     this.#dirs = { logger, containerDir: opts.containerDir, removedContainerDir: opts.removedContainerDir };
   }
 
+  /**
+   * The manager's namespace: the prefix of the names of the guests it makes (Juju's `Manager.Namespace()`).
+   */
   namespace(): Namespace {
     return this.#namespace;
   }

@@ -18,6 +18,7 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** What a program printed (`CommandRunner`). */
 export interface CommandResult {
   stdout: string;
   stderr: string;
@@ -125,6 +126,9 @@ export interface PoolInfo {
   autostart: string;
 }
 
+/**
+ * Options of `new Virsh()`: libvirt URI (default `qemu:///system`), command runner, timeout of one call (default 60 s), logger.
+ */
 export interface VirshOptions {
   /** libvirt connection URI; defaults to `qemu:///system`. */
   uri?: string | undefined;
@@ -170,18 +174,22 @@ export class Virsh {
     return stdout;
   }
 
+  /** `virsh define <xmlPath>`: defines a domain from its XML; resolves to virsh's output. */
   define(xmlPath: string, opts?: { signal?: AbortSignal }): Promise<string> {
     return this.exec(['define', xmlPath], opts);
   }
 
+  /** `virsh start <name>`: starts a defined domain. */
   start(name: string, opts?: { signal?: AbortSignal }): Promise<string> {
     return this.exec(['start', name], opts);
   }
 
+  /** `virsh autostart <name>`: the domain starts with the host. */
   autostart(name: string, opts?: { signal?: AbortSignal }): Promise<string> {
     return this.exec(['autostart', name], opts);
   }
 
+  /** `virsh destroy <name>`: stops the domain at once (its definition stays; `undefine` removes it). */
   destroy(name: string, opts?: { signal?: AbortSignal }): Promise<string> {
     return this.exec(['destroy', name], opts);
   }
@@ -191,6 +199,7 @@ export class Virsh {
     return this.exec(['undefine', '--nvram', name], opts);
   }
 
+  /** `virsh dumpxml <name>`: the domain's XML. */
   dumpXml(name: string, opts?: { signal?: AbortSignal }): Promise<string> {
     return this.exec(['dumpxml', name], opts);
   }
@@ -265,14 +274,17 @@ export class Virsh {
     return this.exec(['pool-define-as', name, 'dir', '-', '-', '-', '-', path], opts);
   }
 
+  /** `virsh pool-build <name>`: builds a defined storage pool (makes its directory). */
   poolBuild(name: string, opts?: { signal?: AbortSignal }): Promise<string> {
     return this.exec(['pool-build', name], opts);
   }
 
+  /** `virsh pool-start <name>`: starts a storage pool. */
   poolStart(name: string, opts?: { signal?: AbortSignal }): Promise<string> {
     return this.exec(['pool-start', name], opts);
   }
 
+  /** `virsh pool-autostart <name>`: the storage pool starts with the host. */
   poolAutostart(name: string, opts?: { signal?: AbortSignal }): Promise<string> {
     return this.exec(['pool-autostart', name], opts);
   }

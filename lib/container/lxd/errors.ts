@@ -11,6 +11,9 @@ export const LxdManagerErrorCode = errorCodes('LXD_MANAGER_ERR', [
 ]);
 export type LxdManagerErrorCode = CodeOf<typeof LxdManagerErrorCode>;
 
+/**
+ * An error of `LxdManager` or `LxdInitialiser`, with a stable code (`LxdManagerErrorCode`, see docs/errors.md).
+ */
 export class LxdManagerError extends LxdkitError<LxdManagerErrorCode> {
   override readonly name: string = 'LxdManagerError';
   /**

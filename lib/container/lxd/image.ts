@@ -154,6 +154,7 @@ export interface ImageRemote {
 /** The item of a simplestreams version that holds a container's metadata, for each daemon. */
 export const CONTAINER_METADATA_FTYPE: Readonly<Record<ServerKind, string>> = Object.freeze({ lxd: 'lxd.tar.xz', incus: 'incus.tar.xz' });
 
+/** Options of `new SimplestreamsImageServer()`: per-request timeout (default 30 s) and logger. */
 export interface SimplestreamsImageServerOptions {
   /** Per-request timeout of the simplestreams reader (default 30 s). */
   timeoutMs?: number;
@@ -239,6 +240,9 @@ export interface FoundImage {
   origin: string;
 }
 
+/**
+ * Options of `findImage()`: the client, the image sources to try in order, status and progress callbacks, logger.
+ */
 export interface FindImageOptions {
   client: LxdClient;
   sources: readonly ImageSource[];

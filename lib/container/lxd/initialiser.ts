@@ -10,6 +10,9 @@ import { annotate } from '../../errors.js';
 import { LxdManagerError, LxdManagerErrorCode } from './errors.js';
 import { DefaultBridgeConfig, ensureDefaultStorage, verifyNetworkDevice } from './network.js';
 
+/**
+ * Options of `new LxdInitialiser()`: the client, logger, the profile to prepare, and the bridge to create when it has no NIC.
+ */
 export interface LxdInitialiserOptions {
   client?: LxdClient;
   logger?: Logger;

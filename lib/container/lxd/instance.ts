@@ -18,6 +18,9 @@ export const LxdStatusCode = {
   Error: 112,
 } as const;
 
+/**
+ * An LXD container or VM as Juju's `instances.Instance`: its name as `id`, its cluster member and status as last read.
+ */
 export class LxdContainerInstance implements Instance {
   readonly id: string;
   /** The cluster member it runs on (LXD's `location`); undefined when LXD is not clustered or it was not read. */

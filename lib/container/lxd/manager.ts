@@ -47,6 +47,9 @@ export const DefaultLXDBridge = 'lxdbr0';
 /** The logger module of the LXD manager. */
 export const LxdLoggerName = 'juju.container.lxd';
 
+/**
+ * Options of `new LxdManager()`: the client, logger, architecture, MAC address generator, timeouts (ms), and how image sources are opened.
+ */
 export interface LxdManagerOptions {
   /** The LXD client (default: `new LxdClient()` on the local socket). */
   client?: LxdClient;
@@ -198,6 +201,9 @@ export class LxdManager implements TestLXDManager {
     return this.#clientGiven || existsSync(resolveSocketPath());
   }
 
+  /**
+   * The manager's namespace: the prefix of the names of the containers it makes (Juju's `Manager.Namespace()`).
+   */
   namespace(): Namespace {
     return this.#namespace;
   }

@@ -52,6 +52,9 @@ export const DefaultBridgeConfig: Readonly<Record<string, string>> = Object.free
   'ipv6.nat': 'false',
 });
 
+/**
+ * Options of `verifyNetworkDevice()` and `ensureDefaultNetworking()`: the bridge to create and its config, logger.
+ */
 export interface NetworkSetupOptions {
   /** The bridge created when the profile has no NIC (default `lxdbr0`). */
   bridgeName?: string;
@@ -60,6 +63,9 @@ export interface NetworkSetupOptions {
   logger?: Logger;
 }
 
+/**
+ * What `verifyNetworkDevice()` needs to know of the server: whether it has the network API and whether it is clustered.
+ */
 export interface ServerFacts {
   networkAPI: boolean;
   clustered: boolean;

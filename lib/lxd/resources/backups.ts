@@ -21,6 +21,7 @@ import { requireExtension, type Api, type CallOptions, type WithEtag } from './b
 import type { TransferOptions, TransferProgress } from './instance-files.js';
 import { rfc3339 } from './snapshots.js';
 
+/** Loose schema of an instance backup (`GET /1.0/instances/{name}/backups/{backup}`). */
 export const BackupSchema = z.looseObject({
   name: z.string(),
   created_at: z.string().optional(),
@@ -29,6 +30,7 @@ export const BackupSchema = z.looseObject({
   instance_only: z.boolean().default(false),
   optimized_storage: z.boolean().default(false),
 });
+/** An instance backup (loose: unknown fields kept). */
 export type LxdBackup = Closed<z.infer<typeof BackupSchema>>;
 
 const BackupsPostSchema = z.strictObject({
@@ -39,6 +41,9 @@ const BackupsPostSchema = z.strictObject({
   compression_algorithm: z.string().optional(),
 });
 
+/**
+ * What `backups.create()` and `export()` make: the fields of `POST /1.0/instances/{name}/backups`, checked before any I/O.
+ */
 export interface BackupCreate {
   /** The backup's name (default: LXD picks `backup0`, …). */
   name?: string;
@@ -52,6 +57,7 @@ export interface BackupCreate {
   compressionAlgorithm?: string;
 }
 
+/** A backup tarball being downloaded (`GET …/backups/{backup}/export`). */
 export interface DownloadedBackup {
   /** The length LXD announced, when it did. */
   size: number | undefined;
@@ -59,6 +65,7 @@ export interface DownloadedBackup {
   body: Readable;
 }
 
+/** Options of `backups.export()`: the backup to make, and both progress callbacks. */
 export interface ExportOptions extends BackupCreate, CallOptions {
   /** LXD's progress while it makes the backup (`create_backup_progress`). */
   onProgress?: WaitOptions['onProgress'];
@@ -66,6 +73,7 @@ export interface ExportOptions extends BackupCreate, CallOptions {
   onDownloadProgress?: ((progress: TransferProgress) => void) | undefined;
 }
 
+/** Options of `instances.createFromBackup()` (`POST /1.0/instances` with a tarball body). */
 export interface CreateFromBackupOptions extends TransferOptions {
   /** The new instance's name (default: the one in the backup; needs `backup_override_name`). */
   name?: string | undefined;
@@ -205,11 +213,15 @@ export async function postTarball(api: Api, path: string, source: string | Reada
 export class InstanceBackups {
   constructor(private readonly api: Api) {}
 
+  /**
+   * GET /1.0/instances/{name}/backups: the instance's backups (`LxdNotFoundError` when there is no such instance).
+   */
   async list(instance: string, opts: CallOptions = {}): Promise<LxdBackup[]> {
     validateInstanceName(instance);
     return (await this.api.sync('GET', lxdPath`/1.0/instances/${instance}/backups`, z.array(BackupSchema), { ...opts, query: { recursion: 1 } })).value;
   }
 
+  /** One backup with its ETag (`LxdNotFoundError` when there is none by that name). */
   get(instance: string, name: string, opts: CallOptions = {}): Promise<WithEtag<LxdBackup>> {
     validateInstanceName(instance);
     validateBackupName(name);
@@ -236,6 +248,7 @@ export class InstanceBackups {
     return this.api.operation('POST', lxdPath`/1.0/instances/${instance}/backups`, { ...opts, body });
   }
 
+  /** POST …/backups/{backup} `{ name }`: renames a backup; resolves to the operation (wait on it). */
   rename(instance: string, name: string, newName: string, opts: CallOptions = {}): Promise<Operation> {
     validateInstanceName(instance);
     validateBackupName(name);
@@ -243,6 +256,7 @@ export class InstanceBackups {
     return this.api.operation('POST', lxdPath`/1.0/instances/${instance}/backups/${name}`, { ...opts, body: { name: newName } });
   }
 
+  /** DELETE …/backups/{backup}: resolves to the operation (wait on it). */
   delete(instance: string, name: string, opts: CallOptions = {}): Promise<Operation> {
     validateInstanceName(instance);
     validateBackupName(name);

@@ -11,6 +11,7 @@ import type { RawBody, StreamResponse, Transport } from '../transport.js';
 
 export type { CallOptions } from '../../deadline.js';
 
+/** Options of a write that can carry an ETag (If-Match). */
 export interface EtagOptions extends CallOptions {
   /** Sent as If-Match; a stale value makes LXD answer 412 (LxdPreconditionFailedError). `undefined` sends none, so the `etag` of a `get()` can be passed as it is. */
   etag?: string | undefined;

@@ -14,6 +14,7 @@ import { OperationListSchema, OperationSchema, type OperationData } from '../sch
 import { validateBody, validateSegment } from '../validate.js';
 import { requireExtension, type Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
 
+/** Loose schema of a trusted certificate (`GET /1.0/certificates/{fingerprint}`). */
 export const CertificateSchema = z.looseObject({
   fingerprint: z.string(),
   name: z.string().default(''),
@@ -24,10 +25,14 @@ export const CertificateSchema = z.looseObject({
   /** Incus (`certificate_description`). */
   description: z.string().optional(),
 });
+/** A trusted certificate (loose: unknown fields kept). */
 export type LxdCertificate = Closed<z.infer<typeof CertificateSchema>>;
 
 const CertificateType = z.enum(['client', 'metrics'], { error: 'the type must be "client" or "metrics"' });
 
+/**
+ * Strict schema of the body of `POST /1.0/certificates`: a PEM certificate to trust, or a token (or LXD 5.0 trust password) to redeem.
+ */
 export const CertificatesPostSchema = z
   .strictObject({
     /** PEM certificate (the base64 DER body is accepted too). Left out when redeeming a token or a password over HTTPS: the server trusts the client's own TLS certificate. */
@@ -48,6 +53,7 @@ export const CertificatesPostSchema = z
     token: z.string().min(1).optional(),
   })
   .refine((b) => b.certificate !== undefined || b.token !== undefined || b.password !== undefined, { message: 'a PEM certificate is required (or a token to redeem)', path: ['certificate'] });
+/** The body of `certificates.add()` (strict: what lxdkit sends), before its defaults (`type` client). */
 export type CertificatesPost = z.input<typeof CertificatesPostSchema>;
 
 /** A PEM certificate (`-----BEGIN CERTIFICATE-----`), as PUT and PATCH want it. */
@@ -74,10 +80,12 @@ export const CertificatePutSchema = z.strictObject({
   /** Incus only (extension `certificate_description`). */
   description: z.string().optional(),
 });
+/** The body of `PUT /1.0/certificates/{fingerprint}` (strict: what lxdkit sends). */
 export type CertificatePut = Closed<z.infer<typeof CertificatePutSchema>>;
 
 /** `PATCH /1.0/certificates/{fingerprint}`: merges the fields given. */
 export const CertificatePatchSchema = CertificatePutSchema.partial();
+/** The body of `PATCH /1.0/certificates/{fingerprint}` (strict: what lxdkit sends). */
 export type CertificatePatch = Closed<z.infer<typeof CertificatePatchSchema>>;
 
 /** Fingerprints: the SHA-256 of the certificate, in hex (a prefix of it is accepted by the servers). */
@@ -289,6 +297,9 @@ export class CertificatesResource {
     await this.#core.write(method, path, b, opts);
   }
 
+  /**
+   * DELETE /1.0/certificates/{fingerprint}: the server stops trusting it (`LxdNotFoundError` when it does not).
+   */
   async delete(fingerprint: string, opts: CallOptions = {}): Promise<void> {
     await this.#core.write('DELETE', this.#core.item('/1.0/certificates', fingerprint), undefined, opts);
   }

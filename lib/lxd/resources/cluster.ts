@@ -37,6 +37,7 @@ export const ClusterSchema = z.looseObject({
   enabled: z.boolean(),
   member_config: z.array(ClusterMemberConfigKeySchema).nullish().transform((v) => v ?? []),
 });
+/** The cluster, as `GET /1.0/cluster` answers (loose: unknown fields kept). */
 export type LxdCluster = Closed<z.infer<typeof ClusterSchema>>;
 
 /** `PUT /1.0/cluster`: enable clustering on this server, join a cluster (with a join token), or leave one. */
@@ -52,6 +53,7 @@ export const ClusterPutSchema = z.strictObject({
   cluster_token: z.string().optional(),
   member_config: z.array(z.strictObject({ entity: z.string(), name: z.string(), key: z.string(), value: z.string(), description: z.string().optional() })).optional(),
 });
+/** The body of `PUT /1.0/cluster` (strict: what lxdkit sends). */
 export type ClusterPut = Closed<z.infer<typeof ClusterPutSchema>>;
 
 /** One member, as `GET /1.0/cluster/members/{name}` gives it. */
@@ -70,6 +72,7 @@ export const ClusterMemberSchema = z.looseObject({
   groups: NullableStringList,
   config: NullableStringMap,
 });
+/** A cluster member (loose: unknown fields kept). */
 export type LxdClusterMember = Closed<z.infer<typeof ClusterMemberSchema>>;
 
 /** The writable part of a member (`PUT` replaces all of it: read, change, put back with the ETag). */
@@ -80,6 +83,7 @@ export const ClusterMemberPutSchema = z.strictObject({
   config: ConfigMap.optional(),
   groups: z.array(z.string()).optional(),
 });
+/** The body of `PUT /1.0/cluster/members/{name}` (strict: what lxdkit sends). */
 export type ClusterMemberPut = Closed<z.infer<typeof ClusterMemberPutSchema>>;
 
 /** `GET /1.0/cluster/members/{name}/state` (extension `cluster_member_state`). */
@@ -95,22 +99,29 @@ export const ClusterMemberStateSchema = z.looseObject({
     .optional(),
   storage_pools: z.record(z.string(), z.unknown()).nullish(),
 });
+/** A member's load, memory and storage (loose: unknown fields kept). */
 export type LxdClusterMemberState = Closed<z.infer<typeof ClusterMemberStateSchema>>;
 
+/** Loose schema of a cluster group (`GET /1.0/cluster/groups/{name}`). */
 export const ClusterGroupSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   members: NullableStringList,
 });
+/** A cluster group (loose: unknown fields kept). */
 export type LxdClusterGroup = Closed<z.infer<typeof ClusterGroupSchema>>;
 
+/** Strict schema of the body of `PUT`/`PATCH /1.0/cluster/groups/{name}`: description and members. */
 export const ClusterGroupPutSchema = z.strictObject({
   description: z.string().optional(),
   members: z.array(z.string()).optional(),
 });
+/** The body of `PUT`/`PATCH /1.0/cluster/groups/{name}` (strict: what lxdkit sends). */
 export type ClusterGroupPut = Closed<z.infer<typeof ClusterGroupPutSchema>>;
 
+/** Strict schema of the body of `POST /1.0/cluster/groups`: the PUT fields and a name. */
 export const ClusterGroupsPostSchema = ClusterGroupPutSchema.extend({ name: z.string().min(1, 'a cluster group needs a name') });
+/** The body of `POST /1.0/cluster/groups` (strict: what lxdkit sends). */
 export type ClusterGroupsPost = Closed<z.infer<typeof ClusterGroupsPostSchema>>;
 
 /** `PUT /1.0/cluster/certificate`: the cluster's new certificate and key, both PEM. */
@@ -118,6 +129,7 @@ export const ClusterCertificatePutSchema = z.strictObject({
   cluster_certificate: z.string().min(1, 'the PEM certificate is required'),
   cluster_certificate_key: z.string().min(1, 'the PEM private key is required'),
 });
+/** The body of `PUT /1.0/cluster/certificate` (strict: what lxdkit sends). */
 export type ClusterCertificatePut = Closed<z.infer<typeof ClusterCertificatePutSchema>>;
 
 function checkCertificateAndKey(certPem: string, keyPem: string): void {
@@ -180,6 +192,7 @@ function joinToken(op: OperationData): ClusterJoinToken | undefined {
 }
 
 
+/** Options of `cluster.members.list()`. */
 export interface MemberListOptions extends CallOptions {
   /** 0: names; 1 (default): objects. */
   recursion?: 0 | 1;
@@ -194,6 +207,9 @@ export class ClusterMembersResource {
     private readonly server: ServerResource,
   ) {}
 
+  /**
+   * GET /1.0/cluster/members: the members (objects, or names with `recursion: 0`); server-wide, no `?project=`.
+   */
   list(opts?: MemberListOptions & { recursion?: 1 }): Promise<LxdClusterMember[]>;
   list(opts: MemberListOptions & { recursion: 0 }): Promise<string[]>;
   list(opts: MemberListOptions & { recursion: 0 | 1 }): Promise<LxdClusterMember[] | string[]>;

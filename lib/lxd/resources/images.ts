@@ -95,6 +95,9 @@ function validateFingerprint(fp: unknown): string {
 /** Files of an image to upload: a unified tarball, or split metadata + rootfs tarballs. */
 export type ImageFiles = { unified: string } | { metadata: string; rootfs: string };
 
+/**
+ * Options of `images.upload()`: `public` (default false), the image's properties, the file name sent, and upload progress.
+ */
 export interface UploadOptions extends CallOptions {
   public?: boolean;
   properties?: Record<string, string>;
@@ -112,6 +115,9 @@ export interface UploadProgress {
   totalBytes: number;
 }
 
+/**
+ * Options of `images.import()`: the upload's options, the aliases to point at it, and LXD's unpack progress.
+ */
 export interface ImportOptions extends UploadOptions, Pick<WaitOptions, 'onProgress'> {
   /** Aliases to point at the imported image. */
   aliases?: string[];
@@ -121,6 +127,9 @@ export interface ImportOptions extends UploadOptions, Pick<WaitOptions, 'onProgr
   timeoutMs?: number;
 }
 
+/**
+ * The image to copy from another server (`images.copyFromRemote()`): the server's URL and protocol, and an alias or a fingerprint.
+ */
 export interface RemoteImageSource {
   /** The image server URL, e.g. `https://images.example/releases`. */
   server: string;
@@ -133,6 +142,9 @@ export interface RemoteImageSource {
   type?: 'container' | 'virtual-machine';
 }
 
+/**
+ * Options of `images.copyFromRemote()`: aliases for the copy, whether it follows the source (`autoUpdate`) and is public.
+ */
 export interface CopyOptions extends CallOptions {
   aliases?: string[];
   autoUpdate?: boolean;
@@ -174,25 +186,32 @@ function partHeader(boundary: string, name: string, file: string): string {
 export class ImagesResource {
   constructor(private readonly api: Api) {}
 
+  /** GET /1.0/images?recursion=1: every image of the project. */
   async list(opts: CallOptions = {}): Promise<LxdImage[]> {
     return (await this.api.sync('GET', '/1.0/images', z.array(ImageSchema), { ...opts, query: { recursion: 1 } })).value;
   }
 
+  /** GET /1.0/images/{fingerprint}: one image with its ETag (`LxdNotFoundError` when there is none). */
   async get(fingerprint: string, opts: CallOptions = {}): Promise<WithEtag<LxdImage>> {
     validateSegment(fingerprint, 'image fingerprint');
     return this.api.sync('GET', lxdPath`/1.0/images/${fingerprint}`, ImageSchema, opts);
   }
 
+  /**
+   * PUT /1.0/images/{fingerprint}: replaces properties and profiles (pass the ETag of a `get()` to refuse a concurrent change).
+   */
   async update(fingerprint: string, body: ImagePut, opts: EtagOptions = {}): Promise<void> {
     validateSegment(fingerprint, 'image fingerprint');
     await this.api.call('PUT', lxdPath`/1.0/images/${fingerprint}`, { ...opts, body: validateBody(ImagePutSchema, body, 'image') });
   }
 
+  /** PATCH /1.0/images/{fingerprint}: merges the properties and profiles given. */
   async patch(fingerprint: string, body: ImagePut, opts: EtagOptions = {}): Promise<void> {
     validateSegment(fingerprint, 'image fingerprint');
     await this.api.call('PATCH', lxdPath`/1.0/images/${fingerprint}`, { ...opts, body: validateBody(ImagePutSchema, body, 'image') });
   }
 
+  /** DELETE /1.0/images/{fingerprint}: resolves to the operation (wait on it). */
   async delete(fingerprint: string, opts: CallOptions = {}): Promise<Operation> {
     validateSegment(fingerprint, 'image fingerprint');
     return this.api.operation('DELETE', lxdPath`/1.0/images/${fingerprint}`, opts);
@@ -294,30 +313,36 @@ export class ImagesResource {
 
   // ------------------------------------------------------------------ aliases
 
+  /** GET /1.0/images/aliases?recursion=1: every alias of the project. */
   async listAliases(opts: CallOptions = {}): Promise<ImageAlias[]> {
     return (await this.api.sync('GET', '/1.0/images/aliases', z.array(ImageAliasSchema), { ...opts, query: { recursion: 1 } })).value;
   }
 
+  /** GET /1.0/images/aliases/{name}: one alias with its ETag. */
   async getAlias(name: string, opts: CallOptions = {}): Promise<WithEtag<ImageAlias>> {
     validateSegment(name, 'image alias');
     return this.api.sync('GET', lxdPath`/1.0/images/aliases/${name}`, ImageAliasSchema, opts);
   }
 
+  /** POST /1.0/images/aliases: points a new alias at a fingerprint (`LxdConflictError` when it exists). */
   async createAlias(body: ImageAliasesPost, opts: CallOptions = {}): Promise<void> {
     await this.api.call('POST', '/1.0/images/aliases', { ...opts, body: validateBody(ImageAliasesPostSchema, body, 'image alias') });
   }
 
+  /** PUT /1.0/images/aliases/{name}: points the alias at another fingerprint. */
   async updateAlias(name: string, body: ImageAliasPut, opts: EtagOptions = {}): Promise<void> {
     validateSegment(name, 'image alias');
     await this.api.call('PUT', lxdPath`/1.0/images/aliases/${name}`, { ...opts, body: validateBody(ImageAliasPutSchema, body, 'image alias') });
   }
 
+  /** POST /1.0/images/aliases/{name} `{ name }`: renames an alias. */
   async renameAlias(name: string, newName: string, opts: CallOptions = {}): Promise<void> {
     validateSegment(name, 'image alias');
     validateSegment(newName, 'new image alias');
     await this.api.call('POST', lxdPath`/1.0/images/aliases/${name}`, { ...opts, body: { name: newName } });
   }
 
+  /** DELETE /1.0/images/aliases/{name}: the image stays. */
   async deleteAlias(name: string, opts: CallOptions = {}): Promise<void> {
     validateSegment(name, 'image alias');
     await this.api.call('DELETE', lxdPath`/1.0/images/aliases/${name}`, opts);

@@ -43,6 +43,9 @@ import { requireExtension, type Api, type CallOptions } from './base.js';
 /** What a command reads on stdin: a stream, an async iterable of bytes, a string (UTF-8) or bytes. */
 export type ExecInput = Readable | AsyncIterable<Uint8Array> | string | Uint8Array;
 
+/**
+ * Options of `instances.exec()`: the command, its stdin, environment, working directory, user, pty and deadline.
+ */
 export interface ExecOptions extends CallOptions {
   /** The program and its arguments, e.g. `['sh', '-c', 'echo hi']` (no shell is added). */
   command: readonly string[];
@@ -78,6 +81,7 @@ export interface ExecOptions extends CallOptions {
   timeoutMs?: number | undefined;
 }
 
+/** How a command ended (`ExecProcess.wait()`). */
 export interface ExecResult {
   /** The command's exit status (128 + n when signal n ended it). */
   exitCode: number;
@@ -91,11 +95,13 @@ export interface ExecResult {
   operationId: string;
 }
 
+/** Options of `instances.execOutput()`: those of `exec()`, and a cap on the output kept. */
 export interface ExecOutputOptions extends ExecOptions {
   /** The most bytes kept of each of stdout and stderr (default 32 MiB); more stops the command with LxdOutputTooLargeError. */
   maxOutputBytes?: number | undefined;
 }
 
+/** A command's exit status with all its output (`instances.execOutput()`). */
 export interface ExecOutput extends ExecResult {
   stdout: Buffer;
   stderr: Buffer;

@@ -22,6 +22,7 @@ import { validateInstanceName } from '../validate.js';
 import { requireExtension, type Api, type CallOptions } from './base.js';
 import { readCapped } from './stream-util.js';
 
+/** What a path in an instance is, as LXD reports it (`X-LXD-Type`). */
 export type FileType = 'file' | 'directory' | 'symlink';
 
 /** What LXD says about a path (from the response headers). */
@@ -49,6 +50,7 @@ export interface TransferProgress {
   path?: string;
 }
 
+/** Options of every file transfer: its deadline and progress. */
 export interface TransferOptions extends CallOptions {
   /**
    * Deadline for the whole transfer (default: the client's operationTimeoutMs, 10 minutes): a large
@@ -68,6 +70,7 @@ export interface TransferOptions extends CallOptions {
 /** The default `stallTimeoutMs`: the longest wait for the next bytes of a pull. */
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
+/** Options of a push: owner, mode and how an existing file is treated. */
 export interface PushOptions extends TransferOptions {
   /** Owner of a new file (default 0). */
   uid?: number | undefined;
@@ -78,6 +81,7 @@ export interface PushOptions extends TransferOptions {
   write?: 'overwrite' | 'append' | undefined;
 }
 
+/** Options of `files.mkdir()`: owner, mode (default 0755) and `parents`. */
 export interface MkdirOptions extends CallOptions {
   uid?: number | undefined;
   gid?: number | undefined;
@@ -87,6 +91,7 @@ export interface MkdirOptions extends CallOptions {
   parents?: boolean | undefined;
 }
 
+/** Options of a recursive push or pull: transfers at a time, and the warnings of a pull. */
 export interface RecursiveOptions extends TransferOptions {
   /** Transfers at a time (default 4; LXD runs a helper process per file call). */
   concurrency?: number | undefined;
@@ -109,6 +114,7 @@ export interface PullWarning {
   message: string;
 }
 
+/** Options of `files.pushRecursive()`: owner of what it creates; the modes are the local files'. */
 export interface PushRecursiveOptions extends RecursiveOptions {
   /** Owner of everything created (default 0). Modes are the local ones. */
   uid?: number | undefined;

@@ -30,6 +30,7 @@ import { InstanceSnapshots } from './snapshots.js';
 import { migrateInstance, type InstanceMigrateOptions, type MigrationResult } from './migration.js';
 import { execInstance, execOutput, type ExecOptions, type ExecOutput, type ExecOutputOptions, type ExecProcess } from './instance-exec.js';
 
+/** Options of `instances.list()`: recursion (default 1), a filter, every project, one instance type. */
 export interface InstanceListOptions extends CallOptions {
   /** 0: names; 1 (default): objects; 2: objects with state, snapshots and backups. */
   recursion?: 0 | 1 | 2;
@@ -40,6 +41,9 @@ export interface InstanceListOptions extends CallOptions {
   type?: 'container' | 'virtual-machine';
 }
 
+/**
+ * What `instances.setState()` asks: start, stop, restart, freeze or unfreeze, with a timeout in seconds, `force` and `stateful`.
+ */
 export interface StateChange {
   action: InstanceStateAction;
   /**
@@ -132,6 +136,9 @@ export class InstancesResource {
     this.templates = new InstanceTemplates(api);
   }
 
+  /**
+   * GET /1.0/instances: the project's instances: objects (default), names (`recursion: 0`) or objects with state, snapshots and backups (`recursion: 2`).
+   */
   list(opts?: InstanceListOptions & { recursion?: 1 }): Promise<LxdInstance[]>;
   list(opts: InstanceListOptions & { recursion: 0 }): Promise<string[]>;
   list(opts: InstanceListOptions & { recursion: 2 }): Promise<LxdInstanceFull[]>;
@@ -238,6 +245,9 @@ export class InstancesResource {
     return execOutput(this.api, name, opts);
   }
 
+  /**
+   * PUT /1.0/instances/{name}/state: starts, stops, restarts, freezes or unfreezes; resolves to the operation (wait on it). The body is checked before any I/O.
+   */
   async setState(name: string, change: StateChange, opts: EtagOptions = {}): Promise<Operation> {
     validateInstanceName(name);
     const b = validateBody(InstanceStatePutSchema, stateBody(change), 'state');

@@ -8,6 +8,7 @@ import { parseMetrics, type ParsedMetrics } from '../metrics-text.js';
 import { requireExtension, type Api, type CallOptions } from './base.js';
 import { readCapped } from './stream-util.js';
 
+/** The server's metrics (`metrics.get()`): the parsed samples and the text they came from. */
 export interface LxdMetrics extends ParsedMetrics {
   /** The text as the server sent it. */
   text: string;

@@ -27,7 +27,11 @@ import { lxdPath } from '../path.js';
 import { validateBody, validateSegment } from '../validate.js';
 import { requireExtension, type Api, type CallOptions } from './base.js';
 
+/**
+ * How `migrate()` moves an instance or volume between servers: the target pulls from the source (`pull`, default), the source pushes to the target (`push`), or lxdkit relays the streams between them (`relay`).
+ */
 export const MigrationModes = ['pull', 'push', 'relay'] as const;
+/** One of `MigrationModes`. */
 export type MigrationMode = (typeof MigrationModes)[number];
 
 /** A progress update of a migration: which side's operation reported it, and what it said. */

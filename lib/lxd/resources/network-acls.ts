@@ -26,8 +26,10 @@ export const NetworkAclRuleSchema = z.looseObject({
   icmp_code: z.string().optional(),
   description: z.string().optional(),
 });
+/** One rule of a network ACL (loose: unknown fields kept). */
 export type LxdNetworkAclRule = Closed<z.infer<typeof NetworkAclRuleSchema>>;
 
+/** Loose schema of a network ACL (`GET /1.0/network-acls/{name}`): its egress and ingress rules. */
 export const NetworkAclSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
@@ -38,6 +40,7 @@ export const NetworkAclSchema = z.looseObject({
   /** Incus only. */
   project: z.string().optional(),
 });
+/** A network ACL (loose: unknown fields kept). */
 export type LxdNetworkAcl = Closed<z.infer<typeof NetworkAclSchema>>;
 
 /** One rule, as lxdkit sends it (`allow-stateless` needs Incus's `network_acl_stateless`). */
@@ -53,17 +56,22 @@ export const NetworkAclRuleInputSchema = z.strictObject({
   icmp_code: z.string().optional(),
   description: z.string().optional(),
 });
+/** One rule of an ACL, as lxdkit sends it (strict). */
 export type NetworkAclRule = Closed<z.infer<typeof NetworkAclRuleInputSchema>>;
 
+/** Strict schema of the body of `PUT`/`PATCH /1.0/network-acls/{name}`: description, rules, config. */
 export const NetworkAclPutSchema = z.strictObject({
   description: z.string().optional(),
   egress: z.array(NetworkAclRuleInputSchema).optional(),
   ingress: z.array(NetworkAclRuleInputSchema).optional(),
   config: ConfigMap.optional(),
 });
+/** The body of `PUT`/`PATCH /1.0/network-acls/{name}` (strict: what lxdkit sends). */
 export type NetworkAclPut = Closed<z.infer<typeof NetworkAclPutSchema>>;
 
+/** Strict schema of the body of `POST /1.0/network-acls`: the PUT fields and a name. */
 export const NetworkAclsPostSchema = NetworkAclPutSchema.extend({ name: z.string() });
+/** The body of `POST /1.0/network-acls` (strict: what lxdkit sends). */
 export type NetworkAclsPost = Closed<z.infer<typeof NetworkAclsPostSchema>>;
 
 /** `/1.0/network-acls`, declared. */

@@ -37,6 +37,9 @@ export const NetworkForwardPortSchema = z.looseObject({
   snat: z.boolean().optional(),
 });
 
+/**
+ * Loose schema of a network forward (`GET /1.0/networks/{network}/forwards/{listenAddress}`): a listen address and its forwarded ports.
+ */
 export const NetworkForwardSchema = z.looseObject({
   listen_address: z.string(),
   description: z.string().default(''),
@@ -45,6 +48,7 @@ export const NetworkForwardSchema = z.looseObject({
   /** The cluster member of a forward on a bridge (empty elsewhere). */
   location: z.string().default(''),
 });
+/** A network forward (loose: unknown fields kept). */
 export type LxdNetworkForward = Closed<z.infer<typeof NetworkForwardSchema>>;
 
 /** One forwarded port, as lxdkit sends it (`listen_port` and `target_port`: `80`, `8080-8090`, `80,443`). */
@@ -57,17 +61,24 @@ export const NetworkForwardPortInputSchema = z.strictObject({
   /** Incus only: source-NAT the forwarded traffic. */
   snat: z.boolean().optional(),
 });
+/** One forwarded port, as lxdkit sends it (strict). */
 export type NetworkForwardPort = Closed<z.infer<typeof NetworkForwardPortInputSchema>>;
 
+/** Strict schema of the body of `PUT`/`PATCH …/forwards/{listenAddress}`: description, config, ports. */
 export const NetworkForwardPutSchema = z.strictObject({
   description: z.string().optional(),
   /** `target_address`: where traffic to ports without a rule goes. */
   config: ConfigMap.optional(),
   ports: z.array(NetworkForwardPortInputSchema).optional(),
 });
+/** The body of `PUT`/`PATCH …/forwards/{listenAddress}` (strict: what lxdkit sends). */
 export type NetworkForwardPut = Closed<z.infer<typeof NetworkForwardPutSchema>>;
 
+/**
+ * Strict schema of the body of `POST /1.0/networks/{network}/forwards`: the PUT fields and the listen address (an IP address).
+ */
 export const NetworkForwardsPostSchema = NetworkForwardPutSchema.extend({ listen_address: IpAddress });
+/** The body of `POST /1.0/networks/{network}/forwards` (strict: what lxdkit sends). */
 export type NetworkForwardsPost = Closed<z.infer<typeof NetworkForwardsPostSchema>>;
 
 /** `/1.0/networks/{network}/forwards`, declared. */
@@ -103,6 +114,9 @@ export class NetworkForwardsResource extends NestedCollection<LxdNetworkForward,
 
 // ---- load balancers
 
+/**
+ * Loose schema of a network load balancer (`GET /1.0/networks/{network}/load-balancers/{listenAddress}`): its backends and ports.
+ */
 export const NetworkLoadBalancerSchema = z.looseObject({
   listen_address: z.string(),
   description: z.string().default(''),
@@ -117,6 +131,7 @@ export const NetworkLoadBalancerSchema = z.looseObject({
     .transform((v) => v ?? []),
   location: z.string().default(''),
 });
+/** A network load balancer (loose: unknown fields kept). */
 export type LxdNetworkLoadBalancer = Closed<z.infer<typeof NetworkLoadBalancerSchema>>;
 
 export const NetworkLoadBalancerBackendInputSchema = z.strictObject({
@@ -134,15 +149,23 @@ export const NetworkLoadBalancerPortInputSchema = z.strictObject({
   description: z.string().optional(),
 });
 
+/**
+ * Strict schema of the body of `PUT`/`PATCH …/load-balancers/{listenAddress}`: description, config, backends, ports.
+ */
 export const NetworkLoadBalancerPutSchema = z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
   backends: z.array(NetworkLoadBalancerBackendInputSchema).optional(),
   ports: z.array(NetworkLoadBalancerPortInputSchema).optional(),
 });
+/** The body of `PUT`/`PATCH …/load-balancers/{listenAddress}` (strict: what lxdkit sends). */
 export type NetworkLoadBalancerPut = Closed<z.infer<typeof NetworkLoadBalancerPutSchema>>;
 
+/**
+ * Strict schema of the body of `POST /1.0/networks/{network}/load-balancers`: the PUT fields and the listen address.
+ */
 export const NetworkLoadBalancersPostSchema = NetworkLoadBalancerPutSchema.extend({ listen_address: IpAddress });
+/** The body of `POST /1.0/networks/{network}/load-balancers` (strict: what lxdkit sends). */
 export type NetworkLoadBalancersPost = Closed<z.infer<typeof NetworkLoadBalancersPostSchema>>;
 
 /** `GET …/load-balancers/{listenAddress}/state`: each backend's health, by backend name. */
@@ -161,6 +184,7 @@ export const NetworkLoadBalancerStateSchema = z.looseObject({
     .nullish()
     .transform((v) => v ?? {}),
 });
+/** Each backend's health, by backend name (loose: unknown fields kept). */
 export type LxdNetworkLoadBalancerState = Closed<z.infer<typeof NetworkLoadBalancerStateSchema>>;
 
 /** `/1.0/networks/{network}/load-balancers`, declared. */

@@ -14,6 +14,7 @@ const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be 
 
 // ---- peers
 
+/** Loose schema of a network peering (`GET /1.0/networks/{network}/peers/{name}`). */
 export const NetworkPeerSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
@@ -27,14 +28,22 @@ export const NetworkPeerSchema = z.looseObject({
   type: z.string().optional(),
   target_integration: z.string().optional(),
 });
+/** A network peering (loose: unknown fields kept). */
 export type LxdNetworkPeer = Closed<z.infer<typeof NetworkPeerSchema>>;
 
+/**
+ * Strict schema of the body of `PUT`/`PATCH /1.0/networks/{network}/peers/{name}`: description and config.
+ */
 export const NetworkPeerPutSchema = z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
 });
+/** The body of `PUT`/`PATCH …/peers/{name}` (strict: what lxdkit sends). */
 export type NetworkPeerPut = Closed<z.infer<typeof NetworkPeerPutSchema>>;
 
+/**
+ * Strict schema of the body of `POST /1.0/networks/{network}/peers`: a name and the network (or Incus integration) to peer with.
+ */
 export const NetworkPeersPostSchema = NetworkPeerPutSchema.extend({
   name: z.string(),
   /** The project of the network to peer with (default: the network's own). */
@@ -46,6 +55,7 @@ export const NetworkPeersPostSchema = NetworkPeerPutSchema.extend({
   /** Incus: the network integration of a remote peering. */
   target_integration: z.string().min(1).optional(),
 });
+/** The body of `POST /1.0/networks/{network}/peers` (strict: what lxdkit sends). */
 export type NetworkPeersPost = Closed<z.infer<typeof NetworkPeersPostSchema>>;
 
 /** `/1.0/networks/{network}/peers`, declared. */
@@ -76,6 +86,7 @@ export class NetworkPeersResource extends NestedCollection<LxdNetworkPeer, Netwo
 
 // ---- integrations
 
+/** Loose schema of a network integration (Incus, `GET /1.0/network-integrations/{name}`). */
 export const NetworkIntegrationSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
@@ -84,18 +95,23 @@ export const NetworkIntegrationSchema = z.looseObject({
   type: z.string(),
   used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
 });
+/** A network integration (loose: unknown fields kept). */
 export type LxdNetworkIntegration = Closed<z.infer<typeof NetworkIntegrationSchema>>;
 
+/** Strict schema of the body of `PUT`/`PATCH /1.0/network-integrations/{name}`: description and config. */
 export const NetworkIntegrationPutSchema = z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
 });
+/** The body of `PUT`/`PATCH /1.0/network-integrations/{name}` (strict: what lxdkit sends). */
 export type NetworkIntegrationPut = Closed<z.infer<typeof NetworkIntegrationPutSchema>>;
 
+/** Strict schema of the body of `POST /1.0/network-integrations`: a name and the type (`ovn`). */
 export const NetworkIntegrationsPostSchema = NetworkIntegrationPutSchema.extend({
   name: z.string(),
   type: z.literal('ovn', { error: 'the only network integration type is "ovn"' }),
 });
+/** The body of `POST /1.0/network-integrations` (strict: what lxdkit sends). */
 export type NetworkIntegrationsPost = Closed<z.infer<typeof NetworkIntegrationsPostSchema>>;
 
 /** `/1.0/network-integrations`, declared (server-wide: no project). */

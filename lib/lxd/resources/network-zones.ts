@@ -12,6 +12,7 @@ import type { Api } from './base.js';
 const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
 
+/** Loose schema of a network (DNS) zone (`GET /1.0/network-zones/{zone}`). */
 export const NetworkZoneSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
@@ -20,15 +21,20 @@ export const NetworkZoneSchema = z.looseObject({
   /** Incus only. */
   project: z.string().optional(),
 });
+/** A network zone (loose: unknown fields kept). */
 export type LxdNetworkZone = Closed<z.infer<typeof NetworkZoneSchema>>;
 
+/** Strict schema of the body of `PUT`/`PATCH /1.0/network-zones/{zone}`: description and config. */
 export const NetworkZonePutSchema = z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
 });
+/** The body of `PUT`/`PATCH /1.0/network-zones/{zone}` (strict: what lxdkit sends). */
 export type NetworkZonePut = Closed<z.infer<typeof NetworkZonePutSchema>>;
 
+/** Strict schema of the body of `POST /1.0/network-zones`: the PUT fields and a name. */
 export const NetworkZonesPostSchema = NetworkZonePutSchema.extend({ name: z.string() });
+/** The body of `POST /1.0/network-zones` (strict: what lxdkit sends). */
 export type NetworkZonesPost = Closed<z.infer<typeof NetworkZonesPostSchema>>;
 
 /** One DNS entry of a record, as the server sends it. */
@@ -38,12 +44,14 @@ export const NetworkZoneRecordEntrySchema = z.looseObject({
   ttl: z.number().optional(),
 });
 
+/** Loose schema of a zone record (`GET /1.0/network-zones/{zone}/records/{name}`): its DNS entries. */
 export const NetworkZoneRecordSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   entries: z.array(NetworkZoneRecordEntrySchema).nullish().transform((v) => v ?? []),
   config: StringMap,
 });
+/** A network zone record (loose: unknown fields kept). */
 export type LxdNetworkZoneRecord = Closed<z.infer<typeof NetworkZoneRecordSchema>>;
 
 /** One DNS entry, as lxdkit sends it: `{ type: 'A', value: '192.0.2.1', ttl?: 300 }`. */
@@ -52,16 +60,21 @@ export const NetworkZoneRecordEntryInputSchema = z.strictObject({
   value: z.string().min(1),
   ttl: z.number().int().nonnegative().optional(),
 });
+/** One DNS entry of a record, as lxdkit sends it (strict); `ttl` in seconds. */
 export type NetworkZoneRecordEntry = Closed<z.infer<typeof NetworkZoneRecordEntryInputSchema>>;
 
+/** Strict schema of the body of `PUT`/`PATCH …/records/{name}`: description, entries, config. */
 export const NetworkZoneRecordPutSchema = z.strictObject({
   description: z.string().optional(),
   entries: z.array(NetworkZoneRecordEntryInputSchema).optional(),
   config: ConfigMap.optional(),
 });
+/** The body of `PUT`/`PATCH …/records/{name}` (strict: what lxdkit sends). */
 export type NetworkZoneRecordPut = Closed<z.infer<typeof NetworkZoneRecordPutSchema>>;
 
+/** Strict schema of the body of `POST /1.0/network-zones/{zone}/records`: the PUT fields and a name. */
 export const NetworkZoneRecordsPostSchema = NetworkZoneRecordPutSchema.extend({ name: z.string() });
+/** The body of `POST /1.0/network-zones/{zone}/records` (strict: what lxdkit sends). */
 export type NetworkZoneRecordsPost = Closed<z.infer<typeof NetworkZoneRecordsPostSchema>>;
 
 /** `/1.0/network-zones`, declared. */

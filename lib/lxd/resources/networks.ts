@@ -29,6 +29,7 @@ export const StoragePoolResourcesSchema = z.looseObject({
   /** Absent where the driver cannot tell. */
   inodes: Usage.optional(),
 });
+/** A storage pool's space and inodes (loose: unknown fields kept). */
 export type LxdStoragePoolResources = Closed<z.infer<typeof StoragePoolResourcesSchema>>;
 
 /** `/1.0/networks`, declared. */
@@ -85,6 +86,7 @@ export const NetworkStateSchema = z.looseObject({
   vlan: z.looseObject({}).nullish(),
   ovn: z.looseObject({}).nullish(),
 });
+/** A network interface's state on the host (loose: unknown fields kept). */
 export type LxdNetworkState = Closed<z.infer<typeof NetworkStateSchema>>;
 
 /** One DHCP lease (or static allocation) of a managed network. */
@@ -97,6 +99,7 @@ export const NetworkLeaseSchema = z.looseObject({
   /** The cluster member that holds it. */
   location: z.string().optional(),
 });
+/** A DHCP lease or static allocation of a managed network (loose: unknown fields kept). */
 export type LxdNetworkLease = Closed<z.infer<typeof NetworkLeaseSchema>>;
 
 const NetworkLeasesSchema = nullishArray(NetworkLeaseSchema);
@@ -141,6 +144,7 @@ export const NetworkAllocationSchema = z.looseObject({
   /** The URL of what uses it. */
   used_by: z.string(),
 });
+/** An address in use and what uses it (loose: unknown fields kept). */
 export type LxdNetworkAllocation = Closed<z.infer<typeof NetworkAllocationSchema>>;
 
 const NetworkAllocationsSchema = nullishArray(NetworkAllocationSchema);

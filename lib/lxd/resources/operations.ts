@@ -27,6 +27,9 @@ export class OperationsResource {
     return Object.values(r.value).flatMap((v) => v ?? []);
   }
 
+  /**
+   * GET /1.0/operations/{id}: the operation as the server reports it now (`LxdNotFoundError` once it is gone, 5 s after it finished).
+   */
   async get(id: string, opts: CallOptions = {}): Promise<OperationData> {
     validateSegment(id, 'operation id');
     const r = await this.api.sync('GET', lxdPath`/1.0/operations/${id}`, OperationSchema, opts);
@@ -39,6 +42,9 @@ export class OperationsResource {
     return new Operation(this.api.ctx, parseOperation('GET', `/1.0/operations/${id}`, data), false);
   }
 
+  /**
+   * DELETE /1.0/operations/{id}: asks the server to cancel it (`LxdApiError` when it cannot be cancelled).
+   */
   async cancel(id: string, opts: CallOptions = {}): Promise<void> {
     validateSegment(id, 'operation id');
     await this.api.call('DELETE', lxdPath`/1.0/operations/${id}`, opts);

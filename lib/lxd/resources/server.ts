@@ -20,6 +20,7 @@ export const ServerResourcesSchema = z.looseObject({
   /** Incus (`resources_load`). */
   load: Loose.optional(),
 });
+/** The host's hardware (loose: unknown fields kept). */
 export type LxdServerResources = Closed<z.infer<typeof ServerResourcesSchema>>;
 
 /** One configuration key's documentation. */
@@ -34,6 +35,7 @@ const ConfigKeyDocSchema = z.looseObject({
 export const ConfigurationMetadataSchema = z.looseObject({
   configs: z.record(z.string(), z.record(z.string(), z.looseObject({ keys: z.array(z.record(z.string(), ConfigKeyDocSchema)).nullish() }))),
 });
+/** Every configuration key's documentation (loose: unknown fields kept). */
 export type LxdConfigurationMetadata = Closed<z.infer<typeof ConfigurationMetadataSchema>>;
 
 /** `GET/PUT/PATCH /1.0`: server information, API extensions, server config. */
@@ -61,10 +63,12 @@ export class ServerResource {
     return this.cached;
   }
 
+  /** Whether the server has the API extension `name` (read from `GET /1.0`, cached by the client). */
   async hasExtension(name: string, opts: CallOptions = {}): Promise<boolean> {
     return (await this.info(opts)).api_extensions.includes(name);
   }
 
+  /** Throws `LxdExtensionMissingError` naming `what` unless the server has the API extension `name`. */
   async requireExtension(name: string, what: string, opts: CallOptions = {}): Promise<void> {
     if (!(await this.hasExtension(name, opts))) throw new LxdExtensionMissingError(name, what);
   }

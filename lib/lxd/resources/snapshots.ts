@@ -13,6 +13,7 @@ import { requireExtension, type Api, type CallOptions, type WithEtag } from './b
 
 const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 
+/** Loose schema of an instance snapshot (`GET /1.0/instances/{name}/snapshots/{snapshot}`). */
 export const SnapshotSchema = z.looseObject({
   name: z.string(),
   created_at: z.string().optional(),
@@ -28,6 +29,7 @@ export const SnapshotSchema = z.looseObject({
   /** Bytes used, or -1 when the storage driver cannot tell. */
   size: z.number().optional(),
 });
+/** An instance snapshot (loose: unknown fields kept). */
 export type LxdSnapshot = Closed<z.infer<typeof SnapshotSchema>>;
 
 const SnapshotsPostSchema = z.strictObject({
@@ -36,6 +38,9 @@ const SnapshotsPostSchema = z.strictObject({
   expires_at: z.string().optional(),
 });
 
+/**
+ * What `snapshots.create()` makes: the fields of `POST /1.0/instances/{name}/snapshots`, checked before any I/O.
+ */
 export interface SnapshotCreate {
   /** The snapshot's name (default: LXD picks `snap0`, `snap1`, …). */
   name?: string;

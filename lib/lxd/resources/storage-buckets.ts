@@ -20,6 +20,7 @@ import { rfc3339 } from './snapshots.js';
 const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (the server stores every value as a string)' }));
 
+/** Loose schema of a storage bucket (Incus, `GET /1.0/storage-pools/{pool}/buckets/{name}`). */
 export const StorageBucketSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
@@ -29,20 +30,26 @@ export const StorageBucketSchema = z.looseObject({
   location: z.string().default(''),
   project: z.string().optional(),
 });
+/** A storage bucket (loose: unknown fields kept). */
 export type LxdStorageBucket = Closed<z.infer<typeof StorageBucketSchema>>;
 
+/** Strict schema of the body of `PUT`/`PATCH …/buckets/{name}`: config and description. */
 export const StorageBucketPutSchema = z.strictObject({
   config: ConfigMap.optional(),
   description: z.string().optional(),
 });
+/** The body of `PUT`/`PATCH …/buckets/{name}` (strict: what lxdkit sends). */
 export type StorageBucketPut = Closed<z.infer<typeof StorageBucketPutSchema>>;
 
+/** Strict schema of the body of `POST /1.0/storage-pools/{pool}/buckets`: the PUT fields and a name. */
 export const StorageBucketsPostSchema = StorageBucketPutSchema.extend({ name: z.string() });
+/** The body of `POST /1.0/storage-pools/{pool}/buckets` (strict: what lxdkit sends). */
 export type StorageBucketsPost = Closed<z.infer<typeof StorageBucketsPostSchema>>;
 
 /** The roles of a key: `admin` (read and write) or `read-only`. */
 export const StorageBucketKeyRoles = ['admin', 'read-only'] as const;
 
+/** Loose schema of a bucket's S3 key (`GET …/buckets/{bucket}/keys/{name}`), its credentials included. */
 export const StorageBucketKeySchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
@@ -50,8 +57,10 @@ export const StorageBucketKeySchema = z.looseObject({
   'access-key': z.string().default(''),
   'secret-key': z.string().default(''),
 });
+/** A bucket key and its credentials (loose: unknown fields kept). */
 export type LxdStorageBucketKey = Closed<z.infer<typeof StorageBucketKeySchema>>;
 
+/** Strict schema of the body of `PUT …/keys/{name}`: description, role, credentials. */
 export const StorageBucketKeyPutSchema = z.strictObject({
   description: z.string().optional(),
   role: z.enum(StorageBucketKeyRoles, { error: `role must be one of ${StorageBucketKeyRoles.join(', ')}` }).optional(),
@@ -59,11 +68,15 @@ export const StorageBucketKeyPutSchema = z.strictObject({
   'access-key': z.string().optional(),
   'secret-key': z.string().optional(),
 });
+/** The body of `PUT …/keys/{name}` (strict: what lxdkit sends). */
 export type StorageBucketKeyPut = Closed<z.infer<typeof StorageBucketKeyPutSchema>>;
 
+/** Strict schema of the body of `POST …/buckets/{bucket}/keys`: the PUT fields and an optional name. */
 export const StorageBucketKeysPostSchema = StorageBucketKeyPutSchema.extend({ name: z.string().optional() });
+/** The body of `POST …/buckets/{bucket}/keys` (strict: what lxdkit sends). */
 export type StorageBucketKeysPost = Closed<z.infer<typeof StorageBucketKeysPostSchema>>;
 
+/** Loose schema of a bucket backup (`GET …/buckets/{bucket}/backups/{name}`). */
 export const StorageBucketBackupSchema = z.looseObject({
   /** The backup's own name (a server that says `bucket/backup` is read as `backup`). */
   name: z.string().transform((n) => n.slice(n.lastIndexOf('/') + 1)),
@@ -71,6 +84,7 @@ export const StorageBucketBackupSchema = z.looseObject({
   /** Go's zero time when it never expires. */
   expires_at: z.string().optional(),
 });
+/** A bucket backup (loose: unknown fields kept). */
 export type LxdStorageBucketBackup = Closed<z.infer<typeof StorageBucketBackupSchema>>;
 
 const StorageBucketBackupsPostSchema = z.strictObject({
@@ -84,6 +98,7 @@ export const StorageBucketFullSchema = StorageBucketSchema.extend({
   keys: z.array(StorageBucketKeySchema).nullish().transform((v) => v ?? []),
   backups: z.array(StorageBucketBackupSchema).nullish().transform((v) => v ?? []),
 });
+/** A bucket with its keys and backups (loose: unknown fields kept). */
 export type LxdStorageBucketFull = Closed<z.infer<typeof StorageBucketFullSchema>>;
 
 /**
@@ -187,12 +202,14 @@ export class StorageBucketKeys {
     return this.#core.collection(pool, bucket);
   }
 
+  /** GET …/buckets/{bucket}/keys: the bucket's keys (objects, or names with `recursion: 0`). */
   list(pool: string, bucket: string, opts?: ListOptions & { recursion?: 1 }): Promise<LxdStorageBucketKey[]>;
   list(pool: string, bucket: string, opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   async list(pool: string, bucket: string, opts: ListOptions = {}): Promise<LxdStorageBucketKey[] | string[]> {
     return this.#core.list(this.#coll(pool, bucket), opts);
   }
 
+  /** GET …/keys/{name}: one key with its credentials and ETag. */
   async get(pool: string, bucket: string, name: string, opts: CallOptions = {}): Promise<WithEtag<LxdStorageBucketKey>> {
     return this.#core.get(this.#core.item(this.#coll(pool, bucket), name), opts);
   }
@@ -211,6 +228,7 @@ export class StorageBucketKeys {
     await this.#core.write('PUT', path, validateBody(StorageBucketKeyPutSchema, body, 'storage bucket key'), opts);
   }
 
+  /** DELETE …/keys/{name}: the key's credentials stop working. */
   async delete(pool: string, bucket: string, name: string, opts: TargetOptions = {}): Promise<void> {
     await this.#core.write('DELETE', this.#core.item(this.#coll(pool, bucket), name), undefined, opts);
   }
@@ -230,12 +248,14 @@ export class StorageBucketBackups {
     return this.#core.collection(pool, bucket);
   }
 
+  /** GET …/buckets/{bucket}/backups: the bucket's backups (objects, or names with `recursion: 0`). */
   list(pool: string, bucket: string, opts?: ListOptions & { recursion?: 1 }): Promise<LxdStorageBucketBackup[]>;
   list(pool: string, bucket: string, opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   async list(pool: string, bucket: string, opts: ListOptions = {}): Promise<LxdStorageBucketBackup[] | string[]> {
     return this.#core.list(this.#coll(pool, bucket), opts);
   }
 
+  /** GET …/backups/{name}: one backup with its ETag. */
   async get(pool: string, bucket: string, name: string, opts: CallOptions = {}): Promise<WithEtag<LxdStorageBucketBackup>> {
     return this.#core.get(this.#core.item(this.#coll(pool, bucket), name), opts);
   }
@@ -252,12 +272,14 @@ export class StorageBucketBackups {
     return (await this.#core.write('POST', path, body, opts)) as Operation;
   }
 
+  /** POST …/backups/{name} `{ name }`: resolves to the operation (wait on it). */
   async rename(pool: string, bucket: string, name: string, newName: string, opts: CallOptions = {}): Promise<Operation> {
     const path = this.#core.item(this.#coll(pool, bucket), name);
     validateBackupName(newName, 'new storage bucket backup name');
     return (await this.#core.write('POST', path, { name: newName }, opts)) as Operation;
   }
 
+  /** DELETE …/backups/{name}: resolves to the operation (wait on it). */
   async delete(pool: string, bucket: string, name: string, opts: CallOptions = {}): Promise<Operation> {
     return (await this.#core.write('DELETE', this.#core.item(this.#coll(pool, bucket), name), undefined, opts)) as Operation;
   }
@@ -336,6 +358,7 @@ export class StorageBucketsResource {
     await this.#core.write('PATCH', path, this.#core.body(StorageBucketPutSchema, body), opts);
   }
 
+  /** DELETE /1.0/storage-pools/{pool}/buckets/{name}: the bucket and its objects. */
   async delete(pool: string, name: string, opts: TargetOptions = {}): Promise<void> {
     await this.#core.write('DELETE', this.#core.item(this.#coll(pool), name), undefined, opts);
   }

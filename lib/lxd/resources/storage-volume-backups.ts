@@ -28,8 +28,10 @@ export const StorageVolumeBackupSchema = z.looseObject({
   volume_only: z.boolean().default(false),
   optimized_storage: z.boolean().default(false),
 });
+/** A custom volume's backup (loose: unknown fields kept). */
 export type LxdStorageVolumeBackup = Closed<z.infer<typeof StorageVolumeBackupSchema>>;
 
+/** Strict schema of the body of `POST /1.0/storage-pools/{pool}/volumes/custom/{volume}/backups`. */
 export const StorageVolumeBackupsPostSchema = z.strictObject({
   name: z.string().optional(),
   expires_at: z.string().optional(),
@@ -39,6 +41,7 @@ export const StorageVolumeBackupsPostSchema = z.strictObject({
 });
 export type StorageVolumeBackupsPost = Closed<z.infer<typeof StorageVolumeBackupsPostSchema>>;
 
+/** What `storageVolumes.backups.create()` makes, checked before any I/O. */
 export interface StorageVolumeBackupCreate {
   /** The backup's name (default: the server picks `backup0`, …). */
   name?: string;
@@ -52,6 +55,7 @@ export interface StorageVolumeBackupCreate {
   compressionAlgorithm?: string;
 }
 
+/** Options of `storageVolumes.importBackup()`: those of a transfer, and the new volume's name. */
 export interface ImportVolumeBackupOptions extends TransferOptions {
   /** The new volume's name (default: the one in the backup; needs `backup_override_name`). */
   name?: string | undefined;
@@ -91,12 +95,16 @@ export class StorageVolumeBackups {
     return this.#core.collection(pool, 'custom', volume);
   }
 
+  /**
+   * GET …/volumes/custom/{volume}/backups: the volume's backups (objects, or names with `recursion: 0`; extension `custom_volume_backup`).
+   */
   list(pool: string, volume: string, opts?: CallOptions & { recursion?: 1 }): Promise<LxdStorageVolumeBackup[]>;
   list(pool: string, volume: string, opts: CallOptions & { recursion: 0 }): Promise<string[]>;
   async list(pool: string, volume: string, opts: CallOptions & { recursion?: 0 | 1 } = {}): Promise<LxdStorageVolumeBackup[] | string[]> {
     return this.#core.list(this.#coll(pool, volume), opts);
   }
 
+  /** GET …/backups/{name}: one backup with its ETag. */
   async get(pool: string, volume: string, name: string, opts: CallOptions = {}): Promise<WithEtag<LxdStorageVolumeBackup>> {
     return this.#core.get(this.#core.item(this.#coll(pool, volume), name), opts);
   }
@@ -121,12 +129,14 @@ export class StorageVolumeBackups {
     return (await this.#core.write('POST', path, body, opts)) as Operation;
   }
 
+  /** POST …/backups/{name} `{ name }`: resolves to the operation (wait on it). */
   async rename(pool: string, volume: string, name: string, newName: string, opts: CallOptions = {}): Promise<Operation> {
     const path = this.#core.item(this.#coll(pool, volume), name);
     validateBackupName(newName, 'new storage volume backup name');
     return (await this.#core.write('POST', path, { name: newName }, opts)) as Operation;
   }
 
+  /** DELETE …/backups/{name}: resolves to the operation (wait on it). */
   async delete(pool: string, volume: string, name: string, opts: CallOptions = {}): Promise<Operation> {
     return (await this.#core.write('DELETE', this.#core.item(this.#coll(pool, volume), name), undefined, opts)) as Operation;
   }

@@ -26,8 +26,10 @@ const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be 
 
 /** The volume types of a pool: `custom` (yours), `container`, `virtual-machine`, `image` (LXD's own). */
 export const StorageVolumeTypes = ['custom', 'container', 'virtual-machine', 'image'] as const;
+/** One of `StorageVolumeTypes`. */
 export type StorageVolumeType = (typeof StorageVolumeTypes)[number];
 
+/** Loose schema of a storage volume (`GET /1.0/storage-pools/{pool}/volumes/{type}/{name}`). */
 export const StorageVolumeSchema = z.looseObject({
   name: z.string(),
   type: z.string(),
@@ -40,12 +42,15 @@ export const StorageVolumeSchema = z.looseObject({
   project: z.string().optional(),
   created_at: z.string().optional(),
 });
+/** A storage volume (loose: unknown fields kept). */
 export type LxdStorageVolume = Closed<z.infer<typeof StorageVolumeSchema>>;
 
+/** Strict schema of the body of `PUT`/`PATCH …/volumes/{type}/{name}`: config and description. */
 export const StorageVolumePutSchema = z.strictObject({
   config: ConfigMap.optional(),
   description: z.string().optional(),
 });
+/** The body of `PUT`/`PATCH …/volumes/{type}/{name}` (strict: what lxdkit sends). */
 export type StorageVolumePut = Closed<z.infer<typeof StorageVolumePutSchema>>;
 
 /** Where a new volume's content comes from: a copy of another volume of this server. */
@@ -61,6 +66,9 @@ export const StorageVolumeSourceSchema = z.strictObject({
   project: z.string().optional(),
 });
 
+/**
+ * Strict schema of the body of `POST /1.0/storage-pools/{pool}/volumes`: a custom volume, empty or a copy.
+ */
 export const StorageVolumesPostSchema = StorageVolumePutSchema.extend({
   name: z.string(),
   /** Only `custom` volumes can be created (the default). */
@@ -68,12 +76,16 @@ export const StorageVolumesPostSchema = StorageVolumePutSchema.extend({
   content_type: z.enum(['filesystem', 'block', 'iso']).optional(),
   source: StorageVolumeSourceSchema.optional(),
 });
+/**
+ * The body of `POST /1.0/storage-pools/{pool}/volumes` (strict: what lxdkit sends), before its defaults (`type` custom).
+ */
 export type StorageVolumesPost = z.input<typeof StorageVolumesPostSchema>;
 
 /** `GET …/state`: what the volume uses (`usage` is null where the driver cannot tell). */
 export const StorageVolumeStateSchema = z.looseObject({
   usage: z.looseObject({ used: z.number(), total: z.number().default(-1) }).nullish(),
 });
+/** What a volume uses, in bytes (loose: unknown fields kept). */
 export type LxdStorageVolumeState = Closed<z.infer<typeof StorageVolumeStateSchema>>;
 
 /** A snapshot of a volume; `name` is the snapshot's own (LXD lists `volume/snapshot`). */
@@ -86,6 +98,7 @@ export const StorageVolumeSnapshotSchema = z.looseObject({
   /** Go's zero time, or null (in lists), when it never expires. */
   expires_at: z.string().nullish(),
 });
+/** A volume snapshot (loose: unknown fields kept). */
 export type LxdStorageVolumeSnapshot = Closed<z.infer<typeof StorageVolumeSnapshotSchema>>;
 
 /**
@@ -97,6 +110,7 @@ export const StorageVolumeFullSchema = StorageVolumeSchema.extend({
   backups: z.array(StorageVolumeBackupSchema).nullish().transform((v) => v ?? []),
   state: StorageVolumeStateSchema.nullish(),
 });
+/** A volume with its snapshots, backups and state (loose: unknown fields kept). */
 export type LxdStorageVolumeFull = Closed<z.infer<typeof StorageVolumeFullSchema>>;
 
 /** The extension of the volume-with-everything answers (Incus). */
@@ -112,11 +126,13 @@ function validateType(type: unknown): StorageVolumeType {
   return type as StorageVolumeType;
 }
 
+/** Options of the calls on one volume: its type (default `custom`) and the cluster member (`target`). */
 export interface VolumeOptions extends TargetOptions {
   /** The volume's type (default `custom`). */
   type?: StorageVolumeType;
 }
 
+/** Options of `storageVolumes.list()`: the type, and the recursion (default 1). */
 export interface VolumeListOptions extends CallOptions {
   /** Only volumes of this type (default: every type). */
   type?: StorageVolumeType;
@@ -183,12 +199,16 @@ export class StorageVolumeSnapshots {
     return this.#core.collection(pool, 'custom', volume);
   }
 
+  /**
+   * GET …/volumes/custom/{volume}/snapshots: the volume's snapshots (objects, or names with `recursion: 0`).
+   */
   list(pool: string, volume: string, opts?: CallOptions & { recursion?: 1 }): Promise<LxdStorageVolumeSnapshot[]>;
   list(pool: string, volume: string, opts: CallOptions & { recursion: 0 }): Promise<string[]>;
   async list(pool: string, volume: string, opts: CallOptions & { recursion?: 0 | 1 } = {}): Promise<LxdStorageVolumeSnapshot[] | string[]> {
     return this.#core.list(this.#coll(pool, volume), opts);
   }
 
+  /** GET …/snapshots/{name}: one snapshot with its ETag. */
   async get(pool: string, volume: string, name: string, opts: CallOptions = {}): Promise<WithEtag<LxdStorageVolumeSnapshot>> {
     return this.#core.get(this.#core.item(this.#coll(pool, volume), name), opts);
   }
@@ -214,6 +234,7 @@ export class StorageVolumeSnapshots {
     return (await this.#core.write('PATCH', path, validateBody(StorageVolumeSnapshotPutSchema, snapshotChange(change), 'storage volume snapshot'), opts)) as Operation;
   }
 
+  /** POST …/snapshots/{name} `{ name }`: resolves to the operation (wait on it). */
   async rename(pool: string, volume: string, name: string, newName: string, opts: CallOptions = {}): Promise<Operation> {
     const path = this.#core.item(this.#coll(pool, volume), name);
     validateVolumeName(newName, 'new storage volume snapshot name');
@@ -227,6 +248,7 @@ export class StorageVolumeSnapshots {
     return (await this.#core.write('PUT', path, { restore: snapshot }, opts)) as Operation;
   }
 
+  /** DELETE …/snapshots/{name}: resolves to the operation (wait on it). */
   async delete(pool: string, volume: string, name: string, opts: CallOptions = {}): Promise<Operation> {
     return (await this.#core.write('DELETE', this.#core.item(this.#coll(pool, volume), name), undefined, opts)) as Operation;
   }
@@ -256,6 +278,9 @@ export class StorageVolumesResource {
     return this.#core.item(this.#core.collection(pool, type === undefined ? 'custom' : validateType(type)), name);
   }
 
+  /**
+   * GET /1.0/storage-pools/{pool}/volumes[/{type}]: the volumes of every type, or of `type`: objects (default), names (`recursion: 0`), or with snapshots, backups and state (`recursion: 2`, needs a `type`).
+   */
   list(pool: string, opts?: VolumeListOptions & { recursion?: 1 }): Promise<LxdStorageVolume[]>;
   list(pool: string, opts: VolumeListOptions & { recursion: 0 }): Promise<string[]>;
   list(pool: string, opts: VolumeListOptions & { type: StorageVolumeType; recursion: 2 }): Promise<LxdStorageVolumeFull[]>;
@@ -308,12 +333,16 @@ export class StorageVolumesResource {
     return (await this.#core.write('POST', path, b, opts)) as Operation;
   }
 
+  /**
+   * PUT: replaces config and description (pass the ETag of a `get()` to refuse a concurrent change); resolves to the operation.
+   */
   async update(pool: string, name: string, body: StorageVolumePut, opts: VolumeOptions & EtagOptions = {}): Promise<Operation> {
     const { type, ...rest } = opts;
     const path = this.#item(pool, name, type);
     return (await this.#core.write('PUT', path, validateBody(StorageVolumePutSchema, body, 'storage volume'), rest)) as Operation;
   }
 
+  /** PATCH: merges the config and description given; resolves to the operation. */
   async patch(pool: string, name: string, body: StorageVolumePut, opts: VolumeOptions & EtagOptions = {}): Promise<Operation> {
     const { type, ...rest } = opts;
     const path = this.#item(pool, name, type);
@@ -330,6 +359,7 @@ export class StorageVolumesResource {
     return (await this.#core.write('POST', path, body, rest)) as Operation;
   }
 
+  /** DELETE …/volumes/{type}/{name}: resolves to the operation (the server refuses while an instance uses the volume). */
   async delete(pool: string, name: string, opts: VolumeOptions = {}): Promise<Operation> {
     const { type, ...rest } = opts;
     return (await this.#core.write('DELETE', this.#item(pool, name, type), undefined, rest)) as Operation;

@@ -11,6 +11,7 @@ import { BOTH } from '../routes/route.js';
 import { validateBody, validateSegment } from '../validate.js';
 import type { Api, CallOptions, EtagOptions, WithEtag } from './base.js';
 
+/** Loose schema of a warning (`GET /1.0/warnings/{uuid}`). */
 export const WarningSchema = z.looseObject({
   uuid: z.string(),
   /** `new`, `acknowledged` or `resolved`. */
@@ -28,15 +29,19 @@ export const WarningSchema = z.looseObject({
   project: z.string().default(''),
   entity_url: z.string().default(''),
 });
+/** A warning the server raised (loose: unknown fields kept). */
 export type LxdWarning = Closed<z.infer<typeof WarningSchema>>;
 
 /** The statuses a client may set (`resolved` is the server's own). */
 export const WarningStatuses = ['new', 'acknowledged'] as const;
+/** One of `WarningStatuses`. */
 export type WarningStatus = (typeof WarningStatuses)[number];
 
+/** Strict schema of the body of `PUT`/`PATCH /1.0/warnings/{uuid}`: the status only. */
 export const WarningPutSchema = z.strictObject({
   status: z.enum(WarningStatuses, { error: 'a warning\'s status can be set to "new" or "acknowledged" only' }),
 });
+/** The body of `PUT`/`PATCH /1.0/warnings/{uuid}` (strict: what lxdkit sends). */
 export type WarningPut = Closed<z.infer<typeof WarningPutSchema>>;
 
 /** Warning ids are UUIDs. */
@@ -77,12 +82,14 @@ export class WarningsResource {
     this.#core = new CollectionCore(api, WARNINGS);
   }
 
+  /** GET /1.0/warnings: the warnings (objects, or their uuids with `recursion: 0`). */
   list(opts?: ListOptions & { recursion?: 1 }): Promise<LxdWarning[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   list(opts: ListOptions = {}): Promise<LxdWarning[] | string[]> {
     return this.#core.list('/1.0/warnings', opts);
   }
 
+  /** GET /1.0/warnings/{uuid}: one warning with its ETag; the uuid is checked before any I/O. */
   async get(uuid: string, opts: CallOptions = {}): Promise<WithEtag<LxdWarning>> {
     return this.#core.get(this.#core.item('/1.0/warnings', uuid), opts);
   }

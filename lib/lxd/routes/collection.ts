@@ -14,8 +14,10 @@ import { validateBody, validateSegment } from '../validate.js';
 import { requireExtension, type Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from '../resources/base.js';
 import type { Answer, HttpMethod, Route, Servers } from './route.js';
 
+/** A verb of a plain collection, each one (method, path) of the server's API. */
 export type Verb = 'list' | 'get' | 'create' | 'update' | 'patch' | 'rename' | 'delete';
 
+/** Options of a collection's `list()`. */
 export interface ListOptions extends CallOptions {
   /** 0: names; 1 (default): objects. */
   recursion?: 0 | 1;
@@ -242,6 +244,7 @@ export class Collection<T, Post, Put, Patch = Put, R extends void | Operation = 
     this.core = new CollectionCore(api, decl);
   }
 
+  /** GET {path}: the members as objects (default), or their names (`recursion: 0`). */
   list(opts?: ListOptions & { recursion?: 1 }): Promise<T[]>;
   list(opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   list(opts: ListOptions & { recursion: 0 | 1 }): Promise<T[] | string[]>;
@@ -254,6 +257,9 @@ export class Collection<T, Post, Put, Patch = Put, R extends void | Operation = 
     return this.core.get(this.core.item(this.core.pieces[0]!, name), opts);
   }
 
+  /**
+   * POST {path}: a new member; the body is checked against the strict schema, its name too, before any I/O (`LxdConflictError` when it exists).
+   */
   async create(body: Post, opts: TargetOptions = {}): Done<R> {
     return (await this.core.write('POST', this.core.pieces[0]!, this.core.created(body), opts)) as R;
   }
@@ -269,6 +275,7 @@ export class Collection<T, Post, Put, Patch = Put, R extends void | Operation = 
     return (await this.core.patch(this.core.item(this.core.pieces[0]!, name), body, opts)) as R;
   }
 
+  /** DELETE {itemPath} (`LxdNotFoundError` when there is no such member). */
   async delete(name: string, opts: CallOptions = {}): Done<R> {
     const path = this.core.item(this.core.pieces[0]!, name);
     return (await this.core.write('DELETE', path, undefined, opts)) as R;
@@ -277,6 +284,7 @@ export class Collection<T, Post, Put, Patch = Put, R extends void | Operation = 
 
 /** A top-level plain collection whose members can be renamed (`POST {itemPath}` with `{ name }`). */
 export class RenamableCollection<T, Post, Put, Patch = Put, R extends void | Operation = void> extends Collection<T, Post, Put, Patch, R> {
+  /** POST {itemPath} `{ name }`: renames a member; the new name is checked before any I/O. */
   async rename(name: string, newName: string, opts: CallOptions = {}): Done<R> {
     const path = this.core.item(this.core.pieces[0]!, name);
     this.core.validateName(newName, this.core.newNameField);
@@ -295,6 +303,7 @@ export class NestedCollection<T, Post, Put, Patch = Put, R extends void | Operat
     this.core = new CollectionCore(api, decl);
   }
 
+  /** GET {path} under `parent`: the members as objects (default), or their names (`recursion: 0`). */
   list(parent: string, opts?: ListOptions & { recursion?: 1 }): Promise<T[]>;
   list(parent: string, opts: ListOptions & { recursion: 0 }): Promise<string[]>;
   list(parent: string, opts: ListOptions & { recursion: 0 | 1 }): Promise<T[] | string[]>;
@@ -302,24 +311,31 @@ export class NestedCollection<T, Post, Put, Patch = Put, R extends void | Operat
     return this.core.list(this.core.collection(parent), opts);
   }
 
+  /** One member of `parent` with its ETag. */
   async get(parent: string, name: string, opts: TargetOptions = {}): Promise<WithEtag<T>> {
     return this.core.get(this.core.item(this.core.collection(parent), name), opts);
   }
 
+  /**
+   * POST {path} under `parent`: a new member; the body is checked against the strict schema before any I/O.
+   */
   async create(parent: string, body: Post, opts: TargetOptions = {}): Done<R> {
     const path = this.core.collection(parent);
     return (await this.core.write('POST', path, this.core.created(body), opts)) as R;
   }
 
+  /** PUT: replaces the writable fields (pass the ETag of a `get()` to refuse a concurrent change). */
   async update(parent: string, name: string, body: Put, opts: EtagOptions & TargetOptions = {}): Done<R> {
     const path = this.core.item(this.core.collection(parent), name);
     return (await this.core.write('PUT', path, this.core.body(this.core.decl.put, body), opts)) as R;
   }
 
+  /** PATCH: merges the given fields. */
   async patch(parent: string, name: string, body: Patch, opts: EtagOptions & TargetOptions = {}): Done<R> {
     return (await this.core.patch(this.core.item(this.core.collection(parent), name), body, opts)) as R;
   }
 
+  /** DELETE {itemPath} under `parent`. */
   async delete(parent: string, name: string, opts: CallOptions = {}): Done<R> {
     const path = this.core.item(this.core.collection(parent), name);
     return (await this.core.write('DELETE', path, undefined, opts)) as R;
@@ -328,6 +344,7 @@ export class NestedCollection<T, Post, Put, Patch = Put, R extends void | Operat
 
 /** A nested collection whose members can be renamed. */
 export class RenamableNestedCollection<T, Post, Put, Patch = Put, R extends void | Operation = void> extends NestedCollection<T, Post, Put, Patch, R> {
+  /** POST {itemPath} `{ name }` under `parent`: renames a member; the new name is checked before any I/O. */
   async rename(parent: string, name: string, newName: string, opts: CallOptions = {}): Done<R> {
     const path = this.core.item(this.core.collection(parent), name);
     this.core.validateName(newName, this.core.newNameField);

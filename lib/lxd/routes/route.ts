@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 
+/** The HTTP methods of the API. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
 /**
@@ -25,6 +26,9 @@ export interface Servers {
   incus: boolean;
 }
 
+/**
+ * One (method, path) of LXD 5.0's or Incus 6.0's `rest-api.yaml` (exported as `ApiRoute`): the method serving it, how it answers, what it needs.
+ */
 export interface Route {
   method: HttpMethod;
   /** The spec's path, with its placeholders and query-string variant: `/1.0/networks/{name}/leases`. */

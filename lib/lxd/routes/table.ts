@@ -215,4 +215,7 @@ const HAND_WRITTEN: readonly Route[] = [
 /** Declarations whose typed methods take more than their parents' names (a volume's `type` option). */
 export const SHAPED: readonly CollectionDecl<never, never, never, never>[] = [STORAGE_VOLUMES, STORAGE_VOLUME_SNAPSHOTS, STORAGE_VOLUME_BACKUPS, STORAGE_BUCKETS, STORAGE_BUCKET_KEYS, STORAGE_BUCKET_BACKUPS, CERTIFICATES, WARNINGS] as unknown as CollectionDecl<never, never, never, never>[];
 
+/**
+ * Every route of the API, one per (method, path) of both servers' specs: the declared collections' and the hand-written methods'. `docs/api.md` is written from it.
+ */
 export const ROUTES: readonly Route[] = [...[...COLLECTIONS, ...SHAPED].flatMap((d) => collectionRoutes(d)), ...HAND_WRITTEN];
