@@ -23,6 +23,7 @@ export interface ApplyProgress {
   error?: unknown;
 }
 
+/** What `apply()` takes: an AbortSignal, the deadline of each operation wait, and a progress callback called before each step. */
 export interface ApplyOptions {
   signal?: AbortSignal;
   onProgress?: (p: ApplyProgress) => void;
@@ -32,6 +33,7 @@ export interface ApplyOptions {
   timeoutMs?: number;
 }
 
+/** What `apply()` did: the steps it carried out, in order. */
 export interface ApplyResult {
   /** The steps that changed something, in the order they finished. */
   done: { step: PlanStep; what: ApplyProgress['what'] }[];

@@ -5,6 +5,7 @@
  */
 import { errorCodes, LxdkitError, type CodeOf } from '../errors.js';
 
+/** The stable codes of `StackError`, `STACK_ERR_*` (each explained in docs/errors.md). */
 export const StackErrorCode = errorCodes('STACK_ERR', [
   /** A file that cannot be read, is not YAML, or does not match the stack schema. */
   'INVALID',
@@ -30,6 +31,7 @@ export interface StackSource {
   line: number;
 }
 
+/** Every error of stacks (`STACK_ERR_*`): bad input with its file, line and key, a missing reference, a cycle, a kind not supported, a failed step. */
 export class StackError extends LxdkitError<StackErrorCode> {
   override readonly name: string = 'StackError';
   /** The file and line, when the error comes from a stack file. */

@@ -8,6 +8,7 @@ import { adapterOf, KINDS, type Found } from './kinds.js';
 import { ProjectClients } from './plan.js';
 import type { ProjectItem, StackFile, StackKind } from './schema.js';
 
+/** Options of `exportStack()`: the projects to export (default all), the stack name, an AbortSignal. */
 export interface StackExportOptions {
   /**
    * Only these projects and what is in them (server-wide storage pools are then left out: the

@@ -55,6 +55,7 @@ export interface ListScope {
   signal: AbortSignal | undefined;
 }
 
+/** One kind of resource a stack can hold: how it is listed, compared, created, updated with its ETag, removed and exported. */
 export interface KindAdapter<K extends StackKind = StackKind, C = unknown> {
   kind: K;
   /** One resource, in messages: `storage volume`. */

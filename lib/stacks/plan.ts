@@ -9,6 +9,7 @@ import { StackError, StackErrorCode } from './errors.js';
 import { adapterOf, KINDS, PENDING_KINDS, projectOf, type FieldChange, type Found, type KindAdapter, type Ref } from './kinds.js';
 import type { ItemSource, ProjectItem, Stack, StackKind } from './schema.js';
 
+/** What a step of a plan does to one resource. */
 export type StepAction = 'create' | 'update' | 'replace' | 'delete' | 'keep' | 'unchanged';
 
 /** One resource in a plan. */
@@ -34,6 +35,7 @@ export interface PlanStep {
   deps: string[];
 }
 
+/** What `plan()` found: the stack, each step (create, update with its changes, replace, delete, keep, unchanged) and whether anything would change. */
 export interface Plan {
   stack: string;
   server: ServerKind;
@@ -45,6 +47,7 @@ export interface Plan {
   listings: number;
 }
 
+/** Options of `plan()`: `prune` (delete what the same stack made and no longer declares) and an AbortSignal. */
 export interface PlanOptions {
   /** Delete what this stack created and no longer declares (never what it did not create). */
   prune?: boolean;

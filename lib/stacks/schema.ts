@@ -109,6 +109,7 @@ export const InstanceItemSchema = z.strictObject({
 /** Kinds accepted in a stack whose adapters this version does not have yet (see docs/stacks.md). */
 const Pending = z.array(z.looseObject({})).default([]);
 
+/** The schema of one stack file: the preseed shape (`projects`, `storage_pools`, `networks`, `profiles`) plus volumes, ACLs, zones, forwards, images, instances and `name` (strict). */
 export const StackFileSchema = z.strictObject({
   name: StackNameSchema.optional(),
   projects: z.array(ProjectItemSchema).optional(),
@@ -123,13 +124,21 @@ export const StackFileSchema = z.strictObject({
   network_forwards: Pending.optional(),
 });
 
+/** A project of a stack (`projects:`, as `lxd init --preseed` has them) (strict). */
 export type ProjectItem = Closed<z.infer<typeof ProjectItemSchema>>;
+/** A storage pool of a stack (`storage_pools:`, as `lxd init --preseed` has them) (strict). */
 export type StoragePoolItem = Closed<z.infer<typeof StoragePoolItemSchema>>;
+/** A network of a stack (`networks:`, as `lxd init --preseed` has them) (strict). */
 export type NetworkItem = Closed<z.infer<typeof NetworkItemSchema>>;
+/** A profile of a stack (`profiles:`, as `lxd init --preseed` has them) (strict). */
 export type ProfileItem = Closed<z.infer<typeof ProfileItemSchema>>;
+/** A storage volume of a stack (`storage_volumes:`: pool, name, type, config, project, target) (strict). */
 export type StorageVolumeItem = Closed<z.infer<typeof StorageVolumeItemSchema>>;
+/** An image alias of a stack (`images:`): from a local file or a simplestreams source (strict). */
 export type ImageItem = Closed<z.infer<typeof ImageItemSchema>>;
+/** An instance of a stack (`instances:`): image, type, profiles, config, devices, project, target and state (strict). */
 export type InstanceItem = Closed<z.infer<typeof InstanceItemSchema>>;
+/** One stack file, as `loadStack` reads it (strict: an unknown key is an error naming it). */
 export type StackFile = Closed<z.infer<typeof StackFileSchema>>;
 
 /** The kinds of a stack, as its keys. */
@@ -145,6 +154,7 @@ export const STACK_KINDS = [
   'images',
   'instances',
 ] as const;
+/** The kinds of resource a stack holds, by their key in the file (`storage_pools`, `instances`, …). */
 export type StackKind = (typeof STACK_KINDS)[number];
 
 /** Where an item was written. */

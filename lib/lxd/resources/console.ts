@@ -13,6 +13,7 @@ import { requireExtension, type Api, type CallOptions } from './base.js';
 import { closeSocket, openSocket, wireOutput } from './instance-exec.js';
 import { readCapped } from './stream-util.js';
 
+/** Options of `instances.console.attach()`: the console type and, for the text console, its size. */
 export interface ConsoleAttachOptions extends CallOptions {
   /** `console` (default: the text console) or `vga` (a virtual machine's SPICE stream; extension `console_vga_type`). */
   type?: 'console' | 'vga';

@@ -32,6 +32,7 @@ export interface PublishSource {
   name: string;
 }
 
+/** What `images.publish()` makes an image from: an instance or a snapshot, with aliases, visibility and properties. */
 export interface PublishRequest {
   source: PublishSource;
   /** Aliases to point at the new image (each must not exist yet). */

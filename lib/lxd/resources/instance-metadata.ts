@@ -31,6 +31,7 @@ export const InstanceMetadataSchema = z.looseObject({
   properties: StringMap,
   templates: z.record(z.string(), ImageTemplateSchema).nullish().transform((v) => v ?? {}),
 });
+/** An instance's image metadata, `GET /1.0/instances/{name}/metadata` (loose: unknown fields kept). */
 export type LxdInstanceMetadata = Closed<z.infer<typeof InstanceMetadataSchema>>;
 
 const TemplatePutSchema = z.strictObject({
@@ -52,6 +53,7 @@ export const InstanceMetadataPutSchema = z.strictObject({
   properties: z.record(z.string(), z.string()).optional(),
   templates: z.record(z.string(), TemplatePutSchema).optional(),
 });
+/** What `instances.metadata.update`/`patch` send to `PUT`/`PATCH /1.0/instances/{name}/metadata` (strict). */
 export type InstanceMetadataPut = Closed<z.infer<typeof InstanceMetadataPutSchema>>;
 
 /** A template file name: a plain name (not `.`, no slash, no `..`, no NUL), at most 255 bytes. */

@@ -8,6 +8,7 @@ import { hostArch } from '../../../lib/container/arch.js';
 import { Namespace } from '../../../lib/container/namespace.js';
 import { ensureBuilt, lxdkit } from '../../helpers/cli.js';
 import { startConnectProxy } from '../../helpers/connect-proxy.js';
+import { pauseNock } from '../../helpers/simplestreams-server.js';
 import { TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { describeEachServer, requireServer } from '../../helpers/servers.js';
 import { makeCert, freePort } from '../../helpers/tls-test.js';
@@ -101,7 +102,9 @@ describeEachServer('LxdClient against a remote server over HTTPS on 127.0.0.1', 
   });
 
   it('goes through an HTTPS proxy (CONNECT) named by HTTPS_PROXY: requests, an operation and events, TLS pinned end to end', async function () {
-    // lxd.test resolves only through the proxy, so a call that did not go through it could not succeed
+    // lxd.test resolves only through the proxy, so a call that did not go through it could not succeed;
+    // nock (loaded by other specs of the suite) wraps node:https sockets and breaks the tunnel's upgrade
+    const resumeNock = pauseNock();
     const proxy = await startConnectProxy({ hosts: { 'lxd.test': '127.0.0.1' } });
     const port = new URL(url).port;
     const remote = new LxdClient({ url: `https://lxd.test:${port}`, tls: { ...trusted, serverCert }, proxyEnv: { HTTPS_PROXY: proxy.url, NO_PROXY: 'localhost,127.0.0.1' } });
@@ -124,6 +127,7 @@ describeEachServer('LxdClient against a remote server over HTTPS on 127.0.0.1', 
       sub.close();
       await remote.close();
       await proxy.close();
+      resumeNock();
     }
   });
 
