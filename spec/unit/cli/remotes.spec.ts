@@ -352,7 +352,8 @@ _lxdkit_complete; printf '%s\\n' "\${COMPREPLY[@]}"`,
         return r.stdout.split('\n').filter(Boolean);
       };
       expect(await c('')).to.include.members(['remote', 'completion', 'exec', 'snapshot']).and.not.include('__complete');
-      expect(await c('re')).to.deep.equal(['remote']);
+      expect(await c('rem')).to.deep.equal(['remote']);
+      expect(await c('re')).to.include.members(['remote', 'rename', 'restart']);
       expect(await c('remote', '')).to.deep.equal(['add', 'get-default', 'import', 'list', 'remove', 'rename', 'switch']);
       expect(await c('remote', 'switch', '')).to.deep.equal(['local', 'r1']);
       expect(await c('remote', 'import', '')).to.deep.equal(['lxc', 'incus']);
