@@ -29,7 +29,7 @@ export async function exportStack(client: LxdClient, opts: StackExportOptions = 
   const clients = new ProjectClients(client);
   try {
     const scope0 = { client: clients.get, projects: [], pools: [], signal };
-    const [projects, pools] = await Promise.all([adapterOf('projects')!.list(scope0), adapterOf('storage_pools')!.list(scope0)]);
+    const [projects, pools, info] = await Promise.all([adapterOf('projects')!.list(scope0), adapterOf('storage_pools')!.list(scope0), client.server.info({ signal })]);
     const only = opts.projects ? new Set(opts.projects) : undefined;
     for (const p of only ?? []) {
       if (!projects.some((f) => f.key === p)) throw new StackError(StackErrorCode.REFERENCE, `project "${p}" is not on the server`, { key: 'projects' });
@@ -45,6 +45,8 @@ export async function exportStack(client: LxdClient, opts: StackExportOptions = 
     if (!only) add('storage_pools', pools);
     for (const a of KINDS) {
       if (a.feature === undefined) continue;
+      // a kind the server does not have (no API extension for it): nothing to write
+      if (a.extension !== undefined && !info.api_extensions.includes(a.extension)) continue;
       // a project's own resources of this kind; without the feature they are the default project's
       const inProjects = chosen
         .filter((p) => p.key === 'default' || a.feature === true || (p.value as ProjectItem).config[`features.${a.feature as string}`] === 'true')
