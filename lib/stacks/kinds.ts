@@ -645,7 +645,12 @@ const networkZones: KindAdapter<'network_zones', ZoneFound> = {
   immutable: [],
   owner: (c) => c.config[STACK_MARKER],
   refs: () => [],
-  inUse: (c, gone) => describeUse(c.used_by, gone),
+  // records made by hand (or by another stack) keep the zone: prune never deletes them
+  inUse: (c, gone) => {
+    const foreign = c.records.filter((r) => r.config[STACK_MARKER] === undefined || r.config[STACK_MARKER] !== c.config[STACK_MARKER]).map((r) => r.name);
+    if (foreign.length) return `holds ${foreign.length} record${foreign.length > 1 ? 's' : ''} the stack did not create (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`;
+    return describeUse(c.used_by, gone);
+  },
   create: async (ctx, i, p) => {
     const client = ctx.client(p);
     await client.networkZones.create({ name: i.name, description: i.description, config: marked(i.config, ctx.stack) }, { signal: ctx.signal });
@@ -663,7 +668,7 @@ const networkZones: KindAdapter<'network_zones', ZoneFound> = {
   },
   remove: async (ctx, f) => {
     const zones = ctx.client(f.project).networkZones;
-    // a zone with records cannot be deleted: its records go first
+    // a zone with records cannot be deleted: its records (all the stack's own, or prune keeps the zone) go first
     for (const r of f.value.records) {
       await zones.records.delete(f.value.name, r.name, { signal: ctx.signal }).catch((err: unknown) => {
         if (!isNotFound(err)) throw err;

@@ -128,7 +128,12 @@ describe('stacks: network ACLs, zones with records and forwards on a simulated s
     expect((exported.network_zones as { records: { name: string }[] }[])[0]!.records.map((r) => r.name).sort()).to.deep.equal(['hand', 'www']);
     expect(changing(await plan(stackFromObject(exported), client))).to.deep.equal([]);
 
-    // prune: the zone's records go first, then the zone
+    // prune keeps a zone that holds a record made by hand, and says why; without it, its records go first, then the zone
+    const kept = await plan(stackOf('name: s1\n'), client, { prune: true });
+    expect(actions(kept)).to.deep.equal(['keep network_zones:default/lxdkit.example', 'delete networks:default/br-dns']);
+    expect(kept.steps[0]!.reason).to.equal('holds 1 record the stack did not create (hand)');
+    await apply(kept, client);
+    expect(records.has('hand')).to.equal(true);
     records.delete('hand');
     await apply(await plan(stackOf('name: s1\n'), client, { prune: true }), client);
     expect(server.world.zones.get('default')!.size).to.equal(0);
