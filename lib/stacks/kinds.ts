@@ -80,6 +80,11 @@ export interface KindAdapter<K extends StackKind = StackKind, C = unknown> {
   diff(current: C, item: StackItems[K]): FieldChange[];
   /** Change paths (or their prefixes, ending in `.`) that cannot change in place: the resource is replaced. */
   immutable: readonly string[];
+  /**
+   * The resource as the server would have it with nothing set: a creation is shown as the changes
+   * from it (kinds without it list the declaration's fields).
+   */
+  blank?: C;
   /** The stack that created it, from its marker. */
   owner(current: C): string | undefined;
   /** What it refers to (profiles, networks, pools, volumes, images; its project is added by the plan). */
@@ -556,6 +561,7 @@ const networkAcls: KindAdapter<'network_acls', LxdNetworkAcl> = {
   key: (i, p) => `${p}/${i.name}`,
   list: (s) => perProject(s, (c) => c.networkAcls.list({ signal: s.signal }), (a, p) => `${p}/${a.name}`),
   diff: aclChanges,
+  blank: { name: '', description: '', ingress: [], egress: [], config: {}, used_by: [] },
   immutable: [],
   owner: (c) => c.config[STACK_MARKER],
   // an ACL's rules may name other ACLs (`source: "@other"` is a set, not a reference: left to the server)
@@ -642,6 +648,7 @@ const networkZones: KindAdapter<'network_zones', ZoneFound> = {
       (z, p) => `${p}/${z.name}`,
     ),
   diff: zoneChanges,
+  blank: { name: '', description: '', config: {}, used_by: [], records: [] },
   immutable: [],
   owner: (c) => c.config[STACK_MARKER],
   refs: () => [],
@@ -741,6 +748,7 @@ const networkForwards: KindAdapter<'network_forwards', ForwardFound> = {
       (f, p) => `${p}/${f.network}/${f.listen_address}`,
     ),
   diff: forwardChanges,
+  blank: { listen_address: '', description: '', config: {}, ports: [], location: '', network: '' },
   immutable: [],
   owner: (c) => c.config[STACK_MARKER],
   refs: (i, p) => [{ kind: 'networks', key: `${p}/${i.network}`, path: 'network' }],

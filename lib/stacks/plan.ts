@@ -237,7 +237,7 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
         continue;
       }
       if (!found) {
-        steps.push({ ...base, action: 'create', changes: creationChanges(d.item) });
+        steps.push({ ...base, action: 'create', changes: d.adapter.blank !== undefined ? d.adapter.diff(d.adapter.blank as never, d.item as never) : creationChanges(d.item) });
         continue;
       }
       const changes = d.adapter.diff(found.value as never, d.item as never);

@@ -46,6 +46,12 @@ describe('stacks: network ACLs, zones with records and forwards on a simulated s
     const p = await plan(stackOf(acls), client);
     expect(actions(p)).to.deep.equal(['create network_acls:default/web', 'create networks:default/br-web', 'create profiles:default/nic']);
     expect(p.steps[1]!.deps).to.deep.equal(['network_acls:default/web']);
+    // a creation shows the rules as they read, not as objects
+    expect(p.steps[0]!.changes).to.deep.equal([
+      { path: 'description', from: '', to: 'web traffic' },
+      { path: 'ingress', from: '(none)', to: 'allow tcp port 80,443' },
+      { path: 'egress', from: '(none)', to: 'drop to 192.0.2.0/24' },
+    ]);
     expect(p.steps[2]!.deps).to.deep.equal(['networks:default/br-web', 'network_acls:default/web']);
     await apply(p, client);
     const web = server.world.acls.get('default')!.get('web')!;
@@ -98,6 +104,11 @@ describe('stacks: network ACLs, zones with records and forwards on a simulated s
     const p = await plan(stackOf(zones), client);
     expect(actions(p)).to.deep.equal(['create network_zones:default/lxdkit.example', 'create networks:default/br-dns']);
     expect(p.steps[1]!.deps).to.deep.equal(['network_zones:default/lxdkit.example']);
+    expect(p.steps[0]!.changes.map((c) => `${c.path}: ${String(c.to)}`)).to.deep.equal([
+      'config.dns.nameservers: ns1.lxdkit.example',
+      'records.www: A 192.0.2.10, AAAA 2001:db8::10 (ttl 300)',
+      'records.mail: A 192.0.2.25',
+    ]);
     await apply(p, client);
     const records = server.world.records.get('default/lxdkit.example')!;
     expect([...records.keys()]).to.deep.equal(['www', 'mail']);
