@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import type { LxdClient } from '../lxd/client.js';
 import { StackError, StackErrorCode } from './errors.js';
 import { adapterOf, KINDS, type Found } from './kinds.js';
-import { ProjectClients } from './plan.js';
+import { listeningSignal, ProjectClients } from './plan.js';
 import type { ProjectItem, StackFile, StackKind } from './schema.js';
 
 export interface StackExportOptions {
@@ -25,7 +25,8 @@ export interface StackExportOptions {
  * server does not keep); instances name the image they were made from by its fingerprint.
  */
 export async function exportStack(client: LxdClient, opts: StackExportOptions = {}): Promise<StackFile & { name: string }> {
-  const signal = opts.signal;
+  // the listings run side by side, each waiting on the signal: one listener on the caller's signal, however many they are
+  const signal = listeningSignal(opts.signal);
   const clients = new ProjectClients(client);
   try {
     const scope0 = { client: clients.get, projects: [], pools: [], signal };

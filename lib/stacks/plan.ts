@@ -3,6 +3,7 @@
  * never one GET per resource. Every reference is checked, and cycles found, before anything is sent:
  * a stack that cannot be applied is refused here, so apply never stops half-way on bad input.
  */
+import { setMaxListeners } from 'node:events';
 import type { LxdClient } from '../lxd/client.js';
 import type { ServerKind } from '../lxd/socket.js';
 import { StackError, StackErrorCode } from './errors.js';
@@ -55,6 +56,14 @@ export interface PlanOptions {
 const NEW_PROJECT_FEATURES: Readonly<Record<string, string>> = { 'features.images': 'true', 'features.profiles': 'true', 'features.storage.volumes': 'true' };
 
 const CHANGING: ReadonlySet<StepAction> = new Set(['create', 'update', 'replace', 'delete']);
+
+/** A signal that follows `signal` and takes any number of listeners (undefined without one). */
+export function listeningSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (!signal) return undefined;
+  const follower = AbortSignal.any([signal]);
+  setMaxListeners(0, follower);
+  return follower;
+}
 
 /** Clients of each project, made once and closed together. */
 export class ProjectClients {
@@ -125,7 +134,8 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
       });
     }
   }
-  const signal = opts.signal;
+  // the listings run side by side, each waiting on the signal: one listener on the caller's signal, however many they are
+  const signal = listeningSignal(opts.signal);
   const clients = new ProjectClients(client);
   try {
     const info = await client.server.info({ signal });

@@ -246,3 +246,29 @@ describe('stacks: network ACLs, zones with records and forwards on a simulated s
     expect(server.writes()).to.deep.equal([]);
   });
 });
+
+describe('stacks: plan and export with a signal', () => {
+  it('does not overload the caller\'s signal with listeners, however many listings run side by side', async () => {
+    const world = emptyWorld();
+    // many networks: one forwards listing each, side by side
+    for (let i = 0; i < 20; i++) world.networks.get('default')!.set(`br${i}`, { name: `br${i}`, type: 'bridge', description: '', config: {}, managed: true, status: 'Created', used_by: [] });
+    const server = await startFakeStackServer(world, { extensions: [...baseExtensions, ...NETWORK_EXTENSIONS] });
+    const client = server.fake.client();
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      const signal = new AbortController().signal;
+      await plan(stackOf('name: s1\n'), client, { signal });
+      await exportStack(client, { signal });
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).to.not.include('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      await client.close();
+      await server.close();
+    }
+  });
+});
