@@ -4,7 +4,7 @@
  * reading again on a 412), delete, what cannot change in place, what each one refers to, and how it
  * is written back as a stack. A new kind is an adapter and an entry in `KINDS`.
  */
-import { isNotFound, isPreconditionFailed } from '../lxd/errors.js';
+import { isConflict, isNotFound, isPreconditionFailed } from '../lxd/errors.js';
 import type { LxdClient } from '../lxd/client.js';
 import type { ImageAlias, LxdInstance, LxdNetwork, LxdProfile, LxdStoragePool } from '../lxd/schemas.js';
 import type { LxdProject } from '../lxd/resources/projects.js';
@@ -189,6 +189,41 @@ async function perProject<C>(scope: ListScope, list: (client: LxdClient, project
   return lists.flat();
 }
 
+/** Config keys of a pool that belong to one member of a cluster: sent with `target`, left out of the global create. */
+export const MEMBER_POOL_KEYS: readonly string[] = ['source', 'size', 'zfs.pool_name', 'lvm.thinpool_name', 'lvm.vg_name'];
+/** Likewise for a network. */
+export const MEMBER_NETWORK_KEYS: readonly string[] = ['bridge.external_interfaces', 'parent', 'bgp.ipv4.nexthop', 'bgp.ipv6.nexthop'];
+
+/** The members of the cluster the server is in (undefined: not clustered). */
+async function clusterMembers(ctx: StepContext): Promise<string[] | undefined> {
+  const client = ctx.client();
+  if ((await client.server.info({ signal: ctx.signal })).environment?.server_clustered !== true) return undefined;
+  return (await client.cluster.members.list({ signal: ctx.signal })).map((m) => m.server_name);
+}
+
+/**
+ * Creates a pool or a network the way LXD requires on a cluster: pending on each member (with
+ * `target`, and the member's own keys), then the global create (with every other key). A member
+ * where it is already pending (an earlier apply stopped half-way) is passed over. On a single server:
+ * one create with every key.
+ */
+async function createClustered(ctx: StepContext, config: Record<string, string>, memberKeys: readonly string[], create: (config: Record<string, string>, target: string | undefined) => Promise<unknown>): Promise<void> {
+  const members = await clusterMembers(ctx);
+  if (members === undefined) {
+    await create(config, undefined);
+    return;
+  }
+  const own = (k: string): boolean => memberKeys.includes(k);
+  for (const member of members) {
+    try {
+      await create(without(config, (k) => !own(k)), member);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+  await create(without(config, own), undefined);
+}
+
 // ------------------------------------------------------------------ projects
 
 const projects: KindAdapter<'projects', LxdProject> = {
@@ -226,7 +261,9 @@ const storagePools: KindAdapter<'storage_pools', LxdStoragePool> = {
   owner: (c) => c.config[STACK_MARKER],
   refs: () => [],
   inUse: (c, gone) => describeUse(c.used_by, gone),
-  create: (ctx, i) => ctx.client().storagePools.create({ name: i.name, driver: i.driver, description: i.description, config: marked(i.config, ctx.stack) }, { signal: ctx.signal }).then(() => undefined),
+  create: (ctx, i) =>
+    createClustered(ctx, marked(i.config, ctx.stack), MEMBER_POOL_KEYS, (config, target) =>
+      ctx.client().storagePools.create(target === undefined ? { name: i.name, driver: i.driver, description: i.description, config } : { name: i.name, driver: i.driver, config }, { signal: ctx.signal, target })),
   update: (ctx, i) =>
     updateWithEtag('storage pool', i.name, () => ctx.client().storagePools.get(i.name, { signal: ctx.signal }), (c) => declaredChanges(c, i).length > 0, async (c, etag) => {
       await ctx.client().storagePools.update(i.name, { description: i.description, config: { ...c.config, ...i.config } }, { signal: ctx.signal, etag });
@@ -258,7 +295,9 @@ const networks: KindAdapter<'networks', LxdNetwork> = {
     ...['dns.zone.forward', 'dns.zone.reverse.ipv4', 'dns.zone.reverse.ipv6'].flatMap((k) => names(i.config[k]).map((zone): Ref => ({ kind: 'network_zones', key: `${p}/${zone}`, path: `config.${k}` }))),
   ],
   inUse: (c, gone) => describeUse(c.used_by, gone),
-  create: (ctx, i, p) => ctx.client(p).networks.create({ name: i.name, type: i.type, description: i.description, config: marked(i.config, ctx.stack) }, { signal: ctx.signal }).then(() => undefined),
+  create: (ctx, i, p) =>
+    createClustered(ctx, marked(i.config, ctx.stack), MEMBER_NETWORK_KEYS, (config, target) =>
+      ctx.client(p).networks.create(target === undefined ? { name: i.name, type: i.type, description: i.description, config } : { name: i.name, type: i.type, config }, { signal: ctx.signal, target })),
   update: (ctx, i, p) =>
     updateWithEtag('network', i.name, () => ctx.client(p).networks.get(i.name, { signal: ctx.signal }), (c) => declaredChanges(c, i).length > 0, async (c, etag) => {
       await ctx.client(p).networks.update(i.name, { description: i.description, config: { ...c.config, ...i.config } }, { signal: ctx.signal, etag });

@@ -246,7 +246,8 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
         steps.push({ ...base, action: changes.length ? 'update' : 'unchanged', changes, current: empty });
         continue;
       }
-      if (!found) {
+      // pending on some members of a cluster only (an apply stopped between them and the global create): created again
+      if (!found || (found.value as { status?: unknown }).status === 'Pending') {
         steps.push({ ...base, action: 'create', changes: d.adapter.blank !== undefined ? d.adapter.diff(d.adapter.blank as never, d.item as never) : creationChanges(d.item) });
         continue;
       }

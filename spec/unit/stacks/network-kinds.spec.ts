@@ -272,3 +272,48 @@ describe('stacks: plan and export with a signal', () => {
     }
   });
 });
+
+describe('stacks: pools and networks on a cluster', () => {
+  it('are created pending on each member with its own keys, then globally with the rest; on one server with one request', async () => {
+    const server = await startFakeStackServer(emptyWorld());
+    server.fake.on('GET', '/1.0', () => ({ body: { type: 'sync', status: 'Success', status_code: 200, metadata: serverInfo({ clustered: true }) } }));
+    server.fake.on('GET', '/1.0/cluster/members', () => ({
+      body: { type: 'sync', status: 'Success', status_code: 200, metadata: ['m1', 'm2'].map((n) => ({ server_name: n, url: `https://127.0.1.1:8443`, status: 'Online', roles: [], groups: [] })) },
+    }));
+    // a member's pending part, then the global create that needs one on every member
+    const pending = new Map<string, string[]>();
+    // as a member shows it: the global config with its own keys
+    const memberConfig = new Map<string, Record<string, string>>();
+    for (const [path, map] of [['/1.0/storage-pools', server.world.pools], ['/1.0/networks', server.world.networks.get('default')!]] as const) {
+      server.fake.on('POST', path, (req) => {
+        const body = req.body as { name: string; config: Record<string, string> };
+        const target = req.query.get('target');
+        if (target !== null) {
+          pending.set(body.name, [...(pending.get(body.name) ?? []), target]);
+          memberConfig.set(body.name, body.config);
+          return { body: { type: 'sync', status: 'Success', status_code: 200, metadata: null } };
+        }
+        if ((pending.get(body.name) ?? []).length !== 2) return { status: 400, body: { type: 'error', error: 'Pool not pending on any node (use --target <node> first)', error_code: 400 } };
+        map.set(body.name, { description: '', used_by: [], status: 'Created', managed: true, type: 'bridge', ...body, config: { ...memberConfig.get(body.name), ...body.config } });
+        return { body: { type: 'sync', status: 'Success', status_code: 200, metadata: null } };
+      });
+    }
+    const client = server.fake.client();
+    try {
+      const text = 'name: s1\nstorage_pools:\n  - name: fast\n    driver: dir\n    config: { source: /srv/fast, rsync.bwlimit: "10" }\nnetworks:\n  - name: brc\n    config: { ipv4.address: none, ipv6.address: none, bridge.external_interfaces: eth9 }\n';
+      await apply(await plan(stackOf(text), client), client);
+      const posts = (path: string) =>
+        server.fake.requests.filter((r) => r.method === 'POST' && r.path === path).map((r) => `${r.query.get('target') ?? 'global'} ${JSON.stringify((r.body as { config: unknown }).config)}`);
+      expect(posts('/1.0/storage-pools')).to.deep.equal(['m1 {"source":"/srv/fast"}', 'm2 {"source":"/srv/fast"}', `global {"rsync.bwlimit":"10","${STACK_MARKER}":"s1"}`]);
+      expect(posts('/1.0/networks')).to.deep.equal(['m1 {"bridge.external_interfaces":"eth9"}', 'm2 {"bridge.external_interfaces":"eth9"}', `global {"ipv4.address":"none","ipv6.address":"none","${STACK_MARKER}":"s1"}`]);
+      // a pool left pending by an interrupted apply is created again
+      server.world.pools.set('half', { name: 'half', driver: 'dir', description: '', config: {}, status: 'Pending', used_by: [] });
+      const pools = 'name: s1\nstorage_pools:\n  - name: fast\n    driver: dir\n    config: { source: /srv/fast, rsync.bwlimit: "10" }\n  - name: half\n    driver: dir\n';
+      const again = await plan(stackOf(pools), client);
+      expect(again.steps.filter((s) => s.action !== 'unchanged').map((s) => `${s.action} ${s.id}`)).to.deep.equal(['create storage_pools:half']);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+});
