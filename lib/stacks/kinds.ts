@@ -4,7 +4,7 @@
  * reading again on a 412), delete, what cannot change in place, what each one refers to, and how it
  * is written back as a stack. A new kind is an adapter and an entry in `KINDS`.
  */
-import { isConflict, isNotFound, isPreconditionFailed } from '../lxd/errors.js';
+import { isNotFound, isPreconditionFailed } from '../lxd/errors.js';
 import type { LxdClient } from '../lxd/client.js';
 import type { ImageAlias, LxdInstance, LxdNetwork, LxdProfile, LxdStoragePool } from '../lxd/schemas.js';
 import type { LxdProject } from '../lxd/resources/projects.js';
@@ -201,26 +201,38 @@ async function clusterMembers(ctx: StepContext): Promise<string[] | undefined> {
   return (await client.cluster.members.list({ signal: ctx.signal })).map((m) => m.server_name);
 }
 
+/** The members a pool or a network is already defined on (`locations`; none when it is not there). */
+async function definedOn(read: () => Promise<{ value: unknown }>): Promise<string[]> {
+  try {
+    const locations = ((await read()).value as { locations?: unknown }).locations;
+    return Array.isArray(locations) ? locations.filter((l): l is string => typeof l === 'string') : [];
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
 /**
  * Creates a pool or a network the way LXD requires on a cluster: pending on each member (with
- * `target`, and the member's own keys), then the global create (with every other key). A member
- * where it is already pending (an earlier apply stopped half-way) is passed over. On a single server:
- * one create with every key.
+ * `target`, and the member's own keys), then the global create (with every other key). The members
+ * where it is already pending (an earlier apply stopped half-way: `locations`) are passed over. On a
+ * single server: one create with every key.
  */
-async function createClustered(ctx: StepContext, config: Record<string, string>, memberKeys: readonly string[], create: (config: Record<string, string>, target: string | undefined) => Promise<unknown>): Promise<void> {
+async function createClustered(
+  ctx: StepContext,
+  config: Record<string, string>,
+  memberKeys: readonly string[],
+  read: () => Promise<{ value: unknown }>,
+  create: (config: Record<string, string>, target: string | undefined) => Promise<unknown>,
+): Promise<void> {
   const members = await clusterMembers(ctx);
   if (members === undefined) {
     await create(config, undefined);
     return;
   }
   const own = (k: string): boolean => memberKeys.includes(k);
-  for (const member of members) {
-    try {
-      await create(without(config, (k) => !own(k)), member);
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
-  }
+  const done = new Set(await definedOn(read));
+  for (const member of members) if (!done.has(member)) await create(without(config, (k) => !own(k)), member);
   await create(without(config, own), undefined);
 }
 
@@ -262,7 +274,7 @@ const storagePools: KindAdapter<'storage_pools', LxdStoragePool> = {
   refs: () => [],
   inUse: (c, gone) => describeUse(c.used_by, gone),
   create: (ctx, i) =>
-    createClustered(ctx, marked(i.config, ctx.stack), MEMBER_POOL_KEYS, (config, target) =>
+    createClustered(ctx, marked(i.config, ctx.stack), MEMBER_POOL_KEYS, () => ctx.client().storagePools.get(i.name, { signal: ctx.signal }), (config, target) =>
       ctx.client().storagePools.create(target === undefined ? { name: i.name, driver: i.driver, description: i.description, config } : { name: i.name, driver: i.driver, config }, { signal: ctx.signal, target })),
   update: (ctx, i) =>
     updateWithEtag('storage pool', i.name, () => ctx.client().storagePools.get(i.name, { signal: ctx.signal }), (c) => declaredChanges(c, i).length > 0, async (c, etag) => {
@@ -296,7 +308,7 @@ const networks: KindAdapter<'networks', LxdNetwork> = {
   ],
   inUse: (c, gone) => describeUse(c.used_by, gone),
   create: (ctx, i, p) =>
-    createClustered(ctx, marked(i.config, ctx.stack), MEMBER_NETWORK_KEYS, (config, target) =>
+    createClustered(ctx, marked(i.config, ctx.stack), MEMBER_NETWORK_KEYS, () => ctx.client(p).networks.get(i.name, { signal: ctx.signal }), (config, target) =>
       ctx.client(p).networks.create(target === undefined ? { name: i.name, type: i.type, description: i.description, config } : { name: i.name, type: i.type, config }, { signal: ctx.signal, target })),
   update: (ctx, i, p) =>
     updateWithEtag('network', i.name, () => ctx.client(p).networks.get(i.name, { signal: ctx.signal }), (c) => declaredChanges(c, i).length > 0, async (c, etag) => {

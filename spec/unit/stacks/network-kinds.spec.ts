@@ -307,10 +307,19 @@ describe('stacks: pools and networks on a cluster', () => {
       expect(posts('/1.0/storage-pools')).to.deep.equal(['m1 {"source":"/srv/fast"}', 'm2 {"source":"/srv/fast"}', `global {"rsync.bwlimit":"10","${STACK_MARKER}":"s1"}`]);
       expect(posts('/1.0/networks')).to.deep.equal(['m1 {"bridge.external_interfaces":"eth9"}', 'm2 {"bridge.external_interfaces":"eth9"}', `global {"ipv4.address":"none","ipv6.address":"none","${STACK_MARKER}":"s1"}`]);
       // a pool left pending by an interrupted apply is created again
-      server.world.pools.set('half', { name: 'half', driver: 'dir', description: '', config: {}, status: 'Pending', used_by: [] });
+      server.world.pools.set('half', { name: 'half', driver: 'dir', description: '', config: {}, status: 'Pending', locations: ['m1'], used_by: [] });
+      pending.set('half', ['m1']);
       const pools = 'name: s1\nstorage_pools:\n  - name: fast\n    driver: dir\n    config: { source: /srv/fast, rsync.bwlimit: "10" }\n  - name: half\n    driver: dir\n';
       const again = await plan(stackOf(pools), client);
       expect(again.steps.filter((s) => s.action !== 'unchanged').map((s) => `${s.action} ${s.id}`)).to.deep.equal(['create storage_pools:half']);
+      // the next apply passes over the member it is pending on
+      server.world.pools.get('half')!['status'] = 'Pending';
+      const before = server.fake.requests.length;
+      server.fake.on('GET', '/1.0/storage-pools/half', () => ({ body: { type: 'sync', status: 'Success', status_code: 200, metadata: { name: 'half', driver: 'dir', description: '', config: {}, status: 'Pending', locations: ['m1'], used_by: [] } } }));
+      server.world.pools.delete('half');
+      await apply(again, client);
+      const made = server.fake.requests.slice(before).filter((r) => r.method === 'POST').map((r) => r.query.get('target') ?? 'global');
+      expect(made).to.deep.equal(['m2', 'global']);
     } finally {
       await client.close();
       await server.close();
