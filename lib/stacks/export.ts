@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import type { LxdClient } from '../lxd/client.js';
 import { StackError, StackErrorCode } from './errors.js';
 import { adapterOf, KINDS, type Found } from './kinds.js';
-import { ProjectClients } from './plan.js';
+import { listeningSignal, ProjectClients } from './plan.js';
 import type { ProjectItem, StackFile, StackKind } from './schema.js';
 
 /** Options of `exportStack()`: the projects to export (default all), the stack name, an AbortSignal. */
@@ -26,11 +26,12 @@ export interface StackExportOptions {
  * server does not keep); instances name the image they were made from by its fingerprint.
  */
 export async function exportStack(client: LxdClient, opts: StackExportOptions = {}): Promise<StackFile & { name: string }> {
-  const signal = opts.signal;
+  // the listings run side by side, each waiting on the signal: one listener on the caller's signal, however many they are
+  const signal = listeningSignal(opts.signal);
   const clients = new ProjectClients(client);
   try {
     const scope0 = { client: clients.get, projects: [], pools: [], signal };
-    const [projects, pools] = await Promise.all([adapterOf('projects')!.list(scope0), adapterOf('storage_pools')!.list(scope0)]);
+    const [projects, pools, info] = await Promise.all([adapterOf('projects')!.list(scope0), adapterOf('storage_pools')!.list(scope0), client.server.info({ signal })]);
     const only = opts.projects ? new Set(opts.projects) : undefined;
     for (const p of only ?? []) {
       if (!projects.some((f) => f.key === p)) throw new StackError(StackErrorCode.REFERENCE, `project "${p}" is not on the server`, { key: 'projects' });
@@ -46,6 +47,8 @@ export async function exportStack(client: LxdClient, opts: StackExportOptions = 
     if (!only) add('storage_pools', pools);
     for (const a of KINDS) {
       if (a.feature === undefined) continue;
+      // a kind the server does not have (no API extension for it): nothing to write
+      if (a.extension !== undefined && !info.api_extensions.includes(a.extension)) continue;
       // a project's own resources of this kind; without the feature they are the default project's
       const inProjects = chosen
         .filter((p) => p.key === 'default' || a.feature === true || (p.value as ProjectItem).config[`features.${a.feature as string}`] === 'true')

@@ -11,7 +11,10 @@ import type { LxdProject } from '../lxd/resources/projects.js';
 import type { LxdStorageVolume } from '../lxd/resources/storage-volumes.js';
 import { profileChanges, type FieldChange } from '../changes.js';
 import { StackError, StackErrorCode } from './errors.js';
-import type { ImageItem, InstanceItem, NetworkItem, ProfileItem, ProjectItem, StackItems, StackKind, StoragePoolItem, StorageVolumeItem } from './schema.js';
+import type { LxdNetworkAcl, NetworkAclRule } from '../lxd/resources/network-acls.js';
+import type { LxdNetworkZone, LxdNetworkZoneRecord } from '../lxd/resources/network-zones.js';
+import type { LxdNetworkForward, NetworkForwardPort } from '../lxd/resources/network-forwards.js';
+import type { ImageItem, InstanceItem, NetworkAclItem, NetworkAclRuleItem, NetworkForwardItem, NetworkZoneItem, NetworkZoneRecordItem, NetworkItem, ProfileItem, ProjectItem, StackItems, StackKind, StoragePoolItem, StorageVolumeItem } from './schema.js';
 
 export type { FieldChange } from '../changes.js';
 
@@ -68,6 +71,8 @@ export interface KindAdapter<K extends StackKind = StackKind, C = unknown> {
    * server-wide.
    */
   feature?: string | true;
+  /** The API extension the server needs for this kind at all (absent: every server has it). */
+  extension?: string;
   /** The identity of a declaration in its (effective) project. */
   key(item: StackItems[K], project: string): string;
   /** Every resource of the kind in the scope: one listing per project (and pool), with recursion. */
@@ -76,6 +81,11 @@ export interface KindAdapter<K extends StackKind = StackKind, C = unknown> {
   diff(current: C, item: StackItems[K]): FieldChange[];
   /** Change paths (or their prefixes, ending in `.`) that cannot change in place: the resource is replaced. */
   immutable: readonly string[];
+  /**
+   * The resource as the server would have it with nothing set: a creation is shown as the changes
+   * from it (kinds without it list the declaration's fields).
+   */
+  blank?: C;
   /** The stack that created it, from its marker. */
   owner(current: C): string | undefined;
   /** What it refers to (profiles, networks, pools, volumes, images; its project is added by the plan). */
@@ -164,6 +174,7 @@ function deviceRefs(devices: Record<string, Record<string, string>>, project: st
     }
     const network = d['network'];
     if (d['type'] === 'nic' && network !== undefined) refs.push({ kind: 'networks', key: `${project}/${network}`, path: `${at}.${name}.network` });
+    if (d['type'] === 'nic') for (const acl of names(d['security.acls'])) refs.push({ kind: 'network_acls', key: `${project}/${acl}`, path: `${at}.${name}.security.acls` });
   }
   return refs;
 }
@@ -177,6 +188,53 @@ function describeUse(all: readonly string[], gone: (url: string) => boolean): st
 async function perProject<C>(scope: ListScope, list: (client: LxdClient, project: string) => Promise<C[]>, key: (c: C, project: string) => string): Promise<Found<C>[]> {
   const lists = await Promise.all(scope.projects.map(async (p) => (await list(scope.client(p), p)).map((value) => ({ key: key(value, p), project: p, value }))));
   return lists.flat();
+}
+
+/** Config keys of a pool that belong to one member of a cluster: sent with `target`, left out of the global create. */
+export const MEMBER_POOL_KEYS: readonly string[] = ['source', 'size', 'zfs.pool_name', 'lvm.thinpool_name', 'lvm.vg_name'];
+/** Likewise for a network. */
+export const MEMBER_NETWORK_KEYS: readonly string[] = ['bridge.external_interfaces', 'parent', 'bgp.ipv4.nexthop', 'bgp.ipv6.nexthop'];
+
+/** The members of the cluster the server is in (undefined: not clustered). */
+async function clusterMembers(ctx: StepContext): Promise<string[] | undefined> {
+  const client = ctx.client();
+  if ((await client.server.info({ signal: ctx.signal })).environment?.server_clustered !== true) return undefined;
+  return (await client.cluster.members.list({ signal: ctx.signal })).map((m) => m.server_name);
+}
+
+/** The members a pool or a network is already defined on (`locations`; none when it is not there). */
+async function definedOn(read: () => Promise<{ value: unknown }>): Promise<string[]> {
+  try {
+    const locations = ((await read()).value as { locations?: unknown }).locations;
+    return Array.isArray(locations) ? locations.filter((l): l is string => typeof l === 'string') : [];
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+/**
+ * Creates a pool or a network the way LXD requires on a cluster: pending on each member (with
+ * `target`, and the member's own keys), then the global create (with every other key). The members
+ * where it is already pending (an earlier apply stopped half-way: `locations`) are passed over. On a
+ * single server: one create with every key.
+ */
+async function createClustered(
+  ctx: StepContext,
+  config: Record<string, string>,
+  memberKeys: readonly string[],
+  read: () => Promise<{ value: unknown }>,
+  create: (config: Record<string, string>, target: string | undefined) => Promise<unknown>,
+): Promise<void> {
+  const members = await clusterMembers(ctx);
+  if (members === undefined) {
+    await create(config, undefined);
+    return;
+  }
+  const own = (k: string): boolean => memberKeys.includes(k);
+  const done = new Set(await definedOn(read));
+  for (const member of members) if (!done.has(member)) await create(without(config, (k) => !own(k)), member);
+  await create(without(config, own), undefined);
 }
 
 // ------------------------------------------------------------------ projects
@@ -216,7 +274,9 @@ const storagePools: KindAdapter<'storage_pools', LxdStoragePool> = {
   owner: (c) => c.config[STACK_MARKER],
   refs: () => [],
   inUse: (c, gone) => describeUse(c.used_by, gone),
-  create: (ctx, i) => ctx.client().storagePools.create({ name: i.name, driver: i.driver, description: i.description, config: marked(i.config, ctx.stack) }, { signal: ctx.signal }).then(() => undefined),
+  create: (ctx, i) =>
+    createClustered(ctx, marked(i.config, ctx.stack), MEMBER_POOL_KEYS, () => ctx.client().storagePools.get(i.name, { signal: ctx.signal }), (config, target) =>
+      ctx.client().storagePools.create(target === undefined ? { name: i.name, driver: i.driver, description: i.description, config } : { name: i.name, driver: i.driver, config }, { signal: ctx.signal, target })),
   update: (ctx, i) =>
     updateWithEtag('storage pool', i.name, () => ctx.client().storagePools.get(i.name, { signal: ctx.signal }), (c) => declaredChanges(c, i).length > 0, async (c, etag) => {
       await ctx.client().storagePools.update(i.name, { description: i.description, config: { ...c.config, ...i.config } }, { signal: ctx.signal, etag });
@@ -242,9 +302,15 @@ const networks: KindAdapter<'networks', LxdNetwork> = {
   immutable: ['type'],
   owner: (c) => c.config[STACK_MARKER],
   // an OVN network's uplink
-  refs: (i) => (i.config['network'] !== undefined ? [{ kind: 'networks', key: `default/${i.config['network']}`, path: 'config.network' }] : []),
+  refs: (i, p) => [
+    ...(i.config['network'] !== undefined ? [{ kind: 'networks' as const, key: `default/${i.config['network']}`, path: 'config.network' }] : []),
+    ...names(i.config['security.acls']).map((acl): Ref => ({ kind: 'network_acls', key: `${p}/${acl}`, path: 'config.security.acls' })),
+    ...['dns.zone.forward', 'dns.zone.reverse.ipv4', 'dns.zone.reverse.ipv6'].flatMap((k) => names(i.config[k]).map((zone): Ref => ({ kind: 'network_zones', key: `${p}/${zone}`, path: `config.${k}` }))),
+  ],
   inUse: (c, gone) => describeUse(c.used_by, gone),
-  create: (ctx, i, p) => ctx.client(p).networks.create({ name: i.name, type: i.type, description: i.description, config: marked(i.config, ctx.stack) }, { signal: ctx.signal }).then(() => undefined),
+  create: (ctx, i, p) =>
+    createClustered(ctx, marked(i.config, ctx.stack), MEMBER_NETWORK_KEYS, () => ctx.client(p).networks.get(i.name, { signal: ctx.signal }), (config, target) =>
+      ctx.client(p).networks.create(target === undefined ? { name: i.name, type: i.type, description: i.description, config } : { name: i.name, type: i.type, config }, { signal: ctx.signal, target })),
   update: (ctx, i, p) =>
     updateWithEtag('network', i.name, () => ctx.client(p).networks.get(i.name, { signal: ctx.signal }), (c) => declaredChanges(c, i).length > 0, async (c, etag) => {
       await ctx.client(p).networks.update(i.name, { description: i.description, config: { ...c.config, ...i.config } }, { signal: ctx.signal, etag });
@@ -493,13 +559,276 @@ export async function setState(ctx: StepContext, project: string, name: string, 
   }
 }
 
+// ------------------------------------------------------------------ network ACLs
+
+/** The names in a comma-separated list (`security.acls: "a, b"`). */
+function names(list: string | undefined): string[] {
+  return (list ?? '').split(',').map((n) => n.trim()).filter((n) => n.length > 0);
+}
+
+const RULE_FIELDS = ['action', 'state', 'description', 'source', 'destination', 'protocol', 'source_port', 'destination_port', 'icmp_type', 'icmp_code'] as const;
+
+/** A rule as it is compared: every field, empty where it is not given. */
+function ruleOf(r: Readonly<Record<string, unknown>>): NetworkAclRuleItem {
+  const out: Record<string, string> = {};
+  for (const f of RULE_FIELDS) {
+    const v = r[f];
+    out[f] = typeof v === 'string' ? v : f === 'state' ? 'enabled' : '';
+  }
+  return out as unknown as NetworkAclRuleItem;
+}
+
+/** Rules in messages: `allow tcp → 10.0.0.0/8:22; drop`. */
+function rulesText(rules: readonly NetworkAclRuleItem[]): string {
+  if (rules.length === 0) return '(none)';
+  return rules
+    .map((r) => [r.action, r.state === 'enabled' ? '' : `(${r.state})`, r.protocol, r.source && `from ${r.source}${r.source_port ? `:${r.source_port}` : ''}`, r.destination && `to ${r.destination}`, r.destination_port && `port ${r.destination_port}`, r.icmp_type && `icmp ${r.icmp_type}/${r.icmp_code}`].filter((x) => x).join(' '))
+    .join('; ');
+}
+
+function aclChanges(c: LxdNetworkAcl, i: NetworkAclItem): FieldChange[] {
+  const out = declaredChanges(c, i);
+  for (const dir of ['ingress', 'egress'] as const) {
+    const from = c[dir].map((r) => ruleOf(r));
+    const to = i[dir].map((r) => ruleOf(r));
+    if (JSON.stringify(from) !== JSON.stringify(to)) out.push({ path: dir, from: rulesText(from), to: rulesText(to) });
+  }
+  return out;
+}
+
+/** A rule as it is sent: the fields given. */
+function ruleBody(r: NetworkAclRuleItem): NetworkAclRule {
+  const out: Record<string, string> = {};
+  for (const f of RULE_FIELDS) if (r[f] !== '') out[f] = r[f];
+  return out as unknown as NetworkAclRule;
+}
+
+const networkAcls: KindAdapter<'network_acls', LxdNetworkAcl> = {
+  kind: 'network_acls',
+  what: 'network ACL',
+  // before the networks and NICs that apply them (and deleted after them)
+  tier: 1.5,
+  feature: 'networks',
+  extension: 'network_acl',
+  key: (i, p) => `${p}/${i.name}`,
+  list: (s) => perProject(s, (c) => c.networkAcls.list({ signal: s.signal }), (a, p) => `${p}/${a.name}`),
+  diff: aclChanges,
+  blank: { name: '', description: '', ingress: [], egress: [], config: {}, used_by: [] },
+  immutable: [],
+  owner: (c) => c.config[STACK_MARKER],
+  // an ACL's rules may name other ACLs (`source: "@other"` is a set, not a reference: left to the server)
+  refs: () => [],
+  inUse: (c, gone) => describeUse(c.used_by, gone),
+  create: (ctx, i, p) =>
+    ctx.client(p).networkAcls.create({ name: i.name, description: i.description, ingress: i.ingress.map(ruleBody), egress: i.egress.map(ruleBody), config: marked(i.config, ctx.stack) }, { signal: ctx.signal }),
+  update: (ctx, i, p) =>
+    updateWithEtag('network ACL', i.name, () => ctx.client(p).networkAcls.get(i.name, { signal: ctx.signal }), (c) => aclChanges(c, i).length > 0, (c, etag) =>
+      ctx.client(p).networkAcls.update(i.name, { description: i.description, ingress: i.ingress.map(ruleBody), egress: i.egress.map(ruleBody), config: { ...c.config, ...i.config } }, { signal: ctx.signal, etag })),
+  remove: (ctx, f) => ctx.client(f.project).networkAcls.delete(f.value.name, { signal: ctx.signal }),
+  exportItem: (f): NetworkAclItem => ({
+    name: f.value.name,
+    description: f.value.description,
+    ingress: f.value.ingress.map((r) => ruleOf(r)),
+    egress: f.value.egress.map((r) => ruleOf(r)),
+    config: exportedConfig(f.value.config),
+    project: f.project ?? 'default',
+  }),
+};
+
+// ------------------------------------------------------------------ network zones and their records
+
+type ZoneFound = LxdNetworkZone & { records: LxdNetworkZoneRecord[] };
+
+const entriesText = (entries: readonly { type: string; value: string; ttl?: number | undefined }[]): string =>
+  entries.length === 0 ? '(no entries)' : entries.map((e) => `${e.type} ${e.value}${e.ttl !== undefined && e.ttl !== 0 ? ` (ttl ${e.ttl})` : ''}`).join(', ');
+const entriesKey = (entries: readonly { type: string; value: string; ttl?: number | undefined }[]): string => JSON.stringify(entries.map((e) => [e.type, e.value, e.ttl ?? 0]));
+
+/** The changes of one record (`records.<name>.…`); undefined `current`: it is to be created. */
+function recordChanges(current: LxdNetworkZoneRecord | undefined, r: NetworkZoneRecordItem): FieldChange[] {
+  const at = `records.${r.name}`;
+  if (!current) return [{ path: at, to: entriesText(r.entries) }];
+  const out = declaredChanges(current, r).map((c) => ({ ...c, path: `${at}.${c.path}` }));
+  if (entriesKey(current.entries) !== entriesKey(r.entries)) out.push({ path: `${at}.entries`, from: entriesText(current.entries), to: entriesText(r.entries) });
+  return out;
+}
+
+/**
+ * The records a zone's update deletes: those the zone's own stack made (its marker) and the
+ * declaration no longer names. Records made by hand are left alone.
+ */
+function strayRecords(zoneOwner: string | undefined, records: readonly LxdNetworkZoneRecord[], i: NetworkZoneItem): LxdNetworkZoneRecord[] {
+  if (zoneOwner === undefined) return [];
+  return records.filter((r) => r.config[STACK_MARKER] === zoneOwner && !i.records.some((d) => d.name === r.name));
+}
+
+function zoneChanges(c: ZoneFound, i: NetworkZoneItem): FieldChange[] {
+  const out = declaredChanges(c, i);
+  for (const r of i.records) out.push(...recordChanges(c.records.find((x) => x.name === r.name), r));
+  for (const r of strayRecords(c.config[STACK_MARKER], c.records, i)) out.push({ path: `records.${r.name}`, from: entriesText(r.entries) });
+  return out;
+}
+
+async function writeRecords(ctx: StepContext, client: LxdClient, zone: string, i: NetworkZoneItem, owner: string | undefined): Promise<void> {
+  const records = client.networkZones.records;
+  const current = await records.list(zone, { signal: ctx.signal });
+  for (const r of i.records) {
+    const found = current.find((x) => x.name === r.name);
+    const body = { description: r.description, entries: r.entries.map((e) => (e.ttl === undefined ? { type: e.type, value: e.value } : { type: e.type, value: e.value, ttl: e.ttl })) };
+    if (!found) {
+      await records.create(zone, { name: r.name, ...body, config: marked(r.config, ctx.stack) }, { signal: ctx.signal });
+      continue;
+    }
+    await updateWithEtag('network zone record', `${zone}/${r.name}`, () => records.get(zone, r.name, { signal: ctx.signal }), (c) => recordChanges(c, r).length > 0, (c, etag) =>
+      records.update(zone, r.name, { ...body, config: { ...c.config, ...r.config } }, { signal: ctx.signal, etag }));
+  }
+  for (const r of strayRecords(owner, current, i)) await records.delete(zone, r.name, { signal: ctx.signal });
+}
+
+const networkZones: KindAdapter<'network_zones', ZoneFound> = {
+  kind: 'network_zones',
+  what: 'network zone',
+  // before the networks that forward to them (`dns.zone.forward`), deleted after them
+  tier: 1.5,
+  feature: 'networks',
+  extension: 'network_dns',
+  key: (i, p) => `${p}/${i.name}`,
+  // one listing per project, and one of the records per zone
+  list: (s) =>
+    perProject(
+      s,
+      async (c) => Promise.all((await c.networkZones.list({ signal: s.signal })).map(async (z) => ({ ...z, records: await c.networkZones.records.list(z.name, { signal: s.signal }) }))),
+      (z, p) => `${p}/${z.name}`,
+    ),
+  diff: zoneChanges,
+  blank: { name: '', description: '', config: {}, used_by: [], records: [] },
+  immutable: [],
+  owner: (c) => c.config[STACK_MARKER],
+  refs: () => [],
+  // records made by hand (or by another stack) keep the zone: prune never deletes them
+  inUse: (c, gone) => {
+    const foreign = c.records.filter((r) => r.config[STACK_MARKER] === undefined || r.config[STACK_MARKER] !== c.config[STACK_MARKER]).map((r) => r.name);
+    if (foreign.length) return `holds ${foreign.length} record${foreign.length > 1 ? 's' : ''} the stack did not create (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`;
+    return describeUse(c.used_by, gone);
+  },
+  create: async (ctx, i, p) => {
+    const client = ctx.client(p);
+    await client.networkZones.create({ name: i.name, description: i.description, config: marked(i.config, ctx.stack) }, { signal: ctx.signal });
+    if (i.records.length) await writeRecords(ctx, client, i.name, i, ctx.stack);
+  },
+  update: async (ctx, i, p) => {
+    const client = ctx.client(p);
+    let owner: string | undefined;
+    await updateWithEtag('network zone', i.name, async () => {
+      const read = await client.networkZones.get(i.name, { signal: ctx.signal });
+      owner = read.value.config[STACK_MARKER];
+      return read;
+    }, (c) => declaredChanges(c, i).length > 0, (c, etag) => client.networkZones.update(i.name, { description: i.description, config: { ...c.config, ...i.config } }, { signal: ctx.signal, etag }));
+    await writeRecords(ctx, client, i.name, i, owner);
+  },
+  remove: async (ctx, f) => {
+    const zones = ctx.client(f.project).networkZones;
+    // a zone with records cannot be deleted: its records (all the stack's own, or prune keeps the zone) go first
+    for (const r of f.value.records) {
+      await zones.records.delete(f.value.name, r.name, { signal: ctx.signal }).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
+    }
+    await zones.delete(f.value.name, { signal: ctx.signal });
+  },
+  exportItem: (f): NetworkZoneItem => ({
+    name: f.value.name,
+    description: f.value.description,
+    config: exportedConfig(f.value.config),
+    project: f.project ?? 'default',
+    records: f.value.records.map((r) => ({
+      name: r.name,
+      description: r.description,
+      entries: r.entries.map((e) => (e.ttl === undefined || e.ttl === 0 ? { type: e.type, value: e.value } : { type: e.type, value: e.value, ttl: e.ttl })),
+      config: exportedConfig(without(r.config, isMarker)),
+    })),
+  }),
+};
+
+// ------------------------------------------------------------------ network forwards
+
+type ForwardFound = LxdNetworkForward & { network: string };
+type ForwardPortItem = NetworkForwardItem['ports'][number];
+
+const portOf = (p: Readonly<Record<string, unknown>>): ForwardPortItem => ({
+  protocol: p['protocol'] === 'udp' ? 'udp' : 'tcp',
+  listen_port: typeof p['listen_port'] === 'string' ? p['listen_port'] : '',
+  target_address: typeof p['target_address'] === 'string' ? p['target_address'] : '',
+  target_port: typeof p['target_port'] === 'string' ? p['target_port'] : '',
+  description: typeof p['description'] === 'string' ? p['description'] : '',
+});
+const portsText = (ports: readonly ForwardPortItem[]): string =>
+  ports.length === 0 ? '(none)' : ports.map((p) => `${p.protocol}/${p.listen_port} → ${p.target_address}${p.target_port ? `:${p.target_port}` : ''}`).join(', ');
+
+function forwardChanges(c: LxdNetworkForward, i: NetworkForwardItem): FieldChange[] {
+  const out = declaredChanges(c, i);
+  const from = c.ports.map((p) => portOf(p));
+  const to = i.ports.map((p) => portOf(p));
+  if (JSON.stringify(from) !== JSON.stringify(to)) out.push({ path: 'ports', from: portsText(from), to: portsText(to) });
+  return out;
+}
+
+const portBody = (p: ForwardPortItem): NetworkForwardPort => ({
+  protocol: p.protocol,
+  listen_port: p.listen_port,
+  target_address: p.target_address,
+  ...(p.target_port === '' ? {} : { target_port: p.target_port }),
+  ...(p.description === '' ? {} : { description: p.description }),
+});
+
+const networkForwards: KindAdapter<'network_forwards', ForwardFound> = {
+  kind: 'network_forwards',
+  what: 'network forward',
+  // after the networks they listen on (and deleted before them)
+  tier: 2.5,
+  feature: 'networks',
+  extension: 'network_forward',
+  key: (i, p) => `${p}/${i.network}/${i.listen_address}`,
+  // one listing of the managed networks per project, and one of the forwards per network
+  list: (s) =>
+    perProject(
+      s,
+      async (c) => {
+        const nets = (await c.networks.list({ signal: s.signal })).filter((n) => n.managed && (n.type === 'bridge' || n.type === 'ovn'));
+        const lists = await Promise.all(nets.map(async (n) => (await c.networkForwards.list(n.name, { signal: s.signal })).map((f) => ({ ...f, network: n.name }))));
+        return lists.flat();
+      },
+      (f, p) => `${p}/${f.network}/${f.listen_address}`,
+    ),
+  diff: forwardChanges,
+  blank: { listen_address: '', description: '', config: {}, ports: [], location: '', network: '' },
+  immutable: [],
+  owner: (c) => c.config[STACK_MARKER],
+  refs: (i, p) => [{ kind: 'networks', key: `${p}/${i.network}`, path: 'network' }],
+  create: (ctx, i, p) =>
+    ctx.client(p).networkForwards.create(i.network, { listen_address: i.listen_address, description: i.description, config: marked(i.config, ctx.stack), ports: i.ports.map(portBody) }, { signal: ctx.signal }),
+  update: (ctx, i, p) => {
+    const fwd = ctx.client(p).networkForwards;
+    return updateWithEtag('network forward', `${i.network}/${i.listen_address}`, () => fwd.get(i.network, i.listen_address, { signal: ctx.signal }), (c) => forwardChanges(c, i).length > 0, (c, etag) =>
+      fwd.update(i.network, i.listen_address, { description: i.description, config: { ...c.config, ...i.config }, ports: i.ports.map(portBody) }, { signal: ctx.signal, etag }));
+  },
+  remove: (ctx, f) => ctx.client(f.project).networkForwards.delete(f.value.network, f.value.listen_address, { signal: ctx.signal }),
+  exportItem: (f): NetworkForwardItem => ({
+    network: f.value.network,
+    listen_address: f.value.listen_address,
+    description: f.value.description,
+    config: exportedConfig(f.value.config),
+    ports: f.value.ports.map((p) => portOf(p)),
+    project: f.project ?? 'default',
+  }),
+};
+
 // ------------------------------------------------------------------ the registry
 
 /** Kinds accepted in a stack that have no adapter yet: a plan that holds any of them is refused. */
-export const PENDING_KINDS: readonly StackKind[] = ['network_acls', 'network_zones', 'network_forwards'];
+export const PENDING_KINDS: readonly StackKind[] = [];
 
 /** Every kind with an adapter, in the order of apply. */
-export const KINDS: readonly KindAdapter[] = [projects, storagePools, networks, storageVolumes, profiles, images, instances] as unknown as readonly KindAdapter[];
+export const KINDS: readonly KindAdapter[] = [projects, storagePools, networkAcls, networkZones, networks, networkForwards, storageVolumes, profiles, images, instances] as unknown as readonly KindAdapter[];
 
 /** The adapter of `kind` (undefined for the kinds that have none yet). */
 export function adapterOf(kind: StackKind): KindAdapter | undefined {

@@ -172,7 +172,7 @@ export function mergeStacks(parts: readonly Parsed[], baseDir = '.'): Stack {
     }
   }
   if (!name) {
-    const first = parts.flatMap((p) => STACK_KINDS.flatMap((k) => p.items[k])).at(0);
+    const first = parts.flatMap((p) => STACK_KINDS.flatMap((k): Sourced<unknown>[] => p.items[k])).at(0);
     throw new StackError(StackErrorCode.INVALID, 'the stack has no name: add `name: my-stack` (it marks what the stack creates, so that --prune removes only that)', {
       source: first ? { file: first.source.file, line: 1 } : undefined,
       key: 'name',

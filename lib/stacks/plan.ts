@@ -3,6 +3,7 @@
  * never one GET per resource. Every reference is checked, and cycles found, before anything is sent:
  * a stack that cannot be applied is refused here, so apply never stops half-way on bad input.
  */
+import { setMaxListeners } from 'node:events';
 import type { LxdClient } from '../lxd/client.js';
 import type { ServerKind } from '../lxd/socket.js';
 import { StackError, StackErrorCode } from './errors.js';
@@ -59,6 +60,14 @@ const NEW_PROJECT_FEATURES: Readonly<Record<string, string>> = { 'features.image
 
 const CHANGING: ReadonlySet<StepAction> = new Set(['create', 'update', 'replace', 'delete']);
 
+/** A signal that follows `signal` and takes any number of listeners (undefined without one). */
+export function listeningSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (!signal) return undefined;
+  const follower = AbortSignal.any([signal]);
+  setMaxListeners(0, follower);
+  return follower;
+}
+
 /** Clients of each project, made once and closed together. */
 export class ProjectClients {
   readonly #clients = new Map<string, LxdClient>();
@@ -101,7 +110,7 @@ function replaces(adapter: KindAdapter, changes: readonly FieldChange[]): boolea
 function usedByKey(url: string): { kind: StackKind; key: string } | undefined {
   const [path = '', query = ''] = url.split('?');
   const project = new URLSearchParams(query).get('project') ?? 'default';
-  const m = /^\/1\.0\/(instances|profiles)\/([^/]+)$/.exec(path);
+  const m = /^\/1\.0\/(instances|profiles|networks)\/([^/]+)$/.exec(path);
   if (!m) return undefined;
   return { kind: m[1] as StackKind, key: `${project}/${decodeURIComponent(m[2]!)}` };
 }
@@ -128,10 +137,14 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
       });
     }
   }
-  const signal = opts.signal;
+  // the listings run side by side, each waiting on the signal: one listener on the caller's signal, however many they are
+  const signal = listeningSignal(opts.signal);
   const clients = new ProjectClients(client);
   try {
-    const server = await client.serverKind({ signal });
+    const info = await client.server.info({ signal });
+    const server: ServerKind = info.environment?.server === 'incus' ? 'incus' : 'lxd';
+    const extensions = new Set(info.api_extensions);
+    checkServerSupport(stack, server, extensions, `${server} ${info.environment?.server_version ?? ''}`.trim());
     let listings = 0;
     const current = new Map<StackKind, Map<string, Found<unknown>>>();
     const put = (kind: StackKind, found: Found<unknown>[]): void => {
@@ -164,6 +177,8 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
     // one listing per kind and (effective) project
     await Promise.all(
       KINDS.filter((a) => a.kind !== 'projects' && a.kind !== 'storage_pools').map(async (a) => {
+        // a kind the server does not have: nothing of it exists (and the stack declares none, checked above)
+        if (a.extension !== undefined && !extensions.has(a.extension)) return put(a.kind, []);
         const inProjects = [...new Set(scan.map((p) => effective(a, p)!))];
         listings += a.kind === 'storage_volumes' ? inProjects.length * pools.length : inProjects.length;
         put(a.kind, await a.list({ client: clients.get, projects: inProjects, pools: pools.map((p) => p.key), signal }));
@@ -234,8 +249,9 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
         steps.push({ ...base, action: changes.length ? 'update' : 'unchanged', changes, current: empty });
         continue;
       }
-      if (!found) {
-        steps.push({ ...base, action: 'create', changes: creationChanges(d.item) });
+      // pending on some members of a cluster only (an apply stopped between them and the global create): created again
+      if (!found || (found.value as { status?: unknown }).status === 'Pending') {
+        steps.push({ ...base, action: 'create', changes: d.adapter.blank !== undefined ? d.adapter.diff(d.adapter.blank as never, d.item as never) : creationChanges(d.item) });
         continue;
       }
       const changes = d.adapter.diff(found.value as never, d.item as never);
@@ -249,6 +265,81 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
   } finally {
     await clients.close();
   }
+}
+
+/** A key (or a prefix of keys, ending in `.`) that only some servers accept. */
+export interface KeySupport {
+  kinds: readonly StackKind[];
+  /** Where in an item: `config` (its config) or `devices` (any device's keys). */
+  in: 'config' | 'devices';
+  key: string;
+  /** The API extension the server needs. */
+  extension?: string;
+  /** Only this server accepts it. */
+  server?: ServerKind;
+  /** What to write instead, for the message. */
+  hint?: string;
+}
+
+/**
+ * The keys known to exist on only one of LXD and Incus (or only with an API extension). Checked by
+ * `plan` before anything is sent, so apply never stops on one of them half-way.
+ */
+export const KEY_SUPPORT: readonly KeySupport[] = [
+  { kinds: ['projects'], in: 'config', key: 'features.networks.zones', extension: 'projects_networks_zones', hint: 'without it, zones follow features.networks' },
+  { kinds: ['projects'], in: 'config', key: 'limits.disk.pool.', extension: 'projects_limits_disk_pool' },
+  { kinds: ['instances', 'profiles'], in: 'config', key: 'security.guestapi', server: 'incus', hint: 'LXD calls it security.devlxd' },
+  { kinds: ['instances', 'profiles'], in: 'config', key: 'security.devlxd', server: 'lxd', hint: 'Incus calls it security.guestapi' },
+];
+
+/** Every part of a stack the server cannot take: a kind, a key or a value it lacks the API extension (or the server) for. */
+export function unsupportedItems(stack: Stack, server: ServerKind, extensions: ReadonlySet<string>): { source: ItemSource; key: string; why: string }[] {
+  const out: { source: ItemSource; key: string; why: string }[] = [];
+  const lacks = (ext: string): string => `needs the API extension "${ext}", which this server does not have`;
+  for (const a of KINDS) {
+    for (const { value, source } of stack.items[a.kind]) {
+      if (a.extension !== undefined && !extensions.has(a.extension)) {
+        out.push({ source, key: source.key, why: `${a.what} ${lacks(a.extension)}` });
+        continue;
+      }
+      const item = value as { config?: Record<string, string>; devices?: Record<string, Record<string, string>> };
+      for (const rule of KEY_SUPPORT) {
+        if (!rule.kinds.includes(a.kind)) continue;
+        const maps: [string, Record<string, string>][] = rule.in === 'config' ? [['config', item.config ?? {}]] : Object.entries(item.devices ?? {}).map(([n, d]) => [`devices.${n}`, d]);
+        for (const [at, map] of maps) {
+          for (const k of Object.keys(map)) {
+            if (!(rule.key.endsWith('.') ? k.startsWith(rule.key) : k === rule.key)) continue;
+            const hint = rule.hint ? ` (${rule.hint})` : '';
+            if (rule.extension !== undefined && !extensions.has(rule.extension)) out.push({ source, key: `${source.key}.${at}.${k}`, why: `${lacks(rule.extension)}${hint}` });
+            else if (rule.server !== undefined && rule.server !== server) out.push({ source, key: `${source.key}.${at}.${k}`, why: `only ${rule.server === 'lxd' ? 'LXD' : 'Incus'} has this key${hint}` });
+          }
+        }
+      }
+    }
+  }
+  if (extensions.has('network_dns') && !extensions.has('network_dns_records')) {
+    for (const { value, source } of stack.items.network_zones) if (value.records.length) out.push({ source, key: `${source.key}.records`, why: lacks('network_dns_records') });
+  }
+  if (extensions.has('network_acl') && !extensions.has('network_acl_stateless')) {
+    for (const { value, source } of stack.items.network_acls) {
+      for (const dir of ['ingress', 'egress'] as const) {
+        value[dir].forEach((r, n) => {
+          if (r.action === 'allow-stateless') out.push({ source, key: `${source.key}.${dir}.${n}.action`, why: lacks('network_acl_stateless') });
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function checkServerSupport(stack: Stack, server: ServerKind, extensions: ReadonlySet<string>, version: string): void {
+  const bad = unsupportedItems(stack, server, extensions);
+  if (bad.length === 0) return;
+  const lines = bad.map((b) => `  ${b.source.file}:${b.source.line}: ${b.key}: ${b.why}`).join('\n');
+  throw new StackError(StackErrorCode.UNSUPPORTED, `this server (${version}) cannot take ${bad.length} part${bad.length > 1 ? 's' : ''} of the stack; nothing was changed:\n${lines}`, {
+    source: bad[0]!.source,
+    key: bad[0]!.key,
+  });
 }
 
 /** Adds a delete (or a keep, with the reason) for each resource the stack created and no longer declares. */

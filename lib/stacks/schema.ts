@@ -4,6 +4,7 @@
  * `instances`, `network_acls`, `network_zones`, `network_forwards` and the stack's `name`.
  * Every config value is a string (quote numbers and booleans); unknown keys are refused.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Closed } from '../closed.js';
 
@@ -106,8 +107,64 @@ export const InstanceItemSchema = z.strictObject({
   state: z.enum(['running', 'stopped']).default('running'),
 });
 
-/** Kinds accepted in a stack whose adapters this version does not have yet (see docs/stacks.md). */
-const Pending = z.array(z.looseObject({})).default([]);
+/** One rule of a network ACL; a field left out is empty, as the server keeps it. */
+export const NetworkAclRuleItemSchema = z.strictObject({
+  action: z.enum(['allow', 'allow-stateless', 'drop', 'reject']),
+  state: z.enum(['enabled', 'disabled', 'logged']).default('enabled'),
+  description: z.string().default(''),
+  source: z.string().default(''),
+  destination: z.string().default(''),
+  protocol: z.enum(['icmp4', 'icmp6', 'tcp', 'udp', '']).default(''),
+  source_port: z.string().default(''),
+  destination_port: z.string().default(''),
+  icmp_type: z.string().default(''),
+  icmp_code: z.string().default(''),
+});
+
+export const NetworkAclItemSchema = z.strictObject({
+  name: Name,
+  description: z.string().default(''),
+  ingress: z.array(NetworkAclRuleItemSchema).default([]),
+  egress: z.array(NetworkAclRuleItemSchema).default([]),
+  config: Config.default({}),
+  project: Project,
+});
+
+export const NetworkZoneRecordItemSchema = z.strictObject({
+  name: Name,
+  description: z.string().default(''),
+  entries: z.array(z.strictObject({ type: z.string().min(1), value: z.string().min(1), ttl: z.number().int().nonnegative().optional() })).default([]),
+  config: Config.default({}),
+});
+
+export const NetworkZoneItemSchema = z.strictObject({
+  name: Name,
+  description: z.string().default(''),
+  config: Config.default({}),
+  project: Project,
+  /** The zone's records: the stack manages the ones it names (and prunes the ones it made). */
+  records: z.array(NetworkZoneRecordItemSchema).default([]),
+});
+
+export const NetworkForwardItemSchema = z.strictObject({
+  /** The managed network the forward is on. */
+  network: Name,
+  listen_address: z.string().refine((v) => isIP(v) !== 0, { error: 'must be an IP address (a forward is named by the address it listens on)' }),
+  description: z.string().default(''),
+  config: Config.default({}),
+  ports: z
+    .array(
+      z.strictObject({
+        protocol: z.enum(['tcp', 'udp']),
+        listen_port: z.string().min(1),
+        target_address: z.string().refine((v) => isIP(v) !== 0, { error: 'must be an IP address' }),
+        target_port: z.string().default(''),
+        description: z.string().default(''),
+      }),
+    )
+    .default([]),
+  project: Project,
+});
 
 /** The schema of one stack file: the preseed shape (`projects`, `storage_pools`, `networks`, `profiles`) plus volumes, ACLs, zones, forwards, images, instances and `name` (strict). */
 export const StackFileSchema = z.strictObject({
@@ -119,9 +176,9 @@ export const StackFileSchema = z.strictObject({
   storage_volumes: z.array(StorageVolumeItemSchema).optional(),
   images: z.array(ImageItemSchema).optional(),
   instances: z.array(InstanceItemSchema).optional(),
-  network_acls: Pending.optional(),
-  network_zones: Pending.optional(),
-  network_forwards: Pending.optional(),
+  network_acls: z.array(NetworkAclItemSchema).optional(),
+  network_zones: z.array(NetworkZoneItemSchema).optional(),
+  network_forwards: z.array(NetworkForwardItemSchema).optional(),
 });
 
 /** A project of a stack (`projects:`, as `lxd init --preseed` has them) (strict). */
@@ -138,6 +195,11 @@ export type StorageVolumeItem = Closed<z.infer<typeof StorageVolumeItemSchema>>;
 export type ImageItem = Closed<z.infer<typeof ImageItemSchema>>;
 /** An instance of a stack (`instances:`): image, type, profiles, config, devices, project, target and state (strict). */
 export type InstanceItem = Closed<z.infer<typeof InstanceItemSchema>>;
+export type NetworkAclItem = Closed<z.infer<typeof NetworkAclItemSchema>>;
+export type NetworkAclRuleItem = Closed<z.infer<typeof NetworkAclRuleItemSchema>>;
+export type NetworkZoneItem = Closed<z.infer<typeof NetworkZoneItemSchema>>;
+export type NetworkZoneRecordItem = Closed<z.infer<typeof NetworkZoneRecordItemSchema>>;
+export type NetworkForwardItem = Closed<z.infer<typeof NetworkForwardItemSchema>>;
 /** One stack file, as `loadStack` reads it (strict: an unknown key is an error naming it). */
 export type StackFile = Closed<z.infer<typeof StackFileSchema>>;
 
@@ -174,9 +236,9 @@ export interface StackItems {
   storage_volumes: StorageVolumeItem;
   images: ImageItem;
   instances: InstanceItem;
-  network_acls: Record<string, unknown>;
-  network_zones: Record<string, unknown>;
-  network_forwards: Record<string, unknown>;
+  network_acls: NetworkAclItem;
+  network_zones: NetworkZoneItem;
+  network_forwards: NetworkForwardItem;
 }
 
 /** One item of a stack with where it was written. */

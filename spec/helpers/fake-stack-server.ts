@@ -6,7 +6,7 @@
  * is recorded, so a spec can count listings.
  */
 import { createHash } from 'node:crypto';
-import { lxdError, startFakeLxd, sync, type FakeLxd, type FakeRequest, type FakeResponse } from './fake-lxd.js';
+import { lxdError, serverInfo, startFakeLxd, sync, type FakeLxd, type FakeRequest, type FakeResponse } from './fake-lxd.js';
 
 type Obj = Record<string, unknown> & { name: string };
 
@@ -20,6 +20,23 @@ export interface World {
   volumes: Map<string, Map<string, Obj>>;
   aliases: Map<string, Map<string, Obj>>;
   instances: Map<string, Map<string, Obj>>;
+  /** Network ACLs and zones, by project. */
+  acls: Map<string, Map<string, Obj>>;
+  zones: Map<string, Map<string, Obj>>;
+  /** Zone records, by `project/zone`. */
+  records: Map<string, Map<string, Obj>>;
+  /** Network forwards, by `project/network`, then listen address (`name` is the listen address). */
+  forwards: Map<string, Map<string, Obj>>;
+}
+
+/** The API extensions of network ACLs, zones (with records) and forwards. */
+export const NETWORK_EXTENSIONS: readonly string[] = ['network_acl', 'network_dns', 'network_dns_records', 'network_forward'];
+
+export interface FakeStackServerOptions {
+  /** The server's `api_extensions` (default: those of fake-lxd.ts's serverInfo, without the network ones). */
+  extensions?: readonly string[];
+  /** `lxd` (default) or `incus`. */
+  server?: 'lxd' | 'incus';
 }
 
 export interface FakeStackServer {
@@ -49,7 +66,7 @@ const projectOf = (req: FakeRequest): string => req.query.get('project') ?? 'def
 
 /** A world with the `default` project, its `default` profile, the pool `default` and the bridge `lxdkitbr0`. */
 export function emptyWorld(): World {
-  const w: World = { projects: new Map(), pools: new Map(), networks: new Map(), profiles: new Map(), volumes: new Map(), aliases: new Map(), instances: new Map() };
+  const w: World = { projects: new Map(), pools: new Map(), networks: new Map(), profiles: new Map(), volumes: new Map(), aliases: new Map(), instances: new Map(), acls: new Map(), zones: new Map(), records: new Map(), forwards: new Map() };
   w.projects.set('default', { name: 'default', description: 'Default LXD project', config: { 'features.images': 'true', 'features.profiles': 'true', 'features.storage.volumes': 'true', 'features.networks': 'true' }, used_by: [] });
   w.pools.set('default', { name: 'default', driver: 'dir', description: '', config: { source: '/var/lib/lxd/storage-pools/default' }, status: 'Created', used_by: [] });
   inner(w.networks, 'default').set('lxdkitbr0', { name: 'lxdkitbr0', type: 'bridge', description: '', config: { 'ipv4.address': 'none', 'ipv6.address': 'none' }, managed: true, status: 'Created', used_by: [] });
@@ -59,8 +76,13 @@ export function emptyWorld(): World {
 }
 
 /** Starts the simulated server over `world`. */
-export async function startFakeStackServer(world: World = emptyWorld()): Promise<FakeStackServer> {
+export async function startFakeStackServer(world: World = emptyWorld(), opts: FakeStackServerOptions = {}): Promise<FakeStackServer> {
   const fake = await startFakeLxd();
+  if (opts.extensions !== undefined || opts.server !== undefined) {
+    const info = serverInfo(opts.extensions ? { extensions: [...opts.extensions] } : {}) as Record<string, unknown>;
+    const environment = { ...(info['environment'] as Record<string, unknown>), ...(opts.server === 'incus' ? { server: 'incus', server_name: 'incus', server_version: '6.0.4' } : {}) };
+    fake.on('GET', '/1.0', () => sync({ ...info, environment }));
+  }
   const list = (items: Iterable<Obj>, req: FakeRequest, base: string): FakeResponse =>
     req.query.get('recursion') === '1' ? sync([...items]) : sync([...items].map((o) => `${base}/${encodeURIComponent(o.name)}`));
   const one = (o: Obj | undefined, what: string): FakeResponse => (o ? sync(o, { etag: etagOf(o) }) : lxdError(404, `${what} not found`));
@@ -127,6 +149,55 @@ export async function startFakeStackServer(world: World = emptyWorld()): Promise
   fake.on('POST', '/1.0/storage-pools/:pool/volumes', (req) => create(vols(req), req, { type: 'custom', content_type: 'filesystem', location: 'none' }, true));
   fake.on('PUT', '/1.0/storage-pools/:pool/volumes/custom/:name', (req) => put(vols(req).get(req.params['name']!), req, 'Storage volume', true));
   fake.on('DELETE', '/1.0/storage-pools/:pool/volumes/custom/:name', (req) => remove(vols(req), req.params['name']!, 'Storage volume', true));
+
+  for (const [path, map, what] of [
+    ['/1.0/network-acls', world.acls, 'Network ACL'],
+    ['/1.0/network-zones', world.zones, 'Network zone'],
+  ] as const) {
+    fake.on('GET', path, (req) => list(inner(map, projectOf(req)).values(), req, path));
+    fake.on('GET', `${path}/:name`, (req) => one(inner(map, projectOf(req)).get(req.params['name']!), what));
+    fake.on('POST', path, (req) => create(inner(map, projectOf(req)), req, path === '/1.0/network-acls' ? { ingress: [], egress: [] } : {}));
+    fake.on('PUT', `${path}/:name`, (req) => put(inner(map, projectOf(req)).get(req.params['name']!), req, what));
+    fake.on('DELETE', `${path}/:name`, (req) => {
+      const key = `${projectOf(req)}/${req.params['name']}`;
+      if (path === '/1.0/network-zones' && (world.records.get(key)?.size ?? 0) > 0) return lxdError(400, 'Network zone has records');
+      return remove(inner(map, projectOf(req)), req.params['name']!, what);
+    });
+  }
+  const records = (req: FakeRequest): Map<string, Obj> => inner(world.records, `${projectOf(req)}/${req.params['zone']}`);
+  const zoneExists = (req: FakeRequest): boolean => inner(world.zones, projectOf(req)).has(req.params['zone']!);
+  fake.on('GET', '/1.0/network-zones/:zone/records', (req) => (zoneExists(req) ? list(records(req).values(), req, `/1.0/network-zones/${req.params['zone']}/records`) : lxdError(404, 'Network zone not found')));
+  fake.on('GET', '/1.0/network-zones/:zone/records/:name', (req) => one(records(req).get(req.params['name']!), 'Network zone record'));
+  fake.on('POST', '/1.0/network-zones/:zone/records', (req) => (zoneExists(req) ? create(records(req), req, { entries: [] }) : lxdError(404, 'Network zone not found')));
+  fake.on('PUT', '/1.0/network-zones/:zone/records/:name', (req) => put(records(req).get(req.params['name']!), req, 'Network zone record'));
+  fake.on('DELETE', '/1.0/network-zones/:zone/records/:name', (req) => remove(records(req), req.params['name']!, 'Network zone record'));
+
+  // forwards: named by their listen address
+  const forwards = (req: FakeRequest): Map<string, Obj> => inner(world.forwards, `${projectOf(req)}/${req.params['net']}`);
+  const netExists = (req: FakeRequest): boolean => inner(world.networks, projectOf(req)).has(req.params['net']!);
+  const shown = (o: Obj): Record<string, unknown> => {
+    const { name, ...rest } = o;
+    return { listen_address: name, location: '', ...rest };
+  };
+  fake.on('GET', '/1.0/networks/:net/forwards', (req) => {
+    if (!netExists(req)) return lxdError(404, 'Network not found');
+    const all = [...forwards(req).values()];
+    return req.query.get('recursion') === '1' ? sync(all.map(shown)) : sync(all.map((o) => `/1.0/networks/${req.params['net']}/forwards/${o.name}`));
+  });
+  fake.on('GET', '/1.0/networks/:net/forwards/:addr', (req) => {
+    const o = forwards(req).get(decodeURIComponent(req.params['addr']!));
+    return o ? sync(shown(o), { etag: etagOf(o) }) : lxdError(404, 'Network forward not found');
+  });
+  fake.on('POST', '/1.0/networks/:net/forwards', (req) => {
+    if (!netExists(req)) return lxdError(404, 'Network not found');
+    const { listen_address, ...rest } = req.body as { listen_address: string } & Record<string, unknown>;
+    const map = forwards(req);
+    if (map.has(listen_address)) return lxdError(409, 'already exists');
+    map.set(listen_address, { description: '', config: {}, ports: [], ...rest, name: listen_address });
+    return sync(null);
+  });
+  fake.on('PUT', '/1.0/networks/:net/forwards/:addr', (req) => put(forwards(req).get(decodeURIComponent(req.params['addr']!)), req, 'Network forward'));
+  fake.on('DELETE', '/1.0/networks/:net/forwards/:addr', (req) => remove(forwards(req), decodeURIComponent(req.params['addr']!), 'Network forward'));
 
   fake.on('GET', '/1.0/images/aliases', (req) => list(inner(world.aliases, projectOf(req)).values(), req, '/1.0/images/aliases'));
 

@@ -115,12 +115,6 @@ describe('stacks: plan and apply against a simulated server', () => {
     expect(err.message).to.match(/a dependency cycle: networks:default\/a \(stack\.yaml:3\) → networks:default\/b \(stack\.yaml:6\) → networks:default\/a/);
   });
 
-  it('refuses the kinds it cannot plan yet, naming the key', async () => {
-    const err = await rejection(plan(stackOf('name: s1\nnetwork_acls:\n  - name: web\n'), client));
-    expect(StackError.is(err, StackErrorCode.UNSUPPORTED)).to.equal(true);
-    expect(err.message).to.match(/^stack\.yaml:3: network_acls: network_acls are accepted in a stack but this version of lxdkit cannot plan them yet/);
-  });
-
   it('plans a replace where a field cannot change in place', async () => {
     await apply(await plan(stackOf(base), client), client);
     const p = await plan(stackOf(base.replace('image: lxdkit/busybox', 'image: lxdkit/busybox\n    type: virtual-machine')), client);
