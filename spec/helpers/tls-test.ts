@@ -1,12 +1,15 @@
 /**
  * TLS odds and ends of the remote specs: throwaway client certificates (openssl), a free port on
- * 127.0.0.1, and a listener that hangs up at once (it counts the connection attempts).
+ * 127.0.0.1, a listener that hangs up at once (it counts the connection attempts), a server's HTTPS
+ * listener by the specs' rule, and the clean-up of certificates and trust tokens.
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type { LxdClient } from '../../lib/lxd/index.js';
+import { removeLeftovers } from './lxd-env.js';
 
 export interface TestCert {
   cert: string;
@@ -49,4 +52,25 @@ export async function startHangUpListener(): Promise<{ port: number; connections
     connections: () => connections,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * The HTTPS listener of a spec (the rule every spec follows, since others use the listener at the same
+ * time): a `core.https_address` already on 127.0.0.1 is used as it is and left alone; otherwise the
+ * server listens on a free 127.0.0.1 port, and `release()` puts the previous value back.
+ */
+export async function useHttpsListener(lxd: LxdClient): Promise<{ url: string; release: () => Promise<void> }> {
+  const { value } = await lxd.server.get();
+  const previous = typeof value.config['core.https_address'] === 'string' ? value.config['core.https_address'] : '';
+  if (/^127\.0\.0\.1:\d+$/.test(previous)) return { url: `https://${previous}`, release: async () => {} };
+  const address = `127.0.0.1:${await freePort()}`;
+  await lxd.server.patch({ config: { 'core.https_address': address } });
+  return { url: `https://${address}`, release: () => lxd.server.patch({ config: { 'core.https_address': previous } }).then(() => undefined) };
+}
+
+/** Removes the instances, certificates and pending trust tokens whose names start with `prefix`. */
+export async function removeCertificateLeftovers(lxd: LxdClient, prefix: string): Promise<void> {
+  await removeLeftovers(lxd, prefix);
+  for (const c of await lxd.certificates.list()) if (c.name.startsWith(prefix)) await lxd.certificates.delete(c.fingerprint);
+  for (const t of await lxd.certificates.listTokens()) if (t.name.startsWith(prefix)) await lxd.certificates.revokeToken(t.name).catch(() => {});
 }

@@ -8,7 +8,6 @@
  * as it is; otherwise `core.https_address` is set to 127.0.0.1:<free port> and emptied afterwards.
  */
 import { statSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -20,34 +19,20 @@ import { fingerprintOf } from '../../../lib/cli/remote-config.js';
 import { makeSelfSignedCertificate } from '../../../lib/cli/self-signed.js';
 import { silentLogger } from '../../../lib/logger.js';
 import type { LxdClient } from '../../../lib/lxd/index.js';
-import { TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { TEST_IMAGE_ALIAS, uniqueSuffix } from '../../helpers/lxd-env.js';
+import { removeCertificateLeftovers, useHttpsListener } from '../../helpers/tls-test.js';
 import { describeEachServer, requireServer } from '../../helpers/servers.js';
 
 const PREFIX = 'lxdkit-spec-rmt-';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
-async function removeRemotesLeftovers(lxd: LxdClient, prefix: string): Promise<void> {
-  await removeLeftovers(lxd, prefix);
-  for (const c of await lxd.certificates.list()) if (c.name.startsWith(prefix)) await lxd.certificates.delete(c.fingerprint);
-  for (const t of await lxd.certificates.listTokens()) if (t.name.startsWith(prefix)) await lxd.certificates.revokeToken(t.name).catch(() => {});
-}
 
 describeEachServer('lxdkit remote (saved remotes over HTTPS on 127.0.0.1, real trust tokens)', (server) => {
   let lxd: LxdClient;
   let xdg: string;
   let url: string;
   let serverFingerprint: string;
-  let setAddress = false;
+  let release: () => Promise<void> = async () => {};
   const run = `${PREFIX}${uniqueSuffix()}`;
   const instance = `${run}-c`;
 
@@ -64,26 +49,19 @@ describeEachServer('lxdkit remote (saved remotes over HTTPS on 127.0.0.1, real t
   before(async function () {
     this.timeout(120_000);
     lxd = await requireServer(this, server);
-    await removeRemotesLeftovers(lxd, PREFIX);
+    await removeCertificateLeftovers(lxd, PREFIX);
     xdg = mkdtempSync(join(tmpdir(), 'lxdkit-remotes-'));
     const { value } = await lxd.server.get();
     serverFingerprint = fingerprintOf(value.environment?.certificate ?? '');
-    const current = typeof value.config['core.https_address'] === 'string' ? value.config['core.https_address'] : '';
-    const reuse = /^127\.0\.0\.1:(\d+)$/.exec(current);
-    const port = reuse ? Number(reuse[1]) : await freePort();
-    if (!reuse) {
-      await lxd.server.patch({ config: { 'core.https_address': `127.0.0.1:${port}` } });
-      setAddress = true;
-    }
-    url = `https://127.0.0.1:${port}`;
+    ({ url, release } = await useHttpsListener(lxd));
     await (await lxd.instances.create({ name: instance, source: { type: 'image', alias: TEST_IMAGE_ALIAS } })).wait({ timeoutMs: 120_000 });
   });
 
   after(async function () {
     this.timeout(120_000);
     if (!lxd) return;
-    await removeRemotesLeftovers(lxd, run).catch(() => {});
-    if (setAddress) await lxd.server.patch({ config: { 'core.https_address': '' } });
+    await removeCertificateLeftovers(lxd, run).catch(() => {});
+    await release();
     await lxd.close();
     if (xdg) rmSync(xdg, { recursive: true, force: true });
   });

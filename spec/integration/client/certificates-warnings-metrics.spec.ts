@@ -13,48 +13,36 @@ import { expect } from 'chai';
 import { LxdClient, LxdExtensionMissingError, LxdForbiddenError, LxdNotFoundError, LxdPreconditionFailedError, type LxdMetrics } from '../../../lib/lxd/index.js';
 import { TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { describeEachServer, requireServer } from '../../helpers/servers.js';
-import { makeCert, freePort } from '../../helpers/tls-test.js';
+import { makeCert, removeCertificateLeftovers, useHttpsListener } from '../../helpers/tls-test.js';
 
 const PREFIX = 'lxdkit-spec-certx-';
 
 
 
-async function removeCertxLeftovers(lxd: LxdClient, prefix: string): Promise<void> {
-  await removeLeftovers(lxd, prefix);
-  for (const c of await lxd.certificates.list()) if (c.name.startsWith(prefix)) await lxd.certificates.delete(c.fingerprint);
-  for (const t of await lxd.certificates.listTokens()) if (t.name.startsWith(prefix)) await lxd.certificates.revokeToken(t.name).catch(() => {});
-}
 
 describeEachServer('certificates, trust tokens, warnings, resources, metrics', (server) => {
   let lxd: LxdClient;
   let dir: string;
   let url: string;
   let serverCert: string;
-  let setAddress = false;
+  let release: () => Promise<void> = async () => {};
   const run = `${PREFIX}${uniqueSuffix()}`;
 
   before(async function () {
     this.timeout(60_000);
     lxd = await requireServer(this, server);
-    await removeCertxLeftovers(lxd, PREFIX);
+    await removeCertificateLeftovers(lxd, PREFIX);
     dir = mkdtempSync(join(tmpdir(), 'lxdkit-certx-'));
     const { value } = await lxd.server.get();
     serverCert = value.environment?.certificate ?? '';
-    const current = typeof value.config['core.https_address'] === 'string' ? value.config['core.https_address'] : '';
-    const reuse = /^127\.0\.0\.1:(\d+)$/.exec(current);
-    const port = reuse ? Number(reuse[1]) : await freePort();
-    if (!reuse) {
-      await lxd.server.patch({ config: { 'core.https_address': `127.0.0.1:${port}` } });
-      setAddress = true;
-    }
-    url = `https://127.0.0.1:${port}`;
+    ({ url, release } = await useHttpsListener(lxd));
   });
 
   after(async function () {
     this.timeout(60_000);
     if (!lxd) return;
-    await removeCertxLeftovers(lxd, run).catch(() => {});
-    if (setAddress) await lxd.server.patch({ config: { 'core.https_address': '' } });
+    await removeCertificateLeftovers(lxd, run).catch(() => {});
+    await release();
     await lxd.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -11,7 +11,7 @@ import { startConnectProxy } from '../../helpers/connect-proxy.js';
 import { pauseNock } from '../../helpers/simplestreams-server.js';
 import { TEST_IMAGE_ALIAS, removeLeftovers, uniqueSuffix } from '../../helpers/lxd-env.js';
 import { describeEachServer, requireServer } from '../../helpers/servers.js';
-import { makeCert, freePort } from '../../helpers/tls-test.js';
+import { makeCert, useHttpsListener } from '../../helpers/tls-test.js';
 
 const PREFIX = 'lxdkit-spec-rm-';
 /** Models of this spec end in this, so a killed run's containers (juju-ad0e7e-*) are found again. */
@@ -28,8 +28,7 @@ describeEachServer('LxdClient against a remote server over HTTPS on 127.0.0.1', 
   let url: string;
   let serverCert: string;
   let trusted: { cert: string; key: string };
-  let previousAddress: string | undefined;
-  let setAddress = false;
+  let release: () => Promise<void> = async () => {};
   let fingerprint: string | undefined;
   const run = `${PREFIX}${uniqueSuffix()}`;
 
@@ -40,16 +39,8 @@ describeEachServer('LxdClient against a remote server over HTTPS on 127.0.0.1', 
     dir = mkdtempSync(join(tmpdir(), 'lxdkit-remote-'));
     trusted = makeCert(dir, run);
     const { value } = await local.server.get();
-    previousAddress = typeof value.config['core.https_address'] === 'string' ? value.config['core.https_address'] : undefined;
     serverCert = value.environment?.certificate ?? '';
-    // a 127.0.0.1 listener already there (another spec's) is used as it is and left alone
-    const existing = previousAddress && /^127\.0\.0\.1:\d+$/.test(previousAddress) ? previousAddress : undefined;
-    const address = existing ?? `127.0.0.1:${await freePort()}`;
-    url = `https://${address}`;
-    if (!existing) {
-      setAddress = true;
-      await local.server.patch({ config: { 'core.https_address': address } });
-    }
+    ({ url, release } = await useHttpsListener(local));
     await local.certificates.add({ certificate: trusted.cert, name: run });
     await removeLeftovers(local, `juju-${MODEL_TAIL}-`);
     for (const al of await local.images.listAliases()) if (SERIES_ALIAS.test(al.name)) await local.images.deleteAlias(al.name);
@@ -62,7 +53,7 @@ describeEachServer('LxdClient against a remote server over HTTPS on 127.0.0.1', 
     await removeLeftovers(local, `juju-${MODEL_TAIL}-`).catch(() => {});
     for (const al of await local.images.listAliases().catch(() => [])) if (SERIES_ALIAS.test(al.name)) await local.images.deleteAlias(al.name).catch(() => {});
     if (fingerprint) await local.certificates.delete(fingerprint).catch(() => {});
-    if (setAddress) await local.server.patch({ config: { 'core.https_address': previousAddress ?? '' } });
+    await release();
     await local.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
