@@ -183,13 +183,22 @@ function inputChunks(input: ExecInput): AsyncIterator<Uint8Array | string> {
   return input[Symbol.asyncIterator]();
 }
 
+/** @internal How `openSocket` tells its failures, and options of the ws library (the migration relay's own). */
+export interface OpenSocketOptions {
+  extra?: { generateMask?: (mask: Buffer) => void };
+  /** The error for an upgrade the server refused with `status` (default: exec's). */
+  refused?: (status: number | string) => Error;
+  /** The error for a socket that could not be opened (default: exec's: a handshake timeout, or the connection error). */
+  failed?: (err: Error) => Error;
+}
+
 /** @internal Opens one operation websocket; rejects with a typed error when it cannot. */
-export async function openSocket(api: Api, opId: string, secret: string, handshakeMs: number, signal: AbortSignal, onSocket: (ws: WebSocket) => void): Promise<WebSocket> {
+export async function openSocket(api: Api, opId: string, secret: string, handshakeMs: number, signal: AbortSignal, onSocket: (ws: WebSocket) => void, opts: OpenSocketOptions = {}): Promise<WebSocket> {
   let ws: WebSocket;
   try {
     const query: Record<string, string> = { secret };
     if (api.ctx.project !== undefined) query['project'] = api.ctx.project;
-    ws = await api.ctx.transport.websocket(lxdPath`/1.0/operations/${opId}/websocket`, query, handshakeMs);
+    ws = await api.ctx.transport.websocket(lxdPath`/1.0/operations/${opId}/websocket`, query, handshakeMs, opts.extra);
   } catch (err) {
     throw api.ctx.transport.websocketError(err);
   }
@@ -213,10 +222,12 @@ export async function openSocket(api: Api, opId: string, secret: string, handsha
     ws.once('unexpected-response', (_req, res) => {
       done();
       ws.terminate();
-      reject(new LxdStreamLostError('connect', `exec websocket refused: HTTP ${res.statusCode ?? '?'}`));
+      const status = res.statusCode ?? '?';
+      reject(opts.refused ? opts.refused(status) : new LxdStreamLostError('connect', `exec websocket refused: HTTP ${status}`));
     });
     ws.once('error', (err) => {
       done();
+      if (opts.failed) return reject(opts.failed(err));
       reject(/opening handshake has timed out/i.test(err.message)
         ? new LxdTimeoutError(`exec websocket: ${err.message}`, { timeoutMs: handshakeMs }, { cause: err })
         : api.ctx.transport.websocketError(err));

@@ -26,6 +26,7 @@ import type { Operation, OperationProgress } from '../operation.js';
 import { lxdPath } from '../path.js';
 import { validateBody, validateSegment } from '../validate.js';
 import { requireExtension, type Api, type CallOptions } from './base.js';
+import { openSocket as openOperationSocket } from './instance-exec.js';
 
 /**
  * How `migrate()` moves an instance or volume between servers: the target pulls from the source (`pull`, default), the source pushes to the target (`push`), or lxdkit relays the streams between them (`relay`).
@@ -417,38 +418,13 @@ export async function openRelay(
   return { done, close: closeAll };
 }
 
-async function openSocket(api: Api, opId: string, secret: string, name: string, signal: AbortSignal, sockets: WebSocket[]): Promise<WebSocket> {
-  let ws: WebSocket;
-  try {
-    const query: Record<string, string> = { secret };
-    if (api.ctx.project !== undefined) query['project'] = api.ctx.project;
-    ws = await api.ctx.transport.websocket(lxdPath`/1.0/operations/${opId}/websocket`, query, HANDSHAKE_MS, { generateMask: ZERO_MASK });
-  } catch (err) {
-    throw api.ctx.transport.websocketError(err);
-  }
-  return new Promise((resolve, reject) => {
-    sockets.push(ws);
-    const onAbort = (): void => {
-      ws.terminate();
-      reject(signal.reason);
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = (): void => signal.removeEventListener('abort', onAbort);
-    ws.once('open', () => {
-      done();
-      resolve(ws);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      done();
-      ws.terminate();
-      reject(new LxdStreamLostError(`migration:${name}`, `relay: the ${name} websocket was refused: HTTP ${res.statusCode ?? '?'}`));
-    });
-    ws.once('error', (err) => {
-      done();
-      // the error's text never holds the URL (and so never the secret)
-      reject(new LxdStreamLostError(`migration:${name}`, `relay: the ${name} websocket could not be opened: ${err.message}`, { cause: api.ctx.transport.websocketError(err) }));
-    });
+/** One of the relay's websockets, opened as exec opens its own (zero masks; failures named after the socket, never quoting its URL). */
+function openSocket(api: Api, opId: string, secret: string, name: string, signal: AbortSignal, sockets: WebSocket[]): Promise<WebSocket> {
+  return openOperationSocket(api, opId, secret, HANDSHAKE_MS, signal, (ws) => sockets.push(ws), {
+    extra: { generateMask: ZERO_MASK },
+    refused: (status) => new LxdStreamLostError(`migration:${name}`, `relay: the ${name} websocket was refused: HTTP ${status}`),
+    // the error's text never holds the URL (and so never the secret)
+    failed: (err) => new LxdStreamLostError(`migration:${name}`, `relay: the ${name} websocket could not be opened: ${err.message}`, { cause: api.ctx.transport.websocketError(err) }),
   });
 }
 
