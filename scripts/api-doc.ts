@@ -54,10 +54,11 @@ function specFiles(dir: string): string[] {
 /**
  * Where each method is called from a spec: an integration spec that runs on both servers
  * (`describeEachServer`, `SERVERS`) counts for real LXD and real Incus, any other integration or
- * cluster spec for real LXD, a fixture spec for recorded answers, any other unit spec for a fake server.
+ * cluster spec for real LXD, a fixture spec for recorded answers, any other unit spec for a fake server;
+ * a helper in spec/helpers counts wherever the specs that import it run.
  */
 export function testedWhere(root = ROOT): (name: string) => Where[] {
-  const files = specFiles(join(root, 'spec')).map((file) => {
+  const files: { text: string; where: Where[] }[] = specFiles(join(root, 'spec')).map((file) => {
     const text = readFileSync(file, 'utf8');
     const rel = relative(root, file);
     let where: Where[];
@@ -66,6 +67,15 @@ export function testedWhere(root = ROOT): (name: string) => Where[] {
     else where = ['fake server'];
     return { text, where };
   });
+  // A helper (spec/helpers/*.ts) counts where the specs that import it run.
+  const helpers = readdirSync(join(root, 'spec/helpers'))
+    .filter((n) => n.endsWith('.ts'))
+    .map((n) => {
+      const importedAs = `helpers/${n.replace(/\.ts$/, '.js')}'`;
+      const where = new Set<Where>(files.filter((f) => f.text.includes(importedAs)).flatMap((f) => f.where));
+      return { text: readFileSync(join(root, 'spec/helpers', n), 'utf8'), where: ORDER.filter((w) => where.has(w)) };
+    });
+  files.push(...helpers);
   return (name) => {
     const call = `${name.replace(/^client\./, '')}(`;
     const found = new Set<Where>();
