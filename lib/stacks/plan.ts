@@ -178,7 +178,7 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
         if (a.extension !== undefined && !extensions.has(a.extension)) return put(a.kind, []);
         const inProjects = [...new Set(scan.map((p) => effective(a, p)!))];
         listings += a.kind === 'storage_volumes' ? inProjects.length * pools.length : inProjects.length;
-        put(a.kind, await a.list({ client: clients.get, projects: inProjects, pools: pools.map((p) => p.key), signal }));
+        put(a.kind, await a.list({ client: clients.get, projects: inProjects, pools: pools.map((p) => p.key), signal, listed: (n) => (listings += n) }));
       }),
     );
 

@@ -178,6 +178,20 @@ describe('stacks: network ACLs, zones with records and forwards on a simulated s
     expect(server.world.forwards.get('default/lxdkitbr0')!.size).to.equal(0);
   });
 
+  it('counts every listing it makes: records per zone, forwards per network, still no GET per resource', async () => {
+    await start();
+    await apply(await plan(stackOf(zones), client), client);
+    const before = server.fake.requests.length;
+    const p = await plan(stackOf(zones), client);
+    const made = server.fake.requests.slice(before).filter((r) => r.path !== '/1.0');
+    expect(made.every((r) => r.method === 'GET' && r.query.get('recursion') === '1'), made.map((r) => r.path).join(' ')).to.equal(true);
+    expect(made.map((r) => r.path).filter((x) => x.startsWith('/1.0/network'))).to.have.members([
+      '/1.0/network-acls', '/1.0/network-zones', '/1.0/network-zones/lxdkit.example/records', '/1.0/networks', '/1.0/networks',
+      '/1.0/networks/lxdkitbr0/forwards', '/1.0/networks/br-dns/forwards',
+    ]);
+    expect(p.listings).to.equal(made.length);
+  });
+
   it('refuses references to an ACL, a zone or a forward\'s network that are nowhere, before any change', async () => {
     await start();
     const cases: [string, RegExp][] = [
