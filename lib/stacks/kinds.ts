@@ -56,6 +56,8 @@ export interface ListScope {
   /** The storage pools (that exist). */
   pools: readonly string[];
   signal: AbortSignal | undefined;
+  /** Told of the listings a kind makes beyond one per project (and pool): records per zone, forwards per network. */
+  listed?: (n: number) => void;
 }
 
 /** One kind of resource a stack can hold: how it is listed, compared, created, updated with its ETag, removed and exported. */
@@ -696,7 +698,11 @@ const networkZones: KindAdapter<'network_zones', ZoneFound> = {
   list: (s) =>
     perProject(
       s,
-      async (c) => Promise.all((await c.networkZones.list({ signal: s.signal })).map(async (z) => ({ ...z, records: await c.networkZones.records.list(z.name, { signal: s.signal }) }))),
+      async (c) => {
+        const zones = await c.networkZones.list({ signal: s.signal });
+        s.listed?.(zones.length);
+        return Promise.all(zones.map(async (z) => ({ ...z, records: await c.networkZones.records.list(z.name, { signal: s.signal }) })));
+      },
       (z, p) => `${p}/${z.name}`,
     ),
   diff: zoneChanges,
@@ -794,6 +800,7 @@ const networkForwards: KindAdapter<'network_forwards', ForwardFound> = {
       s,
       async (c) => {
         const nets = (await c.networks.list({ signal: s.signal })).filter((n) => n.managed && (n.type === 'bridge' || n.type === 'ovn'));
+        s.listed?.(nets.length);
         const lists = await Promise.all(nets.map(async (n) => (await c.networkForwards.list(n.name, { signal: s.signal })).map((f) => ({ ...f, network: n.name }))));
         return lists.flat();
       },

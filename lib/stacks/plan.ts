@@ -179,9 +179,11 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
       KINDS.filter((a) => a.kind !== 'projects' && a.kind !== 'storage_pools').map(async (a) => {
         // a kind the server does not have: nothing of it exists (and the stack declares none, checked above)
         if (a.extension !== undefined && !extensions.has(a.extension)) return put(a.kind, []);
+        // nothing refers to a forward: without one in the stack and without prune, there is nothing to compare
+        if (a.kind === 'network_forwards' && stack.items.network_forwards.length === 0 && !opts.prune) return put(a.kind, []);
         const inProjects = [...new Set(scan.map((p) => effective(a, p)!))];
         listings += a.kind === 'storage_volumes' ? inProjects.length * pools.length : inProjects.length;
-        put(a.kind, await a.list({ client: clients.get, projects: inProjects, pools: pools.map((p) => p.key), signal }));
+        put(a.kind, await a.list({ client: clients.get, projects: inProjects, pools: pools.map((p) => p.key), signal, listed: (n) => (listings += n) }));
       }),
     );
 

@@ -178,6 +178,29 @@ describe('stacks: network ACLs, zones with records and forwards on a simulated s
     expect(server.world.forwards.get('default/lxdkitbr0')!.size).to.equal(0);
   });
 
+  it('counts every listing it makes: records per zone, forwards per network, still no GET per resource', async () => {
+    await start();
+    await apply(await plan(stackOf(zones), client), client);
+    const before = server.fake.requests.length;
+    const p = await plan(stackOf(zones), client, { prune: true });
+    const made = server.fake.requests.slice(before).filter((r) => r.path !== '/1.0');
+    expect(made.every((r) => r.method === 'GET' && r.query.get('recursion') === '1'), made.map((r) => r.path).join(' ')).to.equal(true);
+    expect(made.map((r) => r.path).filter((x) => x.startsWith('/1.0/network'))).to.have.members([
+      '/1.0/network-acls', '/1.0/network-zones', '/1.0/network-zones/lxdkit.example/records', '/1.0/networks', '/1.0/networks',
+      '/1.0/networks/lxdkitbr0/forwards', '/1.0/networks/br-dns/forwards',
+    ]);
+    expect(p.listings).to.equal(made.length);
+    // forwards are listed only for a stack that has some, or for prune: nothing else refers to them
+    const after = server.fake.requests.length;
+    const plain = await plan(stackOf('name: s1\n'), client);
+    const paths = server.fake.requests.slice(after).map((r) => r.path);
+    expect(paths.filter((x) => x.endsWith('/forwards'))).to.deep.equal([]);
+    expect(plain.listings).to.equal(paths.filter((x) => x !== '/1.0').length);
+    const pruning = server.fake.requests.length;
+    await plan(stackOf('name: s1\n'), client, { prune: true });
+    expect(server.fake.requests.slice(pruning).filter((r) => r.path.endsWith('/forwards'))).to.have.length(2);
+  });
+
   it('refuses references to an ACL, a zone or a forward\'s network that are nowhere, before any change', async () => {
     await start();
     const cases: [string, RegExp][] = [
