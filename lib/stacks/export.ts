@@ -4,7 +4,7 @@
 import { stringify } from 'yaml';
 import type { LxdClient } from '../lxd/client.js';
 import { StackError, StackErrorCode } from './errors.js';
-import { adapterOf, KINDS, type Found } from './kinds.js';
+import { adapterOf, KINDS, ownsKind, projectFeature, type Found } from './kinds.js';
 import { listeningSignal, ProjectClients } from './plan.js';
 import type { ProjectItem, StackFile, StackKind } from './schema.js';
 
@@ -37,6 +37,7 @@ export async function exportStack(client: LxdClient, opts: StackExportOptions = 
       if (!projects.some((f) => f.key === p)) throw new StackError(StackErrorCode.REFERENCE, `project "${p}" is not on the server`, { key: 'projects' });
     }
     const chosen = projects.filter((p) => !only || only.has(p.key));
+    const extensions = new Set(info.api_extensions);
     const out: Record<string, unknown[]> = {};
     const add = (kind: StackKind, found: readonly Found<unknown>[]): void => {
       const a = adapterOf(kind)!;
@@ -48,11 +49,10 @@ export async function exportStack(client: LxdClient, opts: StackExportOptions = 
     for (const a of KINDS) {
       if (a.feature === undefined) continue;
       // a kind the server does not have (no API extension for it): nothing to write
-      if (a.extension !== undefined && !info.api_extensions.includes(a.extension)) continue;
+      if (a.extension !== undefined && !extensions.has(a.extension)) continue;
       // a project's own resources of this kind; without the feature they are the default project's
-      const inProjects = chosen
-        .filter((p) => p.key === 'default' || a.feature === true || (p.value as ProjectItem).config[`features.${a.feature as string}`] === 'true')
-        .map((p) => p.key);
+      const feature = projectFeature(a, extensions);
+      const inProjects = chosen.filter((p) => ownsKind(feature, p.key, (p.value as ProjectItem).config)).map((p) => p.key);
       if (inProjects.length === 0) continue;
       add(a.kind, await a.list({ client: clients.get, projects: inProjects, pools: pools.map((p) => p.key), signal }));
     }

@@ -73,6 +73,12 @@ export interface KindAdapter<K extends StackKind = StackKind, C = unknown> {
    * server-wide.
    */
   feature?: string | true;
+  /**
+   * A server with this API extension gives the kind a project feature of its own instead of
+   * `feature`: network zones follow `features.networks.zones` where the server has
+   * `projects_networks_zones`, and `features.networks` where it has not (LXD 5.0).
+   */
+  featureWith?: { extension: string; feature: string };
   /** The API extension the server needs for this kind at all (absent: every server has it). */
   extension?: string;
   /** The identity of a declaration in its (effective) project. */
@@ -692,6 +698,7 @@ const networkZones: KindAdapter<'network_zones', ZoneFound> = {
   // before the networks that forward to them (`dns.zone.forward`), deleted after them
   tier: 1.5,
   feature: 'networks',
+  featureWith: { extension: 'projects_networks_zones', feature: 'networks.zones' },
   extension: 'network_dns',
   key: (i, p) => `${p}/${i.name}`,
   // one listing per project, and one of the records per zone
@@ -848,4 +855,19 @@ export function keyOf(kind: StackKind, item: unknown): string {
   if (a) return a.key(item as never, projectOf(item));
   const o = item as { name?: unknown; project?: unknown };
   return `${projectOf(item)}/${typeof o.name === 'string' ? o.name : '?'}`;
+}
+
+/**
+ * The project feature that gives a project its own resources of a kind on a server with these API
+ * extensions (`true`: always per project; undefined: server-wide).
+ */
+export function projectFeature(adapter: Pick<KindAdapter, 'feature' | 'featureWith'>, extensions: ReadonlySet<string>): string | true | undefined {
+  if (adapter.featureWith !== undefined && extensions.has(adapter.featureWith.extension)) return adapter.featureWith.feature;
+  return adapter.feature;
+}
+
+/** Whether a project with this config holds its own resources of the kind (the default project always does). */
+export function ownsKind(feature: string | true | undefined, project: string, config: Readonly<Record<string, string>> | undefined): boolean {
+  if (feature === undefined) return false;
+  return feature === true || project === 'default' || config?.[`features.${feature}`] === 'true';
 }

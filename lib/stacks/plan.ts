@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events';
 import type { LxdClient } from '../lxd/client.js';
 import type { ServerKind } from '../lxd/socket.js';
 import { StackError, StackErrorCode } from './errors.js';
-import { adapterOf, KINDS, PENDING_KINDS, projectOf, type FieldChange, type Found, type KindAdapter, type Ref } from './kinds.js';
+import { adapterOf, KINDS, ownsKind, PENDING_KINDS, projectFeature, projectOf, type FieldChange, type Found, type KindAdapter, type Ref } from './kinds.js';
 import type { ItemSource, ProjectItem, Stack, StackKind } from './schema.js';
 
 /** What a step of a plan does to one resource. */
@@ -165,9 +165,9 @@ export async function plan(stack: Stack, client: LxdClient, opts: PlanOptions = 
       if (!projectConfig.has(value.name)) projectConfig.set(value.name, { ...NEW_PROJECT_FEATURES, ...value.config });
     }
     const effective = (adapter: KindAdapter, project: string): string | undefined => {
-      if (adapter.feature === undefined) return undefined;
-      if (adapter.feature === true || project === 'default') return project;
-      return projectConfig.get(project)?.[`features.${adapter.feature}`] === 'true' ? project : 'default';
+      const feature = projectFeature(adapter, extensions);
+      if (feature === undefined) return undefined;
+      return ownsKind(feature, project, projectConfig.get(project)) ? project : 'default';
     };
     const existing = new Set(projects.map((p) => p.key));
     const owned = projects.filter((p) => projectsAdapter.owner(p.value) === stack.name).map((p) => p.key);

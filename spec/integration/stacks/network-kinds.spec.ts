@@ -178,3 +178,91 @@ describeEachServer('stacks: network ACLs and zones with records', function (serv
     expect(await client.profiles.list({ recursion: 0 })).to.not.include(`${PREFIX}${suffix}-p`);
   });
 });
+
+describeEachServer('stacks: the project that holds a zone', function (server) {
+  let client: LxdClient;
+  let dir: string;
+  const suffix = uniqueSuffix();
+  const name = `${PREFIX}pz-${suffix}`;
+  const project = `${PREFIX}pz-${suffix}`;
+  const zone = `${PREFIX}pz-${suffix}.example`;
+  const lxdkit = (...args: string[]) => cli(['--server', server.kind, ...args], { cwd: dir });
+  // LXD 5.0.2 lacks `projects_networks_zones`: its zones follow `features.networks`; Incus has it, and a
+  // project without `features.networks.zones` uses the default project's zones
+  let zonesOfTheirOwn = false;
+
+  async function removeProjectLeftovers(): Promise<void> {
+    for (const p of await client.projects.list({ recursion: 0 })) {
+      if (!p.startsWith(`${PREFIX}pz-`)) continue;
+      for (const z of await client.withProject(p).networkZones.list({ recursion: 0 })) if (z.startsWith(`${PREFIX}pz-`)) await client.withProject(p).networkZones.delete(z);
+      await client.projects.delete(p);
+    }
+    for (const z of await client.networkZones.list({ recursion: 0 })) if (z.startsWith(`${PREFIX}pz-`)) await client.networkZones.delete(z);
+  }
+
+  before(async function () {
+    client = await requireServer(this, server);
+    zonesOfTheirOwn = (await client.server.info()).api_extensions.includes('projects_networks_zones');
+    await removeProjectLeftovers();
+    dir = mkdtempSync(join(tmpdir(), 'lxdkit-spec-stk2-'));
+  });
+  after(async function () {
+    if (!client) return;
+    await removeProjectLeftovers();
+    await client.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const stack = (features: Record<string, string>): string => `name: ${name}
+projects:
+  - name: ${project}
+    config: ${JSON.stringify(features)}
+network_zones:
+  - name: ${zone}
+    project: ${project}
+    description: zone of ${project}
+`;
+
+  it('a project with features.networks but not features.networks.zones: the zone lands where the server puts it, and a second plan exits 0', async function () {
+    writeFileSync(join(dir, 'networks.yaml'), stack({ 'features.networks': 'true' }));
+    const applied = await lxdkit('apply', 'networks.yaml');
+    expect(applied.code, applied.stdout + applied.stderr).to.equal(0);
+    const expected = zonesOfTheirOwn ? 'default' : project;
+    const holder = (await client.withProject(expected).networkZones.list({ recursion: 0 })).includes(zone);
+    expect(holder, `the zone is in project ${expected}`).to.equal(true);
+    const again = await lxdkit('--json', 'plan', 'networks.yaml');
+    expect(again.code, again.stdout).to.equal(0);
+    await prune();
+  });
+
+  it('on a server with projects_networks_zones, features.networks.zones gives the project a zone of its own', async function () {
+    if (!zonesOfTheirOwn) {
+      // LXD 5.0.2: the key does not exist there, and the plan says so before any change (exit 3)
+      writeFileSync(join(dir, 'zones.yaml'), stack({ 'features.networks.zones': 'true' }));
+      const refused = await lxdkit('plan', 'zones.yaml');
+      expect(refused.code, refused.stderr).to.equal(3);
+      expect(refused.stderr).to.include('features.networks.zones');
+      return;
+    }
+    writeFileSync(join(dir, 'zones.yaml'), stack({ 'features.networks.zones': 'true' }));
+    const applied = await lxdkit('apply', 'zones.yaml');
+    expect(applied.code, applied.stdout + applied.stderr).to.equal(0);
+    expect(await client.withProject(project).networkZones.list({ recursion: 0 })).to.include(zone);
+    expect(await client.networkZones.list({ recursion: 0 })).not.to.include(zone);
+    const again = await lxdkit('plan', 'zones.yaml');
+    expect(again.code, again.stdout).to.equal(0);
+    await prune();
+  });
+
+  /** `apply --prune` of an empty stack of the same name removes the zone and the project. */
+  async function prune(): Promise<void> {
+    writeFileSync(join(dir, 'empty.yaml'), `name: ${name}\n`);
+    const pruned = await lxdkit('apply', '--prune', 'empty.yaml');
+    expect(pruned.code, pruned.stdout + pruned.stderr).to.equal(0);
+    expect(await client.projects.list({ recursion: 0 })).not.to.include(project);
+    for (const p of ['default', project]) {
+      const zones = await client.withProject(p).networkZones.list({ recursion: 0 }).catch(() => [] as string[]);
+      expect(zones, `zones of ${p}`).not.to.include(zone);
+    }
+  }
+});
