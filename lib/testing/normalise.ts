@@ -34,6 +34,13 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const TIMESTAMP = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})/g;
 const PLACEHOLDER_STAMP = /^2000-01-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const MAC = /\b(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\b/gi;
+/** A MAC address placeholder: `00:16:3e:00:00:01` to `00:16:3e:00:0f:ff`. */
+const MAC_PLACEHOLDER = /^00:16:3e:00:0[0-9a-f]:[0-9a-f]{2}$/;
+/** The n-th MAC placeholder (1-based): `00:16:3e:00:00:NN` up to 255, then on into the fifth octet. */
+function macPlaceholder(n: number): string {
+  if (n > 0xfff) throw new RangeError('a fixture with more than 4095 distinct MAC addresses cannot be normalised');
+  return `00:16:3e:00:0${(n >> 8).toString(16)}:${(n & 0xff).toString(16).padStart(2, '0')}`;
+}
 
 /** Options of `normaliseFixture()`: run-unique strings to replace, keys to redact, the host name to hide. */
 export interface NormaliseOptions {
@@ -106,7 +113,8 @@ function escapeRegExp(s: string): string {
  *    so an operation id is the same in the 202 response, the `/wait` path and the final GET;
  * 4. each distinct timestamp becomes `2000-01-01T00:00:NNZ`, numbered in chronological order
  *    (Go's zero time and the Unix epoch are kept);
- * 5. each distinct MAC address becomes `00:16:3e:00:00:NN`;
+ * 5. each distinct MAC address becomes `00:16:3e:00:00:NN` (after the 255th, `00:16:3e:00:0N:NN`),
+ *    skipping placeholders the fixture already holds;
  * 6. a value equal to the host name becomes `lxd-host`; `recordedAt` becomes the fixed epoch.
  * ETags are kept: they are opaque and the replayed client must send back what it was given.
  * Normalising a normalised fixture changes nothing.
@@ -137,13 +145,14 @@ export function normaliseFixture(fixture: Fixture, opts: NormaliseOptions = {}):
     for (const m of s.match(TIMESTAMP) ?? []) if (!KEPT_TIMESTAMPS.has(m)) stamps.add(m);
     for (const m of s.match(MAC) ?? []) {
       const k = m.toLowerCase();
-      if (!macs.has(k) && !/^00:16:3e:00:00:[0-9a-f]{2}$/.test(k)) macs.set(k, '');
+      if (!macs.has(k) && !MAC_PLACEHOLDER.test(k)) macs.set(k, '');
     }
   });
   // placeholders already present (a normalised fixture) keep their numbers; new ones come after them
   const taken = new Set<string>();
   visitStrings(doc, (s) => {
     for (const m of s.match(UUID) ?? []) if (/^00000000-0000-4000-8000-\d{12}$/.test(m)) taken.add(m);
+    for (const m of s.match(MAC) ?? []) if (MAC_PLACEHOLDER.test(m.toLowerCase())) taken.add(m.toLowerCase());
   });
   let n = 0;
   for (const k of uuids.keys()) {
@@ -159,7 +168,12 @@ export function normaliseFixture(fixture: Fixture, opts: NormaliseOptions = {}):
   let i = existing.size ? Math.max(...[...existing].map((s) => (Date.parse(s) - EPOCH) / 1000)) + 1 : 0;
   for (const s of fresh) stampMap.set(s, placeholderStamp(i++));
   let m = 0;
-  for (const k of macs.keys()) macs.set(k, `00:16:3e:00:00:${(++m).toString(16).padStart(2, '0')}`);
+  for (const k of macs.keys()) {
+    let p: string;
+    do p = macPlaceholder(++m);
+    while (taken.has(p));
+    macs.set(k, p);
+  }
 
   const host = opts.hostname ?? hostname();
   doc = mapStrings(doc, (s) => {

@@ -235,6 +235,24 @@ describe('testing: normaliseFixture at the edges', () => {
     expect(body(fx)).to.deep.equal({ mac: 'eth0 00:16:3e:00:00:01 up', before: 'a00:16:3e:ab:cd:ef', after: '00:16:3e:ab:cd:ef0' });
   });
 
+  it('a new MAC address never takes the number of a MAC placeholder the fixture already holds', () => {
+    const fx = normaliseFixture(one({ kept: '00:16:3e:00:00:01', also: '00:16:3E:00:00:03', fresh: '00:16:3e:ab:cd:ef', next: '10:66:6a:01:02:03' }), { hostname: 'h' });
+    expect(body(fx)).to.deep.equal({ kept: '00:16:3e:00:00:01', also: '00:16:3E:00:00:03', fresh: '00:16:3e:00:00:02', next: '00:16:3e:00:00:04' });
+    expect(normaliseFixture(fx, { hostname: 'h' })).to.deep.equal(fx);
+  });
+
+  it('more than 255 MAC addresses go on into the fifth octet, each distinct and still valid, and normalising again changes nothing', () => {
+    const macs = Array.from({ length: 300 }, (_, i) => `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`);
+    const fx = normaliseFixture(one({ macs }), { hostname: 'h' });
+    const out = (body(fx) as { macs: string[] }).macs;
+    expect(new Set(out).size).to.equal(300);
+    expect(out[0]).to.equal('00:16:3e:00:00:01');
+    expect(out[254]).to.equal('00:16:3e:00:00:ff');
+    expect(out[255]).to.equal('00:16:3e:00:01:00');
+    for (const m of out) expect(m).to.match(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    expect(normaliseFixture(fx, { hostname: 'h' })).to.deep.equal(fx);
+  });
+
   it('replace: keys are literal text (no pattern), and an empty key replaces nothing', () => {
     const special = 'a.b*c+d?e^f$g{h}i(j)k|l[m]n\\o';
     const fx = normaliseFixture(one({ name: `x-${special}-y`, lookalike: 'c1Xc2', dot: 'c1.c2', other: 'kept' }), { hostname: 'h', replace: { [special]: 'S', 'c1.c2': 'C', '': 'E' } });
