@@ -41,6 +41,22 @@ async function copyTo(source: Readable, out: OutStream): Promise<void> {
   }
 }
 
+/**
+ * The bytes of a non-terminal input for a pty, then its end of file as the terminal's Ctrl-D (\x04):
+ * two of them after a last line without its newline (the first hands the line to the reader, the
+ * second reads as the end), one otherwise.
+ */
+export async function* endedWithCtrlD(input: AsyncIterable<unknown>): AsyncGenerator<Uint8Array> {
+  let last = 0x0a;
+  for await (const chunk of input) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+    if (bytes.length === 0) continue;
+    last = bytes[bytes.length - 1]!;
+    yield bytes;
+  }
+  yield last === 0x0a || last === 0x0d ? Buffer.from([0x04]) : Buffer.from([0x04, 0x04]);
+}
+
 export async function execCommand(ctx: CliContext, instance: string, command: string[], o: ExecCommandOptions): Promise<number> {
   if (command.length === 0) throw new CliError(ExitCode.USAGE, 'give the command after --, e.g. lxdkit exec c1 -- ls -l /');
   if (o.forceInteractive && o.forceNoninteractive) throw new CliError(ExitCode.USAGE, 'give either -t or -T, not both');
@@ -63,7 +79,9 @@ export async function execCommand(ctx: CliContext, instance: string, command: st
       interactive,
       // both or neither: a terminal that reports only one of them gets LXD's default size
       ...(interactive && io.stdout.columns && io.stdout.rows ? { width: io.stdout.columns, height: io.stdout.rows } : {}),
-      stdin: stdin as Readable | undefined,
+      // a pty forced on input that is not a terminal (-t < file): its end of file is typed as Ctrl-D,
+      // as a user at a terminal would, so that a command reading to the end (cat) ends
+      stdin: interactive && stdin !== undefined && stdin.isTTY !== true ? endedWithCtrlD(stdin as Readable) : (stdin as Readable | undefined),
       signal: ctx.signal,
       // Ctrl-C (outside raw mode) reaches the command as SIGINT; LXD kills it if it does not end
       killSignal: 'SIGINT',

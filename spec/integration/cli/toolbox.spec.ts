@@ -112,6 +112,21 @@ describe('lxdkit exec, file, snapshot, backup against the real daemon', function
     expect(r.stdout).to.match(/^\/dev\/pts\/\d+\r\n$/);
   });
 
+  it('exec -t with input that ends: the end reaches the command as a terminal Ctrl-D, so a command reading to the end (cat, wc) ends', async function () {
+    // before, `cat` on a forced pty never saw the end of its input and lxdkit never returned
+    this.timeout(60_000);
+    const empty = await withInput(['exec', '-t', c1, '--', 'cat'], '');
+    expect(empty.code, empty.stderr).to.equal(0);
+    expect(empty.stdout.toString()).to.equal('');
+    const lines = await withInput(['exec', '-t', c1, '--', 'wc', '-l'], 'one\ntwo\n');
+    expect(lines.code, lines.stderr).to.equal(0);
+    // the pty echoes what it is given, as a terminal does; then wc's count
+    expect(lines.stdout.toString().trim().split(/\r?\n/).pop()!.trim()).to.equal('2');
+    const partial = await withInput(['exec', '-t', c1, '--', 'sh', '-c', 'cat; echo "<end>"'], 'no newline');
+    expect(partial.code, partial.stderr).to.equal(0);
+    expect(partial.stdout.toString()).to.include('no newline').and.to.match(/<end>\r\n$/);
+  });
+
   it('exec on a terminal: a pty, raw mode, no doubled carriage returns, the exit status, the terminal put back', async function () {
     // script(1) runs the command on a pty of its own, as a shell on a terminal would
     const cmd = `${process.execPath} ${CLI} exec ${c1} -- sh -c 'tty; echo done; sleep 0.3; exit 5'; echo "status=$?"; stty -a | grep -o -- '-\\?opost\\|-\\?icanon'`;
