@@ -192,6 +192,19 @@ export interface OpenSocketOptions {
   failed?: (err: Error) => Error;
 }
 
+/** The `error` of an LXD error envelope, or the first line of a text answer, made printable and short. */
+function refusalReason(body: string): string {
+  let text = body;
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    if (parsed !== null && typeof parsed === 'object' && typeof (parsed as { error?: unknown }).error === 'string') text = (parsed as { error: string }).error;
+  } catch {
+    // not JSON: the text as it is
+  }
+  // eslint-disable-next-line no-control-regex
+  return (text.split('\n')[0] ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').trim().slice(0, 300);
+}
+
 /** @internal Opens one operation websocket; rejects with a typed error when it cannot. */
 export async function openSocket(api: Api, opId: string, secret: string, handshakeMs: number, signal: AbortSignal, onSocket: (ws: WebSocket) => void, opts: OpenSocketOptions = {}): Promise<WebSocket> {
   let ws: WebSocket;
@@ -221,9 +234,24 @@ export async function openSocket(api: Api, opId: string, secret: string, handsha
     });
     ws.once('unexpected-response', (_req, res) => {
       done();
-      ws.terminate();
       const status = res.statusCode ?? '?';
-      reject(opts.refused ? opts.refused(status) : new LxdStreamLostError('connect', `exec websocket refused: HTTP ${status}`));
+      // the server's own reason (an LXD error envelope), read within a bound: at most 4 KiB, 1 s
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const finish = (): void => {
+        clearTimeout(timer);
+        ws.terminate();
+        const why = refusalReason(Buffer.concat(chunks).toString('utf8'));
+        reject(opts.refused ? opts.refused(status) : new LxdStreamLostError('connect', `exec websocket refused: HTTP ${status}${why ? `: ${why}` : ''}`));
+      };
+      const timer = setTimeout(finish, 1000);
+      res.on('data', (d: Buffer) => {
+        if (size >= 4096) return;
+        chunks.push(d.subarray(0, 4096 - size));
+        size += d.length;
+      });
+      res.once('end', finish);
+      res.once('error', finish);
     });
     ws.once('error', (err) => {
       done();
