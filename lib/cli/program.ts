@@ -148,6 +148,21 @@ function addInstanceCommands(program: Command, profile: Command, run: (cmd: Comm
     .argument('<old>', 'its name')
     .argument('<new>', 'the new name')
     .action((from: string, to: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await inst()).renameCommand(ctx, from, to)));
+  const transfer = (): Promise<typeof import('./commands/transfer.js')> => import('./commands/transfer.js');
+  for (const [verb, description] of [
+    ['copy', 'copy an instance (or INSTANCE/SNAPSHOT) on its server, or to another one ([REMOTE:]NAME; as lxc copy); the copy is left stopped'],
+    ['move', 'rename an instance, move it to another pool (-s), or to another server ([REMOTE:]NAME; as lxc move)'],
+  ] as const) {
+    program
+      .command(verb)
+      .description(description)
+      .argument('<source>', verb === 'copy' ? '[REMOTE:]INSTANCE[/SNAPSHOT]' : '[REMOTE:]INSTANCE')
+      .argument('<target>', '[REMOTE:]NAME, or REMOTE: (the same name there)')
+      .option('--instance-only', 'without the snapshots')
+      .addOption(new Option('--mode <mode>', 'between servers: pull (the target connects to the source; default), push (the source to the target) or relay (lxdkit carries the data)').choices(['pull', 'push', 'relay']))
+      .option('-s, --storage <pool>', 'the storage pool of the root disk on the target')
+      .action((src: string, dst: string, o: import('./commands/transfer.js').TransferOptions, cmd: Command) => run(cmd, async (ctx) => (await transfer())[verb === 'copy' ? 'copyCommand' : 'moveCommand'](ctx, src, dst, o)));
+  }
 
   const config = program.command('config').description("an instance's configuration: keys, devices, all of it as YAML (as lxc config)");
   config

@@ -195,9 +195,78 @@ describeEachServer('lxdkit image copy|export|refresh, publish, copy and move acr
     const missing = await cli(['publish', `${run}-none`, '--alias', `${run}-x`]);
     expect(missing.code).to.equal(ExitCode.NOT_FOUND);
   });
+
+  it('copy and move on one server: a copy (and of a snapshot) made by the server, a move that renames; a taken name exits 5; a copy to itself exits 2', async function () {
+    this.timeout(240_000);
+    const c = `${run}-one`;
+    await (await lxd.instances.create({ name: c, source: { type: 'image', alias: TEST_IMAGE_ALIAS }, config: { 'user.spec': 'xfer' } })).wait({ timeoutMs: 120_000 });
+    await (await lxd.instances.snapshots.create(c, { name: 's0' })).wait({ timeoutMs: 60_000 });
+    const copied = await cli(['copy', c, `${c}-2`, '--json']);
+    expect(copied.code, copied.stderr).to.equal(ExitCode.OK);
+    expect(JSON.parse(copied.stdout)).to.include({ source: c, target: `${c}-2`, mode: 'server' });
+    const two = (await lxd.instances.get(`${c}-2`)).value;
+    expect([two.status, two.config['user.spec']]).to.deep.equal(['Stopped', 'xfer']);
+    expect((await lxd.instances.snapshots.list(`${c}-2`)).map((x) => x.name)).to.deep.equal(['s0']);
+    const fromSnap = await cli(['copy', `local:${c}/s0`, `${c}-3`, '--instance-only']);
+    expect(fromSnap.code, fromSnap.stderr).to.equal(ExitCode.OK);
+    expect((await lxd.instances.snapshots.list(`${c}-3`))).to.deep.equal([]);
+    const moved = await cli(['move', `${c}-3`, `${c}-4`]);
+    expect(moved.code, moved.stderr).to.equal(ExitCode.OK);
+    expect(moved.stdout).to.equal(`moved ${c}-3 to ${c}-4\n`);
+    expect((await lxd.instances.list({ recursion: 0 })).filter((n) => n.startsWith(c)).sort()).to.deep.equal([c, `${c}-2`, `${c}-4`]);
+    const taken = await cli(['copy', c, `${c}-2`]);
+    expect(taken.code).to.equal(ExitCode.CONFLICT);
+    expect(taken.stderr).to.contain('exists already');
+    expect((await cli(['copy', c, c])).code).to.equal(ExitCode.USAGE);
+    expect((await cli(['move', `${c}/s0`, `${c}-5`])).code).to.equal(ExitCode.USAGE);
+    expect((await cli(['copy', `${c}/s0`, `self:${c}-5`])).code).to.equal(ExitCode.USAGE);
+    expect((await cli(['copy', c, `${c}-5`, '--mode', 'fast'])).code).to.equal(ExitCode.USAGE);
+    expect((await cli(['copy', `${run}-none`, `${c}-5`])).code).to.equal(ExitCode.NOT_FOUND);
+  });
+
+  it('copy and move across remotes (local: → self:, another project over HTTPS) through instances.migrate: pull, push and relay; a move deletes the source', async function () {
+    this.timeout(300_000);
+    const c = `${run}-mig`;
+    await (await lxd.instances.create({ name: c, source: { type: 'image', alias: TEST_IMAGE_ALIAS }, config: { 'user.spec': 'mig' } })).wait({ timeoutMs: 120_000 });
+    await (await lxd.instances.snapshots.create(c, { name: 's0' })).wait({ timeoutMs: 60_000 });
+    const inProject = lxd.withProject(project);
+    try {
+      for (const mode of ['pull', 'push', 'relay'] as const) {
+        const r = await cli(['copy', c, `self:${c}-${mode}`, '--mode', mode, '--json']);
+        expect(r.code, `${mode}: ${r.stderr}`).to.equal(ExitCode.OK);
+        expect(JSON.parse(r.stdout)).to.include({ source: c, target: `self:${c}-${mode}`, mode });
+        const there = (await inProject.instances.get(`${c}-${mode}`)).value;
+        expect(there.config['user.spec']).to.equal('mig');
+        expect((await inProject.instances.snapshots.list(`${c}-${mode}`)).map((x) => x.name)).to.deep.equal(['s0']);
+      }
+      // REMOTE: alone keeps the name; the name is taken there now: exit 5, nothing touched
+      const same = await cli(['copy', c, 'self:', '--instance-only']);
+      expect(same.code, same.stderr).to.equal(ExitCode.OK);
+      expect(await inProject.instances.snapshots.list(c)).to.deep.equal([]);
+      const taken = await cli(['copy', c, 'self:']);
+      expect(taken.code).to.equal(ExitCode.CONFLICT);
+      // move: there, and the source is gone
+      const moved = await cli(['move', c, `self:${c}-moved`]);
+      expect(moved.code, moved.stderr).to.equal(ExitCode.OK);
+      expect((await inProject.instances.get(`${c}-moved`)).value.config['user.spec']).to.equal('mig');
+      expect((await lxd.instances.list({ recursion: 0 }))).to.not.include(c);
+      // and back to the default project
+      const back = await cli(['move', `self:${c}-moved`, `local:${c}`]);
+      expect(back.code, back.stderr).to.equal(ExitCode.OK);
+      expect((await lxd.instances.get(c)).value.config['user.spec']).to.equal('mig');
+      expect((await inProject.instances.list({ recursion: 0 }))).to.not.include(`${c}-moved`);
+      // a running instance moves only stopped
+      await (await lxd.instances.setState(c, { action: 'start' })).wait({ timeoutMs: 60_000 });
+      const running = await cli(['move', c, `self:${c}-run`]);
+      expect(running.code).to.equal(ExitCode.INVALID_INPUT);
+      expect(running.stderr).to.contain('stop it first');
+    } finally {
+      await inProject.close();
+    }
+  });
 });
 
-describe('lxdkit image copy between the host\'s LXD and Incus (a saved remote of each over HTTPS)', function () {
+describe('lxdkit image copy, copy and move between the host\'s LXD and Incus (a saved remote of each over HTTPS)', function () {
   this.timeout(240_000);
   const [lxdServer, incusServer] = SERVERS as [TestServer, TestServer];
   let lxd: LxdClient;
@@ -247,6 +316,28 @@ describe('lxdkit image copy between the host\'s LXD and Incus (a saved remote of
       } finally {
         await (await client.instances.delete(c)).wait({ timeoutMs: 60_000 }).catch(() => {});
       }
+    }
+  });
+
+  it('copy of an instance from LXD to Incus and back, in pull, push and relay mode; move from Incus to LXD deletes the source', async () => {
+    const c = `${run}-cross`;
+    await (await lxd.instances.create({ name: c, source: { type: 'image', alias: TEST_IMAGE_ALIAS }, config: { 'user.spec': 'cross' } })).wait({ timeoutMs: 120_000 });
+    try {
+      for (const mode of ['pull', 'push', 'relay']) {
+        const there = await runIn(xdg, lxdServer, ['copy', `lxd:${c}`, `incus:${c}-${mode}`, '--mode', mode]);
+        expect(there.code, `${mode}: ${there.stderr}`).to.equal(ExitCode.OK);
+        expect((await incus.instances.get(`${c}-${mode}`)).value.config['user.spec']).to.equal('cross');
+        const back = await runIn(xdg, lxdServer, ['copy', `incus:${c}-${mode}`, `lxd:${c}-${mode}-back`, '--mode', mode]);
+        expect(back.code, `${mode} back: ${back.stderr}`).to.equal(ExitCode.OK);
+        expect((await lxd.instances.get(`${c}-${mode}-back`)).value.config['user.spec']).to.equal('cross');
+      }
+      const moved = await runIn(xdg, lxdServer, ['move', `incus:${c}-pull`, `lxd:${c}-moved`]);
+      expect(moved.code, moved.stderr).to.equal(ExitCode.OK);
+      expect(await incus.instances.list({ recursion: 0 })).to.not.include(`${c}-pull`);
+      expect((await lxd.instances.get(`${c}-moved`)).value.config['user.spec']).to.equal('cross');
+    } finally {
+      for (const n of await lxd.instances.list({ recursion: 0 })) if (n.startsWith(c)) await (await lxd.instances.delete(n)).wait({ timeoutMs: 60_000 }).catch(() => {});
+      for (const n of await incus.instances.list({ recursion: 0 })) if (n.startsWith(c)) await (await incus.instances.delete(n)).wait({ timeoutMs: 60_000 }).catch(() => {});
     }
   });
 });
