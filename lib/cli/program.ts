@@ -510,9 +510,9 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
   const remote = program.command('remote').description('saved remotes (in $XDG_CONFIG_HOME/lxdkit/, default ~/.config/lxdkit/): use one with --remote NAME or REMOTE:INSTANCE');
   remote
     .command('add')
-    .description('save a remote: with --token, redeem a trust token (lxc/incus config trust add) after checking the server\'s certificate against it; without, pin the server\'s certificate once you accept its fingerprint')
+    .description('save a remote: with a token (alone, or --token with a URL), redeem a trust token (lxc/incus config trust add) after checking the server\'s certificate against it; without, pin the server\'s certificate once you accept its fingerprint')
     .argument('<name>', 'the name to save it as')
-    .argument('<url>', 'https://HOST[:PORT] (port 8443 when left out)')
+    .argument('<url-or-token>', "https://HOST[:PORT] (port 8443 when left out), or a trust token alone: its addresses are tried and its fingerprint pinned")
     .option('--token <token>', 'a trust token made on the server for this client')
     .option('--accept-certificate', 'trust the certificate the server presents (compare its fingerprint first)')
     .option('--project <name>', 'the project of every call to this remote')
