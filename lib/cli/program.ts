@@ -256,7 +256,7 @@ function addInstanceCommands(program: Command, profile: Command, run: (cmd: Comm
 }
 
 /** Builds the program; `run` receives each command's work and its context. */
-function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): Command {
+export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): Command {
   const program = new Command('lxdkit');
   // every --project given, in order (the option itself keeps the last): `export` exports each
   const projectArgs: string[] = [];
