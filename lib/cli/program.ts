@@ -148,6 +148,21 @@ function addInstanceCommands(program: Command, profile: Command, run: (cmd: Comm
     .argument('<old>', 'its name')
     .argument('<new>', 'the new name')
     .action((from: string, to: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await inst()).renameCommand(ctx, from, to)));
+  const transfer = (): Promise<typeof import('./commands/transfer.js')> => import('./commands/transfer.js');
+  for (const [verb, description] of [
+    ['copy', 'copy an instance (or INSTANCE/SNAPSHOT) on its server, or to another one ([REMOTE:]NAME; as lxc copy); the copy is left stopped'],
+    ['move', 'rename an instance, move it to another pool (-s), or to another server ([REMOTE:]NAME; as lxc move)'],
+  ] as const) {
+    program
+      .command(verb)
+      .description(description)
+      .argument('<source>', verb === 'copy' ? '[REMOTE:]INSTANCE[/SNAPSHOT]' : '[REMOTE:]INSTANCE')
+      .argument('<target>', '[REMOTE:]NAME, or REMOTE: (the same name there)')
+      .option('--instance-only', 'without the snapshots')
+      .addOption(new Option('--mode <mode>', 'between servers: pull (the target connects to the source; default), push (the source to the target) or relay (lxdkit carries the data)').choices(['pull', 'push', 'relay']))
+      .option('-s, --storage <pool>', 'the storage pool of the root disk on the target')
+      .action((src: string, dst: string, o: import('./commands/transfer.js').TransferOptions, cmd: Command) => run(cmd, async (ctx) => (await transfer())[verb === 'copy' ? 'copyCommand' : 'moveCommand'](ctx, src, dst, o)));
+  }
 
   const config = program.command('config').description("an instance's configuration: keys, devices, all of it as YAML (as lxc config)");
   config
@@ -241,7 +256,7 @@ function addInstanceCommands(program: Command, profile: Command, run: (cmd: Comm
 }
 
 /** Builds the program; `run` receives each command's work and its context. */
-function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): Command {
+export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): Command {
   const program = new Command('lxdkit');
   // every --project given, in order (the option itself keeps the last): `export` exports each
   const projectArgs: string[] = [];
@@ -495,9 +510,9 @@ function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => 
   const remote = program.command('remote').description('saved remotes (in $XDG_CONFIG_HOME/lxdkit/, default ~/.config/lxdkit/): use one with --remote NAME or REMOTE:INSTANCE');
   remote
     .command('add')
-    .description('save a remote: with --token, redeem a trust token (lxc/incus config trust add) after checking the server\'s certificate against it; without, pin the server\'s certificate once you accept its fingerprint')
+    .description('save a remote: with a token (alone, or --token with a URL), redeem a trust token (lxc/incus config trust add) after checking the server\'s certificate against it; without, pin the server\'s certificate once you accept its fingerprint')
     .argument('<name>', 'the name to save it as')
-    .argument('<url>', 'https://HOST[:PORT] (port 8443 when left out)')
+    .argument('<url-or-token>', "https://HOST[:PORT] (port 8443 when left out), or a trust token alone: its addresses are tried and its fingerprint pinned")
     .option('--token <token>', 'a trust token made on the server for this client')
     .option('--accept-certificate', 'trust the certificate the server presents (compare its fingerprint first)')
     .option('--project <name>', 'the project of every call to this remote')

@@ -18,7 +18,7 @@ const storage = () => import('./commands/storage.js');
 /** Adds `image`, `publish`-less image management, `network` and `storage` to `program`. */
 export function addResourceCommands(program: Command, run: Run): void {
   // ------------------------------------------------------------------ image
-  const img = program.command('image').description('images: list, info, show, delete, aliases, import');
+  const img = program.command('image').description('images: list, info, show, delete, aliases, import, copy, export, refresh');
   img
     .command('list')
     .description('the images (FILTER: a fingerprint start, part of an alias, or KEY=VALUE of a property)')
@@ -48,6 +48,26 @@ export function addResourceCommands(program: Command, run: Run): void {
     .option('--alias <names...>', 'aliases to point at the image (moved when they exist)')
     .option('--public', 'make the image public')
     .action((metadata: string, rootfs: string | undefined, o: { alias?: string[]; public?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await image()).imageImport(ctx, metadata, rootfs, o)));
+  img
+    .command('copy')
+    .description('copy an image to another server (lxdkit carries it, streamed: LXD and Incus take each other\'s images)')
+    .argument('<image>', '[REMOTE:]IMAGE: an alias, a fingerprint or its start')
+    .argument('<target>', 'REMOTE: the server to copy to ("local:": the unix socket)')
+    .option('--alias <alias>', 'an alias for the copy (repeat for more; moved when it exists)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--copy-aliases', "also the source image's aliases")
+    .option('--public', 'make the copy public')
+    .action((src: string, dst: string, o: { alias?: string[]; copyAliases?: boolean; public?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await image()).imageCopy(ctx, src, dst, o)));
+  img
+    .command('export')
+    .description('download an image into a directory (the server\'s file names) or a file (a split image: FILE and FILE.root); never overwrites')
+    .argument('<image>', '[REMOTE:]IMAGE: an alias, a fingerprint or its start')
+    .argument('[target]', 'a directory (default: the current one) or a new file')
+    .action((ref: string, target: string | undefined, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await image()).imageExport(ctx, ref, target)));
+  img
+    .command('refresh')
+    .description('have the server look for a newer version of images it copied from an image server (each is tried)')
+    .argument('<images...>', '[REMOTE:]IMAGE: aliases, fingerprints or their starts')
+    .action((refs: string[], _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await image()).imageRefresh(ctx, refs)));
   const alias = img.command('alias').description('image aliases');
   alias
     .command('list')
@@ -67,6 +87,17 @@ export function addResourceCommands(program: Command, run: Run): void {
     .description('delete an alias (the image stays)')
     .argument('<alias>', 'the alias')
     .action((name: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await image()).imageAliasDelete(ctx, name)));
+
+  program
+    .command('publish')
+    .description('make an image of a stopped instance or a snapshot (as lxc publish); REMOTE: puts it on another server')
+    .argument('<source>', '[REMOTE:]INSTANCE[/SNAPSHOT]')
+    .argument('[target-and-properties...]', '[REMOTE:] the server to put the image on, and KEY=VALUE image properties')
+    .option('--alias <alias>', 'an alias for the image (repeat for more)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--public', 'make the image public')
+    .option('--compression <algorithm>', "gzip, xz, none, … (default: the server's images.compression_algorithm)")
+    .option('-f, --force', 'stop a running instance first (killed) and start it again afterwards')
+    .action((src: string, rest: string[], o: { alias?: string[]; public?: boolean; compression?: string; force?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await image()).publishCommand(ctx, src, rest, o)));
 
   // ------------------------------------------------------------------ network
   const net = program.command('network').description('networks, their ACLs, zones and forwards');

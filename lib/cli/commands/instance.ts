@@ -4,6 +4,8 @@
  */
 import { stringify } from 'yaml';
 import { isNotFound } from '../../lxd/errors.js';
+import type { LxdClient } from '../../lxd/client.js';
+import type { Operation } from '../../lxd/operation.js';
 import type { LxdInstance } from '../../lxd/schemas.js';
 import type { InstancesPost } from '../../lxd/schemas.js';
 import { validateInstanceName, validateNetworkName, validatePoolName, validateProfileName } from '../../lxd/validate.js';
@@ -80,6 +82,56 @@ async function resolveImage(ctx: CliContext, image: string): Promise<string> {
   throw new CliError(ExitCode.NOT_FOUND, `image "${image}" not found on the server: neither an alias nor a fingerprint (see lxc image list; lxdkit image import FILE --alias NAME)`);
 }
 
+/** How long the clean-up of an interrupted launch may take. */
+const CLEANUP_MS = 60_000;
+
+/**
+ * Removes the instance an interrupted launch made (the name was free before it): waits for the
+ * creation to end, stops the instance when it runs, deletes it, and says so. A creation request the
+ * interruption cut short may still be made by the server: the name is looked for a few times.
+ */
+async function removeInterrupted(ctx: CliContext, client: LxdClient, name: string, pending: Operation | undefined, made: boolean): Promise<void> {
+  const signal = AbortSignal.timeout(CLEANUP_MS);
+  const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 500));
+  ctx.io.stderr.write(`lxdkit: interrupted: removing ${name}\n`);
+  try {
+    if (pending) await pending.wait({ signal }).catch(() => {});
+    let found: LxdInstance | undefined;
+    // a request the interruption cut short may still be carried out: looked for a few times
+    const looks = pending || made ? 1 : 4;
+    for (let i = 0; i < looks && !found; i++) {
+      if (i > 0) await pause();
+      found = await client.instances.get(name, { signal }).then(
+        (r) => r.value,
+        (err: unknown) => {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        },
+      );
+    }
+    if (!found) {
+      ctx.io.stderr.write(`lxdkit: ${name} was not made; nothing to remove\n`);
+      return;
+    }
+    // a start whose request was cut short may still hold the instance ("busy"): tried again for a while
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { value } = await client.instances.get(name, { signal });
+        if (value.status_code !== 102) await (await client.instances.setState(name, { action: 'stop', force: true }, { signal })).wait({ signal });
+        await (await client.instances.delete(name, { signal })).wait({ signal });
+        break;
+      } catch (err) {
+        if (isNotFound(err)) break;
+        if (attempt >= 10 || signal.aborted) throw err;
+        await pause();
+      }
+    }
+    ctx.io.stderr.write(`lxdkit: removed ${name}\n`);
+  } catch (err) {
+    ctx.io.stderr.write(`lxdkit: ${name} could not be removed (lxdkit delete -f ${name}): ${(err as Error).message}\n`);
+  }
+}
+
 /** `launch` (start: true) and `init` (start: false). */
 export async function launchCommand(ctx: CliContext, image: string, name: string, o: LaunchOptions, start: boolean): Promise<void> {
   const body = launchBody(name, o);
@@ -95,11 +147,24 @@ export async function launchCommand(ctx: CliContext, image: string, name: string
     },
   );
   if (exists) throw new CliError(ExitCode.CONFLICT, `instance "${name}" exists already: pick another name, or lxdkit delete -f ${name} first`);
-  ctx.note(`creating ${name}`);
-  await (await client.instances.create({ ...body, source: { type: 'image', fingerprint } }, { signal: ctx.signal })).wait({ signal: ctx.signal });
-  if (start) {
-    ctx.note(`starting ${name}`);
-    await (await client.instances.setState(name, { action: 'start' }, { signal: ctx.signal })).wait({ signal: ctx.signal });
+  // the operation under way (the creation, then the start), waited for before the clean-up
+  let creation: Operation | undefined;
+  let starting = false;
+  try {
+    ctx.note(`creating ${name}`);
+    creation = await client.instances.create({ ...body, source: { type: 'image', fingerprint } }, { signal: ctx.signal });
+    await creation.wait({ signal: ctx.signal });
+    if (start) {
+      ctx.note(`starting ${name}`);
+      creation = undefined;
+      starting = true;
+      creation = await client.instances.setState(name, { action: 'start' }, { signal: ctx.signal });
+      await creation.wait({ signal: ctx.signal });
+    }
+  } catch (err) {
+    // interrupted (Ctrl-C, SIGTERM): what this launch made is removed, as the manager's abort does
+    if (ctx.signal.aborted) await removeInterrupted(ctx, client, name, creation, starting);
+    throw err;
   }
   const { value: made } = await client.instances.get(name, { signal: ctx.signal });
   const location = made.location && made.location !== 'none' ? made.location : undefined;

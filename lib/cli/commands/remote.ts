@@ -76,14 +76,60 @@ export async function fetchServerCertificate(url: URL, opts: { signal: AbortSign
   });
 }
 
-/** `remote add NAME URL [--token T] [--accept-certificate] [--project P]`. */
+/** True when a `remote add` argument is a URL (or a host) rather than a trust token: base64 never holds `:` or `.`. */
+function looksLikeUrl(arg: string): boolean {
+  return /[:.]/.test(arg);
+}
+
+/**
+ * The server a token names: each of its addresses is tried in turn, and the first whose certificate
+ * has the token's fingerprint is the one. A certificate that does not match is never used (exit 6 when
+ * no address matched); an address that cannot be reached is passed over.
+ */
+async function serverOfToken(ctx: CliContext, token: DecodedCertificateToken): Promise<{ u: URL; serverCert: string }> {
+  const candidates: URL[] = [];
+  for (const a of token.addresses) {
+    try {
+      candidates.push(checkRemoteUrl(`https://${a}`, 'token address'));
+    } catch {
+      // an address that is no host:port is skipped
+    }
+  }
+  if (candidates.length === 0) throw new CliError(ExitCode.INVALID_INPUT, 'the trust token names no address of the server: give its URL too (lxdkit remote add NAME https://HOST:PORT --token TOKEN)');
+  const failures: string[] = [];
+  let mismatch = false;
+  for (const u of candidates) {
+    let serverCert: string;
+    try {
+      serverCert = await fetchServerCertificate(u, { signal: ctx.signal, timeoutMs: timeoutMs(ctx) });
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      failures.push(`${u.host}: ${(err as Error).message}`);
+      continue;
+    }
+    const fingerprint = fingerprintOf(serverCert);
+    if (fingerprint === token.fingerprint) return { u, serverCert };
+    mismatch = true;
+    failures.push(`${u.host}: a certificate with fingerprint ${fingerprint}, not the token's ${token.fingerprint}`);
+  }
+  throw new CliError(
+    ExitCode.UNAVAILABLE,
+    `no address of the trust token reached the server that made it${mismatch ? ' (a certificate other than the token names: another server, or someone in between)' : ''}; nothing was saved: ${failures.join('; ')}`,
+  );
+}
+
+/** `remote add NAME URL [--token T] [--accept-certificate] [--project P]`, or `remote add NAME TOKEN` (the token's addresses). */
 export async function remoteAdd(ctx: CliContext, name: string, url: string, o: RemoteAddOptions): Promise<void> {
   // everything the command line says is checked before any I/O
   validateRemoteName(name);
   if (name === LOCAL_REMOTE) throw new CliError(ExitCode.INVALID_INPUT, '"local" is the unix socket: give the remote another name');
-  const u = checkRemoteUrl(url, 'URL');
-  if (u.pathname !== '/' || u.search !== '' || u.hash !== '') throw new CliError(ExitCode.INVALID_INPUT, `URL "${url}": give only https://HOST[:PORT], without a path`);
-  const token: DecodedCertificateToken | undefined = o.token !== undefined ? decodeCertificateToken(o.token) : undefined;
+  const byToken = !looksLikeUrl(url);
+  if (byToken && o.token !== undefined) throw new CliError(ExitCode.USAGE, 'give either a URL with --token, or the token alone (remote add NAME TOKEN), not two tokens');
+  if (byToken && o.acceptCertificate) throw new CliError(ExitCode.USAGE, '--accept-certificate: a trust token names the certificate to accept; give a URL to accept one without a token');
+  let u = byToken ? undefined : checkRemoteUrl(url, 'URL');
+  if (u && (u.pathname !== '/' || u.search !== '' || u.hash !== '')) throw new CliError(ExitCode.INVALID_INPUT, `URL "${url}": give only https://HOST[:PORT], without a path`);
+  const tokenText = byToken ? url : o.token;
+  const token: DecodedCertificateToken | undefined = tokenText !== undefined ? decodeCertificateToken(tokenText) : undefined;
   // --project (the global option) is the remote's project
   const project = o.project ?? ctx.opts.project;
   if (project !== undefined) validateProjectName(project);
@@ -91,7 +137,12 @@ export async function remoteAdd(ctx: CliContext, name: string, url: string, o: R
   if (name in config.remotes) throw new CliError(ExitCode.CONFLICT, `a remote "${name}" is saved already (${config.remotes[name]!.url}); remove it first, or choose another name`);
 
   const signal = ctx.signal;
-  const serverCert = await fetchServerCertificate(u, { signal, timeoutMs: timeoutMs(ctx) });
+  let serverCert: string;
+  if (u) {
+    serverCert = await fetchServerCertificate(u, { signal, timeoutMs: timeoutMs(ctx) });
+  } else {
+    ({ u, serverCert } = await serverOfToken(ctx, token!));
+  }
   const fingerprint = fingerprintOf(serverCert);
   if (token) {
     if (token.fingerprint !== fingerprint) {
@@ -113,7 +164,7 @@ export async function remoteAdd(ctx: CliContext, name: string, url: string, o: R
   try {
     trusted = (await client.server.get({ signal })).value.auth === 'trusted';
     if (!trusted && token) {
-      await client.certificates.add({ token: o.token!.trim() }, { signal });
+      await client.certificates.add({ token: tokenText!.trim() }, { signal });
       trusted = (await client.server.get({ signal })).value.auth === 'trusted';
       if (!trusted) throw new CliError(ExitCode.LXD_FAILED, `${u.origin} took the trust token but still does not trust this client; nothing was saved`);
     }

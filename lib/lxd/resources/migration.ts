@@ -592,7 +592,10 @@ export async function migrateInstance(source: Api, name: string, opts: InstanceM
   const toPool = await targetPool(target, wanted, { signal });
   if (rootKey && toPool !== undefined) devices[rootKey]!['pool'] = toPool;
   else if (pool !== undefined && toPool !== undefined) devices['root'] = { type: 'disk', path: '/', pool: toPool };
-  const config = move ? { ...inst.config } : Object.fromEntries(Object.entries(inst.config).filter(([k]) => !k.startsWith('volatile.')));
+  // a move keeps the volatile keys (MAC addresses, …), between servers of one kind: LXD refuses the
+  // volatile keys only Incus has (volatile.uuid.generation), so a move between LXD and Incus drops them as a copy does
+  const sameKind = move && (await source.ctx.serverKind({ signal })) === (await target.ctx.serverKind({ signal }));
+  const config = move && sameKind ? { ...inst.config } : Object.fromEntries(Object.entries(inst.config).filter(([k]) => !k.startsWith('volatile.')));
   const baseImage = inst.config['volatile.base_image'];
   const flags = { live, instance_only: instanceOnly, container_only: instanceOnly };
   const targetBody = (src: Record<string, unknown>): Record<string, unknown> =>

@@ -3,7 +3,7 @@
  * assign`, `shell`, `console`) of the built command, on any instance name, against the real LXD 5.0.2
  * and Incus 6.0 (the same specs on both).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { expect } from 'chai';
 import type { LxdClient } from '../../../lib/lxd/index.js';
 import { CLI, ensureBuilt, lxdkit as runLxdkit, type Run } from '../../helpers/cli.js';
@@ -179,4 +179,33 @@ describeEachServer('lxdkit instance commands against the real daemon', function 
     const left = (await client.instances.list({ recursion: 0 })).filter((n) => n.startsWith(run));
     expect(left).to.deep.equal([]);
   });
+
+  /** Runs launch and sends SIGINT once stderr shows `line`; resolves to the exit code and stderr. */
+  function launchInterrupted(name: string, line: string): Promise<{ code: number | null; stderr: string; signalled: boolean }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, '--server', server.kind, 'launch', TEST_IMAGE_ALIAS, name], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      let signalled = false;
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!signalled && stderr.includes(line)) {
+          signalled = true;
+          child.kill('SIGINT');
+        }
+      });
+      child.on('close', (code) => resolve({ code, stderr, signalled }));
+    });
+  }
+
+  for (const phase of ['creating', 'starting'] as const) {
+    it(`launch interrupted by Ctrl-C while ${phase}: removes the instance it made, says so, exits 130`, async () => {
+      const name = `${run}int-${phase}`;
+      const r = await launchInterrupted(name, `${phase} ${name}`);
+      expect(r.signalled, r.stderr).to.equal(true);
+      expect(r.code, r.stderr).to.equal(130);
+      expect(r.stderr).to.contain(`interrupted: removing ${name}`);
+      expect(r.stderr, r.stderr).to.match(new RegExp(`removed ${name}|${name} was not made`));
+      expect(await client.instances.list({ recursion: 0 })).to.not.include(name);
+    });
+  }
 });

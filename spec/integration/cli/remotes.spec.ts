@@ -121,6 +121,36 @@ describeEachServer('lxdkit remote (saved remotes over HTTPS on 127.0.0.1, real t
     expect([unknown.code, unknown.stderr]).to.deep.equal([ExitCode.NOT_FOUND, `lxdkit: no remote "r1" is saved (only "local"); add it with "lxdkit remote add r1 https://HOST:8443 --token TOKEN"\n`]);
   });
 
+  it('remote add NAME TOKEN (no URL): the token\'s address is tried, its fingerprint pinned, the token redeemed; a certificate that does not match exits 6, a token without an address 3', async function () {
+    this.timeout(60_000);
+    const token = await lxd.certificates.createToken(`${run}-bytoken`);
+    expect(token.addresses, 'the listener on 127.0.0.1 is in the token').to.include(new URL(url).host);
+    const added = await cli(['remote', 'add', 'rt', token.token, '--json']);
+    expect(added.code, added.stderr).to.equal(ExitCode.OK);
+    expect(JSON.parse(added.stdout)).to.include({ name: 'rt', url, trusted: true, fingerprint: serverFingerprint });
+    expect(added.stdout + added.stderr).to.not.contain(token.token);
+    expect(config().remotes['rt']).to.deep.equal({ url, 'server-cert': 'rt.crt' });
+    expect(fingerprintOf(readFileSync(join(xdg, 'lxdkit', 'servercerts', 'rt.crt'), 'utf8'))).to.equal(serverFingerprint);
+    const used = await cli(['snapshot', 'list', `rt:${instance}`, '--json']);
+    expect(used.code, used.stderr).to.equal(ExitCode.OK);
+    expect((await cli(['remote', 'remove', 'rt'])).code).to.equal(ExitCode.OK);
+    // the server forgets the client again (the next specs add it untrusted)
+    await lxd.certificates.delete(fingerprintOf(readFileSync(join(xdg, 'lxdkit', 'client.crt'), 'utf8')));
+
+    // the real address, another fingerprint: the certificate there is refused, nothing saved or redeemed
+    const forged = Buffer.from(JSON.stringify({ client_name: `${run}-forged2`, fingerprint: 'cd'.repeat(32), addresses: [new URL(url).host], secret: 'e'.repeat(64), expires_at: '0001-01-01T00:00:00Z' })).toString('base64');
+    const refused = await cli(['remote', 'add', 'rf', forged]);
+    expect(refused.code, refused.stderr).to.equal(ExitCode.UNAVAILABLE);
+    expect(refused.stderr).to.contain(`fingerprint ${serverFingerprint}`).and.to.contain('nothing was saved');
+    expect(refused.stderr).to.not.contain('e'.repeat(64));
+    expect(existsSync(join(xdg, 'lxdkit', 'servercerts', 'rf.crt'))).to.equal(false);
+    const none = Buffer.from(JSON.stringify({ client_name: `${run}-none`, fingerprint: serverFingerprint, addresses: [], secret: 'e'.repeat(64), expires_at: '0001-01-01T00:00:00Z' })).toString('base64');
+    const noAddress = await cli(['remote', 'add', 'rn', none]);
+    expect(noAddress.code).to.equal(ExitCode.INVALID_INPUT);
+    expect(noAddress.stderr).to.contain('names no address');
+    expect((await cli(['remote', 'add', 'rn', none, '--token', none])).code).to.equal(ExitCode.USAGE);
+  });
+
   it('remote add refuses a token made for another server (its fingerprint is not this server\'s): exit 6, nothing saved, nothing trusted', async function () {
     this.timeout(60_000);
     const before = (await lxd.certificates.list()).length;
