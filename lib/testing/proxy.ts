@@ -104,8 +104,27 @@ export async function startRecordingProxy(opts: RecordingProxyOptions): Promise<
     const daemon = new WebSocket(`ws+unix://${opts.daemonSocket}:${req.url ?? '/'}`, { handshakeTimeout: 10_000 });
     sockets.add(daemon);
     daemon.once('unexpected-response', (_r, res) => {
-      socket.end(`HTTP/1.1 ${res.statusCode ?? 502} Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-      daemon.terminate();
+      // the daemon's refusal goes to the client as it came: status, type and (up to 4 KiB of) its reason
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let finished = false;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        const body = Buffer.concat(chunks);
+        const type = String(res.headers['content-type'] ?? 'text/plain').replace(/[\r\n]/g, '');
+        socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${res.statusCode ?? 502} Refused\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`), body]));
+        daemon.terminate();
+      };
+      const timer = setTimeout(finish, 1000);
+      res.on('data', (d: Buffer) => {
+        if (size >= 4096) return;
+        chunks.push(d.subarray(0, 4096 - size));
+        size += d.length;
+      });
+      res.once('end', finish);
+      res.once('error', finish);
     });
     daemon.once('error', () => socket.destroy());
     daemon.once('open', () => {

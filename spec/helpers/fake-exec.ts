@@ -16,12 +16,17 @@ export interface Session {
   finish(op: Record<string, unknown>): void;
 }
 
-/** Registers an exec endpoint on the fake; `script` runs once every expected websocket is connected. */
-export function fakeExec(fake: FakeLxd, opts: { interactive?: boolean; refuse?: string } = {}, script: (s: Session) => void): { secrets: Record<string, string> } {
+/**
+ * Registers an exec endpoint on the fake; `script` runs once every expected websocket is connected.
+ * `asLxd`: as LXD 5.0.2 does, the script runs once the data websockets are connected (control not
+ * awaited), and once the operation is finished a websocket that connects is refused with LXD's 500.
+ */
+export function fakeExec(fake: FakeLxd, opts: { interactive?: boolean; refuse?: string; asLxd?: boolean } = {}, script: (s: Session) => void): { secrets: Record<string, string> } {
   const id = randomUUID();
   const fdNames = opts.interactive ? ['0', 'control'] : ['0', '1', '2', 'control'];
   const secrets = Object.fromEntries(fdNames.map((fd) => [fd, `secret-${fd}-${randomUUID()}`]));
   let final: Record<string, unknown> | undefined;
+  let started = false;
   let release: (() => void) | undefined;
   const finished = new Promise<void>((resolve) => {
     release = resolve;
@@ -48,8 +53,16 @@ export function fakeExec(fake: FakeLxd, opts: { interactive?: boolean; refuse?: 
     session.received[fd] = [];
     ws.on('message', (data, isBinary) => session.received[fd]!.push(isBinary ? Buffer.from(data as Buffer) : data.toString()));
     ws.on('close', () => session.closedByClient.push(fd));
-    if (fdNames.every((n) => session.sockets[n])) script(session);
-  }, (url) => url.searchParams.get('secret') !== secrets[opts.refuse ?? '']);
+    const awaited = opts.asLxd ? fdNames.filter((n) => n !== 'control') : fdNames;
+    if (!started && awaited.every((n) => session.sockets[n])) {
+      started = true;
+      script(session);
+    }
+  }, (url) => {
+    if (url.searchParams.get('secret') === secrets[opts.refuse ?? '']) return false;
+    if (opts.asLxd && final !== undefined) return { status: 500, error: 'Only running operations can be connected' };
+    return true;
+  });
   return { secrets };
 }
 

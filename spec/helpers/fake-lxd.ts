@@ -22,6 +22,9 @@ import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { LxdClient } from '../../lib/lxd/client.js';
 
+/** What `onWebsocket`'s `accept` says of an upgrade: take it, LXD's 403, or another refusal. */
+export type WebsocketAccept = boolean | { status: number; error: string };
+
 export interface FakeRequest {
   method: string;
   /** The path without the query, e.g. `/1.0/instances/c1/state`. */
@@ -121,9 +124,10 @@ export interface FakeLxd {
   emit(type: string, metadata: unknown): void;
   /**
    * Accepts websocket upgrades of paths matching `pattern` (exec and console websockets), handed to
-   * `handler`; `accept` may refuse one first (LXD's 403 for a wrong secret).
+   * `handler`; `accept` may refuse one first: `false` is LXD's 403 for a wrong secret, a
+   * `{ status, error }` any other refusal (LXD's 500 for an operation that is no longer running).
    */
-  onWebsocket(pattern: RegExp, handler: (ws: WebSocket, url: URL) => void, accept?: (url: URL) => boolean): void;
+  onWebsocket(pattern: RegExp, handler: (ws: WebSocket, url: URL) => void, accept?: (url: URL) => WebsocketAccept): void;
   /** Drops every events connection (as a daemon restart would). */
   dropEvents(): void;
   /** An async answer whose operation ends as `spec` says. */
@@ -267,13 +271,15 @@ export async function startFakeLxd(): Promise<FakeLxd> {
   const eventClients = new Set<WebSocket>();
   const eventQueries: URLSearchParams[] = [];
   const fake = { eventsEnabled: true };
-  const wsRoutes: { pattern: RegExp; handler: (ws: WebSocket, url: URL) => void; accept?: ((url: URL) => boolean) | undefined }[] = [];
+  const wsRoutes: { pattern: RegExp; handler: (ws: WebSocket, url: URL) => void; accept?: ((url: URL) => WebsocketAccept) | undefined }[] = [];
   const wsConns = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://unix.socket');
     const wsRoute = wsRoutes.find((r) => r.pattern.test(url.pathname));
-    if (wsRoute?.accept && !wsRoute.accept(url)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n\r\n{"type":"error","error":"permission denied","error_code":403}');
+    const verdict = wsRoute?.accept ? wsRoute.accept(url) : true;
+    if (verdict !== true) {
+      const { status, error } = verdict === false ? { status: 403, error: 'permission denied' } : verdict;
+      socket.end(`HTTP/1.1 ${status} Refused\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ type: 'error', error, error_code: status })}`);
       return;
     }
     if (wsRoute) {

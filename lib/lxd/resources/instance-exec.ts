@@ -774,15 +774,18 @@ export async function execInstance(api: Api, name: string, opts: ExecOptions): P
     }
     const fds = op.current.metadata?.['fds'];
     const secrets = fds && typeof fds === 'object' ? (fds as Record<string, unknown>) : {};
-    const wanted = opts.interactive ? ['0', 'control'] : ['0', '1', '2', 'control'];
+    // control first: LXD starts the command once its data sockets are connected, without waiting for
+    // control, and a quick command's operation is over before a control socket opened last can connect
+    // (LXD 5.0.2 refuses it: "Only running operations can be connected")
+    const wanted = opts.interactive ? ['control', '0'] : ['control', '0', '1', '2'];
     for (const fd of wanted) {
       if (typeof secrets[fd] !== 'string') throw new LxdResponseValidationError('POST', `/1.0/instances/${name}/exec`, [{ path: ['metadata', 'metadata', 'fds', fd], message: 'missing websocket secret' }]);
     }
     // one budget for all of them: LXD waits that long for the last
     const connectBy = Date.now() + CONNECT_BUDGET_MS;
-    // One after the other, the data sockets first: when many sessions start at once, LXD 5.0.2 and
-    // Incus 6.0 now and then drop an output socket before its end if its sockets come in together
-    // (about 1 session in 500 with ten at a time; 1 in 3 000 this way, measured).
+    // One after the other: when many sessions start at once, LXD 5.0.2 and Incus 6.0 now and then drop
+    // an output socket before its end if its sockets come in together (about 1 session in 500 with ten
+    // at a time; 1 in 3 000 one after the other, measured).
     for (const fd of wanted) {
       const ws = await openSocket(api, op.id, secrets[fd] as string, Math.max(1, connectBy - Date.now()), dl.signal, (socket) => wire(fd, socket));
       if (fd === 'control') sockets.control = ws;

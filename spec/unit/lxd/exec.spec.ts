@@ -192,6 +192,20 @@ describe('instances.exec (protocol)', function () {
     expect(result.exitCode).to.equal(0);
   });
 
+  it('a command that ends at once: the control websocket is connected first, so the session is whole (LXD runs the command once stdin, stdout and stderr are there)', async function () {
+    // as LXD 5.0.2: the command runs as soon as the data sockets are up, and a socket that connects
+    // after the operation ended is refused ("Only running operations can be connected")
+    fakeExec(fake, { asLxd: true }, (s) => {
+      s.sockets['1']!.send(Buffer.from('quick\n'), { binary: true });
+      s.sockets['1']!.send('');
+      s.sockets['2']!.send('');
+      s.finish(done(0));
+    });
+    const r = await lxd.instances.execOutput('c1', { command: ['echo', 'quick'] });
+    expect(r.stdout.toString()).to.equal('quick\n');
+    expect(r.exitCode).to.equal(0);
+  });
+
   it('fails to start when a websocket is refused, and closes the ones it opened', async function () {
     let opened: Session | undefined;
     fakeExec(fake, { refuse: '2' }, (s) => {
