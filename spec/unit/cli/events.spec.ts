@@ -25,13 +25,16 @@ describe('cli: events and projects (fake LXD)', () => {
 
   /** Runs `lxdkit GLOBAL… events EVENTS… --count N`, and sends it two server-wide and two events of p1. */
   async function events(global: string[], options: string[], count: number): Promise<CliRun> {
+    // The socket of an earlier run of the same spec may still be closing: wait for this run's own.
+    const earlier = new Set(fake.eventClients);
     const running = cli([...global, '--socket', fake.socketPath, 'events', ...options, '--count', String(count), '--for', '20']);
     let ended = false;
     void running.finally(() => (ended = true));
-    while (fake.eventClients.size === 0 && !ended) await new Promise((r) => setTimeout(r, 10));
+    const mine = () => [...fake.eventClients].filter((ws) => !earlier.has(ws));
+    while (mine().length === 0 && !ended) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 50));
     for (const msg of [logging, lifecycle('p1', '/1.0/profiles/a?project=p1'), logging, lifecycle('p1', '/1.0/profiles/b?project=p1')]) {
-      for (const ws of fake.eventClients) ws.send(JSON.stringify(msg));
+      for (const ws of mine()) ws.send(JSON.stringify(msg));
     }
     return running;
   }
