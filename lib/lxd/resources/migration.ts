@@ -418,9 +418,18 @@ export async function openRelay(
   return { done, close: closeAll };
 }
 
-/** One of the relay's websockets, opened as exec opens its own (zero masks; failures named after the socket, never quoting its URL). */
+/**
+ * One of the relay's websockets, opened as exec opens its own (zero masks; failures named after the
+ * socket, never quoting its URL). It is paused as it opens, before it can read a frame: a server may
+ * write as soon as its socket is up, while the relay is still opening the peer's, and a frame read
+ * with no listener yet would be lost. `pipePair` resumes both once it forwards them.
+ */
 function openSocket(api: Api, opId: string, secret: string, name: string, signal: AbortSignal, sockets: WebSocket[]): Promise<WebSocket> {
-  return openOperationSocket(api, opId, secret, HANDSHAKE_MS, signal, (ws) => sockets.push(ws), {
+  const onSocket = (ws: WebSocket): void => {
+    sockets.push(ws);
+    ws.once('open', () => ws.pause());
+  };
+  return openOperationSocket(api, opId, secret, HANDSHAKE_MS, signal, onSocket, {
     extra: { generateMask: ZERO_MASK },
     refused: (status) => new LxdStreamLostError(`migration:${name}`, `relay: the ${name} websocket was refused: HTTP ${status}`),
     // the error's text never holds the URL (and so never the secret)
@@ -492,6 +501,9 @@ function pipePair(a: WebSocket, b: WebSocket, name: string, collectGarbage: bool
     };
     forward(a, b);
     forward(b, a);
+    // both were paused as they opened (openSocket): nothing either server sent has been read yet
+    a.resume();
+    b.resume();
   });
 }
 
