@@ -60,7 +60,8 @@ export function progressOf(metadata: Record<string, unknown> | null | undefined)
       const v = value as { stage?: unknown; percent?: unknown; speed?: unknown };
       const percent = typeof v.percent === 'string' || typeof v.percent === 'number' ? Number(v.percent) : undefined;
       const stage = typeof v.stage === 'string' ? v.stage : key;
-      out.push({ stage, text: `${stage}: ${percent ?? '?'}%${v.speed ? ` (${String(v.speed)})` : ''}`, percent: percent !== undefined && !Number.isNaN(percent) ? percent : undefined, metadata });
+      // a percent that is not a number (`'lots'`) is none; an undefined one stays undefined
+      out.push({ stage, text: `${stage}: ${percent ?? '?'}%${v.speed ? ` (${String(v.speed)})` : ''}`, percent: Number.isNaN(percent) ? undefined : percent, metadata });
     }
   }
   return out;
@@ -169,7 +170,7 @@ export class Operation {
   /** The cluster member the operation runs on (`location`); undefined on a server that is not clustered. */
   get member(): string | undefined {
     const where = this.#last.location;
-    return where === undefined || where === '' || where === 'none' ? undefined : where;
+    return !where || where === 'none' ? undefined : where;
   }
 
   #releaseLease(): void {
@@ -279,6 +280,7 @@ export class Operation {
       let askAgain = false;
       let memberCheck: NodeJS.Timeout | undefined;
       const finish = (outcome: boolean | { error: unknown }): void => {
+        // Stryker disable next-line ConditionalExpression: every step of a second finish is a no-op (clearInterval, stop(), removing a removed listener; a settled promise ignores resolve and reject)
         if (settled) return;
         settled = true;
         clearInterval(memberCheck);
@@ -320,6 +322,7 @@ export class Operation {
         ask();
       };
       const stop = this.ctx.hub.listen(this.id, onState);
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: finish() removes this listener itself, before or when the signal's only abort fires
       signal.addEventListener('abort', onAbort, { once: true });
       // Every event since the lease is in the hub, so nothing was missed before this listener; ask
       // LXD only when events may have been lost since (the generation moved on).
