@@ -17,7 +17,7 @@ const SPECS = {
   'lib/lxd/operation.ts': LXD('operation', 'operation-wait', 'operation-progress', 'operation-member', 'reliability', 'cluster', 'events'),
   'lib/lxd/events.ts': LXD('events', 'events-stream', 'operation', 'operation-wait', 'reliability'),
   'lib/lxd/transport.ts': LXD('transport', 'transport-edges', 'socket', 'stream', 'reliability', 'projects', 'path', 'file-chunks', 'toolbox-requests', 'cluster'),
-  'lib/deadline.ts': ['spec/unit/deadline.spec.ts', ...LXD('transport', 'stream', 'operation')],
+  'lib/deadline.ts': ['spec/unit/deadline.spec.ts', 'spec/unit/deadline-listeners.spec.ts', ...LXD('transport', 'stream', 'operation')],
   'lib/lxdprofile/': ['spec/unit/lxdprofile/*.spec.ts'],
   'lib/container/namespace.ts': ['spec/unit/container/namespace.spec.ts'],
   'lib/testing/normalise.ts': ['spec/unit/testing/normalise.spec.ts', 'spec/unit/secrets.spec.ts', 'spec/unit/testing/recorder.spec.ts'],
