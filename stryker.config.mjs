@@ -1,6 +1,7 @@
 // Mutation testing of the modules where a one-character bug does the most harm (docs/testing.md).
 // `npm run mutate` runs them all; one module at a time (what the scores in docs/testing.md come from):
 //   npm run mutate -- --mutate lib/deadline.ts
+//   npm run mutate -- --mutate lib/lxd/routes/route.ts,lib/lxd/routes/collection.ts,lib/lxd/routes/match.ts
 // Each mutant runs only the unit specs that cover it (perTest), on one core (the unit suite is
 // timing-sensitive, and a second process would slow the specs of others on a small machine).
 

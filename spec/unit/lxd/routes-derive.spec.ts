@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { z } from 'zod';
 import type { Api } from '../../../lib/lxd/resources/base.js';
-import { LxdApiError, LxdExtensionMissingError, LxdPreconditionFailedError, LxdValidationError } from '../../../lib/lxd/errors.js';
+import { LxdApiError, LxdExtensionMissingError, LxdPreconditionFailedError, LxdResponseValidationError, LxdValidationError } from '../../../lib/lxd/errors.js';
 import { BOTH, INCUS_ONLY, type Route } from '../../../lib/lxd/routes/route.js';
 import {
   Collection,
@@ -252,6 +252,14 @@ describe('lxd: a collection\'s calls, worked out from its declaration', () => {
     await new CollectionCore(api2, THREE).list('/1.0/d', {});
     expect(asked2.map((a) => a.fn)).to.deep.equal(['sync']);
     expect(asked2[0]!.opts).to.deep.equal({ noProject: false, query: { recursion: 1 } });
+  });
+
+  it('list of names: a URL the server sent with a malformed escape is its fault, named with the request that listed it', async () => {
+    const { api } = fakeApi(() => ({ value: ['/1.0/d/ok', '/1.0/d/%zz'], etag: undefined }));
+    const err = await rejection(new CollectionCore(api, THREE).list('/1.0/d', { recursion: 0 }));
+    expect(err).to.be.instanceOf(LxdResponseValidationError);
+    expect(err).to.include({ method: 'GET', path: '/1.0/d' });
+    expect((err as LxdResponseValidationError).issues[0]!.path).to.deep.equal([1]);
   });
 
   it('a server without the extension is refused before any request, naming the collection', async () => {
