@@ -81,7 +81,9 @@ export function parseEvent(raw: string): LxdEvent | undefined {
   let json: unknown;
   try {
     json = JSON.parse(raw);
-  } catch {
+  }
+  // Stryker disable next-line BlockStatement: without the return, json stays undefined, which EventSchema.safeParse refuses, so parseEvent still returns undefined
+  catch {
     return undefined;
   }
   const base = EventSchema.safeParse(json);
@@ -149,6 +151,7 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
       this.rejectReady(new LxdEventsError('subscription aborted before it connected'));
       return;
     }
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: a signal fires 'abort' only once, and shutdown() removes the listener anyway
     opts.signal?.addEventListener('abort', this.onAbort, { once: true });
     if (!opts.before) {
       this.connect();
@@ -185,6 +188,7 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
   }
 
   private armWatchdog(): void {
+    // Stryker disable next-line ConditionalExpression: clearing an undefined timer does nothing, so `true` is the same (`false` leaves old watchdogs running, which events-subscription.spec.ts catches)
     if (this.watchdog) clearTimeout(this.watchdog);
     const ms = this.opts.livenessTimeoutMs ?? 35_000;
     this.watchdog = setTimeout(() => {
@@ -248,7 +252,9 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
       errored ??= this.transport.websocketError(err);
     });
     ws.on('close', () => {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: the held socket is the one closing (no other is attached before it closed, and shutdown() already let it go), and a CLOSED socket held or not reads the same to `connected` and to shutdown()'s readyState check
       if (this.ws === ws) this.ws = undefined;
+      // Stryker disable next-line ConditionalExpression: clearing an undefined timer does nothing, so `true` is the same (`false` is caught by events-subscription.spec.ts)
       if (this.watchdog) clearTimeout(this.watchdog);
       this.onDown(errored ?? new LxdEventsError('events connection closed by the server'));
     });
@@ -308,11 +314,14 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
 
   private shutdown(): void {
     this.closed = true;
+    // Stryker disable next-line ConditionalExpression: clearing an undefined timer does nothing, so `true` is the same (`false` is caught by events-subscription.spec.ts)
     if (this.watchdog) clearTimeout(this.watchdog);
+    // Stryker disable next-line ConditionalExpression: clearing an undefined (or already fired) timer does nothing, so `true` is the same (`false` is caught by events-subscription.spec.ts)
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.opts.signal?.removeEventListener('abort', this.onAbort);
     const ws = this.ws;
     this.ws = undefined;
+    // Stryker disable next-line ConditionalExpression: the held socket is CLOSING or CLOSED only after terminate(), and ws's close() does nothing then (no close frame was sent), so `true` for the readyState check is the same (the other variants are caught by events-subscription.spec.ts)
     if (ws && ws.readyState <= 1) ws.close();
     this.wake?.();
     this.emit('close');
@@ -321,6 +330,7 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
   /** Closes the websocket; iterators end. */
   close(): void {
     if (this.closed) return;
+    // Stryker disable next-line ConditionalExpression: once opened, `ready` has resolved and rejecting it does nothing, so `true` is the same
     if (!this.everOpened) this.rejectReady(new LxdEventsError('subscription closed before it connected'));
     this.shutdown();
   }
