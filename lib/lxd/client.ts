@@ -282,6 +282,9 @@ export class EventsResource {
    * rejects with `LxdNotFoundError` when the project does not exist. Close it when done.
    */
   subscribe(opts: SubscribeOptions = {}): EventSubscription {
+    if (opts.maxBuffered !== undefined && !(Number.isSafeInteger(opts.maxBuffered) && opts.maxBuffered >= 1)) {
+      throw new LxdValidationError('maxBuffered', `${String(opts.maxBuffered)} is not a number of events: give a whole number of at least 1`);
+    }
     const project = opts.project ?? this.project;
     const before = opts.allProjects || project === undefined ? undefined : () => this.ensureProject(project);
     const sub = new EventSubscription(this.transport, { ...opts, project, before }, this.logger);

@@ -124,6 +124,8 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
   private watchdog: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private queue: Item[] | undefined;
+  /** How many events each overflow gap in the queue stands for (a later overflow that drops it carries them on). */
+  private readonly gapDropped = new WeakMap<EventGap, number>();
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   private resolveReady!: () => void;
@@ -303,10 +305,29 @@ export class EventSubscription extends EventEmitter<EventSubscriptionEvents> imp
     if (!this.queue) return;
     const max = this.opts.maxBuffered ?? 10_000;
     if (this.queue.length >= max) {
-      const dropped = this.queue.splice(0, Math.ceil(max / 10));
-      const first = dropped[0];
-      const since = first && first.type !== 'gap' ? new Date((first as LxdEvent).timestamp) : new Date();
-      this.queue.unshift({ type: 'gap', since, until: new Date(), reason: `the consumer fell behind; ${dropped.length} events dropped` });
+      // The oldest tenth of the events goes (at least one), with any gap among them: an earlier
+      // overflow's, or a reconnect's. The new gap starts where the first item dropped did and carries
+      // on what a dropped gap had lost; so the queue never holds more than `max` events and one gap.
+      const tenth = Math.ceil(max / 10);
+      let cut = 0;
+      for (let taken = 0; cut < this.queue.length && taken < tenth; cut++) {
+        if (this.queue[cut]!.type !== 'gap') taken++;
+      }
+      const dropped = this.queue.splice(0, cut);
+      let since: Date | undefined;
+      let events = 0;
+      for (const item of dropped) {
+        if (item.type === 'gap') {
+          since ??= (item as EventGap).since;
+          events += this.gapDropped.get(item as EventGap) ?? 0;
+        } else {
+          since ??= new Date((item as LxdEvent).timestamp);
+          events++;
+        }
+      }
+      const gap: EventGap = { type: 'gap', since: since ?? new Date(), until: new Date(), reason: `the consumer fell behind; ${events} events dropped` };
+      this.gapDropped.set(gap, events);
+      this.queue.unshift(gap);
     }
     this.queue.push(item);
     this.wake?.();

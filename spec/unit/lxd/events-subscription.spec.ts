@@ -6,7 +6,7 @@
 import { EventEmitter, getEventListeners } from 'node:events';
 import { expect } from 'chai';
 import { EventSubscription, type SubscribeOptions } from '../../../lib/lxd/events.js';
-import { LxdConnectionError, LxdEventsError, LxdTimeoutError, parseEvent, type EventGap, type LxdEvent } from '../../../lib/lxd/index.js';
+import { LxdClient, LxdConnectionError, LxdEventsError, LxdTimeoutError, LxdValidationError, parseEvent, type EventGap, type LxdEvent } from '../../../lib/lxd/index.js';
 import type { Transport } from '../../../lib/lxd/transport.js';
 import type { Logger } from '../../../lib/logger.js';
 import { rejection } from '../../helpers/rejection.js';
@@ -499,7 +499,7 @@ describe('events subscription, step by step', function () {
       expect(messageOf((await it.next()).value)).to.equal('e1001');
     });
 
-    it('a dropped gap gives the new gap the time it was dropped, not an event’s timestamp', async function () {
+    it('an overflow that drops an earlier gap keeps that gap\'s start and count: the loss began at the first event dropped', async function () {
       const { sub, ws } = await opened({ maxBuffered: 4 });
       const it = sub[Symbol.asyncIterator]();
       const first = it.next();
@@ -507,14 +507,41 @@ describe('events subscription, step by step', function () {
       ws.send(logging('e0'));
       await first;
       for (let i = 1; i <= 5; i++) ws.send(logging(`e${i}`, `2000-01-01T00:00:0${i}Z`));
-      // e1 was dropped for a gap; the next overflow drops that gap
-      const before = Date.now();
+      // e1 was dropped for a gap; the next overflow drops that gap and e2 (a gap is not an event)
       ws.send(logging('e6'));
       const gap = (await it.next()).value as EventGap;
       expect(gap.type).to.equal('gap');
-      expect(gap.reason).to.equal('the consumer fell behind; 1 events dropped');
-      expect(gap.since.getTime()).to.be.at.least(before);
-      expect(messageOf((await it.next()).value)).to.equal('e2');
+      expect(gap.reason).to.equal('the consumer fell behind; 2 events dropped');
+      expect(gap.since.toISOString()).to.equal('2000-01-01T00:00:01.000Z');
+      expect(messageOf((await it.next()).value)).to.equal('e3');
+    });
+
+    it('a small maxBuffered still bounds the queue: at most maxBuffered events and one gap, whatever arrives', async function () {
+      const { sub, ws } = await opened({ maxBuffered: 3 });
+      const it = sub[Symbol.asyncIterator]();
+      const first = it.next();
+      await flush();
+      ws.send(logging('e0'));
+      await first;
+      for (let i = 1; i <= 200; i++) ws.send(logging(`e${i}`, `2000-01-01T00:00:00.${String(i).padStart(3, '0')}Z`));
+      const gap = (await it.next()).value as EventGap;
+      expect(gap.type).to.equal('gap');
+      expect(gap.reason).to.equal('the consumer fell behind; 197 events dropped');
+      expect(gap.since.toISOString()).to.equal('2000-01-01T00:00:00.001Z');
+      const rest: string[] = [];
+      for (let i = 0; i < 3; i++) rest.push(messageOf((await it.next()).value));
+      expect(rest).to.deep.equal(['e198', 'e199', 'e200']);
+    });
+
+    it('maxBuffered must be a whole number of at least 1, refused before any connection', async function () {
+      const lxd = new LxdClient({ socketPath: '/nonexistent/lxdkit-spec.socket', useEvents: false });
+      try {
+        for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+          expect(() => lxd.events.subscribe({ maxBuffered: bad }), String(bad)).to.throw(LxdValidationError, /maxBuffered/);
+        }
+      } finally {
+        await lxd.close();
+      }
     });
   });
 
