@@ -6,7 +6,6 @@ import { X509Certificate } from 'node:crypto';
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Agent, buildConnector, Dispatcher } from 'undici';
 import type WebSocket from 'ws';
 import { setFlagsFromString } from 'node:v8';
@@ -731,17 +730,14 @@ export class Transport {
       const length = res.headers['content-length'];
       const total = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
       let bytes = 0;
-      const out = file.createWriteStream({ autoClose: false, highWaterMark: 256 * 1024 });
-      res.body.on('data', (chunk: Buffer) => {
+      // Written chunk by chunk through the handle itself, which stays the caller's, open: a write
+      // stream on it would close it when destroyed (autoClose: false or not), and keep the caller's
+      // file.close() waiting for ever when not. Leaving the loop early destroys the body, which drops
+      // the exchange.
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
         bytes += chunk.length;
         opts.onBytes?.(bytes, total);
-      });
-      try {
-        await pipeline(res.body, out);
-      } finally {
-        // The stream holds the handle (autoClose: false leaves it open for the caller) until it is
-        // destroyed: without this, the caller's file.close() would wait for ever.
-        out.destroy();
+        for (let at = 0; at < chunk.length; ) at += (await file.write(chunk, at, chunk.length - at)).bytesWritten;
       }
       return { status: res.status, headers: res.headers, bytes };
     }
