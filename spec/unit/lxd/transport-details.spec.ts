@@ -5,21 +5,25 @@
  * a temporary unix socket writes the bytes of each answer by hand; nothing reaches a daemon.
  */
 import { expect } from 'chai';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from 'undici';
+import { getEventListeners } from 'node:events';
+import { Agent, MockAgent } from 'undici';
 import {
   LxdApiError,
   LxdConnectionError,
+  LxdForbiddenError,
   LxdNotFoundError,
   LxdResponseValidationError,
   LxdTimeoutError,
 } from '../../../lib/lxd/errors.js';
-import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, Transport } from '../../../lib/lxd/transport.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, LOCAL_ORIGIN, Transport } from '../../../lib/lxd/transport.js';
+import { LxdClient } from '../../../lib/lxd/index.js';
 import { silentLogger, type Logger } from '../../../lib/logger.js';
+import { serverInfo } from '../../helpers/fake-lxd.js';
 import { rejection } from '../../helpers/rejection.js';
 
 const OK = JSON.stringify({ type: 'sync', status: 'Success', status_code: 200, operation: '', error_code: 0, error: '', metadata: { name: 'x' } });
@@ -340,6 +344,63 @@ describe('lxd transport: the finer points', function () {
     }
   });
 
+  describe("requestToFile through a dispatcher of the caller's (as for a remote)", function () {
+    let server: ReturnType<typeof createHttpServer>;
+    let socketPath: string;
+    let agent: Agent;
+    let closedConnections: number;
+    beforeEach(async function () {
+      closedConnections = 0;
+      server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+        req.socket.once('close', () => closedConnections++);
+        if (req.url === '/1.0') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ type: 'sync', status: 'Success', status_code: 200, metadata: serverInfo() }));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-lxd-uid': '0', 'x-lxd-gid': '0', 'x-lxd-mode': '0640', 'x-lxd-type': 'file' });
+        // a body that takes its time: the client must hang up if it cannot write it
+        res.write('hello');
+        if (!req.url?.includes('slow')) res.end();
+      });
+      socketPath = join(dir, 'files.socket');
+      await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+      agent = new Agent({ connect: { socketPath } });
+    });
+    afterEach(async function () {
+      await agent.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    it('leaves the file handle open for the caller: files.pullFile sets the mode through it', async function () {
+      const c = new LxdClient({ dispatcher: agent, useEvents: false });
+      try {
+        const info = await c.instances.files.pullFile('c1', '/f', join(dir, 'pulled'));
+        expect(info).to.deep.include({ type: 'file', mode: 0o640, size: 5 });
+      } finally {
+        await c.close();
+      }
+      expect(await readFile(join(dir, 'pulled'), 'utf8')).to.equal('hello');
+      expect((await stat(join(dir, 'pulled'))).mode & 0o777).to.equal(0o640);
+    });
+
+    it('a file it cannot write fails the call with that error and drops the exchange', async function () {
+      const t = new Transport({ socketPath: '/run/none.socket', dispatcher: agent, logger: silentLogger, tuneWasmTiering: false });
+      await rm(join(dir, 'ro'), { force: true });
+      await (await open(join(dir, 'ro'), 'w')).close();
+      const fh = await open(join(dir, 'ro'), 'r');
+      try {
+        const err = await rejection(t.requestToFile('GET', '/1.0/slow', fh));
+        expect((err as { code?: string }).code).to.equal('EBADF');
+      } finally {
+        await fh.close();
+      }
+      for (let i = 0; i < 250 && closedConnections === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(closedConnections).to.equal(1);
+    });
+  });
+
   it('a request whose dispatch throws rejects with that error', async function () {
     const t = local();
     const err = await rejection(t.request('GET', '/1.0/x', { headers: { 'x-bad': 'a\r\nb' } }));
@@ -356,5 +417,206 @@ describe('lxd transport: the finer points', function () {
     ws.on('error', () => undefined);
     expect(ws.url).to.equal('ws://127.0.0.1:1/p/1.0/events?a=b');
     ws.terminate();
+  });
+
+  it('the first request of a fresh module loads undici itself, with or without a dispatcher of its own', async function () {
+    srv = await startRaw(dir, (_head, socket) => socket.write(response(200, OK)));
+    // a module instance of its own: undici not loaded yet, as in a new process
+    const fresh = (await import(`../../../lib/lxd/transport.js?fresh=${Date.now()}`)) as typeof import('../../../lib/lxd/transport.js');
+    const t = new fresh.Transport({ socketPath: srv.socketPath, logger: silentLogger, tuneWasmTiering: false });
+    open_.push(t);
+    expect((await t.request('GET', '/1.0/x')).status).to.equal(200);
+    const again = (await import(`../../../lib/lxd/transport.js?fresh=${Date.now()}-2`)) as typeof import('../../../lib/lxd/transport.js');
+    const s = new again.Transport({ socketPath: srv.socketPath, logger: silentLogger, tuneWasmTiering: false });
+    open_.push(s);
+    const r = await s.requestStream('GET', '/1.0/x');
+    r.body.resume();
+    expect(r.status).to.equal(200);
+  });
+
+  it('leaves no deadline timer or abort listener behind once an exchange is over, however it ended', async function () {
+    srv = await startRaw(dir, (head, socket) => {
+      if (head.startsWith('GET /1.0/missing')) socket.write(response(404, errorEnvelope(404, 'not here')));
+      else socket.write(response(200, OK));
+    });
+    const t = local();
+    await t.request('GET', '/1.0/warm');
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const ac = new AbortController();
+    const opts = { timeoutMs: 3_600_000, signal: ac.signal };
+    const before = timers();
+    await t.request('GET', '/1.0/x', opts);
+    await rejection(t.request('GET', '/1.0/missing', opts));
+    const s = await t.requestStream('GET', '/1.0/x', opts);
+    for await (const _ of s.body) void _;
+    await rejection(t.requestStream('GET', '/1.0/missing', opts));
+    const early = await t.requestStream('GET', '/1.0/x', opts);
+    early.body.destroy();
+    const fh = await open(join(dir, 'out'), 'w');
+    try {
+      await t.requestToFile('GET', '/1.0/x', fh, opts);
+      await rejection(t.requestToFile('GET', '/1.0/missing', fh, opts));
+    } finally {
+      await fh.close();
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(timers(), 'deadline timers still running').to.equal(before);
+    expect(getEventListeners(ac.signal, 'abort'), 'abort listeners left on the signal').to.have.length(0);
+  });
+
+  it('a logger asked for its level: "debug" is the level asked about, in each kind of request', async function () {
+    srv = await startRaw(dir, (_head, socket) => socket.write(response(200, OK)));
+    const asked: string[] = [];
+    let lines = 0;
+    const logger: Logger = { ...silentLogger, debug: () => void lines++, child: () => logger, isLevelEnabled: (level: string) => (asked.push(level), level === 'debug') };
+    const t = local({ logger });
+    await t.request('GET', '/1.0/x');
+    const s = await t.requestStream('GET', '/1.0/x');
+    s.body.resume();
+    const fh = await open(join(dir, 'out'), 'w');
+    try {
+      await t.requestToFile('GET', '/1.0/x', fh);
+    } finally {
+      await fh.close();
+    }
+    expect([asked, lines]).to.deep.equal([['debug', 'debug', 'debug'], 3]);
+  });
+
+  it('requestToFile: a 300 answer is no file, whatever its body', async function () {
+    srv = await startRaw(dir, (_head, socket) => socket.write(response(300, OK)));
+    const t = local();
+    const fh = await open(join(dir, 'out'), 'w');
+    try {
+      const err = await rejection(t.requestToFile('GET', '/1.0/f', fh));
+      expect([err.constructor, err.message]).to.deep.equal([LxdResponseValidationError, 'GET /1.0/f: unexpected response from LXD at (root): HTTP 300 without an error envelope']);
+    } finally {
+      await fh.close();
+    }
+  });
+
+  it('requestStream: a 400 answer is an error, not a body', async function () {
+    srv = await startRaw(dir, (_head, socket) => socket.write(response(400, 'Bad Request\n', { 'content-type': 'text/plain' })));
+    const t = local();
+    const err = await rejection(t.requestStream('GET', '/1.0/events'));
+    expect([err.constructor, (err as LxdApiError).status, (err as LxdApiError).lxdMessage]).to.deep.equal([LxdApiError, 400, 'Bad Request']);
+  });
+
+  it('a streamed Buffer body whose chunks "are reused" goes intact, through its own dispatcher or the caller\'s', async function () {
+    const bodies: string[] = [];
+    const server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(OK);
+      });
+    });
+    const socketPath = join(dir, 'body.socket');
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const agent = new Agent({ connect: { socketPath } });
+    try {
+      const own = new Transport({ socketPath, logger: silentLogger, tuneWasmTiering: false });
+      open_.push(own);
+      const theirs = new Transport({ socketPath: '/run/none.socket', dispatcher: agent, logger: silentLogger, tuneWasmTiering: false });
+      for (const t of [own, theirs]) {
+        await t.request('POST', '/1.0/images', { rawBody: { stream: Buffer.from('tarball bytes'), contentType: 'application/octet-stream', reusesChunks: true } });
+      }
+      expect(bodies).to.deep.equal(['tarball bytes', 'tarball bytes']);
+    } finally {
+      await agent.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('a websocket asked for while the transport closes is refused', async function () {
+    const t = local({ socketPath: '/run/lxdkit-none/unix.socket' });
+    const pending = t.websocket('/1.0/events');
+    await t.close();
+    const err = await rejection(pending);
+    expect([err.constructor, err.message]).to.deep.equal([LxdConnectionError, '/run/lxdkit-none/unix.socket: the client was closed; make a new LxdClient']);
+  });
+
+  it('a websocket gives up on a server that never answers its upgrade at the handshake deadline', async function () {
+    srv = await startRaw(dir, () => undefined);
+    const t = local();
+    const ws = await t.websocket('/1.0/events', undefined, 200);
+    const started = Date.now();
+    const err = await new Promise<Error>((resolve) => ws.once('error', resolve));
+    expect(err.message).to.match(/handshake has timed out/);
+    expect(Date.now() - started).to.be.lessThan(10_000);
+  });
+
+  describe('which failures are the connection\'s', function () {
+    const remote = 'https://10.0.0.1:8443';
+    /** What request() rejects with when the remote's (or the socket's) dispatcher fails with `err`. */
+    async function failure(err: Error, url?: string): Promise<Error> {
+      const agent = new MockAgent();
+      agent.disableNetConnect();
+      agent.get(url ? new URL(url).origin : LOCAL_ORIGIN).intercept({ path: /.*/, method: /.*/ }).replyWithError(err).persist();
+      const t = new Transport({ dispatcher: agent, logger: silentLogger, socketPath: '/var/lib/lxd/unix.socket', url, tuneWasmTiering: false });
+      try {
+        return await rejection(t.request('GET', '/1.0'));
+      } finally {
+        await agent.close();
+      }
+    }
+    const errno = (code: string, message = 'boom'): Error => Object.assign(new Error(message), { code });
+    const chain = (depth: number, inner: Error): Error => {
+      let e = inner;
+      for (let i = 1; i < depth; i++) e = Object.assign(new Error(`level ${depth - i}`), { cause: e });
+      return e;
+    };
+
+    it('a system error code is looked for four causes deep, no deeper', async function () {
+      const four = await failure(chain(4, errno('ECONNRESET')));
+      expect([four.constructor, (four as LxdConnectionError).syscallCode]).to.deep.equal([LxdConnectionError, 'ECONNRESET']);
+      const five = chain(5, errno('ECONNRESET'));
+      expect(await failure(five)).to.equal(five);
+    });
+
+    it('a code that only starts like a system error does not hide the real one below it', async function () {
+      const err = Object.assign(new Error('getaddrinfo'), { code: 'EAI_AGAIN', cause: errno('ECONNRESET') });
+      const got = await failure(err);
+      expect([got.constructor, (got as LxdConnectionError).syscallCode]).to.deep.equal([LxdConnectionError, 'ECONNRESET']);
+    });
+
+    it('a TLS failure of a remote is told by its code or its text, four causes deep', async function () {
+      const tls = (e: Error): Promise<boolean> => failure(e, remote).then((got) => got instanceof LxdConnectionError && /TLS handshake failed/.test(got.message));
+      const codes = ['ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER', 'CERT_HAS_EXPIRED', 'UNABLE_TO_GET_ISSUER_CERT', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'HOSTNAME_MISMATCH', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'ERR_OSSL_EVP_BAD_DECRYPT'];
+      for (const code of codes) expect(await tls(errno(code, 'handshake')), code).to.equal(true);
+      const notCodes = ['X_ERR_TLS_', 'XCERT_', 'NOT_UNABLE_TO_', 'DEPTH_ZERO_SELF_SIGNED_CERT_X', 'SELF_SIGNED_CERT_IN_CHAIN_X', 'HOSTNAME_MISMATCH_X', 'INVALID_CA_X', 'PATH_LENGTH_EXCEEDED_X', 'INVALID_PURPOSE_X', 'ERR_OSSLX', 'ERR_TLS', 'CERT'];
+      for (const code of notCodes) expect(await tls(errno(code, 'handshake')), code).to.equal(false);
+      for (const message of ['bad certificate', 'self signed', 'self-signed', 'SSL routines', 'TLS alert', 'not the pinned one', 'tls alert', 'CERTIFICATE']) {
+        expect(await tls(new Error(message)), message).to.equal(true);
+      }
+      for (const message of ['selfsigned', 'self--signed', 'refused', 'pin']) expect(await tls(new Error(message)), message).to.equal(false);
+      expect(await tls(chain(4, new Error('bad certificate')))).to.equal(true);
+      expect(await tls(chain(4, errno('CERT_HAS_EXPIRED', 'x')))).to.equal(true);
+      expect(await tls(chain(5, new Error('bad certificate')))).to.equal(false);
+    });
+
+    it("an undici parser refusal, by its name or its HPE_ code, is a malformed answer", async function () {
+      for (const err of [Object.assign(new Error('bad'), { name: 'HTTPParserError' }), errno('HPE_INVALID_CONSTANT', 'bad'), Object.assign(new Error('bad'), { name: 'HTTPParserError', code: 'X' })]) {
+        const got = await failure(err);
+        expect([got.constructor, got.message], String(err)).to.deep.equal([LxdResponseValidationError, 'GET /1.0: unexpected response from LXD at (root): malformed HTTP response: bad']);
+      }
+      const other = errno('X_HPE_X', 'not the parser');
+      expect(await failure(other)).to.equal(other);
+    });
+
+    it("a remote's own refusal that speaks of certificates stays the API error it is", async function () {
+      const agent = new MockAgent();
+      agent.disableNetConnect();
+      agent.get(remote).intercept({ path: '/1.0/certificates', method: 'POST' }).reply(403, JSON.stringify({ type: 'error', error_code: 403, error: 'No matching certificate add operation found' }));
+      const t = new Transport({ url: remote, dispatcher: agent, logger: silentLogger, tuneWasmTiering: false });
+      try {
+        const err = await rejection(t.request('POST', '/1.0/certificates', { body: {} }));
+        expect([err.constructor, (err as LxdForbiddenError).lxdMessage]).to.deep.equal([LxdForbiddenError, 'No matching certificate add operation found']);
+      } finally {
+        await agent.close();
+      }
+    });
   });
 });

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import https from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import { silentLogger } from '../../../lib/logger.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
 import { startConnectProxy, type ConnectProxy } from '../../helpers/connect-proxy.js';
 import { rejection } from '../../helpers/rejection.js';
+import { pauseNock } from '../../helpers/simplestreams-server.js';
 
 interface Pem {
   cert: string;
@@ -135,8 +137,11 @@ describe('lxd transport to a remote over HTTPS', function () {
   let ownPem: Pem;
   let own: FakeRemote;
   const open: Transport[] = [];
+  // nock (loaded by other specs) wraps every node:https request: the proxied websockets go around it
+  let resumeNock: () => void = () => undefined;
 
   before(async function () {
+    resumeNock = pauseNock();
     dir = mkdtempSync(join(tmpdir(), 'lxdkit-transport-tls-'));
     ca = makeSelfSigned(dir, 'ca');
     otherCa = makeSelfSigned(dir, 'other-ca');
@@ -154,6 +159,7 @@ describe('lxd transport to a remote over HTTPS', function () {
   after(async function () {
     await Promise.all([good, stranger, misnamed, own].map((s) => s?.close()));
     if (dir) rmSync(dir, { recursive: true, force: true });
+    resumeNock();
   });
 
   afterEach(async function () {
@@ -210,6 +216,24 @@ describe('lxd transport to a remote over HTTPS', function () {
       await expectRefused(good, transport(good.url, { serverCert: ca.cert }), `server certificate ${goodPem.fingerprint} does not match the pinned certificate ${ca.fingerprint}${advice}`);
       await expectRefused(own, transport(own.url, { serverCert: goodPem.cert }), /self.signed certificate.*; check that the pinned server certificate/);
     });
+  });
+
+  it('requestToFile on a remote: the body into the file, progress against its length, the file still open for the caller', async function () {
+    const t = transport(good.url, { serverCert: goodPem.cert });
+    const name = join(dir, 'pulled');
+    const fh = await openFile(name, 'w');
+    const progress: [number, number | undefined][] = [];
+    try {
+      const r = await t.requestToFile('GET', '/1.0/f', fh, { onBytes: (b, total) => progress.push([b, total]) });
+      expect([r.status, r.bytes]).to.deep.equal([200, OK.length]);
+      const again = await t.requestToFile('GET', '/1.0/f', fh);
+      expect(again.bytes).to.equal(OK.length);
+      await fh.write('!');
+    } finally {
+      await fh.close();
+    }
+    expect(readFileSync(name, 'utf8')).to.equal(`${OK}${OK}!`);
+    expect(progress.at(-1)).to.deep.equal([OK.length, OK.length]);
   });
 
   describe('CAs without a pinned certificate', function () {
