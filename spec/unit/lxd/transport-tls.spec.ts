@@ -118,6 +118,39 @@ async function websocketOutcome(t: Transport, path = '/1.0/events'): Promise<'op
   });
 }
 
+interface Certs {
+  ca: Pem;
+  otherCa: Pem;
+  client: Pem;
+  good: Pem;
+  stranger: Pem;
+  misnamed: Pem;
+  own: Pem;
+}
+
+/** Made once per process (a mutation run repeats the suite many times in one process), kept in memory only. */
+let certs: Certs | undefined;
+function makeCerts(): Certs {
+  if (certs) return certs;
+  const at = mkdtempSync(join(tmpdir(), 'lxdkit-transport-tls-certs-'));
+  try {
+    const ca = makeSelfSigned(at, 'ca');
+    const otherCa = makeSelfSigned(at, 'other-ca');
+    certs = {
+      ca,
+      otherCa,
+      client: makeSelfSigned(at, 'client'),
+      good: makeSigned(at, 'good', ca, 'IP:127.0.0.1'),
+      stranger: makeSigned(at, 'stranger', otherCa, 'IP:127.0.0.1'),
+      misnamed: makeSigned(at, 'misnamed', ca, 'DNS:elsewhere.invalid'),
+      own: makeSelfSigned(at, 'own', 'DNS:lxd-host.invalid'),
+    };
+    return certs;
+  } finally {
+    rmSync(at, { recursive: true, force: true });
+  }
+}
+
 describe('lxd transport to a remote over HTTPS', function () {
   this.timeout(60_000);
   let dir: string;
@@ -143,13 +176,7 @@ describe('lxd transport to a remote over HTTPS', function () {
   before(async function () {
     resumeNock = pauseNock();
     dir = mkdtempSync(join(tmpdir(), 'lxdkit-transport-tls-'));
-    ca = makeSelfSigned(dir, 'ca');
-    otherCa = makeSelfSigned(dir, 'other-ca');
-    client = makeSelfSigned(dir, 'client');
-    goodPem = makeSigned(dir, 'good', ca, 'IP:127.0.0.1');
-    strangerPem = makeSigned(dir, 'stranger', otherCa, 'IP:127.0.0.1');
-    misnamedPem = makeSigned(dir, 'misnamed', ca, 'DNS:elsewhere.invalid');
-    ownPem = makeSelfSigned(dir, 'own', 'DNS:lxd-host.invalid');
+    ({ ca, otherCa, client, good: goodPem, stranger: strangerPem, misnamed: misnamedPem, own: ownPem } = makeCerts());
     good = await startRemote(goodPem);
     stranger = await startRemote(strangerPem);
     misnamed = await startRemote(misnamedPem);
