@@ -222,13 +222,31 @@ describe('lxd transport: the finer points', function () {
     });
   });
 
-  it('a malformed answer is LXD_ERR_INVALID_RESPONSE in request and requestStream', async function () {
-    srv = await startRaw(dir, (_head, socket) => socket.end('HTTP/1.1 200 OK\r\ncontent-length: nope\r\n\r\n{}'));
+  it('a malformed answer is LXD_ERR_INVALID_RESPONSE in each kind of request', async function () {
+    srv = await startRaw(dir, (_head, socket) => socket.end('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1x\r\na\r\n0\r\n\r\n'));
     const t = local();
-    for (const call of [() => t.request('GET', '/1.0/x'), () => t.requestStream('GET', '/1.0/x')]) {
-      const err = await rejection(call());
-      expect(err, String(err)).to.be.instanceOf(LxdResponseValidationError);
-      expect(err.message).to.match(/^GET \/1\.0\/x: unexpected response from LXD at \(root\): malformed HTTP response: /);
+    const fh = await open(join(dir, 'out'), 'w');
+    try {
+      for (const call of [() => t.request('GET', '/1.0/x'), () => t.requestStream('GET', '/1.0/x').then(async (s) => { for await (const _ of s.body) void _; }), () => t.requestToFile('GET', '/1.0/x', fh)]) {
+        const err = await rejection(call());
+        expect(err, String(err)).to.be.instanceOf(LxdResponseValidationError);
+        expect(err.message).to.match(/^GET \/1\.0\/x: unexpected response from LXD at \(root\): malformed HTTP response: /);
+      }
+    } finally {
+      await fh.close();
+    }
+  });
+
+  it('requestToFile over the socket: a file it cannot write fails the call with that error as it is', async function () {
+    srv = await startRaw(dir, (_head, socket) => socket.write(response(200, 'file bytes', { 'content-type': 'application/octet-stream' })));
+    const t = local();
+    await (await open(join(dir, 'ro'), 'w')).close();
+    const fh = await open(join(dir, 'ro'), 'r');
+    try {
+      const err = await rejection(t.requestToFile('GET', '/1.0/f', fh));
+      expect([err.constructor, (err as { code?: string }).code]).to.deep.equal([Error, 'EBADF']);
+    } finally {
+      await fh.close();
     }
   });
 
@@ -437,6 +455,7 @@ describe('lxd transport: the finer points', function () {
   it('leaves no deadline timer or abort listener behind once an exchange is over, however it ended', async function () {
     srv = await startRaw(dir, (head, socket) => {
       if (head.startsWith('GET /1.0/missing')) socket.write(response(404, errorEnvelope(404, 'not here')));
+      else if (head.startsWith('GET /1.0/hangup')) socket.destroy();
       else socket.write(response(200, OK));
     });
     const t = local();
@@ -452,6 +471,8 @@ describe('lxd transport: the finer points', function () {
     await rejection(t.requestStream('GET', '/1.0/missing', opts));
     const early = await t.requestStream('GET', '/1.0/x', opts);
     early.body.destroy();
+    expect(await rejection(t.request('GET', '/1.0/hangup', opts))).to.be.instanceOf(LxdConnectionError);
+    expect(await rejection(t.requestStream('GET', '/1.0/hangup', opts))).to.be.instanceOf(LxdConnectionError);
     const fh = await open(join(dir, 'out'), 'w');
     try {
       await t.requestToFile('GET', '/1.0/x', fh, opts);
@@ -462,6 +483,26 @@ describe('lxd transport: the finer points', function () {
     await new Promise((r) => setImmediate(r));
     expect(timers(), 'deadline timers still running').to.equal(before);
     expect(getEventListeners(ac.signal, 'abort'), 'abort listeners left on the signal').to.have.length(0);
+  });
+
+  it('an abort right after the call, before the connection is up, sends nothing', async function () {
+    const heads: string[] = [];
+    srv = await startRaw(dir, (head, socket) => {
+      heads.push(head.split('\r\n')[0]!);
+      socket.write(response(200, OK));
+    });
+    await local().request('GET', '/1.0/warm');
+    heads.length = 0;
+    for (const kind of ['request', 'stream'] as const) {
+      // a transport of its own: no connection yet, so undici connects after the call returned
+      const t = local();
+      const ac = new AbortController();
+      const call = kind === 'request' ? t.request('GET', `/1.0/${kind}`, { signal: ac.signal }) : t.requestStream('GET', `/1.0/${kind}`, { signal: ac.signal });
+      ac.abort(new Error(`stop ${kind}`));
+      expect((await rejection(call)).message).to.equal(`stop ${kind}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(heads).to.deep.equal([]);
   });
 
   it('a logger asked for its level: "debug" is the level asked about, in each kind of request', async function () {
@@ -551,11 +592,11 @@ describe('lxd transport: the finer points', function () {
   describe('which failures are the connection\'s', function () {
     const remote = 'https://10.0.0.1:8443';
     /** What request() rejects with when the remote's (or the socket's) dispatcher fails with `err`. */
-    async function failure(err: Error, url?: string): Promise<Error> {
+    async function failure(err: Error, url?: string, server?: 'lxd' | 'incus'): Promise<Error> {
       const agent = new MockAgent();
       agent.disableNetConnect();
       agent.get(url ? new URL(url).origin : LOCAL_ORIGIN).intercept({ path: /.*/, method: /.*/ }).replyWithError(err).persist();
-      const t = new Transport({ dispatcher: agent, logger: silentLogger, socketPath: '/var/lib/lxd/unix.socket', url, tuneWasmTiering: false });
+      const t = new Transport({ dispatcher: agent, logger: silentLogger, socketPath: '/var/lib/lxd/unix.socket', url, server, tuneWasmTiering: false });
       try {
         return await rejection(t.request('GET', '/1.0'));
       } finally {
@@ -574,6 +615,12 @@ describe('lxd transport: the finer points', function () {
       expect([four.constructor, (four as LxdConnectionError).syscallCode]).to.deep.equal([LxdConnectionError, 'ECONNRESET']);
       const five = chain(5, errno('ECONNRESET'));
       expect(await failure(five)).to.equal(five);
+    });
+
+    it('a remote is an LXD server, whatever its path or the server kind asked for', async function () {
+      const url = 'https://10.0.0.1:8443/incus/';
+      const got = await failure(errno('ECONNREFUSED'), url, 'incus');
+      expect([got.constructor, got.message]).to.deep.equal([LxdConnectionError, `LXD server ${url}: connection refused; the LXD daemon is not running (start it, then run "lxd waitready")`]);
     });
 
     it('a code that only starts like a system error does not hide the real one below it', async function () {

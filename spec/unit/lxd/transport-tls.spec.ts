@@ -358,6 +358,20 @@ describe('lxd transport to a remote over HTTPS', function () {
       expect(Date.now() - started).to.be.lessThan(15_000);
     });
 
+    it('a websocket through a proxy that never answers CONNECT gives up at the handshake deadline', async function () {
+      const t = transport(named(good), { serverCert: goodPem.cert }, { proxy: undefined, proxyEnv: { HTTPS_PROXY: `http://127.0.0.1:${stallingPort}` } });
+      const ws = await t.websocket('/1.0/events', undefined, 300);
+      let timer: NodeJS.Timeout | undefined;
+      const err = await Promise.race([
+        new Promise<Error>((resolve) => ws.once('error', resolve)),
+        new Promise<Error>((resolve) => {
+          timer = setTimeout(() => resolve(new Error('no error within 10 s')), 10_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      ws.terminate();
+      expect(t.websocketError(err).message).to.equal(`LXD server ${named(good)}: proxy 127.0.0.1:${stallingPort}: no tunnel after 300 ms (tunnel to lxd.test:${good.port}); check HTTPS_PROXY / HTTP_PROXY, or list the host in NO_PROXY`);
+    });
+
     it('reads HTTPS_PROXY from the process environment when no proxyEnv is given', async function () {
       const saved = { HTTPS_PROXY: process.env['HTTPS_PROXY'], https_proxy: process.env['https_proxy'], NO_PROXY: process.env['NO_PROXY'], no_proxy: process.env['no_proxy'] };
       process.env['HTTPS_PROXY'] = proxy.url;
