@@ -11,6 +11,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEventListeners } from 'node:events';
+import { cachedDataVersionTag, setFlagsFromString } from 'node:v8';
 import { Agent, MockAgent } from 'undici';
 import {
   LxdApiError,
@@ -663,6 +664,63 @@ describe('lxd transport: the finer points', function () {
         expect([err.constructor, (err as LxdForbiddenError).lxdMessage]).to.deep.equal([LxdForbiddenError, 'No matching certificate add operation found']);
       } finally {
         await agent.close();
+      }
+    });
+  });
+
+  describe("V8's WebAssembly tier-up budget", function () {
+    // V8 has no getter for a flag, but the version tag of its code cache is a hash of every flag's value
+    const budget = (n: number): void => setFlagsFromString(`--wasm-tiering-budget=${n}`);
+    let tuned: number;
+    let low: number;
+    const fresh = async (): Promise<typeof import('../../../lib/lxd/transport.js')> =>
+      (await import(`../../../lib/lxd/transport.js?wasm=${Date.now()}-${Math.random()}`)) as typeof import('../../../lib/lxd/transport.js');
+    const make = (m: typeof import('../../../lib/lxd/transport.js'), tune?: boolean): void => void new m.Transport({ socketPath: '/run/none.socket', logger: silentLogger, tuneWasmTiering: tune });
+
+    before(function () {
+      if ([...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].some((a) => a.includes('wasm'))) this.skip();
+      budget(1);
+      low = cachedDataVersionTag();
+      budget(1_000_000_000);
+      tuned = cachedDataVersionTag();
+      expect(low).not.to.equal(tuned);
+    });
+    // as the first transport of the process left it
+    after(() => budget(1_000_000_000));
+
+    it('the first transport of a process raises it, once, unless told not to', async function () {
+      const m = await fresh();
+      budget(1);
+      make(m, false);
+      expect(cachedDataVersionTag(), 'tuneWasmTiering: false').to.equal(low);
+      make(m);
+      expect(cachedDataVersionTag(), 'the first transport').to.equal(tuned);
+      budget(1);
+      make(m, true);
+      expect(cachedDataVersionTag(), 'only once per process').to.equal(low);
+    });
+
+    it('a --wasm flag of your own, in NODE_OPTIONS or on the command line, wins', async function () {
+      const saved = process.env['NODE_OPTIONS'];
+      const argv = process.execArgv;
+      try {
+        process.env['NODE_OPTIONS'] = '--max-old-space-size=512 --wasm-tiering-budget=5';
+        budget(1);
+        make(await fresh());
+        expect(cachedDataVersionTag(), 'NODE_OPTIONS').to.equal(low);
+        if (saved === undefined) delete process.env['NODE_OPTIONS'];
+        else process.env['NODE_OPTIONS'] = saved;
+        process.execArgv = [...argv, '--no-wasm-tier-up'];
+        make(await fresh());
+        expect(cachedDataVersionTag(), 'the command line').to.equal(low);
+        process.execArgv = argv;
+        delete process.env['NODE_OPTIONS'];
+        make(await fresh());
+        expect(cachedDataVersionTag(), 'neither').to.equal(tuned);
+      } finally {
+        process.execArgv = argv;
+        if (saved === undefined) delete process.env['NODE_OPTIONS'];
+        else process.env['NODE_OPTIONS'] = saved;
       }
     });
   });
