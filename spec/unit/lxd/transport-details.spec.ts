@@ -625,6 +625,40 @@ describe('lxd transport: the finer points', function () {
       expect([got.constructor, got.message]).to.deep.equal([LxdConnectionError, `LXD server ${url}: connection refused; the LXD daemon is not running (start it, then run "lxd waitready")`]);
     });
 
+    it('each connection error keeps the failure it names as its cause; a name of SocketError alone is enough', async function () {
+      const cases: [Error, string | undefined][] = [
+        [errno('ENOENT'), undefined], [errno('EACCES'), undefined], [errno('ECONNREFUSED'), undefined], [errno('ECONNRESET'), undefined],
+        [errno('CERT_HAS_EXPIRED', 'x'), remote], [Object.assign(new Error('other side closed'), { name: 'SocketError' }), undefined],
+        [Object.assign(new Error('closed'), { code: 'UND_ERR_SOCKET' }), remote],
+      ];
+      for (const [err, url] of cases) {
+        const got = await failure(err, url);
+        expect(got, String(err)).to.be.instanceOf(LxdConnectionError);
+        expect(got.cause, String(err)).to.equal(err);
+      }
+      // the proxy URL is refused before any connection is tried
+      const t = new Transport({ url: remote, logger: silentLogger, proxyEnv: { HTTPS_PROXY: 'socks5://127.0.0.1:1080' }, tuneWasmTiering: false });
+      try {
+        const ws = await rejection(t.websocket('/1.0/events'));
+        expect(ws).to.be.instanceOf(LxdConnectionError);
+        expect((ws.cause as Error).constructor.name).to.equal('ProxyError');
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('only objects are looked into along the cause chain; nothing at all is no connection error', async function () {
+      const fn = Object.assign(() => undefined, { code: 'ECONNRESET', message: 'certificate' });
+      const err = Object.assign(new Error('wrapped'), { cause: fn });
+      expect(await failure(err)).to.equal(err);
+      expect(await failure(err, remote)).to.equal(err);
+      const t = new Transport({ socketPath: '/run/none.socket', logger: silentLogger, tuneWasmTiering: false });
+      for (const nothing of [undefined, null]) {
+        const got = t.websocketError(nothing);
+        expect([got.constructor, got.message]).to.deep.equal([Error, String(nothing)]);
+      }
+    });
+
     it('a code that only starts like a system error does not hide the real one below it', async function () {
       const err = Object.assign(new Error('getaddrinfo'), { code: 'EAI_AGAIN', cause: errno('ECONNRESET') });
       const got = await failure(err);
