@@ -683,7 +683,7 @@ describe('lxd transport: the finer points', function () {
     it("an undici parser refusal, by its name or its HPE_ code, is a malformed answer", async function () {
       for (const err of [Object.assign(new Error('bad'), { name: 'HTTPParserError' }), errno('HPE_INVALID_CONSTANT', 'bad'), Object.assign(new Error('bad'), { name: 'HTTPParserError', code: 'X' })]) {
         const got = await failure(err);
-        expect([got.constructor, got.message], String(err)).to.deep.equal([LxdResponseValidationError, 'GET /1.0: unexpected response from LXD at (root): malformed HTTP response: bad']);
+        expect([got.constructor, got.message, got.cause], String(err)).to.deep.equal([LxdResponseValidationError, 'GET /1.0: unexpected response from LXD at (root): malformed HTTP response: bad', err]);
       }
       const other = errno('X_HPE_X', 'not the parser');
       expect(await failure(other)).to.equal(other);
