@@ -26,6 +26,7 @@ import { LxdClient } from '../../../lib/lxd/index.js';
 import { silentLogger, type Logger } from '../../../lib/logger.js';
 import { serverInfo } from '../../helpers/fake-lxd.js';
 import { rejection } from '../../helpers/rejection.js';
+import { DeadlineExceeded } from '../../../lib/deadline.js';
 
 const OK = JSON.stringify({ type: 'sync', status: 'Success', status_code: 200, operation: '', error_code: 0, error: '', metadata: { name: 'x' } });
 
@@ -131,6 +132,7 @@ describe('lxd transport: the finer points', function () {
       expect(err).to.be.instanceOf(LxdTimeoutError);
       expect(err.message).to.equal('GET /1.0/slow: LXD did not answer within 150 ms; raise timeoutMs or check the daemon');
       expect([(err as LxdTimeoutError).timeoutMs, (err as LxdTimeoutError).method, (err as LxdTimeoutError).path]).to.deep.equal([150, 'GET', '/1.0/slow']);
+      expect(err.cause).to.be.instanceOf(DeadlineExceeded);
       await allClosed(srv!, 'the connection is dropped');
     });
 
@@ -140,6 +142,7 @@ describe('lxd transport: the finer points', function () {
       expect(err).to.be.instanceOf(LxdTimeoutError);
       expect(err.message).to.equal('GET /1.0/slow: the transfer did not finish within 150 ms; raise timeoutMs or check the daemon');
       expect((err as LxdTimeoutError).timeoutMs).to.equal(150);
+      expect(err.cause).to.be.instanceOf(DeadlineExceeded);
       await allClosed(srv!, 'the streamed connection is dropped');
       const fh = await open(join(dir, 'out'), 'w');
       try {
@@ -147,6 +150,7 @@ describe('lxd transport: the finer points', function () {
         expect(ferr).to.be.instanceOf(LxdTimeoutError);
         expect(ferr.message).to.equal('GET /1.0/slow: the transfer did not finish within 120 ms; raise timeoutMs or check the daemon');
         expect([(ferr as LxdTimeoutError).timeoutMs, (ferr as LxdTimeoutError).method, (ferr as LxdTimeoutError).path]).to.deep.equal([120, 'GET', '/1.0/slow']);
+        expect(ferr.cause).to.be.instanceOf(DeadlineExceeded);
       } finally {
         await fh.close();
       }
@@ -217,6 +221,7 @@ describe('lxd transport: the finer points', function () {
         expect(ferr).to.be.instanceOf(LxdConnectionError);
         expect(ferr.message).to.equal(`LXD socket ${srv!.socketPath}: the connection closed after 1000 of 100000 bytes of the body`);
         expect((ferr as LxdConnectionError).endpoint).to.equal(srv!.socketPath);
+        expect((ferr.cause as Error).name).to.equal('RawDownloadError');
       } finally {
         await fh.close();
       }
@@ -525,8 +530,12 @@ describe('lxd transport: the finer points', function () {
     expect([asked, lines]).to.deep.equal([['debug', 'debug', 'debug'], 3]);
   });
 
-  it('requestToFile: a 300 answer is no file, whatever its body', async function () {
-    srv = await startRaw(dir, (_head, socket) => socket.write(response(300, OK)));
+  it('requestToFile: a 300 answer is no file, whatever its body; the user agent is lxdkit unless given', async function () {
+    const heads: string[] = [];
+    srv = await startRaw(dir, (head, socket) => {
+      heads.push(head);
+      socket.write(response(300, OK));
+    });
     const t = local();
     const fh = await open(join(dir, 'out'), 'w');
     try {
@@ -535,6 +544,7 @@ describe('lxd transport: the finer points', function () {
     } finally {
       await fh.close();
     }
+    expect(heads[0]).to.match(/\r\nuser-agent: lxdkit(\r\n|$)/i);
   });
 
   it('requestStream: a 400 answer is an error, not a body', async function () {
