@@ -17,7 +17,7 @@ const SPECS = {
   'lib/lxd/errors.ts': [...LXD('errors', 'transport', 'operation', 'operation-member', 'cluster', 'events', 'projects', 'socket', 'stream', 'path'), 'spec/unit/fixtures/errors.spec.ts', 'spec/unit/cli/exit-codes.spec.ts'],
   'lib/lxd/operation.ts': LXD('operation', 'operation-wait', 'operation-progress', 'operation-member', 'operation-details', 'reliability', 'cluster', 'events'),
   'lib/lxd/events.ts': LXD('events', 'events-stream', 'events-subscription', 'operation', 'operation-wait', 'reliability'),
-  'lib/lxd/transport.ts': LXD('transport', 'transport-edges', 'socket', 'stream', 'reliability', 'projects', 'path', 'file-chunks', 'toolbox-requests', 'cluster'),
+  'lib/lxd/transport.ts': LXD('transport', 'transport-edges', 'transport-tls', 'transport-details', 'socket', 'stream', 'reliability', 'projects', 'path', 'file-chunks', 'toolbox-requests', 'cluster'),
   'lib/deadline.ts': ['spec/unit/deadline.spec.ts', 'spec/unit/deadline-listeners.spec.ts', ...LXD('transport', 'stream', 'operation')],
   'lib/lxdprofile/': ['spec/unit/lxdprofile/*.spec.ts'],
   'lib/container/namespace.ts': ['spec/unit/container/namespace.spec.ts'],
