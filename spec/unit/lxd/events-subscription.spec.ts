@@ -533,6 +533,28 @@ describe('events subscription, step by step', function () {
       expect(rest).to.deep.equal(['e198', 'e199', 'e200']);
     });
 
+    it('maxBuffered 1 with a reconnect gap queued: the next event overflows past the gap, which passes its start on', async function () {
+      Math.random = () => 0;
+      const { sub, ws } = await opened({ maxBuffered: 1, reconnect: { initialDelayMs: 10 } });
+      const it = sub[Symbol.asyncIterator]();
+      const first = it.next();
+      await flush();
+      ws.send(logging('e0'));
+      expect(messageOf((await first).value)).to.equal('e0');
+      ws.drop();
+      await flush();
+      await clock.tick(10);
+      const ws2 = await accept();
+      // the queue holds the reconnect gap alone; an event makes it overflow with no event before its end
+      ws2.send(logging('e1'));
+      await flush();
+      const gap = (await it.next()).value as EventGap;
+      expect(gap.type).to.equal('gap');
+      expect(gap.reason).to.equal('the consumer fell behind; 0 events dropped');
+      expect(messageOf((await it.next()).value)).to.equal('e1');
+      expect(sub.isClosed).to.equal(false);
+    });
+
     it('maxBuffered must be a whole number of at least 1, refused before any connection', async function () {
       const lxd = new LxdClient({ socketPath: '/nonexistent/lxdkit-spec.socket', useEvents: false });
       try {
