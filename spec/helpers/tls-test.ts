@@ -1,11 +1,11 @@
 /**
- * TLS odds and ends of the remote specs: throwaway client certificates (openssl), a free port on
+ * TLS odds and ends of the remote specs: throwaway certificates and CAs (openssl), a free port on
  * 127.0.0.1, a listener that hangs up at once (it counts the connection attempts), a server's HTTPS
  * listener by the specs' rule, and the clean-up of certificates and trust tokens.
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { LxdClient } from '../../lib/lxd/index.js';
@@ -25,6 +25,41 @@ export function makeCert(dir: string, cn: string, curve: 'prime256v1' | 'secp384
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`], { stdio: 'ignore', timeout: 30_000 });
   const pem = readFileSync(cert, 'utf8');
   return { cert: pem, key: readFileSync(key, 'utf8'), fingerprint: new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase() };
+}
+
+/** A certificate and key made by `makeSelfSigned` or `makeSigned`, as text and as the files in their directory. */
+export interface TestPem {
+  cert: string;
+  key: string;
+  certFile: string;
+  keyFile: string;
+  /** As `X509Certificate.fingerprint256` gives it (upper-case hex with colons). */
+  fingerprint: string;
+}
+
+const openssl = (dir: string, args: string[]): void => {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore', timeout: 30_000 });
+};
+
+function readPem(dir: string, name: string): TestPem {
+  const certFile = join(dir, `${name}.crt`);
+  const keyFile = join(dir, `${name}.key`);
+  const cert = readFileSync(certFile, 'utf8');
+  return { cert, key: readFileSync(keyFile, 'utf8'), certFile, keyFile, fingerprint: new X509Certificate(cert).fingerprint256 };
+}
+
+/** A self-signed P-256 certificate valid one day (a CA, or a server's own as LXD makes them), `san` its subjectAltName. */
+export function makeSelfSigned(dir: string, name: string, san?: string): TestPem {
+  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${name}`, ...(san ? ['-addext', `subjectAltName=${san}`] : []), '-keyout', `${name}.key`, '-out', `${name}.crt`]);
+  return readPem(dir, name);
+}
+
+/** A P-256 certificate signed by `ca`, valid one day, with `san` as its subjectAltName. */
+export function makeSigned(dir: string, name: string, ca: TestPem, san: string): TestPem {
+  openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
+  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
+  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.crt`]);
+  return readPem(dir, name);
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

@@ -4,7 +4,6 @@
  * a server whose certificate chains to the CA is reached, requests and the events websocket alike;
  * any other is refused with LXD_ERR_CONNECTION, and the built command exits 6.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -21,37 +20,7 @@ import { SimplestreamsClient } from '../../../lib/simplestreams/index.js';
 import { bypassesProxy, ProxyError, proxyFor } from '../../../lib/proxy.js';
 import type { Logger } from '../../../lib/logger.js';
 import { captureLogger } from '../../helpers/capture-logger.js';
-
-interface Pem {
-  cert: string;
-  key: string;
-  certFile: string;
-  keyFile: string;
-}
-
-const openssl = (dir: string, args: string[]): void => {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore', timeout: 30_000 });
-};
-
-/** A self-signed CA. */
-function makeCa(dir: string, name: string): Pem {
-  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.crt`]);
-  return read(dir, name);
-}
-
-/** A certificate signed by `ca`, with `san` as its subjectAltName. */
-function makeSigned(dir: string, name: string, ca: Pem, san: string): Pem {
-  openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
-  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.crt`]);
-  return read(dir, name);
-}
-
-function read(dir: string, name: string): Pem {
-  const certFile = join(dir, `${name}.crt`);
-  const keyFile = join(dir, `${name}.key`);
-  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, keyFile };
-}
+import { makeSelfSigned, makeSigned, type TestPem as Pem } from '../../helpers/tls-test.js';
 
 const envelope = (metadata: unknown): string => JSON.stringify({ type: 'sync', status: 'Success', status_code: 200, operation: '', error_code: 0, error: '', metadata });
 
@@ -102,8 +71,8 @@ describe('a remote over HTTPS: pinned, by CA, by the system CAs', function () {
 
   before(async function () {
     dir = mkdtempSync(join(tmpdir(), 'lxdkit-tls-spec-'));
-    ca = makeCa(dir, 'ca');
-    otherCa = makeCa(dir, 'other-ca');
+    ca = makeSelfSigned(dir, 'ca');
+    otherCa = makeSelfSigned(dir, 'other-ca');
     goodPem = makeSigned(dir, 'server', ca, 'IP:127.0.0.1');
     client = makeSigned(dir, 'client', ca, 'DNS:client.invalid');
     good = await startRemote(goodPem);
@@ -221,7 +190,7 @@ describe('a remote and an image server through HTTPS_PROXY / HTTP_PROXY, as lxc 
   before(async function () {
     resumeNock = pauseNock();
     dir = mkdtempSync(join(tmpdir(), 'lxdkit-proxy-spec-'));
-    ca = makeCa(dir, 'ca');
+    ca = makeSelfSigned(dir, 'ca');
     client = makeSigned(dir, 'client', ca, 'DNS:client.invalid');
     named = await startRemote(makeSigned(dir, 'named', ca, 'DNS:lxd.test'));
     namedPort = Number(new URL(named.url).port);

@@ -4,9 +4,7 @@
  * of a proxy (its port, its deadline, ALPN, where the proxy is read from, a proxy URL it cannot use).
  * Fake HTTPS servers on 127.0.0.1 with certificates made at spec time (openssl); nothing reaches a daemon.
  */
-import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import https from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
@@ -23,39 +21,7 @@ import { captureLogger } from '../../helpers/capture-logger.js';
 import { startConnectProxy, type ConnectProxy } from '../../helpers/connect-proxy.js';
 import { rejection } from '../../helpers/rejection.js';
 import { pauseNock } from '../../helpers/simplestreams-server.js';
-
-interface Pem {
-  cert: string;
-  key: string;
-  certFile: string;
-  keyFile: string;
-  fingerprint: string;
-}
-
-const openssl = (dir: string, args: string[]): void => {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore', timeout: 30_000 });
-};
-
-function read(dir: string, name: string): Pem {
-  const certFile = join(dir, `${name}.crt`);
-  const keyFile = join(dir, `${name}.key`);
-  const cert = readFileSync(certFile, 'utf8');
-  return { cert, key: readFileSync(keyFile, 'utf8'), certFile, keyFile, fingerprint: new X509Certificate(cert).fingerprint256 };
-}
-
-/** A self-signed certificate (a CA, or a server's own as LXD makes them), `san` its subjectAltName. */
-function makeSelfSigned(dir: string, name: string, san?: string): Pem {
-  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${name}`, ...(san ? ['-addext', `subjectAltName=${san}`] : []), '-keyout', `${name}.key`, '-out', `${name}.crt`]);
-  return read(dir, name);
-}
-
-/** A certificate signed by `ca`, with `san` as its subjectAltName. */
-function makeSigned(dir: string, name: string, ca: Pem, san: string): Pem {
-  openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
-  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.crt`]);
-  return read(dir, name);
-}
+import { makeSelfSigned, makeSigned, type TestPem as Pem } from '../../helpers/tls-test.js';
 
 const OK = JSON.stringify({ type: 'sync', status: 'Success', status_code: 200, operation: '', error_code: 0, error: '', metadata: { name: 'x' } });
 
