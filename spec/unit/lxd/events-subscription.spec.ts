@@ -238,6 +238,20 @@ describe('events subscription, step by step', function () {
     return { sub, ws };
   }
 
+  /**
+   * A subscription whose first connection is open, and an iterator of it that has taken a first event
+   * (`e0`): from then on it holds a queue, and what the socket sends waits in it.
+   */
+  async function iterating(opts: Opts = {}): Promise<{ sub: EventSubscription; ws: FakeWs; it: AsyncIterator<LxdEvent | EventGap> }> {
+    const { sub, ws } = await opened(opts);
+    const it = sub[Symbol.asyncIterator]();
+    const first = it.next();
+    await flush();
+    ws.send(logging('e0'));
+    expect(messageOf((await first).value)).to.equal('e0');
+    return { sub, ws, it };
+  }
+
   const warnings = (msg: string): Line[] => log.lines.filter((l) => l.level === 'warn' && l.msg === msg);
   const RECONNECTING = 'lxd events: connection lost; reconnecting';
   const SILENT = 'lxd events: no ping from the server; reconnecting';
@@ -486,12 +500,7 @@ describe('events subscription, step by step', function () {
     });
 
     it('holds 10 000 events by default for a slow iterator, then drops the oldest tenth for a gap', async function () {
-      const { sub, ws } = await opened();
-      const it = sub[Symbol.asyncIterator]();
-      const first = it.next();
-      await flush();
-      ws.send(logging('e0'));
-      await first;
+      const { ws, it } = await iterating();
       for (let i = 1; i <= 10_001; i++) ws.send(logging(`e${i}`));
       const gap = (await it.next()).value as EventGap;
       expect(gap.type).to.equal('gap');
@@ -500,12 +509,7 @@ describe('events subscription, step by step', function () {
     });
 
     it('an overflow that drops an earlier gap keeps that gap\'s start and count: the loss began at the first event dropped', async function () {
-      const { sub, ws } = await opened({ maxBuffered: 4 });
-      const it = sub[Symbol.asyncIterator]();
-      const first = it.next();
-      await flush();
-      ws.send(logging('e0'));
-      await first;
+      const { ws, it } = await iterating({ maxBuffered: 4 });
       for (let i = 1; i <= 5; i++) ws.send(logging(`e${i}`, `2000-01-01T00:00:0${i}Z`));
       // e1 was dropped for a gap; the next overflow drops that gap and e2 (a gap is not an event)
       ws.send(logging('e6'));
@@ -517,12 +521,7 @@ describe('events subscription, step by step', function () {
     });
 
     it('a small maxBuffered still bounds the queue: at most maxBuffered events and one gap, whatever arrives', async function () {
-      const { sub, ws } = await opened({ maxBuffered: 3 });
-      const it = sub[Symbol.asyncIterator]();
-      const first = it.next();
-      await flush();
-      ws.send(logging('e0'));
-      await first;
+      const { ws, it } = await iterating({ maxBuffered: 3 });
       for (let i = 1; i <= 200; i++) ws.send(logging(`e${i}`, `2000-01-01T00:00:00.${String(i).padStart(3, '0')}Z`));
       const gap = (await it.next()).value as EventGap;
       expect(gap.type).to.equal('gap');
@@ -535,12 +534,7 @@ describe('events subscription, step by step', function () {
 
     it('maxBuffered 1 with a reconnect gap queued: the next event overflows past the gap, which passes its start on', async function () {
       Math.random = () => 0;
-      const { sub, ws } = await opened({ maxBuffered: 1, reconnect: { initialDelayMs: 10 } });
-      const it = sub[Symbol.asyncIterator]();
-      const first = it.next();
-      await flush();
-      ws.send(logging('e0'));
-      expect(messageOf((await first).value)).to.equal('e0');
+      const { sub, ws, it } = await iterating({ maxBuffered: 1, reconnect: { initialDelayMs: 10 } });
       ws.drop();
       await flush();
       await clock.tick(10);

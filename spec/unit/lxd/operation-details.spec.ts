@@ -146,6 +146,22 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   return { promise, resolve };
 }
 
+/**
+ * A wait on an operation that listens to events (generation 1), held while it asks LXD about the
+ * operation for the first time: that first GET answers once `first` is resolved, later ones at once.
+ */
+async function askingOnce() {
+  const { ctx, hub, transport } = setup();
+  const first = deferred<OperationData>();
+  let gets = 0;
+  transport.on('GET', OP_PATH, () => (++gets === 1 ? first.promise : opData()));
+  const op = new Operation(ctx, opData(), true, 0);
+  hub.generation = 1;
+  const waiting = op.wait({ timeoutMs: 5_000 });
+  await until(() => gets === 1);
+  return { hub, first, gets: () => gets, waiting };
+}
+
 describe('Operation (scripted transport and hub)', function () {
   this.timeout(20_000);
 
@@ -270,41 +286,27 @@ describe('Operation (scripted transport and hub)', function () {
     });
 
     it('a loss heard while asking is asked about once after the answer', async function () {
-      const { ctx, hub, transport } = setup();
-      const first = deferred<OperationData>();
-      let gets = 0;
-      transport.on('GET', OP_PATH, () => (++gets === 1 ? first.promise : opData()));
-      const op = new Operation(ctx, opData(), true, 0);
-      hub.generation = 1;
-      const waiting = op.wait({ timeoutMs: 5_000 });
-      await until(() => gets === 1);
+      const { hub, first, gets, waiting } = await askingOnce();
       hub.gap();
       hub.gap();
       await pause(20);
-      expect(gets).to.equal(1);
+      expect(gets()).to.equal(1);
       first.resolve(opData());
-      await until(() => gets === 2);
+      await until(() => gets() === 2);
       await pause(50);
-      expect(gets).to.equal(2);
+      expect(gets()).to.equal(2);
       hub.emit(success());
       expect((await waiting).status).to.equal('Success');
     });
 
     it('a loss heard while asking is not asked about when the wait ended meanwhile', async function () {
-      const { ctx, hub, transport } = setup();
-      const first = deferred<OperationData>();
-      let gets = 0;
-      transport.on('GET', OP_PATH, () => (++gets === 1 ? first.promise : opData()));
-      const op = new Operation(ctx, opData(), true, 0);
-      hub.generation = 1;
-      const waiting = op.wait({ timeoutMs: 5_000 });
-      await until(() => gets === 1);
+      const { hub, first, gets, waiting } = await askingOnce();
       hub.gap();
       hub.emit(success());
       expect((await waiting).status).to.equal('Success');
       first.resolve(opData());
       await pause(50);
-      expect(gets).to.equal(1);
+      expect(gets()).to.equal(1);
     });
 
     it('an operation LXD forgot after events were lost before wait() was lost in a restart', async function () {

@@ -98,6 +98,19 @@ describe('lxd transport: the finer points', function () {
   let srv: RawServer | undefined;
   const open_: Transport[] = [];
 
+  /** One request of each kind: request, requestStream (its body let flow), requestToFile (into `dir/out`). */
+  async function oneOfEachKind(t: Transport, paths: readonly [string, string, string]): Promise<void> {
+    await t.request('GET', paths[0]);
+    const s = await t.requestStream('GET', paths[1]);
+    s.body.resume();
+    const fh = await open(join(dir, 'out'), 'w');
+    try {
+      await t.requestToFile('GET', paths[2], fh);
+    } finally {
+      await fh.close();
+    }
+  }
+
   beforeEach(async function () {
     dir = await mkdtemp(join(tmpdir(), 'lxdkit-transport-details-'));
   });
@@ -299,16 +312,7 @@ describe('lxd transport: the finer points', function () {
     const lines: [Record<string, unknown>, string][] = [];
     const logger = { ...silentLogger, debug: (o: unknown, m?: unknown) => void lines.push([o as Record<string, unknown>, m as string]), child: () => logger } as Logger;
     delete (logger as { isLevelEnabled?: unknown }).isLevelEnabled;
-    const t = local({ logger });
-    await t.request('GET', '/1.0/x');
-    const s = await t.requestStream('GET', '/1.0/y');
-    s.body.resume();
-    const fh = await open(join(dir, 'out'), 'w');
-    try {
-      await t.requestToFile('GET', '/1.0/z', fh);
-    } finally {
-      await fh.close();
-    }
+    await oneOfEachKind(local({ logger }), ['/1.0/x', '/1.0/y', '/1.0/z']);
     expect(lines.map(([o, m]) => [o['path'], m])).to.deep.equal([['/1.0/x', 'lxd request'], ['/1.0/y', 'lxd request'], ['/1.0/z', 'lxd request']]);
     for (const [o] of lines) {
       const ms = o['durationMs'] as number;
@@ -517,16 +521,7 @@ describe('lxd transport: the finer points', function () {
     const asked: string[] = [];
     let lines = 0;
     const logger: Logger = { ...silentLogger, debug: () => void lines++, child: () => logger, isLevelEnabled: (level: string) => (asked.push(level), level === 'debug') };
-    const t = local({ logger });
-    await t.request('GET', '/1.0/x');
-    const s = await t.requestStream('GET', '/1.0/x');
-    s.body.resume();
-    const fh = await open(join(dir, 'out'), 'w');
-    try {
-      await t.requestToFile('GET', '/1.0/x', fh);
-    } finally {
-      await fh.close();
-    }
+    await oneOfEachKind(local({ logger }), ['/1.0/x', '/1.0/x', '/1.0/x']);
     expect([asked, lines]).to.deep.equal([['debug', 'debug', 'debug'], 3]);
   });
 
