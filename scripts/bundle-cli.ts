@@ -1,18 +1,23 @@
 /**
- * `npm run build`, second step: the lxdkit command as one file. tsc has written dist/ (the library,
- * as the package exports it); this replaces dist/cli/ with dist/cli/main.js, lib/cli/main.ts and
- * everything it uses bundled by esbuild (the command starts without resolving and linking dozens of
- * modules), and dist/cli/THIRD-PARTY-LICENSES.txt, the licences of the packages bundled into it.
- * The commands stay lazily evaluated inside the bundle: `lxdkit --help` runs none of their code.
+ * `npm run build`, second step: the lxdkit command. tsc has written dist/ (the library, as the
+ * package exports it); this replaces dist/cli/ with
+ * - dist/cli/lxdkit.cjs: lib/cli/entry.ts and everything it uses, one CommonJS file bundled by
+ *   esbuild (the command starts without resolving and linking hundreds of modules). The commands
+ *   stay lazily evaluated inside it: `lxdkit --help` runs none of their code.
+ * - dist/cli/main.js: lib/cli/main.ts, which compiles that bundle with V8's code cache of an earlier
+ *   run (lib/cli/compile-cache.ts), and knows the bundle's content id.
+ * - dist/cli/THIRD-PARTY-LICENSES.txt: the licences of the packages bundled into it.
  */
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import { build } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT_DIR = join(ROOT, 'dist', 'cli');
 const OUT = join(OUT_DIR, 'main.js');
+const BUNDLE = join(OUT_DIR, 'lxdkit.cjs');
 
 /** The package directory (under node_modules) of each bundled input, with its name. */
 function packagesOf(inputs: readonly string[]): Map<string, string> {
@@ -33,26 +38,42 @@ async function licenceText(dir: string): Promise<string | undefined> {
 async function main(): Promise<void> {
   await rm(OUT_DIR, { recursive: true, force: true });
   await mkdir(OUT_DIR, { recursive: true });
+  // the command's code: one CommonJS file, which main.js compiles with V8's code cache
   const result = await build({
+    entryPoints: [join(ROOT, 'lib', 'cli', 'entry.ts')],
+    outfile: BUNDLE,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    metafile: true,
+    // a smaller file reads and compiles faster; class names stay (error names are set explicitly anyway)
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    // main.js runs the bundle in a function that is given the bundle's own URL
+    define: { 'import.meta.url': '__lxdkit_import_meta_url' },
+    // ws's optional native helpers, which it loads in a try/catch when they are installed
+    external: ['bufferutil', 'utf-8-validate'],
+    logLevel: 'warning',
+  });
+  const code = await readFile(BUNDLE, 'utf8');
+  // a dynamic import() left in the bundle would fail in vm.Script (no module loader is given to it)
+  if (/\bimport\(/.test(code.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) throw new Error(`${relative(ROOT, BUNDLE)} still has a dynamic import(); every import must be bundled`);
+  const bundleId = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  // the command itself: a few KiB that compile the bundle (lib/cli/main.ts)
+  await build({
     entryPoints: [join(ROOT, 'lib', 'cli', 'main.ts')],
-    outdir: OUT_DIR,
-    entryNames: '[name]',
-    // what a command needs is in chunks that load when it runs: --help compiles only the command line
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
+    outfile: OUT,
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    metafile: true,
-    // smaller chunks compile faster; class names stay (error names are set explicitly anyway)
     minify: true,
-    keepNames: true,
     legalComments: 'none',
-    // the bundled CommonJS packages require Node's built-ins
-    banner: { js: 'import { createRequire as __lxdkitRequire } from "node:module"; const require = __lxdkitRequire(import.meta.url);' },
-    // ws's optional native helpers, which it loads in a try/catch when they are installed
-    external: ['bufferutil', 'utf-8-validate'],
+    define: { LXDKIT_BUNDLE_ID: JSON.stringify(bundleId) },
+    // run from the sources it imports entry.ts; built, it always has the bundle
+    plugins: [{ name: 'entry-is-the-bundle', setup: (b) => b.onResolve({ filter: /^\.\/entry\.js$/ }, (a) => ({ path: a.path, external: true })) }],
     logLevel: 'warning',
   });
   await chmod(OUT, 0o755);
@@ -63,11 +84,9 @@ async function main(): Promise<void> {
     const text = await licenceText(dir);
     sections.push(`${name} ${pkg.version ?? ''} (${pkg.license ?? 'see the package'})\n\n${text ?? `No licence file in the package; its package.json says: ${pkg.license ?? 'nothing'}.`}`);
   }
-  await writeFile(join(OUT_DIR, 'THIRD-PARTY-LICENSES.txt'), `dist/cli/main.js bundles these packages, whose licences follow.\n\n${sections.join(`\n\n${'-'.repeat(72)}\n\n`)}\n`);
-  const outputs = Object.entries(result.metafile.outputs);
-  const main = outputs.find(([f]) => f === relative(ROOT, OUT))?.[1].bytes ?? 0;
-  const all = outputs.reduce((n, [, o]) => n + o.bytes, 0);
-  process.stderr.write(`bundled ${relative(ROOT, OUT)}: ${(main / 1024).toFixed(0)} KiB, and ${outputs.length - 1} chunks (${(all / 1024).toFixed(0)} KiB in all) from ${inputs.length} files\n`);
+  await writeFile(join(OUT_DIR, 'THIRD-PARTY-LICENSES.txt'), `dist/cli/lxdkit.cjs bundles these packages, whose licences follow.\n\n${sections.join(`\n\n${'-'.repeat(72)}\n\n`)}\n`);
+  const loader = (await readFile(OUT)).length;
+  process.stderr.write(`bundled ${relative(ROOT, BUNDLE)}: ${(code.length / 1024).toFixed(0)} KiB from ${inputs.length} files (id ${bundleId}); ${relative(ROOT, OUT)}: ${(loader / 1024).toFixed(1)} KiB\n`);
 }
 
 await main();

@@ -1,40 +1,26 @@
 #!/usr/bin/env node
 /**
  * The `lxdkit` command (package.json `bin`). See `lxdkit --help` and docs/cli.md.
+ *
+ * Built, this file is small: it compiles the command's bundle (dist/cli/lxdkit.cjs) with V8's code
+ * cache of an earlier run (compile-cache.ts). Run from the sources (`tsx lib/cli/main.ts`), where
+ * there is no bundle, it imports the command directly.
  */
-import { processIo } from './io.js';
-import { ExitCode } from './exit-codes.js';
-import { runCli } from './program.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cacheDirectory, runBundle } from './compile-cache.js';
+import { tuneWasmTiering } from '../wasm-tiering.js';
 
-const controller = new AbortController();
-let interrupts = 0;
-let running = true;
-// SIGTERM stops the command as a Ctrl-C does (it removes what it made), and lxdkit then exits 143
-// (128 + 15) where a Ctrl-C exits 130, as a shell reports a process ended by either signal.
-let terminated = false;
-const onSignal = (signal: NodeJS.Signals): void => {
-  interrupts++;
-  if (signal === 'SIGTERM' && running) terminated = true;
-  if (interrupts > 1) process.exit(signal === 'SIGTERM' ? ExitCode.TERMINATED : ExitCode.INTERRUPTED);
-  controller.abort();
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+/** The bundle's content id, set by the build (scripts/bundle-cli.ts). */
+declare const LXDKIT_BUNDLE_ID: string | undefined;
 
-// A reader that goes away (`lxdkit demo | head -1`) ends the command as a Ctrl-C does: it stops and
-// removes what it made, writes nothing more to that stream, and lxdkit exits 141 (128 + SIGPIPE).
-// Without a handler, Node would end the process at the first failed write and leave things behind.
-let pipeClosed = false;
-const onStreamError = (err: NodeJS.ErrnoException): void => {
-  if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
-  pipeClosed = true;
-  controller.abort();
-};
-process.stdout.on('error', onStreamError);
-process.stderr.on('error', onStreamError);
-
-// The handlers stay until the process exits (they do not keep it alive): a Ctrl-C that comes after
-// the command finished, while the process winds down, leaves its outcome and exit code as they are.
-const code = await runCli(process.argv.slice(2), processIo(), { signal: controller.signal });
-running = false;
-process.exitCode = terminated ? ExitCode.TERMINATED : pipeClosed && code !== ExitCode.OK ? ExitCode.PIPE_CLOSED : code;
+// before anything is compiled: V8's flags are part of what its code cache is checked against, and
+// the client sets this one on its first request
+tuneWasmTiering();
+const bundle = fileURLToPath(new URL('./lxdkit.cjs', import.meta.url));
+if (typeof LXDKIT_BUNDLE_ID === 'string' && existsSync(bundle)) {
+  await runBundle(bundle, readFileSync(bundle, 'utf8'), LXDKIT_BUNDLE_ID, cacheDirectory(process.env));
+} else {
+  const { main } = (await import('./entry.js')) as typeof import('./entry.js');
+  await main();
+}

@@ -66,10 +66,19 @@ function positive(what: string): (v: string) => number {
 }
 
 export interface RunOptions {
-  /** Aborted on SIGINT/SIGTERM by main.ts. */
+  /** Aborted on SIGINT/SIGTERM by entry.ts. */
   signal?: AbortSignal;
   /** A logger instead of pino on stderr (specs). */
-  logger?: Logger;
+  logger?: Logger | undefined;
+  /** Told the command that runs, as its words (`image alias list`), before it runs. */
+  onCommand?: ((command: string) => void) | undefined;
+}
+
+/** A command's words below the program (`image alias list`). */
+function commandPath(cmd: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
 }
 
 /** A repeatable option's values, in order. */
@@ -591,6 +600,7 @@ export async function runCli(argv: readonly string[], io: CliIo, opts: RunOption
   let code: number = ExitCode.OK;
   let ctx: CliContext | undefined;
   const program = buildProgram(io, async (cmd, work) => {
+    opts.onCommand?.(commandPath(cmd));
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const level = parseLogLevel(g.logLevel ?? 'warn');
     const logger = opts.logger ?? lazyCliLogger({ level, pretty: io.stderr.isTTY === true });

@@ -8,8 +8,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Agent, buildConnector, Dispatcher } from 'undici';
 import type WebSocket from 'ws';
-import { setFlagsFromString } from 'node:v8';
 import { deadline, DeadlineExceeded, isValidTimeout } from '../deadline.js';
+import { tuneWasmTiering } from '../wasm-tiering.js';
 import { openTunnel, ProxyError, proxyFor, tlsOverTunnel, TunnelAgent, type Proxy } from '../proxy.js';
 import type { Logger } from '../logger.js';
 import {
@@ -41,27 +41,6 @@ async function loadAgentClass(): Promise<typeof Agent> {
   // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral,OptionalChaining: either branch gives undici's Agent class (the file exists in the undici lxdkit depends on); only what else gets loaded differs
   agentClass = typeof file?.default === 'function' ? (file.default as typeof Agent) : (await import('undici')).Agent;
   return agentClass;
-}
-
-let wasmTuned = false;
-
-/**
- * undici parses HTTP with llhttp compiled to WebAssembly. After the first few responses V8 recompiles
- * it with its optimising tier in a background thread, which leaves ~35 MiB of the process's memory
- * behind (measured on Node 20: a client's peak RSS goes from ~84 to ~120 MiB after one request) for
- * no speed that matters on LXD's small answers. lxdkit raises V8's tier-up budget once per process
- * so that only WebAssembly that is really hot gets there; a `--wasm-*` flag of your own wins
- * (nothing is changed when NODE_OPTIONS or the command line set one).
- */
-function tuneWasmTiering(): void {
-  if (wasmTuned) return;
-  wasmTuned = true;
-  if ([...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].some((a) => a.includes('wasm'))) return;
-  try {
-    setFlagsFromString('--wasm-tiering-budget=1000000000');
-  } catch {
-    // not fatal: only memory is at stake
-  }
 }
 
 /** Origin used for requests over the unix socket (the Host header is meaningless there). */

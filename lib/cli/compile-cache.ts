@@ -1,0 +1,201 @@
+/**
+ * How the `lxdkit` command starts fast: its code is one CommonJS bundle (dist/cli/lxdkit.cjs) that
+ * dist/cli/main.js compiles with `vm.Script`, handing V8 the code it compiled on an earlier run (its
+ * "code cache"). Node 20 has no compile cache of its own for packages, and compiling the bundle is
+ * most of what a command costs before its first request.
+ *
+ * The cache lives in `$XDG_CACHE_HOME/lxdkit/` (default `~/.cache/lxdkit/`), one file per bundle,
+ * Node version and architecture. V8 checks what it is handed (its version, flags and the source) and
+ * compiles afresh when it does not match. A file is read only when it and its directory belong to the
+ * user and nobody else can write them; it is written to a temporary name and renamed, mode 0600.
+ * A cache that cannot be read or written costs speed, never a failure. `NODE_DISABLE_COMPILE_CACHE=1`
+ * (Node's own switch) turns it off.
+ *
+ * V8 keeps in a cache the functions compiled by the run that made it; a run of a command the cache
+ * has not seen yet writes it again, with that command's code added. Each command is written once.
+ */
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, constants as fs } from 'node:fs';
+import { createRequire } from 'node:module';
+import { crc32 } from 'node:zlib';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Script } from 'node:vm';
+
+/**
+ * First line of a cache file: this tag, then JSON: the CRC-32 of V8's data (V8 checks no checksum in
+ * release builds, and a damaged cache would crash it) and the commands whose runs it covers.
+ */
+const TAG = 'lxdkit-compile-cache 1 ';
+/** The cache of a bundle of a few MiB is ~1 MiB; anything much larger is not one of ours. */
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+const MAX_HEADER_BYTES = 64 * 1024;
+const MAX_COMMANDS = 1000;
+/** What a command name in the header may be: words of a command line, as `image alias list`. */
+const COMMAND = /^[a-z0-9][a-z0-9 -]{0,79}$/;
+
+/** The directory of lxdkit's caches, or undefined when there is none (or it is turned off). */
+export function cacheDirectory(env: NodeJS.ProcessEnv): string | undefined {
+  if (env['NODE_DISABLE_COMPILE_CACHE']) return undefined;
+  const xdg = env['XDG_CACHE_HOME'];
+  if (xdg?.startsWith('/')) return join(xdg, 'lxdkit');
+  const home = env['HOME'];
+  return home?.startsWith('/') ? join(home, '.cache', 'lxdkit') : undefined;
+}
+
+/** The cache file of a bundle (its content id) for this Node and architecture. */
+export function cacheFile(dir: string, bundleId: string): string {
+  if (!/^[0-9a-f]{8,64}$/.test(bundleId)) throw new TypeError(`bundle id must be hexadecimal, got ${JSON.stringify(bundleId)}`);
+  return join(dir, `cli-${bundleId}-${process.version}-${process.arch}.v8cache`);
+}
+
+/** What a cache file held: V8's data, and the commands whose runs it covers. */
+export interface CacheContent {
+  data: Buffer | undefined;
+  commands: string[];
+}
+
+const EMPTY: CacheContent = { data: undefined, commands: [] };
+
+/** True when `st` belongs to this user and only this user can write it. */
+function ours(st: { uid: number; mode: number }): boolean {
+  const uid = process.getuid?.();
+  return (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
+}
+
+/**
+ * Reads a cache file. Anything unexpected (missing, a link, someone else's, writable by others,
+ * oversized, a header that is not ours) reads as no cache.
+ */
+export function readCache(file: string): CacheContent {
+  let fd: number | undefined;
+  try {
+    if (!ours(statSync(join(file, '..')))) return EMPTY;
+    fd = openSync(file, fs.O_RDONLY | fs.O_NOFOLLOW);
+    const st = fstatSync(fd);
+    if (!st.isFile() || !ours(st) || st.size > MAX_CACHE_BYTES) return EMPTY;
+    const buf = Buffer.allocUnsafe(st.size);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n !== buf.length) return EMPTY;
+    const nl = buf.indexOf(10);
+    if (nl < 0 || nl > MAX_HEADER_BYTES) return EMPTY;
+    const header = buf.toString('utf8', 0, nl);
+    if (!header.startsWith(TAG)) return EMPTY;
+    const meta: unknown = JSON.parse(header.slice(TAG.length));
+    if (typeof meta !== 'object' || meta === null) return EMPTY;
+    const { crc32: sum, commands } = meta as { crc32?: unknown; commands?: unknown };
+    if (!Array.isArray(commands) || commands.length > MAX_COMMANDS || !commands.every((c): c is string => typeof c === 'string' && COMMAND.test(c))) return EMPTY;
+    const data = buf.subarray(nl + 1);
+    if (typeof sum !== 'number' || crc32(data) !== sum) return EMPTY;
+    return { data, commands };
+  } catch {
+    return EMPTY;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Writes a cache file (a temporary file renamed over it); false when it could not. */
+export function writeCache(file: string, data: Uint8Array, commands: readonly string[]): boolean {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+    const fd = openSync(tmp, fs.O_WRONLY | fs.O_CREAT | fs.O_EXCL | fs.O_NOFOLLOW, 0o600);
+    try {
+      writeFileSync(fd, `${TAG}${JSON.stringify({ crc32: crc32(data), commands: commands.filter((c) => COMMAND.test(c)).slice(0, MAX_COMMANDS) })}\n`);
+      writeFileSync(fd, data);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    return true;
+  } catch {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // it was never made
+    }
+    return false;
+  }
+}
+
+/** How long an unused cache of another bundle or Node (an upgrade's leftover) is kept: 30 days. */
+export const STALE_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Removes from `dir` the caches other than `keep` that no run has written for `STALE_MS`, and the
+ * temporary files of writes that were cut short an hour ago or more. Only lxdkit's own names, only
+ * regular files.
+ */
+export function pruneCaches(dir: string, keep: string, now = Date.now()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const old = /^cli-[0-9a-f]+-v[0-9.]+-[a-z0-9_]+\.v8cache$/.test(name) ? STALE_MS : /^cli-[0-9a-f]+-v[0-9.]+-[a-z0-9_]+\.v8cache\.\d+\.tmp$/.test(name) ? 3600 * 1000 : undefined;
+    const path = join(dir, name);
+    if (old === undefined || path === keep) continue;
+    try {
+      const st = lstatSync(path);
+      if (st.isFile() && now - st.mtimeMs >= old) {
+        unlinkSync(path);
+        removed.push(name);
+      }
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+/** What the bundle exports: the command's body. */
+export interface CliBundle {
+  main(opts: { onCommand?: (command: string) => void }): Promise<void>;
+}
+
+/** The parameters of the function a CommonJS bundle's source is wrapped in. */
+const PARAMS = ['exports', 'require', 'module', '__filename', '__dirname', '__lxdkit_import_meta_url'] as const;
+
+/** What became of the code cache in one run. */
+export interface BundleRun {
+  /** `none`: there was no cache (or none usable); `rejected`: V8 refused it; `accepted`: V8 used it. */
+  cache: 'none' | 'accepted' | 'rejected';
+  /** The command that ran (`help` when none did). */
+  command: string;
+  /** True when the cache file was written. */
+  wrote: boolean;
+}
+
+/**
+ * Compiles and runs the bundle `file` (CommonJS source), with the code cache of `cacheDir` when
+ * there is one, then its `main()`; writes the cache again when it was missing, refused by V8, or
+ * had not seen the command that ran.
+ */
+export async function runBundle(file: string, source: string, bundleId: string, cacheDir: string | undefined): Promise<BundleRun> {
+  const cachePath = cacheDir === undefined ? undefined : cacheFile(cacheDir, bundleId);
+  const cached = cachePath === undefined ? EMPTY : readCache(cachePath);
+  // the wrapper is on the source's first line, so that line numbers in stack traces stay right
+  const script = new Script(`(function (${PARAMS.join(', ')}) {${source}\n})`, { filename: file, cachedData: cached.data });
+  const wrapped = script.runInThisContext() as (...args: unknown[]) => void;
+  const module = { exports: {} as Partial<CliBundle> };
+  wrapped(module.exports, createRequire(file), module, file, join(file, '..'), pathToFileURL(file).href);
+  const main = module.exports.main;
+  if (typeof main !== 'function') throw new Error(`${file} is not the lxdkit command's bundle (it exports no main); reinstall lxdkit`);
+  let ran = 'help';
+  await main({ onCommand: (command) => (ran = command) });
+  const cache = cached.data === undefined ? 'none' : script.cachedDataRejected === true ? 'rejected' : 'accepted';
+  let wrote = false;
+  if (cachePath !== undefined && (cache !== 'accepted' || !cached.commands.includes(ran))) {
+    wrote = writeCache(cachePath, script.createCachedData(), cache === 'accepted' ? [...cached.commands, ran] : [ran]);
+    if (wrote && cacheDir !== undefined) pruneCaches(cacheDir, cachePath);
+  }
+  return { cache, command: ran, wrote };
+}

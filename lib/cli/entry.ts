@@ -1,0 +1,48 @@
+/**
+ * The `lxdkit` command's body: signals, broken pipes and the exit code around `runCli`. The build
+ * bundles it, and what it uses, into dist/cli/lxdkit.cjs, which main.ts runs.
+ */
+import { processIo } from './io.js';
+import { ExitCode } from './exit-codes.js';
+import { runCli } from './program.js';
+
+export interface MainOptions {
+  /** Told the command that runs (`image list`), once commander has chosen it. */
+  onCommand?: (command: string) => void;
+}
+
+/** Runs the command of `process.argv` and sets `process.exitCode`. */
+export async function main(opts: MainOptions = {}): Promise<void> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  let running = true;
+  // SIGTERM stops the command as a Ctrl-C does (it removes what it made), and lxdkit then exits 143
+  // (128 + 15) where a Ctrl-C exits 130, as a shell reports a process ended by either signal.
+  let terminated = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts++;
+    if (signal === 'SIGTERM' && running) terminated = true;
+    if (interrupts > 1) process.exit(signal === 'SIGTERM' ? ExitCode.TERMINATED : ExitCode.INTERRUPTED);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  // A reader that goes away (`lxdkit demo | head -1`) ends the command as a Ctrl-C does: it stops and
+  // removes what it made, writes nothing more to that stream, and lxdkit exits 141 (128 + SIGPIPE).
+  // Without a handler, Node would end the process at the first failed write and leave things behind.
+  let pipeClosed = false;
+  const onStreamError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    pipeClosed = true;
+    controller.abort();
+  };
+  process.stdout.on('error', onStreamError);
+  process.stderr.on('error', onStreamError);
+
+  // The handlers stay until the process exits (they do not keep it alive): a Ctrl-C that comes after
+  // the command finished, while the process winds down, leaves its outcome and exit code as they are.
+  const code = await runCli(process.argv.slice(2), processIo(), { signal: controller.signal, onCommand: opts.onCommand });
+  running = false;
+  process.exitCode = terminated ? ExitCode.TERMINATED : pipeClosed && code !== ExitCode.OK ? ExitCode.PIPE_CLOSED : code;
+}

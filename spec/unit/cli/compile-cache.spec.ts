@@ -1,0 +1,220 @@
+/**
+ * The lxdkit command's code cache (lib/cli/compile-cache.ts): where it lives, what V8 is handed, when
+ * it is written again, and what it refuses to read (links, other users' or shared files, headers
+ * that are not its own). Bundles here are a few lines of CommonJS run in this process.
+ */
+import { utimesSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { expect } from 'chai';
+import { cacheDirectory, cacheFile, pruneCaches, readCache, runBundle, STALE_MS, writeCache } from '../../../lib/cli/compile-cache.js';
+
+const ID = '0123456789abcdef';
+
+/** A bundle whose main() reports the command of `globalThis.__compileCacheCommand` (none: no command ran) and counts its runs. */
+function bundleSource(marker: string): string {
+  // enough functions that V8 has something to cache beyond the top level
+  const helpers = Array.from({ length: 20 }, (_, i) => `function f${i}(x) { return x * ${i + 1} + ${marker.length}; }`).join('\n');
+  return `${helpers}
+exports.main = async function (opts) {
+  let n = 0;
+  for (let i = 0; i < 20; i++) n += eval('f' + i)(i);
+  globalThis.__compileCacheSpec = { runs: (globalThis.__compileCacheSpec?.runs ?? 0) + 1, n, marker: ${JSON.stringify(marker)}, url: __lxdkit_import_meta_url };
+  if (globalThis.__compileCacheCommand !== undefined) opts.onCommand(globalThis.__compileCacheCommand);
+};`;
+}
+
+describe('cli: the code cache of the bundled command', () => {
+  let dir: string;
+  let cacheDir: string;
+  let bundle: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lxdkit-compile-cache-'));
+    cacheDir = join(dir, 'cache', 'lxdkit');
+    bundle = join(dir, 'lxdkit.cjs');
+    delete (globalThis as { __compileCacheSpec?: unknown }).__compileCacheSpec;
+    delete (globalThis as { __compileCacheCommand?: unknown }).__compileCacheCommand;
+  });
+  afterEach(() => {
+    chmodSync(dir, 0o700);
+    rmSync(dir, { recursive: true, force: true });
+    delete (globalThis as { __compileCacheSpec?: unknown }).__compileCacheSpec;
+    delete (globalThis as { __compileCacheCommand?: unknown }).__compileCacheCommand;
+  });
+
+  const ran = (): { runs: number; n: number; marker: string; url: string } => (globalThis as unknown as { __compileCacheSpec: { runs: number; n: number; marker: string; url: string } }).__compileCacheSpec;
+  const run = (command: string | undefined, marker = 'one') => {
+    (globalThis as { __compileCacheCommand?: string | undefined }).__compileCacheCommand = command;
+    const source = bundleSource(marker);
+    writeFileSync(bundle, source);
+    return runBundle(bundle, source, ID, cacheDir);
+  };
+
+  it('lives in $XDG_CACHE_HOME/lxdkit, else ~/.cache/lxdkit; NODE_DISABLE_COMPILE_CACHE or no absolute home turns it off', () => {
+    expect(cacheDirectory({ XDG_CACHE_HOME: '/x/cache', HOME: '/home/u' })).to.equal('/x/cache/lxdkit');
+    expect(cacheDirectory({ XDG_CACHE_HOME: 'relative', HOME: '/home/u' })).to.equal('/home/u/.cache/lxdkit');
+    expect(cacheDirectory({ HOME: '/home/u' })).to.equal('/home/u/.cache/lxdkit');
+    expect(cacheDirectory({ HOME: '/home/u', NODE_DISABLE_COMPILE_CACHE: '1' })).to.equal(undefined);
+    expect(cacheDirectory({ HOME: 'relative' })).to.equal(undefined);
+    expect(cacheDirectory({})).to.equal(undefined);
+  });
+
+  it('one file per bundle id, Node version and architecture; an id that is not hexadecimal is refused', () => {
+    expect(cacheFile('/c', ID)).to.equal(`/c/cli-${ID}-${process.version}-${process.arch}.v8cache`);
+    expect(() => cacheFile('/c', '../../etc/passwd')).to.throw(TypeError, /hexadecimal/);
+  });
+
+  it('the first run writes the cache (0600 in a 0700 directory); the next is handed it by V8, and writes nothing', async () => {
+    const first = await run('status');
+    expect(first).to.deep.equal({ cache: 'none', command: 'status', wrote: true });
+    expect(ran()).to.include({ runs: 1, n: Array.from({ length: 20 }, (_, i) => i * (i + 1) + 3).reduce((a, b) => a + b), marker: 'one' });
+    expect(ran().url).to.equal(`file://${bundle}`);
+    const file = cacheFile(cacheDir, ID);
+    expect(statSync(file).mode & 0o777).to.equal(0o600);
+    expect(statSync(cacheDir).mode & 0o777).to.equal(0o700);
+    expect(readCache(file).commands).to.deep.equal(['status']);
+    const before = statSync(file);
+    const second = await run('status');
+    expect(second).to.deep.equal({ cache: 'accepted', command: 'status', wrote: false });
+    expect(ran().runs).to.equal(2);
+    expect(statSync(file).mtimeMs).to.equal(before.mtimeMs);
+    expect(readdirSync(cacheDir)).to.deep.equal([`cli-${ID}-${process.version}-${process.arch}.v8cache`]);
+  });
+
+  it('a command the cache has not seen writes it again with that command added; help is what ran when no command did', async () => {
+    await run('status');
+    expect(await run('image list')).to.deep.equal({ cache: 'accepted', command: 'image list', wrote: true });
+    expect(await run(undefined)).to.deep.equal({ cache: 'accepted', command: 'help', wrote: true });
+    expect(readCache(cacheFile(cacheDir, ID)).commands).to.deep.equal(['status', 'image list', 'help']);
+    expect(await run('image list')).to.deep.equal({ cache: 'accepted', command: 'image list', wrote: false });
+  });
+
+  it('a cache V8 refuses (made from another source under the same id) is replaced, and the command runs', async () => {
+    await run('status', 'one');
+    const r = await run('status', 'a longer marker');
+    expect(r).to.deep.equal({ cache: 'rejected', command: 'status', wrote: true });
+    expect(ran()).to.include({ runs: 2, marker: 'a longer marker' });
+    expect(await run('status', 'a longer marker')).to.deep.equal({ cache: 'accepted', command: 'status', wrote: false });
+  });
+
+  it('a damaged cache (V8 would crash on it) fails its checksum, is never handed to V8, and is replaced', async () => {
+    await run('status');
+    const file = cacheFile(cacheDir, ID);
+    const bytes = readFileSync(file);
+    const nl = bytes.indexOf(10);
+    // the header stays, the payload changes past V8's own header: what crashed V8 before the checksum
+    writeFileSync(file, Buffer.from(bytes.map((b, i) => (i > nl + 64 ? b ^ 0x5a : b))), { mode: 0o600 });
+    expect(readCache(file)).to.deep.equal({ data: undefined, commands: [] });
+    expect(await run('status')).to.deep.equal({ cache: 'none', command: 'status', wrote: true });
+    expect(await run('status')).to.deep.equal({ cache: 'accepted', command: 'status', wrote: false });
+  });
+
+  it('no cache directory: the command runs and nothing is written', async () => {
+    (globalThis as { __compileCacheCommand?: string }).__compileCacheCommand = 'status';
+    const source = bundleSource('one');
+    writeFileSync(bundle, source);
+    expect(await runBundle(bundle, source, ID, undefined)).to.deep.equal({ cache: 'none', command: 'status', wrote: false });
+    expect(ran().runs).to.equal(1);
+    expect(existsSync(join(dir, 'cache'))).to.equal(false);
+  });
+
+  it('a cache that cannot be written costs nothing but speed, and leaves no temporary file', async () => {
+    mkdirSync(join(dir, 'cache'));
+    writeFileSync(cacheDir, 'a file where the directory would be');
+    expect(await run('status')).to.deep.equal({ cache: 'none', command: 'status', wrote: false });
+    expect(readdirSync(join(dir, 'cache'))).to.deep.equal(['lxdkit']);
+    mkdirSync(join(dir, 'ro'), { mode: 0o500 });
+    if (process.getuid?.() !== 0) expect(writeCache(join(dir, 'ro', 'x.v8cache'), Buffer.from('x'), [])).to.equal(false);
+  });
+
+  it("a write removes other bundles' and Nodes' caches unused for 30 days, and cut-short temporary files; nothing else", async () => {
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    const old = (Date.now() - STALE_MS - 60_000) / 1000;
+    const files = {
+      staleOther: `cli-fedcba9876543210-v18.20.0-x64.v8cache`,
+      freshOther: `cli-fedcba9876543211-${process.version}-x64.v8cache`,
+      staleTmp: `cli-fedcba9876543210-${process.version}-x64.v8cache.4242.tmp`,
+      notOurs: 'notes.txt',
+      oldNotOurs: 'cli-notes.v8cache.bak',
+    };
+    for (const f of Object.values(files)) writeFileSync(join(cacheDir, f), 'x');
+    for (const f of [files.staleOther, files.staleTmp, files.oldNotOurs]) utimesSync(join(cacheDir, f), old, old);
+    mkdirSync(join(cacheDir, `cli-0000000000000000-${process.version}-x64.v8cache`));
+    utimesSync(join(cacheDir, `cli-0000000000000000-${process.version}-x64.v8cache`), old, old);
+    expect(await run('status')).to.include({ wrote: true });
+    expect(readdirSync(cacheDir).sort()).to.deep.equal([files.oldNotOurs, `cli-0000000000000000-${process.version}-x64.v8cache`, `cli-${ID}-${process.version}-${process.arch}.v8cache`, files.freshOther, files.notOurs].sort());
+    // its own cache, however old, stays
+    const own = cacheFile(cacheDir, ID);
+    utimesSync(own, old, old);
+    expect(pruneCaches(cacheDir, own)).to.deep.equal([]);
+    expect(existsSync(own)).to.equal(true);
+  });
+
+  it('a bundle without main() is named as the problem', async () => {
+    writeFileSync(bundle, 'exports.other = 1;');
+    let err: unknown;
+    await runBundle(bundle, 'exports.other = 1;', ID, cacheDir).catch((e: unknown) => (err = e));
+    expect(String(err)).to.match(/is not the lxdkit command's bundle .*reinstall lxdkit/);
+  });
+
+  describe('what it refuses to read (each reads as no cache)', () => {
+    let file: string;
+    beforeEach(async () => {
+      await run('status');
+      file = cacheFile(cacheDir, ID);
+      expect(readCache(file).data).to.be.instanceOf(Buffer);
+    });
+
+    it('a symbolic link in place of the file', () => {
+      const real = join(dir, 'elsewhere.v8cache');
+      writeFileSync(real, readFileSync(file), { mode: 0o600 });
+      rmSync(file);
+      symlinkSync(real, file);
+      expect(readCache(file)).to.deep.equal({ data: undefined, commands: [] });
+    });
+
+    it('a file others can write, or a directory others can write', () => {
+      chmodSync(file, 0o620);
+      expect(readCache(file).data).to.equal(undefined);
+      chmodSync(file, 0o602);
+      expect(readCache(file).data).to.equal(undefined);
+      chmodSync(file, 0o600);
+      chmodSync(cacheDir, 0o770);
+      expect(readCache(file).data).to.equal(undefined);
+      chmodSync(cacheDir, 0o700);
+      expect(readCache(file).data).to.be.instanceOf(Buffer);
+    });
+
+    it('a header that is not its own: another tag, a command that is not words, a wrong checksum, no newline, not JSON', () => {
+      const data = readCache(file).data!;
+      const sum = crc32(data);
+      const withHeader = (h: string): Buffer => Buffer.concat([Buffer.from(h), data]);
+      const bad = [
+        `lxdkit-compile-cache 2 {"crc32":${sum},"commands":["status"]}\n`,
+        `lxdkit-compile-cache 1 {"crc32":${sum},"commands":["../x"]}\n`,
+        `lxdkit-compile-cache 1 {"crc32":${sum},"commands":[1]}\n`,
+        `lxdkit-compile-cache 1 {"crc32":${sum},"commands":"status"}\n`,
+        `lxdkit-compile-cache 1 {"crc32":${sum + 1},"commands":["status"]}\n`,
+        `lxdkit-compile-cache 1 {"crc32":"${sum}","commands":["status"]}\n`,
+        `lxdkit-compile-cache 1 {"commands":["status"]}\n`,
+        `lxdkit-compile-cache 1 ["status"]\n`,
+        `lxdkit-compile-cache 1 null\n`,
+        `lxdkit-compile-cache 1 {"crc32":${sum},"commands":["status"]}`,
+        `lxdkit-compile-cache 1 {crc32:${sum}}\n`,
+      ];
+      for (const h of bad) {
+        writeFileSync(file, withHeader(h), { mode: 0o600 });
+        expect(readCache(file), h).to.deep.equal({ data: undefined, commands: [] });
+      }
+      writeFileSync(file, withHeader(`lxdkit-compile-cache 1 {"crc32":${sum},"commands":["status","image alias list"]}\n`), { mode: 0o600 });
+      expect(readCache(file).commands).to.deep.equal(['status', 'image alias list']);
+    });
+
+    it('a missing file', () => {
+      rmSync(file);
+      expect(readCache(file)).to.deep.equal({ data: undefined, commands: [] });
+    });
+  });
+});
