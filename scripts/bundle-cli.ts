@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   const code = await readFile(BUNDLE, 'utf8');
   // a dynamic import() left in the bundle would fail in vm.Script (no module loader is given to it)
   if (/\bimport\(/.test(code.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) throw new Error(`${relative(ROOT, BUNDLE)} still has a dynamic import(); every import must be bundled`);
+  // main.js reads it as latin1 (no UTF-8 decoding): esbuild writes ASCII, escaping anything else
+  if (/[^\x00-\x7f]/.test(code)) throw new Error(`${relative(ROOT, BUNDLE)} is not ASCII; main.js reads it as latin1`);
   const bundleId = createHash('sha256').update(code).digest('hex').slice(0, 16);
   // the command itself: a few KiB that compile the bundle (lib/cli/main.ts)
   await build({

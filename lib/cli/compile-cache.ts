@@ -14,7 +14,7 @@
  * V8 keeps in a cache the functions compiled by the run that made it; a run of a command the cache
  * has not seen yet writes it again, with that command's code added. Each command is written once.
  */
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, constants as fs } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, constants as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
@@ -46,6 +46,22 @@ export function cacheDirectory(env: NodeJS.ProcessEnv): string | undefined {
 export function cacheFile(dir: string, bundleId: string): string {
   if (!/^[0-9a-f]{8,64}$/.test(bundleId)) throw new TypeError(`bundle id must be hexadecimal, got ${JSON.stringify(bundleId)}`);
   return join(dir, `cli-${bundleId}-${process.version}-${process.arch}.v8cache`);
+}
+
+/**
+ * Where `lxdkit --help` is kept once printed, for a bundle and a width (`width`: the terminal's
+ * columns, undefined when stdout is not a terminal). The help is a function of the two alone: the
+ * next `--help` prints the file without compiling the bundle.
+ */
+export function helpFile(dir: string, bundleId: string, width: number | undefined): string {
+  if (!/^[0-9a-f]{8,64}$/.test(bundleId)) throw new TypeError(`bundle id must be hexadecimal, got ${JSON.stringify(bundleId)}`);
+  const w = width === undefined ? 'pipe' : Number.isSafeInteger(width) && width > 0 && width < 100_000 ? String(width) : undefined;
+  return join(dir, `help-${bundleId}-${w ?? 'pipe'}.txt`);
+}
+
+/** True for the arguments whose output `helpFile` keeps: `--help` or `-h`, alone. */
+export function isHelpRequest(args: readonly string[]): boolean {
+  return args.length === 1 && (args[0] === '--help' || args[0] === '-h');
 }
 
 /** What a cache file held: V8's data, and the commands whose runs it covers. */
@@ -140,7 +156,8 @@ export function pruneCaches(dir: string, keep: string, now = Date.now()): string
     return removed;
   }
   for (const name of names) {
-    const old = /^cli-[0-9a-f]+-v[0-9.]+-[a-z0-9_]+\.v8cache$/.test(name) ? STALE_MS : /^cli-[0-9a-f]+-v[0-9.]+-[a-z0-9_]+\.v8cache\.\d+\.tmp$/.test(name) ? 3600 * 1000 : undefined;
+    const kept = /^(?:cli-[0-9a-f]+-v[0-9.]+-[a-z0-9_]+\.v8cache|help-[0-9a-f]+-(?:pipe|\d+)\.txt)/.exec(name)?.[0];
+    const old = kept === name ? STALE_MS : kept !== undefined && /^\.\d+\.tmp$/.test(name.slice(kept.length)) ? 3600 * 1000 : undefined;
     const path = join(dir, name);
     if (old === undefined || path === keep) continue;
     try {
@@ -156,9 +173,9 @@ export function pruneCaches(dir: string, keep: string, now = Date.now()): string
   return removed;
 }
 
-/** What the bundle exports: the command's body. */
+/** What the bundle exports: the command's body (lib/cli/entry.ts). */
 export interface CliBundle {
-  main(opts: { onCommand?: (command: string) => void }): Promise<void>;
+  main(opts: { onCommand?: (command: string) => void; onStdout?: ((chunk: string | Uint8Array) => void) | undefined }): Promise<void>;
 }
 
 /** The parameters of the function a CommonJS bundle's source is wrapped in. */
@@ -179,7 +196,7 @@ export interface BundleRun {
  * there is one, then its `main()`; writes the cache again when it was missing, refused by V8, or
  * had not seen the command that ran.
  */
-export async function runBundle(file: string, source: string, bundleId: string, cacheDir: string | undefined): Promise<BundleRun> {
+export async function runBundle(file: string, source: string, bundleId: string, cacheDir: string | undefined, onStdout?: (chunk: string | Uint8Array) => void): Promise<BundleRun> {
   const cachePath = cacheDir === undefined ? undefined : cacheFile(cacheDir, bundleId);
   const cached = cachePath === undefined ? EMPTY : readCache(cachePath);
   // the wrapper is on the source's first line, so that line numbers in stack traces stay right
@@ -190,7 +207,7 @@ export async function runBundle(file: string, source: string, bundleId: string, 
   const main = module.exports.main;
   if (typeof main !== 'function') throw new Error(`${file} is not the lxdkit command's bundle (it exports no main); reinstall lxdkit`);
   let ran = 'help';
-  await main({ onCommand: (command) => (ran = command) });
+  await main({ onCommand: (command) => (ran = command), onStdout });
   const cache = cached.data === undefined ? 'none' : script.cachedDataRejected === true ? 'rejected' : 'accepted';
   let wrote = false;
   if (cachePath !== undefined && (cache !== 'accepted' || !cached.commands.includes(ran))) {
@@ -198,4 +215,24 @@ export async function runBundle(file: string, source: string, bundleId: string, 
     if (wrote && cacheDir !== undefined) pruneCaches(cacheDir, cachePath);
   }
   return { cache, command: ran, wrote };
+}
+
+/**
+ * The command: `--help` from the file of an earlier `--help` when there is one, else the bundle run
+ * with its code cache (and that `--help` kept). Resolves once the command has run.
+ */
+export async function runCommand(file: string, bundleId: string, args: readonly string[], env: NodeJS.ProcessEnv, stdout: { isTTY?: boolean; columns?: number; write(chunk: string | Uint8Array): unknown }): Promise<BundleRun & { help: 'none' | 'printed' | 'kept' }> {
+  const dir = cacheDirectory(env);
+  const help = dir !== undefined && isHelpRequest(args) ? helpFile(dir, bundleId, stdout.isTTY === true ? stdout.columns : undefined) : undefined;
+  if (help !== undefined) {
+    const kept = readCache(help).data;
+    if (kept !== undefined) {
+      stdout.write(kept);
+      return { cache: 'none', command: 'help', wrote: false, help: 'printed' };
+    }
+  }
+  const chunks: Buffer[] = [];
+  const run = await runBundle(file, readFileSync(file, 'latin1'), bundleId, dir, help === undefined ? undefined : (c) => chunks.push(Buffer.from(c)));
+  const ok = process.exitCode === undefined || process.exitCode === 0;
+  return { ...run, help: help !== undefined && ok && run.command === 'help' && chunks.length > 0 && writeCache(help, Buffer.concat(chunks), []) ? 'kept' : 'none' };
 }

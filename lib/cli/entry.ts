@@ -2,13 +2,35 @@
  * The `lxdkit` command's body: signals, broken pipes and the exit code around `runCli`. The build
  * bundles it, and what it uses, into dist/cli/lxdkit.cjs, which main.ts runs.
  */
-import { processIo } from './io.js';
+import { processIo, type CliIo, type OutStream } from './io.js';
 import { ExitCode } from './exit-codes.js';
 import { runCli } from './program.js';
 
 export interface MainOptions {
   /** Told the command that runs (`image list`), once commander has chosen it. */
-  onCommand?: (command: string) => void;
+  onCommand?: ((command: string) => void) | undefined;
+  /** Given a copy of everything written to stdout (main.ts keeps `--help` so). */
+  onStdout?: ((chunk: string | Uint8Array) => void) | undefined;
+}
+
+/** The process's streams, with stdout's writes also given to `tee`. */
+function io(tee: ((chunk: string | Uint8Array) => void) | undefined): CliIo {
+  const io = processIo();
+  if (!tee) return io;
+  const out = process.stdout;
+  const stdout: OutStream = {
+    write: (chunk) => {
+      tee(chunk);
+      return out.write(chunk);
+    },
+    isTTY: out.isTTY,
+    columns: out.columns,
+    rows: out.rows,
+    once: (event, listener) => out.once(event, listener),
+    on: (event, listener) => out.on(event, listener),
+    off: (event, listener) => out.off(event, listener),
+  };
+  return { ...io, stdout };
 }
 
 /** Runs the command of `process.argv` and sets `process.exitCode`. */
@@ -42,7 +64,7 @@ export async function main(opts: MainOptions = {}): Promise<void> {
 
   // The handlers stay until the process exits (they do not keep it alive): a Ctrl-C that comes after
   // the command finished, while the process winds down, leaves its outcome and exit code as they are.
-  const code = await runCli(process.argv.slice(2), processIo(), { signal: controller.signal, onCommand: opts.onCommand });
+  const code = await runCli(process.argv.slice(2), io(opts.onStdout), { signal: controller.signal, onCommand: opts.onCommand });
   running = false;
   process.exitCode = terminated ? ExitCode.TERMINATED : pipeClosed && code !== ExitCode.OK ? ExitCode.PIPE_CLOSED : code;
 }

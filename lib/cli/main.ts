@@ -3,12 +3,12 @@
  * The `lxdkit` command (package.json `bin`). See `lxdkit --help` and docs/cli.md.
  *
  * Built, this file is small: it compiles the command's bundle (dist/cli/lxdkit.cjs) with V8's code
- * cache of an earlier run (compile-cache.ts). Run from the sources (`tsx lib/cli/main.ts`), where
+ * cache of an earlier run, or prints the `--help` an earlier run kept (compile-cache.ts). Run from the sources (`tsx lib/cli/main.ts`), where
  * there is no bundle, it imports the command directly.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { cacheDirectory, runBundle } from './compile-cache.js';
+import { runCommand } from './compile-cache.js';
 import { tuneWasmTiering } from '../wasm-tiering.js';
 
 /** The bundle's content id, set by the build (scripts/bundle-cli.ts). */
@@ -19,7 +19,7 @@ declare const LXDKIT_BUNDLE_ID: string | undefined;
 tuneWasmTiering();
 const bundle = fileURLToPath(new URL('./lxdkit.cjs', import.meta.url));
 if (typeof LXDKIT_BUNDLE_ID === 'string' && existsSync(bundle)) {
-  await runBundle(bundle, readFileSync(bundle, 'utf8'), LXDKIT_BUNDLE_ID, cacheDirectory(process.env));
+  await runCommand(bundle, LXDKIT_BUNDLE_ID, process.argv.slice(2), process.env, process.stdout);
 } else {
   const { main } = (await import('./entry.js')) as typeof import('./entry.js');
   await main();

@@ -600,7 +600,6 @@ export async function runCli(argv: readonly string[], io: CliIo, opts: RunOption
   let code: number = ExitCode.OK;
   let ctx: CliContext | undefined;
   const program = buildProgram(io, async (cmd, work) => {
-    opts.onCommand?.(commandPath(cmd));
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const level = parseLogLevel(g.logLevel ?? 'warn');
     const logger = opts.logger ?? lazyCliLogger({ level, pretty: io.stderr.isTTY === true });
@@ -614,6 +613,8 @@ export async function runCli(argv: readonly string[], io: CliIo, opts: RunOption
     const r = await work(ctx);
     if (typeof r === 'number') code = r;
   });
+  const onCommand = opts.onCommand;
+  if (onCommand) program.hook('preAction', (_program, command) => onCommand(commandPath(command)));
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {

@@ -4,8 +4,11 @@
  * root: the cloud-init functions that use it are synchronous.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { ensureBuilt, lxdkit } from '../helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
@@ -51,5 +54,29 @@ const { runCli } = await import('./lib/cli/program.ts');
 const out = { write: () => true };
 await runCli(['--help'], { stdout: out, stderr: out, env: {}, cwd: '/' });`);
     for (const heavy of ['undici', 'zod', 'ws', 'pino', 'yaml', 'xmlbuilder2']) expect(loaded, heavy).not.to.include(heavy);
+  });
+
+  it('the built command keeps its code cache and its --help in $XDG_CACHE_HOME/lxdkit, and prints the same with them as without', async function () {
+    ensureBuilt();
+    const cache = mkdtempSync(join(tmpdir(), 'lxdkit-startup-cache-'));
+    try {
+      const env = { XDG_CACHE_HOME: cache };
+      const off = { NODE_DISABLE_COMPILE_CACHE: '1' };
+      const plain = await lxdkit(['--help'], ROOT, off);
+      expect(plain.code).to.equal(0);
+      expect(plain.stdout).to.match(/^Usage: lxdkit \[options\] \[command\]/);
+      for (let i = 0; i < 3; i++) expect(await lxdkit(['--help'], ROOT, env), `--help, run ${i + 1}`).to.deep.equal(plain);
+      const completion = await lxdkit(['completion', 'bash'], ROOT, off);
+      expect(completion.stdout).to.include('_lxdkit_complete');
+      for (let i = 0; i < 2; i++) expect(await lxdkit(['completion', 'bash'], ROOT, env)).to.deep.equal(completion);
+      const files = readdirSync(join(cache, 'lxdkit')).sort();
+      expect(files).to.have.length(2);
+      expect(files[0]).to.match(/^cli-[0-9a-f]{16}-v[0-9.]+-[a-z0-9]+\.v8cache$/);
+      expect(files[1]).to.match(/^help-[0-9a-f]{16}-pipe\.txt$/);
+      const header = readFileSync(join(cache, 'lxdkit', files[0]!), 'latin1').split('\n', 1)[0]!;
+      expect(JSON.parse(header.replace(/^lxdkit-compile-cache 1 /, '')) as unknown).to.have.property('commands').that.deep.equals(['help', 'completion']);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { expect } from 'chai';
-import { cacheDirectory, cacheFile, pruneCaches, readCache, runBundle, STALE_MS, writeCache } from '../../../lib/cli/compile-cache.js';
+import { cacheDirectory, cacheFile, helpFile, isHelpRequest, pruneCaches, readCache, runBundle, runCommand, STALE_MS, writeCache } from '../../../lib/cli/compile-cache.js';
 
 const ID = '0123456789abcdef';
 
@@ -22,6 +22,8 @@ exports.main = async function (opts) {
   for (let i = 0; i < 20; i++) n += eval('f' + i)(i);
   globalThis.__compileCacheSpec = { runs: (globalThis.__compileCacheSpec?.runs ?? 0) + 1, n, marker: ${JSON.stringify(marker)}, url: __lxdkit_import_meta_url };
   if (globalThis.__compileCacheCommand !== undefined) opts.onCommand(globalThis.__compileCacheCommand);
+  else if (opts.onStdout) { opts.onStdout('Usage: lxdkit '); opts.onStdout(Buffer.from(${JSON.stringify(marker)} + '\\n')); }
+  if (globalThis.__compileCacheExit !== undefined) process.exitCode = globalThis.__compileCacheExit;
 };`;
 }
 
@@ -150,6 +152,74 @@ describe('cli: the code cache of the bundled command', () => {
     utimesSync(own, old, old);
     expect(pruneCaches(cacheDir, own)).to.deep.equal([]);
     expect(existsSync(own)).to.equal(true);
+  });
+
+  describe('--help, kept once printed', () => {
+    const out = (isTTY: boolean, columns?: number) => ({ isTTY, columns, text: '', write(c: string | Uint8Array) { this.text += Buffer.from(c).toString(); return true; } });
+    const env = () => ({ XDG_CACHE_HOME: join(dir, 'cache') });
+    const command = (args: string[], stdout = out(false)) => {
+      writeFileSync(bundle, bundleSource('one'));
+      return runCommand(bundle, ID, args, env(), stdout);
+    };
+    afterEach(() => {
+      process.exitCode = undefined;
+      delete (globalThis as { __compileCacheExit?: unknown }).__compileCacheExit;
+    });
+
+    it('is `--help` or `-h` alone', () => {
+      expect(isHelpRequest(['--help'])).to.equal(true);
+      expect(isHelpRequest(['-h'])).to.equal(true);
+      for (const no of [[], ['help'], ['status', '--help'], ['--help', '--json'], ['--HELP']]) expect(isHelpRequest(no), no.join(' ')).to.equal(false);
+    });
+
+    it('the first `--help` runs the bundle and keeps what it printed; the next prints it without running the bundle', async () => {
+      const first = await command(['--help']);
+      expect(first).to.deep.include({ help: 'kept', command: 'help' });
+      expect(ran().runs).to.equal(1);
+      const second = out(false);
+      expect(await command(['-h'], second)).to.deep.include({ help: 'printed' });
+      expect(ran().runs).to.equal(1);
+      expect(second.text).to.equal('Usage: lxdkit one\n');
+      expect(statSync(helpFile(cacheDir, ID, undefined)).mode & 0o777).to.equal(0o600);
+    });
+
+    it('one file per terminal width (commander wraps to it), and one for pipes', async () => {
+      expect(helpFile('/c', ID, undefined)).to.equal(`/c/help-${ID}-pipe.txt`);
+      expect(helpFile('/c', ID, 120)).to.equal(`/c/help-${ID}-120.txt`);
+      expect(helpFile('/c', ID, -1)).to.equal(`/c/help-${ID}-pipe.txt`);
+      expect(() => helpFile('/c', 'x/../y', 80)).to.throw(TypeError);
+      await command(['--help'], out(true, 120));
+      expect(await command(['--help'], out(false))).to.deep.include({ help: 'kept' });
+      expect(ran().runs).to.equal(2);
+      expect(await command(['--help'], out(true, 120))).to.deep.include({ help: 'printed' });
+      expect(await command(['--help'], out(true, 80))).to.deep.include({ help: 'kept' });
+      expect(ran().runs).to.equal(3);
+    });
+
+    it('nothing is kept when the run failed, when a command ran, or for other arguments', async () => {
+      (globalThis as { __compileCacheExit?: number }).__compileCacheExit = 2;
+      expect(await command(['--help'])).to.deep.include({ help: 'none' });
+      expect(existsSync(helpFile(cacheDir, ID, undefined))).to.equal(false);
+      delete (globalThis as { __compileCacheExit?: unknown }).__compileCacheExit;
+      process.exitCode = undefined;
+      (globalThis as { __compileCacheCommand?: string }).__compileCacheCommand = 'status';
+      expect(await command(['--help'])).to.deep.include({ help: 'none', command: 'status' });
+      expect(await command(['status'])).to.deep.include({ help: 'none' });
+      expect(readdirSync(cacheDir).filter((f) => f.startsWith('help-'))).to.deep.equal([]);
+    });
+
+    it('a kept help that is damaged, or not the user\'s own, is not printed: the bundle runs', async () => {
+      await command(['--help']);
+      const file = helpFile(cacheDir, ID, undefined);
+      const bytes = readFileSync(file);
+      writeFileSync(file, Buffer.concat([bytes.subarray(0, -2), Buffer.from('X\n')]), { mode: 0o600 });
+      const shown = out(false);
+      expect(await command(['--help'], shown)).to.deep.include({ help: 'kept' });
+      expect(ran().runs).to.equal(2);
+      chmodSync(file, 0o666);
+      expect(await command(['--help'])).to.deep.include({ help: 'kept' });
+      expect(ran().runs).to.equal(3);
+    });
   });
 
   it('a bundle without main() is named as the problem', async () => {
