@@ -7,12 +7,11 @@
  *
  * A proxy's user name and password (in its URL) go as `Proxy-Authorization` and are never logged
  * or put in an error message.
+ *
+ * TLS over a tunnel (`tlsOverTunnel`, `TunnelAgent`) is in proxy-tunnel.ts, loaded when a tunnel is
+ * opened: Node's `tls` and `https` cost a command that makes no HTTPS request a few milliseconds.
  */
-import type { ClientRequestArgs } from 'node:http';
-import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
-import type { Duplex } from 'node:stream';
 import { isIP, Socket, connect as netConnect } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { errorCodes, LxdkitError, type CodeOf } from './errors.js';
 
 /** The codes of `ProxyError`: `PROXY_ERR_INVALID`, `PROXY_ERR_CONNECT`. */
@@ -51,7 +50,8 @@ function envValue(env: Env, name: string): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 
-function unbracket(host: string): string {
+/** A host without the brackets of an IPv6 literal (`[::1]` → `::1`). */
+export function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
@@ -196,40 +196,4 @@ export function openTunnel(proxy: Proxy, host: string, port: number, opts: { sig
       socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     });
   });
-}
-
-/** TLS over an open tunnel, with the given options; the server name is the host unless it is an IP. */
-export function tlsOverTunnel(socket: Socket, host: string, tls: ConnectionOptions): TLSSocket {
-  const name = unbracket(host);
-  return tlsConnect({ ...tls, socket, ...(isIP(name) === 0 ? { servername: name } : {}) });
-}
-
-/**
- * An https agent whose connections go through `proxy` (for `node:https` requests and `ws`
- * websockets): each is a CONNECT tunnel, then TLS with the request's own options.
- */
-export class TunnelAgent extends HttpsAgent {
-  readonly #proxy: Proxy;
-  readonly #timeoutMs: number;
-
-  constructor(proxy: Proxy, opts: AgentOptions & { tunnelTimeoutMs?: number } = {}) {
-    super({ keepAlive: false, ...opts });
-    this.#proxy = proxy;
-    this.#timeoutMs = opts.tunnelTimeoutMs ?? 30_000;
-  }
-
-  // Node's Agent calls this with a callback: an undefined return means the socket comes through it.
-  // (the request's TLS options - ca, cert, key, checkServerIdentity - are in `options` at run time)
-  override createConnection(options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): undefined {
-    const host = options.hostname ?? options.host ?? 'localhost';
-    const port = Number(options.port ?? 443);
-    openTunnel(this.#proxy, host, port, { timeoutMs: this.#timeoutMs }).then(
-      (socket) => callback?.(null, tlsOverTunnel(socket, host, options as ConnectionOptions)),
-      (err: unknown) => {
-        const e = err instanceof Error ? err : new Error(String(err));
-        callback?.(e, undefined as unknown as Duplex);
-      },
-    );
-    return undefined;
-  }
 }

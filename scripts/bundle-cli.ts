@@ -12,7 +12,7 @@ import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT_DIR = join(ROOT, 'dist', 'cli');
@@ -35,6 +35,32 @@ async function licenceText(dir: string): Promise<string | undefined> {
   return file ? (await readFile(join(dir, file), 'utf8')).trim() : undefined;
 }
 
+/**
+ * undici's HTTP/2 client loads Node's `http2` (and with it `tls`) when undici loads, for its
+ * constants; lxdkit speaks HTTP/1.1 to LXD and Incus, and loading them costs every command ~10 ms.
+ * In the bundle, `http2` is an object that has those constants (their values taken from this Node
+ * at build time: they are protocol constants) and loads the real module on first use of anything
+ * else. The build fails if undici's code is not the one this expects.
+ */
+const lazyHttp2: Plugin = {
+  name: 'lazy-http2',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/ }, async (args) => {
+      const code = await readFile(args.path, 'utf8');
+      const load = /let http2\n(try \{\n\s*http2 = require\('node:http2'\)\n\} catch \{\n(?:\s*\/\/.*\n)?\s*http2 = \{ constants: \{\} \}\n\})/.exec(code);
+      const names = /const \{\n\s*constants: \{\n([\s\S]*?)\n\s*\}\n\} = http2\n/.exec(code)?.[1]?.split(',').map((n) => n.trim()).filter(Boolean);
+      if (!load || !names?.length || code.split("require('node:http2')").length !== 2) throw new Error(`${args.path}: undici no longer loads http2 as scripts/bundle-cli.ts expects; update its lazy-http2 plugin`);
+      const all = (await import('node:http2')).constants as Record<string, unknown>;
+      const constants = Object.fromEntries(names.map((n) => {
+        if (!(n in all)) throw new Error(`node:http2 has no constant ${n}`);
+        return [n, all[n]];
+      }));
+      const lazy = `http2 = new Proxy({ constants: ${JSON.stringify(constants)} }, { get: (t, k) => (k === 'constants' ? t.constants : require('node:http2')[k]) })`;
+      return { contents: code.replace(load[1]!, lazy), loader: 'js' };
+    });
+  },
+};
+
 async function main(): Promise<void> {
   await rm(OUT_DIR, { recursive: true, force: true });
   await mkdir(OUT_DIR, { recursive: true });
@@ -55,6 +81,7 @@ async function main(): Promise<void> {
     define: { 'import.meta.url': '__lxdkit_import_meta_url' },
     // ws's optional native helpers, which it loads in a try/catch when they are installed
     external: ['bufferutil', 'utf-8-validate'],
+    plugins: [lazyHttp2],
     logLevel: 'warning',
   });
   const code = await readFile(BUNDLE, 'utf8');

@@ -10,7 +10,7 @@ import type { Agent, buildConnector, Dispatcher } from 'undici';
 import type WebSocket from 'ws';
 import { deadline, DeadlineExceeded, isValidTimeout } from '../deadline.js';
 import { tuneWasmTiering } from '../wasm-tiering.js';
-import { openTunnel, ProxyError, proxyFor, tlsOverTunnel, TunnelAgent, type Proxy } from '../proxy.js';
+import { openTunnel, ProxyError, proxyFor, type Proxy } from '../proxy.js';
 import type { Logger } from '../logger.js';
 import {
   apiErrorFor,
@@ -523,8 +523,8 @@ export class Transport {
   private tunnelConnector(proxy: Proxy, tls: ConnectionOptions): buildConnector.connector {
     return (o, callback): void => {
       const port = o.port !== '' ? Number(o.port) : 443;
-      openTunnel(proxy, o.hostname, port, { timeoutMs: this.timeoutMs }).then(
-        (raw) => {
+      Promise.all([openTunnel(proxy, o.hostname, port, { timeoutMs: this.timeoutMs }), import('../proxy-tunnel.js')]).then(
+        ([raw, { tlsOverTunnel }]) => {
           const socket = tlsOverTunnel(raw, o.hostname, { ...tls, ALPNProtocols: ['http/1.1'] });
           let done = false;
           socket.once('secureConnect', () => {
@@ -836,7 +836,7 @@ export class Transport {
     if (this.url) {
       const wsUrl = `${this.url.protocol === 'https:' ? 'wss:' : 'ws:'}//${this.url.host}${this.basePath}${path}${q}`;
       const proxy = this.proxy();
-      const agent = proxy && this.url.protocol === 'https:' ? new TunnelAgent(proxy, { tunnelTimeoutMs: handshakeTimeoutMs }) : undefined;
+      const agent = proxy && this.url.protocol === 'https:' ? new (await import('../proxy-tunnel.js')).TunnelAgent(proxy, { tunnelTimeoutMs: handshakeTimeoutMs }) : undefined;
       return new Ws(wsUrl, { handshakeTimeout: handshakeTimeoutMs, ...extra, ...this.tlsConnectOptions(), ...(agent ? { agent } : {}) });
     }
     return new Ws(`ws+unix://${this.endpoint}:${path}${q}`, { handshakeTimeout: handshakeTimeoutMs, ...extra });

@@ -9,7 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import { errorText } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { ProxyError, ProxyErrorCode, proxyFor, TunnelAgent } from '../proxy.js';
+import { ProxyError, ProxyErrorCode, proxyFor } from '../proxy.js';
+import { TunnelAgent } from '../proxy-tunnel.js';
 import { SimplestreamsError, SimplestreamsErrorCode } from './errors.js';
 
 /**
