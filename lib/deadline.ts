@@ -40,11 +40,17 @@ export function isValidTimeout(ms: unknown): ms is number {
  * reason as soon as either fires (callers use it to tear down a socket without waiting for a promise).
  */
 export function deadline(signal: AbortSignal | undefined, timeoutMs: number, onAbort?: (reason: unknown) => void): Deadline {
-  const controller = new AbortController();
+  // The signal is made when it is first asked for: a request's deadline (transport.ts) only needs
+  // `onAbort`, and an AbortController per request is a measurable part of what a request costs.
+  let controller: AbortController | undefined;
+  let fired = false;
+  let firedReason: unknown;
   let timedOut = false;
   const fire = (reason: unknown): void => {
-    if (controller.signal.aborted) return;
-    controller.abort(reason);
+    if (fired) return;
+    fired = true;
+    firedReason = reason;
+    controller?.abort(reason);
     clear();
     onAbort?.(reason);
   };
@@ -61,7 +67,13 @@ export function deadline(signal: AbortSignal | undefined, timeoutMs: number, onA
   if (signal?.aborted) fire(signal.reason);
   else signal?.addEventListener('abort', onCallerAbort, { once: true });
   return {
-    signal: controller.signal,
+    get signal() {
+      if (!controller) {
+        controller = new AbortController();
+        if (fired) controller.abort(firedReason);
+      }
+      return controller.signal;
+    },
     get timedOut() {
       return timedOut;
     },
