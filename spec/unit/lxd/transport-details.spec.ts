@@ -4,6 +4,7 @@
  * exchange, the debug log line, connection reuse, and which dispatcher close() closes. A raw server on
  * a temporary unix socket writes the bytes of each answer by hand; nothing reaches a daemon.
  */
+import { execFile } from 'node:child_process';
 import { expect } from 'chai';
 import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -713,9 +714,9 @@ describe('lxd transport: the finer points', function () {
     const budget = (n: number): void => setFlagsFromString(`--wasm-tiering-budget=${n}`);
     let tuned: number;
     let low: number;
-    const fresh = async (): Promise<typeof import('../../../lib/lxd/transport.js')> =>
-      (await import(`../../../lib/lxd/transport.js?wasm=${Date.now()}-${Math.random()}`)) as typeof import('../../../lib/lxd/transport.js');
-    const make = (m: typeof import('../../../lib/lxd/transport.js'), tune?: boolean): void => void new m.Transport({ socketPath: '/run/none.socket', logger: silentLogger, tuneWasmTiering: tune });
+    type Tiering = typeof import('../../../lib/wasm-tiering.js');
+    // a module of its own each time: "once per process" is the module's state
+    const fresh = async (): Promise<Tiering> => (await import(`../../../lib/wasm-tiering.js?wasm=${Date.now()}-${Math.random()}`)) as Tiering;
 
     before(function () {
       if ([...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].some((a) => a.includes('wasm'))) this.skip();
@@ -728,15 +729,13 @@ describe('lxd transport: the finer points', function () {
     // as the first transport of the process left it
     after(() => budget(1_000_000_000));
 
-    it('the first transport of a process raises it, once, unless told not to', async function () {
+    it('tuneWasmTiering raises it, once per process', async function () {
       const m = await fresh();
       budget(1);
-      make(m, false);
-      expect(cachedDataVersionTag(), 'tuneWasmTiering: false').to.equal(low);
-      make(m);
-      expect(cachedDataVersionTag(), 'the first transport').to.equal(tuned);
+      m.tuneWasmTiering();
+      expect(cachedDataVersionTag(), 'the first call').to.equal(tuned);
       budget(1);
-      make(m, true);
+      m.tuneWasmTiering();
       expect(cachedDataVersionTag(), 'only once per process').to.equal(low);
     });
 
@@ -746,22 +745,43 @@ describe('lxd transport: the finer points', function () {
       try {
         process.env['NODE_OPTIONS'] = '--max-old-space-size=512 --wasm-tiering-budget=5';
         budget(1);
-        make(await fresh());
+        (await fresh()).tuneWasmTiering();
         expect(cachedDataVersionTag(), 'NODE_OPTIONS').to.equal(low);
         if (saved === undefined) delete process.env['NODE_OPTIONS'];
         else process.env['NODE_OPTIONS'] = saved;
         process.execArgv = [...argv, '--no-wasm-tier-up'];
-        make(await fresh());
+        (await fresh()).tuneWasmTiering();
         expect(cachedDataVersionTag(), 'the command line').to.equal(low);
         process.execArgv = argv;
         delete process.env['NODE_OPTIONS'];
-        make(await fresh());
+        (await fresh()).tuneWasmTiering();
         expect(cachedDataVersionTag(), 'neither').to.equal(tuned);
       } finally {
         process.execArgv = argv;
         if (saved === undefined) delete process.env['NODE_OPTIONS'];
         else process.env['NODE_OPTIONS'] = saved;
       }
+    });
+
+    it('the first transport of a process raises it, unless told not to (each in a fresh process)', async function () {
+      this.timeout(60_000);
+      const tsx = join(import.meta.dirname, '..', '..', '..', 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+      const transport = join(import.meta.dirname, '..', '..', '..', 'lib', 'lxd', 'transport.ts');
+      const tag = (code: string): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const env = { ...process.env };
+          delete env['NODE_OPTIONS'];
+          const probe = `import { cachedDataVersionTag, setFlagsFromString } from 'node:v8';\nimport { Transport } from ${JSON.stringify(transport)};\n${code}\nconsole.log(cachedDataVersionTag());`;
+          execFile(process.execPath, ['--import', tsx, '--input-type=module', '-e', probe], { env, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim())));
+        });
+      const [untouched, raised, off, on] = await Promise.all([
+        tag('void Transport; void setFlagsFromString;'),
+        tag("setFlagsFromString('--wasm-tiering-budget=1000000000'); void Transport;"),
+        tag("new Transport({ socketPath: '/run/none.socket', tuneWasmTiering: false }); void setFlagsFromString;"),
+        tag("new Transport({ socketPath: '/run/none.socket' }); void setFlagsFromString;"),
+      ]);
+      expect(untouched).not.to.equal(raised);
+      expect({ off, on }).to.deep.equal({ off: untouched, on: raised });
     });
   });
 });
