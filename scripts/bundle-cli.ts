@@ -61,6 +61,42 @@ const lazyHttp2: Plugin = {
   },
 };
 
+/**
+ * zod's `z.locales` holds the error messages of some forty languages (a quarter of the bundle: zod
+ * cannot leave them out, as they hang off the `z` namespace). lxdkit never sets a locale, and zod's
+ * default is English, which it imports on its own; in the bundle, `z.locales` has English only.
+ */
+const englishOnlyZod: Plugin = {
+  name: 'english-only-zod',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, async (args) => {
+      const code = await readFile(args.path, 'utf8');
+      if (!code.includes('export { default as en } from "./en.js";')) throw new Error(`${args.path}: zod's locales are not as scripts/bundle-cli.ts expects; update its english-only-zod plugin`);
+      return { contents: 'export { default as en } from "./en.js";\n', loader: 'js' };
+    });
+  },
+};
+
+/**
+ * transport.ts loads undici's Agent from its file, and falls back on undici's entry (which brings
+ * fetch, websockets, caches and mocks) if that file ever moves. In the bundle the file is there, and
+ * the fallback is the same Agent from the same file: ~200 KiB of undici that no command runs stay out.
+ */
+const agentOnlyUndici: Plugin = {
+  name: 'agent-only-undici',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, (args) => {
+      if (!/[\\/]lib[\\/]lxd[\\/]transport\.ts$/.test(args.importer)) return undefined;
+      return { path: 'undici-agent', namespace: 'agent-only-undici' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'agent-only-undici' }, () => ({
+      contents: "export { default as Agent } from 'undici/lib/dispatcher/agent.js';\n",
+      resolveDir: ROOT,
+      loader: 'js',
+    }));
+  },
+};
+
 async function main(): Promise<void> {
   await rm(OUT_DIR, { recursive: true, force: true });
   await mkdir(OUT_DIR, { recursive: true });
@@ -81,12 +117,14 @@ async function main(): Promise<void> {
     define: { 'import.meta.url': '__lxdkit_import_meta_url' },
     // ws's optional native helpers, which it loads in a try/catch when they are installed
     external: ['bufferutil', 'utf-8-validate'],
-    plugins: [lazyHttp2],
+    plugins: [lazyHttp2, englishOnlyZod, agentOnlyUndici],
     logLevel: 'warning',
   });
   const code = await readFile(BUNDLE, 'utf8');
-  // a dynamic import() left in the bundle would fail in vm.Script (no module loader is given to it)
-  if (/\bimport\(/.test(code.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) throw new Error(`${relative(ROOT, BUNDLE)} still has a dynamic import(); every import must be bundled`);
+  // a dynamic import() left in the bundle (esbuild keeps one of a Node built-in) would need Node's
+  // module loader inside vm.Script: every import must be bundled or static
+  const left = /(?<![.\w$])import\(\s*["'`][^"'`]*["'`]\s*\)/.exec(code);
+  if (left) throw new Error(`${relative(ROOT, BUNDLE)} still has a dynamic ${left[0]}; import it statically`);
   // main.js reads it as latin1 (no UTF-8 decoding): esbuild writes ASCII, escaping anything else
   if (/[^\x00-\x7f]/.test(code)) throw new Error(`${relative(ROOT, BUNDLE)} is not ASCII; main.js reads it as latin1`);
   const bundleId = createHash('sha256').update(code).digest('hex').slice(0, 16);

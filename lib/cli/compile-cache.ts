@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Script } from 'node:vm';
+import { constants as vm, Script } from 'node:vm';
 
 /**
  * First line of a cache file: this tag, then JSON: the CRC-32 of V8's data (V8 checks no checksum in
@@ -200,7 +200,8 @@ export async function runBundle(file: string, source: string, bundleId: string, 
   const cachePath = cacheDir === undefined ? undefined : cacheFile(cacheDir, bundleId);
   const cached = cachePath === undefined ? EMPTY : readCache(cachePath);
   // the wrapper is on the source's first line, so that line numbers in stack traces stay right
-  const script = new Script(`(function (${PARAMS.join(', ')}) {${source}\n})`, { filename: file, cachedData: cached.data });
+  // a stray import() in the bundle (the build refuses them) would still work, through Node's own loader
+  const script = new Script(`(function (${PARAMS.join(', ')}) {${source}\n})`, { filename: file, cachedData: cached.data, importModuleDynamically: vm.USE_MAIN_CONTEXT_DEFAULT_LOADER });
   const wrapped = script.runInThisContext() as (...args: unknown[]) => void;
   const module = { exports: {} as Partial<CliBundle> };
   wrapped(module.exports, createRequire(file), module, file, join(file, '..'), pathToFileURL(file).href);

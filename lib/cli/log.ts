@@ -3,6 +3,7 @@
  * time, level, message, fields, control characters escaped), JSON lines otherwise. Every line goes through the library's redaction
  * rule (`redact()` in lib/logger.ts) before it is written.
  */
+import { writeSync } from 'node:fs';
 import type pino from 'pino';
 import type { Level, LoggerOptions as PinoOptions } from 'pino';
 import { redact, redactText, type Logger } from '../logger.js';
@@ -68,7 +69,7 @@ export async function createCliLogger(opts: LoggerOptions): Promise<Logger> {
   if (opts.pretty && opts.level !== 'silent') {
     const { prettyDestination } = await import('./log-pretty.js');
     const out = opts.stream;
-    const write = out ? (line: string): unknown => out.write(line) : (await import('node:fs')).writeSync.bind(null, 2);
+    const write = out ? (line: string): unknown => out.write(line) : writeSync.bind(null, 2);
     return asLogger(redactingChildren(pino(base, prettyDestination(write, opts.color ?? !('NO_COLOR' in process.env)))));
   }
   if (opts.stream) return asLogger(redactingChildren(pino(base, opts.stream)));
