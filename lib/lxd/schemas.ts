@@ -5,11 +5,9 @@
 import { z } from 'zod';
 import type { Closed } from '../closed.js';
 
+import { NullableDeviceMap, NullableStringList, NullableStringMap } from './wire-maps.js';
+
 const StringMap = z.record(z.string(), z.string());
-const NullableStringMap = StringMap.nullish().transform((v) => v ?? {});
-const DeviceMap = z.record(z.string(), z.record(z.string(), z.string()));
-const NullableDeviceMap = DeviceMap.nullish().transform((v) => v ?? {});
-const NullableStringList = z.array(z.string()).nullish().transform((v) => v ?? []);
 
 // ---------------------------------------------------------------- envelope
 

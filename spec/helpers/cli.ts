@@ -15,9 +15,13 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Builds dist/ when it is missing or older than lib/. */
+/** The command's bundle: `tsc -p tsconfig.build.json` alone writes a dist/cli/main.js without it. */
+const BUNDLE = join(ROOT, 'dist', 'cli', 'lxdkit.cjs');
+
+/** Builds dist/ when it is missing or older than lib/ (the command's bundle included). */
 export function ensureBuilt(): void {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtime(join(ROOT, 'lib'))) return;
+  const newest = newestMtime(join(ROOT, 'lib'));
+  if (existsSync(CLI) && existsSync(BUNDLE) && statSync(CLI).mtimeMs >= newest && statSync(BUNDLE).mtimeMs >= newest) return;
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 

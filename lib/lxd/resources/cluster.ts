@@ -4,6 +4,7 @@
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { NullableStringList, NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdNotFoundError, LxdValidationError } from '../errors.js';
 import type { Operation } from '../operation.js';
@@ -15,9 +16,6 @@ import type { ServerResource } from './server.js';
 import { RenamableCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH } from '../routes/route.js';
 
-const StringMap = z.record(z.string(), z.string());
-const NullableStringMap = StringMap.nullish().transform((v) => v ?? {});
-const NullableStringList = z.array(z.string()).nullish().transform((v) => v ?? []);
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
 
 // ---------------------------------------------------------------- schemas (responses loose, requests strict)

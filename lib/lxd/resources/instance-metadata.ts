@@ -4,6 +4,7 @@
  * input: a plain file name, without a slash, `..` or a NUL, checked before any I/O.
  */
 import { z } from 'zod';
+import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import { lxdPath } from '../path.js';
@@ -11,7 +12,6 @@ import { validateBody, validateInstanceName } from '../validate.js';
 import type { Api, CallOptions, EtagOptions, WithEtag } from './base.js';
 import { readCapped } from './stream-util.js';
 
-const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 
 /** One template of the metadata: when it is applied, and the file it comes from. */
 export const ImageTemplateSchema = z.looseObject({
@@ -20,7 +20,7 @@ export const ImageTemplateSchema = z.looseObject({
   create_only: z.boolean().default(false),
   /** The template file (in `metadata/templates`). */
   template: z.string(),
-  properties: StringMap,
+  properties: NullableStringMap,
 });
 
 /** The instance's metadata (`metadata.yaml` of its image, as the instance keeps it). */
@@ -28,7 +28,7 @@ export const InstanceMetadataSchema = z.looseObject({
   architecture: z.string().default(''),
   creation_date: z.number().default(0),
   expiry_date: z.number().default(0),
-  properties: StringMap,
+  properties: NullableStringMap,
   templates: z.record(z.string(), ImageTemplateSchema).nullish().transform((v) => v ?? {}),
 });
 /** An instance's image metadata, `GET /1.0/instances/{name}/metadata` (loose: unknown fields kept). */

@@ -3,6 +3,7 @@
  * declared as a plain collection with rename, plus the ACL log (`GET …/log`, plain text).
  */
 import { z } from 'zod';
+import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { lxdPath } from '../path.js';
 import { RenamableCollection, type CollectionDecl } from '../routes/collection.js';
@@ -10,7 +11,6 @@ import { BOTH } from '../routes/route.js';
 import { requireExtension, type Api, type CallOptions } from './base.js';
 import { readCapped } from './stream-util.js';
 
-const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
 
 /** One rule of an ACL, as the server sends it. */
@@ -35,7 +35,7 @@ export const NetworkAclSchema = z.looseObject({
   description: z.string().default(''),
   egress: z.array(NetworkAclRuleSchema).nullish().transform((v) => v ?? []),
   ingress: z.array(NetworkAclRuleSchema).nullish().transform((v) => v ?? []),
-  config: StringMap,
+  config: NullableStringMap,
   used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
   /** Incus only. */
   project: z.string().optional(),

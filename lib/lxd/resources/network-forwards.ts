@@ -6,13 +6,13 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import { NestedCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH, INCUS_ONLY } from '../routes/route.js';
 import { requireExtension, type Api, type CallOptions } from './base.js';
 
-const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
 
 /** A listen address: an IPv4 or IPv6 address (`192.0.2.10`, `2001:db8::10`), as forwards and load balancers are named. */
@@ -43,7 +43,7 @@ export const NetworkForwardPortSchema = z.looseObject({
 export const NetworkForwardSchema = z.looseObject({
   listen_address: z.string(),
   description: z.string().default(''),
-  config: StringMap,
+  config: NullableStringMap,
   ports: z.array(NetworkForwardPortSchema).nullish().transform((v) => v ?? []),
   /** The cluster member of a forward on a bridge (empty elsewhere). */
   location: z.string().default(''),
@@ -120,7 +120,7 @@ export class NetworkForwardsResource extends NestedCollection<LxdNetworkForward,
 export const NetworkLoadBalancerSchema = z.looseObject({
   listen_address: z.string(),
   description: z.string().default(''),
-  config: StringMap,
+  config: NullableStringMap,
   backends: z
     .array(z.looseObject({ name: z.string(), description: z.string().default(''), target_port: z.string().default(''), target_address: z.string() }))
     .nullish()

@@ -4,12 +4,12 @@
  * OVN networks; an integration is stored without contacting OVN (a peering through it needs OVN).
  */
 import { z } from 'zod';
+import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { NestedCollection, RenamableCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH, INCUS_ONLY } from '../routes/route.js';
 import type { Api } from './base.js';
 
-const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
 
 // ---- peers
@@ -18,7 +18,7 @@ const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be 
 export const NetworkPeerSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
-  config: StringMap,
+  config: NullableStringMap,
   target_project: z.string().default(''),
   target_network: z.string().default(''),
   /** `Pending` until the other side peers back, then `Created`; `Errored` on failure. */
@@ -90,7 +90,7 @@ export class NetworkPeersResource extends NestedCollection<LxdNetworkPeer, Netwo
 export const NetworkIntegrationSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
-  config: StringMap,
+  config: NullableStringMap,
   /** `ovn`. */
   type: z.string(),
   used_by: z.array(z.string()).nullish().transform((v) => v ?? []),

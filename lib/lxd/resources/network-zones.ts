@@ -4,19 +4,19 @@
  * the server has `core.dns_address`; creating and editing zones and records needs no address.
  */
 import { z } from 'zod';
+import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { Collection, NestedCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH } from '../routes/route.js';
 import type { Api } from './base.js';
 
-const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
 
 /** Loose schema of a network (DNS) zone (`GET /1.0/network-zones/{zone}`). */
 export const NetworkZoneSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
-  config: StringMap,
+  config: NullableStringMap,
   used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
   /** Incus only. */
   project: z.string().optional(),
@@ -49,7 +49,7 @@ export const NetworkZoneRecordSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   entries: z.array(NetworkZoneRecordEntrySchema).nullish().transform((v) => v ?? []),
-  config: StringMap,
+  config: NullableStringMap,
 });
 /** A network zone record (loose: unknown fields kept). */
 export type LxdNetworkZoneRecord = Closed<z.infer<typeof NetworkZoneRecordSchema>>;

@@ -3,6 +3,7 @@
  * (`PUT /1.0/instances/{name}` with `restore`). Every change is an operation.
  */
 import { z } from 'zod';
+import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import { isValidTimeout } from '../../deadline.js';
@@ -11,7 +12,6 @@ import { lxdPath } from '../path.js';
 import { validateBody, validateInstanceName } from '../validate.js';
 import { requireExtension, type Api, type CallOptions, type WithEtag } from './base.js';
 
-const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 
 /** Loose schema of an instance snapshot (`GET /1.0/instances/{name}/snapshots/{snapshot}`). */
 export const SnapshotSchema = z.looseObject({
@@ -24,7 +24,7 @@ export const SnapshotSchema = z.looseObject({
   architecture: z.string().default(''),
   ephemeral: z.boolean().default(false),
   profiles: z.array(z.string()).nullish().transform((v) => v ?? []),
-  config: StringMap,
+  config: NullableStringMap,
   devices: z.record(z.string(), z.record(z.string(), z.string())).nullish().transform((v) => v ?? {}),
   /** Bytes used, or -1 when the storage driver cannot tell. */
   size: z.number().optional(),

@@ -6,6 +6,7 @@
  * synchronous; creating a bucket or a key answers its credentials.
  */
 import { z } from 'zod';
+import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import type { Operation } from '../operation.js';
@@ -17,14 +18,13 @@ import { requireExtension, type Api, type CallOptions, type EtagOptions, type Ta
 import type { TransferOptions } from './instance-files.js';
 import { rfc3339 } from './snapshots.js';
 
-const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (the server stores every value as a string)' }));
 
 /** Loose schema of a storage bucket (Incus, `GET /1.0/storage-pools/{pool}/buckets/{name}`). */
 export const StorageBucketSchema = z.looseObject({
   name: z.string(),
   description: z.string().default(''),
-  config: StringMap,
+  config: NullableStringMap,
   /** Where the bucket is reached over S3. */
   s3_url: z.string().default(''),
   location: z.string().default(''),

@@ -5,6 +5,7 @@
  * LXD ≥ 6.6 and every copy with an operation.
  */
 import { z } from 'zod';
+import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import type { Operation } from '../operation.js';
@@ -21,7 +22,6 @@ import type { Readable } from 'node:stream';
 import { StorageVolumeFiles } from './storage-volume-files.js';
 import { migrateVolume, type MigrationResult, type VolumeMigrateOptions } from './migration.js';
 
-const StringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
 
 /** The volume types of a pool: `custom` (yours), `container`, `virtual-machine`, `image` (LXD's own). */
@@ -34,7 +34,7 @@ export const StorageVolumeSchema = z.looseObject({
   name: z.string(),
   type: z.string(),
   description: z.string().default(''),
-  config: StringMap,
+  config: NullableStringMap,
   /** `filesystem`, `block` or `iso`. */
   content_type: z.string().default('filesystem'),
   used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
@@ -92,7 +92,7 @@ export type LxdStorageVolumeState = Closed<z.infer<typeof StorageVolumeStateSche
 export const StorageVolumeSnapshotSchema = z.looseObject({
   name: z.string().transform((n) => n.slice(n.lastIndexOf('/') + 1)),
   description: z.string().default(''),
-  config: StringMap,
+  config: NullableStringMap,
   content_type: z.string().default('filesystem'),
   created_at: z.string().optional(),
   /** Go's zero time, or null (in lists), when it never expires. */
