@@ -17,7 +17,7 @@ interface Timing {
 export async function requestOverhead(ctx: BenchContext): Promise<CaseResult> {
   const quick = ctx.mode === 'quick';
   const count = quick ? 20 : 2_000;
-  const repeats = quick ? 1 : 3;
+  const repeats = quick ? 1 : 5;
   const pylxdRepeats = quick ? 1 : 2;
   const warmup = quick ? 20 : 1_000;
   const name = 'bench-get';
