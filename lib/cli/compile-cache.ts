@@ -222,12 +222,22 @@ export async function runBundle(file: string, source: string, bundleId: string, 
  * The command: `--help` from the file of an earlier `--help` when there is one, else the bundle run
  * with its code cache (and that `--help` kept). Resolves once the command has run.
  */
-export async function runCommand(file: string, bundleId: string, args: readonly string[], env: NodeJS.ProcessEnv, stdout: { isTTY?: boolean; columns?: number; write(chunk: string | Uint8Array): unknown }): Promise<BundleRun & { help: 'none' | 'printed' | 'kept' }> {
+export async function runCommand(
+  file: string,
+  bundleId: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  stdout: { isTTY?: boolean; columns?: number; write(chunk: string | Uint8Array): unknown; once?(event: 'error', listener: (err: NodeJS.ErrnoException) => void): unknown },
+): Promise<BundleRun & { help: 'none' | 'printed' | 'kept' }> {
   const dir = cacheDirectory(env);
   const help = dir !== undefined && isHelpRequest(args) ? helpFile(dir, bundleId, stdout.isTTY === true ? stdout.columns : undefined) : undefined;
   if (help !== undefined) {
     const kept = readCache(help).data;
     if (kept !== undefined) {
+      // a reader that went away (`lxdkit --help | true`) ends it as the command does: 141, no stack
+      stdout.once?.('error', (err) => {
+        process.exitCode = err.code === 'EPIPE' ? 141 : 1;
+      });
       stdout.write(kept);
       return { cache: 'none', command: 'help', wrote: false, help: 'printed' };
     }

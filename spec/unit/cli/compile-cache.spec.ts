@@ -183,6 +183,18 @@ describe('cli: the code cache of the bundled command', () => {
       expect(statSync(helpFile(cacheDir, ID, undefined)).mode & 0o777).to.equal(0o600);
     });
 
+    it('a kept help whose reader went away ends as the command does (141 for a closed pipe, else 1), without a stack', async () => {
+      await command(['--help']);
+      for (const [code, exit] of [['EPIPE', 141], ['ENOSPC', 1]] as const) {
+        let onError: ((err: NodeJS.ErrnoException) => void) | undefined;
+        const stdout = { ...out(false), once: (_event: 'error', listener: (err: NodeJS.ErrnoException) => void) => (onError = listener) };
+        expect(await command(['--help'], stdout)).to.deep.include({ help: 'printed' });
+        onError!(Object.assign(new Error('write failed'), { code }));
+        expect(process.exitCode, code).to.equal(exit);
+        process.exitCode = undefined;
+      }
+    });
+
     it('one file per terminal width (commander wraps to it), and one for pipes', async () => {
       expect(helpFile('/c', ID, undefined)).to.equal(`/c/help-${ID}-pipe.txt`);
       expect(helpFile('/c', ID, 120)).to.equal(`/c/help-${ID}-120.txt`);
