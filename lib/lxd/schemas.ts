@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { Closed } from '../closed.js';
 
+import { lazySchema } from './lazy-schema.js';
 import { NullableDeviceMap, NullableStringList, NullableStringMap } from './wire-maps.js';
 
 const StringMap = z.record(z.string(), z.string());
@@ -14,7 +15,7 @@ const StringMap = z.record(z.string(), z.string());
 /**
  * Loose schema of the response envelope every `/1.0` answer comes in (`type` sync, async or error; `metadata` the payload).
  */
-export const EnvelopeSchema = z.looseObject({
+export const EnvelopeSchema = lazySchema(() => z.looseObject({
   type: z.string(),
   status: z.string().optional(),
   status_code: z.number().optional(),
@@ -22,14 +23,14 @@ export const EnvelopeSchema = z.looseObject({
   error_code: z.number().optional(),
   error: z.string().optional(),
   metadata: z.unknown().optional(),
-});
+}));
 /** The response envelope (loose: unknown fields kept). */
 export type Envelope = Closed<z.infer<typeof EnvelopeSchema>>;
 
 // ---------------------------------------------------------------- operations
 
 /** Loose schema of an operation (`GET /1.0/operations/{id}`, and the `metadata` of an async answer). */
-export const OperationSchema = z.looseObject({
+export const OperationSchema = lazySchema(() => z.looseObject({
   id: z.string(),
   class: z.string(),
   description: z.string().default(''),
@@ -42,17 +43,17 @@ export const OperationSchema = z.looseObject({
   may_cancel: z.boolean().default(false),
   err: z.string().default(''),
   location: z.string().optional(),
-});
+}));
 /** An operation as the server reports it (loose: unknown fields kept). */
 export type OperationData = Closed<z.infer<typeof OperationSchema>>;
 
 /** `GET /1.0/operations?recursion=1`: a map keyed by status. */
-export const OperationListSchema = z.record(z.string(), z.array(OperationSchema).nullable());
+export const OperationListSchema = lazySchema(() => z.record(z.string(), z.array(OperationSchema).nullable()));
 
 // ---------------------------------------------------------------- server
 
 /** Loose schema of the server (`GET /1.0`): its config, API extensions, auth state and environment. */
-export const ServerSchema = z.looseObject({
+export const ServerSchema = lazySchema(() => z.looseObject({
   config: z.record(z.string(), z.unknown()).nullish().transform((v) => v ?? {}),
   api_extensions: NullableStringList,
   api_status: z.string(),
@@ -83,21 +84,21 @@ export const ServerSchema = z.looseObject({
       storage_version: z.string().optional(),
     })
     .optional(),
-});
+}));
 /** The server, as `GET /1.0` answers (loose: unknown fields kept). */
 export type LxdServer = Closed<z.infer<typeof ServerSchema>>;
 
 /** Strict schema of the server's writable config (`PUT`/`PATCH /1.0`). */
-export const ServerPutSchema = z.strictObject({
+export const ServerPutSchema = lazySchema(() => z.strictObject({
   config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-});
+}));
 /** The body of `PUT`/`PATCH /1.0` (strict: what lxdkit sends). */
 export type ServerPut = Closed<z.infer<typeof ServerPutSchema>>;
 
 // ---------------------------------------------------------------- instances
 
 /** Loose schema of an instance (`GET /1.0/instances/{name}`); null maps and lists become empty. */
-export const InstanceSchema = z.looseObject({
+export const InstanceSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   type: z.string().default('container'),
   architecture: z.string().default(''),
@@ -115,14 +116,14 @@ export const InstanceSchema = z.looseObject({
   status_code: z.number(),
   expanded_config: NullableStringMap.optional(),
   expanded_devices: NullableDeviceMap.optional(),
-});
+}));
 /** An instance (loose: unknown fields kept). */
 export type LxdInstance = Closed<z.infer<typeof InstanceSchema>>;
 
 /**
  * Loose schema of an instance's runtime state (`GET /1.0/instances/{name}/state`): status, processes, CPU, memory, disks and networks.
  */
-export const InstanceStateSchema = z.looseObject({
+export const InstanceStateSchema = lazySchema(() => z.looseObject({
   status: z.string(),
   status_code: z.number(),
   pid: z.number().default(0),
@@ -145,26 +146,26 @@ export const InstanceStateSchema = z.looseObject({
       }),
     )
     .nullish(),
-});
+}));
 /** An instance's runtime state (loose: unknown fields kept). */
 export type LxdInstanceState = Closed<z.infer<typeof InstanceStateSchema>>;
 
 /** Loose schema of an instance with its state, snapshots and backups (`GET /1.0/instances?recursion=2`). */
-export const InstanceFullSchema = InstanceSchema.extend({
+export const InstanceFullSchema = lazySchema(() => InstanceSchema.extend({
   state: InstanceStateSchema.nullish(),
   snapshots: z.array(z.looseObject({ name: z.string() })).nullish(),
   backups: z.array(z.looseObject({ name: z.string() })).nullish(),
-});
+}));
 /** An instance with its state, snapshots and backups (loose: unknown fields kept). */
 export type LxdInstanceFull = Closed<z.infer<typeof InstanceFullSchema>>;
 
-const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
-const Devices = z.record(z.string(), z.record(z.string(), z.string({ error: 'device values must be strings' })));
+const ConfigMap = lazySchema(() => z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' })));
+const Devices = lazySchema(() => z.record(z.string(), z.record(z.string(), z.string({ error: 'device values must be strings' }))));
 
 /**
  * Strict schema of the `source` of an instance create: an image (by alias or fingerprint, local or from a remote server), `none`, or a `copy` of another instance.
  */
-export const InstanceSourceSchema = z.discriminatedUnion('type', [
+export const InstanceSourceSchema = lazySchema(() => z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('image'),
     alias: z.string().min(1).optional(),
@@ -187,12 +188,12 @@ export const InstanceSourceSchema = z.discriminatedUnion('type', [
     project: z.string().optional(),
     allow_inconsistent: z.boolean().optional(),
   }),
-]);
+]));
 /** The `source` of `POST /1.0/instances` (strict: what lxdkit sends). */
 export type InstanceSource = Closed<z.infer<typeof InstanceSourceSchema>>;
 
 /** Strict schema of the body of `POST /1.0/instances`; config and device values must be strings. */
-export const InstancesPostSchema = z.strictObject({
+export const InstancesPostSchema = lazySchema(() => z.strictObject({
   name: z.string(),
   type: z.enum(['container', 'virtual-machine']).optional(),
   architecture: z.string().optional(),
@@ -206,12 +207,12 @@ export const InstancesPostSchema = z.strictObject({
   source: InstanceSourceSchema,
   /** Needs the `instance_create_start` extension (not in LXD 5.0.x). */
   start: z.boolean().optional(),
-});
+}));
 /** The body of `POST /1.0/instances` (strict: what lxdkit sends). */
 export type InstancesPost = Closed<z.infer<typeof InstancesPostSchema>>;
 
 /** Strict schema of the body of `PUT /1.0/instances/{name}` (`restore` names a snapshot to restore). */
-export const InstancePutSchema = z.strictObject({
+export const InstancePutSchema = lazySchema(() => z.strictObject({
   architecture: z.string().optional(),
   config: ConfigMap,
   devices: Devices,
@@ -220,12 +221,12 @@ export const InstancePutSchema = z.strictObject({
   description: z.string().optional(),
   stateful: z.boolean().optional(),
   restore: z.string().optional(),
-});
+}));
 /** The body of `PUT /1.0/instances/{name}` (strict: what lxdkit sends). */
 export type InstancePut = Closed<z.infer<typeof InstancePutSchema>>;
 
 /** Strict schema of the body of `PATCH /1.0/instances/{name}`: any fields of the PUT body. */
-export const InstancePatchSchema = InstancePutSchema.partial();
+export const InstancePatchSchema = lazySchema(() => InstancePutSchema.partial());
 /** The body of `PATCH /1.0/instances/{name}` (strict: what lxdkit sends). */
 export type InstancePatch = Closed<z.infer<typeof InstancePatchSchema>>;
 
@@ -235,60 +236,60 @@ export const InstanceStateActions = ['start', 'stop', 'restart', 'freeze', 'unfr
 export type InstanceStateAction = (typeof InstanceStateActions)[number];
 
 /** Strict schema of the body of `PUT /1.0/instances/{name}/state`. */
-export const InstanceStatePutSchema = z.strictObject({
+export const InstanceStatePutSchema = lazySchema(() => z.strictObject({
   action: z.enum(InstanceStateActions, { error: `action must be one of ${InstanceStateActions.join(', ')}` }),
   /** Seconds; -1 waits forever. Omitted unless given: on LXD 5.0.2 an explicit 0 means "kill now". */
   timeout: z.number().int().min(-1).optional(),
   force: z.boolean().optional(),
   stateful: z.boolean().optional(),
-});
+}));
 /** The body of `PUT /1.0/instances/{name}/state` (strict: what lxdkit sends). */
 export type InstanceStatePut = Closed<z.infer<typeof InstanceStatePutSchema>>;
 
 // ---------------------------------------------------------------- profiles
 
 /** Loose schema of a profile (`GET /1.0/profiles/{name}`). */
-export const LxdProfileSchema = z.looseObject({
+export const LxdProfileSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   config: NullableStringMap,
   devices: NullableDeviceMap,
   used_by: NullableStringList,
   project: z.string().optional(),
-});
+}));
 /** A profile (loose: unknown fields kept). */
 export type LxdProfile = Closed<z.infer<typeof LxdProfileSchema>>;
 
 /**
  * Strict schema of the body of `PUT`/`PATCH /1.0/profiles/{name}`; config and device values must be strings.
  */
-export const ProfilePutSchema = z.strictObject({
+export const ProfilePutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
   devices: Devices.optional(),
-});
+}));
 /** The body of `PUT`/`PATCH /1.0/profiles/{name}` (strict: what lxdkit sends). */
 export type ProfilePut = Closed<z.infer<typeof ProfilePutSchema>>;
 
 /** Strict schema of the body of `POST /1.0/profiles`: the PUT fields and the name. */
-export const ProfilesPostSchema = ProfilePutSchema.extend({ name: z.string() });
+export const ProfilesPostSchema = lazySchema(() => ProfilePutSchema.extend({ name: z.string() }));
 /** The body of `POST /1.0/profiles` (strict: what lxdkit sends). */
 export type ProfilesPost = Closed<z.infer<typeof ProfilesPostSchema>>;
 
 // ---------------------------------------------------------------- images
 
 /** Loose schema of an image alias (`GET /1.0/images/aliases/{name}`). */
-export const ImageAliasSchema = z.looseObject({
+export const ImageAliasSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   target: z.string(),
   description: z.string().default(''),
   type: z.string().optional(),
-});
+}));
 /** An image alias (loose: unknown fields kept). */
 export type ImageAlias = Closed<z.infer<typeof ImageAliasSchema>>;
 
 /** Loose schema of an image (`GET /1.0/images/{fingerprint}`); `size` in bytes. */
-export const ImageSchema = z.looseObject({
+export const ImageSchema = lazySchema(() => z.looseObject({
   fingerprint: z.string(),
   filename: z.string().default(''),
   size: z.number().default(0),
@@ -308,32 +309,32 @@ export const ImageSchema = z.looseObject({
   expires_at: z.string().optional(),
   last_used_at: z.string().optional(),
   update_source: z.looseObject({ server: z.string(), protocol: z.string(), alias: z.string() }).nullish(),
-});
+}));
 /** An image (loose: unknown fields kept). */
 export type LxdImage = Closed<z.infer<typeof ImageSchema>>;
 
 /** Strict schema of the body of `POST /1.0/images/aliases`: a name and the fingerprint it points to. */
-export const ImageAliasesPostSchema = z.strictObject({
+export const ImageAliasesPostSchema = lazySchema(() => z.strictObject({
   name: z.string().min(1, 'alias name must not be empty'),
   target: z.string().min(1, 'alias target (an image fingerprint) must not be empty'),
   description: z.string().optional(),
   type: z.enum(['container', 'virtual-machine']).optional(),
-});
+}));
 /** The body of `POST /1.0/images/aliases` (strict: what lxdkit sends). */
 export type ImageAliasesPost = Closed<z.infer<typeof ImageAliasesPostSchema>>;
 
 /** Strict schema of the body of `PUT /1.0/images/aliases/{name}`: the fingerprint it points to. */
-export const ImageAliasPutSchema = z.strictObject({
+export const ImageAliasPutSchema = lazySchema(() => z.strictObject({
   target: z.string().min(1),
   description: z.string().optional(),
-});
+}));
 /** The body of `PUT /1.0/images/aliases/{name}` (strict: what lxdkit sends). */
 export type ImageAliasPut = Closed<z.infer<typeof ImageAliasPutSchema>>;
 
 /**
  * Strict schema of the `source` of `POST /1.0/images` that pulls an image from a remote server (LXD or simplestreams).
  */
-export const ImageRemoteSourceSchema = z.strictObject({
+export const ImageRemoteSourceSchema = lazySchema(() => z.strictObject({
   type: z.literal('image'),
   mode: z.literal('pull'),
   server: z.string().min(1),
@@ -343,28 +344,28 @@ export const ImageRemoteSourceSchema = z.strictObject({
   certificate: z.string().optional(),
   secret: z.string().optional(),
   image_type: z.enum(['container', 'virtual-machine']).optional(),
-});
+}));
 
 /** Strict schema of the body of `POST /1.0/images` that copies an image from a remote server. */
-export const ImagesPostSchema = z.strictObject({
+export const ImagesPostSchema = lazySchema(() => z.strictObject({
   source: ImageRemoteSourceSchema,
   aliases: z.array(z.strictObject({ name: z.string().min(1), description: z.string().optional() })).optional(),
   auto_update: z.boolean().optional(),
   public: z.boolean().optional(),
   properties: StringMap.optional(),
   filename: z.string().optional(),
-});
+}));
 /** The body of `POST /1.0/images` (strict: what lxdkit sends). */
 export type ImagesPost = Closed<z.infer<typeof ImagesPostSchema>>;
 
 /** Strict schema of the body of `PUT`/`PATCH /1.0/images/{fingerprint}`: properties and profiles. */
-export const ImagePutSchema = z.strictObject({
+export const ImagePutSchema = lazySchema(() => z.strictObject({
   auto_update: z.boolean().optional(),
   properties: StringMap.optional(),
   public: z.boolean().optional(),
   expires_at: z.string().optional(),
   profiles: z.array(z.string()).optional(),
-});
+}));
 /** The body of `PUT`/`PATCH /1.0/images/{fingerprint}` (strict: what lxdkit sends). */
 export type ImagePut = Closed<z.infer<typeof ImagePutSchema>>;
 
@@ -373,7 +374,7 @@ export type ImagePut = Closed<z.infer<typeof ImagePutSchema>>;
 /**
  * Loose schema of a network (`GET /1.0/networks/{name}`); `managed` is false for host interfaces LXD did not create.
  */
-export const NetworkSchema = z.looseObject({
+export const NetworkSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   type: z.string().default(''),
   description: z.string().default(''),
@@ -382,28 +383,28 @@ export const NetworkSchema = z.looseObject({
   status: z.string().default(''),
   used_by: NullableStringList,
   locations: NullableStringList.optional(),
-});
+}));
 /** A network (loose: unknown fields kept). */
 export type LxdNetwork = Closed<z.infer<typeof NetworkSchema>>;
 
 /** Strict schema of the body of `PUT`/`PATCH /1.0/networks/{name}`. */
-export const NetworkPutSchema = z.strictObject({
+export const NetworkPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
-});
+}));
 /** The body of `PUT`/`PATCH /1.0/networks/{name}` (strict: what lxdkit sends). */
 export type NetworkPut = Closed<z.infer<typeof NetworkPutSchema>>;
 
 /** Strict schema of the body of `POST /1.0/networks`: the PUT fields, the name and the type. */
-export const NetworksPostSchema = NetworkPutSchema.extend({
+export const NetworksPostSchema = lazySchema(() => NetworkPutSchema.extend({
   name: z.string(),
   type: z.string().optional(),
-});
+}));
 /** The body of `POST /1.0/networks` (strict: what lxdkit sends). */
 export type NetworksPost = Closed<z.infer<typeof NetworksPostSchema>>;
 
 /** Loose schema of a storage pool (`GET /1.0/storage-pools/{name}`). */
-export const StoragePoolSchema = z.looseObject({
+export const StoragePoolSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   driver: z.string(),
   description: z.string().default(''),
@@ -411,57 +412,57 @@ export const StoragePoolSchema = z.looseObject({
   status: z.string().default(''),
   used_by: NullableStringList,
   locations: NullableStringList.optional(),
-});
+}));
 /** A storage pool (loose: unknown fields kept). */
 export type LxdStoragePool = Closed<z.infer<typeof StoragePoolSchema>>;
 
 /** Strict schema of the body of `PUT`/`PATCH /1.0/storage-pools/{name}`. */
-export const StoragePoolPutSchema = z.strictObject({
+export const StoragePoolPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
-});
+}));
 /** The body of `PUT`/`PATCH /1.0/storage-pools/{name}` (strict: what lxdkit sends). */
 export type StoragePoolPut = Closed<z.infer<typeof StoragePoolPutSchema>>;
 
 /** Strict schema of the body of `POST /1.0/storage-pools`: the PUT fields, the name and the driver. */
-export const StoragePoolsPostSchema = StoragePoolPutSchema.extend({
+export const StoragePoolsPostSchema = lazySchema(() => StoragePoolPutSchema.extend({
   name: z.string(),
   driver: z.string().min(1, 'a storage driver (dir, zfs, btrfs, lvm, ceph, ...) is required'),
-});
+}));
 /** The body of `POST /1.0/storage-pools` (strict: what lxdkit sends). */
 export type StoragePoolsPost = Closed<z.infer<typeof StoragePoolsPostSchema>>;
 
 // ---------------------------------------------------------------- events
 
 /** Loose schema of one message of `GET /1.0/events` before its metadata is parsed by type. */
-export const EventSchema = z.looseObject({
+export const EventSchema = lazySchema(() => z.looseObject({
   type: z.string(),
   timestamp: z.string(),
   metadata: z.unknown(),
   location: z.string().optional(),
   project: z.string().optional(),
-});
+}));
 
 /**
  * Loose schema of the metadata of a `lifecycle` event: the action, the source URL, its context and requestor.
  */
-export const LifecycleMetadataSchema = z.looseObject({
+export const LifecycleMetadataSchema = lazySchema(() => z.looseObject({
   action: z.string(),
   source: z.string(),
   context: z.record(z.string(), z.unknown()).nullish(),
   requestor: z.looseObject({ username: z.string().optional(), protocol: z.string().optional(), address: z.string().optional() }).nullish(),
   name: z.string().optional(),
   project: z.string().optional(),
-});
+}));
 /** The metadata of a `lifecycle` event (loose: unknown fields kept). */
 export type LifecycleMetadata = Closed<z.infer<typeof LifecycleMetadataSchema>>;
 
 /** Loose schema of the metadata of a `logging` event: a daemon log message, its level and context. */
-export const LoggingMetadataSchema = z.looseObject({
+export const LoggingMetadataSchema = lazySchema(() => z.looseObject({
   message: z.string(),
   level: z.string(),
   context: z.record(z.string(), z.unknown()).nullish(),
-});
+}));
 /** The metadata of a `logging` event (loose: unknown fields kept). */
 export type LoggingMetadata = Closed<z.infer<typeof LoggingMetadataSchema>>;
 

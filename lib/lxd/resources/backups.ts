@@ -9,6 +9,7 @@ import { access, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { isValidTimeout } from '../../deadline.js';
 import { LxdValidationError } from '../errors.js';
@@ -22,24 +23,24 @@ import type { TransferOptions, TransferProgress } from './instance-files.js';
 import { rfc3339 } from './snapshots.js';
 
 /** Loose schema of an instance backup (`GET /1.0/instances/{name}/backups/{backup}`). */
-export const BackupSchema = z.looseObject({
+export const BackupSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   created_at: z.string().optional(),
   /** Go's zero time when it never expires. */
   expires_at: z.string().optional(),
   instance_only: z.boolean().default(false),
   optimized_storage: z.boolean().default(false),
-});
+}));
 /** An instance backup (loose: unknown fields kept). */
 export type LxdBackup = Closed<z.infer<typeof BackupSchema>>;
 
-const BackupsPostSchema = z.strictObject({
+const BackupsPostSchema = lazySchema(() => z.strictObject({
   name: z.string().optional(),
   expires_at: z.string().optional(),
   instance_only: z.boolean().optional(),
   optimized_storage: z.boolean().optional(),
   compression_algorithm: z.string().optional(),
-});
+}));
 
 /**
  * What `backups.create()` and `export()` make: the fields of `POST /1.0/instances/{name}/backups`, checked before any I/O.

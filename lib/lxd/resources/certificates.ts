@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { LxdNotFoundError, LxdResponseValidationError, LxdValidationError } from '../errors.js';
 import { lxdPath } from '../path.js';
@@ -15,7 +16,7 @@ import { validateBody, validateSegment } from '../validate.js';
 import { requireExtension, type Api, type CallOptions, type EtagOptions, type WithEtag } from './base.js';
 
 /** Loose schema of a trusted certificate (`GET /1.0/certificates/{fingerprint}`). */
-export const CertificateSchema = z.looseObject({
+export const CertificateSchema = lazySchema(() => z.looseObject({
   fingerprint: z.string(),
   name: z.string().default(''),
   type: z.string().default('client'),
@@ -24,11 +25,11 @@ export const CertificateSchema = z.looseObject({
   certificate: z.string().optional(),
   /** Incus (`certificate_description`). */
   description: z.string().optional(),
-});
+}));
 /** A trusted certificate (loose: unknown fields kept). */
 export type LxdCertificate = Closed<z.infer<typeof CertificateSchema>>;
 
-const CertificateType = z.enum(['client', 'metrics'], { error: 'the type must be "client" or "metrics"' });
+const CertificateType = lazySchema(() => z.enum(['client', 'metrics'], { error: 'the type must be "client" or "metrics"' }));
 
 /**
  * Strict schema of the body of `POST /1.0/certificates`: a PEM certificate to trust, or a token (or LXD 5.0 trust password) to redeem.
@@ -57,7 +58,7 @@ export const CertificatesPostSchema = z
 export type CertificatesPost = z.input<typeof CertificatesPostSchema>;
 
 /** A PEM certificate (`-----BEGIN CERTIFICATE-----`), as PUT and PATCH want it. */
-const Pem = z.string().refine(
+const Pem = lazySchema(() => z.string().refine(
   (s) => {
     if (!/^\s*-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(s)) return false;
     try {
@@ -68,10 +69,10 @@ const Pem = z.string().refine(
     }
   },
   { message: 'give the certificate as PEM (-----BEGIN CERTIFICATE-----): the servers read PEM here' },
-);
+));
 
 /** `PUT /1.0/certificates/{fingerprint}`: replaces the writable fields. */
-export const CertificatePutSchema = z.strictObject({
+export const CertificatePutSchema = lazySchema(() => z.strictObject({
   name: z.string(),
   type: CertificateType,
   restricted: z.boolean().optional(),
@@ -79,12 +80,12 @@ export const CertificatePutSchema = z.strictObject({
   certificate: Pem.optional(),
   /** Incus only (extension `certificate_description`). */
   description: z.string().optional(),
-});
+}));
 /** The body of `PUT /1.0/certificates/{fingerprint}` (strict: what lxdkit sends). */
 export type CertificatePut = Closed<z.infer<typeof CertificatePutSchema>>;
 
 /** `PATCH /1.0/certificates/{fingerprint}`: merges the fields given. */
-export const CertificatePatchSchema = CertificatePutSchema.partial();
+export const CertificatePatchSchema = lazySchema(() => CertificatePutSchema.partial());
 /** The body of `PATCH /1.0/certificates/{fingerprint}` (strict: what lxdkit sends). */
 export type CertificatePatch = Closed<z.infer<typeof CertificatePatchSchema>>;
 
@@ -114,7 +115,7 @@ export const CERTIFICATES: CollectionDecl<LxdCertificate, never, CertificatePut,
 };
 
 /** The metadata of a trust token's operation (`POST /1.0/certificates` with `token: true`). */
-const TokenMetadataSchema = z.looseObject({
+const TokenMetadataSchema = lazySchema(() => z.looseObject({
   request: z.looseObject({ name: z.string() }),
   secret: z.string(),
   fingerprint: z.string(),
@@ -123,7 +124,7 @@ const TokenMetadataSchema = z.looseObject({
     .nullish()
     .transform((v) => v ?? []),
   expiresAt: z.string().optional(),
-});
+}));
 
 /** A trust token: what a new client needs to be trusted (`certificates.add({ token })`). */
 export interface CertificateToken {
@@ -171,7 +172,7 @@ export interface DecodedCertificateToken {
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
 /** The JSON inside a token, as the servers' `CertificateAddToken` marshals it. */
-const TokenJsonSchema = z.looseObject({
+const TokenJsonSchema = lazySchema(() => z.looseObject({
   client_name: z.string().min(1).max(256),
   fingerprint: z.string().regex(/^[0-9a-fA-F]{64}$/, 'is not a SHA-256 fingerprint'),
   addresses: z
@@ -181,7 +182,7 @@ const TokenJsonSchema = z.looseObject({
     .transform((v) => v ?? []),
   secret: z.string().min(1).max(1024),
   expires_at: z.string().max(64).optional(),
-});
+}));
 
 /** The token for `t`: base64 of the same JSON, in the same order, as the servers' own CertificateAddToken.String(). */
 function encodeCertificateToken(t: Omit<DecodedCertificateToken, 'addresses'> & { addresses: readonly string[] }): string {

@@ -4,6 +4,7 @@
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { NullableStringList, NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdNotFoundError, LxdValidationError } from '../errors.js';
@@ -16,30 +17,30 @@ import type { ServerResource } from './server.js';
 import { RenamableCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH } from '../routes/route.js';
 
-const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+const ConfigMap = lazySchema(() => z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' })));
 
 // ---------------------------------------------------------------- schemas (responses loose, requests strict)
 
-export const ClusterMemberConfigKeySchema = z.looseObject({
+export const ClusterMemberConfigKeySchema = lazySchema(() => z.looseObject({
   entity: z.string(),
   name: z.string(),
   key: z.string(),
   value: z.string().default(''),
   description: z.string().default(''),
-});
+}));
 
 /** `GET /1.0/cluster`. */
-export const ClusterSchema = z.looseObject({
+export const ClusterSchema = lazySchema(() => z.looseObject({
   /** The member that answered (`""` when the server is not clustered). */
   server_name: z.string().default(''),
   enabled: z.boolean(),
   member_config: z.array(ClusterMemberConfigKeySchema).nullish().transform((v) => v ?? []),
-});
+}));
 /** The cluster, as `GET /1.0/cluster` answers (loose: unknown fields kept). */
 export type LxdCluster = Closed<z.infer<typeof ClusterSchema>>;
 
 /** `PUT /1.0/cluster`: enable clustering on this server, join a cluster (with a join token), or leave one. */
-export const ClusterPutSchema = z.strictObject({
+export const ClusterPutSchema = lazySchema(() => z.strictObject({
   enabled: z.boolean(),
   server_name: z.string().optional(),
   server_address: z.string().optional(),
@@ -50,12 +51,12 @@ export const ClusterPutSchema = z.strictObject({
   /** A join token (`cluster.joinTokens.create()`): sent as `cluster_password` to an LXD without `explicit_trust_token`. */
   cluster_token: z.string().optional(),
   member_config: z.array(z.strictObject({ entity: z.string(), name: z.string(), key: z.string(), value: z.string(), description: z.string().optional() })).optional(),
-});
+}));
 /** The body of `PUT /1.0/cluster` (strict: what lxdkit sends). */
 export type ClusterPut = Closed<z.infer<typeof ClusterPutSchema>>;
 
 /** One member, as `GET /1.0/cluster/members/{name}` gives it. */
-export const ClusterMemberSchema = z.looseObject({
+export const ClusterMemberSchema = lazySchema(() => z.looseObject({
   server_name: z.string(),
   /** `https://<cluster address>`. */
   url: z.string().default(''),
@@ -69,23 +70,23 @@ export const ClusterMemberSchema = z.looseObject({
   roles: NullableStringList,
   groups: NullableStringList,
   config: NullableStringMap,
-});
+}));
 /** A cluster member (loose: unknown fields kept). */
 export type LxdClusterMember = Closed<z.infer<typeof ClusterMemberSchema>>;
 
 /** The writable part of a member (`PUT` replaces all of it: read, change, put back with the ETag). */
-export const ClusterMemberPutSchema = z.strictObject({
+export const ClusterMemberPutSchema = lazySchema(() => z.strictObject({
   roles: z.array(z.string()).optional(),
   failure_domain: z.string().optional(),
   description: z.string().optional(),
   config: ConfigMap.optional(),
   groups: z.array(z.string()).optional(),
-});
+}));
 /** The body of `PUT /1.0/cluster/members/{name}` (strict: what lxdkit sends). */
 export type ClusterMemberPut = Closed<z.infer<typeof ClusterMemberPutSchema>>;
 
 /** `GET /1.0/cluster/members/{name}/state` (extension `cluster_member_state`). */
-export const ClusterMemberStateSchema = z.looseObject({
+export const ClusterMemberStateSchema = lazySchema(() => z.looseObject({
   sysinfo: z
     .looseObject({
       uptime: z.number().optional(),
@@ -96,37 +97,37 @@ export const ClusterMemberStateSchema = z.looseObject({
     })
     .optional(),
   storage_pools: z.record(z.string(), z.unknown()).nullish(),
-});
+}));
 /** A member's load, memory and storage (loose: unknown fields kept). */
 export type LxdClusterMemberState = Closed<z.infer<typeof ClusterMemberStateSchema>>;
 
 /** Loose schema of a cluster group (`GET /1.0/cluster/groups/{name}`). */
-export const ClusterGroupSchema = z.looseObject({
+export const ClusterGroupSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   members: NullableStringList,
-});
+}));
 /** A cluster group (loose: unknown fields kept). */
 export type LxdClusterGroup = Closed<z.infer<typeof ClusterGroupSchema>>;
 
 /** Strict schema of the body of `PUT`/`PATCH /1.0/cluster/groups/{name}`: description and members. */
-export const ClusterGroupPutSchema = z.strictObject({
+export const ClusterGroupPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   members: z.array(z.string()).optional(),
-});
+}));
 /** The body of `PUT`/`PATCH /1.0/cluster/groups/{name}` (strict: what lxdkit sends). */
 export type ClusterGroupPut = Closed<z.infer<typeof ClusterGroupPutSchema>>;
 
 /** Strict schema of the body of `POST /1.0/cluster/groups`: the PUT fields and a name. */
-export const ClusterGroupsPostSchema = ClusterGroupPutSchema.extend({ name: z.string().min(1, 'a cluster group needs a name') });
+export const ClusterGroupsPostSchema = lazySchema(() => ClusterGroupPutSchema.extend({ name: z.string().min(1, 'a cluster group needs a name') }));
 /** The body of `POST /1.0/cluster/groups` (strict: what lxdkit sends). */
 export type ClusterGroupsPost = Closed<z.infer<typeof ClusterGroupsPostSchema>>;
 
 /** `PUT /1.0/cluster/certificate`: the cluster's new certificate and key, both PEM. */
-export const ClusterCertificatePutSchema = z.strictObject({
+export const ClusterCertificatePutSchema = lazySchema(() => z.strictObject({
   cluster_certificate: z.string().min(1, 'the PEM certificate is required'),
   cluster_certificate_key: z.string().min(1, 'the PEM private key is required'),
-});
+}));
 /** The body of `PUT /1.0/cluster/certificate` (strict: what lxdkit sends). */
 export type ClusterCertificatePut = Closed<z.infer<typeof ClusterCertificatePutSchema>>;
 
@@ -149,13 +150,13 @@ function checkCertificateAndKey(certPem: string, keyPem: string): void {
 }
 
 /** The metadata of a join token's operation (`POST /1.0/cluster/members`). */
-const JoinTokenMetadataSchema = z.looseObject({
+const JoinTokenMetadataSchema = lazySchema(() => z.looseObject({
   serverName: z.string(),
   secret: z.string(),
   fingerprint: z.string(),
   addresses: NullableStringList,
   expiresAt: z.string().optional(),
-});
+}));
 
 /** A join token: what a new member needs (`token`, for `lxd init` or `PUT /1.0/cluster`). */
 export interface ClusterJoinToken {

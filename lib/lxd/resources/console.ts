@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import type WebSocket from 'ws';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { isNotFound, LxdApiError, LxdResponseValidationError, LxdStreamLostError, LxdValidationError } from '../errors.js';
 import type { Operation } from '../operation.js';
 import { lxdPath, namesFromUrls } from '../path.js';
@@ -162,7 +163,7 @@ export class InstanceConsole {
   }
 }
 
-const UrlList = z.array(z.string());
+const UrlList = lazySchema(() => z.array(z.string()));
 
 function validateLogFile(file: string): void {
   if (typeof file !== 'string' || file === '' || file.includes('/') || file.includes('\0') || file === '.' || file === '..') {

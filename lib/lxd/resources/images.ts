@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { isConflict, LxdResponseValidationError, LxdValidationError } from '../errors.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS, type Operation, type WaitOptions } from '../operation.js';
 import { readFileChunks } from '../file-chunks.js';
@@ -47,14 +48,14 @@ export interface PublishRequest {
 }
 
 /** Strict schema of `POST /1.0/images` publishing an instance or a snapshot. */
-export const ImagePublishPostSchema = z.strictObject({
+export const ImagePublishPostSchema = lazySchema(() => z.strictObject({
   source: z.strictObject({ type: z.enum(['instance', 'snapshot']), name: z.string().min(1) }),
   aliases: z.array(z.strictObject({ name: z.string().min(1), description: z.string().optional() })).optional(),
   public: z.boolean().optional(),
   properties: z.record(z.string(), z.string()).optional(),
   compression_algorithm: z.string().min(1).optional(),
   expires_at: z.string().optional(),
-});
+}));
 
 /** Where `images.push()` sends an image: another server, which gave `secret` for it. */
 export interface ImagePushTarget {
@@ -71,13 +72,13 @@ export interface ImagePushTarget {
 }
 
 /** Strict schema of `POST /1.0/images/{fingerprint}/export`. */
-export const ImageExportPostSchema = z.strictObject({
+export const ImageExportPostSchema = lazySchema(() => z.strictObject({
   target: z.url({ protocol: /^https$/, error: 'the target must be an https:// URL' }),
   secret: z.string().min(1),
   certificate: z.string().optional(),
   aliases: z.array(z.strictObject({ name: z.string().min(1) })).optional(),
   project: z.string().optional(),
-});
+}));
 
 /** The answer of `images.secret()`: the secret, and the id of the token operation that holds it. */
 export interface ImageSecret {

@@ -11,6 +11,7 @@ import { lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, symlink, un
 import { basename, dirname, join, posix, relative, resolve as resolvePath, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { isValidTimeout, MAX_TIMER_MS } from '../../deadline.js';
 import { apiErrorFor, LxdApiError, LxdError, LxdLocalFileError, LxdResponseValidationError, LxdTimeoutError, LxdValidationError } from '../errors.js';
 import { readFileChunks } from '../file-chunks.js';
@@ -137,7 +138,7 @@ export interface TreePull extends TreeTransfer {
 /** Data to push: a stream, an async iterable of bytes, bytes, or a string (UTF-8). */
 export type PushData = Readable | AsyncIterable<Uint8Array> | Uint8Array | string;
 
-const EntryList = z.array(z.string());
+const EntryList = lazySchema(() => z.array(z.string()));
 
 /** An instance path: absolute, no NUL. Checked before any I/O. */
 export function validateInstancePath(path: unknown, field = 'path'): string {

@@ -4,6 +4,7 @@
  * input: a plain file name, without a slash, `..` or a NUL, checked before any I/O.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
@@ -14,27 +15,27 @@ import { readCapped } from './stream-util.js';
 
 
 /** One template of the metadata: when it is applied, and the file it comes from. */
-export const ImageTemplateSchema = z.looseObject({
+export const ImageTemplateSchema = lazySchema(() => z.looseObject({
   /** `create`, `copy`, `start`, `rename`. */
   when: z.array(z.string()).nullish().transform((v) => v ?? []),
   create_only: z.boolean().default(false),
   /** The template file (in `metadata/templates`). */
   template: z.string(),
   properties: NullableStringMap,
-});
+}));
 
 /** The instance's metadata (`metadata.yaml` of its image, as the instance keeps it). */
-export const InstanceMetadataSchema = z.looseObject({
+export const InstanceMetadataSchema = lazySchema(() => z.looseObject({
   architecture: z.string().default(''),
   creation_date: z.number().default(0),
   expiry_date: z.number().default(0),
   properties: NullableStringMap,
   templates: z.record(z.string(), ImageTemplateSchema).nullish().transform((v) => v ?? {}),
-});
+}));
 /** An instance's image metadata, `GET /1.0/instances/{name}/metadata` (loose: unknown fields kept). */
 export type LxdInstanceMetadata = Closed<z.infer<typeof InstanceMetadataSchema>>;
 
-const TemplatePutSchema = z.strictObject({
+const TemplatePutSchema = lazySchema(() => z.strictObject({
   when: z.array(z.enum(['create', 'copy', 'start', 'rename'], { error: 'a template applies on create, copy, start or rename' })),
   create_only: z.boolean().optional(),
   template: z.string().min(1),
@@ -43,16 +44,16 @@ const TemplatePutSchema = z.strictObject({
   uid: z.string().optional(),
   gid: z.string().optional(),
   mode: z.string().optional(),
-});
+}));
 
 /** What `metadata.update()` sends (PUT replaces it all) and `metadata.patch()` merges. */
-export const InstanceMetadataPutSchema = z.strictObject({
+export const InstanceMetadataPutSchema = lazySchema(() => z.strictObject({
   architecture: z.string().optional(),
   creation_date: z.number().int().optional(),
   expiry_date: z.number().int().optional(),
   properties: z.record(z.string(), z.string()).optional(),
   templates: z.record(z.string(), TemplatePutSchema).optional(),
-});
+}));
 /** What `instances.metadata.update`/`patch` send to `PUT`/`PATCH /1.0/instances/{name}/metadata` (strict). */
 export type InstanceMetadataPut = Closed<z.infer<typeof InstanceMetadataPutSchema>>;
 
@@ -89,7 +90,7 @@ export class InstanceMetadata {
   }
 }
 
-const Names = z.array(z.string());
+const Names = lazySchema(() => z.array(z.string()));
 
 /** `client.instances.templates`: the template files of the instance's metadata. */
 export class InstanceTemplates {

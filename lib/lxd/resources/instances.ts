@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { Operation } from '../operation.js';
 import { lxdPath, namesFromUrls } from '../path.js';
 import {
@@ -55,7 +56,7 @@ export interface StateChange {
   stateful?: boolean;
 }
 
-const UrlList = z.array(z.string());
+const UrlList = lazySchema(() => z.array(z.string()));
 
 /** Where `instances.move()` takes an instance, on the same server (at least one of them). */
 export interface MoveTarget {
@@ -70,15 +71,15 @@ export interface MoveTarget {
 }
 
 /** Strict schema of `POST /1.0/instances/{name}` moving an instance on the same server. */
-export const InstanceMovePostSchema = z.strictObject({
+export const InstanceMovePostSchema = lazySchema(() => z.strictObject({
   name: z.string().min(1),
   migration: z.literal(true),
   pool: z.string().min(1).optional(),
   project: z.string().min(1).optional(),
-});
+}));
 
 /** Strict schema of the bulk state change, `PUT /1.0/instances`. */
-export const InstancesStatePutSchema = z.strictObject({ state: InstanceStatePutSchema });
+export const InstancesStatePutSchema = lazySchema(() => z.strictObject({ state: InstanceStatePutSchema }));
 
 /** What `instances.rebuild()` rebuilds the root disk from: an image, or nothing (an empty root disk). */
 export type RebuildSource =
@@ -86,7 +87,7 @@ export type RebuildSource =
   | { type: 'image'; alias?: string; fingerprint?: string; server?: string; protocol?: 'lxd' | 'simplestreams'; secret?: string; certificate?: string };
 
 /** Strict schema of `POST /1.0/instances/{name}/rebuild` (Incus, extension `instances_rebuild`). */
-export const InstanceRebuildPostSchema = z.strictObject({
+export const InstanceRebuildPostSchema = lazySchema(() => z.strictObject({
   source: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('none') }),
     z.strictObject({
@@ -99,7 +100,7 @@ export const InstanceRebuildPostSchema = z.strictObject({
       certificate: z.string().optional(),
     }),
   ]),
-});
+}));
 
 function stateBody(change: StateChange): Record<string, unknown> {
   const body: Record<string, unknown> = { action: change?.action };

@@ -18,6 +18,7 @@
  */
 import type WebSocket from 'ws';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { deadline, isValidTimeout } from '../../deadline.js';
@@ -101,7 +102,7 @@ export function validateFlag(value: unknown, field: string): boolean {
 }
 
 /** The websocket secrets of a migration operation: its string-valued metadata, as LXD's Go client reads them. */
-const SecretsSchema = z.record(z.string(), z.unknown()).nullish();
+const SecretsSchema = lazySchema(() => z.record(z.string(), z.unknown()).nullish());
 
 function secretsOf(op: Operation): Record<string, string> {
   const md = SecretsSchema.safeParse(op.current.metadata);
@@ -111,9 +112,9 @@ function secretsOf(op: Operation): Record<string, string> {
 }
 
 /** GET /1.0's network addresses and certificate: where the other server reaches this one. */
-const ConnectionSchema = z.looseObject({
+const ConnectionSchema = lazySchema(() => z.looseObject({
   environment: z.looseObject({ addresses: z.array(z.string()).nullish(), certificate: z.string().optional() }).optional(),
-});
+}));
 
 export async function connectionInfo(api: Api, signal: AbortSignal): Promise<{ addresses: string[]; certificate: string }> {
   const { value } = await api.sync('GET', '/1.0', ConnectionSchema, { signal, noProject: true });
@@ -125,8 +126,8 @@ function operationUrls(addresses: readonly string[], id: string): string[] {
   return addresses.map((a) => `https://${a}${lxdPath`/1.0/operations/${id}`}`);
 }
 
-const DefaultProfileSchema = z.looseObject({ devices: z.record(z.string(), z.record(z.string(), z.unknown())).nullish() });
-const PoolNamesSchema = z.array(z.string());
+const DefaultProfileSchema = lazySchema(() => z.looseObject({ devices: z.record(z.string(), z.record(z.string(), z.unknown())).nullish() }));
+const PoolNamesSchema = lazySchema(() => z.array(z.string()));
 
 /**
  * The pool the target uses for `pool`: `pool` itself when the target has it, else the pool of the root
@@ -532,8 +533,8 @@ export interface InstanceMigrateOptions extends MigrateOptions {
   target?: string;
 }
 
-const Str = z.string();
-const MigrationSourceSchema = z.strictObject({
+const Str = lazySchema(() => z.string());
+const MigrationSourceSchema = lazySchema(() => z.strictObject({
   type: z.literal('migration'),
   mode: z.enum(['pull', 'push']),
   operation: Str.optional(),
@@ -543,10 +544,10 @@ const MigrationSourceSchema = z.strictObject({
   live: z.boolean().optional(),
   instance_only: z.boolean().optional(),
   container_only: z.boolean().optional(),
-});
+}));
 
 /** The strict body of the target's `POST /1.0/instances` in a migration. */
-export const MigrationInstancesPostSchema = z.strictObject({
+export const MigrationInstancesPostSchema = lazySchema(() => z.strictObject({
   name: Str,
   type: z.enum(['container', 'virtual-machine']),
   architecture: Str.optional(),
@@ -557,9 +558,9 @@ export const MigrationInstancesPostSchema = z.strictObject({
   description: Str,
   stateful: z.boolean(),
   source: MigrationSourceSchema,
-});
+}));
 
-const SourceInstanceSchema = z.looseObject({
+const SourceInstanceSchema = lazySchema(() => z.looseObject({
   name: Str,
   type: Str.default('container'),
   architecture: Str.default(''),
@@ -570,7 +571,7 @@ const SourceInstanceSchema = z.looseObject({
   stateful: z.boolean().default(false),
   description: Str.default(''),
   status_code: z.number(),
-});
+}));
 
 const RUNNING = 103;
 
@@ -659,7 +660,7 @@ export interface VolumeMigrateOptions extends MigrateOptions {
   target?: string;
 }
 
-const VolumeMigrationSourceSchema = z.strictObject({
+const VolumeMigrationSourceSchema = lazySchema(() => z.strictObject({
   type: z.literal('migration'),
   mode: z.enum(['pull', 'push']),
   name: Str,
@@ -668,24 +669,24 @@ const VolumeMigrationSourceSchema = z.strictObject({
   certificate: Str.optional(),
   secrets: z.record(Str, Str).optional(),
   volume_only: z.boolean(),
-});
+}));
 
 /** The strict body of the target's `POST /1.0/storage-pools/{pool}/volumes/custom` in a migration. */
-export const MigrationVolumesPostSchema = z.strictObject({
+export const MigrationVolumesPostSchema = lazySchema(() => z.strictObject({
   name: Str,
   type: z.literal('custom'),
   config: z.record(Str, Str),
   description: Str,
   content_type: Str,
   source: VolumeMigrationSourceSchema,
-});
+}));
 
-const SourceVolumeSchema = z.looseObject({
+const SourceVolumeSchema = lazySchema(() => z.looseObject({
   name: Str,
   config: z.record(Str, Str).nullish().transform((v) => v ?? {}),
   description: Str.default(''),
   content_type: Str.default('filesystem'),
-});
+}));
 
 export async function migrateVolume(source: Api, pool: string, name: string, opts: VolumeMigrateOptions, validateName: (v: unknown, field?: string) => string): Promise<MigrationResult> {
   validateSegment(pool, 'storage pool name');

@@ -3,6 +3,7 @@
  * declared as a plain collection with rename, plus the ACL log (`GET …/log`, plain text).
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { lxdPath } from '../path.js';
@@ -11,10 +12,10 @@ import { BOTH } from '../routes/route.js';
 import { requireExtension, type Api, type CallOptions } from './base.js';
 import { readCapped } from './stream-util.js';
 
-const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+const ConfigMap = lazySchema(() => z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' })));
 
 /** One rule of an ACL, as the server sends it. */
-export const NetworkAclRuleSchema = z.looseObject({
+export const NetworkAclRuleSchema = lazySchema(() => z.looseObject({
   action: z.string(),
   state: z.string().default('enabled'),
   source: z.string().optional(),
@@ -25,12 +26,12 @@ export const NetworkAclRuleSchema = z.looseObject({
   icmp_type: z.string().optional(),
   icmp_code: z.string().optional(),
   description: z.string().optional(),
-});
+}));
 /** One rule of a network ACL (loose: unknown fields kept). */
 export type LxdNetworkAclRule = Closed<z.infer<typeof NetworkAclRuleSchema>>;
 
 /** Loose schema of a network ACL (`GET /1.0/network-acls/{name}`): its egress and ingress rules. */
-export const NetworkAclSchema = z.looseObject({
+export const NetworkAclSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   egress: z.array(NetworkAclRuleSchema).nullish().transform((v) => v ?? []),
@@ -39,12 +40,12 @@ export const NetworkAclSchema = z.looseObject({
   used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
   /** Incus only. */
   project: z.string().optional(),
-});
+}));
 /** A network ACL (loose: unknown fields kept). */
 export type LxdNetworkAcl = Closed<z.infer<typeof NetworkAclSchema>>;
 
 /** One rule, as lxdkit sends it (`allow-stateless` needs Incus's `network_acl_stateless`). */
-export const NetworkAclRuleInputSchema = z.strictObject({
+export const NetworkAclRuleInputSchema = lazySchema(() => z.strictObject({
   action: z.enum(['allow', 'allow-stateless', 'drop', 'reject']),
   state: z.enum(['enabled', 'disabled', 'logged']),
   source: z.string().optional(),
@@ -55,22 +56,22 @@ export const NetworkAclRuleInputSchema = z.strictObject({
   icmp_type: z.string().optional(),
   icmp_code: z.string().optional(),
   description: z.string().optional(),
-});
+}));
 /** One rule of an ACL, as lxdkit sends it (strict). */
 export type NetworkAclRule = Closed<z.infer<typeof NetworkAclRuleInputSchema>>;
 
 /** Strict schema of the body of `PUT`/`PATCH /1.0/network-acls/{name}`: description, rules, config. */
-export const NetworkAclPutSchema = z.strictObject({
+export const NetworkAclPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   egress: z.array(NetworkAclRuleInputSchema).optional(),
   ingress: z.array(NetworkAclRuleInputSchema).optional(),
   config: ConfigMap.optional(),
-});
+}));
 /** The body of `PUT`/`PATCH /1.0/network-acls/{name}` (strict: what lxdkit sends). */
 export type NetworkAclPut = Closed<z.infer<typeof NetworkAclPutSchema>>;
 
 /** Strict schema of the body of `POST /1.0/network-acls`: the PUT fields and a name. */
-export const NetworkAclsPostSchema = NetworkAclPutSchema.extend({ name: z.string() });
+export const NetworkAclsPostSchema = lazySchema(() => NetworkAclPutSchema.extend({ name: z.string() }));
 /** The body of `POST /1.0/network-acls` (strict: what lxdkit sends). */
 export type NetworkAclsPost = Closed<z.infer<typeof NetworkAclsPostSchema>>;
 

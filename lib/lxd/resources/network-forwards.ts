@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
@@ -13,7 +14,7 @@ import { NestedCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH, INCUS_ONLY } from '../routes/route.js';
 import { requireExtension, type Api, type CallOptions } from './base.js';
 
-const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+const ConfigMap = lazySchema(() => z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' })));
 
 /** A listen address: an IPv4 or IPv6 address (`192.0.2.10`, `2001:db8::10`), as forwards and load balancers are named. */
 export function validateListenAddress(value: unknown, field = 'listen address'): string {
@@ -22,12 +23,12 @@ export function validateListenAddress(value: unknown, field = 'listen address'):
   return value;
 }
 
-const Protocol = z.enum(['tcp', 'udp']);
-const IpAddress = z.string().refine((v) => isIP(v) !== 0, { error: 'must be an IP address' });
+const Protocol = lazySchema(() => z.enum(['tcp', 'udp']));
+const IpAddress = lazySchema(() => z.string().refine((v) => isIP(v) !== 0, { error: 'must be an IP address' }));
 
 // ---- forwards
 
-export const NetworkForwardPortSchema = z.looseObject({
+export const NetworkForwardPortSchema = lazySchema(() => z.looseObject({
   description: z.string().default(''),
   protocol: z.string(),
   listen_port: z.string(),
@@ -35,24 +36,24 @@ export const NetworkForwardPortSchema = z.looseObject({
   target_address: z.string(),
   /** Incus only. */
   snat: z.boolean().optional(),
-});
+}));
 
 /**
  * Loose schema of a network forward (`GET /1.0/networks/{network}/forwards/{listenAddress}`): a listen address and its forwarded ports.
  */
-export const NetworkForwardSchema = z.looseObject({
+export const NetworkForwardSchema = lazySchema(() => z.looseObject({
   listen_address: z.string(),
   description: z.string().default(''),
   config: NullableStringMap,
   ports: z.array(NetworkForwardPortSchema).nullish().transform((v) => v ?? []),
   /** The cluster member of a forward on a bridge (empty elsewhere). */
   location: z.string().default(''),
-});
+}));
 /** A network forward (loose: unknown fields kept). */
 export type LxdNetworkForward = Closed<z.infer<typeof NetworkForwardSchema>>;
 
 /** One forwarded port, as lxdkit sends it (`listen_port` and `target_port`: `80`, `8080-8090`, `80,443`). */
-export const NetworkForwardPortInputSchema = z.strictObject({
+export const NetworkForwardPortInputSchema = lazySchema(() => z.strictObject({
   protocol: Protocol,
   listen_port: z.string().min(1),
   target_address: IpAddress,
@@ -60,24 +61,24 @@ export const NetworkForwardPortInputSchema = z.strictObject({
   description: z.string().optional(),
   /** Incus only: source-NAT the forwarded traffic. */
   snat: z.boolean().optional(),
-});
+}));
 /** One forwarded port, as lxdkit sends it (strict). */
 export type NetworkForwardPort = Closed<z.infer<typeof NetworkForwardPortInputSchema>>;
 
 /** Strict schema of the body of `PUT`/`PATCH …/forwards/{listenAddress}`: description, config, ports. */
-export const NetworkForwardPutSchema = z.strictObject({
+export const NetworkForwardPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   /** `target_address`: where traffic to ports without a rule goes. */
   config: ConfigMap.optional(),
   ports: z.array(NetworkForwardPortInputSchema).optional(),
-});
+}));
 /** The body of `PUT`/`PATCH …/forwards/{listenAddress}` (strict: what lxdkit sends). */
 export type NetworkForwardPut = Closed<z.infer<typeof NetworkForwardPutSchema>>;
 
 /**
  * Strict schema of the body of `POST /1.0/networks/{network}/forwards`: the PUT fields and the listen address (an IP address).
  */
-export const NetworkForwardsPostSchema = NetworkForwardPutSchema.extend({ listen_address: IpAddress });
+export const NetworkForwardsPostSchema = lazySchema(() => NetworkForwardPutSchema.extend({ listen_address: IpAddress }));
 /** The body of `POST /1.0/networks/{network}/forwards` (strict: what lxdkit sends). */
 export type NetworkForwardsPost = Closed<z.infer<typeof NetworkForwardsPostSchema>>;
 
@@ -117,7 +118,7 @@ export class NetworkForwardsResource extends NestedCollection<LxdNetworkForward,
 /**
  * Loose schema of a network load balancer (`GET /1.0/networks/{network}/load-balancers/{listenAddress}`): its backends and ports.
  */
-export const NetworkLoadBalancerSchema = z.looseObject({
+export const NetworkLoadBalancerSchema = lazySchema(() => z.looseObject({
   listen_address: z.string(),
   description: z.string().default(''),
   config: NullableStringMap,
@@ -130,46 +131,46 @@ export const NetworkLoadBalancerSchema = z.looseObject({
     .nullish()
     .transform((v) => v ?? []),
   location: z.string().default(''),
-});
+}));
 /** A network load balancer (loose: unknown fields kept). */
 export type LxdNetworkLoadBalancer = Closed<z.infer<typeof NetworkLoadBalancerSchema>>;
 
-export const NetworkLoadBalancerBackendInputSchema = z.strictObject({
+export const NetworkLoadBalancerBackendInputSchema = lazySchema(() => z.strictObject({
   name: z.string().min(1),
   target_address: IpAddress,
   target_port: z.string().optional(),
   description: z.string().optional(),
-});
+}));
 
-export const NetworkLoadBalancerPortInputSchema = z.strictObject({
+export const NetworkLoadBalancerPortInputSchema = lazySchema(() => z.strictObject({
   protocol: Protocol,
   listen_port: z.string().min(1),
   /** The backends (by name) the port's traffic goes to. */
   target_backend: z.array(z.string().min(1)).min(1),
   description: z.string().optional(),
-});
+}));
 
 /**
  * Strict schema of the body of `PUT`/`PATCH …/load-balancers/{listenAddress}`: description, config, backends, ports.
  */
-export const NetworkLoadBalancerPutSchema = z.strictObject({
+export const NetworkLoadBalancerPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
   backends: z.array(NetworkLoadBalancerBackendInputSchema).optional(),
   ports: z.array(NetworkLoadBalancerPortInputSchema).optional(),
-});
+}));
 /** The body of `PUT`/`PATCH …/load-balancers/{listenAddress}` (strict: what lxdkit sends). */
 export type NetworkLoadBalancerPut = Closed<z.infer<typeof NetworkLoadBalancerPutSchema>>;
 
 /**
  * Strict schema of the body of `POST /1.0/networks/{network}/load-balancers`: the PUT fields and the listen address.
  */
-export const NetworkLoadBalancersPostSchema = NetworkLoadBalancerPutSchema.extend({ listen_address: IpAddress });
+export const NetworkLoadBalancersPostSchema = lazySchema(() => NetworkLoadBalancerPutSchema.extend({ listen_address: IpAddress }));
 /** The body of `POST /1.0/networks/{network}/load-balancers` (strict: what lxdkit sends). */
 export type NetworkLoadBalancersPost = Closed<z.infer<typeof NetworkLoadBalancersPostSchema>>;
 
 /** `GET …/load-balancers/{listenAddress}/state`: each backend's health, by backend name. */
-export const NetworkLoadBalancerStateSchema = z.looseObject({
+export const NetworkLoadBalancerStateSchema = lazySchema(() => z.looseObject({
   backend_health: z
     .record(
       z.string(),
@@ -183,7 +184,7 @@ export const NetworkLoadBalancerStateSchema = z.looseObject({
     )
     .nullish()
     .transform((v) => v ?? {}),
-});
+}));
 /** Each backend's health, by backend name (loose: unknown fields kept). */
 export type LxdNetworkLoadBalancerState = Closed<z.infer<typeof NetworkLoadBalancerStateSchema>>;
 

@@ -4,18 +4,19 @@
  * OVN networks; an integration is stored without contacting OVN (a peering through it needs OVN).
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { NestedCollection, RenamableCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH, INCUS_ONLY } from '../routes/route.js';
 import type { Api } from './base.js';
 
-const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+const ConfigMap = lazySchema(() => z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' })));
 
 // ---- peers
 
 /** Loose schema of a network peering (`GET /1.0/networks/{network}/peers/{name}`). */
-export const NetworkPeerSchema = z.looseObject({
+export const NetworkPeerSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   config: NullableStringMap,
@@ -27,24 +28,24 @@ export const NetworkPeerSchema = z.looseObject({
   /** Incus: `local` (another network of this server) or `remote` (through a network integration). */
   type: z.string().optional(),
   target_integration: z.string().optional(),
-});
+}));
 /** A network peering (loose: unknown fields kept). */
 export type LxdNetworkPeer = Closed<z.infer<typeof NetworkPeerSchema>>;
 
 /**
  * Strict schema of the body of `PUT`/`PATCH /1.0/networks/{network}/peers/{name}`: description and config.
  */
-export const NetworkPeerPutSchema = z.strictObject({
+export const NetworkPeerPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
-});
+}));
 /** The body of `PUT`/`PATCH …/peers/{name}` (strict: what lxdkit sends). */
 export type NetworkPeerPut = Closed<z.infer<typeof NetworkPeerPutSchema>>;
 
 /**
  * Strict schema of the body of `POST /1.0/networks/{network}/peers`: a name and the network (or Incus integration) to peer with.
  */
-export const NetworkPeersPostSchema = NetworkPeerPutSchema.extend({
+export const NetworkPeersPostSchema = lazySchema(() => NetworkPeerPutSchema.extend({
   name: z.string(),
   /** The project of the network to peer with (default: the network's own). */
   target_project: z.string().min(1).optional(),
@@ -54,7 +55,7 @@ export const NetworkPeersPostSchema = NetworkPeerPutSchema.extend({
   type: z.enum(['local', 'remote']).optional(),
   /** Incus: the network integration of a remote peering. */
   target_integration: z.string().min(1).optional(),
-});
+}));
 /** The body of `POST /1.0/networks/{network}/peers` (strict: what lxdkit sends). */
 export type NetworkPeersPost = Closed<z.infer<typeof NetworkPeersPostSchema>>;
 
@@ -87,30 +88,30 @@ export class NetworkPeersResource extends NestedCollection<LxdNetworkPeer, Netwo
 // ---- integrations
 
 /** Loose schema of a network integration (Incus, `GET /1.0/network-integrations/{name}`). */
-export const NetworkIntegrationSchema = z.looseObject({
+export const NetworkIntegrationSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   config: NullableStringMap,
   /** `ovn`. */
   type: z.string(),
   used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
-});
+}));
 /** A network integration (loose: unknown fields kept). */
 export type LxdNetworkIntegration = Closed<z.infer<typeof NetworkIntegrationSchema>>;
 
 /** Strict schema of the body of `PUT`/`PATCH /1.0/network-integrations/{name}`: description and config. */
-export const NetworkIntegrationPutSchema = z.strictObject({
+export const NetworkIntegrationPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
-});
+}));
 /** The body of `PUT`/`PATCH /1.0/network-integrations/{name}` (strict: what lxdkit sends). */
 export type NetworkIntegrationPut = Closed<z.infer<typeof NetworkIntegrationPutSchema>>;
 
 /** Strict schema of the body of `POST /1.0/network-integrations`: a name and the type (`ovn`). */
-export const NetworkIntegrationsPostSchema = NetworkIntegrationPutSchema.extend({
+export const NetworkIntegrationsPostSchema = lazySchema(() => NetworkIntegrationPutSchema.extend({
   name: z.string(),
   type: z.literal('ovn', { error: 'the only network integration type is "ovn"' }),
-});
+}));
 /** The body of `POST /1.0/network-integrations` (strict: what lxdkit sends). */
 export type NetworkIntegrationsPost = Closed<z.infer<typeof NetworkIntegrationsPostSchema>>;
 

@@ -4,76 +4,77 @@
  * the server has `core.dns_address`; creating and editing zones and records needs no address.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { Collection, NestedCollection, type CollectionDecl } from '../routes/collection.js';
 import { BOTH } from '../routes/route.js';
 import type { Api } from './base.js';
 
-const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+const ConfigMap = lazySchema(() => z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' })));
 
 /** Loose schema of a network (DNS) zone (`GET /1.0/network-zones/{zone}`). */
-export const NetworkZoneSchema = z.looseObject({
+export const NetworkZoneSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   config: NullableStringMap,
   used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
   /** Incus only. */
   project: z.string().optional(),
-});
+}));
 /** A network zone (loose: unknown fields kept). */
 export type LxdNetworkZone = Closed<z.infer<typeof NetworkZoneSchema>>;
 
 /** Strict schema of the body of `PUT`/`PATCH /1.0/network-zones/{zone}`: description and config. */
-export const NetworkZonePutSchema = z.strictObject({
+export const NetworkZonePutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
-});
+}));
 /** The body of `PUT`/`PATCH /1.0/network-zones/{zone}` (strict: what lxdkit sends). */
 export type NetworkZonePut = Closed<z.infer<typeof NetworkZonePutSchema>>;
 
 /** Strict schema of the body of `POST /1.0/network-zones`: the PUT fields and a name. */
-export const NetworkZonesPostSchema = NetworkZonePutSchema.extend({ name: z.string() });
+export const NetworkZonesPostSchema = lazySchema(() => NetworkZonePutSchema.extend({ name: z.string() }));
 /** The body of `POST /1.0/network-zones` (strict: what lxdkit sends). */
 export type NetworkZonesPost = Closed<z.infer<typeof NetworkZonesPostSchema>>;
 
 /** One DNS entry of a record, as the server sends it. */
-export const NetworkZoneRecordEntrySchema = z.looseObject({
+export const NetworkZoneRecordEntrySchema = lazySchema(() => z.looseObject({
   type: z.string(),
   value: z.string(),
   ttl: z.number().optional(),
-});
+}));
 
 /** Loose schema of a zone record (`GET /1.0/network-zones/{zone}/records/{name}`): its DNS entries. */
-export const NetworkZoneRecordSchema = z.looseObject({
+export const NetworkZoneRecordSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   entries: z.array(NetworkZoneRecordEntrySchema).nullish().transform((v) => v ?? []),
   config: NullableStringMap,
-});
+}));
 /** A network zone record (loose: unknown fields kept). */
 export type LxdNetworkZoneRecord = Closed<z.infer<typeof NetworkZoneRecordSchema>>;
 
 /** One DNS entry, as lxdkit sends it: `{ type: 'A', value: '192.0.2.1', ttl?: 300 }`. */
-export const NetworkZoneRecordEntryInputSchema = z.strictObject({
+export const NetworkZoneRecordEntryInputSchema = lazySchema(() => z.strictObject({
   type: z.string().min(1),
   value: z.string().min(1),
   ttl: z.number().int().nonnegative().optional(),
-});
+}));
 /** One DNS entry of a record, as lxdkit sends it (strict); `ttl` in seconds. */
 export type NetworkZoneRecordEntry = Closed<z.infer<typeof NetworkZoneRecordEntryInputSchema>>;
 
 /** Strict schema of the body of `PUT`/`PATCH …/records/{name}`: description, entries, config. */
-export const NetworkZoneRecordPutSchema = z.strictObject({
+export const NetworkZoneRecordPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   entries: z.array(NetworkZoneRecordEntryInputSchema).optional(),
   config: ConfigMap.optional(),
-});
+}));
 /** The body of `PUT`/`PATCH …/records/{name}` (strict: what lxdkit sends). */
 export type NetworkZoneRecordPut = Closed<z.infer<typeof NetworkZoneRecordPutSchema>>;
 
 /** Strict schema of the body of `POST /1.0/network-zones/{zone}/records`: the PUT fields and a name. */
-export const NetworkZoneRecordsPostSchema = NetworkZoneRecordPutSchema.extend({ name: z.string() });
+export const NetworkZoneRecordsPostSchema = lazySchema(() => NetworkZoneRecordPutSchema.extend({ name: z.string() }));
 /** The body of `POST /1.0/network-zones/{zone}/records` (strict: what lxdkit sends). */
 export type NetworkZoneRecordsPost = Closed<z.infer<typeof NetworkZoneRecordsPostSchema>>;
 

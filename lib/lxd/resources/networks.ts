@@ -13,6 +13,7 @@ import {
   type StoragePoolsPost,
 } from '../schemas.js';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { lxdPath, segment } from '../path.js';
 import { validateNetworkName, validatePoolName } from '../validate.js';
@@ -21,14 +22,14 @@ import { BOTH } from '../routes/route.js';
 import { requireExtension, type Api, type CallOptions, type TargetOptions } from './base.js';
 
 /** Used and total, in bytes or inodes (`used` is left out by the server when it is 0). */
-const Usage = z.looseObject({ used: z.number().nonnegative().default(0), total: z.number().nonnegative().default(0) });
+const Usage = lazySchema(() => z.looseObject({ used: z.number().nonnegative().default(0), total: z.number().nonnegative().default(0) }));
 
 /** `GET /1.0/storage-pools/{name}/resources`: the space and inodes of the pool's storage. */
-export const StoragePoolResourcesSchema = z.looseObject({
+export const StoragePoolResourcesSchema = lazySchema(() => z.looseObject({
   space: Usage.default({ used: 0, total: 0 }),
   /** Absent where the driver cannot tell. */
   inodes: Usage.optional(),
-});
+}));
 /** A storage pool's space and inodes (loose: unknown fields kept). */
 export type LxdStoragePoolResources = Closed<z.infer<typeof StoragePoolResourcesSchema>>;
 
@@ -72,7 +73,7 @@ export const STORAGE_POOLS: CollectionDecl<LxdStoragePool, StoragePoolsPost, Sto
 const nullishArray = <T extends z.ZodType>(item: T) => z.array(item).nullish().transform((v) => v ?? []);
 
 /** `GET /1.0/networks/{name}/state`: the interface as the kernel sees it (a bridge, a bond, a VLAN, OVN). */
-export const NetworkStateSchema = z.looseObject({
+export const NetworkStateSchema = lazySchema(() => z.looseObject({
   addresses: nullishArray(z.looseObject({ family: z.string(), address: z.string(), netmask: z.string(), scope: z.string() })),
   counters: z.looseObject({ bytes_received: z.number(), bytes_sent: z.number(), packets_received: z.number(), packets_sent: z.number() }).nullish(),
   hwaddr: z.string().default(''),
@@ -85,12 +86,12 @@ export const NetworkStateSchema = z.looseObject({
   bridge: z.looseObject({ id: z.string().optional(), stp: z.boolean().optional(), upper_devices: nullishArray(z.string()) }).nullish(),
   vlan: z.looseObject({}).nullish(),
   ovn: z.looseObject({}).nullish(),
-});
+}));
 /** A network interface's state on the host (loose: unknown fields kept). */
 export type LxdNetworkState = Closed<z.infer<typeof NetworkStateSchema>>;
 
 /** One DHCP lease (or static allocation) of a managed network. */
-export const NetworkLeaseSchema = z.looseObject({
+export const NetworkLeaseSchema = lazySchema(() => z.looseObject({
   hostname: z.string().default(''),
   hwaddr: z.string().default(''),
   address: z.string(),
@@ -98,7 +99,7 @@ export const NetworkLeaseSchema = z.looseObject({
   type: z.string(),
   /** The cluster member that holds it. */
   location: z.string().optional(),
-});
+}));
 /** A DHCP lease or static allocation of a managed network (loose: unknown fields kept). */
 export type LxdNetworkLease = Closed<z.infer<typeof NetworkLeaseSchema>>;
 
@@ -134,7 +135,7 @@ export class NetworksResource extends RenamableCollection<LxdNetwork, NetworksPo
 }
 
 /** One address in use, by whom (`GET /1.0/network-allocations`). */
-export const NetworkAllocationSchema = z.looseObject({
+export const NetworkAllocationSchema = lazySchema(() => z.looseObject({
   /** The address or subnet in CIDR form (the server calls the field `addresses`). */
   addresses: z.string(),
   hwaddr: z.string().default(''),
@@ -143,7 +144,7 @@ export const NetworkAllocationSchema = z.looseObject({
   type: z.string(),
   /** The URL of what uses it. */
   used_by: z.string(),
-});
+}));
 /** An address in use and what uses it (loose: unknown fields kept). */
 export type LxdNetworkAllocation = Closed<z.infer<typeof NetworkAllocationSchema>>;
 

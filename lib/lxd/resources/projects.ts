@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import { lxdPath } from '../path.js';
@@ -6,15 +7,15 @@ import { RenamableCollection, type CollectionDecl } from '../routes/collection.j
 import { BOTH } from '../routes/route.js';
 import type { Api, CallOptions } from './base.js';
 
-const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+const ConfigMap = lazySchema(() => z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' })));
 
 /** Loose schema of a project (`GET /1.0/projects/{name}`). */
-export const ProjectSchema = z.looseObject({
+export const ProjectSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   config: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),
   used_by: z.array(z.string()).nullish().transform((v) => v ?? []),
-});
+}));
 /** A project (loose: unknown fields kept). */
 export type LxdProject = Closed<z.infer<typeof ProjectSchema>>;
 
@@ -23,24 +24,24 @@ export type LxdProject = Closed<z.infer<typeof ProjectSchema>>;
  * `features.profiles`, `features.storage.volumes`, `features.networks`; Incus adds
  * `features.storage.buckets` and `features.networks.zones`), `limits.*` and `restricted.*`.
  */
-export const ProjectPutSchema = z.strictObject({
+export const ProjectPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   config: ConfigMap.optional(),
-});
+}));
 /** The body of `PUT`/`PATCH /1.0/projects/{name}` (strict: what lxdkit sends). */
 export type ProjectPut = Closed<z.infer<typeof ProjectPutSchema>>;
 
 /** Strict schema of the body of `POST /1.0/projects`: the PUT fields and a name. */
-export const ProjectsPostSchema = ProjectPutSchema.extend({ name: z.string() });
+export const ProjectsPostSchema = lazySchema(() => ProjectPutSchema.extend({ name: z.string() }));
 /** The body of `POST /1.0/projects` (strict: what lxdkit sends). */
 export type ProjectsPost = Closed<z.infer<typeof ProjectsPostSchema>>;
 
 /** One resource of `GET /1.0/projects/{name}/state`: -1 as the limit means none. */
-export const ProjectResourceStateSchema = z.looseObject({ Limit: z.number(), Usage: z.number() });
+export const ProjectResourceStateSchema = lazySchema(() => z.looseObject({ Limit: z.number(), Usage: z.number() }));
 /** Loose schema of `GET /1.0/projects/{name}/state`: the limit and usage of each resource. */
-export const ProjectStateSchema = z.looseObject({
+export const ProjectStateSchema = lazySchema(() => z.looseObject({
   resources: z.record(z.string(), ProjectResourceStateSchema).nullish().transform((v) => v ?? {}),
-});
+}));
 /** A project's resource limits and usage (loose: unknown fields kept). */
 export type LxdProjectState = Closed<z.infer<typeof ProjectStateSchema>>;
 

@@ -1,14 +1,15 @@
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { LxdExtensionMissingError } from '../errors.js';
 import { ServerPutSchema, ServerSchema, type LxdServer, type ServerPut } from '../schemas.js';
 import { validateBody } from '../validate.js';
 import { requireExtension, Api, type CallOptions, type EtagOptions, type TargetOptions, type WithEtag } from './base.js';
 
-const Loose = z.looseObject({});
+const Loose = lazySchema(() => z.looseObject({}));
 
 /** `GET /1.0/resources`: the host's hardware, loosely (the fields grow with every release). */
-export const ServerResourcesSchema = z.looseObject({
+export const ServerResourcesSchema = lazySchema(() => z.looseObject({
   cpu: z.looseObject({ architecture: z.string().default(''), total: z.number().default(0), sockets: z.array(Loose).nullish() }),
   memory: z.looseObject({ used: z.number().default(0), total: z.number().default(0) }),
   gpu: Loose.optional(),
@@ -19,22 +20,22 @@ export const ServerResourcesSchema = z.looseObject({
   system: Loose.optional(),
   /** Incus (`resources_load`). */
   load: Loose.optional(),
-});
+}));
 /** The host's hardware (loose: unknown fields kept). */
 export type LxdServerResources = Closed<z.infer<typeof ServerResourcesSchema>>;
 
 /** One configuration key's documentation. */
-const ConfigKeyDocSchema = z.looseObject({
+const ConfigKeyDocSchema = lazySchema(() => z.looseObject({
   type: z.string().optional(),
   shortdesc: z.string().optional(),
   longdesc: z.string().optional(),
   defaultdesc: z.string().optional(),
-});
+}));
 
 /** `GET /1.0/metadata/configuration` (Incus): every configuration key, by entity and group. */
-export const ConfigurationMetadataSchema = z.looseObject({
+export const ConfigurationMetadataSchema = lazySchema(() => z.looseObject({
   configs: z.record(z.string(), z.record(z.string(), z.looseObject({ keys: z.array(z.record(z.string(), ConfigKeyDocSchema)).nullish() }))),
-});
+}));
 /** Every configuration key's documentation (loose: unknown fields kept). */
 export type LxdConfigurationMetadata = Closed<z.infer<typeof ConfigurationMetadataSchema>>;
 

@@ -3,6 +3,7 @@
  * (`PUT /1.0/instances/{name}` with `restore`). Every change is an operation.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
@@ -14,7 +15,7 @@ import { requireExtension, type Api, type CallOptions, type WithEtag } from './b
 
 
 /** Loose schema of an instance snapshot (`GET /1.0/instances/{name}/snapshots/{snapshot}`). */
-export const SnapshotSchema = z.looseObject({
+export const SnapshotSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   created_at: z.string().optional(),
   /** Go's zero time (`0001-01-01T00:00:00Z`) when it never expires. */
@@ -28,15 +29,15 @@ export const SnapshotSchema = z.looseObject({
   devices: z.record(z.string(), z.record(z.string(), z.string())).nullish().transform((v) => v ?? {}),
   /** Bytes used, or -1 when the storage driver cannot tell. */
   size: z.number().optional(),
-});
+}));
 /** An instance snapshot (loose: unknown fields kept). */
 export type LxdSnapshot = Closed<z.infer<typeof SnapshotSchema>>;
 
-const SnapshotsPostSchema = z.strictObject({
+const SnapshotsPostSchema = lazySchema(() => z.strictObject({
   name: z.string().optional(),
   stateful: z.boolean().optional(),
   expires_at: z.string().optional(),
-});
+}));
 
 /**
  * What `snapshots.create()` makes: the fields of `POST /1.0/instances/{name}/snapshots`, checked before any I/O.

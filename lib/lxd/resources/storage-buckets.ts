@@ -6,6 +6,7 @@
  * synchronous; creating a bucket or a key answers its credentials.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
@@ -18,10 +19,10 @@ import { requireExtension, type Api, type CallOptions, type EtagOptions, type Ta
 import type { TransferOptions } from './instance-files.js';
 import { rfc3339 } from './snapshots.js';
 
-const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (the server stores every value as a string)' }));
+const ConfigMap = lazySchema(() => z.record(z.string(), z.string({ error: 'config values must be strings (the server stores every value as a string)' })));
 
 /** Loose schema of a storage bucket (Incus, `GET /1.0/storage-pools/{pool}/buckets/{name}`). */
-export const StorageBucketSchema = z.looseObject({
+export const StorageBucketSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   config: NullableStringMap,
@@ -29,20 +30,20 @@ export const StorageBucketSchema = z.looseObject({
   s3_url: z.string().default(''),
   location: z.string().default(''),
   project: z.string().optional(),
-});
+}));
 /** A storage bucket (loose: unknown fields kept). */
 export type LxdStorageBucket = Closed<z.infer<typeof StorageBucketSchema>>;
 
 /** Strict schema of the body of `PUT`/`PATCH …/buckets/{name}`: config and description. */
-export const StorageBucketPutSchema = z.strictObject({
+export const StorageBucketPutSchema = lazySchema(() => z.strictObject({
   config: ConfigMap.optional(),
   description: z.string().optional(),
-});
+}));
 /** The body of `PUT`/`PATCH …/buckets/{name}` (strict: what lxdkit sends). */
 export type StorageBucketPut = Closed<z.infer<typeof StorageBucketPutSchema>>;
 
 /** Strict schema of the body of `POST /1.0/storage-pools/{pool}/buckets`: the PUT fields and a name. */
-export const StorageBucketsPostSchema = StorageBucketPutSchema.extend({ name: z.string() });
+export const StorageBucketsPostSchema = lazySchema(() => StorageBucketPutSchema.extend({ name: z.string() }));
 /** The body of `POST /1.0/storage-pools/{pool}/buckets` (strict: what lxdkit sends). */
 export type StorageBucketsPost = Closed<z.infer<typeof StorageBucketsPostSchema>>;
 
@@ -50,54 +51,54 @@ export type StorageBucketsPost = Closed<z.infer<typeof StorageBucketsPostSchema>
 export const StorageBucketKeyRoles = ['admin', 'read-only'] as const;
 
 /** Loose schema of a bucket's S3 key (`GET …/buckets/{bucket}/keys/{name}`), its credentials included. */
-export const StorageBucketKeySchema = z.looseObject({
+export const StorageBucketKeySchema = lazySchema(() => z.looseObject({
   name: z.string(),
   description: z.string().default(''),
   role: z.string().default(''),
   'access-key': z.string().default(''),
   'secret-key': z.string().default(''),
-});
+}));
 /** A bucket key and its credentials (loose: unknown fields kept). */
 export type LxdStorageBucketKey = Closed<z.infer<typeof StorageBucketKeySchema>>;
 
 /** Strict schema of the body of `PUT …/keys/{name}`: description, role, credentials. */
-export const StorageBucketKeyPutSchema = z.strictObject({
+export const StorageBucketKeyPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   role: z.enum(StorageBucketKeyRoles, { error: `role must be one of ${StorageBucketKeyRoles.join(', ')}` }).optional(),
   /** Default (on create): the server makes one. */
   'access-key': z.string().optional(),
   'secret-key': z.string().optional(),
-});
+}));
 /** The body of `PUT …/keys/{name}` (strict: what lxdkit sends). */
 export type StorageBucketKeyPut = Closed<z.infer<typeof StorageBucketKeyPutSchema>>;
 
 /** Strict schema of the body of `POST …/buckets/{bucket}/keys`: the PUT fields and an optional name. */
-export const StorageBucketKeysPostSchema = StorageBucketKeyPutSchema.extend({ name: z.string().optional() });
+export const StorageBucketKeysPostSchema = lazySchema(() => StorageBucketKeyPutSchema.extend({ name: z.string().optional() }));
 /** The body of `POST …/buckets/{bucket}/keys` (strict: what lxdkit sends). */
 export type StorageBucketKeysPost = Closed<z.infer<typeof StorageBucketKeysPostSchema>>;
 
 /** Loose schema of a bucket backup (`GET …/buckets/{bucket}/backups/{name}`). */
-export const StorageBucketBackupSchema = z.looseObject({
+export const StorageBucketBackupSchema = lazySchema(() => z.looseObject({
   /** The backup's own name (a server that says `bucket/backup` is read as `backup`). */
   name: z.string().transform((n) => n.slice(n.lastIndexOf('/') + 1)),
   created_at: z.string().optional(),
   /** Go's zero time when it never expires. */
   expires_at: z.string().optional(),
-});
+}));
 /** A bucket backup (loose: unknown fields kept). */
 export type LxdStorageBucketBackup = Closed<z.infer<typeof StorageBucketBackupSchema>>;
 
-const StorageBucketBackupsPostSchema = z.strictObject({
+const StorageBucketBackupsPostSchema = lazySchema(() => z.strictObject({
   name: z.string().optional(),
   expires_at: z.string().optional(),
   compression_algorithm: z.string().optional(),
-});
+}));
 
 /** A bucket with its keys and backups in one answer (`storage_bucket_full`). */
-export const StorageBucketFullSchema = StorageBucketSchema.extend({
+export const StorageBucketFullSchema = lazySchema(() => StorageBucketSchema.extend({
   keys: z.array(StorageBucketKeySchema).nullish().transform((v) => v ?? []),
   backups: z.array(StorageBucketBackupSchema).nullish().transform((v) => v ?? []),
-});
+}));
 /** A bucket with its keys and backups (loose: unknown fields kept). */
 export type LxdStorageBucketFull = Closed<z.infer<typeof StorageBucketFullSchema>>;
 

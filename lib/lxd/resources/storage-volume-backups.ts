@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { serverHeader } from '../headers.js';
 import type { Operation } from '../operation.js';
@@ -19,7 +20,7 @@ import type { TransferOptions } from './instance-files.js';
 import { rfc3339 } from './snapshots.js';
 
 /** A backup of a custom volume. */
-export const StorageVolumeBackupSchema = z.looseObject({
+export const StorageVolumeBackupSchema = lazySchema(() => z.looseObject({
   /** The backup's own name (a server that says `volume/backup` is read as `backup`). */
   name: z.string().transform((n) => n.slice(n.lastIndexOf('/') + 1)),
   created_at: z.string().optional(),
@@ -27,18 +28,18 @@ export const StorageVolumeBackupSchema = z.looseObject({
   expires_at: z.string().optional(),
   volume_only: z.boolean().default(false),
   optimized_storage: z.boolean().default(false),
-});
+}));
 /** A custom volume's backup (loose: unknown fields kept). */
 export type LxdStorageVolumeBackup = Closed<z.infer<typeof StorageVolumeBackupSchema>>;
 
 /** Strict schema of the body of `POST /1.0/storage-pools/{pool}/volumes/custom/{volume}/backups`. */
-export const StorageVolumeBackupsPostSchema = z.strictObject({
+export const StorageVolumeBackupsPostSchema = lazySchema(() => z.strictObject({
   name: z.string().optional(),
   expires_at: z.string().optional(),
   volume_only: z.boolean().optional(),
   optimized_storage: z.boolean().optional(),
   compression_algorithm: z.string().optional(),
-});
+}));
 export type StorageVolumeBackupsPost = Closed<z.infer<typeof StorageVolumeBackupsPostSchema>>;
 
 /** What `storageVolumes.backups.create()` makes, checked before any I/O. */

@@ -5,6 +5,7 @@
  * LXD ≥ 6.6 and every copy with an operation.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
@@ -22,7 +23,7 @@ import type { Readable } from 'node:stream';
 import { StorageVolumeFiles } from './storage-volume-files.js';
 import { migrateVolume, type MigrationResult, type VolumeMigrateOptions } from './migration.js';
 
-const ConfigMap = z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' }));
+const ConfigMap = lazySchema(() => z.record(z.string(), z.string({ error: 'config values must be strings (LXD stores every value as a string)' })));
 
 /** The volume types of a pool: `custom` (yours), `container`, `virtual-machine`, `image` (LXD's own). */
 export const StorageVolumeTypes = ['custom', 'container', 'virtual-machine', 'image'] as const;
@@ -30,7 +31,7 @@ export const StorageVolumeTypes = ['custom', 'container', 'virtual-machine', 'im
 export type StorageVolumeType = (typeof StorageVolumeTypes)[number];
 
 /** Loose schema of a storage volume (`GET /1.0/storage-pools/{pool}/volumes/{type}/{name}`). */
-export const StorageVolumeSchema = z.looseObject({
+export const StorageVolumeSchema = lazySchema(() => z.looseObject({
   name: z.string(),
   type: z.string(),
   description: z.string().default(''),
@@ -41,20 +42,20 @@ export const StorageVolumeSchema = z.looseObject({
   location: z.string().default(''),
   project: z.string().optional(),
   created_at: z.string().optional(),
-});
+}));
 /** A storage volume (loose: unknown fields kept). */
 export type LxdStorageVolume = Closed<z.infer<typeof StorageVolumeSchema>>;
 
 /** Strict schema of the body of `PUT`/`PATCH …/volumes/{type}/{name}`: config and description. */
-export const StorageVolumePutSchema = z.strictObject({
+export const StorageVolumePutSchema = lazySchema(() => z.strictObject({
   config: ConfigMap.optional(),
   description: z.string().optional(),
-});
+}));
 /** The body of `PUT`/`PATCH …/volumes/{type}/{name}` (strict: what lxdkit sends). */
 export type StorageVolumePut = Closed<z.infer<typeof StorageVolumePutSchema>>;
 
 /** Where a new volume's content comes from: a copy of another volume of this server. */
-export const StorageVolumeSourceSchema = z.strictObject({
+export const StorageVolumeSourceSchema = lazySchema(() => z.strictObject({
   type: z.literal('copy'),
   /** The pool of the volume to copy. */
   pool: z.string().min(1),
@@ -64,32 +65,32 @@ export const StorageVolumeSourceSchema = z.strictObject({
   volume_only: z.boolean().optional(),
   /** The project of the source, when it is not the client's. */
   project: z.string().optional(),
-});
+}));
 
 /**
  * Strict schema of the body of `POST /1.0/storage-pools/{pool}/volumes`: a custom volume, empty or a copy.
  */
-export const StorageVolumesPostSchema = StorageVolumePutSchema.extend({
+export const StorageVolumesPostSchema = lazySchema(() => StorageVolumePutSchema.extend({
   name: z.string(),
   /** Only `custom` volumes can be created (the default). */
   type: z.literal('custom', { error: 'only custom volumes can be created' }).default('custom'),
   content_type: z.enum(['filesystem', 'block', 'iso']).optional(),
   source: StorageVolumeSourceSchema.optional(),
-});
+}));
 /**
  * The body of `POST /1.0/storage-pools/{pool}/volumes` (strict: what lxdkit sends), before its defaults (`type` custom).
  */
 export type StorageVolumesPost = z.input<typeof StorageVolumesPostSchema>;
 
 /** `GET …/state`: what the volume uses (`usage` is null where the driver cannot tell). */
-export const StorageVolumeStateSchema = z.looseObject({
+export const StorageVolumeStateSchema = lazySchema(() => z.looseObject({
   usage: z.looseObject({ used: z.number(), total: z.number().default(-1) }).nullish(),
-});
+}));
 /** What a volume uses, in bytes (loose: unknown fields kept). */
 export type LxdStorageVolumeState = Closed<z.infer<typeof StorageVolumeStateSchema>>;
 
 /** A snapshot of a volume; `name` is the snapshot's own (LXD lists `volume/snapshot`). */
-export const StorageVolumeSnapshotSchema = z.looseObject({
+export const StorageVolumeSnapshotSchema = lazySchema(() => z.looseObject({
   name: z.string().transform((n) => n.slice(n.lastIndexOf('/') + 1)),
   description: z.string().default(''),
   config: NullableStringMap,
@@ -97,7 +98,7 @@ export const StorageVolumeSnapshotSchema = z.looseObject({
   created_at: z.string().optional(),
   /** Go's zero time, or null (in lists), when it never expires. */
   expires_at: z.string().nullish(),
-});
+}));
 /** A volume snapshot (loose: unknown fields kept). */
 export type LxdStorageVolumeSnapshot = Closed<z.infer<typeof StorageVolumeSnapshotSchema>>;
 
@@ -105,21 +106,21 @@ export type LxdStorageVolumeSnapshot = Closed<z.infer<typeof StorageVolumeSnapsh
  * A volume with its snapshots, backups and state in one answer (Incus's `storage_volume_full`:
  * `get(…, { recursion: 1 })`, `list(…, { type, recursion: 2 })`).
  */
-export const StorageVolumeFullSchema = StorageVolumeSchema.extend({
+export const StorageVolumeFullSchema = lazySchema(() => StorageVolumeSchema.extend({
   snapshots: z.array(StorageVolumeSnapshotSchema).nullish().transform((v) => v ?? []),
   backups: z.array(StorageVolumeBackupSchema).nullish().transform((v) => v ?? []),
   state: StorageVolumeStateSchema.nullish(),
-});
+}));
 /** A volume with its snapshots, backups and state (loose: unknown fields kept). */
 export type LxdStorageVolumeFull = Closed<z.infer<typeof StorageVolumeFullSchema>>;
 
 /** The extension of the volume-with-everything answers (Incus). */
 const FULL = 'storage_volume_full';
 
-const StorageVolumeSnapshotPutSchema = z.strictObject({
+const StorageVolumeSnapshotPutSchema = lazySchema(() => z.strictObject({
   description: z.string().optional(),
   expires_at: z.string().optional(),
-});
+}));
 
 function validateType(type: unknown): StorageVolumeType {
   if (!StorageVolumeTypes.includes(type as StorageVolumeType)) throw new LxdValidationError('type', `"${String(type)}" is not a volume type: give one of ${StorageVolumeTypes.join(', ')}`);

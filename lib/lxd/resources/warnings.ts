@@ -4,6 +4,7 @@
  * until the server raises it again.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import { CollectionCore, type CollectionDecl, type ListOptions } from '../routes/collection.js';
@@ -12,7 +13,7 @@ import { validateBody, validateSegment } from '../validate.js';
 import type { Api, CallOptions, EtagOptions, WithEtag } from './base.js';
 
 /** Loose schema of a warning (`GET /1.0/warnings/{uuid}`). */
-export const WarningSchema = z.looseObject({
+export const WarningSchema = lazySchema(() => z.looseObject({
   uuid: z.string(),
   /** `new`, `acknowledged` or `resolved`. */
   status: z.string(),
@@ -28,7 +29,7 @@ export const WarningSchema = z.looseObject({
   /** Empty for a server-wide warning. */
   project: z.string().default(''),
   entity_url: z.string().default(''),
-});
+}));
 /** A warning the server raised (loose: unknown fields kept). */
 export type LxdWarning = Closed<z.infer<typeof WarningSchema>>;
 
@@ -38,9 +39,9 @@ export const WarningStatuses = ['new', 'acknowledged'] as const;
 export type WarningStatus = (typeof WarningStatuses)[number];
 
 /** Strict schema of the body of `PUT`/`PATCH /1.0/warnings/{uuid}`: the status only. */
-export const WarningPutSchema = z.strictObject({
+export const WarningPutSchema = lazySchema(() => z.strictObject({
   status: z.enum(WarningStatuses, { error: 'a warning\'s status can be set to "new" or "acknowledged" only' }),
-});
+}));
 /** The body of `PUT`/`PATCH /1.0/warnings/{uuid}` (strict: what lxdkit sends). */
 export type WarningPut = Closed<z.infer<typeof WarningPutSchema>>;
 
