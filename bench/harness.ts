@@ -263,7 +263,7 @@ export async function createStopped(client: LxdClient, names: readonly string[],
 
 // ---------------------------------------------------------------------------------- the built CLI
 
-export const CLI_MAIN = join(REPO_DIR, 'dist', 'cli', 'main.js');
+export const CLI_MAIN = join(REPO_DIR, 'dist', 'cli', 'main.cjs');
 
 function newestMtime(dir: string): number {
   let newest = 0;

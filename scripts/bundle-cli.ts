@@ -4,8 +4,10 @@
  * - dist/cli/lxdkit.cjs: lib/cli/entry.ts and everything it uses, one CommonJS file bundled by
  *   esbuild (the command starts without resolving and linking hundreds of modules). The commands
  *   stay lazily evaluated inside it: `lxdkit --help` runs none of their code.
- * - dist/cli/main.js: lib/cli/main.ts, which compiles that bundle with V8's code cache of an earlier
- *   run (lib/cli/compile-cache.ts), and knows the bundle's content id.
+ * - dist/cli/main.cjs (package.json `bin`): lib/cli/bin.ts, which compiles that bundle with V8's
+ *   code cache of an earlier run (lib/cli/compile-cache.ts), and knows the bundle's content id.
+ *   CommonJS: Node starts it without its ES module loader.
+ * - dist/cli/main.js: `import './main.cjs'`, for `node dist/cli/main.js`.
  * - dist/cli/THIRD-PARTY-LICENSES.txt: the licences of the packages bundled into it.
  */
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -18,6 +20,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT_DIR = join(ROOT, 'dist', 'cli');
 const OUT = join(OUT_DIR, 'main.js');
 const BUNDLE = join(OUT_DIR, 'lxdkit.cjs');
+const BIN = join(OUT_DIR, 'main.cjs');
 
 /** The package directory (under node_modules) of each bundled input, with its name. */
 function packagesOf(inputs: readonly string[]): Map<string, string> {
@@ -57,6 +60,22 @@ const lazyHttp2: Plugin = {
       }));
       const lazy = `http2 = new Proxy({ constants: ${JSON.stringify(constants)} }, { get: (t, k) => (k === 'constants' ? t.constants : require('node:http2')[k]) })`;
       return { contents: code.replace(load[1]!, lazy), loader: 'js' };
+    });
+  },
+};
+
+/**
+ * commander loads Node's `child_process` when it loads (~4 ms), for subcommands that are programs of
+ * their own, which lxdkit has none of. In the bundle it loads on first use.
+ */
+const lazyChildProcessInCommander: Plugin = {
+  name: 'lazy-child-process-in-commander',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const code = await readFile(args.path, 'utf8');
+      const line = "const childProcess = require('node:child_process');";
+      if (code.split(line).length !== 2 || code.split("require('node:child_process')").length !== 2) throw new Error(`${args.path}: commander no longer loads child_process as scripts/bundle-cli.ts expects; update its lazy-child-process-in-commander plugin`);
+      return { contents: code.replace(line, "const childProcess = new Proxy({}, { get: (_, k) => require('node:child_process')[k] });"), loader: 'js' };
     });
   },
 };
@@ -118,7 +137,7 @@ async function main(): Promise<void> {
     define: { 'import.meta.url': '__lxdkit_import_meta_url' },
     // ws's optional native helpers, which it loads in a try/catch when they are installed
     external: ['bufferutil', 'utf-8-validate'],
-    plugins: [lazyHttp2, englishOnlyZod, agentOnlyUndici],
+    plugins: [lazyHttp2, lazyChildProcessInCommander, englishOnlyZod, agentOnlyUndici],
     logLevel: 'warning',
   });
   const code = await readFile(BUNDLE, 'utf8');
@@ -131,21 +150,23 @@ async function main(): Promise<void> {
   // (a readable bundle keeps comments, some of them not ASCII: read as latin1, they stay comments)
   if (!process.env['LXDKIT_READABLE_BUNDLE'] && /[^\x00-\x7f]/.test(code)) throw new Error(`${relative(ROOT, BUNDLE)} is not ASCII; main.js reads it as latin1`);
   const bundleId = createHash('sha256').update(code).digest('hex').slice(0, 16);
-  // the command itself: a few KiB that compile the bundle (lib/cli/main.ts)
+  // the command itself: a few KiB of CommonJS that compile the bundle (lib/cli/bin.ts)
   await build({
-    entryPoints: [join(ROOT, 'lib', 'cli', 'main.ts')],
-    outfile: OUT,
+    entryPoints: [join(ROOT, 'lib', 'cli', 'bin.ts')],
+    outfile: BIN,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
     minify: true,
     legalComments: 'none',
+    banner: { js: '#!/usr/bin/env node' },
     define: { LXDKIT_BUNDLE_ID: JSON.stringify(bundleId) },
-    // run from the sources it imports entry.ts; built, it always has the bundle
-    plugins: [{ name: 'entry-is-the-bundle', setup: (b) => b.onResolve({ filter: /^\.\/entry\.js$/ }, (a) => ({ path: a.path, external: true })) }],
     logLevel: 'warning',
   });
+  await chmod(BIN, 0o755);
+  // `node dist/cli/main.js`, as the docs and older scripts run it: the same command
+  await writeFile(OUT, "#!/usr/bin/env node\n// the lxdkit command is main.cjs (package.json bin); this runs it for `node dist/cli/main.js`\nimport './main.cjs';\n");
   await chmod(OUT, 0o755);
   const inputs = Object.keys(result.metafile.inputs);
   const sections: string[] = [];
@@ -155,8 +176,8 @@ async function main(): Promise<void> {
     sections.push(`${name} ${pkg.version ?? ''} (${pkg.license ?? 'see the package'})\n\n${text ?? `No licence file in the package; its package.json says: ${pkg.license ?? 'nothing'}.`}`);
   }
   await writeFile(join(OUT_DIR, 'THIRD-PARTY-LICENSES.txt'), `dist/cli/lxdkit.cjs bundles these packages, whose licences follow.\n\n${sections.join(`\n\n${'-'.repeat(72)}\n\n`)}\n`);
-  const loader = (await readFile(OUT)).length;
-  process.stderr.write(`bundled ${relative(ROOT, BUNDLE)}: ${(code.length / 1024).toFixed(0)} KiB from ${inputs.length} files (id ${bundleId}); ${relative(ROOT, OUT)}: ${(loader / 1024).toFixed(1)} KiB\n`);
+  const loader = (await readFile(BIN)).length;
+  process.stderr.write(`bundled ${relative(ROOT, BUNDLE)}: ${(code.length / 1024).toFixed(0)} KiB from ${inputs.length} files (id ${bundleId}); ${relative(ROOT, BIN)}: ${(loader / 1024).toFixed(1)} KiB\n`);
 }
 
 await main();

@@ -16,16 +16,22 @@
  */
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, constants as fs } from 'node:fs';
 import { createRequire } from 'node:module';
-import { crc32 } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { constants as vm, Script } from 'node:vm';
 
 /**
- * First line of a cache file: this tag, then JSON: the CRC-32 of V8's data (V8 checks no checksum in
- * release builds, and a damaged cache would crash it) and the commands whose runs it covers.
+ * First line of a cache file: this tag, then JSON: the SHA-256 of V8's data (V8 checks no checksum in
+ * release builds, and a damaged cache would crash it) and the commands whose runs it covers. (SHA-256,
+ * as Node has it loaded already and hashes a cache in under a millisecond; zlib's CRC-32 would load
+ * zlib, which costs a command 3 ms.)
  */
-const TAG = 'lxdkit-compile-cache 1 ';
+const TAG = 'lxdkit-compile-cache 2 ';
+
+function digest(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
 /** The cache of a bundle of a few MiB is ~1 MiB; anything much larger is not one of ours. */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 const MAX_HEADER_BYTES = 64 * 1024;
@@ -103,10 +109,10 @@ export function readCache(file: string): CacheContent {
     if (!header.startsWith(TAG)) return EMPTY;
     const meta: unknown = JSON.parse(header.slice(TAG.length));
     if (typeof meta !== 'object' || meta === null) return EMPTY;
-    const { crc32: sum, commands } = meta as { crc32?: unknown; commands?: unknown };
+    const { sha256: sum, commands } = meta as { sha256?: unknown; commands?: unknown };
     if (!Array.isArray(commands) || commands.length > MAX_COMMANDS || !commands.every((c): c is string => typeof c === 'string' && COMMAND.test(c))) return EMPTY;
     const data = buf.subarray(nl + 1);
-    if (typeof sum !== 'number' || crc32(data) !== sum) return EMPTY;
+    if (typeof sum !== 'string' || digest(data) !== sum) return EMPTY;
     return { data, commands };
   } catch {
     return EMPTY;
@@ -122,7 +128,7 @@ export function writeCache(file: string, data: Uint8Array, commands: readonly st
     mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
     const fd = openSync(tmp, fs.O_WRONLY | fs.O_CREAT | fs.O_EXCL | fs.O_NOFOLLOW, 0o600);
     try {
-      writeFileSync(fd, `${TAG}${JSON.stringify({ crc32: crc32(data), commands: commands.filter((c) => COMMAND.test(c)).slice(0, MAX_COMMANDS) })}\n`);
+      writeFileSync(fd, `${TAG}${JSON.stringify({ sha256: digest(data), commands: commands.filter((c) => COMMAND.test(c)).slice(0, MAX_COMMANDS) })}\n`);
       writeFileSync(fd, data);
     } finally {
       closeSync(fd);

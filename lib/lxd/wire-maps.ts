@@ -13,6 +13,7 @@
  * Only for responses: what lxdkit sends is still copied by zod (a caller's object is never handed on).
  */
 import { z } from 'zod';
+import { lazySchema } from './lazy-schema.js';
 
 /** `value` is a plain object (not an array) whose own values all pass `each`. */
 function isMapOf(value: unknown, each: (v: unknown) => boolean): value is Record<string, unknown> {
@@ -50,10 +51,10 @@ function checkedInOnePass<S extends z.ZodType>(plain: S, valid: (v: unknown) => 
   return schema as unknown as S;
 }
 
-/** The plain schemas, as lxdkit wrote them before (and as specs compare the one-pass ones with). */
-export const plainNullableStringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
-export const plainNullableDeviceMap = z.record(z.string(), z.record(z.string(), z.string())).nullish().transform((v) => v ?? {});
-export const plainNullableStringList = z.array(z.string()).nullish().transform((v) => v ?? []);
+/** The plain schemas, as lxdkit wrote them before (and as specs compare the one-pass ones with); built when first needed. */
+export const plainNullableStringMap = lazySchema(() => z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}));
+export const plainNullableDeviceMap = lazySchema(() => z.record(z.string(), z.record(z.string(), z.string())).nullish().transform((v) => v ?? {}));
+export const plainNullableStringList = lazySchema(() => z.array(z.string()).nullish().transform((v) => v ?? []));
 
 /** A map of strings (`config`); `null` or absent: `{}`. */
 export const NullableStringMap = checkedInOnePass(plainNullableStringMap, (v) => v == null || isStringMap(v), (v) => (v ?? {}) as Record<string, string>);

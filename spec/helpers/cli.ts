@@ -1,10 +1,10 @@
-/** Runs the built lxdkit command (dist/cli/main.js) as a subprocess, building it first when stale. */
+/** Runs the built lxdkit command (dist/cli/main.cjs, package.json `bin`) as a subprocess, building it first when stale. */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+export const CLI = join(ROOT, 'dist', 'cli', 'main.cjs');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -15,7 +15,7 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** The command's bundle: `tsc -p tsconfig.build.json` alone writes a dist/cli/main.js without it. */
+/** The command's bundle (`tsc -p tsconfig.build.json` alone writes neither it nor main.cjs). */
 const BUNDLE = join(ROOT, 'dist', 'cli', 'lxdkit.cjs');
 
 /** Builds dist/ when it is missing or older than lib/ (the command's bundle included). */

@@ -66,6 +66,11 @@ await runCli(['--help'], { stdout: out, stderr: out, env: {}, cwd: '/' });`);
       expect(plain.code).to.equal(0);
       expect(plain.stdout).to.match(/^Usage: lxdkit \[options\] \[command\]/);
       for (let i = 0; i < 3; i++) expect(await lxdkit(['--help'], ROOT, env), `--help, run ${i + 1}`).to.deep.equal(plain);
+      // `node dist/cli/main.js`, as the docs run it, is the same command
+      const viaMainJs = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), '--help'], { env: { ...process.env, ...env } }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+      );
+      expect(viaMainJs).to.equal(plain.stdout);
       const completion = await lxdkit(['completion', 'bash'], ROOT, off);
       expect(completion.stdout).to.include('_lxdkit_complete');
       for (let i = 0; i < 2; i++) expect(await lxdkit(['completion', 'bash'], ROOT, env)).to.deep.equal(completion);
@@ -74,7 +79,7 @@ await runCli(['--help'], { stdout: out, stderr: out, env: {}, cwd: '/' });`);
       expect(files[0]).to.match(/^cli-[0-9a-f]{16}-v[0-9.]+-[a-z0-9]+\.v8cache$/);
       expect(files[1]).to.match(/^help-[0-9a-f]{16}-pipe\.txt$/);
       const header = readFileSync(join(cache, 'lxdkit', files[0]!), 'latin1').split('\n', 1)[0]!;
-      expect(JSON.parse(header.replace(/^lxdkit-compile-cache 1 /, '')) as unknown).to.have.property('commands').that.deep.equals(['help', 'completion']);
+      expect(JSON.parse(header.replace(/^lxdkit-compile-cache 2 /, '')) as unknown).to.have.property('commands').that.deep.equals(['help', 'completion']);
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@
 import { utimesSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { cacheDirectory, cacheFile, helpFile, isHelpRequest, pruneCaches, readCache, runBundle, runCommand, STALE_MS, writeCache } from '../../../lib/cli/compile-cache.js';
 
@@ -271,26 +271,27 @@ describe('cli: the code cache of the bundled command', () => {
 
     it('a header that is not its own: another tag, a command that is not words, a wrong checksum, no newline, not JSON', () => {
       const data = readCache(file).data!;
-      const sum = crc32(data);
+      const sum = createHash('sha256').update(data).digest('hex');
+      const other = createHash('sha256').update('other').digest('hex');
       const withHeader = (h: string): Buffer => Buffer.concat([Buffer.from(h), data]);
       const bad = [
-        `lxdkit-compile-cache 2 {"crc32":${sum},"commands":["status"]}\n`,
-        `lxdkit-compile-cache 1 {"crc32":${sum},"commands":["../x"]}\n`,
-        `lxdkit-compile-cache 1 {"crc32":${sum},"commands":[1]}\n`,
-        `lxdkit-compile-cache 1 {"crc32":${sum},"commands":"status"}\n`,
-        `lxdkit-compile-cache 1 {"crc32":${sum + 1},"commands":["status"]}\n`,
-        `lxdkit-compile-cache 1 {"crc32":"${sum}","commands":["status"]}\n`,
-        `lxdkit-compile-cache 1 {"commands":["status"]}\n`,
-        `lxdkit-compile-cache 1 ["status"]\n`,
-        `lxdkit-compile-cache 1 null\n`,
-        `lxdkit-compile-cache 1 {"crc32":${sum},"commands":["status"]}`,
-        `lxdkit-compile-cache 1 {crc32:${sum}}\n`,
+        `lxdkit-compile-cache 1 {"sha256":"${sum}","commands":["status"]}\n`,
+        `lxdkit-compile-cache 2 {"sha256":"${sum}","commands":["../x"]}\n`,
+        `lxdkit-compile-cache 2 {"sha256":"${sum}","commands":[1]}\n`,
+        `lxdkit-compile-cache 2 {"sha256":"${sum}","commands":"status"}\n`,
+        `lxdkit-compile-cache 2 {"sha256":"${other}","commands":["status"]}\n`,
+        `lxdkit-compile-cache 2 {"sha256":7,"commands":["status"]}\n`,
+        `lxdkit-compile-cache 2 {"commands":["status"]}\n`,
+        `lxdkit-compile-cache 2 ["status"]\n`,
+        `lxdkit-compile-cache 2 null\n`,
+        `lxdkit-compile-cache 2 {"sha256":"${sum}","commands":["status"]}`,
+        `lxdkit-compile-cache 2 {sha256:"${sum}"}\n`,
       ];
       for (const h of bad) {
         writeFileSync(file, withHeader(h), { mode: 0o600 });
         expect(readCache(file), h).to.deep.equal({ data: undefined, commands: [] });
       }
-      writeFileSync(file, withHeader(`lxdkit-compile-cache 1 {"crc32":${sum},"commands":["status","image alias list"]}\n`), { mode: 0o600 });
+      writeFileSync(file, withHeader(`lxdkit-compile-cache 2 {"sha256":"${sum}","commands":["status","image alias list"]}\n`), { mode: 0o600 });
       expect(readCache(file).commands).to.deep.equal(['status', 'image alias list']);
     });
 
