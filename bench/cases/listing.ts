@@ -12,6 +12,8 @@ interface Runs {
   cpuMs: number[];
   found: number[];
   requests?: number;
+  /** Requests of a fresh client's first call (the once-per-client project check included). */
+  firstRequests?: number;
 }
 
 export async function listing(ctx: BenchContext): Promise<CaseResult> {
@@ -74,6 +76,7 @@ export async function listing(ctx: BenchContext): Promise<CaseResult> {
   }
 
   const requests = lx[0]?.requests ?? Number.NaN;
+  const firstRequests = lx[0]?.firstRequests ?? Number.NaN;
   const med = (who: string, metric: 'wall' | 'cpu', variant = `${n} containers`): number => median(samples.find((s) => s.contender === who && s.metric === metric && s.variant === variant)?.values ?? []);
   const eqVsPy = med(LXDKIT, 'wall', eqVariant) / med('pylxd', 'wall', eqVariant);
   const vsRaw = med(LXDKIT, 'wall') / med('raw undici', 'wall');
@@ -95,7 +98,7 @@ export async function listing(ctx: BenchContext): Promise<CaseResult> {
     ],
     notes: [
       `lxdkit, raw undici and pylxd: ${procs} processes × ${iterations} timed calls each after one untimed call; the median is over all calls. lxc: ${lxcRuns} runs of the whole command (process start included, as a user sees it).`,
-      'The request count is taken with a counting undici dispatcher on a separate client; the timed client is a default one.',
+      `The request count is taken with a counting undici dispatcher on a separate client (the timed client is a default one), on its second call: the steady state. A fresh client's first call in a project made ${firstRequests}, as it checks once that the project exists (an unknown project's listing answers empty).`,
       "pylxd 2.2.10's `containers.all()` asks for names only (recursion=0) and returns objects with just the name; `lxc list --format json` asks for recursion=2 (state included) and prints every field.",
       'The names-and-status rows do equal work: what a caller needs to show the model\'s containers. lxdkit gets both from one recursive listing; a pylxd user reads `status` from each object of `containers.all()`, which fetches that container (one GET each).',
     ],
