@@ -274,9 +274,13 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
+/** The command's bundle, which main.cjs compiles (`tsc -p tsconfig.build.json` alone writes neither). */
+const CLI_BUNDLE = join(REPO_DIR, 'dist', 'cli', 'lxdkit.cjs');
+
 /** Builds dist/ (what `lxdkit` runs) when it is missing or older than lib/. */
 export async function ensureBuilt(): Promise<void> {
-  if (existsSync(CLI_MAIN) && statSync(CLI_MAIN).mtimeMs >= newestMtime(join(REPO_DIR, 'lib'))) return;
+  const newest = newestMtime(join(REPO_DIR, 'lib'));
+  if ([CLI_MAIN, CLI_BUNDLE].every((f) => existsSync(f) && statSync(f).mtimeMs >= newest)) return;
   const r = await run('npm', ['run', '--silent', 'build']);
   if (r.code !== 0) throw new Error(`npm run build failed: ${r.stderr.slice(-1500)}`);
 }
