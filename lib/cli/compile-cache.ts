@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { constants as vm, Script } from 'node:vm';
+import { ExitCode } from './exit-code-numbers.js';
 
 /**
  * First line of a cache file: this tag, then JSON: the SHA-256 of V8's data (V8 checks no checksum in
@@ -48,10 +49,15 @@ export function cacheDirectory(env: NodeJS.ProcessEnv): string | undefined {
   return home?.startsWith('/') ? join(home, '.cache', 'lxdkit') : undefined;
 }
 
+/** `name` in `dir`, after `bundleId` is checked (it goes into the file's name). */
+function bundleFile(dir: string, bundleId: string, name: (id: string) => string): string {
+  if (!/^[0-9a-f]{8,64}$/.test(bundleId)) throw new TypeError(`bundle id must be hexadecimal, got ${JSON.stringify(bundleId)}`);
+  return join(dir, name(bundleId));
+}
+
 /** The cache file of a bundle (its content id) for this Node and architecture. */
 export function cacheFile(dir: string, bundleId: string): string {
-  if (!/^[0-9a-f]{8,64}$/.test(bundleId)) throw new TypeError(`bundle id must be hexadecimal, got ${JSON.stringify(bundleId)}`);
-  return join(dir, `cli-${bundleId}-${process.version}-${process.arch}.v8cache`);
+  return bundleFile(dir, bundleId, (id) => `cli-${id}-${process.version}-${process.arch}.v8cache`);
 }
 
 /**
@@ -60,9 +66,8 @@ export function cacheFile(dir: string, bundleId: string): string {
  * next `--help` prints the file without compiling the bundle.
  */
 export function helpFile(dir: string, bundleId: string, width: number | undefined): string {
-  if (!/^[0-9a-f]{8,64}$/.test(bundleId)) throw new TypeError(`bundle id must be hexadecimal, got ${JSON.stringify(bundleId)}`);
-  const w = width === undefined ? 'pipe' : Number.isSafeInteger(width) && width > 0 && width < 100_000 ? String(width) : undefined;
-  return join(dir, `help-${bundleId}-${w ?? 'pipe'}.txt`);
+  const w = width !== undefined && Number.isSafeInteger(width) && width > 0 && width < 100_000 ? String(width) : 'pipe';
+  return bundleFile(dir, bundleId, (id) => `help-${id}-${w}.txt`);
 }
 
 /** True for the arguments whose output `helpFile` keeps: `--help` or `-h`, alone. */
@@ -242,7 +247,7 @@ export async function runCommand(
     if (kept !== undefined) {
       // a reader that went away (`lxdkit --help | true`) ends it as the command does: 141, no stack
       stdout.once?.('error', (err) => {
-        process.exitCode = err.code === 'EPIPE' ? 141 : 1;
+        process.exitCode = err.code === 'EPIPE' ? ExitCode.PIPE_CLOSED : ExitCode.FAILURE;
       });
       stdout.write(kept);
       return { cache: 'none', command: 'help', wrote: false, help: 'printed' };
