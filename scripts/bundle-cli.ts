@@ -14,6 +14,7 @@ import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
+import http2 from 'node:http2';
 import { build, type Plugin } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,62 +40,66 @@ async function licenceText(dir: string): Promise<string | undefined> {
 }
 
 /**
+ * A plugin that rewrites one file of a bundled package. `patch` gives the new code, or undefined when
+ * the file is not as it expects, which fails the build: a package that changed is looked at again,
+ * not bundled half-patched.
+ */
+function patchPlugin(name: string, filter: RegExp, patch: (code: string) => string | undefined): Plugin {
+  return {
+    name,
+    setup(b) {
+      b.onLoad({ filter }, async (args) => {
+        const contents = patch(await readFile(args.path, 'utf8'));
+        if (contents === undefined) throw new Error(`${args.path} is not as scripts/bundle-cli.ts expects; update its ${name} plugin`);
+        return { contents, loader: 'js' };
+      });
+    },
+  };
+}
+
+/** JavaScript for a Node built-in loaded on first use: `own` answers its properties until then. */
+function lazyBuiltin(module: string, own: Record<string, unknown> = {}): string {
+  return `new Proxy(${JSON.stringify(own)}, { get: (t, k) => (Object.hasOwn(t, k) ? t[k] : require(${JSON.stringify(module)})[k]) })`;
+}
+
+/**
  * undici's HTTP/2 client loads Node's `http2` (and with it `tls`) when undici loads, for its
  * constants; lxdkit speaks HTTP/1.1 to LXD and Incus, and loading them costs every command ~10 ms.
  * In the bundle, `http2` is an object that has those constants (their values taken from this Node
  * at build time: they are protocol constants) and loads the real module on first use of anything
- * else. The build fails if undici's code is not the one this expects.
+ * else.
  */
-const lazyHttp2: Plugin = {
-  name: 'lazy-http2',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/ }, async (args) => {
-      const code = await readFile(args.path, 'utf8');
-      const load = /let http2\n(try \{\n\s*http2 = require\('node:http2'\)\n\} catch \{\n(?:\s*\/\/.*\n)?\s*http2 = \{ constants: \{\} \}\n\})/.exec(code);
-      const names = /const \{\n\s*constants: \{\n([\s\S]*?)\n\s*\}\n\} = http2\n/.exec(code)?.[1]?.split(',').map((n) => n.trim()).filter(Boolean);
-      if (!load || !names?.length || code.split("require('node:http2')").length !== 2) throw new Error(`${args.path}: undici no longer loads http2 as scripts/bundle-cli.ts expects; update its lazy-http2 plugin`);
-      const all = (await import('node:http2')).constants as Record<string, unknown>;
-      const constants = Object.fromEntries(names.map((n) => {
-        if (!(n in all)) throw new Error(`node:http2 has no constant ${n}`);
-        return [n, all[n]];
-      }));
-      const lazy = `http2 = new Proxy({ constants: ${JSON.stringify(constants)} }, { get: (t, k) => (k === 'constants' ? t.constants : require('node:http2')[k]) })`;
-      return { contents: code.replace(load[1]!, lazy), loader: 'js' };
-    });
-  },
-};
+const lazyHttp2 = patchPlugin('lazy-http2', /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/, (code) => {
+  const load = /let http2\n(try \{\n\s*http2 = require\('node:http2'\)\n\} catch \{\n(?:\s*\/\/.*\n)?\s*http2 = \{ constants: \{\} \}\n\})/.exec(code);
+  const names = /const \{\n\s*constants: \{\n([\s\S]*?)\n\s*\}\n\} = http2\n/.exec(code)?.[1]?.split(',').map((n) => n.trim()).filter(Boolean);
+  if (!load || !names?.length || code.split("require('node:http2')").length !== 2) return undefined;
+  const all = http2.constants as Record<string, unknown>;
+  const constants = Object.fromEntries(names.map((n) => {
+    if (!(n in all)) throw new Error(`node:http2 has no constant ${n}`);
+    return [n, all[n]];
+  }));
+  return code.replace(load[1]!, `http2 = ${lazyBuiltin('node:http2', { constants })}`);
+});
 
 /**
  * commander loads Node's `child_process` when it loads (~4 ms), for subcommands that are programs of
  * their own, which lxdkit has none of. In the bundle it loads on first use.
  */
-const lazyChildProcessInCommander: Plugin = {
-  name: 'lazy-child-process-in-commander',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
-      const code = await readFile(args.path, 'utf8');
-      const line = "const childProcess = require('node:child_process');";
-      if (code.split(line).length !== 2 || code.split("require('node:child_process')").length !== 2) throw new Error(`${args.path}: commander no longer loads child_process as scripts/bundle-cli.ts expects; update its lazy-child-process-in-commander plugin`);
-      return { contents: code.replace(line, "const childProcess = new Proxy({}, { get: (_, k) => require('node:child_process')[k] });"), loader: 'js' };
-    });
-  },
-};
+const lazyChildProcessInCommander = patchPlugin('lazy-child-process-in-commander', /[\\/]commander[\\/]lib[\\/]command\.js$/, (code) => {
+  const line = "const childProcess = require('node:child_process');";
+  if (code.split(line).length !== 2 || code.split("require('node:child_process')").length !== 2) return undefined;
+  return code.replace(line, `const childProcess = ${lazyBuiltin('node:child_process')};`);
+});
 
 /**
  * zod's `z.locales` holds the error messages of some forty languages (a quarter of the bundle: zod
  * cannot leave them out, as they hang off the `z` namespace). lxdkit never sets a locale, and zod's
  * default is English, which it imports on its own; in the bundle, `z.locales` has English only.
  */
-const englishOnlyZod: Plugin = {
-  name: 'english-only-zod',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, async (args) => {
-      const code = await readFile(args.path, 'utf8');
-      if (!code.includes('export { default as en } from "./en.js";')) throw new Error(`${args.path}: zod's locales are not as scripts/bundle-cli.ts expects; update its english-only-zod plugin`);
-      return { contents: 'export { default as en } from "./en.js";\n', loader: 'js' };
-    });
-  },
-};
+const englishOnlyZod = patchPlugin('english-only-zod', /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/, (code) => {
+  const english = 'export { default as en } from "./en.js";';
+  return code.includes(english) ? `${english}\n` : undefined;
+});
 
 /**
  * transport.ts loads undici's Agent from its file, and falls back on undici's entry (which brings
