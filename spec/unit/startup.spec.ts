@@ -9,23 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { ensureBuilt, lxdkit } from '../helpers/cli.js';
+import { runProbe } from '../helpers/probe.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
 
 /** The npm packages a fresh process has loaded after running `code` (an ES module). */
-function loadedAfter(code: string): Promise<string[]> {
-  const probe = `${code}
+async function loadedAfter(code: string): Promise<string[]> {
+  const stdout = await runProbe(`${code}
 const { createRequire } = await import('node:module');
 const cache = createRequire(import.meta.url).cache;
 const pkgs = new Set(Object.keys(cache).map((k) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(k)?.[1]).filter(Boolean));
-console.log(JSON.stringify([...pkgs].sort()));`;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', TSX, '--input-type=module', '-e', probe], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${err.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '[]') as string[]);
-    });
-  });
+console.log(JSON.stringify([...pkgs].sort()));`);
+  return JSON.parse(stdout.split('\n').pop() ?? '[]') as string[];
 }
 
 describe('start-up cost', function () {

@@ -4,7 +4,6 @@
  * exchange, the debug log line, connection reuse, and which dispatcher close() closes. A raw server on
  * a temporary unix socket writes the bytes of each answer by hand; nothing reaches a daemon.
  */
-import { execFile } from 'node:child_process';
 import { expect } from 'chai';
 import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -27,6 +26,7 @@ import { LxdClient } from '../../../lib/lxd/index.js';
 import { silentLogger, type Logger } from '../../../lib/logger.js';
 import { serverInfo } from '../../helpers/fake-lxd.js';
 import { rejection } from '../../helpers/rejection.js';
+import { runProbe } from '../../helpers/probe.js';
 import { DeadlineExceeded } from '../../../lib/deadline.js';
 
 const OK = JSON.stringify({ type: 'sync', status: 'Success', status_code: 200, operation: '', error_code: 0, error: '', metadata: { name: 'x' } });
@@ -765,15 +765,11 @@ describe('lxd transport: the finer points', function () {
 
     it('the first transport of a process raises it, unless told not to (each in a fresh process)', async function () {
       this.timeout(60_000);
-      const tsx = join(import.meta.dirname, '..', '..', '..', 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
       const transport = join(import.meta.dirname, '..', '..', '..', 'lib', 'lxd', 'transport.ts');
+      const env = { ...process.env };
+      delete env['NODE_OPTIONS'];
       const tag = (code: string): Promise<string> =>
-        new Promise((resolve, reject) => {
-          const env = { ...process.env };
-          delete env['NODE_OPTIONS'];
-          const probe = `import { cachedDataVersionTag, setFlagsFromString } from 'node:v8';\nimport { Transport } from ${JSON.stringify(transport)};\n${code}\nconsole.log(cachedDataVersionTag());`;
-          execFile(process.execPath, ['--import', tsx, '--input-type=module', '-e', probe], { env, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim())));
-        });
+        runProbe(`import { cachedDataVersionTag, setFlagsFromString } from 'node:v8';\nimport { Transport } from ${JSON.stringify(transport)};\n${code}\nconsole.log(cachedDataVersionTag());`, { env, timeoutMs: 30_000 });
       const [untouched, raised, off, on] = await Promise.all([
         tag('void Transport; void setFlagsFromString;'),
         tag("setFlagsFromString('--wasm-tiering-budget=1000000000'); void Transport;"),
