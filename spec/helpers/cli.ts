@@ -1,10 +1,24 @@
 /** Runs the built lxdkit command (dist/cli/main.cjs, package.json `bin`) as a subprocess, building it first when stale. */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.cjs');
+
+// The command keeps its code cache in $XDG_CACHE_HOME/lxdkit (docs/cli.md). The commands the specs
+// run (each child inherits this process's environment) keep theirs in a directory of this run's own,
+// removed when the process exits, so that the host's ~/.cache stays as it was; a killed run's is
+// removed by a later run once it is an hour old.
+const CACHE_PREFIX = 'lxdkit-spec-cache-';
+for (const name of readdirSync(tmpdir())) {
+  const path = join(tmpdir(), name);
+  if (name.startsWith(CACHE_PREFIX) && Date.now() - statSync(path).mtimeMs > 3600_000) rmSync(path, { recursive: true, force: true });
+}
+const CACHE_HOME = mkdtempSync(join(tmpdir(), CACHE_PREFIX));
+process.env['XDG_CACHE_HOME'] = CACHE_HOME;
+process.once('exit', () => rmSync(CACHE_HOME, { recursive: true, force: true }));
 
 function newestMtime(dir: string): number {
   let newest = 0;
