@@ -14,7 +14,8 @@ const GLOBALS = ['server', 'socket', 'project', 'remote', 'clientCert', 'clientK
 /** The candidates for `words` (`__complete`'s arguments, after an optional `--`). */
 export async function completeFor(program: Command, words: readonly string[], io: CliIo): Promise<string[]> {
   const w = words[0] === '--' ? words.slice(1) : [...words];
-  const quiet: CliIo = { ...io, stdout: { write: () => true }, stderr: { write: () => true } };
+  // completion reads no stdin: not a spread, which would make its stream (io.ts)
+  const quiet: CliIo = { env: io.env, cwd: io.cwd, stdout: { write: () => true }, stderr: { write: () => true } };
   const contexts: CliContext[] = [];
   const names = async (seen: SeenOptions, remote: string | undefined, list: (ctx: CliContext, r: string | undefined, signal: AbortSignal) => Promise<string[]>): Promise<string[]> => {
     const opts: GlobalOptions = { timeout: COMPLETION_TIMEOUT_MS / 1000 };

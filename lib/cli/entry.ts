@@ -30,7 +30,16 @@ function io(tee: ((chunk: string | Uint8Array) => void) | undefined): CliIo {
     on: (event, listener) => out.on(event, listener),
     off: (event, listener) => out.off(event, listener),
   };
-  return { ...io, stdout };
+  // not a spread, which would read stdin (a getter that makes its stream)
+  return {
+    stdout,
+    stderr: io.stderr,
+    env: io.env,
+    cwd: io.cwd,
+    get stdin() {
+      return io.stdin;
+    },
+  };
 }
 
 /** Runs the command of `process.argv` and sets `process.exitCode`. */

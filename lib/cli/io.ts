@@ -38,7 +38,16 @@ export interface CliIo {
 
 /** The process's own streams. */
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    // made when a command reads it: Node builds stdin's stream on first use (~5 ms on a terminal)
+    get stdin() {
+      return process.stdin;
+    },
+  };
 }
 
 /** Writes everything it is given into a string (for specs and for `--json` capture). */
