@@ -27,6 +27,15 @@ import { RawDownloadError, rawDownload } from './raw-download.js';
 import { resolveSocketPath, type ServerKind } from './socket.js';
 
 /**
+ * Milliseconds since `started` (`process.hrtime.bigint()`), to a tenth, for the request log. Not
+ * `performance.now()`: the global `performance` loads Node's perf_hooks on first use (~1.5 ms of a
+ * command's start).
+ */
+function elapsedMs(started: bigint): number {
+  return Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
+}
+
+/**
  * undici's connection pool alone: its package entry also loads fetch, its websocket, caches and mocks,
  * which lxdkit does not use (that is half of undici's load time and memory). The entry is the
  * fallback should a future undici move the file. Both are literal `import()`s, which bundlers follow:
@@ -624,7 +633,7 @@ export class Transport {
     if (opts.etag) headers['if-match'] = opts.etag;
 
     if (!agentClass && !this.dispatcher) await loadAgentClass();
-    const started = performance.now();
+    const started = process.hrtime.bigint();
     // Stryker disable next-line all: both branches make the same exchange (streamedExchange is exchange under a name of its own)
     const exchange = body === undefined || typeof body === 'string'
       ? this.exchange(method, fullPath, headers, body, opts.signal, timeoutMs)
@@ -634,7 +643,7 @@ export class Transport {
       const { status } = res;
       const envelope = this.decode(method, path, status, res.text, opts);
       if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug(
-        { method, path, status, durationMs: Math.round((performance.now() - started) * 10) / 10, operation: envelope.type === 'async' ? envelope.operation : undefined },
+        { method, path, status, durationMs: elapsedMs(started), operation: envelope.type === 'async' ? envelope.operation : undefined },
         'lxd request',
       );
       return { status, envelope, etag: res.etag, location: res.location };
@@ -677,7 +686,7 @@ export class Transport {
       return this.connectionError(err) ?? err;
     };
     if (!agentClass && !this.dispatcher) await loadAgentClass();
-    const started = performance.now();
+    const started = process.hrtime.bigint();
     const res = await new Promise<{ status: number; headers: Record<string, string>; body?: Readable; text?: string }>((resolve, reject) => {
       if (opts.signal?.aborted) {
         reject(opts.signal.reason);
@@ -693,7 +702,7 @@ export class Transport {
         handler.onError(err instanceof Error ? err : new Error(String(err)));
       }
     });
-    if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug({ method, path, status: res.status, durationMs: Math.round((performance.now() - started) * 10) / 10, streamed: true }, 'lxd request');
+    if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug({ method, path, status: res.status, durationMs: elapsedMs(started), streamed: true }, 'lxd request');
     if (!res.body) {
       // Stryker disable next-line StringLiteral: a response without a body stream always has its text
       this.decode(method, path, res.status, res.text ?? '', opts);
@@ -739,10 +748,10 @@ export class Transport {
     const headers: Record<string, string> = { 'User-Agent': this.opts.userAgent ?? 'lxdkit', ...opts.headers };
     if (opts.etag) headers['If-Match'] = opts.etag;
     const dl = deadline(opts.signal, timeoutMs);
-    const started = performance.now();
+    const started = process.hrtime.bigint();
     try {
       const res = await rawDownload({ socketPath: this.endpoint, method, path: fullPath, headers }, file, dl.signal, opts.onBytes);
-      if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug({ method, path, status: res.status, durationMs: Math.round((performance.now() - started) * 10) / 10, bytes: res.bytes }, 'lxd request');
+      if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug({ method, path, status: res.status, durationMs: elapsedMs(started), bytes: res.bytes }, 'lxd request');
       if (res.errorBody !== undefined || res.status >= 300) {
         // Stryker disable next-line StringLiteral: rawDownload gives the body of every status >= 300 as errorBody, so it is never undefined here
         this.decode(method, path, res.status, res.errorBody ?? '', opts);

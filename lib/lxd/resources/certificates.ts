@@ -34,7 +34,7 @@ const CertificateType = lazySchema(() => z.enum(['client', 'metrics'], { error: 
 /**
  * Strict schema of the body of `POST /1.0/certificates`: a PEM certificate to trust, or a token (or LXD 5.0 trust password) to redeem.
  */
-export const CertificatesPostSchema = z
+export const CertificatesPostSchema = lazySchema(() => z
   .strictObject({
     /** PEM certificate (the base64 DER body is accepted too). Left out when redeeming a token or a password over HTTPS: the server trusts the client's own TLS certificate. */
     certificate: z.string().min(1, 'a PEM certificate is required').optional(),
@@ -53,7 +53,7 @@ export const CertificatesPostSchema = z
      */
     token: z.string().min(1).optional(),
   })
-  .refine((b) => b.certificate !== undefined || b.token !== undefined || b.password !== undefined, { message: 'a PEM certificate is required (or a token to redeem)', path: ['certificate'] });
+  .refine((b) => b.certificate !== undefined || b.token !== undefined || b.password !== undefined, { message: 'a PEM certificate is required (or a token to redeem)', path: ['certificate'] }));
 /** The body of `certificates.add()` (strict: what lxdkit sends), before its defaults (`type` client). */
 export type CertificatesPost = z.input<typeof CertificatesPostSchema>;
 
