@@ -11,11 +11,12 @@
  * - dist/cli/THIRD-PARTY-LICENSES.txt: the licences of the packages bundled into it.
  */
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import http2 from 'node:http2';
 import { build, type Plugin } from 'esbuild';
+import { BUNDLE_HEAD, BUNDLE_TAIL } from '../lib/cli/compile-cache.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT_DIR = join(ROOT, 'dist', 'cli');
@@ -44,12 +45,12 @@ async function licenceText(dir: string): Promise<string | undefined> {
  * the file is not as it expects, which fails the build: a package that changed is looked at again,
  * not bundled half-patched.
  */
-function patchPlugin(name: string, filter: RegExp, patch: (code: string) => string | undefined): Plugin {
+function patchPlugin(name: string, filter: RegExp, patch: (code: string, path: string) => string | undefined): Plugin {
   return {
     name,
     setup(b) {
       b.onLoad({ filter }, async (args) => {
-        const contents = patch(await readFile(args.path, 'utf8'));
+        const contents = patch(await readFile(args.path, 'utf8'), args.path);
         if (contents === undefined) throw new Error(`${args.path} is not as scripts/bundle-cli.ts expects; update its ${name} plugin`);
         return { contents, loader: 'js' };
       });
@@ -92,6 +93,45 @@ const lazyChildProcessInCommander = patchPlugin('lazy-child-process-in-commander
 });
 
 /**
+ * undici reads Node's `http` when it loads, for one class it compares a stream's with and for the
+ * default largest header size of a new client. In the bundle the class is read when used, and the
+ * size is Node's default unless an option of Node's changes it: `http` (a lazy built-in above)
+ * loads only when something needs it (~3 ms).
+ */
+const lazyHttpInUndiciUtil = patchPlugin('lazy-http-in-undici-util', /[\\/]undici[\\/]lib[\\/]core[\\/]util\.js$/, (code) => {
+  const line = "const { IncomingMessage } = require('node:http')";
+  const use = 'Object.getPrototypeOf(stream).constructor === IncomingMessage';
+  if (code.split(line).length !== 2 || code.split(use).length !== 2 || code.split('IncomingMessage').length !== 3) return undefined;
+  return code.replace(line, "const nodeHttp = require('node:http')").replace(use, 'Object.getPrototypeOf(stream).constructor === nodeHttp.IncomingMessage');
+});
+/** Node's largest header size when no option changes it (the same in every Node from 14 on). */
+const NODE_MAX_HEADER_SIZE = 16 * 1024;
+const lazyHttpInUndiciClient = patchPlugin('lazy-http-in-undici-client', /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/, (code) => {
+  const eager = /const getDefaultNodeMaxHeaderSize = http &&\n\s*http\.maxHeaderSize &&\n\s*Number\.isInteger\(http\.maxHeaderSize\) &&\n\s*http\.maxHeaderSize > 0\n\s*\? \(\) => http\.maxHeaderSize\n\s*: \(\) => \{ (throw new InvalidArgumentError\('[^']*'\)) \}\n/.exec(code);
+  if (!eager) return undefined;
+  // Node's default (16 KiB) unless its option that changes it is given, on the command line or in
+  // NODE_OPTIONS: then, as undici does, Node's http module says
+  return code.replace(eager[0], `const getDefaultNodeMaxHeaderSize = () => {\n  if (![...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--max-http-header-size'))) return ${NODE_MAX_HEADER_SIZE}\n  if (http && http.maxHeaderSize && Number.isInteger(http.maxHeaderSize) && http.maxHeaderSize > 0) return http.maxHeaderSize\n  ${eager[1]}\n}\n`);
+});
+
+/**
+ * undici's HTTP/1 parser (llhttp) is WebAssembly that undici keeps as base64 in two JavaScript files
+ * (with and without SIMD): 141 KiB of the bundle's source that every command would read, and that
+ * V8's code cache would hold again. In the bundle, each file reads its WebAssembly from beside the
+ * bundle (dist/cli/llhttp.wasm and llhttp_simd.wasm, 53 KiB each, written by the build) when undici
+ * first makes a parser.
+ */
+const llhttpWasm = new Map<string, Buffer>();
+const llhttpFromFile = patchPlugin('llhttp-from-file', /[\\/]undici[\\/]lib[\\/]llhttp[\\/]llhttp(?:_simd)?-wasm\.js$/, (code, path) => {
+  const base64 = /^const wasmBase64 = '([A-Za-z0-9+/=]+)'$/m.exec(code)?.[1];
+  const getter = /Object\.defineProperty\(module, 'exports', \{\n\s*get: \(\) => \{\n\s*return wasmBuffer\n\s*\? wasmBuffer\n\s*: \(wasmBuffer = Buffer\.from\(wasmBase64, 'base64'\)\)\n\s*\}\n\}\)/.test(code);
+  if (base64 === undefined || !getter) return undefined;
+  const file = `${basename(path, '-wasm.js')}.wasm`;
+  llhttpWasm.set(file, Buffer.from(base64, 'base64'));
+  return `'use strict'\nlet wasmBuffer\nObject.defineProperty(module, 'exports', {\n  get: () => wasmBuffer ?? (wasmBuffer = require('node:fs').readFileSync(require('node:path').join(__dirname, ${JSON.stringify(file)})))\n})\n`;
+});
+
+/**
  * zod's `z.locales` holds the error messages of some forty languages (a quarter of the bundle: zod
  * cannot leave them out, as they hang off the `z` namespace). lxdkit never sets a locale, and zod's
  * default is English, which it imports on its own; in the bundle, `z.locales` has English only.
@@ -121,6 +161,42 @@ const agentOnlyUndici: Plugin = {
   },
 };
 
+/**
+ * Node built-ins that a command may never use, and that cost a command to load (`crypto` ~5 ms,
+ * `http` ~3 ms, `fs/promises` ~2 ms, `assert` ~1.5 ms...): in the bundle, each is a stand-in that
+ * has the module's properties (their names taken from this Node at build time) as getters, and
+ * loads the module on the first one read. A stand-in for a module that is a function (`assert`) is a
+ * function that calls it. Code that reads a property when it loads (`const { X } = require(...)`)
+ * still loads the module then; the patches below defer the few of those a command meets first.
+ */
+const LAZY_BUILTINS = ['assert', 'child_process', 'crypto', 'fs/promises', 'http', 'https', 'os', 'perf_hooks', 'readline', 'tls', 'v8', 'worker_threads', 'zlib'];
+
+async function lazyBuiltinModule(name: string): Promise<string> {
+  const real: unknown = (await import(`node:${name}`)).default;
+  if ((typeof real !== 'object' && typeof real !== 'function') || real === null) throw new Error(`node:${name} is not an object`);
+  const keys = Object.keys(real).filter((k) => k !== 'default');
+  const id = JSON.stringify(`node:${name}`);
+  // assert(value, message) with a truthy value does nothing: it loads `assert` only to fail
+  const pass = name === 'assert' ? 'if (!new.target && a.length > 0 && a[0]) return undefined; ' : '';
+  const target = typeof real === 'function'
+    ? `function (...a) { ${pass}return new.target ? Reflect.construct(load(), a, new.target) : load().apply(this, a); }`
+    : '{}';
+  return `let real;\nconst load = () => (real ??= require(${id}));\nconst lazy = ${target};\nfor (const k of ${JSON.stringify(keys)}) Object.defineProperty(lazy, k, { get: () => load()[k], enumerable: true, configurable: true });\nmodule.exports = lazy;\n`;
+}
+
+const lazyBuiltins: Plugin = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(?:node:)?(${LAZY_BUILTINS.map((n) => n.replace('/', '\\/')).join('|')})$`);
+    b.onResolve({ filter }, (args) => {
+      // the stand-in's own require is of the real module
+      if (args.namespace === 'lazy-builtin') return { path: args.path, external: true };
+      return { path: filter.exec(args.path)![1]!, namespace: 'lazy-builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => ({ contents: await lazyBuiltinModule(args.path), loader: 'js' }));
+  },
+};
+
 async function main(): Promise<void> {
   await rm(OUT_DIR, { recursive: true, force: true });
   await mkdir(OUT_DIR, { recursive: true });
@@ -142,9 +218,14 @@ async function main(): Promise<void> {
     define: { 'import.meta.url': '__lxdkit_import_meta_url' },
     // ws's optional native helpers, which it loads in a try/catch when they are installed
     external: ['bufferutil', 'utf-8-validate'],
-    plugins: [lazyHttp2, lazyChildProcessInCommander, englishOnlyZod, agentOnlyUndici],
+    plugins: [lazyBuiltins, lazyHttpInUndiciUtil, lazyHttpInUndiciClient, llhttpFromFile, lazyHttp2, lazyChildProcessInCommander, englishOnlyZod, agentOnlyUndici],
     logLevel: 'warning',
   });
+  if ([...llhttpWasm.keys()].sort().join(' ') !== 'llhttp.wasm llhttp_simd.wasm') throw new Error(`undici's llhttp was not bundled as expected: ${[...llhttpWasm.keys()].join(', ') || 'none of it'}`);
+  for (const [file, wasm] of llhttpWasm) {
+    if (!wasm.subarray(0, 4).equals(Buffer.from('\0asm', 'latin1'))) throw new Error(`undici's ${file} is not WebAssembly`);
+    await writeFile(join(OUT_DIR, file), wasm);
+  }
   const code = await readFile(BUNDLE, 'utf8');
   // a dynamic import() left in the bundle (esbuild keeps one of a Node built-in) would need Node's
   // module loader inside vm.Script: every import must be bundled or static
@@ -154,7 +235,9 @@ async function main(): Promise<void> {
   // main.js reads it as latin1 (no UTF-8 decoding): esbuild writes ASCII, escaping anything else
   // (a readable bundle keeps comments, some of them not ASCII: read as latin1, they stay comments)
   if (!process.env['LXDKIT_READABLE_BUNDLE'] && /[^\x00-\x7f]/.test(code)) throw new Error(`${relative(ROOT, BUNDLE)} is not ASCII; main.js reads it as latin1`);
-  const bundleId = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  // the file is handed to V8 as read: wrapped here in the function main.cjs calls (compile-cache.ts)
+  await writeFile(BUNDLE, `${BUNDLE_HEAD}${code}${BUNDLE_TAIL}`);
+  const bundleId = createHash('sha256').update(`${BUNDLE_HEAD}${code}${BUNDLE_TAIL}`).digest('hex').slice(0, 16);
   // the command itself: a few KiB of CommonJS that compile the bundle (lib/cli/bin.ts)
   await build({
     entryPoints: [join(ROOT, 'lib', 'cli', 'bin.ts')],
@@ -167,6 +250,8 @@ async function main(): Promise<void> {
     legalComments: 'none',
     banner: { js: '#!/usr/bin/env node' },
     define: { LXDKIT_BUNDLE_ID: JSON.stringify(bundleId) },
+    // `crypto` (for a kept --help's checksum) loads only on the path that reads one
+    plugins: [lazyBuiltins],
     logLevel: 'warning',
   });
   await chmod(BIN, 0o755);

@@ -17,25 +17,44 @@
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, constants as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { constants as vm, Script } from 'node:vm';
 import { ExitCode } from './exit-code-numbers.js';
 
 /**
- * First line of a cache file: this tag, then JSON: the SHA-256 of V8's data (V8 checks no checksum in
- * release builds, and a damaged cache would crash it) and the commands whose runs it covers. (SHA-256,
- * as Node has it loaded already and hashes a cache in under a millisecond; zlib's CRC-32 would load
- * zlib, which costs a command 3 ms.)
+ * First line of a cache file: a tag, then JSON: the commands whose runs it covers, and for a kept
+ * `--help` the SHA-256 of the text. A damaged code cache would crash V8 (it checks no checksum of its
+ * own by default), so V8 is told to: `--verify-snapshot-checksum` (set by `verifyCodeCaches`, before
+ * the bundle compiles) makes it write a checksum into every code cache it makes and refuse one whose
+ * checksum is wrong. That costs a run ~1 ms; a SHA-256 of our own cost 8 (loading `crypto` and
+ * hashing 1.2 MB). A kept `--help` is our own text, checked with SHA-256 (`crypto` then loads, as
+ * the file is read: that path compiles nothing).
  */
-const TAG = 'lxdkit-compile-cache 2 ';
+export type Checksum = 'v8' | 'sha256';
+const TAGS: Record<Checksum, string> = { v8: 'lxdkit-compile-cache 3 ', sha256: 'lxdkit-compile-cache 2 ' };
 
 function digest(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+let verifying = false;
+/**
+ * Has V8 check the checksum of the code caches it is handed, and write one into those it makes,
+ * from now on in this process (and so in the flags its caches are checked against). Idempotent.
+ */
+export function verifyCodeCaches(): void {
+  if (verifying) return;
+  setFlagsFromString('--verify-snapshot-checksum');
+  verifying = true;
+}
+
 /** The cache of a bundle of a few MiB is ~1 MiB; anything much larger is not one of ours. */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 const MAX_HEADER_BYTES = 64 * 1024;
+/** Where V8's data starts in a cache file: a multiple of this (the header is ASCII, padded). */
+export const DATA_ALIGNMENT = 8;
 const MAX_COMMANDS = 1000;
 /** What a command name in the header may be: words of a command line, as `image alias list`. */
 const COMMAND = /^[a-z0-9][a-z0-9 -]{0,79}$/;
@@ -90,17 +109,19 @@ function ours(st: { uid: number; mode: number }): boolean {
 }
 
 /**
- * Reads a cache file. Anything unexpected (missing, a link, someone else's, writable by others,
+ * Reads a cache file (`checksum`: what checks its data: V8, or a SHA-256 in the header, checked
+ * here). Anything unexpected (missing, a link, someone else's, writable by others,
  * oversized, a header that is not ours) reads as no cache.
  */
-export function readCache(file: string): CacheContent {
+export function readCache(file: string, checksum: Checksum): CacheContent {
   let fd: number | undefined;
   try {
     if (!ours(statSync(join(file, '..')))) return EMPTY;
     fd = openSync(file, fs.O_RDONLY | fs.O_NOFOLLOW);
     const st = fstatSync(fd);
     if (!st.isFile() || !ours(st) || st.size > MAX_CACHE_BYTES) return EMPTY;
-    const buf = Buffer.allocUnsafe(st.size);
+    // a buffer of its own (not a slice of Node's pool), so that V8's data in it is aligned
+    const buf = Buffer.allocUnsafeSlow(st.size);
     let n = 0;
     while (n < buf.length) {
       const got = readSync(fd, buf, n, buf.length - n, n);
@@ -111,13 +132,16 @@ export function readCache(file: string): CacheContent {
     const nl = buf.indexOf(10);
     if (nl < 0 || nl > MAX_HEADER_BYTES) return EMPTY;
     const header = buf.toString('utf8', 0, nl);
-    if (!header.startsWith(TAG)) return EMPTY;
-    const meta: unknown = JSON.parse(header.slice(TAG.length));
+    const tag = TAGS[checksum];
+    if (!header.startsWith(tag)) return EMPTY;
+    // V8's checksum is checked by V8, and only if it was told to
+    if (checksum === 'v8' && !verifying) return EMPTY;
+    const meta: unknown = JSON.parse(header.slice(tag.length));
     if (typeof meta !== 'object' || meta === null) return EMPTY;
     const { sha256: sum, commands } = meta as { sha256?: unknown; commands?: unknown };
     if (!Array.isArray(commands) || commands.length > MAX_COMMANDS || !commands.every((c): c is string => typeof c === 'string' && COMMAND.test(c))) return EMPTY;
     const data = buf.subarray(nl + 1);
-    if (typeof sum !== 'string' || digest(data) !== sum) return EMPTY;
+    if (checksum === 'sha256' && (typeof sum !== 'string' || digest(data) !== sum)) return EMPTY;
     return { data, commands };
   } catch {
     return EMPTY;
@@ -127,13 +151,17 @@ export function readCache(file: string): CacheContent {
 }
 
 /** Writes a cache file (a temporary file renamed over it); false when it could not. */
-export function writeCache(file: string, data: Uint8Array, commands: readonly string[]): boolean {
+export function writeCache(file: string, data: Uint8Array, commands: readonly string[], checksum: Checksum): boolean {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
     const fd = openSync(tmp, fs.O_WRONLY | fs.O_CREAT | fs.O_EXCL | fs.O_NOFOLLOW, 0o600);
     try {
-      writeFileSync(fd, `${TAG}${JSON.stringify({ sha256: digest(data), commands: commands.filter((c) => COMMAND.test(c)).slice(0, MAX_COMMANDS) })}\n`);
+      const kept = commands.filter((c) => COMMAND.test(c)).slice(0, MAX_COMMANDS);
+      const header = `${TAGS[checksum]}${JSON.stringify(checksum === 'sha256' ? { sha256: digest(data), commands: kept } : { commands: kept })}`;
+      // spaces after the JSON, so that V8's data starts at a multiple of 8 bytes into the file (and so
+      // into the buffer it is read into): V8 copies data that is not aligned before using it
+      writeFileSync(fd, `${header.padEnd(Math.ceil((header.length + 1) / DATA_ALIGNMENT) * DATA_ALIGNMENT - 1)}\n`);
       writeFileSync(fd, data);
     } finally {
       closeSync(fd);
@@ -189,8 +217,14 @@ export interface CliBundle {
   main(opts: { onCommand?: (command: string) => void; onStdout?: ((chunk: string | Uint8Array) => void) | undefined }): Promise<void>;
 }
 
-/** The parameters of the function a CommonJS bundle's source is wrapped in. */
-const PARAMS = ['exports', 'require', 'module', '__filename', '__dirname', '__lxdkit_import_meta_url'] as const;
+/**
+ * The bundle file is the body of a CommonJS module already wrapped in its function, with these
+ * first and last bytes (scripts/bundle-cli.ts writes them): the file's text is handed to V8 as it is
+ * read. A wrapper added here would make V8 copy 1.3 MB of source into one flat string every run.
+ * The wrapper's opening is on the first line, so that line numbers in stack traces stay right.
+ */
+export const BUNDLE_HEAD = '(function (exports, require, module, __filename, __dirname, __lxdkit_import_meta_url) {';
+export const BUNDLE_TAIL = '\n})';
 
 /** What became of the code cache in one run. */
 export interface BundleRun {
@@ -209,10 +243,11 @@ export interface BundleRun {
  */
 export async function runBundle(file: string, source: string, bundleId: string, cacheDir: string | undefined, onStdout?: (chunk: string | Uint8Array) => void): Promise<BundleRun> {
   const cachePath = cacheDir === undefined ? undefined : cacheFile(cacheDir, bundleId);
-  const cached = cachePath === undefined ? EMPTY : readCache(cachePath);
-  // the wrapper is on the source's first line, so that line numbers in stack traces stay right
+  if (cachePath !== undefined) verifyCodeCaches();
+  const cached = cachePath === undefined ? EMPTY : readCache(cachePath, 'v8');
+  if (!source.startsWith(BUNDLE_HEAD) || !source.endsWith(BUNDLE_TAIL)) throw new Error(`${file} is not the lxdkit command's bundle (it is not wrapped as the build wraps it); reinstall lxdkit`);
   // a stray import() in the bundle (the build refuses them) would still work, through Node's own loader
-  const script = new Script(`(function (${PARAMS.join(', ')}) {${source}\n})`, { filename: file, cachedData: cached.data, importModuleDynamically: vm.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+  const script = new Script(source, { filename: file, cachedData: cached.data, importModuleDynamically: vm.USE_MAIN_CONTEXT_DEFAULT_LOADER });
   const wrapped = script.runInThisContext() as (...args: unknown[]) => void;
   const module = { exports: {} as Partial<CliBundle> };
   wrapped(module.exports, createRequire(file), module, file, join(file, '..'), pathToFileURL(file).href);
@@ -223,7 +258,7 @@ export async function runBundle(file: string, source: string, bundleId: string, 
   const cache = cached.data === undefined ? 'none' : script.cachedDataRejected === true ? 'rejected' : 'accepted';
   let wrote = false;
   if (cachePath !== undefined && (cache !== 'accepted' || !cached.commands.includes(ran))) {
-    wrote = writeCache(cachePath, script.createCachedData(), cache === 'accepted' ? [...cached.commands, ran] : [ran]);
+    wrote = writeCache(cachePath, script.createCachedData(), cache === 'accepted' ? [...cached.commands, ran] : [ran], 'v8');
     if (wrote && cacheDir !== undefined) pruneCaches(cacheDir, cachePath);
   }
   return { cache, command: ran, wrote };
@@ -243,7 +278,7 @@ export async function runCommand(
   const dir = cacheDirectory(env);
   const help = dir !== undefined && isHelpRequest(args) ? helpFile(dir, bundleId, stdout.isTTY === true ? stdout.columns : undefined) : undefined;
   if (help !== undefined) {
-    const kept = readCache(help).data;
+    const kept = readCache(help, 'sha256').data;
     if (kept !== undefined) {
       // a reader that went away (`lxdkit --help | true`) ends it as the command does: 141, no stack
       stdout.once?.('error', (err) => {
@@ -256,5 +291,5 @@ export async function runCommand(
   const chunks: Buffer[] = [];
   const run = await runBundle(file, readFileSync(file, 'latin1'), bundleId, dir, help === undefined ? undefined : (c) => chunks.push(Buffer.from(c)));
   const ok = process.exitCode === undefined || process.exitCode === 0;
-  return { ...run, help: help !== undefined && ok && run.command === 'help' && chunks.length > 0 && writeCache(help, Buffer.concat(chunks), []) ? 'kept' : 'none' };
+  return { ...run, help: help !== undefined && ok && run.command === 'help' && chunks.length > 0 && writeCache(help, Buffer.concat(chunks), [], 'sha256') ? 'kept' : 'none' };
 }

@@ -74,7 +74,7 @@ await runCli(['--help'], { stdout: out, stderr: out, env: {}, cwd: '/' });`);
       expect(files[0]).to.match(/^cli-[0-9a-f]{16}-v[0-9.]+-[a-z0-9]+\.v8cache$/);
       expect(files[1]).to.match(/^help-[0-9a-f]{16}-pipe\.txt$/);
       const header = readFileSync(join(cache, 'lxdkit', files[0]!), 'latin1').split('\n', 1)[0]!;
-      expect(JSON.parse(header.replace(/^lxdkit-compile-cache 2 /, '')) as unknown).to.have.property('commands').that.deep.equals(['help', 'completion']);
+      expect(JSON.parse(header.replace(/^lxdkit-compile-cache 3 /, '')) as unknown).to.have.property('commands').that.deep.equals(['help', 'completion']);
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }

@@ -7,8 +7,9 @@ import { utimesSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { runProbe } from '../../helpers/probe.js';
 import { expect } from 'chai';
-import { cacheDirectory, cacheFile, helpFile, isHelpRequest, pruneCaches, readCache, runBundle, runCommand, STALE_MS, writeCache } from '../../../lib/cli/compile-cache.js';
+import { BUNDLE_HEAD, BUNDLE_TAIL, DATA_ALIGNMENT, cacheDirectory, cacheFile, helpFile, isHelpRequest, pruneCaches, readCache, runBundle, runCommand, STALE_MS, writeCache } from '../../../lib/cli/compile-cache.js';
 
 const ID = '0123456789abcdef';
 
@@ -16,7 +17,7 @@ const ID = '0123456789abcdef';
 function bundleSource(marker: string): string {
   // enough functions that V8 has something to cache beyond the top level
   const helpers = Array.from({ length: 20 }, (_, i) => `function f${i}(x) { return x * ${i + 1} + ${marker.length}; }`).join('\n');
-  return `${helpers}
+  return `${BUNDLE_HEAD}${helpers}
 exports.main = async function (opts) {
   let n = 0;
   for (let i = 0; i < 20; i++) n += eval('f' + i)(i);
@@ -24,7 +25,7 @@ exports.main = async function (opts) {
   if (globalThis.__compileCacheCommand !== undefined) opts.onCommand(globalThis.__compileCacheCommand);
   else if (opts.onStdout) { opts.onStdout('Usage: lxdkit '); opts.onStdout(Buffer.from(${JSON.stringify(marker)} + '\\n')); }
   if (globalThis.__compileCacheExit !== undefined) process.exitCode = globalThis.__compileCacheExit;
-};`;
+};${BUNDLE_TAIL}`;
 }
 
 describe('cli: the code cache of the bundled command', () => {
@@ -76,7 +77,7 @@ describe('cli: the code cache of the bundled command', () => {
     const file = cacheFile(cacheDir, ID);
     expect(statSync(file).mode & 0o777).to.equal(0o600);
     expect(statSync(cacheDir).mode & 0o777).to.equal(0o700);
-    expect(readCache(file).commands).to.deep.equal(['status']);
+    expect(readCache(file, 'v8').commands).to.deep.equal(['status']);
     const before = statSync(file);
     const second = await run('status');
     expect(second).to.deep.equal({ cache: 'accepted', command: 'status', wrote: false });
@@ -89,7 +90,7 @@ describe('cli: the code cache of the bundled command', () => {
     await run('status');
     expect(await run('image list')).to.deep.equal({ cache: 'accepted', command: 'image list', wrote: true });
     expect(await run(undefined)).to.deep.equal({ cache: 'accepted', command: 'help', wrote: true });
-    expect(readCache(cacheFile(cacheDir, ID)).commands).to.deep.equal(['status', 'image list', 'help']);
+    expect(readCache(cacheFile(cacheDir, ID), 'v8').commands).to.deep.equal(['status', 'image list', 'help']);
     expect(await run('image list')).to.deep.equal({ cache: 'accepted', command: 'image list', wrote: false });
   });
 
@@ -101,16 +102,41 @@ describe('cli: the code cache of the bundled command', () => {
     expect(await run('status', 'a longer marker')).to.deep.equal({ cache: 'accepted', command: 'status', wrote: false });
   });
 
-  it('a damaged cache (V8 would crash on it) fails its checksum, is never handed to V8, and is replaced', async () => {
-    await run('status');
+  it("a damaged cache (V8 would crash on one it does not check) fails V8's own checksum: it is not run, and is replaced", async function () {
+    this.timeout(60_000);
+    // each run in a fresh process: V8 keeps what a process compiled, and would not look at the cache
+    const source = bundleSource('one');
+    writeFileSync(bundle, source);
+    const probe = async (): Promise<unknown> =>
+      JSON.parse(
+        await runProbe(
+          `import { runBundle } from ${JSON.stringify(join(import.meta.dirname, '..', '..', '..', 'lib', 'cli', 'compile-cache.ts'))};\n` +
+            `globalThis.__compileCacheCommand = 'status';\n` +
+            `const r = await runBundle(${JSON.stringify(bundle)}, ${JSON.stringify(source)}, ${JSON.stringify(ID)}, ${JSON.stringify(cacheDir)});\n` +
+            'console.log(JSON.stringify({ ...r, n: globalThis.__compileCacheSpec.n }));',
+        ),
+      );
+    const n = Array.from({ length: 20 }, (_, i) => i * (i + 1) + 3).reduce((a, b) => a + b);
+    expect(await probe()).to.deep.equal({ cache: 'none', command: 'status', wrote: true, n });
+    expect(await probe()).to.deep.equal({ cache: 'accepted', command: 'status', wrote: false, n });
     const file = cacheFile(cacheDir, ID);
     const bytes = readFileSync(file);
     const nl = bytes.indexOf(10);
-    // the header stays, the payload changes past V8's own header: what crashed V8 before the checksum
+    // the header stays, the payload changes past V8's own header: what crashed V8 before it checked
     writeFileSync(file, Buffer.from(bytes.map((b, i) => (i > nl + 64 ? b ^ 0x5a : b))), { mode: 0o600 });
-    expect(readCache(file)).to.deep.equal({ data: undefined, commands: [] });
-    expect(await run('status')).to.deep.equal({ cache: 'none', command: 'status', wrote: true });
-    expect(await run('status')).to.deep.equal({ cache: 'accepted', command: 'status', wrote: false });
+    // refused, the bundle compiled from its source (the right result), and the cache made again
+    expect(await probe()).to.deep.equal({ cache: 'rejected', command: 'status', wrote: true, n });
+    expect(await probe()).to.deep.equal({ cache: 'accepted', command: 'status', wrote: false, n });
+  });
+
+  it("V8's data starts at a multiple of 8 bytes into the file and into the buffer it is read into (V8 copies data that is not)", async () => {
+    await run('status');
+    const file = cacheFile(cacheDir, ID);
+    const bytes = readFileSync(file);
+    expect((bytes.indexOf(10) + 1) % DATA_ALIGNMENT).to.equal(0);
+    const { data } = readCache(file, 'v8');
+    expect(data!.byteOffset % DATA_ALIGNMENT).to.equal(0);
+    expect(data!.length).to.equal(bytes.length - bytes.indexOf(10) - 1);
   });
 
   it('no cache directory: the command runs and nothing is written', async () => {
@@ -128,7 +154,7 @@ describe('cli: the code cache of the bundled command', () => {
     expect(await run('status')).to.deep.equal({ cache: 'none', command: 'status', wrote: false });
     expect(readdirSync(join(dir, 'cache'))).to.deep.equal(['lxdkit']);
     mkdirSync(join(dir, 'ro'), { mode: 0o500 });
-    if (process.getuid?.() !== 0) expect(writeCache(join(dir, 'ro', 'x.v8cache'), Buffer.from('x'), [])).to.equal(false);
+    if (process.getuid?.() !== 0) expect(writeCache(join(dir, 'ro', 'x.v8cache'), Buffer.from('x'), [], 'v8')).to.equal(false);
   });
 
   it("a write removes other bundles' and Nodes' caches unused for 30 days, and cut-short temporary files; nothing else", async () => {
@@ -234,11 +260,14 @@ describe('cli: the code cache of the bundled command', () => {
     });
   });
 
-  it('a bundle without main() is named as the problem', async () => {
-    writeFileSync(bundle, 'exports.other = 1;');
-    let err: unknown;
-    await runBundle(bundle, 'exports.other = 1;', ID, cacheDir).catch((e: unknown) => (err = e));
-    expect(String(err)).to.match(/is not the lxdkit command's bundle .*reinstall lxdkit/);
+  it('a bundle without main(), or not wrapped as the build wraps it, is named as the problem', async () => {
+    for (const source of [`${BUNDLE_HEAD}exports.other = 1;${BUNDLE_TAIL}`, 'exports.main = async function () {};', `${BUNDLE_HEAD}exports.main = async function () {};`]) {
+      writeFileSync(bundle, source);
+      let err: unknown;
+      await runBundle(bundle, source, ID, cacheDir).catch((e: unknown) => (err = e));
+      expect(String(err), source).to.match(/is not the lxdkit command's bundle .*reinstall lxdkit/);
+    }
+    expect(existsSync(cacheFile(cacheDir, ID))).to.equal(false);
   });
 
   describe('what it refuses to read (each reads as no cache)', () => {
@@ -246,7 +275,7 @@ describe('cli: the code cache of the bundled command', () => {
     beforeEach(async () => {
       await run('status');
       file = cacheFile(cacheDir, ID);
-      expect(readCache(file).data).to.be.instanceOf(Buffer);
+      expect(readCache(file, 'v8').data).to.be.instanceOf(Buffer);
     });
 
     it('a symbolic link in place of the file', () => {
@@ -254,50 +283,70 @@ describe('cli: the code cache of the bundled command', () => {
       writeFileSync(real, readFileSync(file), { mode: 0o600 });
       rmSync(file);
       symlinkSync(real, file);
-      expect(readCache(file)).to.deep.equal({ data: undefined, commands: [] });
+      expect(readCache(file, 'v8')).to.deep.equal({ data: undefined, commands: [] });
     });
 
     it('a file others can write, or a directory others can write', () => {
       chmodSync(file, 0o620);
-      expect(readCache(file).data).to.equal(undefined);
+      expect(readCache(file, 'v8').data).to.equal(undefined);
       chmodSync(file, 0o602);
-      expect(readCache(file).data).to.equal(undefined);
+      expect(readCache(file, 'v8').data).to.equal(undefined);
       chmodSync(file, 0o600);
       chmodSync(cacheDir, 0o770);
-      expect(readCache(file).data).to.equal(undefined);
+      expect(readCache(file, 'v8').data).to.equal(undefined);
       chmodSync(cacheDir, 0o700);
-      expect(readCache(file).data).to.be.instanceOf(Buffer);
+      expect(readCache(file, 'v8').data).to.be.instanceOf(Buffer);
     });
 
-    it('a header that is not its own: another tag, a command that is not words, a wrong checksum, no newline, not JSON', () => {
-      const data = readCache(file).data!;
-      const sum = createHash('sha256').update(data).digest('hex');
-      const other = createHash('sha256').update('other').digest('hex');
+    it('a header that is not its own: another tag, a command that is not words, no newline, not JSON', () => {
+      const data = readCache(file, 'v8').data!;
       const withHeader = (h: string): Buffer => Buffer.concat([Buffer.from(h), data]);
       const bad = [
-        `lxdkit-compile-cache 1 {"sha256":"${sum}","commands":["status"]}\n`,
-        `lxdkit-compile-cache 2 {"sha256":"${sum}","commands":["../x"]}\n`,
-        `lxdkit-compile-cache 2 {"sha256":"${sum}","commands":[1]}\n`,
-        `lxdkit-compile-cache 2 {"sha256":"${sum}","commands":"status"}\n`,
-        `lxdkit-compile-cache 2 {"sha256":"${other}","commands":["status"]}\n`,
-        `lxdkit-compile-cache 2 {"sha256":7,"commands":["status"]}\n`,
+        // a kept --help's tag (checked with its SHA-256) on a code cache, and the tags before
         `lxdkit-compile-cache 2 {"commands":["status"]}\n`,
-        `lxdkit-compile-cache 2 ["status"]\n`,
-        `lxdkit-compile-cache 2 null\n`,
-        `lxdkit-compile-cache 2 {"sha256":"${sum}","commands":["status"]}`,
-        `lxdkit-compile-cache 2 {sha256:"${sum}"}\n`,
+        `lxdkit-compile-cache 1 {"commands":["status"]}\n`,
+        `lxdkit-compile-cache 3 {"commands":["../x"]}\n`,
+        `lxdkit-compile-cache 3 {"commands":[1]}\n`,
+        `lxdkit-compile-cache 3 {"commands":"status"}\n`,
+        `lxdkit-compile-cache 3 {}\n`,
+        `lxdkit-compile-cache 3 ["status"]\n`,
+        `lxdkit-compile-cache 3 null\n`,
+        `lxdkit-compile-cache 3 {"commands":["status"]}`,
+        `lxdkit-compile-cache 3 {commands:["status"]}\n`,
       ];
       for (const h of bad) {
         writeFileSync(file, withHeader(h), { mode: 0o600 });
-        expect(readCache(file), h).to.deep.equal({ data: undefined, commands: [] });
+        expect(readCache(file, 'v8'), h).to.deep.equal({ data: undefined, commands: [] });
       }
-      writeFileSync(file, withHeader(`lxdkit-compile-cache 2 {"sha256":"${sum}","commands":["status","image alias list"]}\n`), { mode: 0o600 });
-      expect(readCache(file).commands).to.deep.equal(['status', 'image alias list']);
+      writeFileSync(file, withHeader(`lxdkit-compile-cache 3 {"commands":["status","image alias list"]}\n`), { mode: 0o600 });
+      expect(readCache(file, 'v8').commands).to.deep.equal(['status', 'image alias list']);
+    });
+
+    it("a kept text (a --help) is checked with the SHA-256 in its header: a wrong or missing sum, or a code cache's tag, reads as none", () => {
+      const text = Buffer.from('Usage: lxdkit [options] [command]\n');
+      expect(writeCache(file, text, [], 'sha256')).to.equal(true);
+      expect(readCache(file, 'sha256').data?.toString()).to.equal(text.toString());
+      // a code cache is not a kept text, nor the other way round
+      expect(readCache(file, 'v8').data).to.equal(undefined);
+      const sum = createHash('sha256').update(text).digest('hex');
+      const other = createHash('sha256').update('other').digest('hex');
+      const withHeader = (h: string): Buffer => Buffer.concat([Buffer.from(h), text]);
+      for (const h of [
+        `lxdkit-compile-cache 2 {"sha256":"${other}","commands":[]}\n`,
+        `lxdkit-compile-cache 2 {"sha256":7,"commands":[]}\n`,
+        `lxdkit-compile-cache 2 {"commands":[]}\n`,
+        `lxdkit-compile-cache 3 {"sha256":"${sum}","commands":[]}\n`,
+      ]) {
+        writeFileSync(file, withHeader(h), { mode: 0o600 });
+        expect(readCache(file, 'sha256'), h).to.deep.equal({ data: undefined, commands: [] });
+      }
+      writeFileSync(file, withHeader(`lxdkit-compile-cache 2 {"sha256":"${sum}","commands":[]}\n`), { mode: 0o600 });
+      expect(readCache(file, 'sha256').data?.toString()).to.equal(text.toString());
     });
 
     it('a missing file', () => {
       rmSync(file);
-      expect(readCache(file)).to.deep.equal({ data: undefined, commands: [] });
+      expect(readCache(file, 'v8')).to.deep.equal({ data: undefined, commands: [] });
     });
   });
 });
