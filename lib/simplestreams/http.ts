@@ -10,7 +10,6 @@ import type { z } from 'zod';
 import { errorText } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ProxyError, ProxyErrorCode, proxyFor } from '../proxy.js';
-import { TunnelAgent } from '../proxy-tunnel.js';
 import { SimplestreamsError, SimplestreamsErrorCode } from './errors.js';
 
 /**
@@ -54,10 +53,12 @@ export async function get<T>(
   settings.logger.debug({ url }, 'simplestreams GET');
   let outcome: { redirect: string; status: number } | { result: Promise<T> };
   try {
+    const target = new URL(url);
+    const secure = target.protocol === 'https:';
+    const proxy = settings.proxy === false ? undefined : proxyFor(target, settings.proxyEnv ?? process.env);
+    // the tunnel (and with it https and tls) loads only for an https URL through a proxy
+    const Tunnel = secure && proxy ? (await import('../proxy-tunnel.js')).TunnelAgent : undefined;
     outcome = await new Promise<typeof outcome>((resolve, reject) => {
-      const target = new URL(url);
-      const secure = target.protocol === 'https:';
-      const proxy = settings.proxy === false ? undefined : proxyFor(target, settings.proxyEnv ?? process.env);
       if (proxy) settings.logger.debug({ url, proxy: proxy.display }, 'simplestreams GET through a proxy');
       const headers: Record<string, string> = { accept: '*/*', 'user-agent': 'lxdkit-simplestreams' };
       let response: IncomingMessage | undefined;
@@ -83,7 +84,7 @@ export async function get<T>(
       };
       // https through a proxy: a CONNECT tunnel (TLS end to end); plain http: the absolute URL to the proxy
       const req = secure
-        ? https.get(target, { agent: proxy ? new TunnelAgent(proxy, { tunnelTimeoutMs: timeoutMs }) : false, headers, signal: opts.signal, ca: settings.ca }, onResponse)
+        ? https.get(target, { agent: proxy && Tunnel ? new Tunnel(proxy, { tunnelTimeoutMs: timeoutMs }) : false, headers, signal: opts.signal, ca: settings.ca }, onResponse)
         : proxy
           ? http.get({ host: proxy.host, port: proxy.port, path: target.href, agent: false, headers: { ...headers, host: target.host, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) }, signal: opts.signal }, onResponse)
           : http.get(target, { agent: false, headers, signal: opts.signal }, onResponse);
