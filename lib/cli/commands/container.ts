@@ -77,10 +77,12 @@ export async function containerList(ctx: CliContext, o: { model: string; kvm?: b
     return;
   }
   const mgr = lxdManager(ctx, o.model);
-  const names = new Set((await mgr.listContainers({ signal: ctx.signal })).map((i) => i.id));
+  // one listing, filtered as LxdManager.listContainers() filters it (the model's containers), and
+  // kept whole: the table needs more of each instance than the manager's list gives
+  const prefix = mgr.namespace().prefix();
   const all = await ctx.client().instances.list({ recursion: 1, signal: ctx.signal });
   const rows = all
-    .filter((i) => names.has(i.name))
+    .filter((i) => i.type === 'container' && i.name.startsWith(prefix))
     .map((i) => ({ name: i.name, status: i.status, type: i.type, profiles: i.profiles, created: i.created_at ?? '', machine: safeMachine(mgr.namespace(), i.name), location: memberOf(i.location) }));
   const clustered = rows.some((r) => r.location !== undefined);
   ctx.print(rows, () =>
