@@ -13,6 +13,7 @@ import { CappedReadError, checkKeys, firstAlias, locate, MAX_ALIAS_COUNT, readCa
 
 export { CappedReadError, checkKeys, firstAlias, locate, MAX_ALIAS_COUNT, readCappedText, type KeyProblem } from '../yaml-safe.js';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { AllowedDeviceTypes, ForbiddenConfigPrefixes, validateProfile } from '../lxdprofile/profile.js';
 import { validateProfileName } from '../lxd/validate.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -41,16 +42,16 @@ export class ProfileFileError extends CliError {
   }
 }
 
-const StringValue = z.string({
+const StringValue = lazySchema(() => z.string({
   error: (issue) =>
     issue.input === null || issue.input === undefined
       ? 'must be a string, not empty (write "" for an empty value)'
       : typeof issue.input === 'object'
         ? 'must be a string, not a map or list'
         : `must be a string: quote it ("${String(issue.input)}")`,
-});
+}));
 
-const ProfileFileSchema = z.strictObject({
+const ProfileFileSchema = lazySchema(() => z.strictObject({
   name: z.string({ error: 'is required: the profile name' }).min(1, 'must not be empty'),
   description: z.string({ error: 'must be a string' }).nullish(),
   config: z.record(z.string(), StringValue, { error: 'must be a map of key: "value"' }).nullish(),
@@ -59,7 +60,7 @@ const ProfileFileSchema = z.strictObject({
     .nullish(),
   used_by: z.array(z.string()).nullish(),
   project: z.string().optional(),
-});
+}));
 
 const EXTENSIONS = new Set(['.yaml', '.yml']);
 

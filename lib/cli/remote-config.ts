@@ -11,6 +11,7 @@ import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { makeSelfSignedCertificate } from './self-signed.js';
 import { LOCAL_REMOTE, validateRemoteName } from './remote-ref.js';
@@ -50,19 +51,24 @@ export interface RemotesConfig {
   remotes: Record<string, RemoteEntry>;
 }
 
-const FileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$/, 'must be a plain file name');
+// built on first use, as lxdkit's other schemas are (lib/lazy-schema.ts): most commands read no config
+const FileName = lazySchema(() => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$/, 'must be a plain file name'));
 
-const EntrySchema = z.object({
-  url: z.string().min(1).max(2048),
-  project: z.string().regex(PROJECT, 'is not a project name').optional(),
-  'server-cert': FileName.optional(),
-  'client-cert': FileName.optional(),
-});
+const EntrySchema = lazySchema(() =>
+  z.object({
+    url: z.string().min(1).max(2048),
+    project: z.string().regex(PROJECT, 'is not a project name').optional(),
+    'server-cert': FileName.optional(),
+    'client-cert': FileName.optional(),
+  }),
+);
 
-const FileSchema = z.object({
-  'default-remote': z.string().optional(),
-  remotes: z.record(z.string(), z.unknown()).nullish(),
-});
+const FileSchema = lazySchema(() =>
+  z.object({
+    'default-remote': z.string().optional(),
+    remotes: z.record(z.string(), z.unknown()).nullish(),
+  }),
+);
 
 /** The configuration directory: `$XDG_CONFIG_HOME/lxdkit` (an absolute path, as XDG says), else `$HOME/.config/lxdkit`. */
 export function configDir(env: Readonly<Record<string, string | undefined>>): string {

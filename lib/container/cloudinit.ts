@@ -4,6 +4,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 // The functions here are synchronous, as Juju's are, so YAML loads with the module (a bundled CLI
 // evaluates it only when a command that makes containers runs).
 import { Document, isMap, isPair, isScalar, isSeq, parse as parseYaml, visit } from 'yaml';
@@ -11,7 +12,7 @@ import { ContainerError, ContainerErrorCode } from '../errors.js';
 import type { InstanceConfig, InterfaceInfo, NetworkConfig } from './types.js';
 import { InstanceConfigSchema, InterfaceInfoSchema, NetworkConfigSchema, parseArg, UserDataSchema } from './validate.js';
 
-const Interfaces = z.array(InterfaceInfoSchema);
+const Interfaces = lazySchema(() => z.array(InterfaceInfoSchema));
 
 /**
  * Juju `cloudinit.CloudInitNetworkConfigDisabled`: the value of LXD's `user.network-config` (and

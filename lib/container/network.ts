@@ -2,13 +2,14 @@
  * Juju's `container.NetworkConfig` helpers (container/network.go).
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { BridgeNetwork } from './constants.js';
 import type { InterfaceInfo, NetworkConfig } from './types.js';
 import { InterfaceInfoSchema, parseArg } from './validate.js';
 
-const PartialInterfaceInfo = InterfaceInfoSchema.partial();
-const Interfaces = z.array(InterfaceInfoSchema);
-const Mtu = z.number().int();
+const PartialInterfaceInfo = lazySchema(() => InterfaceInfoSchema.partial());
+const Interfaces = lazySchema(() => z.array(InterfaceInfoSchema));
+const Mtu = lazySchema(() => z.number().int());
 
 /**
  * An {@link InterfaceInfo} with Go's zero values (`""`, `0`, `false`, empty lists) for every field

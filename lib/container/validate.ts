@@ -7,59 +7,61 @@
  * with Juju's texts (machine ids, series, constraint ranges, user-data YAML).
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { ContainerError, ContainerErrorCode } from '../errors.js';
 import type { Address, Constraints, InstanceConfig, InterfaceInfo, NetworkConfig, Route } from './types.js';
 
-const int = z.number().int();
+/** An integer (a function: the schemas are built on first use). */
+const int = () => z.number().int();
 
 /** Loose schema of an `Address` a caller hands in (unknown keys kept). */
-export const AddressSchema = z.looseObject({
+export const AddressSchema = lazySchema(() => z.looseObject({
   value: z.string(),
   cidr: z.string().optional(),
   type: z.enum(['ipv4', 'ipv6', 'hostname']).optional(),
   scope: z.string().optional(),
   configType: z.string().optional(),
-}) satisfies z.ZodType<Address>;
+}) satisfies z.ZodType<Address>);
 
 /** Loose schema of a `Route` of a network config (unknown keys kept). */
-export const RouteSchema = z.looseObject({
+export const RouteSchema = lazySchema(() => z.looseObject({
   destinationCidr: z.string(),
   gatewayIp: z.string(),
-  metric: int,
-}) satisfies z.ZodType<Route>;
+  metric: int(),
+}) satisfies z.ZodType<Route>);
 
 /** Loose schema of an `InterfaceInfo` (one NIC of a network config; unknown keys kept). */
-export const InterfaceInfoSchema = z.looseObject({
-  deviceIndex: int,
+export const InterfaceInfoSchema = lazySchema(() => z.looseObject({
+  deviceIndex: int(),
   macAddress: z.string(),
   interfaceName: z.string(),
   parentInterfaceName: z.string(),
   interfaceType: z.string(),
   configType: z.string(),
-  mtu: int,
+  mtu: int(),
   addresses: z.array(AddressSchema),
   dnsServers: z.array(z.string()),
   dnsSearchDomains: z.array(z.string()),
   gatewayAddress: z.string(),
   routes: z.array(RouteSchema),
   providerId: z.string().optional(),
-  vlanTag: int.optional(),
+  vlanTag: int().optional(),
   origin: z.string(),
   noAutoStart: z.boolean(),
   disabled: z.boolean(),
   virtualPortType: z.string(),
-}) satisfies z.ZodType<InterfaceInfo>;
+}) satisfies z.ZodType<InterfaceInfo>);
 
 /** Loose schema of a `NetworkConfig`: the interfaces of a new container (unknown keys kept). */
-export const NetworkConfigSchema = z.looseObject({
+export const NetworkConfigSchema = lazySchema(() => z.looseObject({
   networkType: z.string(),
   device: z.string(),
-  mtu: int,
+  mtu: int(),
   interfaces: z.array(InterfaceInfoSchema),
-}) satisfies z.ZodType<NetworkConfig>;
+}) satisfies z.ZodType<NetworkConfig>);
 
 /** Constraint numbers are only type-checked here; `validateConstraints` gives Juju's range errors. */
-export const ConstraintsSchema = z.looseObject({
+export const ConstraintsSchema = lazySchema(() => z.looseObject({
   mem: z.number().optional(),
   cores: z.number().optional(),
   rootDisk: z.number().optional(),
@@ -69,25 +71,25 @@ export const ConstraintsSchema = z.looseObject({
   container: z.string().optional(),
   cpuPower: z.number().optional(),
   tags: z.array(z.string()).optional(),
-}) satisfies z.ZodType<Constraints>;
+}) satisfies z.ZodType<Constraints>);
 
 /** Cloud-init user data: YAML text, or an object. */
-export const UserDataSchema = z.union([z.string(), z.record(z.string(), z.unknown())], { error: 'expected string or object' });
+export const UserDataSchema = lazySchema(() => z.union([z.string(), z.record(z.string(), z.unknown())], { error: 'expected string or object' }));
 
 /**
  * Loose schema of an `InstanceConfig`: the machine id, user data, profiles and the rest of a new container (unknown keys kept).
  */
-export const InstanceConfigSchema = z.looseObject({
+export const InstanceConfigSchema = lazySchema(() => z.looseObject({
   machineId: z.string(),
   userData: UserDataSchema.optional(),
   profiles: z.array(z.string()).optional(),
   machineContainerHostname: z.string().optional(),
   series: z.string().optional(),
   authorizedKeys: z.string().optional(),
-}) satisfies z.ZodType<InstanceConfig>;
+}) satisfies z.ZodType<InstanceConfig>);
 
 /** A map of LXD devices: device name to its string config. */
-export const LxdDevicesSchema = z.record(z.string(), z.record(z.string(), z.string()));
+export const LxdDevicesSchema = lazySchema(() => z.record(z.string(), z.record(z.string(), z.string())));
 
 function kind(value: unknown): string {
   if (value === null) return 'null';

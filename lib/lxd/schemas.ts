@@ -5,10 +5,10 @@
 import { z } from 'zod';
 import type { Closed } from '../closed.js';
 
-import { lazySchema } from './lazy-schema.js';
+import { lazySchema } from '../lazy-schema.js';
 import { NullableDeviceMap, NullableStringList, NullableStringMap } from './wire-maps.js';
 
-const StringMap = z.record(z.string(), z.string());
+const StringMap = lazySchema(() => z.record(z.string(), z.string()));
 
 // ---------------------------------------------------------------- envelope
 

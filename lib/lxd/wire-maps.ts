@@ -13,7 +13,7 @@
  * Only for responses: what lxdkit sends is still copied by zod (a caller's object is never handed on).
  */
 import { z } from 'zod';
-import { lazySchema } from './lazy-schema.js';
+import { lazySchema } from '../lazy-schema.js';
 
 /** `value` is a plain object (not an array) whose own values all pass `each`. */
 function isMapOf(value: unknown, each: (v: unknown) => boolean): value is Record<string, unknown> {
@@ -57,8 +57,8 @@ export const plainNullableDeviceMap = lazySchema(() => z.record(z.string(), z.re
 export const plainNullableStringList = lazySchema(() => z.array(z.string()).nullish().transform((v) => v ?? []));
 
 /** A map of strings (`config`); `null` or absent: `{}`. */
-export const NullableStringMap = checkedInOnePass(plainNullableStringMap, (v) => v == null || isStringMap(v), (v) => (v ?? {}) as Record<string, string>);
+export const NullableStringMap = lazySchema(() => checkedInOnePass(plainNullableStringMap, (v) => v == null || isStringMap(v), (v) => (v ?? {}) as Record<string, string>));
 /** A map of maps of strings (`devices`); `null` or absent: `{}`. */
-export const NullableDeviceMap = checkedInOnePass(plainNullableDeviceMap, (v) => v == null || isDeviceMap(v), (v) => (v ?? {}) as Record<string, Record<string, string>>);
+export const NullableDeviceMap = lazySchema(() => checkedInOnePass(plainNullableDeviceMap, (v) => v == null || isDeviceMap(v), (v) => (v ?? {}) as Record<string, Record<string, string>>));
 /** A list of strings (`profiles`, `used_by`); `null` or absent: `[]`. */
-export const NullableStringList = checkedInOnePass(plainNullableStringList, (v) => v == null || isStringList(v), (v) => (v ?? []) as string[]);
+export const NullableStringList = lazySchema(() => checkedInOnePass(plainNullableStringList, (v) => v == null || isStringList(v), (v) => (v ?? []) as string[]));

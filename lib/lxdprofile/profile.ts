@@ -2,6 +2,7 @@
  * Juju's `core/lxdprofile` profile types and validation.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { ContainerError, ContainerErrorCode } from '../errors.js';
 import { goQuote } from '../go-compat.js';
 
@@ -23,17 +24,17 @@ export interface ProfilePost {
 }
 
 /** zod schema of {@link Profile}; missing maps and description default to empty. */
-export const ProfileSchema = z.object({
+export const ProfileSchema = lazySchema(() => z.object({
   config: z.record(z.string(), z.string()).default({}),
   description: z.string().default(''),
   devices: z.record(z.string(), z.record(z.string(), z.string())).default({}),
-});
+}));
 
 /** zod schema of {@link ProfilePost}. */
-export const ProfilePostSchema = z.object({
+export const ProfilePostSchema = lazySchema(() => z.object({
   name: z.string(),
   profile: ProfileSchema.nullable().optional(),
-});
+}));
 
 /**
  * Parses untrusted data (e.g. a profile YAML file) into a {@link Profile}.

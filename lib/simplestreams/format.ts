@@ -4,70 +4,83 @@
  * No I/O here.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { Closed } from '../closed.js';
 import { withoutUndefined } from '../objects.js';
 import { SimplestreamsError, SimplestreamsErrorCode } from './errors.js';
 
 // Wire schemas (loose: simplestreams documents carry many more fields than we read)
 
-const IndexEntrySchema = z.looseObject({
-  datatype: z.string(),
-  path: z.string().min(1),
-  format: z.string().optional(),
-  products: z.array(z.string()).optional(),
-  updated: z.string().optional(),
-});
+const IndexEntrySchema = lazySchema(() =>
+  z.looseObject({
+    datatype: z.string(),
+    path: z.string().min(1),
+    format: z.string().optional(),
+    products: z.array(z.string()).optional(),
+    updated: z.string().optional(),
+  }),
+);
 
 /** `streams/v1/index.json`. */
-export const SimplestreamsIndexSchema = z.looseObject({
-  format: z.string().optional(),
-  updated: z.string().optional(),
-  index: z.record(z.string(), IndexEntrySchema),
-});
+export const SimplestreamsIndexSchema = lazySchema(() =>
+  z.looseObject({
+    format: z.string().optional(),
+    updated: z.string().optional(),
+    index: z.record(z.string(), IndexEntrySchema),
+  }),
+);
 /** `streams/v1/index.json` (loose: unknown fields kept). */
 export type SimplestreamsIndex = Closed<z.infer<typeof SimplestreamsIndexSchema>>;
 /** One entry of the index: a product file and the products it holds (loose: unknown fields kept). */
 export type SimplestreamsIndexEntry = Closed<z.infer<typeof IndexEntrySchema>>;
 
-const ItemSchema = z.looseObject({
-  ftype: z.string().optional(),
-  path: z.string().min(1),
-  sha256: z.string().optional(),
-  md5: z.string().optional(),
-  size: z.number().optional(),
-  combined_sha256: z.string().optional(),
-  combined_rootxz_sha256: z.string().optional(),
-  combined_squashfs_sha256: z.string().optional(),
-  'combined_disk-kvm-img_sha256': z.string().optional(),
-});
+const ItemSchema = lazySchema(() =>
+  z.looseObject({
+    ftype: z.string().optional(),
+    path: z.string().min(1),
+    sha256: z.string().optional(),
+    md5: z.string().optional(),
+    size: z.number().optional(),
+    combined_sha256: z.string().optional(),
+    combined_rootxz_sha256: z.string().optional(),
+    combined_squashfs_sha256: z.string().optional(),
+    'combined_disk-kvm-img_sha256': z.string().optional(),
+  }),
+);
 
-const VersionSchema = z.looseObject({
-  items: z.record(z.string(), ItemSchema).default({}),
-});
+const VersionSchema = lazySchema(() =>
+  z.looseObject({
+    items: z.record(z.string(), ItemSchema).default({}),
+  }),
+);
 
 // Fields that simplestreams lets a product inherit from the document's top level.
-const InheritableSchema = {
+const inheritable = () => ({
   arch: z.string().optional(),
   release: z.string().optional(),
   version: z.string().optional(),
   os: z.string().optional(),
   release_title: z.string().optional(),
   aliases: z.string().optional(),
-};
-
-const ProductSchema = z.looseObject({
-  ...InheritableSchema,
-  versions: z.record(z.string(), VersionSchema).default({}),
 });
+
+const ProductSchema = lazySchema(() =>
+  z.looseObject({
+    ...inheritable(),
+    versions: z.record(z.string(), VersionSchema).default({}),
+  }),
+);
 
 /** A product file (`products:1.0`), e.g. `streams/v1/com.ubuntu.cloud:released:download.json`. */
-export const SimplestreamsProductsSchema = z.looseObject({
-  ...InheritableSchema,
-  content_id: z.string().optional(),
-  datatype: z.string().optional(),
-  format: z.string().optional(),
-  products: z.record(z.string(), ProductSchema),
-});
+export const SimplestreamsProductsSchema = lazySchema(() =>
+  z.looseObject({
+    ...inheritable(),
+    content_id: z.string().optional(),
+    datatype: z.string().optional(),
+    format: z.string().optional(),
+    products: z.record(z.string(), ProductSchema),
+  }),
+);
 /** A product file (`products:1.0`) (loose: unknown fields kept). */
 export type SimplestreamsProducts = Closed<z.infer<typeof SimplestreamsProductsSchema>>;
 

@@ -6,56 +6,59 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { Closed } from '../closed.js';
 
-const StringValue = z.string({
+const StringValue = lazySchema(() => z.string({
   error: (issue) =>
     issue.input === null || issue.input === undefined
       ? 'must be a string, not empty (write "" for an empty value)'
       : typeof issue.input === 'object'
         ? 'must be a string, not a map or list'
         : `must be a string: quote it ("${String(issue.input)}")`,
-});
-const Config = z.record(z.string(), StringValue, { error: 'must be a map of key: "value"' });
-const Devices = z.record(z.string(), Config, { error: 'must be a map of device name to device' });
-const Name = z.string({ error: 'is required: a name' }).min(1, 'must not be empty');
-const Project = z.string({ error: 'must be a project name' }).min(1, 'must not be empty').default('default');
+}));
+const Config = lazySchema(() => z.record(z.string(), StringValue, { error: 'must be a map of key: "value"' }));
+const Devices = lazySchema(() => z.record(z.string(), Config, { error: 'must be a map of device name to device' }));
+const Name = lazySchema(() => z.string({ error: 'is required: a name' }).min(1, 'must not be empty'));
+const Project = lazySchema(() => z.string({ error: 'must be a project name' }).min(1, 'must not be empty').default('default'));
 
 /** The name of a stack: it is written into what the stack creates (`user.lxdkit.stack`), so it is kept plain. */
-export const StackNameSchema = z
-  .string({ error: 'is required: the stack name (it marks what the stack creates)' })
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit');
+export const StackNameSchema = lazySchema(() =>
+  z
+    .string({ error: 'is required: the stack name (it marks what the stack creates)' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+);
 
-export const ProjectItemSchema = z.strictObject({
+export const ProjectItemSchema = lazySchema(() => z.strictObject({
   name: Name,
   description: z.string().default(''),
   config: Config.default({}),
-});
+}));
 
-export const StoragePoolItemSchema = z.strictObject({
+export const StoragePoolItemSchema = lazySchema(() => z.strictObject({
   name: Name,
   driver: z.string({ error: 'is required: the storage driver (dir, zfs, btrfs, lvm, ceph, ...)' }).min(1),
   description: z.string().default(''),
   config: Config.default({}),
-});
+}));
 
-export const NetworkItemSchema = z.strictObject({
+export const NetworkItemSchema = lazySchema(() => z.strictObject({
   name: Name,
   type: z.string().default('bridge'),
   description: z.string().default(''),
   config: Config.default({}),
   project: Project,
-});
+}));
 
-export const ProfileItemSchema = z.strictObject({
+export const ProfileItemSchema = lazySchema(() => z.strictObject({
   name: Name,
   description: z.string().default(''),
   config: Config.default({}),
   devices: Devices.default({}),
   project: Project,
-});
+}));
 
-export const StorageVolumeItemSchema = z.strictObject({
+export const StorageVolumeItemSchema = lazySchema(() => z.strictObject({
   pool: Name,
   name: Name,
   type: z.literal('custom', { error: 'only custom volumes can be declared' }).default('custom'),
@@ -65,34 +68,36 @@ export const StorageVolumeItemSchema = z.strictObject({
   project: Project,
   /** In a cluster: the member the volume is on. */
   target: z.string().min(1).optional(),
-});
+}));
 
-const ImageFileSchema = z.union([
+const ImageFileSchema = lazySchema(() => z.union([
   z.string().min(1),
   z.strictObject({ unified: z.string().min(1) }),
   z.strictObject({ metadata: z.string().min(1), rootfs: z.string().min(1) }),
-]);
+]));
 
-export const ImageItemSchema = z
-  .strictObject({
-    alias: Name,
-    description: z.string().default(''),
-    project: Project,
-    /** A unified tarball, or `{ metadata, rootfs }`, relative to the stack file. */
-    file: ImageFileSchema.optional(),
-    /** A simplestreams (or LXD) image server. */
-    source: z
-      .strictObject({
-        server: z.string().url('must be an https:// URL'),
-        alias: z.string().min(1),
-        protocol: z.enum(['simplestreams', 'lxd']).default('simplestreams'),
-        type: z.enum(['container', 'virtual-machine']).optional(),
-      })
-      .optional(),
-  })
-  .refine((i) => (i.file === undefined) !== (i.source === undefined), { message: 'give either file or source' });
+export const ImageItemSchema = lazySchema(() =>
+  z
+    .strictObject({
+      alias: Name,
+      description: z.string().default(''),
+      project: Project,
+      /** A unified tarball, or `{ metadata, rootfs }`, relative to the stack file. */
+      file: ImageFileSchema.optional(),
+      /** A simplestreams (or LXD) image server. */
+      source: z
+        .strictObject({
+          server: z.string().url('must be an https:// URL'),
+          alias: z.string().min(1),
+          protocol: z.enum(['simplestreams', 'lxd']).default('simplestreams'),
+          type: z.enum(['container', 'virtual-machine']).optional(),
+        })
+        .optional(),
+    })
+    .refine((i) => (i.file === undefined) !== (i.source === undefined), { message: 'give either file or source' }),
+);
 
-export const InstanceItemSchema = z.strictObject({
+export const InstanceItemSchema = lazySchema(() => z.strictObject({
   name: Name,
   /** A local alias (of the stack or the server) or a fingerprint; used when the instance is created. */
   image: z.string({ error: 'is required: a local image alias or fingerprint' }).min(1),
@@ -105,10 +110,10 @@ export const InstanceItemSchema = z.strictObject({
   /** In a cluster: the member (or `@group`) the instance is created on. */
   target: z.string().min(1).optional(),
   state: z.enum(['running', 'stopped']).default('running'),
-});
+}));
 
 /** One rule of a network ACL; a field left out is empty, as the server keeps it. */
-export const NetworkAclRuleItemSchema = z.strictObject({
+export const NetworkAclRuleItemSchema = lazySchema(() => z.strictObject({
   action: z.enum(['allow', 'allow-stateless', 'drop', 'reject']),
   state: z.enum(['enabled', 'disabled', 'logged']).default('enabled'),
   description: z.string().default(''),
@@ -119,34 +124,34 @@ export const NetworkAclRuleItemSchema = z.strictObject({
   destination_port: z.string().default(''),
   icmp_type: z.string().default(''),
   icmp_code: z.string().default(''),
-});
+}));
 
-export const NetworkAclItemSchema = z.strictObject({
+export const NetworkAclItemSchema = lazySchema(() => z.strictObject({
   name: Name,
   description: z.string().default(''),
   ingress: z.array(NetworkAclRuleItemSchema).default([]),
   egress: z.array(NetworkAclRuleItemSchema).default([]),
   config: Config.default({}),
   project: Project,
-});
+}));
 
-export const NetworkZoneRecordItemSchema = z.strictObject({
+export const NetworkZoneRecordItemSchema = lazySchema(() => z.strictObject({
   name: Name,
   description: z.string().default(''),
   entries: z.array(z.strictObject({ type: z.string().min(1), value: z.string().min(1), ttl: z.number().int().nonnegative().optional() })).default([]),
   config: Config.default({}),
-});
+}));
 
-export const NetworkZoneItemSchema = z.strictObject({
+export const NetworkZoneItemSchema = lazySchema(() => z.strictObject({
   name: Name,
   description: z.string().default(''),
   config: Config.default({}),
   project: Project,
   /** The zone's records: the stack manages the ones it names (and prunes the ones it made). */
   records: z.array(NetworkZoneRecordItemSchema).default([]),
-});
+}));
 
-export const NetworkForwardItemSchema = z.strictObject({
+export const NetworkForwardItemSchema = lazySchema(() => z.strictObject({
   /** The managed network the forward is on. */
   network: Name,
   listen_address: z.string().refine((v) => isIP(v) !== 0, { error: 'must be an IP address (a forward is named by the address it listens on)' }),
@@ -164,10 +169,10 @@ export const NetworkForwardItemSchema = z.strictObject({
     )
     .default([]),
   project: Project,
-});
+}));
 
 /** The schema of one stack file: the preseed shape (`projects`, `storage_pools`, `networks`, `profiles`) plus volumes, ACLs, zones, forwards, images, instances and `name` (strict). */
-export const StackFileSchema = z.strictObject({
+export const StackFileSchema = lazySchema(() => z.strictObject({
   name: StackNameSchema.optional(),
   projects: z.array(ProjectItemSchema).optional(),
   storage_pools: z.array(StoragePoolItemSchema).optional(),
@@ -179,7 +184,7 @@ export const StackFileSchema = z.strictObject({
   network_acls: z.array(NetworkAclItemSchema).optional(),
   network_zones: z.array(NetworkZoneItemSchema).optional(),
   network_forwards: z.array(NetworkForwardItemSchema).optional(),
-});
+}));
 
 /** A project of a stack (`projects:`, as `lxd init --preseed` has them) (strict). */
 export type ProjectItem = Closed<z.infer<typeof ProjectItemSchema>>;

@@ -4,18 +4,19 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { TestingError, TestingErrorCode } from './errors.js';
 
 /** A JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const JsonSchema: z.ZodType<Json> = z.lazy(() =>
+const JsonSchema: z.ZodType<Json> = lazySchema(() => z.lazy(() =>
   z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(JsonSchema), z.record(z.string(), JsonSchema)]),
-);
+));
 
-const StringRecord = z.record(z.string(), z.string());
+const StringRecord = lazySchema(() => z.record(z.string(), z.string()));
 
-export const RecordedRequestSchema = z.strictObject({
+export const RecordedRequestSchema = lazySchema(() => z.strictObject({
   method: z.string().min(1),
   /** The path as sent (percent-encoded), without the query. */
   path: z.string().startsWith('/'),
@@ -29,13 +30,13 @@ export const RecordedRequestSchema = z.strictObject({
   text: z.string().optional(),
   /** A streamed body (a file push, an upload): its size and SHA-256, not its bytes. */
   stream: z.strictObject({ bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
-});
+}));
 /**
  * One recorded request: method, path, query, the headers kept and the JSON body (strict: unknown fields refused).
  */
 export type RecordedRequest = z.infer<typeof RecordedRequestSchema>;
 
-export const RecordedResponseSchema = z.strictObject({
+export const RecordedResponseSchema = lazySchema(() => z.strictObject({
   status: z.number().int().min(100).max(599),
   /** `content-type`, `etag` and `location`, when LXD sent them. */
   headers: StringRecord,
@@ -45,36 +46,36 @@ export const RecordedResponseSchema = z.strictObject({
   text: z.string().optional(),
   /** A body that is not UTF-8 text (a file's bytes, a tarball), base64-encoded. */
   base64: z.string().optional(),
-});
+}));
 /** One recorded response: status, the headers kept, the JSON body or the raw one (strict). */
 export type RecordedResponse = z.infer<typeof RecordedResponseSchema>;
 
-export const InteractionSchema = z.strictObject({
+export const InteractionSchema = lazySchema(() => z.strictObject({
   request: RecordedRequestSchema,
   response: RecordedResponseSchema,
-});
+}));
 /** One recorded request and its response (strict). */
 export type Interaction = z.infer<typeof InteractionSchema>;
 
-export const RecordedEventSchema = z.strictObject({
+export const RecordedEventSchema = lazySchema(() => z.strictObject({
   /** How many interactions of this fixture had completed when LXD sent the event. */
   after: z.number().int().min(0),
   /** The message exactly as LXD sent it (after normalisation). */
   message: JsonSchema,
-});
+}));
 /** One message of a recorded event stream, with how many interactions came before it (strict). */
 export type RecordedEvent = z.infer<typeof RecordedEventSchema>;
 
-export const EventStreamSchema = z.strictObject({
+export const EventStreamSchema = lazySchema(() => z.strictObject({
   path: z.literal('/1.0/events'),
   /** The subscription's query (`type`, `project`, `all-projects`). */
   query: StringRecord,
   messages: z.array(RecordedEventSchema),
-});
+}));
 /** A recorded `/1.0/events` subscription: its query and its messages (strict). */
 export type EventStream = z.infer<typeof EventStreamSchema>;
 
-export const WebsocketFrameSchema = z.strictObject({
+export const WebsocketFrameSchema = lazySchema(() => z.strictObject({
   from: z.enum(['daemon', 'client']),
   /** `text`: a text message (an empty one is LXD's barrier); `binary`: data. */
   kind: z.enum(['text', 'binary']),
@@ -82,12 +83,12 @@ export const WebsocketFrameSchema = z.strictObject({
   text: z.string().optional(),
   /** A binary frame's bytes that are not UTF-8 text, base64-encoded. */
   base64: z.string().optional(),
-});
+}));
 /** One frame of a recorded operation websocket, from the daemon or the client (strict). */
 export type WebsocketFrame = z.infer<typeof WebsocketFrameSchema>;
 
 /** One websocket of an operation (an exec's stdin, stdout, stderr, pty or control), frame by frame. */
-export const RecordedWebsocketSchema = z.strictObject({
+export const RecordedWebsocketSchema = lazySchema(() => z.strictObject({
   /** `/1.0/operations/<id>/websocket` (the secret of the query is never kept). */
   path: z.string().startsWith('/1.0/operations/'),
   operation: z.string(),
@@ -101,14 +102,14 @@ export const RecordedWebsocketSchema = z.strictObject({
    */
   streams: z.literal('omitted').optional(),
   frames: z.array(WebsocketFrameSchema),
-});
+}));
 /** One recorded websocket of an operation, frame by frame (strict). */
 export type RecordedWebsocket = z.infer<typeof RecordedWebsocketSchema>;
 
 /**
  * Strict schema of a fixture file (format 1): the daemon it was recorded from, the interactions, event streams and websockets; unknown fields refused.
  */
-export const FixtureSchema = z.strictObject({
+export const FixtureSchema = lazySchema(() => z.strictObject({
   format: z.literal(1),
   description: z.string().optional(),
   /** The daemon it was recorded from: its version, extension count and `environment.server` (`lxd`, `incus`). */
@@ -119,7 +120,7 @@ export const FixtureSchema = z.strictObject({
   events: z.array(EventStreamSchema).optional(),
   /** Operation websockets (exec sessions), recorded through `Recorder.listen()`. */
   websockets: z.array(RecordedWebsocketSchema).optional(),
-});
+}));
 /** A fixture file, as `loadFixture()` and `parseFixture()` give it (strict). */
 export type Fixture = z.infer<typeof FixtureSchema>;
 

@@ -1,12 +1,13 @@
 /**
- * lib/lxd/lazy-schema.ts: a schema declared with lazySchema is built the first time it is used,
+ * lib/lazy-schema.ts: a schema declared with lazySchema is built the first time it is used,
  * once, and then behaves as the schema itself would (parse, errors, instanceof, extend, inside
  * another schema).
  */
 import { expect } from 'chai';
 import { z } from 'zod';
-import { lazySchema } from '../../../lib/lxd/lazy-schema.js';
-import { InstanceSchema } from '../../../lib/lxd/schemas.js';
+import { arrayOf, lazySchema, StringListSchema } from '../../lib/lazy-schema.js';
+import { runProbe } from '../helpers/probe.js';
+import { InstanceSchema } from '../../lib/lxd/schemas.js';
 
 describe('lxd: schemas built on first use', () => {
   it('builds nothing until a property is read, then builds once', () => {
@@ -41,5 +42,44 @@ describe('lxd: schemas built on first use', () => {
     const instance = { name: 'c1', status: 'Running', status_code: 103, config: null, devices: { root: { path: '/' } }, profiles: ['default'], extra: 1 };
     expect(InstanceSchema.parse(instance)).to.deep.equal({ name: 'c1', type: 'container', architecture: '', config: {}, devices: { root: { path: '/' } }, ephemeral: false, profiles: ['default'], stateful: false, description: '', status: 'Running', status_code: 103, extra: 1 });
     expect(InstanceSchema).to.be.instanceOf(z.ZodObject);
+  });
+
+  it('arrayOf(item): one array schema per item schema, built when first used', () => {
+    let builds = 0;
+    const Item = lazySchema(() => {
+      builds++;
+      return z.looseObject({ name: z.string() });
+    });
+    const list = arrayOf(Item);
+    expect(arrayOf(Item), 'the same schema for the same item').to.equal(list);
+    expect(arrayOf(z.string())).not.to.equal(list);
+    expect(builds).to.equal(0);
+    expect(list.parse([{ name: 'a', x: 1 }])).to.deep.equal([{ name: 'a', x: 1 }]);
+    expect(list.safeParse([{ name: 1 }]).success).to.equal(false);
+    expect(builds).to.equal(1);
+    expect(StringListSchema.parse(['a', 'b'])).to.deep.equal(['a', 'b']);
+    expect(StringListSchema.safeParse([1]).success).to.equal(false);
+  });
+
+  it('loading every module of lxdkit (library, command, stacks, testing) and making a client builds no schema', async function () {
+    this.timeout(60_000);
+    // zod marks each schema it makes with a _zod property, set with Object.defineProperty: counted
+    // in a fresh process, from the first module of lxdkit loaded
+    const lib = (m: string): string => JSON.stringify(new URL(`../../lib/${m}`, import.meta.url).pathname);
+    const out = await runProbe(
+      [
+        'let built = 0; let counting = false;',
+        'const define = Object.defineProperty;',
+        "Object.defineProperty = function (o, k, d) { if (k === '_zod' && counting) built++; return define(o, k, d); };",
+        "const { z } = await import('zod');",
+        'counting = true; z.string(); const one = built; built = 0;',
+        `for (const m of [${['index.ts', 'cli/program.ts', 'stacks/schema.ts', 'testing/index.ts'].map(lib).join(', ')}]) await import(m);`,
+        `const { LxdClient } = await import(${lib('lxd/client.ts')});`,
+        "new LxdClient({ socketPath: '/run/lxdkit-none.socket' });",
+        'console.log(JSON.stringify({ one, built }));',
+      ].join('\n'),
+    );
+    // the count works (one schema made is one counted), and lxdkit made none
+    expect(JSON.parse(out)).to.deep.equal({ one: 1, built: 0 });
   });
 });

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { lazySchema } from '../../lazy-schema.js';
 import { deadline, isValidTimeout, type CallOptions } from '../../deadline.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { imageMetadataURL } from '../../simplestreams/index.js';
@@ -87,7 +88,7 @@ const SERIES = /^[a-z][a-z0-9-]{0,31}$/;
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
 const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
 
-const QemuImgInfoSchema = z.looseObject({ format: z.string().min(1) });
+const QemuImgInfoSchema = lazySchema(() => z.looseObject({ format: z.string().min(1) }));
 
 /** Modes of what a guest's files are kept in: they hold its cloud-init user data. */
 const PRIVATE_DIR = 0o700;

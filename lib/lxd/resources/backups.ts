@@ -9,7 +9,7 @@ import { access, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { arrayOf, lazySchema } from '../../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { isValidTimeout } from '../../deadline.js';
 import { LxdValidationError } from '../errors.js';
@@ -219,7 +219,7 @@ export class InstanceBackups {
    */
   async list(instance: string, opts: CallOptions = {}): Promise<LxdBackup[]> {
     validateInstanceName(instance);
-    return (await this.api.sync('GET', lxdPath`/1.0/instances/${instance}/backups`, z.array(BackupSchema), { ...opts, query: { recursion: 1 } })).value;
+    return (await this.api.sync('GET', lxdPath`/1.0/instances/${instance}/backups`, arrayOf(BackupSchema), { ...opts, query: { recursion: 1 } })).value;
   }
 
   /** One backup with its ETag (`LxdNotFoundError` when there is none by that name). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { arrayOf, StringListSchema } from '../../lazy-schema.js';
 import { abortable, type CallOptions } from '../../deadline.js';
 import type { Logger } from '../../logger.js';
 import { isNotFound, LxdExtensionMissingError, LxdNotFoundError, LxdResponseValidationError } from '../errors.js';
@@ -164,8 +165,8 @@ export class Api {
    */
   async list<S extends z.ZodType>(path: string, schema: S, opts: Req & { recursion?: 0 | 1 }): Promise<z.infer<S>[] | string[]> {
     const { recursion = 1, ...r } = opts;
-    if (recursion === 0) return namesFromUrls((await this.sync('GET', path, z.array(z.string()), r)).value, 'GET', path);
-    return (await this.sync('GET', path, z.array(schema), { ...r, query: { ...r.query, recursion: 1 } })).value;
+    if (recursion === 0) return namesFromUrls((await this.sync('GET', path, StringListSchema, r)).value, 'GET', path);
+    return (await this.sync('GET', path, arrayOf(schema), { ...r, query: { ...r.query, recursion: 1 } })).value;
   }
 
   /** A sync call whose result is not needed. */

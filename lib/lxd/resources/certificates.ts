@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { LxdNotFoundError, LxdResponseValidationError, LxdValidationError } from '../errors.js';
 import { lxdPath } from '../path.js';

@@ -4,7 +4,7 @@
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import { NullableStringList, NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdNotFoundError, LxdValidationError } from '../errors.js';

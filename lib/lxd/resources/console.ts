@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import type WebSocket from 'ws';
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import { isNotFound, LxdApiError, LxdResponseValidationError, LxdStreamLostError, LxdValidationError } from '../errors.js';
 import type { Operation } from '../operation.js';
 import { lxdPath, namesFromUrls } from '../path.js';

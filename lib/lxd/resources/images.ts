@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { arrayOf, lazySchema } from '../../lazy-schema.js';
 import { isConflict, LxdResponseValidationError, LxdValidationError } from '../errors.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS, type Operation, type WaitOptions } from '../operation.js';
 import { readFileChunks } from '../file-chunks.js';
@@ -190,7 +190,7 @@ export class ImagesResource {
 
   /** GET /1.0/images?recursion=1: every image of the project. */
   async list(opts: CallOptions = {}): Promise<LxdImage[]> {
-    return (await this.api.sync('GET', '/1.0/images', z.array(ImageSchema), { ...opts, query: { recursion: 1 } })).value;
+    return (await this.api.sync('GET', '/1.0/images', arrayOf(ImageSchema), { ...opts, query: { recursion: 1 } })).value;
   }
 
   /** GET /1.0/images/{fingerprint}: one image with its ETag (`LxdNotFoundError` when there is none). */
@@ -317,7 +317,7 @@ export class ImagesResource {
 
   /** GET /1.0/images/aliases?recursion=1: every alias of the project. */
   async listAliases(opts: CallOptions = {}): Promise<ImageAlias[]> {
-    return (await this.api.sync('GET', '/1.0/images/aliases', z.array(ImageAliasSchema), { ...opts, query: { recursion: 1 } })).value;
+    return (await this.api.sync('GET', '/1.0/images/aliases', arrayOf(ImageAliasSchema), { ...opts, query: { recursion: 1 } })).value;
   }
 
   /** GET /1.0/images/aliases/{name}: one alias with its ETag. */

@@ -11,7 +11,7 @@ import { lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, symlink, un
 import { basename, dirname, join, posix, relative, resolve as resolvePath, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import { isValidTimeout, MAX_TIMER_MS } from '../../deadline.js';
 import { apiErrorFor, LxdApiError, LxdError, LxdLocalFileError, LxdResponseValidationError, LxdTimeoutError, LxdValidationError } from '../errors.js';
 import { readFileChunks } from '../file-chunks.js';

@@ -4,7 +4,7 @@
  * input: a plain file name, without a slash, `..` or a NUL, checked before any I/O.
  */
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { arrayOf, lazySchema } from '../../lazy-schema.js';
 import type { Operation } from '../operation.js';
 import { lxdPath, namesFromUrls } from '../path.js';
 import {
@@ -154,8 +154,8 @@ export class InstancesResource {
     };
     const req = { query, signal: opts.signal, timeoutMs: opts.timeoutMs };
     if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/instances', UrlList, req)).value, 'GET', '/1.0/instances');
-    if (recursion === 2) return (await this.api.sync('GET', '/1.0/instances', z.array(InstanceFullSchema), req)).value;
-    return (await this.api.sync('GET', '/1.0/instances', z.array(InstanceSchema), req)).value;
+    if (recursion === 2) return (await this.api.sync('GET', '/1.0/instances', arrayOf(InstanceFullSchema), req)).value;
+    return (await this.api.sync('GET', '/1.0/instances', arrayOf(InstanceSchema), req)).value;
   }
 
   /** GET /1.0/instances/{name} with its ETag. */

@@ -18,7 +18,7 @@
  */
 import type WebSocket from 'ws';
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { deadline, isValidTimeout } from '../../deadline.js';

@@ -3,7 +3,7 @@
  * declared as a plain collection with rename, plus the ACL log (`GET …/log`, plain text).
  */
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { lxdPath } from '../path.js';

@@ -4,7 +4,7 @@
  * OVN networks; an integration is stored without contacting OVN (a peering through it needs OVN).
  */
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { NestedCollection, RenamableCollection, type CollectionDecl } from '../routes/collection.js';

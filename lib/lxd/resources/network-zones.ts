@@ -4,7 +4,7 @@
  * the server has `core.dns_address`; creating and editing zones and records needs no address.
  */
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { Collection, NestedCollection, type CollectionDecl } from '../routes/collection.js';

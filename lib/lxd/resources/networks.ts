@@ -13,7 +13,7 @@ import {
   type StoragePoolsPost,
 } from '../schemas.js';
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { lxdPath, segment } from '../path.js';
 import { validateNetworkName, validatePoolName } from '../validate.js';
@@ -103,7 +103,7 @@ export const NetworkLeaseSchema = lazySchema(() => z.looseObject({
 /** A DHCP lease or static allocation of a managed network (loose: unknown fields kept). */
 export type LxdNetworkLease = Closed<z.infer<typeof NetworkLeaseSchema>>;
 
-const NetworkLeasesSchema = nullishArray(NetworkLeaseSchema);
+const NetworkLeasesSchema = lazySchema(() => nullishArray(NetworkLeaseSchema));
 
 /** The extensions of `networks.state` and `networks.leases`. */
 export const NETWORK_STATE_EXTENSION = 'network_state';
@@ -148,7 +148,7 @@ export const NetworkAllocationSchema = lazySchema(() => z.looseObject({
 /** An address in use and what uses it (loose: unknown fields kept). */
 export type LxdNetworkAllocation = Closed<z.infer<typeof NetworkAllocationSchema>>;
 
-const NetworkAllocationsSchema = nullishArray(NetworkAllocationSchema);
+const NetworkAllocationsSchema = lazySchema(() => nullishArray(NetworkAllocationSchema));
 
 export const NETWORK_ALLOCATIONS_EXTENSION = 'network_allocations';
 

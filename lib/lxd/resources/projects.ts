@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import { lxdPath } from '../path.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { LxdExtensionMissingError } from '../errors.js';
 import { ServerPutSchema, ServerSchema, type LxdServer, type ServerPut } from '../schemas.js';

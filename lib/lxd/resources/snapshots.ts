@@ -3,7 +3,7 @@
  * (`PUT /1.0/instances/{name}` with `restore`). Every change is an operation.
  */
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { arrayOf, lazySchema } from '../../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
@@ -14,6 +14,9 @@ import { validateBody, validateInstanceName } from '../validate.js';
 import { requireExtension, type Api, type CallOptions, type WithEtag } from './base.js';
 
 
+
+/** The snapshots' names, from `recursion=1` (see `names()`). */
+const SnapshotNames = lazySchema(() => z.array(z.looseObject({ name: z.string() })));
 /** Loose schema of an instance snapshot (`GET /1.0/instances/{name}/snapshots/{snapshot}`). */
 export const SnapshotSchema = lazySchema(() => z.looseObject({
   name: z.string(),
@@ -108,7 +111,7 @@ export class InstanceSnapshots {
   /** The snapshots of an instance, oldest first (LXD's order). */
   async list(instance: string, opts: CallOptions = {}): Promise<LxdSnapshot[]> {
     validateInstanceName(instance);
-    return (await this.api.sync('GET', lxdPath`/1.0/instances/${instance}/snapshots`, z.array(SnapshotSchema), { ...opts, query: { recursion: 1 } })).value;
+    return (await this.api.sync('GET', lxdPath`/1.0/instances/${instance}/snapshots`, arrayOf(SnapshotSchema), { ...opts, query: { recursion: 1 } })).value;
   }
 
   /**
@@ -118,7 +121,7 @@ export class InstanceSnapshots {
   async names(instance: string, opts: CallOptions = {}): Promise<string[]> {
     validateInstanceName(instance);
     const path = lxdPath`/1.0/instances/${instance}/snapshots`;
-    return (await this.api.sync('GET', path, z.array(z.looseObject({ name: z.string() })), { ...opts, query: { recursion: 1 } })).value.map((s) => s.name);
+    return (await this.api.sync('GET', path, SnapshotNames, { ...opts, query: { recursion: 1 } })).value.map((s) => s.name);
   }
 
   /** One snapshot with its ETag. */

@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { serverHeader } from '../headers.js';
 import type { Operation } from '../operation.js';

@@ -5,7 +5,7 @@
  * LXD ≥ 6.6 and every copy with an operation.
  */
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
@@ -265,8 +265,8 @@ export class StorageVolumesResource {
   /** Files in a custom volume (Incus, `custom_volume_sftp`), as `instances.files`. */
   readonly files: StorageVolumeFiles;
   readonly #core: CollectionCore<LxdStorageVolume, StorageVolumesPost, StorageVolumePut, StorageVolumePut>;
-  readonly #names = z.array(z.string());
-  readonly #full = z.array(StorageVolumeFullSchema);
+  readonly #names = lazySchema(() => z.array(z.string()));
+  readonly #full = lazySchema(() => z.array(StorageVolumeFullSchema));
 
   constructor(private readonly api: Api) {
     this.#core = new CollectionCore(api, STORAGE_VOLUMES);

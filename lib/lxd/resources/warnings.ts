@@ -4,7 +4,7 @@
  * until the server raises it again.
  */
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { lazySchema } from '../../lazy-schema.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
 import { CollectionCore, type CollectionDecl, type ListOptions } from '../routes/collection.js';

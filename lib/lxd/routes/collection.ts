@@ -7,6 +7,7 @@
  * is made, so a call costs what a hand-written method costs.
  */
 import { z } from 'zod';
+import { arrayOf, lazySchema } from '../../lazy-schema.js';
 import type { Operation } from '../operation.js';
 import { namesFromUrls, segment } from '../path.js';
 import { isPreconditionFailed } from '../errors.js';
@@ -80,7 +81,7 @@ export interface CollectionDecl<T = unknown, Post = unknown, Put = unknown, Patc
 /** The note on the PATCH row of a collection whose `patch` merges itself. */
 export const MERGE_PATCH_NOTE = "a GET, then a PUT of the merged fields with its ETag: the server's own PATCH drops the fields left out";
 
-const NAMES = z.array(z.string());
+const NAMES = lazySchema(() => z.array(z.string()));
 
 /** A path template's literal pieces around its placeholders: `/1.0/a/{x}/b` → `['/1.0/a/', '/b']`. */
 export function templatePieces(template: string): string[] {
@@ -105,7 +106,7 @@ export class CollectionCore<T, Post, Put, Patch> {
     readonly decl: CollectionDecl<T, Post, Put, Patch>,
   ) {
     this.pieces = templatePieces(decl.path);
-    this.items = z.array(decl.schema);
+    this.items = lazySchema(() => z.array(decl.schema));
     this.noProject = !decl.project;
     this.extension = decl.extension;
     this.operation = decl.writes === 'operation';
@@ -216,7 +217,7 @@ export function collectionRoutes(decl: CollectionDecl<never, never, never, never
   const out: Route[] = [];
   if (has('list')) {
     out.push({ ...base, method: 'GET', path: d.path, name: `${d.name}.list`, answer: 'sync', target: target('list'), response: NAMES });
-    for (const v of d.listVariants ?? []) out.push({ ...base, servers: d.variantServers?.[v] ?? d.servers, method: 'GET', path: `${d.path}${v}`, name: `${d.name}.list`, answer: 'sync', target: target('list'), response: z.array(d.schema) });
+    for (const v of d.listVariants ?? []) out.push({ ...base, servers: d.variantServers?.[v] ?? d.servers, method: 'GET', path: `${d.path}${v}`, name: `${d.name}.list`, answer: 'sync', target: target('list'), response: arrayOf(d.schema) });
   }
   if (has('create')) out.push({ ...base, method: 'POST', path: d.path, name: `${d.name}.create`, answer: write, target: target('create'), request: d.post });
   if (has('get')) out.push({ ...base, method: 'GET', path: d.itemPath, name: `${d.name}.get`, answer: 'sync', target: target('get'), response: d.schema });
