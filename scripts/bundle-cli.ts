@@ -197,6 +197,65 @@ const lazyBuiltins: Plugin = {
   },
 };
 
+/**
+ * zod and yaml, loaded on first use. A command that parses no YAML (most) never loads yaml, and a
+ * command's requests go out before zod loads: zod loads when the first answer is checked (~10 ms of
+ * zod's own set-up and the schemas, done while the server works on the other requests). In the
+ * bundle, lxdkit's imports of them are a stand-in with a getter for each name lxdkit imports (the
+ * build reads them from lib/; a default or namespace import fails the build), which loads the package
+ * on the first one read.
+ */
+const LAZY_PACKAGES = ['zod', 'yaml'];
+
+async function importedNames(pkg: string): Promise<string[]> {
+  const names = new Set<string>();
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) await walk(path);
+      else if (e.name.endsWith('.ts')) {
+        const code = await readFile(path, 'utf8');
+        for (const m of code.matchAll(new RegExp(`^import\\s+(type\\s+)?([^;]*?)\\s+from\\s+'${pkg}';`, 'gm'))) {
+          if (m[1]) continue;
+          const spec = /^\{([^}]*)\}$/.exec(m[2]!.trim());
+          if (!spec) throw new Error(`${relative(ROOT, path)} imports ${pkg} as ${m[2]}: only named imports can be loaded lazily (scripts/bundle-cli.ts)`);
+          for (const part of spec[1]!.split(',').map((x) => x.trim()).filter(Boolean)) {
+            if (part.startsWith('type ')) continue;
+            names.add(part.split(/\s+as\s+/)[0]!);
+          }
+        }
+      }
+    }
+  };
+  await walk(join(ROOT, 'lib'));
+  const real = (await import(pkg)) as Record<string, unknown>;
+  for (const n of names) if (!(n in real)) throw new Error(`${pkg} has no export ${n}`);
+  return [...names].sort();
+}
+
+const lazyPackages: Plugin = {
+  name: 'lazy-packages',
+  setup(b) {
+    const filter = new RegExp(`^(${LAZY_PACKAGES.join('|')})$`);
+    b.onResolve({ filter }, async (args) => {
+      if ((args.pluginData as { real?: boolean } | undefined)?.real) return undefined;
+      // the stand-in's own require is of the package, as an import resolves it (ES modules: one copy,
+      // the one the other plugins patch, not the CommonJS build a require would pick)
+      if (args.namespace === 'lazy-package') {
+        const real = await b.resolve(args.path, { kind: 'import-statement', resolveDir: ROOT, pluginData: { real: true } });
+        return real.errors.length ? { errors: real.errors } : { path: real.path };
+      }
+      if (!/[\\/]lib[\\/]/.test(args.importer) || /[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+      return { path: args.path, namespace: 'lazy-package' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, async (args) => {
+      const names = await importedNames(args.path);
+      const contents = `let real;\nconst load = () => (real ??= require(${JSON.stringify(args.path)}));\nconst lazy = {};\nfor (const k of ${JSON.stringify(names)}) Object.defineProperty(lazy, k, { get: () => load()[k], enumerable: true, configurable: true });\nmodule.exports = lazy;\n`;
+      return { contents, loader: 'js', resolveDir: ROOT };
+    });
+  },
+};
+
 async function main(): Promise<void> {
   await rm(OUT_DIR, { recursive: true, force: true });
   await mkdir(OUT_DIR, { recursive: true });
@@ -218,7 +277,7 @@ async function main(): Promise<void> {
     define: { 'import.meta.url': '__lxdkit_import_meta_url' },
     // ws's optional native helpers, which it loads in a try/catch when they are installed
     external: ['bufferutil', 'utf-8-validate'],
-    plugins: [lazyBuiltins, lazyHttpInUndiciUtil, lazyHttpInUndiciClient, llhttpFromFile, lazyHttp2, lazyChildProcessInCommander, englishOnlyZod, agentOnlyUndici],
+    plugins: [lazyPackages, lazyBuiltins, lazyHttpInUndiciUtil, lazyHttpInUndiciClient, llhttpFromFile, lazyHttp2, lazyChildProcessInCommander, englishOnlyZod, agentOnlyUndici],
     logLevel: 'warning',
   });
   if ([...llhttpWasm.keys()].sort().join(' ') !== 'llhttp.wasm llhttp_simd.wasm') throw new Error(`undici's llhttp was not bundled as expected: ${[...llhttpWasm.keys()].join(', ') || 'none of it'}`);
