@@ -206,6 +206,13 @@ const lazyBuiltins: Plugin = {
  * on the first one read.
  */
 const LAZY_PACKAGES = ['zod', 'yaml'];
+/**
+ * What is done to a package as it loads. zod compiles a parser for each object schema the first time
+ * it parses with it (its "JIT"): a long-lived program wins it back, a command that parses a few
+ * answers does not (`status`: ~12 ms). The command's zod runs without it (`z.config`, before any
+ * schema is made: the schemas are built on first use).
+ */
+const ON_LOAD: Record<string, string> = { zod: 'real.z.config({ jitless: true });' };
 
 async function importedNames(pkg: string): Promise<string[]> {
   const names = new Set<string>();
@@ -250,7 +257,8 @@ const lazyPackages: Plugin = {
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, async (args) => {
       const names = await importedNames(args.path);
-      const contents = `let real;\nconst load = () => (real ??= require(${JSON.stringify(args.path)}));\nconst lazy = {};\nfor (const k of ${JSON.stringify(names)}) Object.defineProperty(lazy, k, { get: () => load()[k], enumerable: true, configurable: true });\nmodule.exports = lazy;\n`;
+      const onLoad = ON_LOAD[args.path] ?? '';
+      const contents = `let real;\nconst load = () => {\n  if (real === undefined) {\n    real = require(${JSON.stringify(args.path)});\n    ${onLoad}\n  }\n  return real;\n};\nconst lazy = {};\nfor (const k of ${JSON.stringify(names)}) Object.defineProperty(lazy, k, { get: () => load()[k], enumerable: true, configurable: true });\nmodule.exports = lazy;\n`;
       return { contents, loader: 'js', resolveDir: ROOT };
     });
   },
