@@ -98,7 +98,7 @@ Filters, as lxc takes them (all must match):
                 parts may be shortened: i.os=busybox); VALUE is a regular expression matched whole`;
 
 /** The everyday lxc commands for any instance: launch, init, list, info, start…, delete, rename, config, shell, console. */
-function addInstanceCommands(program: Command, profile: Command, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): void {
+function addInstanceCommands(program: Pick<Command, 'command'>, profile: Command, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): void {
   const inst = (): Promise<typeof import('./commands/instance.js')> => import('./commands/instance.js');
   const conf = (): Promise<typeof import('./commands/instance-config.js')> => import('./commands/instance-config.js');
   for (const [verb, start] of [['launch', true], ['init', false]] as const) {
@@ -264,8 +264,44 @@ function addInstanceCommands(program: Command, profile: Command, run: (cmd: Comm
     .action((name: string, o: { showLog?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await conf()).consoleCommand(ctx, name, o)));
 }
 
-/** Builds the program; `run` receives each command's work and its context. */
-export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>): Command {
+/**
+ * A stand-in for a command that is not built: every method returns it, so that the chain that
+ * declares the command (and its subcommands) runs without making anything.
+ */
+const UNBUILT: Command = new Proxy(function unbuilt() {}, { get: (_t, key) => (key === 'then' ? undefined : () => UNBUILT) }) as unknown as Command;
+
+/**
+ * The top-level command `argv` runs, read as commander will read it: after the program's own
+ * options (and the values of those that take one). Undefined when there is none, or when commander
+ * needs every command to answer: `help`, the completion's `__complete`, an option it does not know.
+ */
+export function commandWord(argv: readonly string[], program: Command): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return undefined;
+    if (!a.startsWith('-') || a === '-') return a === 'help' || a === '__complete' ? undefined : a;
+    const long = a.startsWith('--');
+    const name = long ? a.split('=', 1)[0] : a.slice(0, 2);
+    const opt = program.options.find((o) => o.long === name || o.short === name);
+    if (!opt) return undefined;
+    // its value is the next word, unless it is in this one (--project=p, -pP)
+    if ((opt.required || opt.optional) && (long ? !a.includes('=') : a.length === 2)) i++;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the program; `run` receives each command's work and its context. Given `argv`, only the
+ * top-level command it runs is built (the others cost a command's start ~5 ms): `commandWord` finds
+ * it, and when it names none that exists, every command is built, so that commander answers as
+ * it always does (its help, an unknown command).
+ */
+export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>, argv?: readonly string[]): Command {
+  const built = buildCommands(io, run, argv);
+  return built.some ? built.program : buildCommands(io, run, undefined).program;
+}
+
+function buildCommands(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) => Promise<number | void>) => Promise<void>, argv: readonly string[] | undefined): { program: Command; some: boolean } {
   const program = new Command('lxdkit');
   // every --project given, in order (the option itself keeps the last): `export` exports each
   const projectArgs: string[] = [];
@@ -293,13 +329,27 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
     .option('--timeout <seconds>', 'per-request timeout', positive('--timeout'))
     .addHelpText('after', EXIT_CODES_HELP);
 
-  program
+  // the commands: all of them, or only the one argv runs (the others are declared on UNBUILT)
+  const only = argv === undefined ? undefined : commandWord(argv, program);
+  let some = only === undefined;
+  const top: Pick<Command, 'command'> =
+    only === undefined
+      ? program
+      : {
+          command: ((nameAndArgs: string, ...rest: unknown[]) => {
+            if (nameAndArgs.split(' ', 1)[0] !== only) return UNBUILT;
+            some = true;
+            return (program.command as (n: string, ...r: unknown[]) => Command)(nameAndArgs, ...rest);
+          }) as Command['command'],
+        };
+
+  top
     .command('status')
     .description('the server, its API extensions, storage pools, networks and instance counts')
     .option('--extensions', 'list every API extension')
     .action((o: { extensions?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/status.js')).statusCommand(ctx, o)));
 
-  const profile = program.command('profile').description('LXD profiles kept as YAML files (the shape `lxc profile show` prints)');
+  const profile = top.command('profile').description('LXD profiles kept as YAML files (the shape `lxc profile show` prints)');
   profile
     .command('list')
     .description('the profiles LXD has')
@@ -337,9 +387,9 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
     .option('--show-secrets', 'with --json: print the values of user.*, cloud-init.* and environment.* keys in "changes" (masked by default)')
     .action((files: string[], o: { dryRun?: boolean; prune?: boolean; prunePrefix?: string; charm?: boolean; createProject?: boolean; showSecrets?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/profile.js')).profileApply(ctx, files, o)));
 
-  addInstanceCommands(program, profile, run);
+  addInstanceCommands(top, profile, run);
 
-  const container = program.command('container').description("containers of one model (Juju's namespace juju-<uuid tail>-<machine>), through LxdManager or KvmManager");
+  const container = top.command('container').description("containers of one model (Juju's namespace juju-<uuid tail>-<machine>), through LxdManager or KvmManager");
   container
     .command('create')
     .description('create and start a container for a machine of a model')
@@ -376,9 +426,9 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
     .action((name: string, o: { assign?: string[]; model?: string }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/container.js')).containerProfiles(ctx, name, o)));
 
   // image, network and storage (as lxc names them)
-  addResourceCommands(program, run);
+  addResourceCommands(top, run);
 
-  program
+  top
     .command('exec')
     .description("run a command in an instance: stdin, stdout and stderr wired through, a pty when stdin and stdout are terminals; exits with the command's status")
     .argument('<instance>', '[<remote>:]<instance> (a saved remote: lxdkit remote add)')
@@ -391,7 +441,7 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
     .option('-T, --force-noninteractive', 'no pty, even on a terminal')
     .action((instance: string, command: string[], o: ExecCommandOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/exec.js')).execCommand(ctx, instance, command, o)));
 
-  const file = program.command('file').description('files in instances, streamed (never held in memory)');
+  const file = top.command('file').description('files in instances, streamed (never held in memory)');
   file
     .command('push')
     .description('push local files (-r: directories) to <instance>/<path>; several files, or a path ending in /, go into that directory')
@@ -427,7 +477,7 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
     .argument('<target>', '[<remote>:]<instance>/<path>')
     .action((target: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/file.js')).fileList(ctx, target)));
 
-  const snapshot = program.command('snapshot').description('snapshots of an instance');
+  const snapshot = top.command('snapshot').description('snapshots of an instance');
   snapshot
     .command('create')
     .description('take a snapshot (LXD names it snapN unless given a name)')
@@ -455,7 +505,7 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
     .argument('[snapshot]', 'snapshot name')
     .action((instance: string, name: string | undefined, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/snapshot.js')).snapshotDelete(ctx, instance, name)));
 
-  const backup = program.command('backup').description('backup tarballs of instances, streamed to and from disk');
+  const backup = top.command('backup').description('backup tarballs of instances, streamed to and from disk');
   backup
     .command('export')
     .description('make a backup of an instance, download it to <file>, delete it from the server')
@@ -472,7 +522,7 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
     .option('--pool <pool>', 'the storage pool (default: the backup\'s)')
     .action((f: string, o: { name?: string; pool?: string }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/backup.js')).backupImport(ctx, f, o)));
 
-  program
+  top
     .command('events')
     .description('stream LXD events: one JSON line per event when piped (or --json), a short line on a terminal')
     .option('--type <types...>', 'event types: lifecycle, operation, logging (default: all)')
@@ -482,20 +532,20 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
     .option('--server-events', 'with --project: also the server-wide events (every logging event), which belong to no project')
     .action((o: { type?: string[]; allProjects?: boolean; count?: number; for?: number; serverEvents?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/events.js')).eventsCommand(ctx, o)));
 
-  program
+  top
     .command('operations')
     .description("LXD's operations (running, and finished in the last seconds)")
     .option('--all-projects', 'operations of every project')
     .action((o: { allProjects?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/operations.js')).operationsCommand(ctx, o)));
 
-  program
+  top
     .command('plan')
     .description('what apply would change to make the server match a stack (a YAML file, or a folder of them): exit 0 when nothing, 2 when something')
     .argument('<path>', 'stack file or directory')
     .option('--prune', 'also what apply --prune would delete (only what this stack created)')
     .option('--show-secrets', 'show the values of secret keys (user.*, cloud-init.*, environment.*, ...) in changes')
     .action((path: string, o: PlanCommandOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/stack.js')).planCommand(ctx, path, o)));
-  program
+  top
     .command('apply')
     .description('make the server match a stack, in dependency order, with ETags; asks nothing')
     .argument('<path>', 'stack file or directory')
@@ -503,20 +553,20 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
     .option('--dry-run', 'print the plan, change nothing')
     .option('--show-secrets', 'show the values of secret keys in changes')
     .action((path: string, o: ApplyCommandOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/stack.js')).applyCommand(ctx, path, o)));
-  program
+  top
     .command('export')
     .description('the server\'s projects, pools, networks, volumes, profiles and instances as a stack that plan finds equal (--project P, repeated: only those projects)')
     .option('--name <name>', 'the stack name written into the file', 'exported')
     .option('-o, --output <file>', 'write the stack to this file (mode 0600) instead of stdout')
     .action((o: { name?: string; output?: string }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/stack.js')).exportCommand(ctx, { ...o, projects: [...new Set(projectArgs)] })));
 
-  const cluster = program.command('cluster').description('an LXD cluster: its members and their state');
+  const cluster = top.command('cluster').description('an LXD cluster: its members and their state');
   cluster
     .command('members')
     .description('the members of the cluster: name, status, URL, roles, groups (--json: an array of them)')
     .action((o: ClusterMembersOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/cluster.js')).clusterMembers(ctx, o)));
 
-  const remote = program.command('remote').description('saved remotes (in $XDG_CONFIG_HOME/lxdkit/, default ~/.config/lxdkit/): use one with --remote NAME or REMOTE:INSTANCE');
+  const remote = top.command('remote').description('saved remotes (in $XDG_CONFIG_HOME/lxdkit/, default ~/.config/lxdkit/): use one with --remote NAME or REMOTE:INSTANCE');
   remote
     .command('add')
     .description('save a remote: with a token (alone, or --token with a URL), redeem a trust token (lxc/incus config trust add) after checking the server\'s certificate against it; without, pin the server\'s certificate once you accept its fingerprint')
@@ -556,7 +606,7 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
     .argument('<tool>', 'lxc or incus')
     .action((tool: string, _o: unknown, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/remote.js')).remoteImport(ctx, tool)));
 
-  program
+  top
     .command('completion')
     .description('print a completion script: commands, options, and instance, profile and remote names (bash: source <(lxdkit completion bash))')
     .argument('<shell>', 'bash, zsh or fish')
@@ -565,7 +615,7 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
       if (!(SHELLS as readonly string[]).includes(shell)) throw new CliError(ExitCode.USAGE, `completion for bash, zsh or fish, not "${shell.slice(0, 40)}"`);
       io.stdout.write(completionScript(shell as 'bash' | 'zsh' | 'fish'));
     });
-  program
+  top
     .command('__complete', { hidden: true })
     .description('the candidates for the last word (used by the completion scripts)')
     .argument('[words...]')
@@ -581,7 +631,7 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
       }
     });
 
-  program
+  top
     .command('demo')
     .description('end to end: three containers of a new model on an address-less bridge, listed, a profile assigned, destroyed')
     .option('--bridge <device>', 'bridge for eth0, without IPv4/IPv6 addresses (default: lxdkitbr0 on LXD, lxdkitbr1 on Incus, lxdkitcbr0 with --cluster; env LXDKIT_TEST_BRIDGE, LXDKIT_TEST_BRIDGE_INCUS)')
@@ -592,27 +642,31 @@ export function buildProgram(io: CliIo, run: (cmd: Command, work: (ctx: CliConte
     .option('--count <n>', 'containers to create', int('--count', 1), 3)
     .action((o: DemoOptions, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/demo.js')).demoCommand(ctx, o)));
 
-  return program;
+  return { program, some };
 }
 
 /** Runs the command line `argv` (without `node` and the script) and resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo, opts: RunOptions = {}): Promise<number> {
   let code: number = ExitCode.OK;
   let ctx: CliContext | undefined;
-  const program = buildProgram(io, async (cmd, work) => {
-    const g = cmd.optsWithGlobals<GlobalOptions>();
-    const level = parseLogLevel(g.logLevel ?? 'warn');
-    const logger = opts.logger ?? lazyCliLogger({ level, pretty: io.stderr.isTTY === true });
-    const { LxdClient } = await import('../lxd/client.js');
-    ctx = new CliContext(io, g, logger, (options) => new LxdClient(options), await import('./remote-config.js'));
-    if (opts.signal) {
-      const c = ctx;
-      if (opts.signal.aborted) c.controller.abort();
-      else opts.signal.addEventListener('abort', () => c.controller.abort(), { once: true });
-    }
-    const r = await work(ctx);
-    if (typeof r === 'number') code = r;
-  });
+  const program = buildProgram(
+    io,
+    async (cmd, work) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const level = parseLogLevel(g.logLevel ?? 'warn');
+      const logger = opts.logger ?? lazyCliLogger({ level, pretty: io.stderr.isTTY === true });
+      const { LxdClient } = await import('../lxd/client.js');
+      ctx = new CliContext(io, g, logger, (options) => new LxdClient(options), await import('./remote-config.js'));
+      if (opts.signal) {
+        const c = ctx;
+        if (opts.signal.aborted) c.controller.abort();
+        else opts.signal.addEventListener('abort', () => c.controller.abort(), { once: true });
+      }
+      const r = await work(ctx);
+      if (typeof r === 'number') code = r;
+    },
+    argv,
+  );
   const onCommand = opts.onCommand;
   if (onCommand) program.hook('preAction', (_program, command) => onCommand(commandPath(command)));
   try {

@@ -16,7 +16,7 @@ const network = () => import('./commands/network.js');
 const storage = () => import('./commands/storage.js');
 
 /** Adds `image`, `publish`-less image management, `network` and `storage` to `program`. */
-export function addResourceCommands(program: Command, run: Run): void {
+export function addResourceCommands(program: Pick<Command, 'command'>, run: Run): void {
   // ------------------------------------------------------------------ image
   const img = program.command('image').description('images: list, info, show, delete, aliases, import, copy, export, refresh');
   img
