@@ -2,7 +2,9 @@
  * Go's `%q` / `strconv.Quote` for log and error texts, so messages match Juju's byte for byte.
  */
 
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+// made on first use: a regular expression of Unicode properties takes ~1 ms to make
+let printable: RegExp | undefined;
+const PRINTABLE = (): RegExp => (printable ??= /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u);
 
 const SHORT_ESCAPES: Readonly<Record<string, string>> = {
   '\x07': '\\a',
@@ -38,7 +40,7 @@ export function goQuote(s: string): string {
     if (cp >= 0xd800 && cp <= 0xdfff) {
       // A lone surrogate cannot be encoded as UTF-8; Go would see U+FFFD.
       out += '\ufffd';
-    } else if (PRINTABLE.test(ch)) {
+    } else if (PRINTABLE().test(ch)) {
       out += ch;
     } else if (cp < 0x20 || cp === 0x7f) {
       out += `\\x${hex(cp, 2)}`;

@@ -12,8 +12,11 @@ const WIDE: readonly (readonly [number, number])[] = [
   [0x1b000, 0x1b2ff], [0x1f200, 0x1f2ff], [0x20000, 0x2fffd], [0x30000, 0x3fffd],
 ];
 
-const EMOJI = /\p{Emoji_Presentation}|\p{Extended_Pictographic}\uFE0F|\p{Regional_Indicator}{2}/u;
-const ZERO = /^[\p{Mn}\p{Me}\p{Cf}\p{Cc}]+$/u;
+// made on first use: a regular expression of Unicode properties takes ~1 ms to make
+let emoji: RegExp | undefined;
+let zero: RegExp | undefined;
+const EMOJI = (): RegExp => (emoji ??= /\p{Emoji_Presentation}|\p{Extended_Pictographic}\uFE0F|\p{Regional_Indicator}{2}/u);
+const ZERO = (): RegExp => (zero ??= /^[\p{Mn}\p{Me}\p{Cf}\p{Cc}]+$/u);
 
 let segmenter: Intl.Segmenter | undefined;
 
@@ -32,8 +35,8 @@ function isWide(cp: number): boolean {
 
 /** The columns one grapheme cluster takes: 0, 1 or 2. */
 function clusterWidth(g: string): number {
-  if (ZERO.test(g)) return 0;
-  if (EMOJI.test(g)) return 2;
+  if (ZERO().test(g)) return 0;
+  if (EMOJI().test(g)) return 2;
   return isWide(g.codePointAt(0) ?? 0) ? 2 : 1;
 }
 
