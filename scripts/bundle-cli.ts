@@ -171,10 +171,12 @@ const agentOnlyUndici: Plugin = {
  */
 const LAZY_BUILTINS = ['assert', 'child_process', 'crypto', 'fs/promises', 'http', 'https', 'os', 'perf_hooks', 'readline', 'tls', 'v8', 'worker_threads', 'zlib'];
 
-async function lazyBuiltinModule(name: string): Promise<string> {
+async function lazyBuiltinModule(name: string, only?: readonly string[]): Promise<string> {
   const real: unknown = (await import(`node:${name}`)).default;
   if ((typeof real !== 'object' && typeof real !== 'function') || real === null) throw new Error(`node:${name} is not an object`);
-  const keys = Object.keys(real).filter((k) => k !== 'default');
+  const all = Object.keys(real).filter((k) => k !== 'default');
+  for (const k of only ?? []) if (!all.includes(k)) throw new Error(`node:${name} has no export ${k}`);
+  const keys = only ?? all;
   const id = JSON.stringify(`node:${name}`);
   // assert(value, message) with a truthy value does nothing: it loads `assert` only to fail
   const pass = name === 'assert' ? 'if (!new.target && a.length > 0 && a[0]) return undefined; ' : '';
@@ -190,10 +192,14 @@ const lazyBuiltins: Plugin = {
     const filter = new RegExp(`^(?:node:)?(${LAZY_BUILTINS.map((n) => n.replace('/', '\\/')).join('|')})$`);
     b.onResolve({ filter }, (args) => {
       // the stand-in's own require is of the real module
-      if (args.namespace === 'lazy-builtin') return { path: args.path, external: true };
-      return { path: filter.exec(args.path)![1]!, namespace: 'lazy-builtin' };
+      if (args.namespace === 'lazy-builtin' || args.namespace === 'lazy-builtin-named') return { path: args.path, external: true };
+      // an import of lib/ gets a stand-in with only the names lib/ imports: esbuild copies every
+      // name of a CommonJS module into each module that imports it (crypto: ~60 getters, 15 times)
+      const named = args.kind === 'import-statement' && /[\\/]lib[\\/]/.test(args.importer) && !/[\\/]node_modules[\\/]/.test(args.importer);
+      return { path: filter.exec(args.path)![1]!, namespace: named ? 'lazy-builtin-named' : 'lazy-builtin' };
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => ({ contents: await lazyBuiltinModule(args.path), loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin-named' }, async (args) => ({ contents: await lazyBuiltinModule(args.path, await namesImportedByLib([`node:${args.path}`, args.path])), loader: 'js' }));
   },
 };
 
@@ -214,18 +220,27 @@ const LAZY_PACKAGES = ['zod', 'yaml'];
  */
 const ON_LOAD: Record<string, string> = { zod: 'real.z.config({ jitless: true });' };
 
-async function importedNames(pkg: string): Promise<string[]> {
+/**
+ * The names lib/ imports from any of `specifiers` (`import { a, b as c } from '…'`; type imports left
+ * out), or undefined when a file imports one of them whole (a default or namespace import).
+ */
+async function namesImportedByLib(specifiers: readonly string[]): Promise<string[] | undefined> {
   const names = new Set<string>();
+  let whole = false;
+  const from = specifiers.map((x) => x.replace(/[/.]/g, (c) => `\\${c}`)).join('|');
   const walk = async (dir: string): Promise<void> => {
     for (const e of await readdir(dir, { withFileTypes: true })) {
       const path = join(dir, e.name);
       if (e.isDirectory()) await walk(path);
       else if (e.name.endsWith('.ts')) {
         const code = await readFile(path, 'utf8');
-        for (const m of code.matchAll(new RegExp(`^import\\s+(type\\s+)?([^;]*?)\\s+from\\s+'${pkg}';`, 'gm'))) {
+        for (const m of code.matchAll(new RegExp(`^import\\s+(type\\s+)?([^;]*?)\\s+from\\s+'(?:${from})';`, 'gm'))) {
           if (m[1]) continue;
           const spec = /^\{([^}]*)\}$/.exec(m[2]!.trim());
-          if (!spec) throw new Error(`${relative(ROOT, path)} imports ${pkg} as ${m[2]}: only named imports can be loaded lazily (scripts/bundle-cli.ts)`);
+          if (!spec) {
+            whole = true;
+            continue;
+          }
           for (const part of spec[1]!.split(',').map((x) => x.trim()).filter(Boolean)) {
             if (part.startsWith('type ')) continue;
             names.add(part.split(/\s+as\s+/)[0]!);
@@ -235,9 +250,15 @@ async function importedNames(pkg: string): Promise<string[]> {
     }
   };
   await walk(join(ROOT, 'lib'));
+  return whole ? undefined : [...names].sort();
+}
+
+async function importedNames(pkg: string): Promise<string[]> {
+  const names = await namesImportedByLib([pkg]);
+  if (names === undefined) throw new Error(`lib/ imports ${pkg} whole (a default or namespace import): only named imports can be loaded lazily (scripts/bundle-cli.ts)`);
   const real = (await import(pkg)) as Record<string, unknown>;
   for (const n of names) if (!(n in real)) throw new Error(`${pkg} has no export ${n}`);
-  return [...names].sort();
+  return names;
 }
 
 const lazyPackages: Plugin = {
