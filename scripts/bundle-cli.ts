@@ -305,7 +305,7 @@ async function main(): Promise<void> {
     ...(process.env['LXDKIT_READABLE_BUNDLE'] ? { minifySyntax: true, keepNames: true } : { minify: true }),
     legalComments: 'none',
     // main.js runs the bundle in a function that is given the bundle's own URL
-    define: { 'import.meta.url': '__lxdkit_import_meta_url' },
+    define: { 'import.meta.url': '__lxdkit_import_meta_url', LXDKIT_VERSION: JSON.stringify(((JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0')) },
     // ws's optional native helpers, which it loads in a try/catch when they are installed
     external: ['bufferutil', 'utf-8-validate'],
     plugins: [lazyPackages, lazyBuiltins, lazyHttpInUndiciUtil, lazyHttpInUndiciClient, llhttpFromFile, lazyHttp2, lazyChildProcessInCommander, englishOnlyZod, agentOnlyUndici],

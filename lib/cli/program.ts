@@ -39,7 +39,12 @@ Exit codes:
   143  stopped by SIGTERM
   exec exits with the command's own exit status (127: the program is not there)`;
 
+/** The package's version, written into the command's bundle by its build (scripts/bundle-cli.ts). */
+declare const LXDKIT_VERSION: string | undefined;
+
 function version(): string {
+  // the bundle knows it; run from the sources (or tsc's output), it is read from package.json
+  if (typeof LXDKIT_VERSION === 'string') return LXDKIT_VERSION;
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
     return pkg.version ?? '0.0.0';
