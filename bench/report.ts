@@ -3,7 +3,7 @@ import type { BenchResult } from './bench.js';
 import { median, percentile } from './harness.js';
 import { LXDKIT, type CaseResult, type Metric, type Sample } from './types.js';
 
-const METRIC_LABEL: Record<Metric, string> = { wall: 'wall', cpu: 'client CPU', rss: 'peak RSS', delay: 'delay' };
+const METRIC_LABEL: Record<Metric, string> = { wall: 'wall', cpu: 'client CPU', rss: 'peak RSS', delay: 'delay', instructions: 'instructions per request' };
 
 function fmt(v: number, unit: string): string {
   if (!Number.isFinite(v)) return 'n/a';

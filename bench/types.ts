@@ -1,6 +1,6 @@
 /** What a benchmark case reports. */
 
-export type Metric = 'wall' | 'cpu' | 'rss' | 'delay';
+export type Metric = 'wall' | 'cpu' | 'rss' | 'delay' | 'instructions';
 
 export interface Sample {
   /** e.g. `sequential`, `8 at a time`; rows with the same variant are compared with each other. */
@@ -8,7 +8,7 @@ export interface Sample {
   /** `lxdkit` or the peer's name. */
   contender: string;
   metric: Metric;
-  unit: 'ms' | 'MiB';
+  unit: 'ms' | 'MiB' | 'k';
   /** One value per measured run (or per operation for delays). */
   values: number[];
   /** What exactly was measured, for the table. */

@@ -16,7 +16,7 @@ export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export DEBIAN_FRONTEND=noninteractive
 
 LXDKIT_PACKAGES=(lxd lxd-tools busybox-static libvirt-daemon-system libvirt-clients qemu-utils
-  qemu-system-x86 genisoimage xz-utils python3-pylxd)
+  qemu-system-x86 genisoimage xz-utils python3-pylxd valgrind)
 LXD_LOG=/var/log/lxd/lxd.log
 LXD_STDERR=/var/log/lxd/lxd.stderr.log
 LIBVIRT_STDERR=/var/log/libvirt/lxdkit-daemons.stderr.log
