@@ -86,7 +86,11 @@ describe("host scripts", function () {
       started.push(pid);
       expect(pid, stdout).to.be.greaterThan(1);
       expect(alive(pid), "the daemon outlives the script").to.equal(true);
-      expect(await sessionOf(pid)).to.equal(pid);
+      // The subshell behind $! becomes the daemon when it reaches `exec setsid`, on its own time:
+      // wait for its own session (bounded) instead of racing it (a loaded host lost that race).
+      let session = await sessionOf(pid);
+      for (const until = Date.now() + 5_000; session !== pid && Date.now() < until; await new Promise((r) => setTimeout(r, 20))) session = await sessionOf(pid);
+      expect(session).to.equal(pid);
       expect(await readlink(`/proc/${pid}/fd/0`)).to.equal("/dev/null");
       expect(await readlink(`/proc/${pid}/fd/1`)).to.equal(log);
       expect(await readlink(`/proc/${pid}/cwd`)).to.equal("/");
