@@ -162,6 +162,16 @@ const agentOnlyUndici: Plugin = {
 };
 
 /**
+ * CommonJS source of a module that stands in for `id` (a built-in or a bundled package) until it is
+ * used: `lazy` (an expression: `{}`, or a function that calls the module) with a getter for each of
+ * `names` that loads `id` on the first one read; `onLoad` (JavaScript, `real` the module) runs once,
+ * as it loads.
+ */
+function standIn(id: string, names: readonly string[], lazy: string, onLoad = ''): string {
+  return `let real;\nconst load = () => {\n  if (real === undefined) {\n    real = require(${JSON.stringify(id)});\n    ${onLoad}\n  }\n  return real;\n};\nconst lazy = ${lazy};\nfor (const k of ${JSON.stringify(names)}) Object.defineProperty(lazy, k, { get: () => load()[k], enumerable: true, configurable: true });\nmodule.exports = lazy;\n`;
+}
+
+/**
  * Node built-ins that a command may never use, and that cost a command to load (`crypto` ~5 ms,
  * `http` ~3 ms, `fs/promises` ~2 ms, `assert` ~1.5 ms...): in the bundle, each is a stand-in that
  * has the module's properties (their names taken from this Node at build time) as getters, and
@@ -177,13 +187,12 @@ async function lazyBuiltinModule(name: string, only?: readonly string[]): Promis
   const all = Object.keys(real).filter((k) => k !== 'default');
   for (const k of only ?? []) if (!all.includes(k)) throw new Error(`node:${name} has no export ${k}`);
   const keys = only ?? all;
-  const id = JSON.stringify(`node:${name}`);
   // assert(value, message) with a truthy value does nothing: it loads `assert` only to fail
   const pass = name === 'assert' ? 'if (!new.target && a.length > 0 && a[0]) return undefined; ' : '';
   const target = typeof real === 'function'
     ? `function (...a) { ${pass}return new.target ? Reflect.construct(load(), a, new.target) : load().apply(this, a); }`
     : '{}';
-  return `let real;\nconst load = () => (real ??= require(${id}));\nconst lazy = ${target};\nfor (const k of ${JSON.stringify(keys)}) Object.defineProperty(lazy, k, { get: () => load()[k], enumerable: true, configurable: true });\nmodule.exports = lazy;\n`;
+  return standIn(`node:${name}`, keys, target);
 }
 
 const lazyBuiltins: Plugin = {
@@ -228,29 +237,37 @@ async function namesImportedByLib(specifiers: readonly string[]): Promise<string
   const names = new Set<string>();
   let whole = false;
   const from = specifiers.map((x) => x.replace(/[/.]/g, (c) => `\\${c}`)).join('|');
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, e.name);
-      if (e.isDirectory()) await walk(path);
-      else if (e.name.endsWith('.ts')) {
-        const code = await readFile(path, 'utf8');
-        for (const m of code.matchAll(new RegExp(`^import\\s+(type\\s+)?([^;]*?)\\s+from\\s+'(?:${from})';`, 'gm'))) {
-          if (m[1]) continue;
-          const spec = /^\{([^}]*)\}$/.exec(m[2]!.trim());
-          if (!spec) {
-            whole = true;
-            continue;
-          }
-          for (const part of spec[1]!.split(',').map((x) => x.trim()).filter(Boolean)) {
-            if (part.startsWith('type ')) continue;
-            names.add(part.split(/\s+as\s+/)[0]!);
-          }
-        }
+  for (const code of await libSources()) {
+    for (const m of code.matchAll(new RegExp(`^import\\s+(type\\s+)?([^;]*?)\\s+from\\s+'(?:${from})';`, 'gm'))) {
+      if (m[1]) continue;
+      const spec = /^\{([^}]*)\}$/.exec(m[2]!.trim());
+      if (!spec) {
+        whole = true;
+        continue;
+      }
+      for (const part of spec[1]!.split(',').map((x) => x.trim()).filter(Boolean)) {
+        if (part.startsWith('type ')) continue;
+        names.add(part.split(/\s+as\s+/)[0]!);
       }
     }
-  };
-  await walk(join(ROOT, 'lib'));
+  }
   return whole ? undefined : [...names].sort();
+}
+
+let sources: Promise<string[]> | undefined;
+/** The text of every .ts file under lib/, read once for all the stand-ins of a build. */
+function libSources(): Promise<string[]> {
+  const walk = async (dir: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) out.push(...(await walk(path)));
+      else if (e.name.endsWith('.ts')) out.push(await readFile(path, 'utf8'));
+    }
+    return out;
+  };
+  sources ??= walk(join(ROOT, 'lib'));
+  return sources;
 }
 
 async function importedNames(pkg: string): Promise<string[]> {
@@ -278,9 +295,7 @@ const lazyPackages: Plugin = {
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, async (args) => {
       const names = await importedNames(args.path);
-      const onLoad = ON_LOAD[args.path] ?? '';
-      const contents = `let real;\nconst load = () => {\n  if (real === undefined) {\n    real = require(${JSON.stringify(args.path)});\n    ${onLoad}\n  }\n  return real;\n};\nconst lazy = {};\nfor (const k of ${JSON.stringify(names)}) Object.defineProperty(lazy, k, { get: () => load()[k], enumerable: true, configurable: true });\nmodule.exports = lazy;\n`;
-      return { contents, loader: 'js', resolveDir: ROOT };
+      return { contents: standIn(args.path, names, '{}', ON_LOAD[args.path]), loader: 'js', resolveDir: ROOT };
     });
   },
 };
@@ -326,8 +341,9 @@ async function main(): Promise<void> {
   // (a readable bundle keeps comments, some of them not ASCII: read as latin1, they stay comments)
   if (!process.env['LXDKIT_READABLE_BUNDLE'] && /[^\x00-\x7f]/.test(code)) throw new Error(`${relative(ROOT, BUNDLE)} is not ASCII; main.js reads it as latin1`);
   // the file is handed to V8 as read: wrapped here in the function main.cjs calls (compile-cache.ts)
-  await writeFile(BUNDLE, `${BUNDLE_HEAD}${code}${BUNDLE_TAIL}`);
-  const bundleId = createHash('sha256').update(`${BUNDLE_HEAD}${code}${BUNDLE_TAIL}`).digest('hex').slice(0, 16);
+  const wrapped = `${BUNDLE_HEAD}${code}${BUNDLE_TAIL}`;
+  await writeFile(BUNDLE, wrapped);
+  const bundleId = createHash('sha256').update(wrapped).digest('hex').slice(0, 16);
   // the command itself: a few KiB of CommonJS that compile the bundle (lib/cli/bin.ts)
   await build({
     entryPoints: [join(ROOT, 'lib', 'cli', 'bin.ts')],
