@@ -30,16 +30,9 @@ function io(tee: ((chunk: string | Uint8Array) => void) | undefined): CliIo {
     on: (event, listener) => out.on(event, listener),
     off: (event, listener) => out.off(event, listener),
   };
-  // not a spread, which would read stdin (a getter that makes its stream)
-  return {
-    stdout,
-    stderr: io.stderr,
-    env: io.env,
-    cwd: io.cwd,
-    get stdin() {
-      return io.stdin;
-    },
-  };
+  // processIo's own object, stdout replaced: a copy would read stdin (a getter that makes its stream)
+  io.stdout = stdout;
+  return io;
 }
 
 /** Runs the command of `process.argv` and sets `process.exitCode`. */
