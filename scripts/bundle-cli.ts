@@ -83,16 +83,6 @@ const lazyHttp2 = patchPlugin('lazy-http2', /[\\/]undici[\\/]lib[\\/]dispatcher[
 });
 
 /**
- * commander loads Node's `child_process` when it loads (~4 ms), for subcommands that are programs of
- * their own, which lxdkit has none of. In the bundle it loads on first use.
- */
-const lazyChildProcessInCommander = patchPlugin('lazy-child-process-in-commander', /[\\/]commander[\\/]lib[\\/]command\.js$/, (code) => {
-  const line = "const childProcess = require('node:child_process');";
-  if (code.split(line).length !== 2 || code.split("require('node:child_process')").length !== 2) return undefined;
-  return code.replace(line, `const childProcess = ${lazyBuiltin('node:child_process')};`);
-});
-
-/**
  * undici reads Node's `http` when it loads, for one class it compares a stream's with and for the
  * default largest header size of a new client. In the bundle the class is read when used, and the
  * size is Node's default unless an option of Node's changes it: `http` (a lazy built-in above)
@@ -175,8 +165,9 @@ function standIn(id: string, names: readonly string[], lazy: string, onLoad = ''
  * Node built-ins that a command may never use, and that cost a command to load (`crypto` ~5 ms,
  * `http` ~3 ms, `fs/promises` ~2 ms, `assert` ~1.5 ms...): in the bundle, each is a stand-in that
  * has the module's properties (their names taken from this Node at build time) as getters, and
- * loads the module on the first one read. A stand-in for a module that is a function (`assert`) is a
- * function that calls it. Code that reads a property when it loads (`const { X } = require(...)`)
+ * loads the module on the first one read (commander's `child_process`, for subcommands that are
+ * programs of their own, which lxdkit has none of, so loads only if one ran). A stand-in for a module
+ * that is a function (`assert`) is a function that calls it. Code that reads a property when it loads (`const { X } = require(...)`)
  * still loads the module then; the patches below defer the few of those a command meets first.
  */
 const LAZY_BUILTINS = ['assert', 'child_process', 'crypto', 'fs/promises', 'http', 'https', 'os', 'perf_hooks', 'readline', 'tls', 'v8', 'worker_threads', 'zlib'];
@@ -323,7 +314,7 @@ async function main(): Promise<void> {
     define: { 'import.meta.url': '__lxdkit_import_meta_url', LXDKIT_VERSION: JSON.stringify(((JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0')) },
     // ws's optional native helpers, which it loads in a try/catch when they are installed
     external: ['bufferutil', 'utf-8-validate'],
-    plugins: [lazyPackages, lazyBuiltins, lazyHttpInUndiciUtil, lazyHttpInUndiciClient, llhttpFromFile, lazyHttp2, lazyChildProcessInCommander, englishOnlyZod, agentOnlyUndici],
+    plugins: [lazyPackages, lazyBuiltins, lazyHttpInUndiciUtil, lazyHttpInUndiciClient, llhttpFromFile, lazyHttp2, englishOnlyZod, agentOnlyUndici],
     logLevel: 'warning',
   });
   if ([...llhttpWasm.keys()].sort().join(' ') !== 'llhttp.wasm llhttp_simd.wasm') throw new Error(`undici's llhttp was not bundled as expected: ${[...llhttpWasm.keys()].join(', ') || 'none of it'}`);
