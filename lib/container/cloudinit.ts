@@ -3,8 +3,7 @@
  * cloudconfig/cloudinit/network_ubuntu.go), reduced to what a container needs without a Juju agent.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { arrayOf } from '../lazy-schema.js';
 // The functions here are synchronous, as Juju's are, so YAML loads with the module (a bundled CLI
 // evaluates it only when a command that makes containers runs).
 import { Document, isMap, isPair, isScalar, isSeq, parse as parseYaml, visit } from 'yaml';
@@ -12,7 +11,7 @@ import { ContainerError, ContainerErrorCode } from '../errors.js';
 import type { InstanceConfig, InterfaceInfo, NetworkConfig } from './types.js';
 import { InstanceConfigSchema, InterfaceInfoSchema, NetworkConfigSchema, parseArg, UserDataSchema } from './validate.js';
 
-const Interfaces = lazySchema(() => z.array(InterfaceInfoSchema));
+const Interfaces = arrayOf(InterfaceInfoSchema);
 
 /**
  * Juju `cloudinit.CloudInitNetworkConfigDisabled`: the value of LXD's `user.network-config` (and

@@ -2,13 +2,13 @@
  * Juju's `container.NetworkConfig` helpers (container/network.go).
  */
 import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { arrayOf, lazySchema } from '../lazy-schema.js';
 import { BridgeNetwork } from './constants.js';
 import type { InterfaceInfo, NetworkConfig } from './types.js';
 import { InterfaceInfoSchema, parseArg } from './validate.js';
 
 const PartialInterfaceInfo = lazySchema(() => InterfaceInfoSchema.partial());
-const Interfaces = lazySchema(() => z.array(InterfaceInfoSchema));
+const Interfaces = arrayOf(InterfaceInfoSchema);
 const Mtu = lazySchema(() => z.number().int());
 
 /**

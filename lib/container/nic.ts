@@ -4,13 +4,12 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { ContainerError, ContainerErrorCode } from '../errors.js';
 import { goAtoi, goQuote } from '../go-compat.js';
-import { z } from 'zod';
-import { lazySchema } from '../lazy-schema.js';
+import { arrayOf } from '../lazy-schema.js';
 import { newInterfaceInfo } from './network.js';
 import type { InterfaceInfo } from './types.js';
 import { InterfaceInfoSchema, LxdDevicesSchema, parseArg } from './validate.js';
 
-const Interfaces = lazySchema(() => z.array(InterfaceInfoSchema));
+const Interfaces = arrayOf(InterfaceInfoSchema);
 
 /** An LXD device: string keys to string values (`type`, `nictype`, `parent`, …). */
 export type LxdDevice = Record<string, string>;

@@ -4,8 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type WebSocket from 'ws';
-import { z } from 'zod';
-import { lazySchema } from '../../lazy-schema.js';
+import { StringListSchema } from '../../lazy-schema.js';
 import { isNotFound, LxdApiError, LxdResponseValidationError, LxdStreamLostError, LxdValidationError } from '../errors.js';
 import type { Operation } from '../operation.js';
 import { lxdPath, namesFromUrls } from '../path.js';
@@ -163,8 +162,6 @@ export class InstanceConsole {
   }
 }
 
-const UrlList = lazySchema(() => z.array(z.string()));
-
 function validateLogFile(file: string): void {
   if (typeof file !== 'string' || file === '' || file.includes('/') || file.includes('\0') || file === '.' || file === '..') {
     throw new LxdValidationError('log file', `"${String(file)}" is not a log file name (as listed by logs.list())`);
@@ -196,12 +193,12 @@ export class InstanceLogs {
   async list(name: string, opts: CallOptions = {}): Promise<string[]> {
     validateInstanceName(name);
     const path = lxdPath`/1.0/instances/${name}/logs`;
-    const [logs, apart] = await Promise.all([this.api.sync('GET', path, UrlList, opts), this.#execOutputApart(opts)]);
+    const [logs, apart] = await Promise.all([this.api.sync('GET', path, StringListSchema, opts), this.#execOutputApart(opts)]);
     const names = namesFromUrls(logs.value, 'GET', path);
     if (!apart) return names;
     const outPath = `${path}/exec-output`;
     // Incus answers 404 until the instance's first recorded exec makes the directory
-    const out = await this.api.sync('GET', outPath, UrlList, opts).catch((err: unknown) => {
+    const out = await this.api.sync('GET', outPath, StringListSchema, opts).catch((err: unknown) => {
       if (isNotFound(err)) return { value: [] as string[] };
       throw err;
     });

@@ -10,8 +10,7 @@ import { constants as fsConstants, existsSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, posix, relative, resolve as resolvePath, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { z } from 'zod';
-import { lazySchema } from '../../lazy-schema.js';
+import { StringListSchema } from '../../lazy-schema.js';
 import { isValidTimeout, MAX_TIMER_MS } from '../../deadline.js';
 import { apiErrorFor, LxdApiError, LxdError, LxdLocalFileError, LxdResponseValidationError, LxdTimeoutError, LxdValidationError } from '../errors.js';
 import { readFileChunks } from '../file-chunks.js';
@@ -137,8 +136,6 @@ export interface TreePull extends TreeTransfer {
 
 /** Data to push: a stream, an async iterable of bytes, bytes, or a string (UTF-8). */
 export type PushData = Readable | AsyncIterable<Uint8Array> | Uint8Array | string;
-
-const EntryList = lazySchema(() => z.array(z.string()));
 
 /** An instance path: absolute, no NUL. Checked before any I/O. */
 export function validateInstancePath(path: unknown, field = 'path'): string {
@@ -652,7 +649,7 @@ export class InstanceFiles {
     } catch {
       env = undefined;
     }
-    const parsed = EntryList.safeParse((env as { metadata?: unknown } | undefined)?.metadata);
+    const parsed = StringListSchema.safeParse((env as { metadata?: unknown } | undefined)?.metadata);
     if (!parsed.success) throw new LxdResponseValidationError('GET', url, parsed.error.issues);
     checkEntries('GET', url, parsed.data);
     return parsed.data;

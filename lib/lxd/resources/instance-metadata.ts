@@ -4,7 +4,7 @@
  * input: a plain file name, without a slash, `..` or a NUL, checked before any I/O.
  */
 import { z } from 'zod';
-import { lazySchema } from '../../lazy-schema.js';
+import { lazySchema, StringListSchema } from '../../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
@@ -12,7 +12,6 @@ import { lxdPath } from '../path.js';
 import { validateBody, validateInstanceName } from '../validate.js';
 import type { Api, CallOptions, EtagOptions, WithEtag } from './base.js';
 import { readCapped } from './stream-util.js';
-
 
 /** One template of the metadata: when it is applied, and the file it comes from. */
 export const ImageTemplateSchema = lazySchema(() => z.looseObject({
@@ -90,8 +89,6 @@ export class InstanceMetadata {
   }
 }
 
-const Names = lazySchema(() => z.array(z.string()));
-
 /** `client.instances.templates`: the template files of the instance's metadata. */
 export class InstanceTemplates {
   constructor(private readonly api: Api) {}
@@ -99,7 +96,7 @@ export class InstanceTemplates {
   /** GET …/metadata/templates: the template file names. */
   async list(name: string, opts: CallOptions = {}): Promise<string[]> {
     validateInstanceName(name);
-    return (await this.api.sync('GET', lxdPath`/1.0/instances/${name}/metadata/templates`, Names, opts)).value;
+    return (await this.api.sync('GET', lxdPath`/1.0/instances/${name}/metadata/templates`, StringListSchema, opts)).value;
   }
 
   /** GET …/metadata/templates?path=: one template's content, as text (up to the client's maxResponseBytes). */

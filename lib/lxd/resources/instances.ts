@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { arrayOf, lazySchema } from '../../lazy-schema.js';
+import { arrayOf, lazySchema, StringListSchema } from '../../lazy-schema.js';
 import type { Operation } from '../operation.js';
 import { lxdPath, namesFromUrls } from '../path.js';
 import {
@@ -55,8 +55,6 @@ export interface StateChange {
   force?: boolean;
   stateful?: boolean;
 }
-
-const UrlList = lazySchema(() => z.array(z.string()));
 
 /** Where `instances.move()` takes an instance, on the same server (at least one of them). */
 export interface MoveTarget {
@@ -153,7 +151,7 @@ export class InstancesResource {
       'all-projects': opts.allProjects ? 'true' : undefined,
     };
     const req = { query, signal: opts.signal, timeoutMs: opts.timeoutMs };
-    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/instances', UrlList, req)).value, 'GET', '/1.0/instances');
+    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', '/1.0/instances', StringListSchema, req)).value, 'GET', '/1.0/instances');
     if (recursion === 2) return (await this.api.sync('GET', '/1.0/instances', arrayOf(InstanceFullSchema), req)).value;
     return (await this.api.sync('GET', '/1.0/instances', arrayOf(InstanceSchema), req)).value;
   }

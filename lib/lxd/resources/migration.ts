@@ -18,7 +18,7 @@
  */
 import type WebSocket from 'ws';
 import { z } from 'zod';
-import { lazySchema } from '../../lazy-schema.js';
+import { lazySchema, StringListSchema } from '../../lazy-schema.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { deadline, isValidTimeout } from '../../deadline.js';
@@ -127,14 +127,13 @@ function operationUrls(addresses: readonly string[], id: string): string[] {
 }
 
 const DefaultProfileSchema = lazySchema(() => z.looseObject({ devices: z.record(z.string(), z.record(z.string(), z.unknown())).nullish() }));
-const PoolNamesSchema = lazySchema(() => z.array(z.string()));
 
 /**
  * The pool the target uses for `pool`: `pool` itself when the target has it, else the pool of the root
  * disk of the target's `default` profile, as `lxc copy` does (undefined when it has neither).
  */
 export async function targetPool(target: Api, pool: string | undefined, { signal }: { signal: AbortSignal | undefined }): Promise<string | undefined> {
-  const names = (await target.sync('GET', '/1.0/storage-pools', PoolNamesSchema, { signal, noProject: true })).value.map((u) => decodeURIComponent(u.slice(u.lastIndexOf('/') + 1)));
+  const names = (await target.sync('GET', '/1.0/storage-pools', StringListSchema, { signal, noProject: true })).value.map((u) => decodeURIComponent(u.slice(u.lastIndexOf('/') + 1)));
   if (pool !== undefined && names.includes(pool)) return pool;
   const profile = (await target.sync('GET', '/1.0/profiles/default', DefaultProfileSchema, { signal })).value;
   for (const dev of Object.values(profile.devices ?? {})) {

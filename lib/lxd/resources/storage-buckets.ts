@@ -6,7 +6,7 @@
  * synchronous; creating a bucket or a key answers its credentials.
  */
 import { z } from 'zod';
-import { lazySchema } from '../../lazy-schema.js';
+import { arrayOf, lazySchema } from '../../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
@@ -303,7 +303,7 @@ export class StorageBucketsResource {
   readonly keys: StorageBucketKeys;
   readonly backups: StorageBucketBackups;
   readonly #core: CollectionCore<LxdStorageBucket, StorageBucketsPost, StorageBucketPut, StorageBucketPut>;
-  readonly #full = lazySchema(() => z.array(StorageBucketFullSchema));
+  readonly #full = arrayOf(StorageBucketFullSchema);
 
   constructor(private readonly api: Api) {
     this.#core = new CollectionCore(api, STORAGE_BUCKETS);

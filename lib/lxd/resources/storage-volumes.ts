@@ -5,7 +5,7 @@
  * LXD ≥ 6.6 and every copy with an operation.
  */
 import { z } from 'zod';
-import { lazySchema } from '../../lazy-schema.js';
+import { arrayOf, lazySchema, StringListSchema } from '../../lazy-schema.js';
 import { NullableStringMap } from '../wire-maps.js';
 import type { Closed } from '../../closed.js';
 import { LxdValidationError } from '../errors.js';
@@ -265,8 +265,7 @@ export class StorageVolumesResource {
   /** Files in a custom volume (Incus, `custom_volume_sftp`), as `instances.files`. */
   readonly files: StorageVolumeFiles;
   readonly #core: CollectionCore<LxdStorageVolume, StorageVolumesPost, StorageVolumePut, StorageVolumePut>;
-  readonly #names = lazySchema(() => z.array(z.string()));
-  readonly #full = lazySchema(() => z.array(StorageVolumeFullSchema));
+  readonly #full = arrayOf(StorageVolumeFullSchema);
 
   constructor(private readonly api: Api) {
     this.#core = new CollectionCore(api, STORAGE_VOLUMES);
@@ -299,7 +298,7 @@ export class StorageVolumesResource {
     // every type: GET /volumes, whose names are `<type>/<name>` URLs
     const path = `/1.0/storage-pools/${segment(pool, 'storage pool name')}/volumes`;
     if (r.recursion === 0) {
-      const urls = (await this.api.sync('GET', path, this.#names, { ...r })).value;
+      const urls = (await this.api.sync('GET', path, StringListSchema, { ...r })).value;
       return urls.map((u) => decodeURIComponent(u.split('?')[0]!.slice(path.length + 1)));
     }
     return (await this.api.sync('GET', path, this.#core.items, { ...r, query: { recursion: 1 } })).value;

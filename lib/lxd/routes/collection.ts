@@ -7,7 +7,7 @@
  * is made, so a call costs what a hand-written method costs.
  */
 import { z } from 'zod';
-import { arrayOf, lazySchema } from '../../lazy-schema.js';
+import { arrayOf, StringListSchema } from '../../lazy-schema.js';
 import type { Operation } from '../operation.js';
 import { namesFromUrls, segment } from '../path.js';
 import { isPreconditionFailed } from '../errors.js';
@@ -81,8 +81,6 @@ export interface CollectionDecl<T = unknown, Post = unknown, Put = unknown, Patc
 /** The note on the PATCH row of a collection whose `patch` merges itself. */
 export const MERGE_PATCH_NOTE = "a GET, then a PUT of the merged fields with its ETag: the server's own PATCH drops the fields left out";
 
-const NAMES = lazySchema(() => z.array(z.string()));
-
 /** A path template's literal pieces around its placeholders: `/1.0/a/{x}/b` → `['/1.0/a/', '/b']`. */
 export function templatePieces(template: string): string[] {
   return template.split(/\{[^}]+\}/);
@@ -106,7 +104,7 @@ export class CollectionCore<T, Post, Put, Patch> {
     readonly decl: CollectionDecl<T, Post, Put, Patch>,
   ) {
     this.pieces = templatePieces(decl.path);
-    this.items = lazySchema(() => z.array(decl.schema));
+    this.items = arrayOf(decl.schema);
     this.noProject = !decl.project;
     this.extension = decl.extension;
     this.operation = decl.writes === 'operation';
@@ -145,7 +143,7 @@ export class CollectionCore<T, Post, Put, Patch> {
   async list(collection: string, opts: ListOptions & { query?: Record<string, string | undefined> }): Promise<T[] | string[]> {
     if (this.extension !== undefined) await this.need(opts);
     const { recursion = 1, ...r } = opts;
-    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', collection, NAMES, { ...r, noProject: this.noProject })).value, 'GET', collection);
+    if (recursion === 0) return namesFromUrls((await this.api.sync('GET', collection, StringListSchema, { ...r, noProject: this.noProject })).value, 'GET', collection);
     return (await this.api.sync('GET', collection, this.items, { ...r, noProject: this.noProject, query: { ...r.query, recursion: 1 } })).value;
   }
 
@@ -216,7 +214,7 @@ export function collectionRoutes(decl: CollectionDecl<never, never, never, never
   const writeItem = d.writeItemPath ?? d.itemPath;
   const out: Route[] = [];
   if (has('list')) {
-    out.push({ ...base, method: 'GET', path: d.path, name: `${d.name}.list`, answer: 'sync', target: target('list'), response: NAMES });
+    out.push({ ...base, method: 'GET', path: d.path, name: `${d.name}.list`, answer: 'sync', target: target('list'), response: StringListSchema });
     for (const v of d.listVariants ?? []) out.push({ ...base, servers: d.variantServers?.[v] ?? d.servers, method: 'GET', path: `${d.path}${v}`, name: `${d.name}.list`, answer: 'sync', target: target('list'), response: arrayOf(d.schema) });
   }
   if (has('create')) out.push({ ...base, method: 'POST', path: d.path, name: `${d.name}.create`, answer: write, target: target('create'), request: d.post });
