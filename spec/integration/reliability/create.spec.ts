@@ -199,39 +199,85 @@ describe('lxdkit container create interrupted (real LXD)', function () {
     await lxd.close();
   });
 
+  interface Outcome {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+  }
+
+  /** Runs `container create` for `machine`, sends SIGINT when `interrupt` resolves, and waits for the exit. */
+  async function interruptedCreate(machine: string, interrupt: () => Promise<void>): Promise<Outcome> {
+    const child = spawn(process.execPath, [CLI, 'container', 'create', '--model', model, '--machine', machine, '--series', series], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+    await Promise.race([interrupt(), exited]);
+    child.kill('SIGINT');
+    const { code, signal } = await exited;
+    return { code, signal, stdout, stderr };
+  }
+
+  /**
+   * What a Ctrl-C at an unknown point of a create may end in, each checked: the command finished first
+   * (it printed the container, which is then the caller's, running: a signal in the process's last
+   * milliseconds, as it exits, still ends it by the signal); the signal landed while Node was still
+   * loading the command, before it handles signals and before any request (it dies of the signal and
+   * made nothing); or the command stopped, removed what it made and exited 130.
+   */
+  async function checkInterrupted(machine: string, { code, signal, stdout, stderr }: Outcome): Promise<'finished' | 'before' | 'stopped'> {
+    const name = `juju-${model.slice(-6)}-${machine}`;
+    const left = (await lxd.instances.list()).find((i) => i.name === name);
+    const said = `exit ${code ?? signal}; stdout ${JSON.stringify(stdout)}; stderr ${JSON.stringify(stderr)}`;
+    if (stdout.includes(name) || code === 0) {
+      expect(left?.status, said).to.equal('Running');
+      await (await lxd.instances.setState(name, { action: 'stop', force: true })).wait();
+      await (await lxd.instances.delete(name)).wait();
+      return 'finished';
+    }
+    if (signal === 'SIGINT') {
+      expect(left, `${name} was left behind by a command killed before it handled SIGINT (${said})`).to.equal(undefined);
+      expect(stdout, said).to.equal('');
+      return 'before';
+    }
+    expect(code, said).to.equal(130);
+    expect(left, `${name} was left behind (${said})`).to.equal(undefined);
+    return 'stopped';
+  }
+
   for (const afterMs of [300, 900]) {
     it(`Ctrl-C ${afterMs} ms into a create: the command removes what it made and exits 130`, async function () {
       const machine = String(afterMs);
-      const child = spawn(process.execPath, [CLI, 'container', 'create', '--model', model, '--machine', machine, '--series', series], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-      await new Promise((r) => setTimeout(r, afterMs));
-      child.kill('SIGINT');
-      const { code, signal } = await exited;
-      const name = `juju-${model.slice(-6)}-${machine}`;
-      const left = (await lxd.instances.list()).find((i) => i.name === name);
-      if (signal === 'SIGINT') {
-        // On a loaded machine the interrupt can land while Node is still loading the command, before
-        // it handles signals and before any request: it dies of the signal, and must have made nothing.
-        expect(left, `${name} was left behind by a command killed before it handled SIGINT`).to.equal(undefined);
-        expect(stdout).to.equal('');
-        return;
-      }
-      if (code === 0 || stdout.includes(name)) {
-        // it finished before the interrupt landed (a signal in the process's last milliseconds, as it
-        // exits, still ends it by the signal): then it is the caller's container, and it runs
-        expect(left?.status, stderr).to.equal('Running');
-        await (await lxd.instances.setState(name, { action: 'stop', force: true })).wait();
-        await (await lxd.instances.delete(name)).wait();
-        return;
-      }
-      expect(code, stderr).to.equal(130);
-      expect(left, `${name} was left behind`).to.equal(undefined);
+      const outcome = await interruptedCreate(machine, () => new Promise((r) => setTimeout(r, afterMs)));
+      await checkInterrupted(machine, outcome);
     });
   }
+
+  it('Ctrl-C as LXD reports the container made (before its start): the command removes it and exits 130', async function () {
+    // Keyed to LXD's own lifecycle event rather than to a clock, so the interrupt lands mid-create
+    // however fast or loaded the host is.
+    const machine = '920';
+    const name = `juju-${model.slice(-6)}-${machine}`;
+    const sub = lxd.events.subscribe({ types: ['lifecycle'] });
+    try {
+      await sub.ready;
+      const outcome = await interruptedCreate(
+        machine,
+        () =>
+          new Promise<void>((resolve) => {
+            sub.on('event', (e: { metadata?: unknown }) => {
+              const text = JSON.stringify(e.metadata ?? {});
+              if (text.includes('"action":"instance-created"') && text.includes(`/1.0/instances/${name}`)) resolve();
+            });
+          }),
+      );
+      expect(await checkInterrupted(machine, outcome)).to.equal('stopped');
+    } finally {
+      sub.close();
+    }
+  });
 
   it('Ctrl-C once the command printed its result: the container it reported stays, running', async function () {
     const machine = '950';
