@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { constants as vm, Script } from 'node:vm';
 import { ExitCode } from './exit-code-numbers.js';
+import { restoreCollectionTrigger, skipWindDownCollection } from './wind-down.js';
 
 /**
  * First line of a cache file: a tag, then JSON: the commands whose runs it covers, and for a kept
@@ -214,7 +215,7 @@ export function pruneCaches(dir: string, keep: string, now = Date.now()): string
 
 /** What the bundle exports: the command's body (lib/cli/entry.ts). */
 export interface CliBundle {
-  main(opts: { onCommand?: (command: string) => void; onStdout?: ((chunk: string | Uint8Array) => void) | undefined }): Promise<void>;
+  main(opts: { onCommand?: (command: string) => void; onStdout?: ((chunk: string | Uint8Array) => void) | undefined; onDone?: () => void }): Promise<void>;
 }
 
 /**
@@ -254,10 +255,12 @@ export async function runBundle(file: string, source: string, bundleId: string, 
   const main = module.exports.main;
   if (typeof main !== 'function') throw new Error(`${file} is not the lxdkit command's bundle (it exports no main); reinstall lxdkit`);
   let ran = 'help';
-  await main({ onCommand: (command) => (ran = command), onStdout });
+  await main({ onCommand: (command) => (ran = command), onStdout, onDone: skipWindDownCollection });
   const cache = cached.data === undefined ? 'none' : script.cachedDataRejected === true ? 'rejected' : 'accepted';
   let wrote = false;
   if (cachePath !== undefined && (cache !== 'accepted' || !cached.commands.includes(ran))) {
+    // the cache is checked against the flags of the next run, which start as they were
+    restoreCollectionTrigger();
     wrote = writeCache(cachePath, script.createCachedData(), cache === 'accepted' ? [...cached.commands, ran] : [ran], 'v8');
     if (wrote && cacheDir !== undefined) pruneCaches(cacheDir, cachePath);
   }

@@ -11,6 +11,8 @@ export interface MainOptions {
   onCommand?: ((command: string) => void) | undefined;
   /** Given a copy of everything written to stdout (main.ts keeps `--help` so). */
   onStdout?: ((chunk: string | Uint8Array) => void) | undefined;
+  /** Called once the command is over, before its connections close (main.ts: see wind-down.ts). */
+  onDone?: (() => void) | undefined;
 }
 
 /** The process's streams, with stdout's writes also given to `tee`. */
@@ -66,7 +68,7 @@ export async function main(opts: MainOptions = {}): Promise<void> {
 
   // The handlers stay until the process exits (they do not keep it alive): a Ctrl-C that comes after
   // the command finished, while the process winds down, leaves its outcome and exit code as they are.
-  const code = await runCli(process.argv.slice(2), io(opts.onStdout), { signal: controller.signal, onCommand: opts.onCommand });
+  const code = await runCli(process.argv.slice(2), io(opts.onStdout), { signal: controller.signal, onCommand: opts.onCommand, onDone: opts.onDone });
   running = false;
   process.exitCode = terminated ? ExitCode.TERMINATED : pipeClosed && code !== ExitCode.OK ? ExitCode.PIPE_CLOSED : code;
 }

@@ -77,6 +77,8 @@ export interface RunOptions {
   logger?: Logger | undefined;
   /** Told the command that runs, as its words (`image alias list`), before it runs. */
   onCommand?: ((command: string) => void) | undefined;
+  /** Called once the command is over (its outcome printed, or its error), before the client closes. */
+  onDone?: (() => void) | undefined;
 }
 
 /** A command's words below the program (`image alias list`). */
@@ -679,6 +681,7 @@ export async function runCli(argv: readonly string[], io: CliIo, opts: RunOption
   } catch (err) {
     code = report(err, io, ctx);
   } finally {
+    opts.onDone?.();
     // Closing the client ends each connection with an error whose stack Node reads (its streams do,
     // to free memory), and formatting a stack of the bundle makes V8 index the lines of all 1.1 MB
     // of it (~4 ms of every command). The command is over and what close throws is dropped: no

@@ -25,6 +25,9 @@ exports.main = async function (opts) {
   if (globalThis.__compileCacheCommand !== undefined) opts.onCommand(globalThis.__compileCacheCommand);
   else if (opts.onStdout) { opts.onStdout('Usage: lxdkit '); opts.onStdout(Buffer.from(${JSON.stringify(marker)} + '\\n')); }
   if (globalThis.__compileCacheExit !== undefined) process.exitCode = globalThis.__compileCacheExit;
+  // the loader's wind-down, or a V8 flag changed behind its back (what the wind-down must undo)
+  if (globalThis.__compileCacheWindDown === 'onDone') opts.onDone();
+  else if (globalThis.__compileCacheWindDown === 'flag') require('node:v8').setFlagsFromString('--minor-gc-task-trigger=1000');
 };${BUNDLE_TAIL}`;
 }
 
@@ -127,6 +130,27 @@ describe('cli: the code cache of the bundled command', () => {
     // refused, the bundle compiled from its source (the right result), and the cache made again
     expect(await probe()).to.deep.equal({ cache: 'rejected', command: 'status', wrote: true, n });
     expect(await probe()).to.deep.equal({ cache: 'accepted', command: 'status', wrote: false, n });
+  });
+
+  it('a command that winds down (onDone) leaves a cache the next process accepts; a V8 flag left changed would not', async function () {
+    this.timeout(60_000);
+    const source = bundleSource('one');
+    writeFileSync(bundle, source);
+    const probe = async (windDown: 'onDone' | 'flag' | undefined): Promise<unknown> =>
+      JSON.parse(
+        await runProbe(
+          `import { runBundle } from ${JSON.stringify(join(import.meta.dirname, '..', '..', '..', 'lib', 'cli', 'compile-cache.ts'))};\n` +
+            `globalThis.__compileCacheCommand = 'status';\n` +
+            `globalThis.__compileCacheWindDown = ${JSON.stringify(windDown)};\n` +
+            `console.log(JSON.stringify(await runBundle(${JSON.stringify(bundle)}, ${JSON.stringify(source)}, ${JSON.stringify(ID)}, ${JSON.stringify(cacheDir)})));`,
+        ),
+      );
+    expect(await probe('onDone')).to.deep.equal({ cache: 'none', command: 'status', wrote: true });
+    expect(await probe('onDone')).to.deep.equal({ cache: 'accepted', command: 'status', wrote: false });
+    // the control: V8 checks a cache against its flags, and one made under a changed flag is refused
+    rmSync(cacheDir, { recursive: true, force: true });
+    expect(await probe('flag')).to.deep.equal({ cache: 'none', command: 'status', wrote: true });
+    expect(await probe(undefined)).to.deep.equal({ cache: 'rejected', command: 'status', wrote: true });
   });
 
   it("V8's data starts at a multiple of 8 bytes into the file and into the buffer it is read into (V8 copies data that is not)", async () => {

@@ -4,7 +4,11 @@
  */
 import { expect } from 'chai';
 import type { Command } from 'commander';
-import { buildProgram, commandWord } from '../../../lib/cli/program.js';
+import { buildProgram, commandWord, runCli } from '../../../lib/cli/program.js';
+import { ExitCode } from '../../../lib/cli/exit-codes.js';
+import { LxdClient } from '../../../lib/lxd/client.js';
+import { silentLogger } from '../../../lib/logger.js';
+import { startFakeLxd, sync, type FakeLxd } from '../../helpers/fake-lxd.js';
 import { StringStream } from '../../../lib/cli/io.js';
 
 const io = () => ({ stdout: new StringStream(), stderr: new StringStream(), env: {}, cwd: '/' });
@@ -57,5 +61,41 @@ describe('cli: the program builds the command a line runs', () => {
       expect(alone.options.map((o) => o.flags)).to.deep.equal(full.options.map((o) => o.flags));
     }
     expect(names(buildProgram(io(), run, ['__complete']))).to.deep.equal(all);
+  });
+});
+
+describe('cli: runCli tells its caller when the command is over (onDone)', () => {
+  let fake: FakeLxd;
+  before(async () => {
+    fake = await startFakeLxd();
+    fake.on('GET', '/1.0/storage-pools', () => sync([]));
+    fake.on('GET', '/1.0/networks', () => sync([]));
+    fake.on('GET', '/1.0/instances', () => sync([]));
+  });
+  after(async () => {
+    await fake.close();
+  });
+
+  it('once, after the outcome is printed and before the client closes; after a failure too', async () => {
+    for (const [args, code, printed] of [
+      [['--socket', fake.socketPath, '--json', 'status'], ExitCode.OK, 'stdout'],
+      [['--socket', fake.socketPath, 'container', 'list', '--model', 'not-a-uuid'], ExitCode.INVALID_INPUT, 'stderr'],
+    ] as const) {
+      const streams = io();
+      const seen: string[] = [];
+      const closeClient = LxdClient.prototype.close;
+      LxdClient.prototype.close = function (this: LxdClient) {
+        seen.push('close');
+        return closeClient.call(this);
+      };
+      try {
+        const got = await runCli(args, streams, { logger: silentLogger, onDone: () => seen.push(`done ${streams[printed].text.length > 0 ? 'after' : 'before'} the outcome`) });
+        expect(got, streams.stderr.text).to.equal(code);
+      } finally {
+        LxdClient.prototype.close = closeClient;
+      }
+      expect(seen.filter((s) => s.startsWith('done')), args.join(' ')).to.deep.equal(['done after the outcome']);
+      if (seen.includes('close')) expect(seen.indexOf('close')).to.be.above(seen.indexOf('done after the outcome'));
+    }
   });
 });
