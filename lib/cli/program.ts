@@ -416,7 +416,7 @@ function buildCommands(io: CliIo, run: (cmd: Command, work: (ctx: CliContext) =>
     .description("the model's containers")
     .requiredOption('--model <uuid>', 'model UUID')
     .option('--kvm', 'KVM guests instead of LXD containers')
-    .action((o: { model: string; kvm?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/container.js')).containerList(ctx, o)));
+    .action((o: { model: string; kvm?: boolean }, cmd: Command) => run(cmd, async (ctx) => (await import('./commands/container-list.js')).containerList(ctx, o)));
   container
     .command('destroy')
     .description("stop and delete containers (only a manager's containers: the model comes from user.juju-model)")

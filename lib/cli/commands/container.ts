@@ -5,14 +5,12 @@
 import { ConfigModelUUID } from '../../container/constants.js';
 import { KvmManager } from '../../container/kvm/manager.js';
 import { LxdManager } from '../../container/lxd/manager.js';
-import { memberOf } from '../../container/lxd/placement.js';
-import { Namespace, isValidModelUUID } from '../../container/namespace.js';
 import type { Constraints, NetworkConfig } from '../../container/types.js';
 import { isNotFound } from '../../lxd/errors.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js';
-import { renderTable } from '../output.js';
 import { trackCreation } from '../creation.js';
+import { checkModel } from './container-list.js';
 
 export interface CreateOptions {
   model: string;
@@ -27,17 +25,12 @@ export interface CreateOptions {
   kvm?: boolean;
 }
 
-function checkModel(model: string): string {
-  if (!isValidModelUUID(model)) throw new CliError(ExitCode.INVALID_INPUT, `--model: "${model}" is not a model UUID (e.g. ${'f47ac10b-58cc-4372-a567-0e02b2c3d479'})`);
-  return model;
-}
-
 function lxdManager(ctx: CliContext, model: string): LxdManager {
   // ensureDefaultBridgeIPv4: the CLI never gives a bridge an address.
   return new LxdManager({ [ConfigModelUUID]: checkModel(model) }, { client: ctx.client(), logger: ctx.logger, ensureDefaultBridgeIPv4: false });
 }
 
-function kvmManager(ctx: CliContext, model: string): KvmManager {
+export function kvmManager(ctx: CliContext, model: string): KvmManager {
   return new KvmManager({ [ConfigModelUUID]: checkModel(model) }, { logger: ctx.logger });
 }
 
@@ -67,42 +60,6 @@ export async function containerCreate(ctx: CliContext, o: CreateOptions): Promis
   const location = 'location' in result.instance && typeof result.instance.location === 'string' ? result.instance.location : undefined;
   const out = { name: result.instance.id, instance: String(result.instance), model: o.model, machine: o.machine, series: o.series, kind: o.kvm ? 'kvm' : 'lxd', profiles: profiles ?? ['default'], hardware: result.hardware, location };
   ctx.print(out, () => `created ${out.instance}${location ? ` on ${location}` : ''} (machine ${o.machine}, model ${o.model})\n`);
-}
-
-export async function containerList(ctx: CliContext, o: { model: string; kvm?: boolean }): Promise<void> {
-  if (o.kvm) {
-    const instances = await kvmManager(ctx, o.model).listContainers({ signal: ctx.signal });
-    const rows = await Promise.all(instances.map(async (i) => ({ name: i.id, status: (await i.status()).message, type: 'kvm', profiles: [] as string[], created: '' })));
-    ctx.print(rows, () => renderTable(rows, [{ header: 'name', value: (r) => r.name }, { header: 'status', value: (r) => r.status }]));
-    return;
-  }
-  const mgr = lxdManager(ctx, o.model);
-  // one listing, filtered as LxdManager.listContainers() filters it (the model's containers), and
-  // kept whole: the table needs more of each instance than the manager's list gives
-  const prefix = mgr.namespace().prefix();
-  const all = await ctx.client().instances.list({ recursion: 1, signal: ctx.signal });
-  const rows = all
-    .filter((i) => i.type === 'container' && i.name.startsWith(prefix))
-    .map((i) => ({ name: i.name, status: i.status, type: i.type, profiles: i.profiles, created: i.created_at ?? '', machine: safeMachine(mgr.namespace(), i.name), location: memberOf(i.location) }));
-  const clustered = rows.some((r) => r.location !== undefined);
-  ctx.print(rows, () =>
-    renderTable(rows, [
-      { header: 'name', value: (r) => r.name },
-      { header: 'machine', value: (r) => r.machine },
-      { header: 'status', value: (r) => r.status },
-      ...(clustered ? [{ header: 'member', value: (r: (typeof rows)[number]) => r.location }] : []),
-      { header: 'profiles', value: (r) => r.profiles.join(',') },
-      { header: 'created', value: (r) => r.created.replace(/\.\d+/, '') },
-    ]),
-  );
-}
-
-function safeMachine(ns: Namespace, name: string): string {
-  try {
-    return ns.machineTag(name).id;
-  } catch {
-    return '';
-  }
 }
 
 /** The manager for an existing LXD container: its model comes from `user.juju-model` (or --model). */
